@@ -1,0 +1,1 @@
+//! Session FSM (being written).

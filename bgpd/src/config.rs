@@ -1,0 +1,306 @@
+//! The TOML configuration: what the file says, with defaults that make a
+//! minimal file work. `deny_unknown_fields` everywhere: a typo is an error.
+//!
+//! Validation and error reporting (file, line, key, what was expected) are
+//! in `load` (being written); these types are the contract other modules
+//! build on.
+
+use ipnetwork::IpNetwork;
+use rib::policy::{Policy, PolicyRef, PrefixList};
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// This router: AS, router id, listening sockets.
+    pub router: RouterConfig,
+    /// Neighbors, explicit (`address`) or dynamic (`range`).
+    #[serde(default, rename = "neighbor")]
+    pub neighbors: Vec<NeighborConfig>,
+    /// Kernel FIB writer.
+    #[serde(default)]
+    pub fib: FibConfig,
+    /// Control socket for rbgpctl.
+    #[serde(default)]
+    pub control: ControlConfig,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// Prometheus endpoint; absent means off.
+    #[serde(default)]
+    pub metrics: Option<MetricsConfig>,
+    /// Named policies.
+    #[serde(default, rename = "policy")]
+    pub policies: Vec<Policy>,
+    /// Named prefix lists.
+    #[serde(default, rename = "prefix_list")]
+    pub prefix_lists: Vec<PrefixList>,
+}
+
+/// `[router]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterConfig {
+    /// Local AS number.
+    pub asn: u32,
+    /// BGP Identifier.
+    pub router_id: Ipv4Addr,
+    /// Addresses to listen on for BGP (default `0.0.0.0:179` and `[::]:179`);
+    /// an empty list disables listening.
+    #[serde(default = "default_listen")]
+    pub listen: Vec<SocketAddr>,
+    /// Max paths in an ECMP group given to the FIB and counted as multipath
+    /// (1 turns multipath off).
+    #[serde(default = "default_max_paths")]
+    pub max_paths: usize,
+    /// Allow multipath across different neighbor ASes (the lab needs this
+    /// off: every node of one cluster has the same AS).
+    #[serde(default)]
+    pub multipath_relax: bool,
+    /// Compare MED between paths from different neighbor ASes.
+    #[serde(default)]
+    pub always_compare_med: bool,
+    /// Announce graceful restart (helper mode is always on) and the
+    /// restart time we announce, in seconds.
+    #[serde(default = "default_true")]
+    pub graceful_restart: bool,
+    /// Restart time announced in the GR capability, seconds.
+    #[serde(default = "default_restart_time")]
+    pub restart_time: u16,
+}
+
+/// One `[[neighbor]]`: either `address` (one peer) or `range` (dynamic
+/// neighbors: any address inside it may connect).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NeighborConfig {
+    /// Peer address (explicit neighbor).
+    pub address: Option<IpAddr>,
+    /// Prefix whose addresses may connect (dynamic neighbors).
+    pub range: Option<IpNetwork>,
+    /// Most sessions a range accepts at once.
+    #[serde(default = "default_range_limit")]
+    pub limit: usize,
+    /// Peer AS.
+    pub remote_as: u32,
+    /// Free text shown by rbgpctl.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Source address for outgoing connections.
+    #[serde(default)]
+    pub local_address: Option<IpAddr>,
+    /// Never dial out; wait for the peer. Ranges are always passive.
+    #[serde(default)]
+    pub passive: bool,
+    /// Remote TCP port to dial.
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// Hold time proposed, seconds (0, or 3 and more).
+    #[serde(default = "default_hold_time")]
+    pub hold_time: u16,
+    /// Keepalive interval, seconds (default: a third of the negotiated hold).
+    #[serde(default)]
+    pub keepalive: Option<u16>,
+    /// Connect retry interval, seconds.
+    #[serde(default = "default_connect_retry")]
+    pub connect_retry: u16,
+    /// eBGP multihop: TTL for packets sent (default 1 for eBGP).
+    #[serde(default)]
+    pub multihop: Option<u8>,
+    /// GTSM (RFC 5082): send TTL 255 and require at least 255 - hops + 1.
+    #[serde(default)]
+    pub ttl_security: Option<u8>,
+    /// TCP-MD5 password (RFC 2385).
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Families offered ("ipv4-unicast", "ipv6-unicast"); default both.
+    #[serde(default = "default_families")]
+    pub families: Vec<String>,
+    /// Import policy: "all", "none" or a policy name.
+    #[serde(default)]
+    pub import: PolicyRef,
+    /// Export policy: "all", "none" or a policy name.
+    #[serde(default)]
+    pub export: PolicyRef,
+    /// Keep the next hop unchanged on export instead of setting ourselves.
+    #[serde(default)]
+    pub next_hop_unchanged: bool,
+    /// Max prefixes accepted from the peer.
+    #[serde(default)]
+    pub max_prefixes: Option<MaxPrefixConfig>,
+    /// Offer ADD-PATH receive for the families.
+    #[serde(default)]
+    pub add_path_receive: bool,
+    /// Start administratively down.
+    #[serde(default)]
+    pub shutdown: bool,
+}
+
+/// `max_prefixes = { limit = 1000, action = "stop", restart_after = 60 }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaxPrefixConfig {
+    /// Most prefixes accepted.
+    pub limit: usize,
+    /// "warn" (log only) or "stop" (Cease/1 and close).
+    #[serde(default)]
+    pub action: MaxPrefixAction,
+    /// Seconds before a stopped session may come back (0: never by itself).
+    #[serde(default)]
+    pub restart_after: u32,
+}
+
+/// What to do when max-prefix is exceeded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MaxPrefixAction {
+    /// Log a warning.
+    Warn,
+    /// Send Cease/1 and close.
+    #[default]
+    Stop,
+}
+
+/// `[fib]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FibConfig {
+    /// Write best paths into the kernel.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Kernel routing table (254 = main).
+    #[serde(default = "default_table")]
+    pub table: u32,
+    /// Route metric (priority).
+    #[serde(default = "default_metric")]
+    pub metric: u32,
+    /// Most next hops in one ECMP route.
+    #[serde(default = "default_max_paths")]
+    pub max_paths: usize,
+    /// Keep our routes in the kernel when rbgpd exits (as BIRD's `persist`).
+    #[serde(default = "default_true")]
+    pub persist: bool,
+    /// Seconds to wait at start for peers' End-of-RIB before removing
+    /// stale routes left by a previous run.
+    #[serde(default = "default_fib_grace")]
+    pub startup_grace: u32,
+}
+
+/// `[control]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlConfig {
+    /// Unix socket path.
+    #[serde(default = "default_socket")]
+    pub socket: PathBuf,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// tracing filter, e.g. "info" or "bgpd=debug" (RUST_LOG overrides).
+    #[serde(default = "default_log_level")]
+    pub level: String,
+    /// "text" or "json".
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// JSON lines.
+    Json,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Address of the Prometheus endpoint.
+    pub listen: SocketAddr,
+}
+
+/// Default path of the config file.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/rbgpd/rbgpd.toml";
+/// Default path of the control socket.
+pub const DEFAULT_SOCKET_PATH: &str = "/run/rbgpd/rbgpd.sock";
+
+fn default_listen() -> Vec<SocketAddr> {
+    vec![
+        SocketAddr::from(([0, 0, 0, 0], 179)),
+        SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 179)),
+    ]
+}
+fn default_true() -> bool {
+    true
+}
+fn default_max_paths() -> usize {
+    8
+}
+fn default_restart_time() -> u16 {
+    120
+}
+fn default_range_limit() -> usize {
+    1024
+}
+fn default_port() -> u16 {
+    179
+}
+fn default_hold_time() -> u16 {
+    90
+}
+fn default_connect_retry() -> u16 {
+    5
+}
+fn default_families() -> Vec<String> {
+    vec!["ipv4-unicast".into(), "ipv6-unicast".into()]
+}
+fn default_table() -> u32 {
+    254
+}
+fn default_metric() -> u32 {
+    32
+}
+fn default_fib_grace() -> u32 {
+    120
+}
+fn default_socket() -> PathBuf {
+    PathBuf::from(DEFAULT_SOCKET_PATH)
+}
+fn default_log_level() -> String {
+    "info".into()
+}
+
+impl Default for FibConfig {
+    fn default() -> Self {
+        FibConfig {
+            enabled: true,
+            table: default_table(),
+            metric: default_metric(),
+            max_paths: default_max_paths(),
+            persist: true,
+            startup_grace: default_fib_grace(),
+        }
+    }
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        ControlConfig { socket: default_socket() }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { level: default_log_level(), format: LogFormat::Text }
+    }
+}
