@@ -1,15 +1,63 @@
 //! The TOML configuration: what the file says, with defaults that make a
 //! minimal file work. `deny_unknown_fields` everywhere: a typo is an error.
 //!
-//! Validation and error reporting (file, line, key, what was expected) are
-//! in `load` (being written); these types are the contract other modules
-//! build on.
+//! [`load`] and [`parse`] read a file and validate it; every mistake is
+//! reported with file, line, column, key path and what was expected
+//! ([`ConfigError`], [`Diagnostic`]). `docs/config.md` describes every
+//! option. These types are the contract other modules build on.
+
+mod diag;
+mod validate;
+
+pub use diag::{ConfigError, Diagnostic};
 
 use ipnetwork::IpNetwork;
 use rib::policy::{Policy, PolicyRef, PrefixList};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// Reads and validates the config file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text, &path.display().to_string())
+}
+
+/// Parses and validates config text; `file_name` is used in messages.
+pub fn parse(text: &str, file_name: &str) -> Result<Config, ConfigError> {
+    let loc = diag::Locator::new(text, file_name);
+    let mut diagnostics = match toml::from_str::<Config>(text) {
+        Ok(cfg) => {
+            let d = validate::validate(&cfg, &loc);
+            if d.is_empty() {
+                return Ok(cfg);
+            }
+            d
+        }
+        Err(e) => vec![validate::serde_error(&loc, &e)],
+    };
+    diagnostics.sort_by_key(|d| (d.line, d.column));
+    Err(ConfigError::Invalid {
+        file: file_name.to_string(),
+        diagnostics,
+    })
+}
+
+/// The address families rbgpd knows, by config name.
+pub const FAMILY_NAMES: [&str; 2] = ["ipv4-unicast", "ipv6-unicast"];
+
+/// The family a config name (`"ipv4-unicast"`, `"ipv6-unicast"`) stands for.
+pub fn parse_family(name: &str) -> Option<bgp_proto::types::Family> {
+    use bgp_proto::types::Family;
+    match name {
+        "ipv4-unicast" => Some(Family::IPV4_UNICAST),
+        "ipv6-unicast" => Some(Family::IPV6_UNICAST),
+        _ => None,
+    }
+}
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -295,12 +343,17 @@ impl Default for FibConfig {
 
 impl Default for ControlConfig {
     fn default() -> Self {
-        ControlConfig { socket: default_socket() }
+        ControlConfig {
+            socket: default_socket(),
+        }
     }
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { level: default_log_level(), format: LogFormat::Text }
+        LogConfig {
+            level: default_log_level(),
+            format: LogFormat::Text,
+        }
     }
 }

@@ -2,9 +2,37 @@
 //!
 //! BGP routing information bases for rbgpd: Adj-RIB-In per peer, Loc-RIB
 //! with the RFC 4271 decision process and ECMP multipath, Adj-RIB-Out per
-//! peer, and import/export policy. Plain data: no async, no locks, owned by
-//! one task.
+//! peer, and import/export policy. Plain data: no async, no locks, no I/O,
+//! no clock reads; owned by one task.
+//!
+//! How the daemon core drives it:
+//! 1. [`Rib::new`] with the router settings and policies;
+//! 2. [`Rib::add_peer`] when a session is established, then
+//!    [`Rib::full_export`] for the initial table (then End-of-RIB);
+//! 3. per decoded UPDATE: [`Rib::apply_update`] (or [`Rib::update`] /
+//!    [`Rib::withdraw`]); End-of-RIB: [`Rib::end_of_rib`];
+//! 4. after a batch of input: [`Rib::drain_fib_changes`] for the kernel and
+//!    [`Rib::drain_exports`] for every established peer;
+//! 5. session down: [`Rib::peer_down`] (graceful keeps stale paths until
+//!    [`Rib::end_of_rib`] or [`Rib::sweep_stale`]), [`Rib::remove_peer`].
+//!
+//! Memory: attribute sets are interned ([`RouteAttrs`] stored once per
+//! distinct value), a path is 16 bytes, and a prefix with one path needs no
+//! allocation beyond its hash-map slot. See BENCHMARKS-rib.md.
 
 #![warn(missing_docs)]
 
+mod attrs;
+pub mod decision;
+mod export;
 pub mod policy;
+pub mod policy_eval;
+mod query;
+mod rib;
+mod table;
+
+pub use attrs::{RouteAttrs, DEFAULT_LOCAL_PREF};
+pub use decision::Reason;
+pub use export::ExportBatch;
+pub use query::{PathView, RibStats, RouteView};
+pub use rib::{FibChange, PeerCounts, PeerInfo, Rib, RibConfig, RibError};

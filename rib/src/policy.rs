@@ -1,6 +1,6 @@
 //! Import and export policy: `all`, `none`, or a named policy of ordered
 //! terms. These are plain data (deserialised straight from the TOML config);
-//! evaluation is in this module too.
+//! evaluation is in [`crate::policy_eval`].
 //!
 //! ```toml
 //! [[policy]]
@@ -106,7 +106,8 @@ pub struct PrefixListEntry {
     pub prefix: String,
     /// Minimum length (defaults to the prefix's length).
     pub ge: Option<u8>,
-    /// Maximum length (defaults to `ge`, or the prefix's length).
+    /// Maximum length (defaults to 32 / 128 when `ge` is given, as FRR and
+    /// Cisco read `ge`, else to the prefix's length: an exact match).
     pub le: Option<u8>,
 }
 

@@ -1,1 +1,245 @@
-fn main() {}
+//! rbgpctl: the command line client of rbgpd's control socket.
+//!
+//! ```text
+//! rbgpctl [--socket PATH] [--json] show peers
+//! rbgpctl show peer 172.18.0.2
+//! rbgpctl show routes [PREFIX|ADDRESS] [--peer ADDR] [--family ipv4|ipv6] [--best]
+//! rbgpctl show fib | show summary | reload | watch
+//! rbgpctl peer reset|shutdown|enable ADDR [--message TEXT]
+//! ```
+//!
+//! Exit status: 0 on success, 1 when rbgpd cannot be reached or answers
+//! with an error (or a reload is refused), 2 for usage errors.
+
+use anyhow::bail;
+use bgpd::config::DEFAULT_SOCKET_PATH;
+use bgpd::ctl::client::Client;
+use bgpd::ctl::format;
+use bgpd::ctl::proto::{Request, Response, RouteQuery};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Query and control rbgpd, the BGP daemon.
+#[derive(Debug, Parser)]
+#[command(name = "rbgpctl", version, about)]
+struct Cli {
+    /// Control socket of rbgpd.
+    #[arg(long, env = "RBGPD_SOCKET", default_value = DEFAULT_SOCKET_PATH, global = true)]
+    socket: PathBuf,
+    /// Print rbgpd's answer as JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show peers, routes, the FIB or a summary.
+    #[command(subcommand)]
+    Show(Show),
+    /// Re-read the config file and apply it.
+    Reload,
+    /// Reset, shut down or enable a peer.
+    #[command(subcommand)]
+    Peer(PeerCmd),
+    /// Stream events (peer state changes, route changes, FIB writes).
+    Watch,
+}
+
+#[derive(Debug, Subcommand)]
+enum Show {
+    /// All peers with prefix counters per family.
+    Peers,
+    /// One peer in detail.
+    Peer {
+        /// Peer address.
+        address: IpAddr,
+    },
+    /// Loc-RIB routes.
+    Routes {
+        /// A prefix (exact match) or an address (longest match).
+        prefix: Option<String>,
+        /// Only paths from this peer.
+        #[arg(long)]
+        peer: Option<IpAddr>,
+        /// Only this address family.
+        #[arg(long, value_enum)]
+        family: Option<FamilyArg>,
+        /// Only best paths.
+        #[arg(long)]
+        best: bool,
+    },
+    /// Routes rbgpd installs in the kernel.
+    Fib,
+    /// Router summary.
+    Summary,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FamilyArg {
+    /// IPv4 unicast.
+    Ipv4,
+    /// IPv6 unicast.
+    Ipv6,
+}
+
+#[derive(Debug, Subcommand)]
+enum PeerCmd {
+    /// Close the session (Cease, Administrative Reset); it comes back.
+    Reset {
+        /// Peer address.
+        address: IpAddr,
+        /// Text sent to the peer (RFC 9003 shutdown communication).
+        #[arg(long)]
+        message: Option<String>,
+    },
+    /// Close the session (Cease, Administrative Shutdown) and keep it down.
+    Shutdown {
+        /// Peer address.
+        address: IpAddr,
+        /// Text sent to the peer (RFC 9003 shutdown communication).
+        #[arg(long)]
+        message: Option<String>,
+    },
+    /// Allow a shut down session again.
+    Enable {
+        /// Peer address.
+        address: IpAddr,
+    },
+}
+
+fn request(cmd: Command) -> anyhow::Result<Request> {
+    Ok(match cmd {
+        Command::Show(Show::Peers) => Request::ShowPeers,
+        Command::Show(Show::Peer { address }) => Request::ShowPeer { address },
+        Command::Show(Show::Routes {
+            prefix,
+            peer,
+            family,
+            best,
+        }) => {
+            let q = RouteQuery {
+                prefix,
+                peer,
+                family: family.map(|f| {
+                    match f {
+                        FamilyArg::Ipv4 => "ipv4-unicast",
+                        FamilyArg::Ipv6 => "ipv6-unicast",
+                    }
+                    .to_string()
+                }),
+                best_only: best,
+            };
+            if let Err(e) = q.target() {
+                bail!(e);
+            }
+            Request::ShowRoutes(q)
+        }
+        Command::Show(Show::Fib) => Request::ShowFib,
+        Command::Show(Show::Summary) => Request::ShowSummary,
+        Command::Reload => Request::Reload,
+        Command::Peer(PeerCmd::Reset { address, message }) => {
+            Request::PeerReset { address, message }
+        }
+        Command::Peer(PeerCmd::Shutdown { address, message }) => {
+            Request::PeerShutdown { address, message }
+        }
+        Command::Peer(PeerCmd::Enable { address }) => Request::PeerEnable { address },
+        Command::Watch => Request::Watch,
+    })
+}
+
+/// Whether a response means the command failed.
+fn failed(r: &Response) -> bool {
+    matches!(
+        r,
+        Response::Error { .. }
+            | Response::Reload {
+                result: bgpd::ctl::proto::ReloadResult { applied: false, .. }
+            }
+    )
+}
+
+fn print(r: &Response, json: bool, pretty: bool) -> anyhow::Result<()> {
+    let text = if json {
+        let mut s = if pretty {
+            serde_json::to_string_pretty(r)?
+        } else {
+            serde_json::to_string(r)?
+        };
+        s.push('\n');
+        s
+    } else {
+        format::response(r)
+    };
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        // A closed pipe (rbgpctl watch | head) ends quietly.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => bail!("writing to stdout: {e}"),
+        Ok(()) => Ok(()),
+    }
+}
+
+fn expected(req: &Request, r: &Response) -> bool {
+    matches!(
+        (req, r),
+        (_, Response::Error { .. })
+            | (Request::ShowPeers, Response::Peers { .. })
+            | (Request::ShowPeer { .. }, Response::Peer { .. })
+            | (Request::ShowRoutes(_), Response::Routes { .. })
+            | (Request::ShowFib, Response::Fib { .. })
+            | (Request::ShowSummary, Response::Summary { .. })
+            | (Request::Reload, Response::Reload { .. })
+            | (
+                Request::PeerReset { .. }
+                    | Request::PeerShutdown { .. }
+                    | Request::PeerEnable { .. },
+                Response::PeerAction { .. }
+            )
+            | (Request::Watch, Response::Event { .. })
+    )
+}
+
+fn run(cli: Cli) -> anyhow::Result<bool> {
+    let req = request(cli.command)?;
+    let mut client = Client::connect(&cli.socket)?;
+    if req == Request::Watch {
+        client.send(&req)?;
+        while let Some(r) = client.next_response()? {
+            print(&r, cli.json, false)?;
+            if failed(&r) {
+                return Ok(false);
+            }
+        }
+        return Ok(true);
+    }
+    let r = client.request(&req)?;
+    if !expected(&req, &r) {
+        bail!(
+            "unexpected answer from rbgpd: {}",
+            serde_json::to_string(&r)?
+        );
+    }
+    if let (Response::Error { message }, false) = (&r, cli.json) {
+        bail!("rbgpd: {message}");
+    }
+    print(&r, cli.json, true)?;
+    Ok(!failed(&r))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("rbgpctl: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,22 +1,291 @@
-//! UPDATE messages, zero-copy (being written by the codec-update work).
-//! Placeholder types so that the rest of the crate compiles meanwhile.
+//! DOC: the UPDATE codec (RFC 4271 4.3, RFC 4760, RFC 6793, RFC 7606,
+//! RFC 7911, RFC 8950).
+//!
+//! ```text
+//! +-----------------------------------------------------+
+//! |   Withdrawn Routes Length (2 octets)                |
+//! +-----------------------------------------------------+
+//! |   Withdrawn Routes (variable)                       |
+//! +-----------------------------------------------------+
+//! |   Total Path Attribute Length (2 octets)            |
+//! +-----------------------------------------------------+
+//! |   Path Attributes (variable)                        |
+//! +-----------------------------------------------------+
+//! |   Network Layer Reachability Information (variable) |
+//! +-----------------------------------------------------+
+//! ```
+//!
+//! Decoding: [`Update::decode`] takes the body (the message after the
+//! 19-octet header) as [`Bytes`] and validates it once: both length fields,
+//! every NLRI field, every attribute (flags, lengths, AS_PATH structure,
+//! MP_REACH/MP_UNREACH). Invariant: once `decode` returned `Ok`, no
+//! accessor can fail or panic; the NLRI and attribute iterators borrow the
+//! body and allocate nothing. Errors that RFC 7606 settles with "attribute
+//! discard" or "treat-as-withdraw" do not fail the decode: they are kept as
+//! [`AttrIssue`]s ([`Update::issues`], [`Update::action`]); the discarded
+//! attributes are skipped by [`Update::raw_attributes`] and
+//! [`Update::attributes`]. `Err` means "session reset": send
+//! [`UpdateError::notification`] and close.
+//!
+//! Encoding: [`encode_body`] writes an owned [`UpdateMessage`];
+//! [`UpdatePacker`] writes whole messages (with header) that carry as many
+//! NLRI as fit.
 
-/// RFC 7606 action for a malformed attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttrAction {
-    /// Ignore the attribute.
-    Discard,
-    /// Treat the UPDATE's NLRI as withdrawn.
-    TreatAsWithdraw,
-    /// Reset the session.
-    SessionReset,
+mod as_path;
+mod attrs;
+mod encode;
+pub mod error;
+mod mp_nlri;
+mod nlri;
+mod pack;
+mod path_attrs;
+
+pub use as_path::AS_TRANS;
+pub use attrs::{RawAttr, RawAttrIter};
+pub use encode::encode_body;
+pub use error::{AttrAction, AttrIssue, NlriField, UpdateError};
+pub use mp_nlri::{MpReachView, MpUnreachView};
+pub use nlri::NlriIter;
+pub use pack::{pack_announcements, pack_withdrawals, UpdatePacker};
+
+use crate::msg::attributes::type_code as tc;
+use crate::msg::{MpReach, MpUnreach, PathAttributes, SessionContext, UpdateMessage};
+use crate::types::Family;
+use bytes::Bytes;
+use mp_nlri::MpSlot;
+use nlri::AddrKind;
+use std::ops::Range;
+
+/// A decoded, validated UPDATE that borrows its body (see the module doc
+/// for the invariant).
+#[derive(Debug, Clone)]
+pub struct Update {
+    body: Bytes,
+    withdrawn: Range<usize>,
+    /// Start of the attributes field .. where the attribute walk ended.
+    attrs: Range<usize>,
+    nlri: Range<usize>,
+    add_path_v4: bool,
+    four_octet_as: bool,
+    attr_count: u32,
+    mp_reach: Option<MpSlot>,
+    mp_unreach: Option<MpSlot>,
+    issues: Vec<AttrIssue>,
 }
 
-/// An UPDATE error that resets the session.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("malformed UPDATE")]
-pub struct UpdateError;
+/// Reads a big-endian u16 at `pos`.
+fn u16_at(b: &[u8], pos: usize) -> Option<usize> {
+    match b.get(pos..)? {
+        [a, b, ..] => Some(usize::from(u16::from_be_bytes([*a, *b]))),
+        _ => None,
+    }
+}
 
-/// A decoded UPDATE.
-#[derive(Debug, Clone)]
-pub struct Update;
+impl Update {
+    /// Decodes and validates an UPDATE body (the message after its 19-octet
+    /// header). `Err` is a session reset; softer RFC 7606 outcomes are in
+    /// [`issues`](Self::issues).
+    pub fn decode(body: Bytes, ctx: &SessionContext) -> Result<Update, UpdateError> {
+        let b: &[u8] = &body;
+        // RFC 4271 6.3: "If the Withdrawn Routes Length or Total Attribute
+        // Length is too large (i.e., if Withdrawn Routes Length + Total
+        // Attribute Length + 23 exceeds the message Length), then the Error
+        // Subcode MUST be set to Malformed Attribute List."
+        let Some(wlen) = u16_at(b, 0) else {
+            return Err(UpdateError::BodyTooShort { len: b.len() });
+        };
+        let withdrawn = 2..2 + wlen;
+        let Some(alen) = u16_at(b, withdrawn.end) else {
+            return Err(if b.len() < 4 {
+                UpdateError::BodyTooShort { len: b.len() }
+            } else {
+                UpdateError::MalformedAttributeList {
+                    offset: 0,
+                    reason: "Withdrawn Routes Length overruns the message",
+                }
+            });
+        };
+        let attrs_start = withdrawn.end + 2;
+        let attrs_end = attrs_start + alen;
+        if attrs_end > b.len() {
+            return Err(UpdateError::MalformedAttributeList {
+                offset: withdrawn.end,
+                reason: "Total Path Attribute Length overruns the message",
+            });
+        }
+        let nlri = attrs_end..b.len();
+        let add_path_v4 = ctx.add_path_rx(Family::IPV4_UNICAST);
+        let field = |r: &Range<usize>| b.get(r.clone()).unwrap_or_default();
+        // RFC 7606 5.3: a syntactically incorrect NLRI field -> reset.
+        nlri::validate(
+            field(&withdrawn),
+            2,
+            AddrKind::V4,
+            add_path_v4,
+            NlriField::Withdrawn,
+        )?;
+        let mut issues = Vec::new();
+        let w = attrs::walk(&body, attrs_start, attrs_end, ctx, &mut issues)?;
+        nlri::validate(
+            field(&nlri),
+            nlri.start,
+            AddrKind::V4,
+            add_path_v4,
+            NlriField::Nlri,
+        )?;
+
+        // RFC 7606 3 (d): "If any of the well-known mandatory attributes
+        // are not present in an UPDATE message, then "treat-as-withdraw"
+        // MUST be used. (Note that [RFC4760] reclassifies NEXT_HOP as what
+        // is effectively discretionary.)" NEXT_HOP stays mandatory for the
+        // NLRI field. Only checked when the walk reached the end (after an
+        // overrun the UPDATE is treat-as-withdraw anyway).
+        if w.end == attrs_end && (!nlri.is_empty() || w.mp_reach.is_some()) {
+            let mut need = [tc::ORIGIN, tc::AS_PATH, tc::NEXT_HOP].as_slice();
+            if nlri.is_empty() {
+                need = need.get(..2).unwrap_or_default();
+            }
+            for &t in need {
+                if !w.has(t) {
+                    let error = UpdateError::MissingWellKnown { type_code: t };
+                    issues.push(AttrIssue {
+                        offset: usize::MAX,
+                        error,
+                    });
+                }
+            }
+        }
+        Ok(Update {
+            withdrawn,
+            attrs: attrs_start..w.end,
+            nlri,
+            add_path_v4,
+            four_octet_as: ctx.four_octet_as,
+            attr_count: w.count,
+            mp_reach: w.mp_reach,
+            mp_unreach: w.mp_unreach,
+            issues,
+            body,
+        })
+    }
+
+    fn slice(&self, r: &Range<usize>) -> &[u8] {
+        self.body.get(r.clone()).unwrap_or_default()
+    }
+
+    /// The body this UPDATE was decoded from.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// Withdrawn IPv4 unicast routes (the Withdrawn Routes field).
+    pub fn withdrawn(&self) -> NlriIter<'_> {
+        NlriIter::new(self.slice(&self.withdrawn), AddrKind::V4, self.add_path_v4)
+    }
+
+    /// Reachable IPv4 unicast routes (the NLRI field).
+    pub fn nlri(&self) -> NlriIter<'_> {
+        NlriIter::new(self.slice(&self.nlri), AddrKind::V4, self.add_path_v4)
+    }
+
+    /// MP_REACH_NLRI, if present.
+    pub fn mp_reach(&self) -> Option<MpReachView<'_>> {
+        self.mp_reach.as_ref().map(|slot| MpReachView {
+            slot,
+            body: &self.body,
+        })
+    }
+
+    /// MP_UNREACH_NLRI, if present.
+    pub fn mp_unreach(&self) -> Option<MpUnreachView<'_>> {
+        self.mp_unreach.as_ref().map(|slot| MpUnreachView {
+            slot,
+            body: &self.body,
+        })
+    }
+
+    /// Every attribute as on the wire (MP_REACH/MP_UNREACH included),
+    /// except those RFC 7606 discarded or found malformed.
+    pub fn raw_attributes(&self) -> RawAttrIter<'_> {
+        RawAttrIter::new(&self.body, self.attrs.start, self.attrs.end, &self.issues)
+    }
+
+    /// The path attributes, decoded into owned values, with AS4_PATH and
+    /// AS4_AGGREGATOR merged on 2-octet AS sessions (RFC 6793 4.2.3).
+    pub fn attributes(&self) -> PathAttributes {
+        path_attrs::decode(self.raw_attributes(), self.four_octet_as)
+    }
+
+    /// The non-fatal RFC 7606 findings (discarded attributes with reasons,
+    /// treat-as-withdraw causes).
+    pub fn issues(&self) -> &[AttrIssue] {
+        &self.issues
+    }
+
+    /// The strongest RFC 7606 action among [`issues`](Self::issues)
+    /// (never `SessionReset`: those fail the decode); `None` when clean.
+    pub fn action(&self) -> Option<AttrAction> {
+        self.issues.iter().map(AttrIssue::action).max()
+    }
+
+    /// Whether every NLRI of this UPDATE (NLRI field and MP_REACH_NLRI)
+    /// must be handled as withdrawn (RFC 7606 2).
+    pub fn is_treat_as_withdraw(&self) -> bool {
+        self.action() == Some(AttrAction::TreatAsWithdraw)
+    }
+
+    /// The family this UPDATE marks End-of-RIB for (RFC 4724 2): an empty
+    /// UPDATE for IPv4 unicast, or one whose only attribute is an empty
+    /// MP_UNREACH_NLRI.
+    pub fn end_of_rib(&self) -> Option<Family> {
+        if !self.withdrawn.is_empty() || !self.nlri.is_empty() {
+            return None;
+        }
+        match (&self.mp_unreach, self.attr_count) {
+            (None, 0) => Some(Family::IPV4_UNICAST),
+            (Some(u), 1) if u.nlri.is_empty() => Some(u.family),
+            _ => None,
+        }
+    }
+
+    /// Families for which this UPDATE announces routes (at most two: IPv4
+    /// unicast from the NLRI field, and the MP_REACH_NLRI family).
+    pub fn announced_families(&self) -> impl Iterator<Item = Family> + '_ {
+        let v4 = (!self.nlri.is_empty()).then_some(Family::IPV4_UNICAST);
+        let mp = self
+            .mp_reach
+            .as_ref()
+            .filter(|s| !s.nlri.is_empty())
+            .map(|s| s.family);
+        v4.into_iter().chain(mp)
+    }
+
+    /// Families for which this UPDATE withdraws routes.
+    pub fn withdrawn_families(&self) -> impl Iterator<Item = Family> + '_ {
+        let v4 = (!self.withdrawn.is_empty()).then_some(Family::IPV4_UNICAST);
+        let mp = self
+            .mp_unreach
+            .as_ref()
+            .filter(|s| !s.nlri.is_empty())
+            .map(|s| s.family);
+        v4.into_iter().chain(mp)
+    }
+
+    /// The whole UPDATE as owned values (what [`encode_body`] takes).
+    pub fn to_owned(&self) -> UpdateMessage {
+        UpdateMessage {
+            withdrawn: self.withdrawn().collect(),
+            attributes: self.attributes(),
+            mp_reach: self.mp_reach().map(|m| MpReach {
+                family: m.family(),
+                next_hop: m.next_hop(),
+                nlri: m.nlri().collect(),
+            }),
+            mp_unreach: self.mp_unreach().map(|m| MpUnreach {
+                family: m.family(),
+                withdrawn: m.withdrawn().collect(),
+            }),
+            nlri: self.nlri().collect(),
+        }
+    }
+}

@@ -1,1 +1,0 @@
-//! Session FSM (being written).

@@ -1,0 +1,368 @@
+//! The path attribute walk: one pass at decode that checks every attribute
+//! (RFC 4271 6.3 as revised by RFC 7606) and records where MP_REACH and
+//! MP_UNREACH are; afterwards [`RawAttrIter`] re-walks the same octets and
+//! cannot fail.
+//!
+//! RFC 4271 4.3:
+//!
+//! ```text
+//!  0                   1
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5
+//! +---------------+---------------+
+//! |  Attr. Flags  |Attr. Type Code|   then a 1-octet length, or a 2-octet
+//! +---------------+---------------+   one when Extended Length is set,
+//!                                     then the value
+//! ```
+
+use super::as_path;
+use super::error::{AttrIssue, UpdateError};
+use super::mp_nlri::{self, MpSlot};
+use crate::msg::attributes::{flags, type_code as tc};
+use crate::msg::SessionContext;
+use bytes::Bytes;
+
+/// One attribute as it is on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawAttr<'a> {
+    /// Flags as received (including Extended Length).
+    pub flags: u8,
+    /// Type code.
+    pub type_code: u8,
+    /// Value.
+    pub value: &'a [u8],
+    /// Offset of the attribute (its flags octet) in the UPDATE body.
+    pub offset: usize,
+}
+
+impl RawAttr<'_> {
+    /// The Optional bit.
+    pub fn is_optional(&self) -> bool {
+        self.flags & flags::OPTIONAL != 0
+    }
+    /// The Transitive bit.
+    pub fn is_transitive(&self) -> bool {
+        self.flags & flags::TRANSITIVE != 0
+    }
+    /// The Partial bit.
+    pub fn is_partial(&self) -> bool {
+        self.flags & flags::PARTIAL != 0
+    }
+}
+
+/// Reads one attribute header at `pos`: (flags, type, value range).
+#[inline]
+fn header(buf: &[u8], pos: usize) -> Result<(u8, u8, usize, usize), Option<u8>> {
+    let rest = buf.get(pos..).unwrap_or_default();
+    match *rest {
+        [f, t, l0, l1, ..] if f & flags::EXTENDED_LENGTH != 0 => {
+            let len = usize::from(u16::from_be_bytes([l0, l1]));
+            Ok((f, t, pos + 4, pos + 4 + len))
+        }
+        [f, t, l, ..] if f & flags::EXTENDED_LENGTH == 0 => {
+            Ok((f, t, pos + 3, pos + 3 + usize::from(l)))
+        }
+        [_, t, ..] => Err(Some(t)),
+        _ => Err(None),
+    }
+}
+
+/// Iterator over the attributes of a decoded UPDATE, skipping the ones
+/// RFC 7606 made it discard (duplicates, malformed ones).
+#[derive(Debug, Clone)]
+pub struct RawAttrIter<'a> {
+    body: &'a [u8],
+    pos: usize,
+    end: usize,
+    skip: &'a [AttrIssue],
+}
+
+impl<'a> RawAttrIter<'a> {
+    pub(crate) fn new(body: &'a [u8], pos: usize, end: usize, skip: &'a [AttrIssue]) -> Self {
+        RawAttrIter {
+            body,
+            pos,
+            end,
+            skip,
+        }
+    }
+}
+
+impl<'a> Iterator for RawAttrIter<'a> {
+    type Item = RawAttr<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<RawAttr<'a>> {
+        loop {
+            if self.pos >= self.end {
+                return None;
+            }
+            let offset = self.pos;
+            let (f, t, vs, ve) = header(self.body, offset).ok()?;
+            let value = self.body.get(vs..ve)?;
+            self.pos = ve;
+            if !self.skip.is_empty() && self.skip.iter().any(|i| i.offset == offset) {
+                continue;
+            }
+            return Some(RawAttr {
+                flags: f,
+                type_code: t,
+                value,
+                offset,
+            });
+        }
+    }
+}
+
+/// Expected Optional and Transitive bits of the attributes we know.
+fn expected_flags(t: u8) -> Option<u8> {
+    const WELL_KNOWN: u8 = flags::TRANSITIVE;
+    const OPT_TRANS: u8 = flags::OPTIONAL | flags::TRANSITIVE;
+    const OPT: u8 = flags::OPTIONAL;
+    match t {
+        tc::ORIGIN | tc::AS_PATH | tc::NEXT_HOP | tc::LOCAL_PREF | tc::ATOMIC_AGGREGATE => {
+            Some(WELL_KNOWN)
+        }
+        tc::AGGREGATOR
+        | tc::COMMUNITIES
+        | tc::EXTENDED_COMMUNITIES
+        | tc::AS4_PATH
+        | tc::AS4_AGGREGATOR
+        | tc::LARGE_COMMUNITIES => Some(OPT_TRANS),
+        tc::MULTI_EXIT_DISC
+        | tc::ORIGINATOR_ID
+        | tc::CLUSTER_LIST
+        | tc::MP_REACH_NLRI
+        | tc::MP_UNREACH_NLRI => Some(OPT),
+        _ => None,
+    }
+}
+
+/// What the walk found.
+#[derive(Debug, Default)]
+pub(crate) struct Walk {
+    /// Attribute type codes seen (first occurrences).
+    pub(crate) seen: [u64; 4],
+    /// Number of attributes (all occurrences).
+    pub(crate) count: u32,
+    /// Where the walk stopped: the end of the attributes field, or an
+    /// overrunning attribute.
+    pub(crate) end: usize,
+    pub(crate) mp_reach: Option<MpSlot>,
+    pub(crate) mp_unreach: Option<MpSlot>,
+}
+
+impl Walk {
+    #[inline]
+    pub(crate) fn has(&self, t: u8) -> bool {
+        self.seen
+            .get(usize::from(t >> 6))
+            .is_some_and(|w| w & (1u64 << (t & 63)) != 0)
+    }
+    #[inline]
+    fn set(&mut self, t: u8) {
+        if let Some(w) = self.seen.get_mut(usize::from(t >> 6)) {
+            *w |= 1u64 << (t & 63);
+        }
+    }
+}
+
+/// Walks the attributes in `body[start..end]`. Session-reset errors are
+/// returned; the others are pushed to `issues`.
+pub(crate) fn walk(
+    body: &Bytes,
+    start: usize,
+    end: usize,
+    ctx: &SessionContext,
+    issues: &mut Vec<AttrIssue>,
+) -> Result<Walk, UpdateError> {
+    let buf = body.get(..end).unwrap_or_default();
+    let four = ctx.four_octet_as;
+    let mut w = Walk {
+        end,
+        ..Walk::default()
+    };
+    let mut pos = start;
+    while pos < end {
+        let offset = pos;
+        let (f, t, vs, ve) = match header(buf, pos) {
+            Ok(h) if h.3 <= end => h,
+            Ok((_, t, ..)) => return overrun(&mut w, issues, offset, Some(t)),
+            Err(t) => return overrun(&mut w, issues, offset, t),
+        };
+        pos = ve;
+        w.count += 1;
+        let value = buf.get(vs..ve).unwrap_or_default();
+        let data = || body.slice(offset..ve);
+        let mut issue = |error: UpdateError| issues.push(AttrIssue { offset, error });
+        if w.has(t) {
+            // RFC 7606 3 (g): "If the MP_REACH_NLRI attribute or the
+            // MP_UNREACH_NLRI [RFC4760] attribute appears more than once in
+            // the UPDATE message, then a NOTIFICATION message MUST be sent
+            // with the Error Subcode "Malformed Attribute List". If any
+            // other attribute (whether recognized or unrecognized) appears
+            // more than once in an UPDATE message, then all the occurrences
+            // of the attribute other than the first one SHALL be discarded
+            // and the UPDATE message will continue to be processed."
+            if t == tc::MP_REACH_NLRI || t == tc::MP_UNREACH_NLRI {
+                return Err(UpdateError::MalformedAttributeList {
+                    offset,
+                    reason: "MP_REACH_NLRI or MP_UNREACH_NLRI appears more than once",
+                });
+            }
+            issue(UpdateError::DuplicateAttribute {
+                offset,
+                type_code: t,
+            });
+            continue;
+        }
+        w.set(t);
+        let Some(expected) = expected_flags(t) else {
+            // RFC 4271 6.3: "If any of the well-known mandatory attributes
+            // are not recognized, then the Error Subcode MUST be set to
+            // Unrecognized Well-known Attribute."
+            if f & flags::OPTIONAL == 0 {
+                return Err(UpdateError::UnrecognizedWellKnown {
+                    offset,
+                    type_code: t,
+                    data: data(),
+                });
+            }
+            continue;
+        };
+        // RFC 7606 3 (c): "If the value of either the Optional or Transitive
+        // bits in the Attribute Flags is in conflict with their specified
+        // values, then the attribute MUST be treated as malformed and the
+        // "treat-as-withdraw" approach used, unless the specification for
+        // the attribute mandates different handling for incorrect
+        // Attribute Flags." MP_REACH/MP_UNREACH are still parsed below, so
+        // that their NLRI can be withdrawn.
+        let flags_ok = f & (flags::OPTIONAL | flags::TRANSITIVE) == expected;
+        if !flags_ok {
+            issue(UpdateError::AttributeFlags {
+                offset,
+                type_code: t,
+                flags: f,
+                data: data(),
+            });
+            if t != tc::MP_REACH_NLRI && t != tc::MP_UNREACH_NLRI {
+                continue;
+            }
+        }
+        let len = value.len();
+        let bad_len = |issue: &mut dyn FnMut(UpdateError)| {
+            issue(UpdateError::AttributeLength {
+                offset,
+                type_code: t,
+                len,
+                data: data(),
+            })
+        };
+        match t {
+            // RFC 7606 7.1: length other than one, or undefined value.
+            tc::ORIGIN => match value {
+                [v] if *v <= 2 => {}
+                [v] => issue(UpdateError::InvalidOrigin {
+                    offset,
+                    value: *v,
+                    data: data(),
+                }),
+                _ => bad_len(&mut issue),
+            },
+            // RFC 7606 7.2.
+            tc::AS_PATH => {
+                if let Err(reason) = as_path::validate(value, four) {
+                    issue(UpdateError::MalformedAsPath { offset, reason });
+                }
+            }
+            // RFC 6793 6: a NEW speaker "MUST NOT" expect AS4_PATH or
+            // AS4_AGGREGATOR from a NEW speaker and discards them; from an
+            // OLD speaker a malformed one is discarded too.
+            tc::AS4_PATH | tc::AS4_AGGREGATOR if four => {
+                issue(UpdateError::OptionalAttribute {
+                    offset,
+                    type_code: t,
+                    reason: "received on a 4-octet AS session",
+                    data: data(),
+                });
+            }
+            tc::AS4_PATH => match as_path::validate(value, true) {
+                Ok(false) => {}
+                Ok(true) => issue(UpdateError::OptionalAttribute {
+                    offset,
+                    type_code: t,
+                    reason: "confederation segment in AS4_PATH",
+                    data: data(),
+                }),
+                Err(reason) => issue(UpdateError::OptionalAttribute {
+                    offset,
+                    type_code: t,
+                    reason,
+                    data: data(),
+                }),
+            },
+            tc::MP_REACH_NLRI => {
+                let slot = mp_nlri::parse_reach(body, offset..ve, vs, |f| ctx.add_path_rx(f))?;
+                if slot.kind.is_none() && !slot.nlri.is_empty() {
+                    issue(UpdateError::UnsupportedFamily { offset, type_code: t, family: slot.family });
+                }
+                w.mp_reach = Some(slot);
+            }
+            tc::MP_UNREACH_NLRI => {
+                let slot = mp_nlri::parse_unreach(body, offset..ve, vs, |f| ctx.add_path_rx(f))?;
+                if slot.kind.is_none() && !slot.nlri.is_empty() {
+                    issue(UpdateError::UnsupportedFamily { offset, type_code: t, family: slot.family });
+                }
+                w.mp_unreach = Some(slot);
+            }
+            _ if !length_ok(t, len, four) => bad_len(&mut issue),
+            _ => {}
+        }
+    }
+    Ok(w)
+}
+
+/// Length checks of the fixed-size and list attributes:
+/// RFC 7606 7.3, 7.4, 7.5, 7.9: "length other than 4" (NEXT_HOP, MED,
+/// LOCAL_PREF, ORIGINATOR_ID); 7.6: ATOMIC_AGGREGATE "length other than
+/// 0"; 7.7: AGGREGATOR "length other than 8 (4-octet AS) or 6"; RFC 6793:
+/// AS4_AGGREGATOR 8; 7.8, 7.10, 7.14 and RFC 8092 6: COMMUNITIES,
+/// CLUSTER_LIST, EXTENDED_COMMUNITIES, LARGE_COMMUNITIES a non-zero
+/// multiple of 4, 4, 8 and 12. The action (discard or treat-as-withdraw)
+/// follows from the type code, see [`UpdateError::action`].
+fn length_ok(t: u8, len: usize, four: bool) -> bool {
+    let list = |unit: usize| len != 0 && len % unit == 0;
+    match t {
+        tc::NEXT_HOP | tc::MULTI_EXIT_DISC | tc::LOCAL_PREF | tc::ORIGINATOR_ID => len == 4,
+        tc::ATOMIC_AGGREGATE => len == 0,
+        tc::AGGREGATOR => len == if four { 8 } else { 6 },
+        tc::AS4_AGGREGATOR => len == 8,
+        tc::COMMUNITIES | tc::CLUSTER_LIST => list(4),
+        tc::EXTENDED_COMMUNITIES => list(8),
+        tc::LARGE_COMMUNITIES => list(12),
+        _ => true,
+    }
+}
+
+/// RFC 7606 4: "the length of the last encountered path attribute would
+/// cause the Total Attribute Length to be exceeded ... [or] fewer than
+/// three octets remain (or fewer than four octets, if the Attribute Flags
+/// field has the Extended Length bit set) ... In either of these cases, an
+/// error condition exists and the "treat-as-withdraw" approach MUST be
+/// used (unless some other, more severe error is encountered dictating a
+/// stronger approach), and the Total Attribute Length MUST be relied upon
+/// to enable the beginning of the NLRI field to be located." A cut
+/// MP_REACH/MP_UNREACH is such a more severe error.
+fn overrun(
+    w: &mut Walk,
+    issues: &mut Vec<AttrIssue>,
+    offset: usize,
+    type_code: Option<u8>,
+) -> Result<Walk, UpdateError> {
+    let error = UpdateError::AttributeOverrun { offset, type_code };
+    if error.action() == super::AttrAction::SessionReset {
+        return Err(error);
+    }
+    issues.push(AttrIssue { offset, error });
+    w.end = offset;
+    Ok(std::mem::take(w))
+}

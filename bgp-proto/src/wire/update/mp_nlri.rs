@@ -1,0 +1,268 @@
+//! MP_REACH_NLRI and MP_UNREACH_NLRI (RFC 4760 3 and 4), parsed at decode
+//! into [`MpSlot`]s and handed out as borrowed views.
+//!
+//! ```text
+//! MP_REACH_NLRI                          MP_UNREACH_NLRI
+//! +----------------------------------+   +-----------------------------+
+//! | AFI (2) | SAFI (1)               |   | AFI (2) | SAFI (1)          |
+//! | Length of Next Hop (1)           |   | Withdrawn Routes (variable) |
+//! | Next Hop (variable)              |   +-----------------------------+
+//! | Reserved (1)                     |
+//! | NLRI (variable)                  |
+//! +----------------------------------+
+//! ```
+//!
+//! Next hops: 4 octets (IPv4), 16 (IPv6 global, which may be IPv4-mapped as
+//! Cilium sends for IPv6 routes over an IPv4 session: kept as given), or 32
+//! (global + link-local, RFC 2545). For IPv4 NLRI, 16 or 32 octets are an
+//! IPv6 next hop (RFC 8950). Families other than IPv4/IPv6 unicast and
+//! multicast are kept (family, next hop) but their NLRI are not parsed: the
+//! iterators yield nothing and the attribute is reported as discarded.
+
+use super::error::{NlriField, UpdateError};
+use super::nlri::{self, AddrKind, NlriIter};
+use crate::msg::attributes::{type_code as tc, MpNextHop};
+use crate::types::{Afi, Family, Nlri, Safi};
+use bytes::{BufMut, Bytes, BytesMut};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::Range;
+
+/// A parsed MP_REACH/MP_UNREACH, as offsets into the UPDATE body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MpSlot {
+    pub(crate) family: Family,
+    pub(crate) next_hop: MpNextHop,
+    pub(crate) nlri: Range<usize>,
+    /// `None` when the family's NLRI format is not known.
+    pub(crate) kind: Option<AddrKind>,
+    pub(crate) add_path: bool,
+}
+
+/// The NLRI format of a family we parse.
+pub(crate) fn addr_kind(f: Family) -> Option<AddrKind> {
+    match (f.afi, f.safi) {
+        (Afi::Ipv4, Safi::Unicast | Safi::Multicast) => Some(AddrKind::V4),
+        (Afi::Ipv6, Safi::Unicast | Safi::Multicast) => Some(AddrKind::V6),
+        _ => None,
+    }
+}
+
+fn v6(b: &[u8]) -> Option<Ipv6Addr> {
+    let a: [u8; 16] = b.try_into().ok()?;
+    Some(Ipv6Addr::from(a))
+}
+
+/// Decodes a next hop; `None` when its length does not fit the family.
+fn next_hop(afi: Afi, nh: &[u8]) -> Option<MpNextHop> {
+    match (afi, nh.len()) {
+        (Afi::Ipv4 | Afi::Ipv6, 4) => {
+            let a: [u8; 4] = nh.try_into().ok()?;
+            Some(MpNextHop {
+                global: IpAddr::V4(Ipv4Addr::from(a)),
+                link_local: None,
+            })
+        }
+        (Afi::Ipv4 | Afi::Ipv6, 16) => Some(MpNextHop {
+            global: IpAddr::V6(v6(nh)?),
+            link_local: None,
+        }),
+        (Afi::Ipv4 | Afi::Ipv6, 32) => {
+            let (g, l) = nh.split_at_checked(16)?;
+            Some(MpNextHop {
+                global: IpAddr::V6(v6(g)?),
+                link_local: Some(v6(l)?),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Parses MP_REACH_NLRI whose value starts at body offset `base`. Errors
+/// are session resets (RFC 7606 7.11); `Ok((slot, unsupported))`.
+pub(crate) fn parse_reach(
+    body: &Bytes,
+    attr: Range<usize>,
+    base: usize,
+    add_path: impl Fn(Family) -> bool,
+) -> Result<MpSlot, UpdateError> {
+    let v = body.get(base..attr.end).unwrap_or_default();
+    let err = |reason| UpdateError::OptionalAttribute {
+        offset: attr.start,
+        type_code: tc::MP_REACH_NLRI,
+        reason,
+        data: body.slice(attr.clone()),
+    };
+    let [a0, a1, safi, nh_len, rest @ ..] = v else {
+        return Err(err("shorter than AFI, SAFI and next hop length"));
+    };
+    let family = Family::new(u16::from_be_bytes([*a0, *a1]), *safi);
+    let Some((nh, rest)) = rest.split_at_checked(usize::from(*nh_len)) else {
+        return Err(err("next hop overruns the attribute"));
+    };
+    let Some((_reserved, nlri)) = rest.split_first() else {
+        return Err(err("reserved octet missing"));
+    };
+    let kind = addr_kind(family);
+    // RFC 7606 7.11: "If the Length of Next Hop Network Address field of
+    // the MP_REACH attribute is inconsistent with that which was expected,
+    // the attribute is considered malformed. ... the "session reset" or
+    // "AFI/SAFI disable" approach MUST be used."
+    let next_hop = match (next_hop(family.afi, nh), kind) {
+        (Some(h), _) => h,
+        (None, Some(_)) => return Err(err("next hop length does not fit the address family")),
+        (None, None) => MpNextHop {
+            global: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            link_local: None,
+        },
+    };
+    let start = attr.end - nlri.len();
+    let ap = add_path(family);
+    if let Some(k) = kind {
+        nlri::validate(nlri, start, k, ap, NlriField::MpReach)?;
+    }
+    Ok(MpSlot {
+        family,
+        next_hop,
+        nlri: start..attr.end,
+        kind,
+        add_path: ap,
+    })
+}
+
+/// Parses MP_UNREACH_NLRI whose value starts at `base` (RFC 7606 7.12).
+pub(crate) fn parse_unreach(
+    body: &Bytes,
+    attr: Range<usize>,
+    base: usize,
+    add_path: impl Fn(Family) -> bool,
+) -> Result<MpSlot, UpdateError> {
+    let v = body.get(base..attr.end).unwrap_or_default();
+    let [a0, a1, safi, nlri @ ..] = v else {
+        return Err(UpdateError::OptionalAttribute {
+            offset: attr.start,
+            type_code: tc::MP_UNREACH_NLRI,
+            reason: "shorter than AFI and SAFI",
+            data: body.slice(attr.clone()),
+        });
+    };
+    let family = Family::new(u16::from_be_bytes([*a0, *a1]), *safi);
+    let kind = addr_kind(family);
+    let start = attr.end - nlri.len();
+    let ap = add_path(family);
+    if let Some(k) = kind {
+        nlri::validate(nlri, start, k, ap, NlriField::MpUnreach)?;
+    }
+    let next_hop = MpNextHop {
+        global: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        link_local: None,
+    };
+    Ok(MpSlot {
+        family,
+        next_hop,
+        nlri: start..attr.end,
+        kind,
+        add_path: ap,
+    })
+}
+
+impl MpSlot {
+    pub(crate) fn iter<'a>(&self, body: &'a [u8]) -> NlriIter<'a> {
+        match (self.kind, body.get(self.nlri.clone())) {
+            (Some(k), Some(b)) => NlriIter::new(b, k, self.add_path),
+            _ => NlriIter::empty(),
+        }
+    }
+}
+
+/// A borrowed view of MP_REACH_NLRI.
+#[derive(Debug, Clone)]
+pub struct MpReachView<'a> {
+    pub(crate) slot: &'a MpSlot,
+    pub(crate) body: &'a [u8],
+}
+
+impl<'a> MpReachView<'a> {
+    /// The AFI/SAFI.
+    pub fn family(&self) -> Family {
+        self.slot.family
+    }
+    /// The next hop, as received.
+    pub fn next_hop(&self) -> MpNextHop {
+        self.slot.next_hop
+    }
+    /// Whether the NLRI format of the family is known (IPv4/IPv6 unicast or
+    /// multicast); otherwise [`nlri`](Self::nlri) yields nothing.
+    pub fn is_supported(&self) -> bool {
+        self.slot.kind.is_some()
+    }
+    /// The reachable NLRI.
+    pub fn nlri(&self) -> NlriIter<'a> {
+        self.slot.iter(self.body)
+    }
+}
+
+/// A borrowed view of MP_UNREACH_NLRI.
+#[derive(Debug, Clone)]
+pub struct MpUnreachView<'a> {
+    pub(crate) slot: &'a MpSlot,
+    pub(crate) body: &'a [u8],
+}
+
+impl<'a> MpUnreachView<'a> {
+    /// The AFI/SAFI.
+    pub fn family(&self) -> Family {
+        self.slot.family
+    }
+    /// Whether the NLRI format of the family is known.
+    pub fn is_supported(&self) -> bool {
+        self.slot.kind.is_some()
+    }
+    /// The withdrawn NLRI.
+    pub fn withdrawn(&self) -> NlriIter<'a> {
+        self.slot.iter(self.body)
+    }
+    /// True when nothing is withdrawn (an End-of-RIB marker, if it is the
+    /// only attribute).
+    pub fn is_empty(&self) -> bool {
+        self.slot.nlri.is_empty()
+    }
+}
+
+/// Octets of the next hop on the wire.
+pub(crate) fn next_hop_len(nh: &MpNextHop) -> usize {
+    match (nh.global, nh.link_local) {
+        (IpAddr::V4(_), _) => 4,
+        (IpAddr::V6(_), None) => 16,
+        (IpAddr::V6(_), Some(_)) => 32,
+    }
+}
+
+/// Writes AFI, SAFI, next hop length, next hop and the reserved octet.
+pub(crate) fn write_reach_head(out: &mut BytesMut, family: Family, nh: &MpNextHop) {
+    out.put_u16(family.afi.code());
+    out.put_u8(family.safi.code());
+    out.put_u8(next_hop_len(nh) as u8);
+    match nh.global {
+        IpAddr::V4(a) => out.put_slice(&a.octets()),
+        IpAddr::V6(a) => {
+            out.put_slice(&a.octets());
+            if let Some(l) = nh.link_local {
+                out.put_slice(&l.octets());
+            }
+        }
+    }
+    out.put_u8(0);
+}
+
+/// Whether every NLRI belongs to the family's address kind.
+pub(crate) fn check_family(family: Family, list: &[Nlri]) -> bool {
+    match addr_kind(family) {
+        Some(AddrKind::V4) => list
+            .iter()
+            .all(|n| matches!(n.prefix, crate::types::Prefix::V4(_))),
+        Some(AddrKind::V6) => list
+            .iter()
+            .all(|n| matches!(n.prefix, crate::types::Prefix::V6(_))),
+        None => list.is_empty(),
+    }
+}

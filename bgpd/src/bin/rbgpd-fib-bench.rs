@@ -1,0 +1,237 @@
+//! rbgpd-fib-bench: how fast the netlink FIB writes a big table, against
+//! `ip -batch` writing the same routes, in a fresh network namespace.
+//!
+//! ```text
+//! rbgpd-fib-bench [--routes 1000000] [--ecmp 10000] [--paths 3] [--rounds 1]
+//! ```
+//! Needs root. Creates `rbfbench-<pid>` with a veth pair (10.200.0.1/16),
+//! and deletes it at the end (also on error).
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsRawFd;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use bgp_proto::Prefix;
+use bgpd::config::FibConfig;
+use bgpd::fib::{FibChange, FibManager, NetlinkFib, NetlinkOptions};
+use clap::Parser;
+
+#[derive(Parser, Debug, Clone)]
+#[command(about = "Benchmark the netlink FIB writer against ip -batch")]
+struct Args {
+    /// Single-path IPv4 /24 routes.
+    #[arg(long, default_value_t = 1_000_000)]
+    routes: u32,
+    /// ECMP routes.
+    #[arg(long, default_value_t = 10_000)]
+    ecmp: u32,
+    /// Next hops per ECMP route.
+    #[arg(long, default_value_t = 3)]
+    paths: u8,
+    /// Rounds (each: rbgpd add, rbgpd delete, ip add, ip flush).
+    #[arg(long, default_value_t = 1)]
+    rounds: u32,
+}
+
+struct Netns(String);
+
+impl Netns {
+    fn ip(&self, args: &[&str]) -> Result<()> {
+        let st = Command::new("ip")
+            .args(["-n", &self.0])
+            .args(args)
+            .status()?;
+        if !st.success() {
+            bail!("ip -n {} {}: failed", self.0, args.join(" "));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+fn gw(i: u32) -> Ipv4Addr {
+    Ipv4Addr::new(10, 200, 0, u8::try_from(2 + i % 200).unwrap_or(2))
+}
+
+/// The table: `routes` /24s from 20.0.0.0, `ecmp` /24s from 60.0.0.0.
+fn table(a: &Args) -> Vec<(Prefix, Vec<Ipv4Addr>)> {
+    let mut v = Vec::with_capacity((a.routes + a.ecmp) as usize);
+    for i in 0..a.routes {
+        let addr = Ipv4Addr::from(0x1400_0000u32 + (i << 8));
+        v.extend(Prefix::new(IpAddr::V4(addr), 24).map(|p| (p, vec![gw(i)])));
+    }
+    for i in 0..a.ecmp {
+        let addr = Ipv4Addr::from(0x3c00_0000u32 + (i << 8));
+        let nhs = (0..u32::from(a.paths)).map(|k| gw(i + k)).collect();
+        v.extend(Prefix::new(IpAddr::V4(addr), 24).map(|p| (p, nhs)));
+    }
+    v
+}
+
+fn count_routes(ns: &Netns) -> Result<usize> {
+    let out = Command::new("ip")
+        .args(["-n", &ns.0, "route", "show", "proto", "bgp"])
+        .output()?;
+    Ok(out.stdout.iter().filter(|b| **b == b'\n').count())
+}
+
+/// Adds then deletes the table through FibManager + NetlinkFib, inside `ns`.
+fn rbgpd_round(ns: &str, routes: Vec<(Prefix, Vec<Ipv4Addr>)>) -> Result<(Duration, Duration)> {
+    let path = format!("/run/netns/{ns}");
+    let worker = std::thread::spawn(move || -> Result<(Duration, Duration)> {
+        let file = std::fs::File::open(&path)?;
+        // SAFETY: a valid netns fd; setns affects only this thread, which
+        // then creates the runtime and the socket inside the namespace.
+        if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            bail!("setns: {}", std::io::Error::last_os_error());
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async move {
+            let cfg = FibConfig {
+                persist: false,
+                max_paths: 16,
+                ..FibConfig::default()
+            };
+            let fib = NetlinkFib::new(NetlinkOptions::from_config(&cfg))?;
+            let mut m = FibManager::new(fib, &cfg);
+            m.start().await?;
+            m.startup_complete().await?;
+            let adds: Vec<FibChange> = routes
+                .iter()
+                .map(|(p, nhs)| {
+                    FibChange::announce(*p, nhs.iter().map(|a| IpAddr::V4(*a)).collect())
+                })
+                .collect();
+            let dels: Vec<FibChange> = routes
+                .iter()
+                .map(|(p, _)| FibChange::withdraw(*p))
+                .collect();
+            let t = Instant::now();
+            m.update(&adds).await?;
+            let add = t.elapsed();
+            let st = m.status();
+            if st.installed != routes.len() {
+                bail!(
+                    "only {} of {} routes installed ({} errors)",
+                    st.installed,
+                    routes.len(),
+                    st.errors
+                );
+            }
+            let t = Instant::now();
+            m.update(&dels).await?;
+            Ok((add, t.elapsed()))
+        })
+    });
+    worker
+        .join()
+        .map_err(|_| anyhow::anyhow!("bench thread panicked"))?
+}
+
+/// Adds the table with `ip -batch`, then flushes it; returns both times.
+fn ip_round(ns: &Netns, routes: &[(Prefix, Vec<Ipv4Addr>)]) -> Result<(Duration, Duration)> {
+    let file = std::env::temp_dir().join(format!("rbfbench-{}.batch", std::process::id()));
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+    for (p, nhs) in routes {
+        match nhs.as_slice() {
+            [one] => writeln!(w, "route add {p} via {one} proto bgp metric 32")?,
+            many => {
+                write!(w, "route add {p} proto bgp metric 32")?;
+                for nh in many {
+                    write!(w, " nexthop via {nh}")?;
+                }
+                writeln!(w)?;
+            }
+        }
+    }
+    w.flush()?;
+    drop(w);
+    let batch = file.to_string_lossy().into_owned();
+    let t = Instant::now();
+    let r = ns.ip(&["-batch", &batch]);
+    let add = t.elapsed();
+    let _ = std::fs::remove_file(&file);
+    r?;
+    let n = count_routes(ns)?;
+    if n != routes.len() {
+        bail!("ip -batch installed {n} of {} routes", routes.len());
+    }
+    let t = Instant::now();
+    ns.ip(&["route", "flush", "proto", "bgp"])?;
+    Ok((add, t.elapsed()))
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let ns = Netns(format!("rbfbench-{}", std::process::id()));
+    let st = Command::new("ip").args(["netns", "add", &ns.0]).status()?;
+    if !st.success() {
+        bail!("cannot create netns {} (root needed)", ns.0);
+    }
+    ns.ip(&["link", "set", "lo", "up"])?;
+    ns.ip(&[
+        "link",
+        "add",
+        "rbfbench0",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "rbfbench1",
+    ])?;
+    ns.ip(&["addr", "add", "10.200.0.1/16", "dev", "rbfbench0"])?;
+    ns.ip(&["link", "set", "rbfbench0", "up"])?;
+    ns.ip(&["link", "set", "rbfbench1", "up"])?;
+    let routes = table(&args);
+    println!(
+        "table: {} single-path + {} ECMP x{} IPv4 routes = {}",
+        args.routes,
+        args.ecmp,
+        args.paths,
+        routes.len()
+    );
+    for round in 1..=args.rounds {
+        let (add, del) = rbgpd_round(&ns.0, routes.clone()).context("rbgpd round")?;
+        let left = count_routes(&ns)?;
+        if left != 0 {
+            bail!("{left} routes left after rbgpd delete");
+        }
+        let (ip_add, ip_flush) = ip_round(&ns, &routes).context("ip round")?;
+        let rate = |d: Duration| routes.len() as f64 / d.as_secs_f64();
+        println!("round {round}:");
+        println!(
+            "  rbgpd NetlinkFib add    {:>8.3} s  {:>9.0} routes/s",
+            add.as_secs_f64(),
+            rate(add)
+        );
+        println!(
+            "  ip -batch route add     {:>8.3} s  {:>9.0} routes/s",
+            ip_add.as_secs_f64(),
+            rate(ip_add)
+        );
+        println!(
+            "  ratio rbgpd/ip (add)    {:>8.3}",
+            add.as_secs_f64() / ip_add.as_secs_f64()
+        );
+        println!(
+            "  rbgpd NetlinkFib delete {:>8.3} s  {:>9.0} routes/s",
+            del.as_secs_f64(),
+            rate(del)
+        );
+        println!(
+            "  ip route flush          {:>8.3} s",
+            ip_flush.as_secs_f64()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! The control socket: rbgpctl talks to rbgpd over a Unix socket with JSON
+//! lines ([`proto`]). [`server`] accepts clients and hands each request to
+//! the daemon core over a channel; [`client`] is the blocking client
+//! rbgpctl uses; [`format`] turns responses into the tables rbgpctl
+//! prints (pure functions, fixed by golden tests).
+
+pub mod client;
+pub mod format;
+pub mod proto;
+pub mod server;
+
+pub use proto::{Request, Response};

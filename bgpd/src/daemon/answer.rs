@@ -1,0 +1,326 @@
+//! Answers to rbgpctl requests, built from the neighbor manager, the RIB
+//! and the FIB.
+
+use super::{ctl_state, Daemon};
+use crate::ctl::proto::{
+    FamilyCounters, FibEntry, MessageCounts, PeerActionResult, PeerDetail, PeerSummary, Request,
+    Response, RouteEntry, RouteQuery, RoutePath, RouteTarget, Summary,
+};
+use crate::peer::{PeerCommand, PeerStatus};
+use bgp_proto::msg::notification::cease_subcode;
+use bgp_proto::{Capability, Family, Notification};
+use rib::RouteView;
+use std::net::IpAddr;
+
+impl Daemon {
+    /// Answers one control request.
+    pub(super) async fn answer(&mut self, req: Request) -> Response {
+        match req {
+            Request::ShowPeers => {
+                let mut peers: Vec<PeerSummary> =
+                    self.peers.peers().iter().map(|p| self.peer_summary(p)).collect();
+                peers.sort_by_key(|p| p.address);
+                Response::Peers { peers }
+            }
+            Request::ShowPeer { address } => match self.find_peer(address) {
+                Some(p) => Response::Peer { peer: Box::new(self.peer_detail(&p)) },
+                None => error(format!("no neighbor {address}")),
+            },
+            Request::ShowRoutes(q) => self.show_routes(&q),
+            Request::ShowFib => self.show_fib().await,
+            Request::ShowSummary => self.summary().await,
+            Request::Reload => Response::Reload { result: self.reload() },
+            Request::PeerReset { address, message } => {
+                let n = message.map(|m| {
+                    Notification::cease_with_message(cease_subcode::ADMINISTRATIVE_RESET, &m)
+                });
+                match n {
+                    Some(n) => self.peer_action(address, "reset", PeerCommand::Shutdown(Some(n)))
+                        .and_then_enable(self, address),
+                    None => self.peer_action(address, "reset", PeerCommand::Reset),
+                }
+            }
+            Request::PeerShutdown { address, message } => {
+                let n = Notification::cease_with_message(
+                    cease_subcode::ADMINISTRATIVE_SHUTDOWN,
+                    message.as_deref().unwrap_or(""),
+                );
+                if let Some(p) = self.find_peer(address) {
+                    self.admin_down.insert(p.id);
+                }
+                self.peer_action(address, "shutdown", PeerCommand::Shutdown(Some(n)))
+            }
+            Request::PeerEnable { address } => {
+                if let Some(p) = self.find_peer(address) {
+                    self.admin_down.remove(&p.id);
+                }
+                self.peer_action(address, "enable", PeerCommand::Enable)
+            }
+            Request::Watch => error("watch is served by the control socket itself".into()),
+        }
+    }
+
+    /// The config entry of a neighbor: its own, or its range's.
+    fn neighbor_config(&self, addr: IpAddr) -> Option<&crate::config::NeighborConfig> {
+        let ns = &self.config.neighbors;
+        ns.iter()
+            .find(|n| n.address == Some(addr))
+            .or_else(|| ns.iter().find(|n| n.range.is_some_and(|r| r.contains(addr))))
+    }
+
+    fn find_peer(&self, address: IpAddr) -> Option<PeerStatus> {
+        self.peers.peers().into_iter().find(|p| p.addr == address)
+    }
+
+    fn peer_action(&mut self, address: IpAddr, action: &str, cmd: PeerCommand) -> Response {
+        match self.find_peer(address) {
+            Some(p) if self.peers.send(p.id, cmd) => Response::PeerAction {
+                result: PeerActionResult { address, action: action.into(), message: None },
+            },
+            Some(_) => error(format!("neighbor {address} is not running")),
+            None => error(format!("no neighbor {address}")),
+        }
+    }
+
+    fn family_counters(&self, addr: IpAddr) -> Vec<FamilyCounters> {
+        let Some(id) = self.rib_ids.get(&addr) else { return Vec::new() };
+        if !self.rib_known.contains(id) {
+            return Vec::new();
+        }
+        match self.rib.peer_counts(*id) {
+            Ok(counts) => counts
+                .into_iter()
+                .map(|(f, c)| FamilyCounters {
+                    family: f.to_string(),
+                    received: c.received as u64,
+                    accepted: c.accepted as u64,
+                    advertised: c.advertised as u64,
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn peer_summary(&self, p: &PeerStatus) -> PeerSummary {
+        let state = ctl_state(p.state);
+        let down_secs = match (p.uptime, self.tracks.get(&p.id)) {
+            (None, Some(t)) => Some(t.since.elapsed().as_secs()),
+            _ => None,
+        };
+        PeerSummary {
+            address: p.addr,
+            description: p.description.clone(),
+            remote_as: p.remote_as,
+            local_as: self.config.router.asn,
+            state,
+            admin_down: self.max_prefix_restarts.contains_key(&p.id) || self.admin_down.contains(&p.id),
+            uptime_secs: p.uptime.map(|u| u.as_secs()),
+            down_secs,
+            families: self.family_counters(p.addr),
+            dynamic: p.dynamic,
+        }
+    }
+
+    fn peer_detail(&self, p: &PeerStatus) -> PeerDetail {
+        let neg = p.negotiated.as_ref();
+        let c = &p.counters;
+        PeerDetail {
+            summary: self.peer_summary(p),
+            remote_router_id: neg.map(|n| n.peer_id),
+            local_addr: p.local,
+            remote_addr: p.remote,
+            configured_hold_time: self.neighbor_config(p.addr).map(|n| n.hold_time).unwrap_or(0),
+            hold_time: neg.map(|n| n.hold_time),
+            keepalive: neg.map(|n| n.keepalive),
+            capabilities: neg.map(capabilities).unwrap_or_default(),
+            messages_sent: MessageCounts {
+                open: c.opens_out,
+                update: c.updates_out,
+                notification: c.notifications_out,
+                keepalive: c.keepalives_out,
+                route_refresh: c.route_refresh_out,
+            },
+            messages_received: MessageCounts {
+                open: c.opens_in,
+                update: c.updates_in,
+                notification: c.notifications_in,
+                keepalive: c.keepalives_in,
+                route_refresh: c.route_refresh_in,
+            },
+            established_count: c.established,
+            last_error: p.last_error.clone(),
+            last_notification_sent: p.last_notification.clone(),
+            last_notification_received: None,
+        }
+    }
+
+    fn show_routes(&self, q: &RouteQuery) -> Response {
+        let family = match q.family.as_deref() {
+            None => None,
+            Some("ipv4" | "ipv4-unicast") => Some(Family::IPV4_UNICAST),
+            Some("ipv6" | "ipv6-unicast") => Some(Family::IPV6_UNICAST),
+            Some(f) => return error(format!("unknown family {f:?}: expected ipv4 or ipv6")),
+        };
+        let views: Vec<RouteView> = match q.target() {
+            Err(e) => return error(e),
+            Ok(None) => self.rib.routes(family),
+            Ok(Some(RouteTarget::Prefix(p))) => self.rib.route(p).into_iter().collect(),
+            Ok(Some(RouteTarget::LongestMatch(ip))) => self.rib.lookup(ip).into_iter().collect(),
+        };
+        let now = self.started.elapsed().as_secs();
+        let routes = views
+            .into_iter()
+            .filter(|v| family.is_none_or(|f| v.prefix.family() == f))
+            .filter_map(|v| {
+                let paths: Vec<RoutePath> = v
+                    .paths
+                    .iter()
+                    .filter(|p| q.peer.is_none_or(|a| a == p.peer_addr))
+                    .filter(|p| !q.best_only || p.best || p.multipath)
+                    .map(|p| {
+                        let a = &p.route.attrs;
+                        RoutePath {
+                            peer: Some(p.peer_addr),
+                            next_hop: p.route.next_hop.to_string(),
+                            as_path: a.as_path.to_string(),
+                            origin: a.origin.map(|o| o.to_string()).unwrap_or_else(|| "?".into()),
+                            med: a.med,
+                            local_pref: a.local_pref,
+                            communities: a.communities.iter().map(ToString::to_string).collect(),
+                            large_communities: a
+                                .large_communities
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect(),
+                            best: p.best,
+                            multipath: p.multipath,
+                            stale: p.stale,
+                            age_secs: now.saturating_sub(u64::from(p.since)),
+                        }
+                    })
+                    .collect();
+                (!paths.is_empty()).then(|| RouteEntry { prefix: v.prefix.to_string(), paths })
+            })
+            .collect();
+        Response::Routes { routes }
+    }
+
+    async fn show_fib(&self) -> Response {
+        let Some(fib) = &self.fib else {
+            return error("the FIB is disabled in the config ([fib] enabled = false)".into());
+        };
+        match fib.status().await {
+            Ok(s) => Response::Fib {
+                routes: s
+                    .routes
+                    .into_iter()
+                    .map(|r| FibEntry {
+                        prefix: r.prefix.to_string(),
+                        next_hops: if r.installed.is_empty() {
+                            r.desired.iter().map(ToString::to_string).collect()
+                        } else {
+                            r.installed.iter().map(|n| n.gateway.to_string()).collect()
+                        },
+                        installed: !r.installed.is_empty(),
+                        matches_kernel: r.in_sync,
+                        note: match r.state {
+                            crate::fib::FibRouteState::Installed => None,
+                            crate::fib::FibRouteState::Pending => {
+                                Some("pending: no next hop on a connected network".into())
+                            }
+                            crate::fib::FibRouteState::Error => {
+                                Some(format!("error: {}", r.error.unwrap_or_default()))
+                            }
+                            crate::fib::FibRouteState::Stale => {
+                                Some("stale: from a previous run, kept until startup ends".into())
+                            }
+                        },
+                    })
+                    .collect(),
+            },
+            Err(e) => error(format!("FIB: {e}")),
+        }
+    }
+
+    async fn summary(&self) -> Response {
+        let stats = self.rib.stats();
+        let peers = self.peers.peers();
+        let fib_routes = match &self.fib {
+            Some(f) => f.status().await.map(|s| s.installed as u64).unwrap_or(0),
+            None => 0,
+        };
+        Response::Summary {
+            summary: Summary {
+                version: env!("CARGO_PKG_VERSION").into(),
+                router_id: Some(self.config.router.router_id),
+                asn: self.config.router.asn,
+                uptime_secs: self.started.elapsed().as_secs(),
+                peers_established: peers
+                    .iter()
+                    .filter(|p| p.state == bgp_proto::fsm::State::Established)
+                    .count() as u64,
+                peers_total: peers.len() as u64,
+                rib_prefixes_v4: stats.prefixes_v4 as u64,
+                rib_prefixes_v6: stats.prefixes_v6 as u64,
+                rib_paths: stats.paths as u64,
+                fib_routes,
+                memory_rss_bytes: crate::metrics::rss_bytes(),
+            },
+        }
+    }
+}
+
+fn error(message: String) -> Response {
+    Response::Error { message }
+}
+
+trait ThenEnable {
+    fn and_then_enable(self, d: &mut Daemon, address: IpAddr) -> Response;
+}
+
+impl ThenEnable for Response {
+    /// A reset with a message is a shutdown with that text, then enable.
+    fn and_then_enable(self, d: &mut Daemon, address: IpAddr) -> Response {
+        if let Response::PeerAction { .. } = &self {
+            if let Some(p) = d.find_peer(address) {
+                d.peers.send(p.id, PeerCommand::Enable);
+            }
+        }
+        self
+    }
+}
+
+fn capabilities(n: &bgp_proto::fsm::Negotiated) -> Vec<String> {
+    let mut caps: Vec<String> = n.families.iter().map(|f| format!("multiprotocol {f}")).collect();
+    if n.four_octet_as {
+        caps.push("4-octet AS".into());
+    }
+    if n.route_refresh {
+        caps.push("route refresh".into());
+    }
+    if n.enhanced_rr {
+        caps.push("enhanced route refresh".into());
+    }
+    if n.extended_message {
+        caps.push("extended message".into());
+    }
+    if let Some(gr) = &n.peer_gr {
+        caps.push(format!(
+            "graceful restart (peer restart time {} s{})",
+            gr.restart_time,
+            if n.gr_notification { ", notification" } else { "" }
+        ));
+    }
+    for f in &n.context.add_path_receive {
+        caps.push(format!("add-path receive {f}"));
+    }
+    for f in &n.context.add_path_send {
+        caps.push(format!("add-path send {f}"));
+    }
+    for c in &n.peer_open.capabilities {
+        if let Capability::Fqdn { hostname, domain } = c {
+            caps.push(format!("peer fqdn {hostname}{}{domain}", if domain.is_empty() { "" } else { "." }));
+        }
+    }
+    caps
+}

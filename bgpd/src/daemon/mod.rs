@@ -1,0 +1,828 @@
+//! # The core task
+//!
+//! DOC: one task owns the RIB. Neighbor tasks send it [`PeerEvent`]s; it
+//! turns each UPDATE into RIB calls, and after every batch of events it
+//! drains the RIB's outputs: FIB changes go to the FIB task, per-peer
+//! export batches are packed into UPDATE messages (by `bgp_proto`'s packer)
+//! and handed to the neighbor tasks. It also answers rbgpctl, reloads the
+//! config on SIGHUP, runs the graceful-restart stale timers, tells the FIB
+//! when the startup phase is over, and shuts down cleanly on SIGTERM.
+//!
+//! Invariants: only this task touches the RIB; the RIB peer id of a
+//! neighbor is derived from its address, so a dynamic neighbor that comes
+//! back after a restart finds its stale paths (GR) under the same id.
+
+mod answer;
+mod export;
+
+use crate::config::{self, Config, MaxPrefixAction};
+use crate::ctl::proto::{Event, EventKind, PeerState as CtlPeerState};
+use crate::ctl::server::CtlCall;
+use crate::fib::{self, FibHandle, FibStatus, NetlinkFib, NetlinkOptions};
+use crate::metrics::Metrics;
+use crate::peer::{PeerCommand, PeerEvent, PeerId, PeerManager, SessionInfo};
+use bgp_proto::fsm::State;
+use bgp_proto::msg::notification::{cease_subcode, code};
+use bgp_proto::{Family, Notification};
+use rib::{PeerInfo, Rib, RibConfig};
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, mpsc};
+use tracing::{debug, error, info, warn};
+
+/// Most peer events handled before the outputs are flushed: large enough
+/// that a burst of UPDATEs is applied as one batch, small enough that
+/// exports and the FIB follow promptly.
+const EVENT_BATCH: usize = 4096;
+
+/// Errors that stop the daemon from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The RIB refused the configuration (policy errors).
+    #[error("RIB: {0}")]
+    Rib(#[from] rib::RibError),
+    /// The FIB could not be opened.
+    #[error("FIB: {0}")]
+    Fib(#[from] fib::FibError),
+    /// The control socket could not be set up.
+    #[error("control socket: {0}")]
+    Ctl(#[from] crate::ctl::server::CtlError),
+    /// The metrics endpoint could not be bound.
+    #[error("metrics endpoint: {0}")]
+    Metrics(std::io::Error),
+}
+
+/// One established session, as the core knows it.
+#[derive(Debug)]
+struct Session {
+    info: SessionInfo,
+    rib_id: u32,
+    /// Families for which the peer sent End-of-RIB in this session.
+    eor_received: HashSet<Family>,
+}
+
+/// What the core tracks of every neighbor it has heard of.
+#[derive(Debug, Clone)]
+struct PeerTrack {
+    addr: IpAddr,
+    state: State,
+    since: Instant,
+}
+
+/// The core task's state.
+pub struct Daemon {
+    config: Config,
+    config_path: PathBuf,
+    rib: Rib,
+    peers: PeerManager,
+    fib: Option<FibHandle>,
+    metrics: Option<Metrics>,
+    sessions: HashMap<PeerId, Session>,
+    tracks: HashMap<PeerId, PeerTrack>,
+    /// RIB ids by neighbor address (stable across reconnects).
+    rib_ids: HashMap<IpAddr, u32>,
+    /// RIB ids registered with the RIB (up, or down with stale paths).
+    rib_known: HashSet<u32>,
+    /// GR helper deadlines: stale paths of these RIB ids are swept then.
+    stale_deadlines: HashMap<u32, Instant>,
+    /// Neighbors stopped by max-prefix, with when to enable them again.
+    max_prefix_restarts: HashMap<PeerId, Option<Instant>>,
+    /// Neighbors shut down by rbgpctl.
+    admin_down: HashSet<PeerId>,
+    events: broadcast::Sender<Event>,
+    started: Instant,
+    fib_startup_done: bool,
+}
+
+impl std::fmt::Debug for Daemon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Daemon").field("sessions", &self.sessions.len()).finish()
+    }
+}
+
+fn rib_config(cfg: &Config) -> RibConfig {
+    RibConfig {
+        local_as: cfg.router.asn,
+        router_id: cfg.router.router_id,
+        max_paths: cfg.router.max_paths.min(cfg.fib.max_paths).max(1),
+        multipath_relax: cfg.router.multipath_relax,
+        always_compare_med: cfg.router.always_compare_med,
+        policies: cfg.policies.clone(),
+        prefix_lists: cfg.prefix_lists.clone(),
+    }
+}
+
+fn ctl_state(s: State) -> CtlPeerState {
+    match s {
+        State::Idle => CtlPeerState::Idle,
+        State::Connect => CtlPeerState::Connect,
+        State::Active => CtlPeerState::Active,
+        State::OpenSent => CtlPeerState::OpenSent,
+        State::OpenConfirm => CtlPeerState::OpenConfirm,
+        State::Established => CtlPeerState::Established,
+    }
+}
+
+/// Runs rbgpd on `config` until SIGTERM or SIGINT.
+pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError> {
+    let rib = Rib::new(rib_config(&config))?;
+
+    let fib = if config.fib.enabled {
+        let opts = NetlinkOptions::from_config(&config.fib);
+        let backend = NetlinkFib::new(opts.clone())?;
+        let manager = fib::FibManager::new(backend, &config.fib);
+        let monitor = match fib::FibMonitor::new(&opts) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                warn!(error = %e, "no kernel route monitor; relying on periodic scans");
+                None
+            }
+        };
+        let grace = Duration::from_secs(u64::from(config.fib.startup_grace));
+        let (handle, _task) = fib::spawn(manager, monitor, Duration::from_secs(30), grace);
+        Some(handle)
+    } else {
+        None
+    };
+
+    let (ctl_tx, mut ctl_rx) = mpsc::channel::<CtlCall>(64);
+    let (events, _) = broadcast::channel(4096);
+    let ctl_listener = crate::ctl::server::bind(&config.control.socket)?;
+    let ctl_events = events.subscribe();
+    tokio::spawn(async move {
+        if let Err(e) = crate::ctl::server::serve_listener(ctl_listener, ctl_tx, ctl_events).await
+        {
+            error!(error = %e, "control socket stopped");
+        }
+    });
+    info!(socket = %config.control.socket.display(), "control socket ready");
+
+    let metrics = match &config.metrics {
+        Some(m) => {
+            let listener =
+                crate::metrics::bind_metrics(m.listen).await.map_err(DaemonError::Metrics)?;
+            let metrics = Metrics::new();
+            let served = metrics.clone();
+            tokio::spawn(async move {
+                if let Err(e) = crate::metrics::serve_metrics_on(listener, served).await {
+                    error!(error = %e, "metrics endpoint stopped");
+                }
+            });
+            info!(listen = %m.listen, "metrics endpoint ready");
+            Some(metrics)
+        }
+        None => None,
+    };
+
+    let (peer_tx, mut peer_rx) = mpsc::channel::<PeerEvent>(16 * 1024);
+    let peers = PeerManager::spawn(&config, peer_tx);
+    info!(
+        asn = config.router.asn,
+        router_id = %config.router.router_id,
+        neighbors = config.neighbors.len(),
+        "rbgpd started"
+    );
+
+    let mut d = Daemon {
+        config,
+        config_path,
+        rib,
+        peers,
+        fib,
+        metrics,
+        sessions: HashMap::new(),
+        tracks: HashMap::new(),
+        rib_ids: HashMap::new(),
+        rib_known: HashSet::new(),
+        stale_deadlines: HashMap::new(),
+        max_prefix_restarts: HashMap::new(),
+        admin_down: HashSet::new(),
+        events,
+        started: Instant::now(),
+        fib_startup_done: false,
+    };
+
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut sighup = signal(tokio::signal::unix::SignalKind::hangup());
+    let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate());
+    let mut sigint = signal(tokio::signal::unix::SignalKind::interrupt());
+
+    loop {
+        tokio::select! {
+            ev = peer_rx.recv() => {
+                let Some(ev) = ev else { break };
+                d.handle_peer_event(ev);
+                // Apply a burst as one batch before flushing outputs.
+                let mut n = 1;
+                while n < EVENT_BATCH {
+                    match peer_rx.try_recv() {
+                        Ok(ev) => d.handle_peer_event(ev),
+                        Err(_) => break,
+                    }
+                    n += 1;
+                }
+                d.flush().await;
+            }
+            call = ctl_rx.recv() => {
+                if let Some((req, reply)) = call {
+                    let resp = d.answer(req).await;
+                    let _ = reply.send(resp);
+                    d.flush().await;
+                }
+            }
+            _ = tick.tick() => {
+                d.on_tick().await;
+                d.flush().await;
+            }
+            _ = recv_signal(&mut sighup) => {
+                info!("SIGHUP: reloading {}", d.config_path.display());
+                let result = d.reload();
+                if !result.applied {
+                    error!(errors = ?result.errors, "reload refused; the running config stays");
+                }
+                d.flush().await;
+            }
+            _ = recv_signal(&mut sigterm) => { info!("SIGTERM: shutting down"); break; }
+            _ = recv_signal(&mut sigint) => { info!("SIGINT: shutting down"); break; }
+        }
+    }
+    d.shutdown().await;
+    Ok(())
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> Option<tokio::signal::unix::Signal> {
+    match tokio::signal::unix::signal(kind) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            warn!(error = %e, "cannot install a signal handler");
+            None
+        }
+    }
+}
+
+async fn recv_signal(s: &mut Option<tokio::signal::unix::Signal>) {
+    match s {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+impl Daemon {
+    fn rib_id(&mut self, addr: IpAddr) -> u32 {
+        let next = u32::try_from(self.rib_ids.len()).unwrap_or(u32::MAX);
+        *self.rib_ids.entry(addr).or_insert(next)
+    }
+
+    fn emit(&self, kind: EventKind) {
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(Event { unix_ms: crate::ctl::server::now_ms(), kind });
+        }
+    }
+
+    fn handle_peer_event(&mut self, ev: PeerEvent) {
+        match ev {
+            PeerEvent::State { peer, state } => self.on_state(peer, state),
+            PeerEvent::Established { peer, info } => self.on_established(peer, info),
+            PeerEvent::Update { peer, update } => self.on_update(peer, &update),
+            PeerEvent::RouteRefresh { peer, family } => self.on_route_refresh(peer, family),
+            PeerEvent::Down { peer, reason, notification, graceful } => {
+                self.on_down(peer, &reason, notification.as_ref(), graceful)
+            }
+            PeerEvent::Removed { peer } => {
+                self.tracks.remove(&peer);
+                self.max_prefix_restarts.remove(&peer);
+            }
+        }
+    }
+
+    fn on_state(&mut self, peer: PeerId, state: State) {
+        let addr = self.peers.peers().into_iter().find(|p| p.id == peer).map(|p| p.addr);
+        let Some(addr) = addr.or_else(|| self.tracks.get(&peer).map(|t| t.addr)) else {
+            return;
+        };
+        let from = self.tracks.get(&peer).map(|t| t.state).unwrap_or(State::Idle);
+        self.tracks.insert(peer, PeerTrack { addr, state, since: Instant::now() });
+        if let Some(m) = &self.metrics {
+            m.set_peer_state(addr, ctl_state(state));
+        }
+        self.emit(EventKind::PeerState {
+            peer: addr,
+            from: ctl_state(from),
+            to: ctl_state(state),
+            reason: None,
+        });
+    }
+
+    fn on_established(&mut self, peer: PeerId, info: SessionInfo) {
+        let rib_id = self.rib_id(info.addr);
+        let local = info.local.ip();
+        let (local_v4, local_v6) = match local {
+            IpAddr::V4(a) => (Some(a), None),
+            IpAddr::V6(a) => match a.to_ipv4_mapped() {
+                Some(v4) => (Some(v4), None),
+                None => (None, Some(a)),
+            },
+        };
+        let pi = PeerInfo {
+            id: rib_id,
+            addr: info.addr,
+            remote_as: info.remote_as,
+            router_id: info.negotiated.peer_id,
+            local_v4,
+            local_v6,
+            import: info.config.import.clone(),
+            export: info.config.export.clone(),
+            next_hop_unchanged: info.config.next_hop_unchanged,
+            families: info.negotiated.families.clone(),
+        };
+        if let Err(e) = self.rib.add_peer(pi) {
+            error!(peer = %info.addr, error = %e, "RIB refused the peer; resetting the session");
+            self.peers.send(peer, PeerCommand::Reset);
+            return;
+        }
+        self.rib_known.insert(rib_id);
+        info!(
+            peer = %info.addr, remote_as = info.remote_as,
+            families = ?info.negotiated.families.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "session established"
+        );
+        self.tracks.insert(
+            peer,
+            PeerTrack { addr: info.addr, state: State::Established, since: Instant::now() },
+        );
+        // The initial table, then End-of-RIB for every negotiated family,
+        // always: GoBGP with GR withholds its routes until it has them all.
+        let batches = match self.rib.full_export(rib_id) {
+            Ok(b) => b,
+            Err(e) => {
+                error!(peer = %info.addr, error = %e, "initial export failed");
+                Vec::new()
+            }
+        };
+        let mut msgs = export::encode_batches(&info.negotiated.context, &batches, info.addr);
+        msgs.extend(export::end_of_ribs(&info.negotiated.context, &info.negotiated.families));
+        self.peers.send(peer, PeerCommand::Send(msgs));
+        self.sessions.insert(peer, Session { info, rib_id, eor_received: HashSet::new() });
+    }
+
+    fn on_update(&mut self, peer: PeerId, update: &bgp_proto::wire::update::Update) {
+        let Some(s) = self.sessions.get_mut(&peer) else {
+            debug!(peer, "UPDATE from a neighbor that is not established; ignored");
+            return;
+        };
+        let rib_id = s.rib_id;
+        let addr = s.info.addr;
+        if let Some(family) = update.end_of_rib() {
+            s.eor_received.insert(family);
+            debug!(peer = %addr, %family, "End-of-RIB received");
+            if let Err(e) = self.rib.end_of_rib(rib_id, family) {
+                warn!(peer = %addr, error = %e, "End-of-RIB");
+            }
+            return;
+        }
+        for issue in update.issues() {
+            warn!(peer = %addr, issue = ?issue, "malformed attribute (RFC 7606)");
+        }
+        let result = if update.is_treat_as_withdraw() {
+            self.treat_as_withdraw(rib_id, update)
+        } else {
+            self.apply_update(rib_id, update)
+        };
+        if let Err(e) = result {
+            warn!(peer = %addr, error = %e, "UPDATE not applied");
+        }
+        if self.events.receiver_count() > 0 {
+            self.emit_route_events(addr, update);
+        }
+        self.check_max_prefix(peer);
+    }
+
+    fn apply_update(
+        &mut self,
+        rib_id: u32,
+        update: &bgp_proto::wire::update::Update,
+    ) -> Result<(), rib::RibError> {
+        self.rib.withdraw(rib_id, update.withdrawn())?;
+        if let Some(u) = update.mp_unreach() {
+            if u.is_supported() {
+                self.rib.withdraw(rib_id, u.withdrawn())?;
+            }
+        }
+        let has_nlri = update.nlri().next().is_some();
+        let reach = update.mp_reach().filter(|r| r.is_supported());
+        if !has_nlri && reach.is_none() {
+            return Ok(());
+        }
+        let attrs = update.attributes();
+        if has_nlri {
+            match attrs.next_hop {
+                Some(nh) => self.rib.update(rib_id, update.nlri(), IpAddr::V4(nh), attrs.clone())?,
+                // RFC 7606 3.d would make this treat-as-withdraw; the
+                // codec flags it, this is the belt to its braces.
+                None => self.rib.withdraw(rib_id, update.nlri())?,
+            }
+        }
+        if let Some(r) = reach {
+            self.rib.update(rib_id, r.nlri(), r.next_hop().global, attrs)?;
+        }
+        Ok(())
+    }
+
+    fn treat_as_withdraw(
+        &mut self,
+        rib_id: u32,
+        update: &bgp_proto::wire::update::Update,
+    ) -> Result<(), rib::RibError> {
+        self.rib.withdraw(rib_id, update.withdrawn())?;
+        self.rib.withdraw(rib_id, update.nlri())?;
+        if let Some(u) = update.mp_unreach().filter(|u| u.is_supported()) {
+            self.rib.withdraw(rib_id, u.withdrawn())?;
+        }
+        if let Some(r) = update.mp_reach().filter(|r| r.is_supported()) {
+            self.rib.withdraw(rib_id, r.nlri())?;
+        }
+        Ok(())
+    }
+
+    fn emit_route_events(&self, addr: IpAddr, update: &bgp_proto::wire::update::Update) {
+        let withdrawn = update.withdrawn().chain(update.mp_unreach().into_iter().flat_map(|u| u.withdrawn()));
+        for n in withdrawn {
+            self.emit(EventKind::Route {
+                peer: addr,
+                prefix: n.prefix.to_string(),
+                withdrawn: true,
+                next_hop: None,
+                as_path: None,
+            });
+        }
+        let attrs = update.attributes();
+        let v4 = attrs.next_hop.map(|a| a.to_string());
+        for n in update.nlri() {
+            self.emit(EventKind::Route {
+                peer: addr,
+                prefix: n.prefix.to_string(),
+                withdrawn: false,
+                next_hop: v4.clone(),
+                as_path: Some(attrs.as_path.to_string()),
+            });
+        }
+        if let Some(r) = update.mp_reach() {
+            let nh = r.next_hop().global.to_string();
+            for n in r.nlri() {
+                self.emit(EventKind::Route {
+                    peer: addr,
+                    prefix: n.prefix.to_string(),
+                    withdrawn: false,
+                    next_hop: Some(nh.clone()),
+                    as_path: Some(attrs.as_path.to_string()),
+                });
+            }
+        }
+    }
+
+    fn check_max_prefix(&mut self, peer: PeerId) {
+        let Some(s) = self.sessions.get(&peer) else { return };
+        let Some(mp) = s.info.config.max_prefixes.clone() else { return };
+        let accepted: usize = match self.rib.peer_counts(s.rib_id) {
+            Ok(c) => c.iter().map(|(_, c)| c.received).sum(),
+            Err(_) => return,
+        };
+        if accepted <= mp.limit {
+            return;
+        }
+        let addr = s.info.addr;
+        match mp.action {
+            MaxPrefixAction::Warn => {
+                warn!(peer = %addr, limit = mp.limit, received = accepted, "max-prefix exceeded")
+            }
+            MaxPrefixAction::Stop => {
+                if self.max_prefix_restarts.contains_key(&peer) {
+                    return;
+                }
+                warn!(
+                    peer = %addr, limit = mp.limit, received = accepted,
+                    "max-prefix exceeded: closing the session (Cease / Maximum Number of Prefixes Reached)"
+                );
+                // RFC 4486: AFI, SAFI and the upper bound.
+                let mut data = vec![0, 1, 1];
+                data.extend_from_slice(&u32::try_from(mp.limit).unwrap_or(u32::MAX).to_be_bytes());
+                let n = Notification::new(code::CEASE, cease_subcode::MAX_PREFIXES, data);
+                self.peers.send(peer, PeerCommand::Shutdown(Some(n)));
+                let again = (mp.restart_after > 0)
+                    .then(|| Instant::now() + Duration::from_secs(u64::from(mp.restart_after)));
+                self.max_prefix_restarts.insert(peer, again);
+            }
+        }
+    }
+
+    fn on_route_refresh(&mut self, peer: PeerId, family: Family) {
+        let Some(s) = self.sessions.get(&peer) else { return };
+        let ctx = s.info.negotiated.context.clone();
+        let addr = s.info.addr;
+        let enhanced = s.info.negotiated.enhanced_rr;
+        match self.rib.full_export(s.rib_id) {
+            Ok(batches) => {
+                let batches: Vec<_> = batches.into_iter().filter(|b| b.family() == family).collect();
+                let mut msgs = Vec::new();
+                if enhanced {
+                    msgs.extend(export::route_refresh_marker(&ctx, family, true));
+                }
+                msgs.extend(export::encode_batches(&ctx, &batches, addr));
+                if enhanced {
+                    msgs.extend(export::route_refresh_marker(&ctx, family, false));
+                }
+                info!(peer = %addr, %family, messages = msgs.len(), "route refresh answered");
+                self.peers.send(peer, PeerCommand::Send(msgs));
+            }
+            Err(e) => warn!(peer = %addr, error = %e, "route refresh failed"),
+        }
+    }
+
+    fn on_down(
+        &mut self,
+        peer: PeerId,
+        reason: &str,
+        notification: Option<&Notification>,
+        graceful: bool,
+    ) {
+        let Some(s) = self.sessions.remove(&peer) else { return };
+        let addr = s.info.addr;
+        let restart_time = s.info.negotiated.peer_gr.as_ref().map(|g| g.restart_time);
+        let keep = graceful && restart_time.is_some();
+        match (keep, restart_time) {
+            (true, Some(t)) => {
+                let t = Duration::from_secs(u64::from(t.max(1)));
+                info!(
+                    peer = %addr, %reason, restart_time = ?t,
+                    "session down; graceful restart helper keeps its routes as stale"
+                );
+                self.stale_deadlines.insert(s.rib_id, Instant::now() + t);
+            }
+            _ => {
+                info!(
+                    peer = %addr, %reason,
+                    notification = ?notification.map(Notification::describe),
+                    "session down; its routes are withdrawn"
+                );
+                self.stale_deadlines.remove(&s.rib_id);
+            }
+        }
+        if let Err(e) = self.rib.peer_down(s.rib_id, keep) {
+            warn!(peer = %addr, error = %e, "peer down");
+        }
+        if let Some(m) = &self.metrics {
+            m.set_peer_state(addr, CtlPeerState::Idle);
+        }
+    }
+
+    async fn on_tick(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<u32> =
+            self.stale_deadlines.iter().filter(|(_, d)| **d <= now).map(|(id, _)| *id).collect();
+        for id in expired {
+            self.stale_deadlines.remove(&id);
+            info!(rib_peer = id, "graceful restart timer expired: stale routes removed");
+            if let Err(e) = self.rib.sweep_stale(id) {
+                warn!(error = %e, "sweeping stale routes");
+            }
+        }
+        let restart: Vec<PeerId> = self
+            .max_prefix_restarts
+            .iter()
+            .filter(|(_, at)| at.is_some_and(|t| t <= now))
+            .map(|(p, _)| *p)
+            .collect();
+        for p in restart {
+            self.max_prefix_restarts.remove(&p);
+            info!(peer = p, "max-prefix restart time passed: enabling the neighbor again");
+            self.peers.send(p, PeerCommand::Enable);
+        }
+        let secs = u32::try_from(self.started.elapsed().as_secs()).unwrap_or(u32::MAX);
+        self.rib.set_clock(secs);
+        if !self.fib_startup_done && secs % 2 == 0 {
+            self.check_fib_startup().await;
+        }
+        if secs % 5 == 0 {
+            self.update_metrics().await;
+        }
+    }
+
+    /// Ends the FIB's startup phase once every route left in the kernel by
+    /// a previous run is either wanted again or points at a neighbor that
+    /// is back and has sent End-of-RIB without it (the FIB's own grace
+    /// timer covers neighbors that never come back).
+    async fn check_fib_startup(&mut self) {
+        let Some(fib) = &self.fib else {
+            self.fib_startup_done = true;
+            return;
+        };
+        let status: FibStatus = match fib.status().await {
+            Ok(s) => s,
+            Err(_) => return,
+        };
+        if status.startup_complete {
+            self.fib_startup_done = true;
+            return;
+        }
+        let explicit_pending = self.config.neighbors.iter().filter_map(|n| n.address).any(|a| {
+            !n_shutdown(&self.config, a)
+                && !self.sessions.values().any(|s| s.info.addr == a && eor_complete(s))
+        });
+        if explicit_pending {
+            return;
+        }
+        let done_peers: HashSet<IpAddr> =
+            self.sessions.values().filter(|s| eor_complete(s)).map(|s| s.info.addr).collect();
+        let all_accounted = status
+            .routes
+            .iter()
+            .filter(|r| r.state == fib::FibRouteState::Stale)
+            .all(|r| r.installed.iter().any(|nh| done_peers.contains(&unmapped(nh.gateway))));
+        if all_accounted && (!done_peers.is_empty() || status.stale == 0) {
+            info!(stale = status.stale, "FIB startup phase over: removing routes no longer wanted");
+            if fib.startup_complete().await.is_ok() {
+                self.fib_startup_done = true;
+            }
+        }
+    }
+
+    async fn update_metrics(&mut self) {
+        let Some(m) = &self.metrics else { return };
+        let stats = self.rib.stats();
+        m.set_rib_prefixes("ipv4-unicast", stats.prefixes_v4 as u64);
+        m.set_rib_prefixes("ipv6-unicast", stats.prefixes_v6 as u64);
+        m.set_rib_paths(stats.paths as u64);
+        for p in self.peers.peers() {
+            if let Some(up) = p.uptime {
+                m.set_peer_uptime(p.addr, up.as_secs());
+            }
+            if let Some(id) = self.rib_ids.get(&p.addr) {
+                if let Ok(counts) = self.rib.peer_counts(*id) {
+                    for (f, c) in counts {
+                        m.set_prefixes(
+                            p.addr,
+                            &f.to_string(),
+                            c.received as u64,
+                            c.accepted as u64,
+                            c.advertised as u64,
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(fib) = &self.fib {
+            if let Ok(s) = fib.status().await {
+                m.set_fib_routes(s.installed as u64);
+            }
+        }
+    }
+
+    /// Sends what the last batch of events changed: FIB changes to the FIB
+    /// task, export batches to every established neighbor.
+    async fn flush(&mut self) {
+        let changes = self.rib.drain_fib_changes();
+        if !changes.is_empty() {
+            if self.events.receiver_count() > 0 {
+                for c in &changes {
+                    self.emit(EventKind::Best {
+                        prefix: c.prefix.to_string(),
+                        next_hops: c.next_hops.iter().map(ToString::to_string).collect(),
+                    });
+                }
+            }
+            if let Some(fib) = &self.fib {
+                let changes = changes
+                    .into_iter()
+                    .map(|c| fib::FibChange { prefix: c.prefix, next_hops: c.next_hops })
+                    .collect();
+                if let Err(e) = fib.update(changes).await {
+                    error!(error = %e, "FIB update failed");
+                    if let Some(m) = &self.metrics {
+                        m.inc_fib_errors();
+                    }
+                }
+            }
+        }
+        let ids: Vec<PeerId> = self.sessions.keys().copied().collect();
+        for peer in ids {
+            let Some(s) = self.sessions.get(&peer) else { continue };
+            if !self.rib.exports_pending(s.rib_id) {
+                continue;
+            }
+            match self.rib.drain_exports(s.rib_id) {
+                Ok(batches) if !batches.is_empty() => {
+                    let msgs =
+                        export::encode_batches(&s.info.negotiated.context, &batches, s.info.addr);
+                    self.peers.send(peer, PeerCommand::Send(msgs));
+                }
+                Ok(_) => {}
+                Err(e) => warn!(peer = %s.info.addr, error = %e, "export failed"),
+            }
+        }
+    }
+
+    /// Applies the config file again: new neighbors come up, removed ones
+    /// are shut down, unchanged sessions are not touched. A broken file is
+    /// refused and the running config stays.
+    fn reload(&mut self) -> crate::ctl::proto::ReloadResult {
+        let new = match config::load(&self.config_path) {
+            Ok(c) => c,
+            Err(e) => {
+                return crate::ctl::proto::ReloadResult {
+                    applied: false,
+                    errors: vec![e.to_string()],
+                    ..Default::default()
+                }
+            }
+        };
+        if let Err(e) = Rib::new(rib_config(&new)) {
+            return crate::ctl::proto::ReloadResult {
+                applied: false,
+                errors: vec![e.to_string()],
+                ..Default::default()
+            };
+        }
+        let key = |n: &config::NeighborConfig| {
+            n.address.map(|a| a.to_string()).or(n.range.map(|r| r.to_string())).unwrap_or_default()
+        };
+        let old: HashMap<String, &config::NeighborConfig> =
+            self.config.neighbors.iter().map(|n| (key(n), n)).collect();
+        let newm: HashMap<String, &config::NeighborConfig> =
+            new.neighbors.iter().map(|n| (key(n), n)).collect();
+        let mut result = crate::ctl::proto::ReloadResult { applied: true, ..Default::default() };
+        for (k, n) in &newm {
+            match old.get(k) {
+                None => result.added.push(k.clone()),
+                Some(o) if *o != *n => result.changed.push(k.clone()),
+                _ => {}
+            }
+        }
+        for k in old.keys() {
+            if !newm.contains_key(k) {
+                result.removed.push(k.clone());
+            }
+        }
+        result.added.sort();
+        result.changed.sort();
+        result.removed.sort();
+        if new.policies != self.config.policies
+            || new.prefix_lists != self.config.prefix_lists
+            || new.router != self.config.router
+        {
+            result.errors.push(
+                "changes to [router], policies and prefix lists take effect at restart".into(),
+            );
+        }
+        self.peers.reconfigure(&new);
+        info!(
+            added = ?result.added, removed = ?result.removed, changed = ?result.changed,
+            "config reloaded"
+        );
+        self.emit(EventKind::Reload {
+            applied: true,
+            message: format!(
+                "{} added, {} removed, {} changed",
+                result.added.len(),
+                result.removed.len(),
+                result.changed.len()
+            ),
+        });
+        self.config = new;
+        result
+    }
+
+    async fn shutdown(&mut self) {
+        let n = Notification::cease_with_message(
+            cease_subcode::ADMINISTRATIVE_SHUTDOWN,
+            "rbgpd shutting down",
+        );
+        self.peers.shutdown(Some(n)).await;
+        if let Some(fib) = &self.fib {
+            if let Err(e) = fib.shutdown().await {
+                warn!(error = %e, "FIB shutdown");
+            }
+        }
+        let _ = std::fs::remove_file(&self.config.control.socket);
+        info!("rbgpd stopped");
+    }
+}
+
+fn n_shutdown(cfg: &Config, addr: IpAddr) -> bool {
+    cfg.neighbors.iter().any(|n| n.address == Some(addr) && n.shutdown)
+}
+
+fn eor_complete(s: &Session) -> bool {
+    s.info.negotiated.families.iter().all(|f| s.eor_received.contains(f))
+}
+
+fn unmapped(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}

@@ -1,0 +1,375 @@
+//! Reconciliation logic of [`FibManager`] on a [`MemoryFib`].
+
+use std::net::IpAddr;
+
+use super::*;
+use crate::fib::MemoryFib;
+
+fn p(s: &str) -> Prefix {
+    s.parse().unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn conn(net: &str, local: &str, ifindex: u32) -> Connected {
+    Connected {
+        prefix: p(net),
+        local: ip(local),
+        ifindex,
+    }
+}
+
+fn nh(gw: &str, ifindex: u32) -> NextHop {
+    NextHop {
+        gateway: ip(gw),
+        ifindex,
+    }
+}
+
+fn cfg() -> FibConfig {
+    FibConfig {
+        persist: false,
+        max_paths: 4,
+        ..FibConfig::default()
+    }
+}
+
+fn ann(prefix: &str, nhs: &[&str]) -> FibChange {
+    FibChange::announce(p(prefix), nhs.iter().map(|s| ip(s)).collect())
+}
+
+async fn lab() -> (MemoryFib, FibManager<MemoryFib>) {
+    let mem = MemoryFib::new();
+    mem.set_connected(vec![conn("172.18.0.0/16", "172.18.0.5", 2)]);
+    let mut m = FibManager::new(mem.clone(), &cfg());
+    m.start().await.unwrap();
+    (mem, m)
+}
+
+#[tokio::test]
+async fn installs_replaces_and_withdraws() {
+    let (mem, mut m) = lab().await;
+    m.update(&[ann("10.241.0.0/24", &["172.18.0.2"])])
+        .await
+        .unwrap();
+    assert_eq!(
+        mem.route(&p("10.241.0.0/24")),
+        Some(vec![nh("172.18.0.2", 2)])
+    );
+    m.update(&[ann("10.241.0.0/24", &["172.18.0.3"])])
+        .await
+        .unwrap();
+    assert_eq!(
+        mem.route(&p("10.241.0.0/24")),
+        Some(vec![nh("172.18.0.3", 2)])
+    );
+    m.update(&[FibChange::withdraw(p("10.241.0.0/24"))])
+        .await
+        .unwrap();
+    assert_eq!(mem.route(&p("10.241.0.0/24")), None);
+    assert!(m.status().routes.is_empty());
+}
+
+#[tokio::test]
+async fn unchanged_update_writes_nothing() {
+    let (mem, mut m) = lab().await;
+    m.update(&[ann("10.241.0.0/24", &["172.18.0.2"])])
+        .await
+        .unwrap();
+    let before = mem.counters();
+    m.update(&[ann("10.241.0.0/24", &["172.18.0.2", "172.18.0.2"])])
+        .await
+        .unwrap();
+    assert_eq!(mem.counters(), before);
+}
+
+#[tokio::test]
+async fn startup_keeps_old_routes_and_removes_only_stale_after_complete() {
+    let mem = MemoryFib::new();
+    mem.set_connected(vec![conn("172.18.0.0/16", "172.18.0.5", 2)]);
+    for (pre, gw) in [("10.1.0.0/24", "172.18.0.2"), ("10.2.0.0/24", "172.18.0.3")] {
+        mem.insert(FibRoute::new(p(pre), vec![nh(gw, 2)]));
+    }
+    let mut m = FibManager::new(mem.clone(), &cfg());
+    m.start().await.unwrap();
+    // 10.1 is wanted again with a new next hop, 10.2 is not (yet) wanted.
+    m.update(&[ann("10.1.0.0/24", &["172.18.0.4"])])
+        .await
+        .unwrap();
+    assert_eq!(
+        mem.route(&p("10.1.0.0/24")),
+        Some(vec![nh("172.18.0.4", 2)])
+    );
+    assert_eq!(
+        mem.route(&p("10.2.0.0/24")),
+        Some(vec![nh("172.18.0.3", 2)])
+    );
+    let st = m.status();
+    assert_eq!((st.installed, st.stale, st.startup_complete), (1, 1, false));
+    // A route withdrawn during startup that was ours before goes at once
+    // only if it was not in the kernel at start: 10.3 is new, so it goes.
+    m.update(&[ann("10.3.0.0/24", &["172.18.0.2"])])
+        .await
+        .unwrap();
+    m.update(&[FibChange::withdraw(p("10.3.0.0/24"))])
+        .await
+        .unwrap();
+    assert_eq!(mem.route(&p("10.3.0.0/24")), None);
+    m.startup_complete().await.unwrap();
+    assert_eq!(mem.route(&p("10.2.0.0/24")), None);
+    assert_eq!(
+        mem.route(&p("10.1.0.0/24")),
+        Some(vec![nh("172.18.0.4", 2)])
+    );
+    assert!(m.status().startup_complete);
+    assert_eq!(m.status().stale, 0);
+}
+
+#[tokio::test]
+async fn old_route_withdrawn_during_startup_is_kept_until_complete() {
+    let mem = MemoryFib::new();
+    mem.set_connected(vec![conn("172.18.0.0/16", "172.18.0.5", 2)]);
+    mem.insert(FibRoute::new(p("10.1.0.0/24"), vec![nh("172.18.0.2", 2)]));
+    let mut m = FibManager::new(mem.clone(), &cfg());
+    m.start().await.unwrap();
+    m.update(&[ann("10.1.0.0/24", &["172.18.0.3"])])
+        .await
+        .unwrap();
+    m.update(&[FibChange::withdraw(p("10.1.0.0/24"))])
+        .await
+        .unwrap();
+    // Still there (with the last installed next hop) until startup ends.
+    assert_eq!(
+        mem.route(&p("10.1.0.0/24")),
+        Some(vec![nh("172.18.0.3", 2)])
+    );
+    m.startup_complete().await.unwrap();
+    assert_eq!(mem.route(&p("10.1.0.0/24")), None);
+}
+
+#[tokio::test]
+async fn ecmp_group_grows_and_shrinks() {
+    let (mem, mut m) = lab().await;
+    let lb = p("10.11.192.248/32");
+    m.update(&[ann("10.11.192.248/32", &["172.18.0.2"])])
+        .await
+        .unwrap();
+    m.update(&[ann(
+        "10.11.192.248/32",
+        &["172.18.0.4", "172.18.0.2", "172.18.0.3"],
+    )])
+    .await
+    .unwrap();
+    assert_eq!(
+        mem.route(&lb),
+        Some(vec![
+            nh("172.18.0.2", 2),
+            nh("172.18.0.3", 2),
+            nh("172.18.0.4", 2)
+        ])
+    );
+    m.update(&[ann("10.11.192.248/32", &["172.18.0.3"])])
+        .await
+        .unwrap();
+    assert_eq!(mem.route(&lb), Some(vec![nh("172.18.0.3", 2)]));
+}
+
+#[tokio::test]
+async fn ecmp_is_capped_at_max_paths() {
+    let mem = MemoryFib::new();
+    mem.set_connected(vec![conn("172.18.0.0/16", "172.18.0.5", 2)]);
+    let mut m = FibManager::new(
+        mem.clone(),
+        &FibConfig {
+            max_paths: 2,
+            ..cfg()
+        },
+    );
+    m.start().await.unwrap();
+    m.update(&[ann(
+        "10.0.0.0/8",
+        &["172.18.0.9", "172.18.0.3", "172.18.0.7"],
+    )])
+    .await
+    .unwrap();
+    assert_eq!(
+        mem.route(&p("10.0.0.0/8")),
+        Some(vec![nh("172.18.0.3", 2), nh("172.18.0.9", 2)])
+    );
+}
+
+#[tokio::test]
+async fn unreachable_next_hop_is_pending_then_installed() {
+    let (mem, mut m) = lab().await;
+    // kind2's network is not connected yet (no eth1).
+    m.update(&[ann("10.242.0.0/24", &["172.19.0.4"])])
+        .await
+        .unwrap();
+    assert_eq!(mem.route(&p("10.242.0.0/24")), None);
+    let st = m.status();
+    assert_eq!(st.pending, 1);
+    assert_eq!(st.routes[0].state, FibRouteState::Pending);
+    // `docker network connect kind2` adds eth1 with 172.19.0.5/16.
+    mem.set_connected(vec![
+        conn("172.18.0.0/16", "172.18.0.5", 2),
+        conn("172.19.0.0/16", "172.19.0.5", 3),
+    ]);
+    assert!(m.refresh_connected().await.unwrap());
+    assert_eq!(
+        mem.route(&p("10.242.0.0/24")),
+        Some(vec![nh("172.19.0.4", 3)])
+    );
+    assert_eq!(m.status().routes[0].state, FibRouteState::Installed);
+    assert!(
+        !m.refresh_connected().await.unwrap(),
+        "no change the second time"
+    );
+    // The network goes away again: the route is removed and pending again.
+    mem.set_connected(vec![conn("172.18.0.0/16", "172.18.0.5", 2)]);
+    m.refresh_connected().await.unwrap();
+    assert_eq!(mem.route(&p("10.242.0.0/24")), None);
+    assert_eq!(m.status().pending, 1);
+}
+
+#[tokio::test]
+async fn ecmp_uses_only_reachable_next_hops() {
+    let (mem, mut m) = lab().await;
+    m.update(&[ann("10.9.0.0/16", &["172.18.0.2", "172.19.0.2"])])
+        .await
+        .unwrap();
+    assert_eq!(
+        mem.route(&p("10.9.0.0/16")),
+        Some(vec![nh("172.18.0.2", 2)])
+    );
+}
+
+#[tokio::test]
+async fn own_address_is_not_a_next_hop() {
+    let (mem, mut m) = lab().await;
+    m.update(&[ann("10.9.0.0/16", &["172.18.0.5"])])
+        .await
+        .unwrap();
+    assert_eq!(mem.route(&p("10.9.0.0/16")), None);
+    assert_eq!(m.status().pending, 1);
+}
+
+#[tokio::test]
+async fn ipv4_mapped_next_hop_is_ipv4() {
+    let (mem, mut m) = lab().await;
+    // An IPv4 route with a mapped next hop is plain IPv4.
+    m.update(&[ann("10.241.0.0/24", &["::ffff:172.18.0.2"])]).await.unwrap();
+    assert_eq!(mem.route(&p("10.241.0.0/24")), Some(vec![nh("172.18.0.2", 2)]));
+    // Linux cannot route IPv6 via an IPv4 gateway: pending, with the reason.
+    m.update(&[ann("fd00:10:241::/64", &["::ffff:172.18.0.2"])]).await.unwrap();
+    assert_eq!(mem.route(&p("fd00:10:241::/64")), None);
+    let st = m.status();
+    let e = st.routes.iter().find(|r| r.prefix == p("fd00:10:241::/64")).unwrap();
+    assert_eq!(e.state, FibRouteState::Pending);
+    assert!(e.error.as_deref().unwrap_or_default().contains("not supported"));
+}
+
+#[tokio::test]
+async fn ipv4_route_via_ipv6_next_hop_is_installed() {
+    let mem = MemoryFib::new();
+    mem.set_connected(vec![conn("fd00:18::/64", "fd00:18::5", 2)]);
+    let mut m = FibManager::new(mem.clone(), &cfg());
+    m.start().await.unwrap();
+    m.update(&[ann("10.241.0.0/24", &["fd00:18::2"])]).await.unwrap();
+    assert_eq!(mem.route(&p("10.241.0.0/24")), Some(vec![nh("fd00:18::2", 2)]));
+}
+
+#[tokio::test]
+async fn route_deleted_behind_our_back_comes_back_on_resync() {
+    let (mem, mut m) = lab().await;
+    m.update(&[
+        ann("10.241.1.0/24", &["172.18.0.3"]),
+        ann("10.241.2.0/24", &["172.18.0.4"]),
+    ])
+    .await
+    .unwrap();
+    assert!(mem.remove(&p("10.241.1.0/24")));
+    mem.insert(FibRoute::new(p("10.241.2.0/24"), vec![nh("172.18.0.9", 2)]));
+    assert_eq!(m.resync().await.unwrap(), 2);
+    assert_eq!(
+        mem.route(&p("10.241.1.0/24")),
+        Some(vec![nh("172.18.0.3", 2)])
+    );
+    assert_eq!(
+        mem.route(&p("10.241.2.0/24")),
+        Some(vec![nh("172.18.0.4", 2)])
+    );
+    assert_eq!(m.resync().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn unknown_route_of_our_protocol_is_removed_after_startup() {
+    let (mem, mut m) = lab().await;
+    m.startup_complete().await.unwrap();
+    mem.insert(FibRoute::new(p("10.99.0.0/16"), vec![nh("172.18.0.2", 2)]));
+    assert_eq!(m.resync().await.unwrap(), 1);
+    assert_eq!(mem.route(&p("10.99.0.0/16")), None);
+}
+
+#[tokio::test]
+async fn refused_route_is_error_then_retried_by_resync() {
+    let (mem, mut m) = lab().await;
+    mem.refuse(p("10.5.0.0/16"), true);
+    m.update(&[
+        ann("10.5.0.0/16", &["172.18.0.2"]),
+        ann("10.6.0.0/16", &["172.18.0.2"]),
+    ])
+    .await
+    .unwrap();
+    let st = m.status();
+    assert_eq!((st.errors, st.installed), (1, 1));
+    assert_eq!(st.routes[0].state, FibRouteState::Error);
+    assert!(!st.routes[0].in_sync);
+    mem.refuse(p("10.5.0.0/16"), false);
+    m.resync().await.unwrap();
+    let st = m.status();
+    assert_eq!((st.errors, st.installed), (0, 2));
+    assert!(st.routes.iter().all(|r| r.in_sync));
+}
+
+#[tokio::test]
+async fn lost_messages_trigger_a_dump_and_repair() {
+    let (mem, mut m) = lab().await;
+    mem.lose_next_batch();
+    let changes: Vec<FibChange> = (0..10u8)
+        .map(|i| ann(&format!("10.0.{i}.0/24"), &["172.18.0.2"]))
+        .collect();
+    m.update(&changes).await.unwrap();
+    assert_eq!(mem.routes().len(), 10);
+    assert_eq!(m.installed_count(), 10);
+}
+
+#[tokio::test]
+async fn shutdown_without_persist_removes_our_routes() {
+    let (mem, mut m) = lab().await;
+    m.update(&[ann("10.241.0.0/24", &["172.18.0.2"])])
+        .await
+        .unwrap();
+    m.shutdown().await.unwrap();
+    assert!(mem.routes().is_empty());
+}
+
+#[tokio::test]
+async fn shutdown_with_persist_keeps_routes() {
+    let mem = MemoryFib::new();
+    mem.set_connected(vec![conn("172.18.0.0/16", "172.18.0.5", 2)]);
+    let mut m = FibManager::new(
+        mem.clone(),
+        &FibConfig {
+            persist: true,
+            ..cfg()
+        },
+    );
+    m.start().await.unwrap();
+    m.update(&[ann("10.241.0.0/24", &["172.18.0.2"])])
+        .await
+        .unwrap();
+    m.shutdown().await.unwrap();
+    assert_eq!(mem.routes().len(), 1);
+}

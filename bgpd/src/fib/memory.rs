@@ -1,0 +1,162 @@
+//! An in-memory FIB for unit tests, behaving like the kernel where it
+//! matters: a gateway must be on a connected network, deleting an absent
+//! route is harmless, and a test can play "someone else" (delete routes
+//! behind our back, refuse prefixes, lose messages).
+
+use std::collections::{BTreeMap, HashSet};
+use std::future::{ready, Future};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bgp_proto::Prefix;
+
+use super::{Connected, Fib, FibError, FibOp, FibRoute, NextHop, OpFailure};
+
+#[derive(Debug, Default)]
+struct State {
+    routes: BTreeMap<Prefix, Vec<NextHop>>,
+    connected: Vec<Connected>,
+    refuse: HashSet<Prefix>,
+    lose_next_batch: bool,
+    ops: usize,
+    batches: usize,
+}
+
+/// A shared in-memory table: clones see the same state, so a test keeps one
+/// clone while the manager owns another.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryFib {
+    state: Arc<Mutex<State>>,
+}
+
+impl MemoryFib {
+    /// An empty table with no connected networks.
+    pub fn new() -> Self {
+        MemoryFib::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock only happens in a failing test.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets the connected networks (as if addresses appeared or vanished).
+    pub fn set_connected(&self, connected: Vec<Connected>) {
+        self.lock().connected = connected;
+    }
+
+    /// Our routes, sorted by prefix.
+    pub fn routes(&self) -> Vec<FibRoute> {
+        self.lock()
+            .routes
+            .iter()
+            .map(|(p, nhs)| FibRoute {
+                prefix: *p,
+                next_hops: nhs.clone(),
+            })
+            .collect()
+    }
+
+    /// The route for `prefix`, if installed.
+    pub fn route(&self, prefix: &Prefix) -> Option<Vec<NextHop>> {
+        self.lock().routes.get(prefix).cloned()
+    }
+
+    /// Puts a route in directly (a previous run's leftovers, or a change
+    /// behind our back).
+    pub fn insert(&self, route: FibRoute) {
+        self.lock().routes.insert(route.prefix, route.next_hops);
+    }
+
+    /// Deletes a route behind the manager's back.
+    pub fn remove(&self, prefix: &Prefix) -> bool {
+        self.lock().routes.remove(prefix).is_some()
+    }
+
+    /// Makes every later write of `prefix` fail.
+    pub fn refuse(&self, prefix: Prefix, refuse: bool) {
+        let mut st = self.lock();
+        if refuse {
+            st.refuse.insert(prefix);
+        } else {
+            st.refuse.remove(&prefix);
+        }
+    }
+
+    /// The next batch applies only its first half and reports lost messages.
+    pub fn lose_next_batch(&self) {
+        self.lock().lose_next_batch = true;
+    }
+
+    /// Ops and batches applied so far.
+    pub fn counters(&self) -> (usize, usize) {
+        let st = self.lock();
+        (st.ops, st.batches)
+    }
+
+    fn apply_now(&self, batch: &[FibOp]) -> Result<Vec<OpFailure>, FibError> {
+        let mut st = self.lock();
+        st.batches += 1;
+        let lose = std::mem::take(&mut st.lose_next_batch);
+        let take = if lose { batch.len() / 2 } else { batch.len() };
+        let mut failures = Vec::new();
+        for (index, op) in batch.iter().enumerate().take(take) {
+            st.ops += 1;
+            if st.refuse.contains(&op.prefix()) {
+                failures.push(OpFailure {
+                    index,
+                    error: "refused by test".into(),
+                });
+                continue;
+            }
+            match op {
+                FibOp::Replace(r) => {
+                    let unreachable = r.next_hops.iter().find(|nh| {
+                        !st.connected.iter().any(|c| {
+                            c.prefix.contains(nh.gateway)
+                                && (nh.ifindex == 0 || nh.ifindex == c.ifindex)
+                        })
+                    });
+                    if r.next_hops.is_empty() {
+                        failures.push(OpFailure {
+                            index,
+                            error: "no next hop".into(),
+                        });
+                    } else if let Some(nh) = unreachable {
+                        failures.push(OpFailure {
+                            index,
+                            error: format!("Network is unreachable ({nh})"),
+                        });
+                    } else {
+                        let mut nhs = r.next_hops.clone();
+                        nhs.sort();
+                        st.routes.insert(r.prefix, nhs);
+                    }
+                }
+                FibOp::Delete(p) => {
+                    st.routes.remove(p);
+                }
+            }
+        }
+        if lose {
+            return Err(FibError::Desync("test lost the batch tail".into()));
+        }
+        Ok(failures)
+    }
+}
+
+impl Fib for MemoryFib {
+    fn apply(
+        &mut self,
+        batch: &[FibOp],
+    ) -> impl Future<Output = Result<Vec<OpFailure>, FibError>> + Send {
+        ready(self.apply_now(batch))
+    }
+
+    fn dump(&mut self) -> impl Future<Output = Result<Vec<FibRoute>, FibError>> + Send {
+        ready(Ok(self.routes()))
+    }
+
+    fn connected(&mut self) -> impl Future<Output = Result<Vec<Connected>, FibError>> + Send {
+        ready(Ok(self.lock().connected.clone()))
+    }
+}

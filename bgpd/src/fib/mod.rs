@@ -1,0 +1,201 @@
+//! # The kernel FIB writer
+//!
+//! DOC: the RIB hands this module the routes it wants forwarded, as
+//! [`FibChange`]s (a prefix and its ECMP next hops; no next hops means
+//! "withdraw"). The [`FibManager`] keeps that *desired* table, resolves every
+//! next hop against the connected networks (an address on an interface that
+//! is up), and pushes the difference between what it wants and what the
+//! kernel holds to a [`Fib`] backend as a batch of [`FibOp`]s:
+//!
+//! - [`MemoryFib`]: an in-memory table for unit tests;
+//! - [`NetlinkFib`]: the Linux kernel over a raw rtnetlink socket, routes
+//!   tagged `proto bgp` (186), in the configured table and metric.
+//!
+//! Invariants:
+//! - only this module talks netlink;
+//! - we only ever write or delete routes carrying our protocol number in our
+//!   table, so routes of other protocols are never touched;
+//! - a change of next hops is one `NLM_F_REPLACE` request, so a route is never
+//!   briefly absent;
+//! - a route whose next hops are all unreachable is *pending*, not installed,
+//!   and is installed as soon as a covering address appears;
+//! - until [`FibManager::startup_complete`], routes found in the kernel at
+//!   start (from a previous run) are kept even if not (yet) wanted.
+//!
+//! The driver task ([`spawn`], [`FibHandle`]) runs the manager, a kernel
+//! monitor and a periodic scan that puts back routes deleted or changed
+//! behind our back.
+
+mod manager;
+mod memory;
+mod monitor;
+mod netlink;
+mod nlmsg;
+mod task;
+
+use std::fmt;
+use std::future::Future;
+use std::net::IpAddr;
+
+use bgp_proto::Prefix;
+use serde::{Deserialize, Serialize};
+
+pub use manager::{FibManager, FibRouteState, FibStatus, FibStatusEntry};
+pub use memory::MemoryFib;
+pub use monitor::{FibMonitor, KernelEvent};
+pub use netlink::{NetlinkFib, NetlinkOptions};
+pub use task::{spawn, FibHandle};
+
+/// Protocol number our routes carry in the kernel (`RTPROT_BGP`).
+pub const RTPROT_BGP: u8 = 186;
+
+/// A desired-state change from the RIB: the best paths for `prefix`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FibChange {
+    /// The destination.
+    pub prefix: Prefix,
+    /// Next hops of the ECMP group; empty means remove the route.
+    pub next_hops: Vec<IpAddr>,
+}
+
+impl FibChange {
+    /// Install or change `prefix` with these next hops.
+    pub fn announce(prefix: Prefix, next_hops: Vec<IpAddr>) -> Self {
+        FibChange { prefix, next_hops }
+    }
+    /// Remove `prefix`.
+    pub fn withdraw(prefix: Prefix) -> Self {
+        FibChange {
+            prefix,
+            next_hops: Vec::new(),
+        }
+    }
+}
+
+/// One next hop of a kernel route: a gateway and the interface it is
+/// reached through (0 lets the kernel pick the interface).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NextHop {
+    /// The gateway. An IPv4 gateway of an IPv6 route is written as
+    /// `RTA_VIA` (`via inet 172.18.0.2`), and likewise the other way round.
+    pub gateway: IpAddr,
+    /// Outgoing interface index, 0 for "unspecified".
+    pub ifindex: u32,
+}
+
+impl fmt::Display for NextHop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ifindex == 0 {
+            write!(f, "via {}", self.gateway)
+        } else {
+            write!(f, "via {} if {}", self.gateway, self.ifindex)
+        }
+    }
+}
+
+/// A route as written to (or read from) a FIB backend: our protocol, table
+/// and metric are implied by the backend's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FibRoute {
+    /// The destination.
+    pub prefix: Prefix,
+    /// Next hops, sorted; more than one makes an ECMP (`RTA_MULTIPATH`) route.
+    pub next_hops: Vec<NextHop>,
+}
+
+impl FibRoute {
+    /// A route with its next hops sorted and deduplicated (the canonical
+    /// form the manager compares).
+    pub fn new(prefix: Prefix, mut next_hops: Vec<NextHop>) -> Self {
+        next_hops.sort();
+        next_hops.dedup();
+        FibRoute { prefix, next_hops }
+    }
+}
+
+/// One write to a FIB backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FibOp {
+    /// Create the route or replace the one with the same prefix in place.
+    Replace(FibRoute),
+    /// Delete our route for this prefix; absent is not an error.
+    Delete(Prefix),
+}
+
+impl FibOp {
+    /// The prefix this op writes.
+    pub fn prefix(&self) -> Prefix {
+        match self {
+            FibOp::Replace(r) => r.prefix,
+            FibOp::Delete(p) => *p,
+        }
+    }
+}
+
+/// A network directly reachable through an interface that is up: the
+/// prefix of an address configured on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Connected {
+    /// The on-link network.
+    pub prefix: Prefix,
+    /// The local address that makes it connected.
+    pub local: IpAddr,
+    /// The interface index.
+    pub ifindex: u32,
+}
+
+/// An op of a batch the backend refused; the rest of the batch went through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpFailure {
+    /// Index of the op in the batch.
+    pub index: usize,
+    /// Why (e.g. the kernel's errno text).
+    pub error: String,
+}
+
+/// Errors of the FIB layer.
+#[derive(Debug, thiserror::Error)]
+pub enum FibError {
+    /// A netlink socket call failed.
+    #[error("netlink {op}: {source}")]
+    Io {
+        /// What we were doing.
+        op: &'static str,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The kernel dropped messages (ENOBUFS) or an ACK never came: the
+    /// kernel state is unknown and must be re-read with a dump.
+    #[error("netlink lost messages ({0}); kernel table must be resynced")]
+    Desync(String),
+    /// The kernel sent something we could not decode.
+    #[error("netlink decode: {0}")]
+    Decode(String),
+    /// A blocking worker died.
+    #[error("FIB worker failed: {0}")]
+    Worker(String),
+    /// The FIB task is gone.
+    #[error("FIB task stopped")]
+    Stopped,
+}
+
+/// A FIB backend: writes batches of ops and reads back our routes.
+///
+/// All methods may be called from a tokio runtime; implementations that do
+/// blocking I/O move it off the async threads.
+pub trait Fib: Send + 'static {
+    /// Applies `batch` in order. `Ok` carries the ops the backend refused
+    /// (the rest succeeded); `Err` means the outcome of the batch is unknown
+    /// and the caller must resync with [`Fib::dump`].
+    fn apply(
+        &mut self,
+        batch: &[FibOp],
+    ) -> impl Future<Output = Result<Vec<OpFailure>, FibError>> + Send;
+
+    /// Our routes (our protocol, table and metric) as the backend holds them.
+    fn dump(&mut self) -> impl Future<Output = Result<Vec<FibRoute>, FibError>> + Send;
+
+    /// The connected networks next hops are resolved against.
+    fn connected(&mut self) -> impl Future<Output = Result<Vec<Connected>, FibError>> + Send;
+}

@@ -1,0 +1,132 @@
+//! Kernel change notifications: links, addresses and routes.
+//!
+//! The monitor only says *what kind* of thing changed; the driver task
+//! answers with a targeted action (re-read connected networks, or a
+//! dump-and-diff of our routes), so it never has to trust the details of a
+//! notification (IPv6 ECMP routes are notified per next hop on some kernels).
+
+use bgp_proto::Prefix;
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::Socket;
+use tokio::io::unix::AsyncFd;
+
+use super::netlink::{open_socket, NetlinkOptions};
+use super::nlmsg::{self, Reply, RouteParams};
+use super::FibError;
+
+const RTNLGRP_LINK: u32 = 1;
+const RTNLGRP_IPV4_IFADDR: u32 = 5;
+const RTNLGRP_IPV4_ROUTE: u32 = 7;
+const RTNLGRP_IPV6_IFADDR: u32 = 9;
+const RTNLGRP_IPV6_ROUTE: u32 = 11;
+
+/// Something changed in the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KernelEvent {
+    /// A link or address changed: connected networks may differ.
+    Connected,
+    /// One of our routes (protocol, table, metric) was deleted.
+    RouteDeleted(Prefix),
+    /// One of our routes was added or changed (our own writes included).
+    RouteChanged(Prefix),
+    /// Notifications were dropped (`ENOBUFS`): anything may have changed.
+    Overrun,
+}
+
+/// A netlink socket subscribed to link, address and route notifications.
+#[derive(Debug)]
+pub struct FibMonitor {
+    fd: AsyncFd<Socket>,
+    params: RouteParams,
+    rx: Vec<u8>,
+}
+
+impl FibMonitor {
+    /// Subscribes in the current thread's network namespace. Must be called
+    /// inside a tokio runtime.
+    pub fn new(opts: &NetlinkOptions) -> Result<Self, FibError> {
+        let groups = [
+            RTNLGRP_LINK,
+            RTNLGRP_IPV4_IFADDR,
+            RTNLGRP_IPV4_ROUTE,
+            RTNLGRP_IPV6_IFADDR,
+            RTNLGRP_IPV6_ROUTE,
+        ];
+        let sock = open_socket(opts.socket_buffer, &groups)?;
+        sock.set_non_blocking(true).map_err(|source| FibError::Io {
+            op: "nonblock",
+            source,
+        })?;
+        // SAFETY: `Socket` owns its fd, which stays open and the same until
+        // the socket is dropped together with the `AsyncFd`.
+        let fd = unsafe { AsyncFd::register(sock) }.map_err(|e| FibError::Io {
+            op: "asyncfd",
+            source: e.into_parts().1,
+        })?;
+        Ok(FibMonitor {
+            fd,
+            params: opts.params(),
+            rx: Vec::with_capacity(64 * 1024),
+        })
+    }
+
+    /// Waits for the next notifications (at least one event).
+    pub async fn next(&mut self) -> Result<Vec<KernelEvent>, FibError> {
+        loop {
+            let mut guard = self
+                .fd
+                .readable()
+                .await
+                .map_err(|source| FibError::Io { op: "poll", source })?;
+            self.rx.clear();
+            let rx = &mut self.rx;
+            match guard.try_io(|s| s.get_ref().recv(rx, 0)) {
+                Ok(Ok(_)) => {
+                    let events = self.decode();
+                    if !events.is_empty() {
+                        return Ok(events);
+                    }
+                }
+                Ok(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    return Ok(vec![KernelEvent::Overrun])
+                }
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Ok(Err(source)) => {
+                    return Err(FibError::Io {
+                        op: "monitor recv",
+                        source,
+                    })
+                }
+                Err(_would_block) => {}
+            }
+        }
+    }
+
+    fn decode(&self) -> Vec<KernelEvent> {
+        let mut out = Vec::new();
+        for msg in nlmsg::split(&self.rx) {
+            let Ok(Reply::Msg(m)) = nlmsg::decode(msg) else {
+                continue;
+            };
+            let ev = match *m {
+                RouteNetlinkMessage::NewLink(_)
+                | RouteNetlinkMessage::DelLink(_)
+                | RouteNetlinkMessage::NewAddress(_)
+                | RouteNetlinkMessage::DelAddress(_) => Some(KernelEvent::Connected),
+                RouteNetlinkMessage::DelRoute(r) if nlmsg::is_ours(&r, &self.params) => {
+                    nlmsg::route_prefix(&r).map(KernelEvent::RouteDeleted)
+                }
+                RouteNetlinkMessage::NewRoute(r) if nlmsg::is_ours(&r, &self.params) => {
+                    nlmsg::route_prefix(&r).map(KernelEvent::RouteChanged)
+                }
+                _ => None,
+            };
+            if let Some(ev) = ev {
+                if out.last() != Some(&ev) {
+                    out.push(ev);
+                }
+            }
+        }
+        out
+    }
+}

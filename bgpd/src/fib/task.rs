@@ -1,0 +1,232 @@
+//! The FIB task: owns a [`FibManager`], takes commands from the core through
+//! a [`FibHandle`], reacts to kernel notifications and rescans periodically.
+//!
+//! ```text
+//!  core --FibHandle--> [ mpsc ] --> fib task --apply/dump--> Fib backend
+//!                                     ^   ^
+//!                    FibMonitor ------'   '---- scan timer, startup grace
+//! ```
+
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::{sleep_until, Instant};
+
+use super::{Fib, FibChange, FibError, FibManager, FibMonitor, FibStatus, KernelEvent};
+
+/// Debounce after a link/address notification.
+const CONNECTED_DEBOUNCE: Duration = Duration::from_millis(100);
+/// Debounce after one of our routes vanished.
+const RESYNC_DEBOUNCE: Duration = Duration::from_millis(500);
+/// Most changes merged into one write.
+const MAX_MERGED_CHANGES: usize = 1_000_000;
+
+enum Command {
+    Update(Vec<FibChange>),
+    StartupComplete,
+    Status(oneshot::Sender<FibStatus>),
+    Resync(oneshot::Sender<Result<usize, String>>),
+    Shutdown(oneshot::Sender<Result<(), String>>),
+}
+
+/// The core's handle on the FIB task. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct FibHandle {
+    tx: mpsc::Sender<CommandBox>,
+}
+
+/// Command wrapper sent over the channel.
+struct CommandBox(Command);
+
+impl std::fmt::Debug for CommandBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FibCommand")
+    }
+}
+
+impl FibHandle {
+    async fn send(&self, c: Command) -> Result<(), FibError> {
+        self.tx
+            .send(CommandBox(c))
+            .await
+            .map_err(|_| FibError::Stopped)
+    }
+
+    /// Queues desired-state changes; consecutive updates are merged into one
+    /// kernel write.
+    pub async fn update(&self, changes: Vec<FibChange>) -> Result<(), FibError> {
+        self.send(Command::Update(changes)).await
+    }
+
+    /// Every peer sent End-of-RIB (or the grace time passed): remove routes
+    /// of a previous run that are not wanted.
+    pub async fn startup_complete(&self) -> Result<(), FibError> {
+        self.send(Command::StartupComplete).await
+    }
+
+    /// The state for `rbgpctl show fib`.
+    pub async fn status(&self) -> Result<FibStatus, FibError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Status(tx)).await?;
+        rx.await.map_err(|_| FibError::Stopped)
+    }
+
+    /// Dumps the kernel table now and repairs differences; returns how many
+    /// routes differed.
+    pub async fn resync(&self) -> Result<usize, FibError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Resync(tx)).await?;
+        rx.await
+            .map_err(|_| FibError::Stopped)?
+            .map_err(FibError::Worker)
+    }
+
+    /// Stops the task: routes stay (persist) or are removed.
+    pub async fn shutdown(&self) -> Result<(), FibError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Shutdown(tx)).await?;
+        rx.await
+            .map_err(|_| FibError::Stopped)?
+            .map_err(FibError::Worker)
+    }
+}
+
+/// Starts the FIB task: reads the kernel state ([`FibManager::start`]),
+/// then serves the handle. `monitor` (if any) triggers quick repairs,
+/// `scan_interval` a periodic full dump-and-diff, and `startup_grace` ends
+/// the startup phase if the core has not done so by then.
+pub fn spawn<F: Fib>(
+    manager: FibManager<F>,
+    monitor: Option<FibMonitor>,
+    scan_interval: Duration,
+    startup_grace: Duration,
+) -> (FibHandle, JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(1024);
+    let task = tokio::spawn(run(manager, monitor, rx, scan_interval, startup_grace));
+    (FibHandle { tx }, task)
+}
+
+fn log_err<T>(what: &str, r: Result<T, FibError>) {
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "FIB {what} failed");
+    }
+}
+
+async fn next_event(monitor: &mut Option<FibMonitor>) -> Result<Vec<KernelEvent>, FibError> {
+    match monitor {
+        Some(m) => m.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn run<F: Fib>(
+    mut m: FibManager<F>,
+    mut monitor: Option<FibMonitor>,
+    mut rx: mpsc::Receiver<CommandBox>,
+    scan_interval: Duration,
+    startup_grace: Duration,
+) {
+    if let Err(e) = m.start().await {
+        tracing::error!(error = %e, "FIB start: could not read the kernel table");
+    }
+    let far = Instant::now() + Duration::from_secs(86_400 * 365);
+    let mut grace_at = Instant::now() + startup_grace;
+    let mut scan_at = Instant::now() + scan_interval;
+    let mut connected_at = far;
+    let mut resync_at = far;
+    loop {
+        tokio::select! {
+            cmd = rx.recv() => {
+                let Some(CommandBox(cmd)) = cmd else {
+                    tracing::info!("FIB handle dropped; stopping");
+                    log_err("shutdown", m.shutdown().await);
+                    return;
+                };
+                match cmd {
+                    Command::Update(mut changes) => {
+                        // Merge whatever else is queued into one write.
+                        let mut after = None;
+                        while changes.len() < MAX_MERGED_CHANGES {
+                            match rx.try_recv() {
+                                Ok(CommandBox(Command::Update(more))) => changes.extend(more),
+                                Ok(CommandBox(other)) => { after = Some(other); break; }
+                                Err(_) => break,
+                            }
+                        }
+                        log_err("update", m.update(&changes).await);
+                        if let Some(other) = after {
+                            if !handle_other(&mut m, other).await {
+                                return;
+                            }
+                        }
+                    }
+                    other => {
+                        if !handle_other(&mut m, other).await {
+                            return;
+                        }
+                    }
+                }
+            }
+            ev = next_event(&mut monitor) => match ev {
+                Ok(events) => {
+                    for ev in events {
+                        match ev {
+                            KernelEvent::Connected => {
+                                connected_at = connected_at.min(Instant::now() + CONNECTED_DEBOUNCE);
+                            }
+                            KernelEvent::RouteDeleted(p) if m.is_installed(&p) => {
+                                resync_at = resync_at.min(Instant::now() + RESYNC_DEBOUNCE);
+                            }
+                            KernelEvent::Overrun => {
+                                resync_at = resync_at.min(Instant::now() + RESYNC_DEBOUNCE);
+                            }
+                            KernelEvent::RouteDeleted(_) | KernelEvent::RouteChanged(_) => {}
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "FIB monitor failed; relying on periodic scans");
+                    monitor = None;
+                }
+            },
+            () = sleep_until(connected_at) => {
+                connected_at = far;
+                log_err("connected refresh", m.refresh_connected().await);
+            }
+            () = sleep_until(resync_at.min(scan_at)) => {
+                resync_at = far;
+                scan_at = Instant::now() + scan_interval;
+                match m.resync().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(repaired = n, "FIB scan repaired routes"),
+                    Err(e) => tracing::warn!(error = %e, "FIB scan failed"),
+                }
+            }
+            () = sleep_until(grace_at), if !m.is_startup_complete() => {
+                grace_at = far;
+                tracing::info!("FIB startup grace time over");
+                log_err("startup complete", m.startup_complete().await);
+            }
+        }
+    }
+}
+
+/// Handles a non-update command; false when the task must stop.
+async fn handle_other<F: Fib>(m: &mut FibManager<F>, cmd: Command) -> bool {
+    match cmd {
+        Command::Update(changes) => log_err("update", m.update(&changes).await),
+        Command::StartupComplete => log_err("startup complete", m.startup_complete().await),
+        Command::Status(tx) => {
+            let _ = tx.send(m.status());
+        }
+        Command::Resync(tx) => {
+            let _ = tx.send(m.resync().await.map_err(|e| e.to_string()));
+        }
+        Command::Shutdown(tx) => {
+            let _ = tx.send(m.shutdown().await.map_err(|e| e.to_string()));
+            return false;
+        }
+    }
+    true
+}

@@ -1,0 +1,505 @@
+//! Prometheus metrics: the families rbgpd exports, setters the core calls,
+//! and a tiny HTTP/1.1 responder that serves `GET /metrics` in the
+//! OpenMetrics text format (prometheus-client).
+//!
+//! Every name starts with `rbgpd_`. Per-peer series carry `peer` (the
+//! address); per-family ones `family` ("ipv4-unicast", ...).
+
+use crate::ctl::proto::PeerState;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PeerLabels {
+    peer: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PeerStateLabels {
+    peer: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MessageLabels {
+    peer: String,
+    r#type: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PeerFamilyLabels {
+    peer: String,
+    family: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FamilyLabels {
+    family: String,
+}
+
+/// BGP message types, for the message counters' `type` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageType {
+    /// OPEN.
+    Open,
+    /// UPDATE.
+    Update,
+    /// NOTIFICATION.
+    Notification,
+    /// KEEPALIVE.
+    Keepalive,
+    /// ROUTE-REFRESH.
+    RouteRefresh,
+}
+
+impl MessageType {
+    fn label(self) -> &'static str {
+        match self {
+            MessageType::Open => "open",
+            MessageType::Update => "update",
+            MessageType::Notification => "notification",
+            MessageType::Keepalive => "keepalive",
+            MessageType::RouteRefresh => "route_refresh",
+        }
+    }
+}
+
+struct Inner {
+    registry: Registry,
+    peer_up: Family<PeerLabels, Gauge>,
+    peer_state: Family<PeerStateLabels, Gauge>,
+    peer_uptime: Family<PeerLabels, Gauge>,
+    messages_received: Family<MessageLabels, Counter>,
+    messages_sent: Family<MessageLabels, Counter>,
+    prefixes_received: Family<PeerFamilyLabels, Gauge>,
+    prefixes_accepted: Family<PeerFamilyLabels, Gauge>,
+    prefixes_advertised: Family<PeerFamilyLabels, Gauge>,
+    rib_prefixes: Family<FamilyLabels, Gauge>,
+    rib_paths: Gauge,
+    fib_routes: Gauge,
+    fib_errors: Counter,
+    rss: Gauge,
+}
+
+/// The metrics rbgpd exports; cheap to clone, all clones share the values.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+fn peer(p: IpAddr) -> PeerLabels {
+    PeerLabels {
+        peer: p.to_string(),
+    }
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl Metrics {
+    /// Creates and registers every family.
+    pub fn new() -> Self {
+        let mut r = Registry::with_prefix("rbgpd");
+        let inner = Inner {
+            peer_up: Family::default(),
+            peer_state: Family::default(),
+            peer_uptime: Family::default(),
+            messages_received: Family::default(),
+            messages_sent: Family::default(),
+            prefixes_received: Family::default(),
+            prefixes_accepted: Family::default(),
+            prefixes_advertised: Family::default(),
+            rib_prefixes: Family::default(),
+            rib_paths: Gauge::default(),
+            fib_routes: Gauge::default(),
+            fib_errors: Counter::default(),
+            rss: Gauge::default(),
+            registry: Registry::default(),
+        };
+        r.register(
+            "peer_up",
+            "1 when the session is Established",
+            inner.peer_up.clone(),
+        );
+        r.register(
+            "peer_state",
+            "1 for the peer's current FSM state, 0 for the others",
+            inner.peer_state.clone(),
+        );
+        r.register(
+            "peer_uptime_seconds",
+            "Seconds since the session reached Established (0 when down)",
+            inner.peer_uptime.clone(),
+        );
+        r.register(
+            "messages_received",
+            "BGP messages received, by type",
+            inner.messages_received.clone(),
+        );
+        r.register(
+            "messages_sent",
+            "BGP messages sent, by type",
+            inner.messages_sent.clone(),
+        );
+        r.register(
+            "prefixes_received",
+            "Prefixes in the peer's Adj-RIB-In",
+            inner.prefixes_received.clone(),
+        );
+        r.register(
+            "prefixes_accepted",
+            "Prefixes from the peer accepted by import policy",
+            inner.prefixes_accepted.clone(),
+        );
+        r.register(
+            "prefixes_advertised",
+            "Prefixes advertised to the peer",
+            inner.prefixes_advertised.clone(),
+        );
+        r.register(
+            "rib_prefixes",
+            "Prefixes in the Loc-RIB",
+            inner.rib_prefixes.clone(),
+        );
+        r.register("rib_paths", "Paths in the Loc-RIB", inner.rib_paths.clone());
+        r.register(
+            "fib_routes_installed",
+            "Routes rbgpd has installed in the kernel",
+            inner.fib_routes.clone(),
+        );
+        r.register(
+            "fib_errors",
+            "Failed kernel route writes",
+            inner.fib_errors.clone(),
+        );
+        r.register(
+            "process_resident_memory_bytes",
+            "Resident memory of rbgpd (VmRSS)",
+            inner.rss.clone(),
+        );
+        Metrics {
+            inner: Arc::new(Inner {
+                registry: r,
+                ..inner
+            }),
+        }
+    }
+
+    /// Sets a peer's FSM state (`peer_state`, `peer_up`).
+    pub fn set_peer_state(&self, p: IpAddr, state: PeerState) {
+        let i = &self.inner;
+        for s in PeerState::ALL {
+            let l = PeerStateLabels {
+                peer: p.to_string(),
+                state: s.as_str().to_string(),
+            };
+            i.peer_state.get_or_create(&l).set(i64::from(s == state));
+        }
+        i.peer_up
+            .get_or_create(&peer(p))
+            .set(i64::from(state == PeerState::Established));
+    }
+
+    /// Sets a peer's uptime, seconds.
+    pub fn set_peer_uptime(&self, p: IpAddr, secs: u64) {
+        self.inner
+            .peer_uptime
+            .get_or_create(&peer(p))
+            .set(to_i64(secs));
+    }
+
+    /// Counts a message received from a peer.
+    pub fn inc_message_received(&self, p: IpAddr, t: MessageType) {
+        let l = MessageLabels {
+            peer: p.to_string(),
+            r#type: t.label().to_string(),
+        };
+        self.inner.messages_received.get_or_create(&l).inc();
+    }
+
+    /// Counts a message sent to a peer.
+    pub fn inc_message_sent(&self, p: IpAddr, t: MessageType) {
+        let l = MessageLabels {
+            peer: p.to_string(),
+            r#type: t.label().to_string(),
+        };
+        self.inner.messages_sent.get_or_create(&l).inc();
+    }
+
+    /// Sets a peer's prefix counts for one family.
+    pub fn set_prefixes(
+        &self,
+        p: IpAddr,
+        family: &str,
+        received: u64,
+        accepted: u64,
+        advertised: u64,
+    ) {
+        let l = PeerFamilyLabels {
+            peer: p.to_string(),
+            family: family.to_string(),
+        };
+        let i = &self.inner;
+        i.prefixes_received.get_or_create(&l).set(to_i64(received));
+        i.prefixes_accepted.get_or_create(&l).set(to_i64(accepted));
+        i.prefixes_advertised
+            .get_or_create(&l)
+            .set(to_i64(advertised));
+    }
+
+    /// Drops every series of a peer (a dynamic peer that went away, or a
+    /// neighbor removed by reload).
+    pub fn remove_peer(&self, p: IpAddr) {
+        let i = &self.inner;
+        i.peer_up.remove(&peer(p));
+        i.peer_uptime.remove(&peer(p));
+        for s in PeerState::ALL {
+            i.peer_state.remove(&PeerStateLabels {
+                peer: p.to_string(),
+                state: s.as_str().to_string(),
+            });
+        }
+        for t in [
+            MessageType::Open,
+            MessageType::Update,
+            MessageType::Notification,
+            MessageType::Keepalive,
+            MessageType::RouteRefresh,
+        ] {
+            let l = MessageLabels {
+                peer: p.to_string(),
+                r#type: t.label().to_string(),
+            };
+            i.messages_received.remove(&l);
+            i.messages_sent.remove(&l);
+        }
+        for f in crate::config::FAMILY_NAMES {
+            let l = PeerFamilyLabels {
+                peer: p.to_string(),
+                family: f.to_string(),
+            };
+            i.prefixes_received.remove(&l);
+            i.prefixes_accepted.remove(&l);
+            i.prefixes_advertised.remove(&l);
+        }
+    }
+
+    /// Sets the Loc-RIB prefix count of a family.
+    pub fn set_rib_prefixes(&self, family: &str, n: u64) {
+        let l = FamilyLabels {
+            family: family.to_string(),
+        };
+        self.inner.rib_prefixes.get_or_create(&l).set(to_i64(n));
+    }
+
+    /// Sets the Loc-RIB path count.
+    pub fn set_rib_paths(&self, n: u64) {
+        self.inner.rib_paths.set(to_i64(n));
+    }
+
+    /// Sets the number of routes installed in the kernel.
+    pub fn set_fib_routes(&self, n: u64) {
+        self.inner.fib_routes.set(to_i64(n));
+    }
+
+    /// Counts a failed kernel route write.
+    pub fn inc_fib_errors(&self) {
+        self.inner.fib_errors.inc();
+    }
+
+    /// The OpenMetrics text, with the memory gauge refreshed.
+    pub fn encode(&self) -> String {
+        if let Some(rss) = rss_bytes() {
+            self.inner.rss.set(to_i64(rss));
+        }
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.inner.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+/// Resident memory from /proc/self/status (VmRSS), bytes.
+pub fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    parse_vmrss(&status)
+}
+
+fn parse_vmrss(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Longest request head read, bytes.
+const MAX_HEAD: usize = 8192;
+
+/// Binds the metrics endpoint.
+pub async fn bind_metrics(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+/// Binds `addr` and serves `GET /metrics` until accept fails.
+pub async fn serve_metrics(addr: SocketAddr, metrics: Metrics) -> std::io::Result<()> {
+    serve_metrics_on(bind_metrics(addr).await?, metrics).await
+}
+
+/// Serves `GET /metrics` on a bound listener, one task per connection.
+pub async fn serve_metrics_on(listener: TcpListener, metrics: Metrics) -> std::io::Result<()> {
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let m = metrics.clone();
+        tokio::spawn(async move {
+            let r = tokio::time::timeout(Duration::from_secs(10), handle_http(stream, m)).await;
+            if let Ok(Err(e)) = r {
+                tracing::debug!(error = %e, "metrics client");
+            }
+        });
+    }
+}
+
+async fn handle_http(mut stream: TcpStream, metrics: Metrics) -> std::io::Result<()> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(buf.get(..n).unwrap_or(&[]));
+        if head.len() > MAX_HEAD {
+            break;
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    let mut first = head.lines().next().unwrap_or("").split_whitespace();
+    let (method, target) = (first.next().unwrap_or(""), first.next().unwrap_or(""));
+    let path = target.split('?').next().unwrap_or("");
+    let (status, ctype, body) = match (method, path) {
+        ("GET", "/metrics") => (
+            "200 OK",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            metrics.encode(),
+        ),
+        ("GET", _) => (
+            "404 Not Found",
+            "text/plain; charset=utf-8",
+            "not found, try /metrics\n".into(),
+        ),
+        _ => (
+            "405 Method Not Allowed",
+            "text/plain; charset=utf-8",
+            "only GET\n".into(),
+        ),
+    };
+    let resp = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(resp.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vmrss_parses() {
+        let s = "Name:\trbgpd\nVmRSS:\t   12345 kB\nThreads: 3\n";
+        assert_eq!(parse_vmrss(s), Some(12345 * 1024));
+        assert_eq!(parse_vmrss("Name: x\n"), None);
+    }
+
+    async fn get(addr: SocketAddr, req: &str) -> String {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn scrape_over_http() {
+        let m = Metrics::new();
+        let p: IpAddr = "172.18.0.2".parse().unwrap();
+        m.set_peer_state(p, PeerState::Established);
+        m.set_peer_uptime(p, 42);
+        m.inc_message_received(p, MessageType::Update);
+        m.inc_message_received(p, MessageType::Update);
+        m.inc_message_sent(p, MessageType::Keepalive);
+        m.set_prefixes(p, "ipv4-unicast", 7, 6, 2);
+        m.set_rib_prefixes("ipv4-unicast", 8);
+        m.set_rib_paths(14);
+        m.set_fib_routes(8);
+        m.inc_fib_errors();
+        let listener = bind_metrics("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(serve_metrics_on(listener, m.clone()));
+
+        let body = get(addr, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(body.starts_with("HTTP/1.1 200 OK\r\n"), "{body}");
+        for line in [
+            "rbgpd_peer_up{peer=\"172.18.0.2\"} 1",
+            "rbgpd_peer_state{peer=\"172.18.0.2\",state=\"established\"} 1",
+            "rbgpd_peer_state{peer=\"172.18.0.2\",state=\"idle\"} 0",
+            "rbgpd_peer_uptime_seconds{peer=\"172.18.0.2\"} 42",
+            "rbgpd_messages_received_total{peer=\"172.18.0.2\",type=\"update\"} 2",
+            "rbgpd_messages_sent_total{peer=\"172.18.0.2\",type=\"keepalive\"} 1",
+            "rbgpd_prefixes_received{peer=\"172.18.0.2\",family=\"ipv4-unicast\"} 7",
+            "rbgpd_prefixes_accepted{peer=\"172.18.0.2\",family=\"ipv4-unicast\"} 6",
+            "rbgpd_prefixes_advertised{peer=\"172.18.0.2\",family=\"ipv4-unicast\"} 2",
+            "rbgpd_rib_prefixes{family=\"ipv4-unicast\"} 8",
+            "rbgpd_rib_paths 14",
+            "rbgpd_fib_routes_installed 8",
+            "rbgpd_fib_errors_total 1",
+            "# TYPE rbgpd_process_resident_memory_bytes gauge",
+            "# EOF",
+        ] {
+            assert!(
+                body.lines().any(|l| l == line),
+                "missing {line:?} in\n{body}"
+            );
+        }
+        let rss = body
+            .lines()
+            .find_map(|l| l.strip_prefix("rbgpd_process_resident_memory_bytes "))
+            .unwrap();
+        assert!(rss.parse::<u64>().unwrap() > 0);
+
+        m.remove_peer(p);
+        let body = get(addr, "GET /metrics?x=1 HTTP/1.0\r\n\r\n").await;
+        assert!(!body.contains("172.18.0.2"), "{body}");
+
+        let nf = get(addr, "GET / HTTP/1.1\r\n\r\n").await;
+        assert!(nf.starts_with("HTTP/1.1 404 Not Found\r\n"), "{nf}");
+        let na = get(addr, "POST /metrics HTTP/1.1\r\n\r\n").await;
+        assert!(
+            na.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"),
+            "{na}"
+        );
+        task.abort();
+    }
+}

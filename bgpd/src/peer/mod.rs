@@ -1,0 +1,217 @@
+//! Neighbor sessions: one tokio task per neighbor drives the sans-IO
+//! [`bgp_proto::fsm::Fsm`] over its TCP connection(s); one listener task
+//! per listen address hands accepted connections to the right neighbor,
+//! or creates a dynamic neighbor when the source falls in a configured
+//! `range`, and closes anything else before a single BGP octet.
+//!
+//! The daemon core talks to neighbors only through [`PeerManager`]
+//! ([`PeerCommand`] in) and the [`PeerEvent`] channel (out).
+//!
+//! ```text
+//!   listener tasks ──accepted TcpStream──►┐
+//!   PeerManager::send ──PeerCommand──────►├─► neighbor task ──► PeerEvent ──► core
+//!                                          │     (Fsm, sockets, timers)
+//!                                          └─ writer task per connection
+//! ```
+//!
+//! Invariants: UPDATEs are never sent before Established (the task drops
+//! them, counting nothing); every state change and NOTIFICATION is logged
+//! with the peer address and AS.
+
+mod conn;
+mod listener;
+mod manager;
+pub mod sockopt;
+pub mod spec;
+mod task;
+
+pub use manager::PeerManager;
+pub use spec::{parse_family, LocalSettings, NeighborSpec, TtlPolicy};
+
+use crate::config::NeighborConfig;
+use bgp_proto::fsm::{Negotiated, State};
+use bgp_proto::{Family, Notification};
+use serde::Serialize;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+/// Identifies one neighbor for the lifetime of the process (a dynamic
+/// neighbor that comes back gets a new id).
+pub type PeerId = u32;
+
+/// Everything the core needs to know about a session that came up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionInfo {
+    /// Peer address.
+    pub addr: IpAddr,
+    /// Remote socket address of the connection.
+    pub remote: SocketAddr,
+    /// Local socket address of the connection (our next hop towards it).
+    pub local: SocketAddr,
+    /// Peer AS.
+    pub remote_as: u32,
+    /// Our AS.
+    pub local_as: u32,
+    /// External session.
+    pub ebgp: bool,
+    /// What was negotiated.
+    pub negotiated: Negotiated,
+    /// Description from the config.
+    pub description: Option<String>,
+    /// Created from a `range`.
+    pub dynamic: bool,
+    /// The neighbor's config entry (for a dynamic neighbor, its range's).
+    pub config: NeighborConfig,
+}
+
+/// What neighbor tasks tell the core.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per session event
+pub enum PeerEvent {
+    /// The session is up.
+    Established {
+        /// Neighbor.
+        peer: PeerId,
+        /// Session details.
+        info: SessionInfo,
+    },
+    /// An UPDATE arrived on an Established session (RFC 7606 handling is
+    /// the core's).
+    Update {
+        /// Neighbor.
+        peer: PeerId,
+        /// The UPDATE, zero-copy.
+        update: bgp_proto::wire::update::Update,
+    },
+    /// The peer asked for a route refresh of a family it negotiated.
+    RouteRefresh {
+        /// Neighbor.
+        peer: PeerId,
+        /// Family to refresh.
+        family: Family,
+    },
+    /// An Established session went down.
+    Down {
+        /// Neighbor.
+        peer: PeerId,
+        /// Why, for logs and the CLI.
+        reason: String,
+        /// The NOTIFICATION sent or received, if any.
+        notification: Option<Notification>,
+        /// The GR helper should keep the peer's routes as stale (GR
+        /// negotiated and RFC 4724 / RFC 8538 say the end was graceful).
+        graceful: bool,
+    },
+    /// The neighbor is gone (dynamic neighbor closed, or de-configured).
+    Removed {
+        /// Neighbor.
+        peer: PeerId,
+    },
+    /// The FSM state changed.
+    State {
+        /// Neighbor.
+        peer: PeerId,
+        /// New state.
+        state: State,
+    },
+}
+
+/// Commands from the core to one neighbor.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PeerCommand {
+    /// Send these pre-encoded UPDATE messages (dropped unless Established).
+    Send(Vec<bytes::Bytes>),
+    /// Close the session (Cease / Administrative Reset) and start again.
+    Reset,
+    /// Close the session with this NOTIFICATION (default Cease /
+    /// Administrative Shutdown) and stay down until [`PeerCommand::Enable`].
+    Shutdown(Option<Notification>),
+    /// Start a shut-down neighbor.
+    Enable,
+    /// Send a ROUTE-REFRESH for a family (ignored unless route refresh was
+    /// negotiated).
+    RequestRefresh(Family),
+}
+
+/// Message counters of one neighbor, over its lifetime.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// OPENs received.
+    pub opens_in: u64,
+    /// OPENs sent.
+    pub opens_out: u64,
+    /// UPDATEs received.
+    pub updates_in: u64,
+    /// UPDATEs sent.
+    pub updates_out: u64,
+    /// KEEPALIVEs received.
+    pub keepalives_in: u64,
+    /// KEEPALIVEs sent.
+    pub keepalives_out: u64,
+    /// NOTIFICATIONs received.
+    pub notifications_in: u64,
+    /// NOTIFICATIONs sent.
+    pub notifications_out: u64,
+    /// ROUTE-REFRESHes received.
+    pub route_refresh_in: u64,
+    /// ROUTE-REFRESHes sent.
+    pub route_refresh_out: u64,
+    /// Times the session reached Established.
+    pub established: u64,
+}
+
+/// The state of one neighbor, for `show peers`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeerStatus {
+    /// Neighbor id.
+    pub id: PeerId,
+    /// Peer address.
+    pub addr: IpAddr,
+    /// Peer AS (configured).
+    pub remote_as: u32,
+    /// Description from the config.
+    pub description: Option<String>,
+    /// Created from a `range`.
+    pub dynamic: bool,
+    /// FSM state.
+    pub state: State,
+    /// Time since the session reached Established (filled by
+    /// [`PeerManager::peers`]).
+    pub uptime: Option<Duration>,
+    /// When the session reached Established.
+    #[serde(skip)]
+    pub established_at: Option<Instant>,
+    /// Message counters.
+    pub counters: Counters,
+    /// Last error (why the session last went down or failed to come up).
+    pub last_error: Option<String>,
+    /// Last NOTIFICATION sent or received, described.
+    pub last_notification: Option<String>,
+    /// Remote socket address of the current connection.
+    pub remote: Option<SocketAddr>,
+    /// Local socket address of the current connection.
+    pub local: Option<SocketAddr>,
+    /// What was negotiated, while Established.
+    pub negotiated: Option<Negotiated>,
+}
+
+impl PeerStatus {
+    fn new(id: PeerId, spec: &NeighborSpec) -> Self {
+        PeerStatus {
+            id,
+            addr: spec.addr,
+            remote_as: spec.config.remote_as,
+            description: spec.config.description.clone(),
+            dynamic: spec.dynamic,
+            state: State::Idle,
+            uptime: None,
+            established_at: None,
+            counters: Counters::default(),
+            last_error: None,
+            last_notification: None,
+            remote: None,
+            local: None,
+            negotiated: None,
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! What a neighbor task needs to know about its neighbor: the config
+//! entry, our router settings, and what follows from them (the FSM
+//! configuration, our OPEN's capabilities, the TTL policy).
+
+use crate::config::{Config, NeighborConfig};
+use bgp_proto::fsm::FsmConfig;
+use bgp_proto::{AddPathMode, Afi, Safi};
+use bgp_proto::{Capability, Family, GracefulRestart, GracefulRestartFamily};
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+/// Router-wide settings a neighbor task uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalSettings {
+    /// Our AS.
+    pub asn: u32,
+    /// Our BGP Identifier.
+    pub router_id: Ipv4Addr,
+    /// Announce graceful restart (restarting speaker); helper mode is
+    /// always on.
+    pub graceful_restart: bool,
+    /// Restart time announced, seconds.
+    pub restart_time: u16,
+    /// Kernel routes survive our restart: set the F bit.
+    pub fib_persist: bool,
+}
+
+impl LocalSettings {
+    /// The settings of `config`.
+    pub fn from_config(config: &Config) -> Self {
+        LocalSettings {
+            asn: config.router.asn,
+            router_id: config.router.router_id,
+            graceful_restart: config.router.graceful_restart,
+            restart_time: config.router.restart_time,
+            fib_persist: config.fib.persist && config.fib.enabled,
+        }
+    }
+}
+
+/// One neighbor: its address (for a dynamic neighbor, the address that
+/// connected), its config entry and the router settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NeighborSpec {
+    /// Peer address.
+    pub addr: IpAddr,
+    /// The `[[neighbor]]` entry (for a dynamic neighbor, its range's).
+    pub config: NeighborConfig,
+    /// Router settings.
+    pub local: LocalSettings,
+    /// Created from a `range` when the peer connected.
+    pub dynamic: bool,
+}
+
+/// TTL handling of a session's sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TtlPolicy {
+    /// TTL (hop limit) of sent packets; `None` keeps the system default.
+    pub ttl: Option<u8>,
+    /// Least TTL accepted (GTSM, RFC 5082).
+    pub min_ttl: Option<u8>,
+}
+
+/// Parses a family name as the config writes it ("ipv4-unicast").
+pub fn parse_family(s: &str) -> Option<Family> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "ipv4-unicast" | "ipv4" => Some(Family::IPV4_UNICAST),
+        "ipv6-unicast" | "ipv6" => Some(Family::IPV6_UNICAST),
+        "ipv4-multicast" => Some(Family {
+            afi: Afi::Ipv4,
+            safi: Safi::Multicast,
+        }),
+        "ipv6-multicast" => Some(Family {
+            afi: Afi::Ipv6,
+            safi: Safi::Multicast,
+        }),
+        _ => None,
+    }
+}
+
+impl NeighborSpec {
+    /// Whether the session is external.
+    pub fn is_ebgp(&self) -> bool {
+        self.config.remote_as != self.local.asn
+    }
+
+    /// Families offered (unknown names are skipped; see config validation).
+    pub fn families(&self) -> Vec<Family> {
+        let mut out = Vec::new();
+        for f in self.config.families.iter().filter_map(|s| parse_family(s)) {
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        }
+        out
+    }
+
+    /// The capabilities of our OPEN: multiprotocol per family, route
+    /// refresh, enhanced route refresh, 4-octet AS, extended message,
+    /// graceful restart (with the N bit; the F bit when the FIB persists;
+    /// a helper-only capability without families when GR is off), and
+    /// ADD-PATH receive when configured.
+    pub fn capabilities(&self) -> Vec<Capability> {
+        let families = self.families();
+        let mut caps: Vec<Capability> = families
+            .iter()
+            .map(|f| Capability::Multiprotocol(*f))
+            .collect();
+        caps.push(Capability::RouteRefresh);
+        caps.push(Capability::EnhancedRouteRefresh);
+        caps.push(Capability::FourOctetAs(self.local.asn));
+        caps.push(Capability::ExtendedMessage);
+        let gr = if self.local.graceful_restart {
+            GracefulRestart {
+                restart_state: false,
+                notification: true,
+                restart_time: self.local.restart_time.min(4095),
+                families: families
+                    .iter()
+                    .map(|f| GracefulRestartFamily {
+                        family: *f,
+                        forwarding_preserved: self.local.fib_persist,
+                    })
+                    .collect(),
+            }
+        } else {
+            // RFC 4724 3: a speaker "MAY include no <AFI, SAFI>" to say it
+            // only helps its peers restart.
+            GracefulRestart {
+                restart_state: false,
+                notification: true,
+                restart_time: 0,
+                families: Vec::new(),
+            }
+        };
+        caps.push(Capability::GracefulRestart(gr));
+        if self.config.add_path_receive {
+            caps.push(Capability::AddPath(
+                families
+                    .iter()
+                    .map(|f| (*f, AddPathMode::Receive))
+                    .collect(),
+            ));
+        }
+        caps
+    }
+
+    /// The FSM configuration. Dynamic neighbors are always passive.
+    pub fn fsm_config(&self, seed: u64) -> FsmConfig {
+        let mut c = FsmConfig::new(self.local.asn, self.local.router_id, self.config.remote_as);
+        c.hold_time = self.config.hold_time;
+        c.keepalive = self.config.keepalive;
+        c.connect_retry = Duration::from_secs(u64::from(self.config.connect_retry.max(1)));
+        c.passive = self.config.passive || self.dynamic;
+        c.capabilities = self.capabilities();
+        c.seed = seed;
+        c
+    }
+
+    /// TTL policy: GTSM (`ttl_security = hops`: send 255, accept at least
+    /// 256 - hops), else `multihop`, else 1 for eBGP and the system
+    /// default for iBGP.
+    pub fn ttl_policy(&self) -> TtlPolicy {
+        if let Some(hops) = self.config.ttl_security {
+            let hops = hops.max(1);
+            return TtlPolicy {
+                ttl: Some(255),
+                min_ttl: Some(255 - (hops - 1)),
+            };
+        }
+        if let Some(ttl) = self.config.multihop {
+            return TtlPolicy {
+                ttl: Some(ttl.max(1)),
+                min_ttl: None,
+            };
+        }
+        if self.is_ebgp() {
+            TtlPolicy {
+                ttl: Some(1),
+                min_ttl: None,
+            }
+        } else {
+            TtlPolicy {
+                ttl: None,
+                min_ttl: None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(toml_neighbor: &str) -> NeighborSpec {
+        let text = format!(
+            "[router]\nasn = 65000\nrouter_id = \"172.18.0.5\"\n[[neighbor]]\n{toml_neighbor}\n"
+        );
+        let config: Config = toml::from_str(&text).unwrap();
+        NeighborSpec {
+            addr: "172.18.0.2".parse().unwrap(),
+            config: config.neighbors[0].clone(),
+            local: LocalSettings::from_config(&config),
+            dynamic: false,
+        }
+    }
+
+    #[test]
+    fn default_offer_matches_what_cilium_needs() {
+        let s = spec("address = \"172.18.0.2\"\nremote_as = 65100");
+        let caps = s.capabilities();
+        assert!(caps.contains(&Capability::Multiprotocol(Family::IPV4_UNICAST)));
+        assert!(caps.contains(&Capability::Multiprotocol(Family::IPV6_UNICAST)));
+        assert!(caps.contains(&Capability::RouteRefresh));
+        assert!(caps.contains(&Capability::FourOctetAs(65000)));
+        let gr = caps
+            .iter()
+            .find_map(|c| match c {
+                Capability::GracefulRestart(g) => Some(g.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert!(gr.notification);
+        assert_eq!(gr.restart_time, 120);
+        assert_eq!(gr.families.len(), 2);
+        assert!(gr.families.iter().all(|f| f.forwarding_preserved));
+        let f = s.fsm_config(7);
+        assert_eq!((f.hold_time, f.peer_asn, f.passive), (90, 65100, false));
+    }
+
+    #[test]
+    fn ttl_policies() {
+        assert_eq!(
+            spec("address = \"172.18.0.2\"\nremote_as = 65100").ttl_policy(),
+            TtlPolicy {
+                ttl: Some(1),
+                min_ttl: None
+            }
+        );
+        assert_eq!(
+            spec("address = \"172.18.0.2\"\nremote_as = 65000").ttl_policy(),
+            TtlPolicy {
+                ttl: None,
+                min_ttl: None
+            }
+        );
+        assert_eq!(
+            spec("address = \"172.18.0.2\"\nremote_as = 65100\nmultihop = 3").ttl_policy(),
+            TtlPolicy {
+                ttl: Some(3),
+                min_ttl: None
+            }
+        );
+        assert_eq!(
+            spec("address = \"172.18.0.2\"\nremote_as = 65100\nttl_security = 1").ttl_policy(),
+            TtlPolicy {
+                ttl: Some(255),
+                min_ttl: Some(255)
+            }
+        );
+        assert_eq!(
+            spec("address = \"172.18.0.2\"\nremote_as = 65100\nttl_security = 2").ttl_policy(),
+            TtlPolicy {
+                ttl: Some(255),
+                min_ttl: Some(254)
+            }
+        );
+    }
+
+    #[test]
+    fn dynamic_neighbors_are_passive_and_add_path_is_offered_when_asked() {
+        let mut s = spec("range = \"172.18.0.0/16\"\nremote_as = 65100\nadd_path_receive = true");
+        s.dynamic = true;
+        assert!(s.fsm_config(1).passive);
+        assert!(s
+            .capabilities()
+            .iter()
+            .any(|c| matches!(c, Capability::AddPath(v) if v.len() == 2)));
+    }
+}

@@ -1,0 +1,689 @@
+//! The neighbor task: owns the sockets and timers of one neighbor and
+//! drives its [`Fsm`]. It runs a second FSM only while two connections
+//! race (RFC 4271 6.8) and keeps the one [`collision_winner`] picks.
+//!
+//! Graceful restart (helper side) is decided here when an Established
+//! session ends: see [`Negotiated::is_graceful`].
+
+use super::conn::{next_input, Conn, Input};
+use super::sockopt;
+use super::spec::{NeighborSpec, TtlPolicy};
+use super::{PeerCommand, PeerEvent, PeerId, PeerStatus, SessionInfo};
+use bgp_proto::fsm::{collision_winner, Action, Event, Fsm, Incoming, Negotiated, Origin, State};
+use bgp_proto::msg::notification::cease_subcode;
+use bgp_proto::wire::Decoded;
+use bgp_proto::{Message, Notification, RouteRefresh, RouteRefreshSubtype};
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+/// Messages to a neighbor task.
+#[derive(Debug)]
+pub(crate) enum TaskMsg {
+    /// A command from the core.
+    Command(PeerCommand),
+    /// A connection the listener accepted from this neighbor's address.
+    Incoming(TcpStream),
+    /// Stop the session with this NOTIFICATION (default Cease / Peer
+    /// De-configured) and end the task.
+    Remove(Option<Notification>),
+}
+
+type DialFuture = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>;
+
+/// One FSM and its connection.
+struct Side {
+    fsm: Fsm,
+    conn: Option<Conn>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Which {
+    Main,
+    Other,
+}
+
+#[allow(clippy::large_enum_variant)] // one at a time, on the stack
+enum Wake {
+    Msg(Option<TaskMsg>),
+    Dialed(io::Result<TcpStream>),
+    Input(Which, Input),
+    Timer,
+}
+
+/// The task's state.
+pub(crate) struct NeighborTask {
+    id: PeerId,
+    spec: NeighborSpec,
+    ttl: TtlPolicy,
+    events: mpsc::Sender<PeerEvent>,
+    status: Arc<Mutex<PeerStatus>>,
+    rx: mpsc::UnboundedReceiver<TaskMsg>,
+    main: Side,
+    other: Option<Side>,
+    dial: Option<DialFuture>,
+    session: Option<Negotiated>,
+    flushing: Vec<JoinHandle<()>>,
+    on_exit: Option<Box<dyn FnOnce() + Send>>,
+}
+
+fn lock(status: &Mutex<PeerStatus>) -> std::sync::MutexGuard<'_, PeerStatus> {
+    status.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+async fn dial_opt(dial: &mut Option<DialFuture>) -> io::Result<TcpStream> {
+    match dial {
+        Some(f) => f.await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn dial(
+    remote: SocketAddr,
+    local: Option<IpAddr>,
+    ttl: TtlPolicy,
+    password: Option<String>,
+) -> io::Result<TcpStream> {
+    let v6 = remote.is_ipv6();
+    let sock = if v6 {
+        TcpSocket::new_v6()?
+    } else {
+        TcpSocket::new_v4()?
+    };
+    sockopt::apply_ttl(&sock, v6, ttl)?;
+    if let Some(pw) = password {
+        sockopt::set_md5(&sock, v6, remote.ip(), None, pw.as_bytes())?;
+    }
+    if let Some(l) = local {
+        sock.bind(SocketAddr::new(l, 0))?;
+    }
+    sock.connect(remote).await
+}
+
+fn cease(subcode: u8) -> Notification {
+    Notification::new(bgp_proto::msg::notification::code::CEASE, subcode, [])
+}
+
+impl NeighborTask {
+    /// A task for `spec`; `on_exit` runs when it ends (the manager
+    /// unregisters it).
+    pub(crate) fn new(
+        id: PeerId,
+        spec: NeighborSpec,
+        events: mpsc::Sender<PeerEvent>,
+        status: Arc<Mutex<PeerStatus>>,
+        rx: mpsc::UnboundedReceiver<TaskMsg>,
+        on_exit: Box<dyn FnOnce() + Send>,
+    ) -> Self {
+        let fsm = Fsm::new(spec.fsm_config(rand::random()));
+        NeighborTask {
+            id,
+            ttl: spec.ttl_policy(),
+            spec,
+            events,
+            status,
+            rx,
+            main: Side { fsm, conn: None },
+            other: None,
+            dial: None,
+            session: None,
+            flushing: Vec::new(),
+            on_exit: Some(on_exit),
+        }
+    }
+
+    fn side(&mut self, which: Which) -> Option<&mut Side> {
+        match which {
+            Which::Main => Some(&mut self.main),
+            Which::Other => self.other.as_mut(),
+        }
+    }
+
+    /// Runs the neighbor until it is removed (or, for a dynamic neighbor,
+    /// until its session ends). `first` is the accepted connection that
+    /// created a dynamic neighbor.
+    pub(crate) async fn run(mut self, first: Option<TcpStream>) {
+        if !self.spec.config.shutdown || self.spec.dynamic {
+            self.handle(Which::Main, Event::ManualStart).await;
+        }
+        if let Some(stream) = first {
+            self.accept(stream).await;
+        }
+        loop {
+            if self.spec.dynamic && self.main.fsm.state() == State::Idle && self.other.is_none() {
+                break;
+            }
+            let deadline = match (
+                self.main.fsm.poll_timeout(),
+                self.other.as_ref().and_then(|o| o.fsm.poll_timeout()),
+            ) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let wake = tokio::select! {
+                m = self.rx.recv() => Wake::Msg(m),
+                r = dial_opt(&mut self.dial) => Wake::Dialed(r),
+                i = next_input(self.main.conn.as_mut()) => Wake::Input(Which::Main, i),
+                i = next_input(self.other.as_mut().and_then(|o| o.conn.as_mut())) => {
+                    Wake::Input(Which::Other, i)
+                }
+                _ = sleep_opt(deadline) => Wake::Timer,
+            };
+            match wake {
+                Wake::Msg(None) => {
+                    self.stop_all(cease(cease_subcode::ADMINISTRATIVE_SHUTDOWN))
+                        .await;
+                    break;
+                }
+                Wake::Msg(Some(TaskMsg::Remove(n))) => {
+                    let n = n.unwrap_or_else(|| cease(cease_subcode::PEER_DECONFIGURED));
+                    self.stop_all(n).await;
+                    break;
+                }
+                Wake::Msg(Some(TaskMsg::Command(c))) => self.command(c).await,
+                Wake::Msg(Some(TaskMsg::Incoming(s))) => self.accept(s).await,
+                Wake::Dialed(r) => {
+                    self.dial = None;
+                    self.dialed(r).await;
+                }
+                Wake::Input(which, input) => self.input(which, input).await,
+                Wake::Timer => {
+                    let now = Instant::now();
+                    let acts = self.main.fsm.handle_timeout(now);
+                    self.apply(Which::Main, acts).await;
+                    if let Some(o) = self.other.as_mut() {
+                        let acts = o.fsm.handle_timeout(now);
+                        self.apply(Which::Other, acts).await;
+                    }
+                }
+            }
+            self.check_collision().await;
+            self.flushing.retain(|h| !h.is_finished());
+        }
+        // Let the last NOTIFICATIONs reach the wire.
+        for h in std::mem::take(&mut self.flushing) {
+            let _ = tokio::time::timeout(FLUSH_WAIT, h).await;
+        }
+        if let Some(f) = self.on_exit.take() {
+            f();
+        }
+        let _ = self.events.send(PeerEvent::Removed { peer: self.id }).await;
+        debug!(peer = %self.spec.addr, id = self.id, "neighbor task ended");
+    }
+
+    async fn handle(&mut self, which: Which, ev: Event) {
+        let now = Instant::now();
+        let Some(side) = self.side(which) else { return };
+        let acts = side.fsm.handle(now, ev);
+        self.apply(which, acts).await;
+    }
+
+    async fn stop_all(&mut self, n: Notification) {
+        if self.other.is_some() {
+            self.handle(Which::Other, Event::ManualStop(Some(n.clone())))
+                .await;
+            self.other = None;
+        }
+        self.handle(Which::Main, Event::ManualStop(Some(n))).await;
+        self.dial = None;
+    }
+
+    async fn command(&mut self, c: PeerCommand) {
+        match c {
+            PeerCommand::Send(updates) => {
+                let up = self.main.fsm.state() == State::Established;
+                match self.main.conn.as_ref().filter(|_| up) {
+                    Some(conn) => {
+                        let n = updates.len() as u64;
+                        for u in updates {
+                            conn.send_raw(u);
+                        }
+                        lock(&self.status).counters.updates_out += n;
+                    }
+                    None => debug!(
+                        peer = %self.spec.addr,
+                        "dropping {} UPDATEs: session not established",
+                        updates.len()
+                    ),
+                }
+            }
+            PeerCommand::Reset => {
+                info!(peer = %self.spec.addr, asn = self.spec.config.remote_as, "reset");
+                self.stop_all(cease(cease_subcode::ADMINISTRATIVE_RESET))
+                    .await;
+                self.handle(Which::Main, Event::ManualStart).await;
+            }
+            PeerCommand::Shutdown(n) => {
+                info!(peer = %self.spec.addr, asn = self.spec.config.remote_as, "shutdown");
+                let n = n.unwrap_or_else(|| cease(cease_subcode::ADMINISTRATIVE_SHUTDOWN));
+                self.stop_all(n).await;
+            }
+            PeerCommand::Enable => self.handle(Which::Main, Event::ManualStart).await,
+            PeerCommand::RequestRefresh(family) => {
+                let ok = self
+                    .session
+                    .as_ref()
+                    .is_some_and(|s| s.route_refresh && s.families.contains(&family));
+                if let (true, Some(conn)) = (ok, self.main.conn.as_ref()) {
+                    let rr = RouteRefresh {
+                        family,
+                        subtype: RouteRefreshSubtype::Request,
+                    };
+                    if conn.send(&Message::RouteRefresh(rr)).is_ok() {
+                        lock(&self.status).counters.route_refresh_out += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// An accepted connection from this neighbor.
+    async fn accept(&mut self, stream: TcpStream) {
+        let v6 = stream.peer_addr().map(|a| a.is_ipv6()).unwrap_or(false);
+        if let Err(e) = sockopt::apply_ttl(&stream, v6, self.ttl) {
+            warn!(peer = %self.spec.addr, "cannot set TTL on accepted connection: {e}");
+        }
+        let conn = match Conn::new(stream, Origin::Remote) {
+            Ok(c) => c,
+            Err(e) => {
+                debug!(peer = %self.spec.addr, "accepted connection unusable: {e}");
+                return;
+            }
+        };
+        match self.main.fsm.state() {
+            State::Idle if self.main.fsm.is_stopped() => {
+                info!(peer = %self.spec.addr, "refusing connection: neighbor is shut down");
+            }
+            State::Idle | State::Connect | State::Active => {
+                if self.main.fsm.state() == State::Idle {
+                    self.handle(Which::Main, Event::ManualStart).await;
+                }
+                self.dial = None;
+                self.set_conn(Which::Main, conn);
+                self.handle(Which::Main, Event::TcpConnected).await;
+            }
+            State::OpenSent | State::OpenConfirm => {
+                if self.other.is_some() {
+                    debug!(peer = %self.spec.addr, "refusing a third connection");
+                    return;
+                }
+                let mut cfg = self.main.fsm.config().clone();
+                cfg.passive = true;
+                cfg.seed = rand::random();
+                let fsm = Fsm::new(cfg);
+                self.other = Some(Side { fsm, conn: None });
+                self.set_conn(Which::Other, conn);
+                self.handle(Which::Other, Event::ManualStart).await;
+                self.handle(Which::Other, Event::TcpConnected).await;
+            }
+            State::Established => {
+                // RFC 4724 4.2: "If a BGP speaker receives an OPEN ... for
+                // a peer with which it has an established session and
+                // graceful restart was negotiated, it MUST close the TCP
+                // connection of the old session" - the peer restarted.
+                let gr = self.session.as_ref().is_some_and(|s| s.peer_gr.is_some());
+                if gr {
+                    info!(peer = %self.spec.addr, "new connection while established: peer restarted");
+                    self.handle(Which::Main, Event::TcpClosed).await;
+                    self.handle(Which::Main, Event::ManualStart).await;
+                    self.dial = None;
+                    self.set_conn(Which::Main, conn);
+                    self.handle(Which::Main, Event::TcpConnected).await;
+                } else {
+                    info!(peer = %self.spec.addr, "refusing connection: session established");
+                }
+            }
+        }
+    }
+
+    fn set_conn(&mut self, which: Which, conn: Conn) {
+        if which == Which::Main {
+            let mut st = lock(&self.status);
+            st.remote = Some(conn.remote);
+            st.local = Some(conn.local);
+        }
+        if let Some(side) = self.side(which) {
+            side.conn = Some(conn);
+        }
+    }
+
+    async fn dialed(&mut self, r: io::Result<TcpStream>) {
+        match r {
+            Ok(stream) if self.main.fsm.state() == State::Connect => {
+                match Conn::new(stream, Origin::Local) {
+                    Ok(conn) => {
+                        self.set_conn(Which::Main, conn);
+                        self.handle(Which::Main, Event::TcpConnected).await;
+                    }
+                    Err(e) => {
+                        lock(&self.status).last_error = Some(format!("connect: {e}"));
+                        self.handle(Which::Main, Event::TcpFailed).await;
+                    }
+                }
+            }
+            Ok(_) => debug!(peer = %self.spec.addr, "dropping late outgoing connection"),
+            Err(e) => {
+                debug!(peer = %self.spec.addr, "connect failed: {e}");
+                lock(&self.status).last_error = Some(format!("connect: {e}"));
+                self.handle(Which::Main, Event::TcpFailed).await;
+            }
+        }
+    }
+
+    async fn input(&mut self, which: Which, input: Input) {
+        let (asn, addr) = (self.spec.config.remote_as, self.spec.addr);
+        match input {
+            Input::Message(d) => {
+                let mut update = None;
+                let ev = {
+                    let mut st = lock(&self.status);
+                    let c = &mut st.counters;
+                    match d {
+                        Decoded::Open(o) => {
+                            c.opens_in += 1;
+                            Incoming::Open(o)
+                        }
+                        Decoded::Keepalive => {
+                            c.keepalives_in += 1;
+                            Incoming::Keepalive
+                        }
+                        Decoded::Notification(n) => {
+                            c.notifications_in += 1;
+                            warn!(peer = %addr, asn, "received NOTIFICATION: {}", n.describe());
+                            st.last_notification = Some(format!("received {}", n.describe()));
+                            Incoming::Notification(n)
+                        }
+                        Decoded::Update(u) => {
+                            c.updates_in += 1;
+                            update = Some(u);
+                            Incoming::Update
+                        }
+                        Decoded::RouteRefresh(rr) => {
+                            c.route_refresh_in += 1;
+                            Incoming::RouteRefresh(rr)
+                        }
+                    }
+                };
+                let rr = match &ev {
+                    Incoming::RouteRefresh(rr) => Some(*rr),
+                    _ => None,
+                };
+                self.handle(which, Event::Received(ev)).await;
+                if which != Which::Main || self.main.fsm.state() != State::Established {
+                    return;
+                }
+                if let Some(update) = update {
+                    let _ = self
+                        .events
+                        .send(PeerEvent::Update {
+                            peer: self.id,
+                            update,
+                        })
+                        .await;
+                }
+                if let Some(rr) = rr.filter(|rr| rr.subtype == RouteRefreshSubtype::Request) {
+                    let known = self
+                        .session
+                        .as_ref()
+                        .is_some_and(|s| s.families.contains(&rr.family));
+                    if known {
+                        let ev = PeerEvent::RouteRefresh {
+                            peer: self.id,
+                            family: rr.family,
+                        };
+                        let _ = self.events.send(ev).await;
+                    }
+                }
+            }
+            Input::DecodeError(n, text) => {
+                warn!(peer = %addr, asn, "malformed message: {text}");
+                self.handle(which, Event::DecodeError(n)).await;
+            }
+            Input::Closed(reason) => {
+                if which == Which::Main {
+                    lock(&self.status).last_error = Some(reason.clone());
+                }
+                debug!(peer = %addr, asn, "{reason}");
+                self.handle(which, Event::TcpClosed).await;
+            }
+        }
+    }
+
+    async fn apply(&mut self, which: Which, actions: Vec<Action>) {
+        let (asn, addr) = (self.spec.config.remote_as, self.spec.addr);
+        for action in actions {
+            match action {
+                Action::Connect => {
+                    if which == Which::Main {
+                        let remote = SocketAddr::new(addr, self.spec.config.port);
+                        self.dial = Some(Box::pin(dial(
+                            remote,
+                            self.spec.config.local_address,
+                            self.ttl,
+                            self.spec.config.password.clone(),
+                        )));
+                    }
+                }
+                Action::Send(msg) => {
+                    let Some(conn) = self.side(which).and_then(|s| s.conn.as_ref()) else {
+                        continue;
+                    };
+                    if let Err(e) = conn.send(&msg) {
+                        warn!(peer = %addr, asn, "cannot encode message: {e}");
+                        continue;
+                    }
+                    let mut st = lock(&self.status);
+                    match msg {
+                        Message::Open(_) => st.counters.opens_out += 1,
+                        Message::Keepalive => st.counters.keepalives_out += 1,
+                        Message::Update(_) => st.counters.updates_out += 1,
+                        Message::Notification(_) => st.counters.notifications_out += 1,
+                        Message::RouteRefresh(_) => st.counters.route_refresh_out += 1,
+                    }
+                }
+                Action::Close(n) => {
+                    if which == Which::Main {
+                        self.dial = None;
+                    }
+                    let Some(conn) = self.side(which).and_then(|s| s.conn.take()) else {
+                        continue;
+                    };
+                    if let Some(n) = n {
+                        warn!(peer = %addr, asn, "sending NOTIFICATION: {}", n.describe());
+                        if conn.send(&Message::Notification(n.clone())).is_ok() {
+                            let mut st = lock(&self.status);
+                            st.counters.notifications_out += 1;
+                            st.last_notification = Some(format!("sent {}", n.describe()));
+                        }
+                    }
+                    self.flushing.push(conn.close());
+                }
+                Action::Established(neg) => {
+                    if which != Which::Main {
+                        continue;
+                    }
+                    let Some(conn) = self.main.conn.as_mut() else {
+                        continue;
+                    };
+                    conn.ctx = neg.context.clone();
+                    let (remote, local) = (conn.remote, conn.local);
+                    info!(
+                        peer = %addr,
+                        asn,
+                        peer_id = %neg.peer_id,
+                        hold = neg.hold_time,
+                        families = ?neg.families,
+                        graceful_restart = neg.peer_gr.is_some(),
+                        "session established"
+                    );
+                    {
+                        let mut st = lock(&self.status);
+                        st.counters.established += 1;
+                        st.established_at = Some(Instant::now());
+                        st.negotiated = Some((*neg).clone());
+                        st.last_error = None;
+                    }
+                    self.session = Some((*neg).clone());
+                    let info = SessionInfo {
+                        addr,
+                        remote,
+                        local,
+                        remote_as: asn,
+                        local_as: self.spec.local.asn,
+                        ebgp: self.spec.is_ebgp(),
+                        negotiated: *neg,
+                        description: self.spec.config.description.clone(),
+                        dynamic: self.spec.dynamic,
+                        config: self.spec.config.clone(),
+                    };
+                    let _ = self
+                        .events
+                        .send(PeerEvent::Established {
+                            peer: self.id,
+                            info,
+                        })
+                        .await;
+                }
+                Action::Down {
+                    reason,
+                    established,
+                } => {
+                    if which != Which::Main {
+                        debug!(peer = %addr, asn, "second connection closed: {reason}");
+                        continue;
+                    }
+                    {
+                        let mut st = lock(&self.status);
+                        st.last_error = Some(reason.to_string());
+                        st.established_at = None;
+                        st.negotiated = None;
+                    }
+                    let session = self.session.take();
+                    if !established {
+                        info!(peer = %addr, asn, "session failed: {reason}");
+                        continue;
+                    }
+                    let stopped = matches!(reason, bgp_proto::fsm::DownReason::Stopped(_));
+                    let graceful = !stopped
+                        && session
+                            .as_ref()
+                            .is_some_and(|s| s.is_graceful(reason.notification()));
+                    warn!(peer = %addr, asn, graceful, "session down: {reason}");
+                    let ev = PeerEvent::Down {
+                        peer: self.id,
+                        reason: reason.to_string(),
+                        notification: reason.notification().cloned(),
+                        graceful,
+                    };
+                    let _ = self.events.send(ev).await;
+                }
+                Action::StateChange { from, to } => {
+                    if let Some(side) = self.side(which) {
+                        if matches!(to, State::OpenConfirm | State::Established) {
+                            let ctx = side.fsm.context();
+                            if let Some(c) = side.conn.as_mut() {
+                                c.ctx = ctx;
+                            }
+                        }
+                    }
+                    if which != Which::Main {
+                        debug!(peer = %addr, asn, %from, %to, "second connection state change");
+                        continue;
+                    }
+                    info!(peer = %addr, asn, %from, %to, "state change");
+                    lock(&self.status).state = to;
+                    let _ = self
+                        .events
+                        .send(PeerEvent::State {
+                            peer: self.id,
+                            state: to,
+                        })
+                        .await;
+                }
+            }
+        }
+    }
+
+    // RFC 4271 6.8, with the decision in `collision_winner`.
+    async fn check_collision(&mut self) {
+        let Some(other) = &self.other else { return };
+        if other.conn.is_none() || other.fsm.state() == State::Idle {
+            self.other = None;
+            return;
+        }
+        let main_live = self.main.conn.is_some()
+            && matches!(self.main.fsm.state(), State::OpenSent | State::OpenConfirm);
+        let keep_main = if !main_live {
+            false
+        } else {
+            let main_origin = self.main.conn.as_ref().map_or(Origin::Local, |c| c.origin);
+            let other_origin = other.conn.as_ref().map_or(Origin::Remote, |c| c.origin);
+            if main_origin == other_origin {
+                // The peer dialled again: it gave up on the older one.
+                false
+            } else {
+                let peer_id = self
+                    .main
+                    .fsm
+                    .negotiated()
+                    .or(other.fsm.negotiated())
+                    .map(|n| n.peer_id);
+                let Some(peer_id) = peer_id else { return };
+                let winner = collision_winner(
+                    self.spec.local.router_id,
+                    self.spec.local.asn,
+                    peer_id,
+                    self.spec.config.remote_as,
+                );
+                info!(
+                    peer = %self.spec.addr,
+                    asn = self.spec.config.remote_as,
+                    keep = ?winner,
+                    "connection collision"
+                );
+                winner == main_origin
+            }
+        };
+        if !keep_main {
+            if let Some(other) = self.other.as_mut() {
+                std::mem::swap(&mut self.main, other);
+            }
+            let passive = self.spec.config.passive || self.spec.dynamic;
+            self.main.fsm.set_passive(passive);
+            if let Some(conn) = self.main.conn.as_ref() {
+                let mut st = lock(&self.status);
+                st.remote = Some(conn.remote);
+                st.local = Some(conn.local);
+                st.state = self.main.fsm.state();
+            }
+            let state = self.main.fsm.state();
+            let _ = self
+                .events
+                .send(PeerEvent::State {
+                    peer: self.id,
+                    state,
+                })
+                .await;
+        }
+        let n = cease(cease_subcode::CONNECTION_COLLISION_RESOLUTION);
+        self.handle(Which::Other, Event::ManualStop(Some(n))).await;
+        self.other = None;
+    }
+}
+
+/// Upper bound on how long an ending task waits for its writers.
+const FLUSH_WAIT: Duration = Duration::from_secs(2);

@@ -1,0 +1,492 @@
+//! Config loading: every kind of mistake gives one exact message naming
+//! the file, line, column, key and what was expected.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use bgpd::config::{self, ConfigError, LogFormat, MaxPrefixAction};
+use rib::policy::PolicyRef;
+use std::path::Path;
+
+const ROUTER: &str = "[router]\nasn = 65000\nrouter_id = \"172.18.0.5\"\n";
+
+/// The whole error text for `text` (which must fail).
+fn err(text: &str) -> String {
+    match config::parse(text, "rbgpd.toml") {
+        Ok(c) => panic!("accepted: {c:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Error text for the router table plus `rest`.
+fn err_with(rest: &str) -> String {
+    err(&format!("{ROUTER}{rest}"))
+}
+
+#[test]
+fn minimal_config_gets_defaults() {
+    let c = config::parse(ROUTER, "rbgpd.toml").unwrap();
+    assert_eq!(c.router.asn, 65000);
+    assert_eq!(c.router.listen.len(), 2);
+    assert_eq!(c.router.max_paths, 8);
+    assert!(c.router.graceful_restart);
+    assert_eq!(c.router.restart_time, 120);
+    assert!(c.neighbors.is_empty());
+    assert!(c.fib.enabled && c.fib.persist);
+    assert_eq!((c.fib.table, c.fib.metric), (254, 32));
+    assert_eq!(c.control.socket, Path::new("/run/rbgpd/rbgpd.sock"));
+    assert_eq!(c.log.level, "info");
+    assert_eq!(c.log.format, LogFormat::Text);
+    assert!(c.metrics.is_none());
+}
+
+#[test]
+fn example_config_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config.example.toml");
+    let c = config::load(&path).unwrap_or_else(|e| panic!("{}", e.render()));
+    assert_eq!(c.router.asn, 65000);
+    assert_eq!(c.neighbors.len(), 2);
+    assert_eq!(c.neighbors[0].range, Some("172.18.0.0/16".parse().unwrap()));
+    assert_eq!(c.neighbors[0].remote_as, 65100);
+    assert_eq!(c.neighbors[1].remote_as, 65200);
+    assert_eq!(c.neighbors[0].families, ["ipv4-unicast", "ipv6-unicast"]);
+    assert_eq!(c.neighbors[0].hold_time, 90);
+}
+
+#[test]
+fn full_config_parses() {
+    let text = format!(
+        "{ROUTER}listen = [\"0.0.0.0:179\", \"[::]:1179\"]\nmax_paths = 4\n\n\
+         [[neighbor]]\naddress = \"172.18.0.2\"\nremote_as = 65100\nhold_time = 0\n\
+         import = \"from-nodes\"\nexport = \"none\"\nmax_prefixes = {{ limit = 100, action = \"warn\" }}\n\
+         families = [\"ipv4-unicast\"]\nttl_security = 1\npassword = \"s3cret\"\n\n\
+         [[neighbor]]\nrange = \"fd00::/64\"\nremote_as = 65200\nlimit = 3\nkeepalive = 10\n\n\
+         [[policy]]\nname = \"from-nodes\"\ndefault = \"accept\"\n\
+         [[policy.term]]\nmatch = {{ prefix_list = \"pods\", family = \"ipv4\", communities = [\"no-export\"] }}\n\
+         action = {{ set_local_pref = 200, add_communities = [\"65000:1\", \"65000:1:2\"], result = \"accept\" }}\n\n\
+         [[prefix_list]]\nname = \"pods\"\nentry = [{{ prefix = \"10.241.0.0/16\", ge = 24, le = 24 }}, \
+         {{ prefix = \"fd00::/8\", ge = 64 }}]\n\n\
+         [metrics]\nlisten = \"127.0.0.1:9179\"\n\n[log]\nlevel = \"info,bgpd=debug\"\nformat = \"json\"\n"
+    );
+    let c = config::parse(&text, "full.toml").unwrap_or_else(|e| panic!("{}", e.render()));
+    assert_eq!(c.neighbors[0].import, PolicyRef::Named("from-nodes".into()));
+    assert_eq!(c.neighbors[0].export, PolicyRef::None);
+    assert_eq!(
+        c.neighbors[0].max_prefixes.as_ref().unwrap().action,
+        MaxPrefixAction::Warn
+    );
+    assert_eq!(c.neighbors[1].limit, 3);
+    assert_eq!(c.prefix_lists[0].entries.len(), 2);
+    assert_eq!(c.metrics.unwrap().listen, "127.0.0.1:9179".parse().unwrap());
+    assert_eq!(
+        config::parse_family("ipv6-unicast"),
+        Some(bgp_proto::types::Family::IPV6_UNICAST)
+    );
+    assert_eq!(config::parse_family("ipv6"), None);
+}
+
+#[test]
+fn missing_file() {
+    let e = config::load(Path::new("/nonexistent/rbgpd.toml")).unwrap_err();
+    assert!(matches!(e, ConfigError::Io { .. }));
+    assert_eq!(
+        e.to_string(),
+        "cannot read config file /nonexistent/rbgpd.toml: No such file or directory (os error 2)"
+    );
+}
+
+#[test]
+fn syntax_error() {
+    assert_eq!(
+        err("[router\nasn = 1\n"),
+        "rbgpd.toml:1:8: unclosed table, expected `]`"
+    );
+}
+
+#[test]
+fn unknown_key_names_valid_keys_and_guesses() {
+    assert_eq!(
+        err("[router]\nasn = 65000\nrouter_id = \"172.18.0.5\"\nrouterid = 1\n"),
+        "rbgpd.toml:4:1: router.routerid: unknown key `routerid`, expected one of `asn`, \
+         `router_id`, `listen`, `max_paths`, `multipath_relax`, `always_compare_med`, \
+         `graceful_restart`, `restart_time` (did you mean `router_id`?)"
+    );
+    let e =
+        err_with("\n[[neighbor]]\naddress = \"172.18.0.2\"\nremote_as = 65100\nhold_tme = 30\n");
+    assert!(
+        e.starts_with("rbgpd.toml:8:1: neighbor[0].hold_tme: unknown key `hold_tme`, expected one of `address`, `range`,"),
+        "{e}"
+    );
+    assert!(e.ends_with("`shutdown` (did you mean `hold_time`?)"), "{e}");
+    assert_eq!(
+        err_with("[bgp]\nx = 1\n"),
+        "rbgpd.toml:4:2: bgp: unknown key `bgp`, expected one of `router`, `neighbor`, `fib`, \
+         `control`, `log`, `metrics`, `policy`, `prefix_list`"
+    );
+}
+
+#[test]
+fn missing_key() {
+    assert_eq!(
+        err("[router]\nasn = 65000\n"),
+        "rbgpd.toml:1:1: router: missing key `router_id`"
+    );
+    assert_eq!(
+        err_with("[[neighbor]]\naddress = \"172.18.0.2\"\n"),
+        "rbgpd.toml:4:1: neighbor[0]: missing key `remote_as`"
+    );
+}
+
+#[test]
+fn wrong_type() {
+    assert_eq!(
+        err_with("[fib]\nenabled = \"yes\"\n"),
+        "rbgpd.toml:5:11: fib.enabled: invalid type: string \"yes\", expected a boolean"
+    );
+    assert_eq!(
+        err("[router]\nasn = \"65000\"\nrouter_id = \"172.18.0.5\"\n"),
+        "rbgpd.toml:2:7: router.asn: AS number \"65000\" is not an integer, expected 1 to 4294967295"
+    );
+    assert_eq!(
+        err_with("listen = \"0.0.0.0:179\"\n"),
+        "rbgpd.toml:4:10: router.listen: invalid type: string \"0.0.0.0:179\", expected an array"
+    );
+    assert_eq!(
+        err_with("[log]\nformat = \"xml\"\n"),
+        "rbgpd.toml:5:10: log.format: unknown variant `xml`, expected `text` or `json`"
+    );
+}
+
+#[test]
+fn as_number_range() {
+    assert_eq!(
+        err("[router]\nasn = 4294967296\nrouter_id = \"172.18.0.5\"\n"),
+        "rbgpd.toml:2:7: router.asn: AS number 4294967296 is out of range, expected 1 to 4294967295"
+    );
+    assert_eq!(
+        err("[router]\nasn = -5\nrouter_id = \"172.18.0.5\"\n"),
+        "rbgpd.toml:2:7: router.asn: AS number -5 is out of range, expected 1 to 4294967295"
+    );
+    assert_eq!(
+        err("[router]\nasn = 0\nrouter_id = \"172.18.0.5\"\n"),
+        "rbgpd.toml:2:7: router.asn: AS 0 is reserved (RFC 7607), expected 1 to 4294967295"
+    );
+    assert_eq!(
+        err("[router]\nasn = 23456\nrouter_id = \"172.18.0.5\"\n"),
+        "rbgpd.toml:2:7: router.asn: AS 23456 is AS_TRANS (RFC 6793), reserved as the 2-byte \
+         stand-in, expected a real AS number"
+    );
+    assert_eq!(
+        err_with("[[neighbor]]\naddress = \"172.18.0.2\"\nremote_as = 0\n"),
+        "rbgpd.toml:6:13: neighbor[0].remote_as: AS 0 is reserved (RFC 7607), expected 1 to 4294967295"
+    );
+}
+
+#[test]
+fn bad_router_id() {
+    assert_eq!(
+        err("[router]\nasn = 65000\nrouter_id = \"172.18.0.300\"\n"),
+        "rbgpd.toml:3:13: router.router_id: router id \"172.18.0.300\" is invalid, expected an \
+         IPv4 address like \"172.18.0.5\""
+    );
+    assert_eq!(
+        err("[router]\nasn = 65000\nrouter_id = \"fd00::1\"\n"),
+        "rbgpd.toml:3:13: router.router_id: router id \"fd00::1\" is invalid, expected an \
+         IPv4 address like \"172.18.0.5\""
+    );
+    assert_eq!(
+        err("[router]\nasn = 65000\nrouter_id = \"0.0.0.0\"\n"),
+        "rbgpd.toml:3:13: router.router_id: router id 0.0.0.0 is invalid, expected a non-zero \
+         IPv4 address (RFC 6286), usually one of the router's addresses"
+    );
+}
+
+#[test]
+fn bad_addresses_and_prefixes() {
+    assert_eq!(
+        err_with("[[neighbor]]\naddress = \"172.18.0\"\nremote_as = 65100\n"),
+        "rbgpd.toml:5:11: neighbor[0].address: \"172.18.0\" is not an IP address, expected e.g. \
+         \"172.18.0.2\" or \"fd00::2\""
+    );
+    assert_eq!(
+        err_with("[[neighbor]]\nrange = \"172.18.0.0/33\"\nremote_as = 65100\n"),
+        "rbgpd.toml:5:9: neighbor[0].range: bad prefix \"172.18.0.0/33\", expected \
+         ADDRESS/LENGTH, e.g. \"172.18.0.0/16\""
+    );
+    assert_eq!(
+        err_with("[[neighbor]]\nrange = \"172.18.0.1/16\"\nremote_as = 65100\n"),
+        "rbgpd.toml:5:9: neighbor[0].range: range 172.18.0.1/16 has host bits set, expected 172.18.0.0/16"
+    );
+    assert_eq!(
+        err_with("listen = [\"0.0.0.0\"]\n"),
+        "rbgpd.toml:4:11: router.listen[0]: \"0.0.0.0\" is not a socket address, expected \
+         ADDRESS:PORT, e.g. \"0.0.0.0:179\" or \"[::]:179\""
+    );
+}
+
+#[test]
+fn duplicate_neighbors() {
+    let n = "[[neighbor]]\naddress = \"172.18.0.2\"\nremote_as = 65100\n";
+    assert_eq!(
+        err_with(&format!("{n}{n}")),
+        "rbgpd.toml:8:11: neighbor[1].address: duplicate neighbor 172.18.0.2, first defined at line 4"
+    );
+    let r = "\n[[neighbor]]\nrange = \"172.18.0.0/16\"\nremote_as = 65100\n";
+    assert_eq!(
+        err_with(&format!("{r}{r}")),
+        "rbgpd.toml:10:9: neighbor[1].range: duplicate neighbor range 172.18.0.0/16, first defined at line 5"
+    );
+}
+
+#[test]
+fn address_and_range() {
+    assert_eq!(
+        err_with(
+            "[[neighbor]]\naddress = \"172.18.0.2\"\nrange = \"172.18.0.0/16\"\nremote_as = 1\n"
+        ),
+        "rbgpd.toml:6:9: neighbor[0].range: neighbor has both address and range, expected \
+         exactly one: address for one peer, range for dynamic neighbors"
+    );
+    assert_eq!(
+        err_with("\n[[neighbor]]\nremote_as = 65100\n"),
+        "rbgpd.toml:5:1: neighbor[0]: neighbor has neither address nor range, expected one: \
+         address = \"ADDRESS\" for one peer or range = \"PREFIX\" for dynamic neighbors"
+    );
+}
+
+#[test]
+fn hold_time_and_timers() {
+    let n = "[[neighbor]]\naddress = \"172.18.0.2\"\nremote_as = 65100\n";
+    for h in [1, 2] {
+        assert_eq!(
+            err_with(&format!("{n}hold_time = {h}\n")),
+            format!(
+                "rbgpd.toml:7:13: neighbor[0].hold_time: hold time {h} is invalid, expected 0 \
+                 (no keepalives) or 3 to 65535 seconds (RFC 4271 section 4.2)"
+            )
+        );
+    }
+    assert_eq!(
+        err_with(&format!("{n}hold_time = 70000\n")),
+        "rbgpd.toml:7:13: neighbor[0].hold_time: 70000 is out of range, expected an integer from 0 to 65535"
+    );
+    assert_eq!(
+        err_with(&format!("{n}hold_time = 9\nkeepalive = 9\n")),
+        "rbgpd.toml:8:13: neighbor[0].keepalive: keepalive 9 is invalid with hold_time 9, \
+         expected 1 to 8 seconds (usually a third of the hold time)"
+    );
+    assert_eq!(
+        err_with(&format!("{n}connect_retry = 0\nport = 0\n")),
+        "rbgpd.toml:7:17: neighbor[0].connect_retry: connect_retry 0 is invalid, expected 1 or more seconds\n\
+         rbgpd.toml:8:8: neighbor[0].port: port 0 is invalid, expected 1 to 65535"
+    );
+    assert_eq!(
+        err_with(&format!("{n}multihop = 2\nttl_security = 1\n")),
+        "rbgpd.toml:8:16: neighbor[0].ttl_security: ttl_security and multihop cannot both be set, \
+         expected one of them (GTSM always sends TTL 255)"
+    );
+    assert_eq!(
+        err_with(&format!("{n}local_address = \"fd00::5\"\n")),
+        "rbgpd.toml:7:17: neighbor[0].local_address: local_address fd00::5 and neighbor address \
+         172.18.0.2 are of different families, expected an IPv4 address"
+    );
+}
+
+#[test]
+fn unknown_family() {
+    let n = "[[neighbor]]\naddress = \"172.18.0.2\"\nremote_as = 65100\n";
+    assert_eq!(
+        err_with(&format!(
+            "{n}families = [\"ipv4-unicast\", \"ipv6-unicats\"]\n"
+        )),
+        "rbgpd.toml:7:29: neighbor[0].families[1]: unknown family \"ipv6-unicats\", expected one \
+         of \"ipv4-unicast\", \"ipv6-unicast\" (did you mean \"ipv6-unicast\"?)"
+    );
+    assert_eq!(
+        err_with(&format!("{n}families = []\n")),
+        "rbgpd.toml:7:12: neighbor[0].families: families is empty, expected at least one of \
+         \"ipv4-unicast\", \"ipv6-unicast\""
+    );
+}
+
+#[test]
+fn policy_not_defined() {
+    let n = "[[neighbor]]\naddress = \"172.18.0.2\"\nremote_as = 65100\n";
+    assert_eq!(
+        err_with(&format!("{n}import = \"from-nodes\"\n")),
+        "rbgpd.toml:7:10: neighbor[0].import: policy \"from-nodes\" is not defined, expected \
+         \"all\", \"none\"; no [[policy]] is defined"
+    );
+    assert_eq!(
+        err_with(&format!(
+            "{n}export = \"to-node\"\n[[policy]]\nname = \"to-nodes\"\n"
+        )),
+        "rbgpd.toml:7:10: neighbor[0].export: policy \"to-node\" is not defined, expected \
+         \"all\", \"none\" or a [[policy]] name: \"to-nodes\" (did you mean \"to-nodes\"?)"
+    );
+    assert_eq!(
+        err_with("[[policy]]\nname = \"all\"\n"),
+        "rbgpd.toml:5:8: policy[0].name: policy name \"all\" is reserved (import/export \"all\" \
+         is built in), expected another name"
+    );
+    assert_eq!(
+        err_with("[[policy]]\nname = \"p\"\n[[policy]]\nname = \"p\"\n"),
+        "rbgpd.toml:7:8: policy[1].name: duplicate policy \"p\", first defined at line 5"
+    );
+}
+
+#[test]
+fn prefix_list_not_defined() {
+    assert_eq!(
+        err_with(
+            "[[policy]]\nname = \"p\"\n[[policy.term]]\nmatch = { prefix_list = \"pod\" }\n\
+             [[prefix_list]]\nname = \"pods\"\nentry = []\n"
+        ),
+        "rbgpd.toml:7:25: policy[0].term[0].match.prefix_list: prefix list \"pod\" is not \
+         defined, expected one of \"pods\" (did you mean \"pods\"?)"
+    );
+    assert_eq!(
+        err_with("[[policy]]\nname = \"p\"\n[[policy.term]]\nmatch = { prefix_list = \"x\" }\n"),
+        "rbgpd.toml:7:25: policy[0].term[0].match.prefix_list: prefix list \"x\" is not defined, \
+         no [[prefix_list]] is defined"
+    );
+}
+
+#[test]
+fn bad_policy_values() {
+    assert_eq!(
+        err_with(
+            "[[policy]]\nname = \"p\"\n[[policy.term]]\n\
+             match = { family = \"ipv4-flowspec\", next_hop = [\"172.18.0.0/33\"] }\n\
+             action = { add_communities = [\"65536:1\"] }\n"
+        ),
+        "rbgpd.toml:7:20: policy[0].term[0].match.family: unknown family \"ipv4-flowspec\", \
+         expected one of \"ipv4-unicast\", \"ipv6-unicast\"\n\
+         rbgpd.toml:7:49: policy[0].term[0].match.next_hop[0]: bad prefix \"172.18.0.0/33\": \
+         length 33 is invalid, expected 0 to 32\n\
+         rbgpd.toml:8:31: policy[0].term[0].action.add_communities[0]: community \"65536:1\" is \
+         invalid, expected \"A:B\" (standard, each 0 to 65535), \"A:B:C\" (large, each 0 to \
+         4294967295) or a well-known name (no-export, no-advertise, no-export-subconfed)"
+    );
+}
+
+#[test]
+fn bad_prefix_list_entries() {
+    let list = |entry: &str| {
+        err_with(&format!(
+            "[[prefix_list]]\nname = \"pods\"\nentry = [{{ {entry} }}]\n"
+        ))
+    };
+    assert_eq!(
+        list("prefix = \"10.241.0.0/40\""),
+        "rbgpd.toml:6:21: prefix_list[0].entry[0].prefix: bad prefix \"10.241.0.0/40\": length 40 \
+         is invalid, expected 0 to 32"
+    );
+    assert_eq!(
+        list("prefix = \"10.241.0.1/16\""),
+        "rbgpd.toml:6:21: prefix_list[0].entry[0].prefix: bad prefix \"10.241.0.1/16\": host \
+         bits set, expected \"10.241.0.0/16\""
+    );
+    assert_eq!(
+        list("prefix = \"10.241.0.0\""),
+        "rbgpd.toml:6:21: prefix_list[0].entry[0].prefix: bad prefix \"10.241.0.0\": no length, \
+         expected ADDRESS/LENGTH, e.g. \"10.241.0.0/32\""
+    );
+    assert_eq!(
+        list("prefix = \"10.241.0.0/16\", ge = 8"),
+        "rbgpd.toml:6:43: prefix_list[0].entry[0].ge: ge 8 is out of range for 10.241.0.0/16, \
+         expected 16 to 32"
+    );
+    assert_eq!(
+        list("prefix = \"10.241.0.0/16\", ge = 24, le = 20"),
+        "rbgpd.toml:6:52: prefix_list[0].entry[0].le: le 20 is out of range for 10.241.0.0/16 \
+         with ge 24, expected 24 to 32"
+    );
+    assert_eq!(
+        list("prefix = \"fd00:x::/8\""),
+        "rbgpd.toml:6:21: prefix_list[0].entry[0].prefix: bad prefix \"fd00:x::/8\": \"fd00:x::\" \
+         is not an IP address, expected ADDRESS/LENGTH, e.g. \"10.241.0.0/16\""
+    );
+    assert_eq!(
+        list("prefix = \"fd00::/8\", le = 129"),
+        "rbgpd.toml:6:38: prefix_list[0].entry[0].le: le 129 is out of range for fd00::/8, \
+         expected 8 to 128"
+    );
+    assert_eq!(
+        err_with("[[prefix_list]]\nname = \"a\"\nentry = []\n[[prefix_list]]\nname = \"a\"\nentry = []\n"),
+        "rbgpd.toml:8:8: prefix_list[1].name: duplicate prefix list \"a\", first defined at line 5"
+    );
+}
+
+#[test]
+fn max_paths_and_other_ranges() {
+    assert_eq!(
+        err_with("max_paths = 0\n"),
+        "rbgpd.toml:4:13: router.max_paths: max_paths 0 is invalid, expected 1 or more (1 turns multipath off)"
+    );
+    assert_eq!(
+        err_with("[fib]\nmax_paths = 0\ntable = 0\n"),
+        "rbgpd.toml:5:13: fib.max_paths: max_paths 0 is invalid, expected 1 or more (1 turns ECMP off)\n\
+         rbgpd.toml:6:9: fib.table: table 0 is invalid, expected 1 to 4294967295 (254 is main)"
+    );
+    assert_eq!(
+        err_with("restart_time = 5000\n"),
+        "rbgpd.toml:4:16: router.restart_time: restart_time 5000 is too large, expected 0 to 4095 \
+         seconds (12 bits in the graceful restart capability, RFC 4724)"
+    );
+    assert_eq!(
+        err_with("[[neighbor]]\nrange = \"172.18.0.0/16\"\nremote_as = 65100\nlimit = 0\nmax_prefixes = { limit = 0 }\n"),
+        "rbgpd.toml:7:9: neighbor[0].limit: limit 0 is invalid, expected 1 or more sessions\n\
+         rbgpd.toml:8:26: neighbor[0].max_prefixes.limit: max_prefixes limit 0 is invalid, expected 1 or more"
+    );
+    let e = err_with("[log]\nlevel = \"bgpd=loud\"\n");
+    assert!(
+        e.starts_with("rbgpd.toml:5:9: log.level: level \"bgpd=loud\" is not a valid filter ("),
+        "{e}"
+    );
+    assert!(
+        e.ends_with("), expected e.g. \"info\" or \"info,bgpd=debug\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn several_mistakes_are_all_reported_in_file_order() {
+    let e = config::parse(
+        "[router]\nasn = 0\nrouter_id = \"0.0.0.0\"\n[[neighbor]]\naddress = \"172.18.0.2\"\n\
+         remote_as = 23456\nhold_time = 1\n",
+        "lab.toml",
+    )
+    .unwrap_err();
+    let lines: Vec<String> = e
+        .diagnostics()
+        .iter()
+        .map(|d| format!("{}:{} {}", d.line, d.column, d.key))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "2:7 router.asn",
+            "3:13 router.router_id",
+            "6:13 neighbor[0].remote_as",
+            "7:13 neighbor[0].hold_time"
+        ]
+    );
+}
+
+#[test]
+fn render_shows_the_source_line() {
+    let e = config::parse(
+        "[router]\nasn = 65000\nrouter_id = \"172.18.0.5\"\n\n[[neighbor]]\naddress = \"172.18.0.2\"\nremote_as = 65100\nhold_time = 2\n",
+        "/etc/rbgpd/rbgpd.toml",
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.render(),
+        "error: neighbor[0].hold_time: hold time 2 is invalid, expected 0 (no keepalives) or 3 to \
+         65535 seconds (RFC 4271 section 4.2)\n \
+         --> /etc/rbgpd/rbgpd.toml:8:13\n  \
+         |\n\
+         8 | hold_time = 2\n  \
+         |             ^\n"
+    );
+}

@@ -1,0 +1,469 @@
+//! Kernel tests of the netlink FIB, each in a fresh network namespace
+//! `rbfib-<pid>-<n>` (deleted on drop, also when a test fails). The test
+//! thread enters the namespace with setns(2) before it creates the tokio
+//! runtime and the netlink sockets, so nothing touches the host's tables.
+//! Needs root and `ip netns`; otherwise every test prints why and passes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs::File;
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use bgp_proto::Prefix;
+use bgpd::config::FibConfig;
+use bgpd::fib::{
+    spawn, Fib, FibChange, FibManager, FibMonitor, FibRouteState, NetlinkFib, NetlinkOptions,
+};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A named network namespace, deleted on drop.
+struct Netns {
+    name: String,
+    /// Only the owner deletes the namespace.
+    owned: bool,
+}
+
+impl Netns {
+    /// A fresh namespace with `lo` up, or `None` (skip) without privileges.
+    fn new() -> Option<Netns> {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("rbfib-{}-{n}", std::process::id());
+        let ok = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .map(|s| s.success());
+        if !matches!(ok, Ok(true)) {
+            eprintln!("SKIP: cannot create network namespace {name} (not root or no `ip netns`)");
+            return None;
+        }
+        let ns = Netns { name, owned: true };
+        ns.ip("link set lo up");
+        Some(ns)
+    }
+
+    /// Runs `ip -n NS <args>` and returns stdout; panics on failure.
+    fn ip(&self, args: &str) -> String {
+        let mut cmd = Command::new("ip");
+        cmd.args(["-n", &self.name]).args(args.split_whitespace());
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "ip -n {} {args}: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A veth pair `<a>`/`<b>`, both ends in the namespace and up, with
+    /// `addr` (CIDR) on `<a>`.
+    fn veth(&self, a: &str, b: &str, addrs: &[&str]) {
+        self.ip(&format!("link add {a} type veth peer name {b}"));
+        for addr in addrs {
+            let nodad = if addr.contains(':') { " nodad" } else { "" };
+            self.ip(&format!("addr add {addr} dev {a}{nodad}"));
+        }
+        self.ip(&format!("link set {a} up"));
+        self.ip(&format!("link set {b} up"));
+    }
+
+    /// Runs `f` on a thread inside the namespace, with a tokio runtime.
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>> + Send + 'static,
+    ) -> T {
+        let path = format!("/run/netns/{}", self.name);
+        std::thread::spawn(move || {
+            let file = File::open(&path).unwrap();
+            // SAFETY: a valid namespace fd; setns only affects this thread.
+            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(f())
+        })
+        .join()
+        .unwrap()
+    }
+
+    fn routes(&self, v6: bool) -> String {
+        self.ip(if v6 {
+            "-6 route show proto bgp"
+        } else {
+            "route show proto bgp"
+        })
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        if self.owned {
+            let _ = Command::new("ip")
+                .args(["netns", "del", &self.name])
+                .status();
+        }
+    }
+}
+
+fn p(s: &str) -> Prefix {
+    s.parse().unwrap()
+}
+
+fn ann(prefix: &str, nhs: &[&str]) -> FibChange {
+    FibChange::announce(
+        p(prefix),
+        nhs.iter().map(|s| s.parse::<IpAddr>().unwrap()).collect(),
+    )
+}
+
+fn cfg(table: u32) -> FibConfig {
+    FibConfig {
+        table,
+        metric: 32,
+        max_paths: 8,
+        persist: true,
+        ..FibConfig::default()
+    }
+}
+
+fn manager(table: u32) -> FibManager<NetlinkFib> {
+    let c = cfg(table);
+    FibManager::new(
+        NetlinkFib::new(NetlinkOptions::from_config(&c)).unwrap(),
+        &c,
+    )
+}
+
+/// Polls `cond` for up to 5 s.
+async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[test]
+fn add_replace_delete_v4_and_v6() {
+    let Some(ns) = Netns::new() else { return };
+    ns.veth("rbfa0", "rbfb0", &["10.99.0.1/24", "fd99::1/64"]);
+    let out = ns.run(|| {
+        Box::pin(async {
+            let mut m = manager(254);
+            m.start().await.unwrap();
+            m.update(&[
+                ann("10.1.0.0/24", &["10.99.0.2"]),
+                ann("fd01::/64", &["fd99::2"]),
+                ann("fd02::/64", &["::ffff:10.99.0.2"]),
+                ann("10.3.0.0/24", &["fd99::2"]),
+            ])
+            .await
+            .unwrap();
+            let dump = m.fib_mut().dump().await.unwrap();
+            assert_eq!(
+                m.resync().await.unwrap(),
+                0,
+                "dump must match what we wrote: {dump:?}"
+            );
+            let st = m.status();
+            assert_eq!((st.installed, st.pending), (3, 1));
+            m
+        })
+    });
+    let v4 = ns.routes(false);
+    assert!(
+        v4.contains("10.1.0.0/24 via 10.99.0.2 dev rbfa0 metric 32"),
+        "{v4}"
+    );
+    let v6 = ns.routes(true);
+    assert!(
+        v6.contains("fd01::/64 via fd99::2 dev rbfa0 metric 32"),
+        "{v6}"
+    );
+    assert!(
+        !v6.contains("fd02::/64"),
+        "Linux has no IPv6 routes via IPv4: {v6}"
+    );
+    assert!(
+        v4.contains("10.3.0.0/24 via inet6 fd99::2 dev rbfa0 metric 32"),
+        "{v4}"
+    );
+    drop(out);
+
+    ns.run(|| {
+        Box::pin(async {
+            let mut m = manager(254);
+            m.start().await.unwrap();
+            m.update(&[
+                ann("10.1.0.0/24", &["10.99.0.3"]),
+                ann("fd01::/64", &["fd99::3"]),
+            ])
+            .await
+            .unwrap();
+        })
+    });
+    let v4 = ns.routes(false);
+    assert!(v4.contains("10.1.0.0/24 via 10.99.0.3 dev rbfa0"), "{v4}");
+    assert!(!v4.contains("10.99.0.2"), "{v4}");
+    assert!(ns.routes(true).contains("fd01::/64 via fd99::3"));
+
+    ns.run(|| {
+        Box::pin(async {
+            let mut m = manager(254);
+            m.start().await.unwrap();
+            m.startup_complete().await.unwrap();
+            // Deleting twice is fine (ESRCH ignored).
+            m.update(&[FibChange::withdraw(p("10.1.0.0/24"))])
+                .await
+                .unwrap();
+            m.update(&[ann("10.1.0.0/24", &["10.99.0.3"])])
+                .await
+                .unwrap();
+            m.update(&[FibChange::withdraw(p("10.1.0.0/24"))])
+                .await
+                .unwrap();
+        })
+    });
+    assert_eq!(ns.routes(false).trim(), "");
+    assert_eq!(
+        ns.routes(true).trim(),
+        "",
+        "stale v6 routes removed after startup"
+    );
+}
+
+#[test]
+fn ecmp_group_grows_and_shrinks() {
+    let Some(ns) = Netns::new() else { return };
+    ns.veth("rbfa0", "rbfb0", &["10.99.0.1/24", "fd99::1/64"]);
+    let run = |changes: Vec<FibChange>| {
+        ns.run(move || {
+            Box::pin(async move {
+                let mut m = manager(254);
+                m.start().await.unwrap();
+                m.update(&changes).await.unwrap();
+                assert_eq!(m.resync().await.unwrap(), 0);
+            })
+        })
+    };
+    run(vec![
+        ann("10.11.192.248/32", &["10.99.0.2"]),
+        ann("fd11::/64", &["fd99::2"]),
+    ]);
+    run(vec![
+        ann("10.11.192.248/32", &["10.99.0.2", "10.99.0.3", "10.99.0.4"]),
+        ann("fd11::/64", &["fd99::2", "fd99::3", "fd99::4"]),
+    ]);
+    let v4 = ns.routes(false);
+    assert!(v4.contains("10.11.192.248 metric 32"), "{v4}");
+    assert_eq!(v4.matches("nexthop via").count(), 3, "{v4}");
+    let v6 = ns.routes(true);
+    assert_eq!(v6.matches("nexthop via").count(), 3, "{v6}");
+    run(vec![
+        ann("10.11.192.248/32", &["10.99.0.2", "10.99.0.4"]),
+        ann("fd11::/64", &["fd99::3", "fd99::4"]),
+    ]);
+    let v4 = ns.routes(false);
+    assert_eq!(v4.matches("nexthop via").count(), 2, "{v4}");
+    assert!(!v4.contains("10.99.0.3"), "{v4}");
+    let v6 = ns.routes(true);
+    assert_eq!(v6.matches("nexthop via").count(), 2, "{v6}");
+    assert!(!v6.contains("fd99::2 "), "{v6}");
+    run(vec![
+        ann("10.11.192.248/32", &["10.99.0.4"]),
+        ann("fd11::/64", &["fd99::4"]),
+    ]);
+    assert!(ns
+        .routes(false)
+        .contains("10.11.192.248 via 10.99.0.4 dev rbfa0"));
+    assert!(ns.routes(true).contains("fd11::/64 via fd99::4 dev rbfa0"));
+}
+
+#[test]
+fn unreachable_next_hop_installed_when_interface_appears() {
+    let Some(ns) = Netns::new() else { return };
+    ns.veth("rbfa0", "rbfb0", &["10.99.0.1/24"]);
+    let name = ns.name.clone();
+    ns.run(move || {
+        Box::pin(async move {
+            let c = cfg(254);
+            let opts = NetlinkOptions::from_config(&c);
+            let m = FibManager::new(NetlinkFib::new(opts.clone()).unwrap(), &c);
+            let monitor = FibMonitor::new(&opts).unwrap();
+            let (h, task) = spawn(
+                m,
+                Some(monitor),
+                Duration::from_secs(3600),
+                Duration::from_secs(3600),
+            );
+            h.update(vec![
+                ann("10.242.0.0/24", &["172.19.0.4"]),
+                ann("10.1.0.0/24", &["10.99.0.2"]),
+            ])
+            .await
+            .unwrap();
+            let st = h.status().await.unwrap();
+            let pending = st
+                .routes
+                .iter()
+                .find(|r| r.prefix == p("10.242.0.0/24"))
+                .unwrap();
+            assert_eq!(pending.state, FibRouteState::Pending);
+            assert_eq!(st.installed, 1);
+            // `docker network connect kind2`: eth1 appears with 172.19.0.5/16.
+            let ns = Netns { name, owned: false };
+            ns.veth("rbfeth1", "rbfpeer1", &["172.19.0.5/16"]);
+            let mut installed = false;
+            for _ in 0..100 {
+                if ns
+                    .routes(false)
+                    .contains("10.242.0.0/24 via 172.19.0.4 dev rbfeth1")
+                {
+                    installed = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            assert!(installed, "route not installed after the address appeared");
+            let st = h.status().await.unwrap();
+            assert_eq!((st.installed, st.pending), (2, 0));
+            h.shutdown().await.unwrap();
+            task.await.unwrap();
+        })
+    });
+}
+
+#[test]
+fn restart_keeps_routes_then_removes_only_stale_and_leaves_foreign() {
+    let Some(ns) = Netns::new() else { return };
+    ns.veth("rbfa0", "rbfb0", &["10.99.0.1/24"]);
+    ns.ip("route add 10.50.0.0/24 via 10.99.0.9 proto static");
+    ns.ip("route add 10.1.0.0/24 via 10.99.0.9 proto static metric 100 table 1000");
+    ns.run(|| {
+        Box::pin(async {
+            let mut m = manager(1000);
+            m.start().await.unwrap();
+            m.update(&[
+                ann("10.1.0.0/24", &["10.99.0.2"]),
+                ann("10.2.0.0/24", &["10.99.0.2"]),
+            ])
+            .await
+            .unwrap();
+            m.shutdown().await.unwrap(); // persist = true
+        })
+    });
+    let t = ns.ip("route show table 1000 proto bgp");
+    assert!(
+        t.contains("10.1.0.0/24") && t.contains("10.2.0.0/24"),
+        "{t}"
+    );
+    let main_before = ns.ip("route show");
+    // The restarted daemon only learns 10.1 again.
+    ns.run(|| {
+        Box::pin(async {
+            let mut m = manager(1000);
+            m.start().await.unwrap();
+            assert_eq!(m.status().stale, 2);
+            m.update(&[ann("10.1.0.0/24", &["10.99.0.3"])])
+                .await
+                .unwrap();
+            let v4 = Command::new("ip")
+                .args(["route", "show", "table", "1000"])
+                .output()
+                .unwrap();
+            let v4 = String::from_utf8_lossy(&v4.stdout).into_owned();
+            assert!(
+                v4.contains("10.2.0.0/24 via 10.99.0.2"),
+                "kept during startup: {v4}"
+            );
+            m.startup_complete().await.unwrap();
+            assert_eq!(m.status().stale, 0);
+        })
+    });
+    let t = ns.ip("route show table 1000");
+    assert!(!t.contains("10.2.0.0/24"), "{t}");
+    assert!(
+        t.contains("10.1.0.0/24 via 10.99.0.3 dev rbfa0 proto bgp metric 32"),
+        "{t}"
+    );
+    assert!(
+        t.contains("10.1.0.0/24 via 10.99.0.9 dev rbfa0 proto static metric 100"),
+        "{t}"
+    );
+    assert_eq!(ns.ip("route show"), main_before, "main table untouched");
+    assert!(main_before.contains("10.50.0.0/24 via 10.99.0.9 dev rbfa0 proto static"));
+    // Without persist, exit removes only our routes.
+    ns.run(|| {
+        Box::pin(async {
+            let c = FibConfig {
+                persist: false,
+                ..cfg(1000)
+            };
+            let mut m = FibManager::new(
+                NetlinkFib::new(NetlinkOptions::from_config(&c)).unwrap(),
+                &c,
+            );
+            m.start().await.unwrap();
+            m.shutdown().await.unwrap();
+        })
+    });
+    let t = ns.ip("route show table 1000");
+    assert_eq!(
+        t.trim(),
+        "10.1.0.0/24 via 10.99.0.9 dev rbfa0 proto static metric 100",
+        "{t}"
+    );
+}
+
+#[test]
+fn route_deleted_or_changed_behind_our_back_comes_back() {
+    let Some(ns) = Netns::new() else { return };
+    ns.veth("rbfa0", "rbfb0", &["10.99.0.1/24"]);
+    let name = ns.name.clone();
+    ns.run(move || {
+        Box::pin(async move {
+            let c = cfg(254);
+            let opts = NetlinkOptions::from_config(&c);
+            let m = FibManager::new(NetlinkFib::new(opts.clone()).unwrap(), &c);
+            let monitor = FibMonitor::new(&opts).unwrap();
+            let (h, task) = spawn(
+                m,
+                Some(monitor),
+                Duration::from_secs(3600),
+                Duration::from_secs(3600),
+            );
+            h.update(vec![
+                ann("10.1.0.0/24", &["10.99.0.2"]),
+                ann("10.2.0.0/24", &["10.99.0.2"]),
+            ])
+            .await
+            .unwrap();
+            h.status().await.unwrap(); // the update is done
+            let ns = Netns { name, owned: false };
+            let show = |ns: &Netns| ns.routes(false);
+            assert!(show(&ns).contains("10.1.0.0/24 via 10.99.0.2"));
+            // Deleted: the monitor notices and puts it back.
+            ns.ip("route del 10.1.0.0/24 proto bgp");
+            eventually("deleted route restored", || {
+                show(&ns).contains("10.1.0.0/24 via 10.99.0.2")
+            })
+            .await;
+            // Changed: the next scan (here forced) repairs it.
+            ns.ip("route replace 10.2.0.0/24 via 10.99.0.7 proto bgp metric 32");
+            assert_eq!(h.resync().await.unwrap(), 1);
+            assert!(
+                show(&ns).contains("10.2.0.0/24 via 10.99.0.2"),
+                "{}",
+                show(&ns)
+            );
+            h.shutdown().await.unwrap();
+            task.await.unwrap();
+        })
+    });
+}

@@ -1,0 +1,250 @@
+//! `lab`: bring the two-cluster lab up (and leave it running), show it,
+//! tear it down; and `lab rogue`, the rogue peer that check 7 runs inside
+//! a namespace.
+//!
+//! ```text
+//! lab up [--router rbgpd|bird] [--gr] [--merge-paths] [--connect-retry S] [--dir D]
+//! lab status [--dir D]
+//! lab down [--dir D]
+//! lab rogue --target IP[:PORT] --as N --id IP --scenario bad-open|bad-update|garbage
+//! ```
+
+use anyhow::{anyhow, bail, Context, Result};
+use e2e::router::{find_rbgpd, RouterKind};
+use e2e::topology::{Lab, LabOptions, LB1, LB2, ROUTER_NS};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, rest) = args.split_first().ok_or_else(|| anyhow!(usage()))?;
+    let flags = Flags::parse(rest)?;
+    match cmd.as_str() {
+        "up" => up(&flags),
+        "status" => status(&flags.dir),
+        "down" => down(&flags.dir),
+        "rogue" => rogue(&flags),
+        "-h" | "--help" | "help" => {
+            println!("{}", usage());
+            Ok(())
+        }
+        other => bail!("unknown command {other}\n{}", usage()),
+    }
+}
+
+fn usage() -> &'static str {
+    "usage:\n  lab up [--router rbgpd|bird] [--gr] [--merge-paths] [--connect-retry S] [--dir D]\n  \
+     lab status [--dir D]\n  lab down [--dir D]\n  \
+     lab rogue --target IP[:PORT] --as N --id IP --scenario bad-open|bad-update|garbage"
+}
+
+struct Flags {
+    router: RouterKind,
+    gr: bool,
+    merge_paths: bool,
+    connect_retry: u16,
+    dir: PathBuf,
+    target: Option<String>,
+    asn: u32,
+    id: Option<String>,
+    scenario: Option<String>,
+}
+
+impl Flags {
+    fn parse(args: &[String]) -> Result<Flags> {
+        let mut f = Flags {
+            router: RouterKind::Rbgpd,
+            gr: false,
+            merge_paths: false,
+            connect_retry: 120,
+            dir: PathBuf::from("/tmp/rb-lab"),
+            target: None,
+            asn: 65100,
+            id: None,
+            scenario: None,
+        };
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let mut val = || {
+                it.next()
+                    .cloned()
+                    .ok_or_else(|| anyhow!("{a} needs a value"))
+            };
+            match a.as_str() {
+                "--router" => f.router = val()?.parse()?,
+                "--gr" => f.gr = true,
+                "--merge-paths" => f.merge_paths = true,
+                "--connect-retry" => f.connect_retry = val()?.parse()?,
+                "--dir" => f.dir = PathBuf::from(val()?),
+                "--target" => f.target = Some(val()?),
+                "--as" => f.asn = val()?.parse()?,
+                "--id" => f.id = Some(val()?),
+                "--scenario" => f.scenario = Some(val()?),
+                other => bail!("unknown flag {other}\n{}", usage()),
+            }
+        }
+        Ok(f)
+    }
+}
+
+fn up(f: &Flags) -> Result<()> {
+    let mut opts = LabOptions::new(f.router);
+    opts.graceful_restart = f.gr;
+    opts.bird_merge_paths = f.merge_paths;
+    opts.connect_retry = f.connect_retry;
+    opts.dir = f.dir.clone();
+    if f.router == RouterKind::Rbgpd {
+        opts.bins = Some(find_rbgpd().map_err(|e| anyhow!(e))?);
+    }
+    println!(
+        "bringing the lab up with {} as router (dir {})",
+        f.router.as_str(),
+        f.dir.display()
+    );
+    let mut lab = Lab::up(opts).context("lab up")?;
+    let ok = lab.wait_established(Duration::from_secs(60));
+    if let Err(e) = &ok {
+        eprintln!("sessions: {e}\n{}", lab.logs());
+    }
+    let routes = lab.wait_routes(Duration::from_secs(30));
+    if let Err(e) = &routes {
+        eprintln!("routes: {e}");
+    }
+    print!("{}", lab.report());
+    print_curls(&lab);
+    lab.keep();
+    println!("lab left running; `scripts/lab-down.sh` (or `lab down`) removes it");
+    ok.context("sessions")?;
+    routes.context("routes")?;
+    Ok(())
+}
+
+fn print_curls(lab: &Lab) {
+    let t = Duration::from_secs(3);
+    println!("== HTTP ==");
+    for lb in [LB1, LB2] {
+        let code = lab.get_from_router(lb, t).unwrap_or(0);
+        println!("router    -> http://{lb}/ : {code}");
+    }
+    for (node, lb) in [("c1-cp", LB2), ("c2-cp", LB1)] {
+        let code = lab.get_from_node(node, lb, None, t).unwrap_or(0);
+        println!("{node:9} -> http://{lb}/ : {code}");
+    }
+    if let (Ok(a), Ok(b)) = (lab.node("c1-w1"), lab.node("c2-w1")) {
+        let code = lab
+            .get_from_node("c1-w1", b.spec.pod_ip, Some(a.spec.pod_ip), t)
+            .unwrap_or(0);
+        println!(
+            "pod {} -> http://{}/ : {code}",
+            a.spec.pod_ip, b.spec.pod_ip
+        );
+    }
+}
+
+fn status(dir: &Path) -> Result<()> {
+    let sh = |prog: &str, args: &[&str]| {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ROUTER_NS, prog])
+            .args(args)
+            .output();
+        match out {
+            Ok(o) => format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+            Err(e) => e.to_string(),
+        }
+    };
+    let bird = dir.join("bird.ctl");
+    let rb = dir.join("rbgpd.sock");
+    if bird.exists() {
+        let s = bird.to_string_lossy().into_owned();
+        println!(
+            "== birdc show protocols ==\n{}",
+            sh("birdc", &["-s", &s, "show", "protocols"])
+        );
+        println!(
+            "== birdc show route ==\n{}",
+            sh("birdc", &["-s", &s, "show", "route"])
+        );
+    } else if rb.exists() {
+        let bins = find_rbgpd().map_err(|e| anyhow!(e))?;
+        let ctl = bins.rbgpctl.to_string_lossy().into_owned();
+        let s = rb.to_string_lossy().into_owned();
+        println!(
+            "== rbgpctl show peers ==\n{}",
+            sh(&ctl, &["--socket", &s, "show", "peers"])
+        );
+        println!(
+            "== rbgpctl show routes ==\n{}",
+            sh(&ctl, &["--socket", &s, "show", "routes"])
+        );
+    } else {
+        println!("no router socket in {}", dir.display());
+    }
+    println!(
+        "== ip route in {ROUTER_NS} ==\n{}",
+        sh("ip", &["-4", "route"])
+    );
+    for lb in [LB1, LB2] {
+        let url = format!("http://{lb}/");
+        let out = sh(
+            "curl",
+            &[
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "3",
+                &url,
+            ],
+        );
+        println!("router -> http://{lb}/ : {out}");
+    }
+    Ok(())
+}
+
+fn down(dir: &Path) -> Result<()> {
+    let gone = e2e::netns::destroy_all_lab()?;
+    println!(
+        "removed namespaces: {}",
+        if gone.is_empty() {
+            "none".into()
+        } else {
+            gone.join(" ")
+        }
+    );
+    if dir.starts_with("/tmp") && dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+        println!("removed {}", dir.display());
+    }
+    Ok(())
+}
+
+fn rogue(f: &Flags) -> Result<()> {
+    let target = f
+        .target
+        .as_deref()
+        .ok_or_else(|| anyhow!("--target needed"))?;
+    let target: SocketAddr = match target.parse() {
+        Ok(a) => a,
+        Err(_) => SocketAddr::new(target.parse().context("--target")?, 179),
+    };
+    let id =
+        f.id.as_deref()
+            .ok_or_else(|| anyhow!("--id needed"))?
+            .parse()?;
+    let scenario = f
+        .scenario
+        .as_deref()
+        .ok_or_else(|| anyhow!("--scenario needed"))?
+        .parse()?;
+    let out = e2e::rogue::run(target, f.asn, id, scenario, Duration::from_secs(10))?;
+    println!("{}", out.to_json());
+    Ok(())
+}

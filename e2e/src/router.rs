@@ -1,0 +1,579 @@
+//! The lab's router, AS 65000: BIRD 2 (the write-up's router, adapted to
+//! this lab) or rbgpd (which replaces it). Everything that depends on the
+//! router kind (config file, how to start it, how to read its sessions)
+//! lives here, so the topology and the tests stay router-agnostic.
+
+use crate::netns::{output, Netns};
+use crate::process::Proc;
+use crate::{Error, Result};
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// Which daemon routes the lab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouterKind {
+    /// BIRD 2 with the write-up's bird.conf (six explicit neighbors).
+    Bird,
+    /// rbgpd with neighbor ranges (config.example.toml's shape).
+    Rbgpd,
+}
+
+impl RouterKind {
+    /// "bird" or "rbgpd".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouterKind::Bird => "bird",
+            RouterKind::Rbgpd => "rbgpd",
+        }
+    }
+}
+
+impl std::str::FromStr for RouterKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "bird" | "bird2" => Ok(RouterKind::Bird),
+            "rbgpd" => Ok(RouterKind::Rbgpd),
+            other => Err(Error::Parse {
+                what: "router kind".into(),
+                detail: format!("{other}: expected bird or rbgpd"),
+            }),
+        }
+    }
+}
+
+/// One node the router peers with (BIRD needs each one named).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouterPeer {
+    /// Protocol name ("c1_cp").
+    pub name: String,
+    /// Node address.
+    pub address: Ipv4Addr,
+    /// Node AS.
+    pub asn: u32,
+}
+
+/// A neighbor range (rbgpd dynamic neighbors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouterRange {
+    /// CIDR, "172.18.0.0/16".
+    pub range: String,
+    /// AS of every peer in it.
+    pub asn: u32,
+    /// Shown by rbgpctl.
+    pub description: String,
+}
+
+/// Paths of the rbgpd and rbgpctl binaries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RbgpdBins {
+    /// The daemon.
+    pub rbgpd: PathBuf,
+    /// The control CLI.
+    pub rbgpctl: PathBuf,
+}
+
+/// Everything needed to (re)start the router.
+#[derive(Debug, Clone)]
+pub struct RouterSetup {
+    /// BIRD or rbgpd.
+    pub kind: RouterKind,
+    /// AS 65000.
+    pub asn: u32,
+    /// 172.18.0.5.
+    pub router_id: Ipv4Addr,
+    /// Explicit neighbors (BIRD).
+    pub peers: Vec<RouterPeer>,
+    /// Neighbor ranges (rbgpd).
+    pub ranges: Vec<RouterRange>,
+    /// Graceful restart (BIRD `graceful restart on`; rbgpd announces it
+    /// by default).
+    pub graceful_restart: bool,
+    /// BIRD kernel protocol `merge paths on` (ECMP).
+    pub merge_paths: bool,
+    /// Config, socket and log directory.
+    pub dir: PathBuf,
+    /// rbgpd binaries (rbgpd only).
+    pub bins: Option<RbgpdBins>,
+}
+
+/// A session as the router reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerState {
+    /// Peer address.
+    pub address: IpAddr,
+    /// State text as the router prints it.
+    pub state: String,
+    /// Whether it is Established.
+    pub established: bool,
+}
+
+/// The running router.
+#[derive(Debug)]
+pub struct Router {
+    setup: RouterSetup,
+    proc: Option<Proc>,
+}
+
+impl Router {
+    /// Writes the config and starts the router in `ns`.
+    pub fn start(ns: &Netns, setup: RouterSetup) -> Result<Router> {
+        let mut r = Router { setup, proc: None };
+        r.spawn(ns)?;
+        Ok(r)
+    }
+
+    /// The router kind.
+    pub fn kind(&self) -> RouterKind {
+        self.setup.kind
+    }
+
+    /// The setup it was started with.
+    pub fn setup(&self) -> &RouterSetup {
+        &self.setup
+    }
+
+    fn conf_path(&self) -> PathBuf {
+        match self.setup.kind {
+            RouterKind::Bird => self.setup.dir.join("bird.conf"),
+            RouterKind::Rbgpd => self.setup.dir.join("rbgpd.toml"),
+        }
+    }
+
+    /// The control socket (birdc or rbgpctl).
+    pub fn socket(&self) -> PathBuf {
+        match self.setup.kind {
+            RouterKind::Bird => self.setup.dir.join("bird.ctl"),
+            RouterKind::Rbgpd => self.setup.dir.join("rbgpd.sock"),
+        }
+    }
+
+    fn spawn(&mut self, ns: &Netns) -> Result<()> {
+        let conf = self.conf_path();
+        let text = match self.setup.kind {
+            RouterKind::Bird => bird_conf(&self.setup),
+            RouterKind::Rbgpd => rbgpd_conf(&self.setup, &self.socket()),
+        };
+        std::fs::write(&conf, text).map_err(|source| Error::Io {
+            path: conf.clone(),
+            source,
+        })?;
+        let conf_s = conf.to_string_lossy().into_owned();
+        let sock_s = self.socket().to_string_lossy().into_owned();
+        let log = self
+            .setup
+            .dir
+            .join(format!("{}.out", self.setup.kind.as_str()));
+        let proc = match self.setup.kind {
+            RouterKind::Bird => Proc::spawn(
+                ns,
+                "bird",
+                "bird",
+                &["-f", "-c", &conf_s, "-s", &sock_s],
+                &log,
+            )?,
+            RouterKind::Rbgpd => {
+                let bins = self.bins()?;
+                let bin = bins.rbgpd.to_string_lossy().into_owned();
+                Proc::spawn(ns, "rbgpd", &bin, &["--config", &conf_s], &log)?
+            }
+        };
+        self.proc = Some(proc);
+        // Wait for the control socket: the daemon is up and answering.
+        crate::wait_for(
+            "router control socket",
+            Duration::from_secs(15),
+            Duration::from_millis(100),
+            || {
+                if let Some(p) = self.proc.as_mut() {
+                    p.check_running()?;
+                }
+                Ok(self.show_peers_text(ns).ok().map(|_| ()))
+            },
+        )
+    }
+
+    fn bins(&self) -> Result<&RbgpdBins> {
+        self.setup
+            .bins
+            .as_ref()
+            .ok_or_else(|| Error::Missing("rbgpd binaries".into()))
+    }
+
+    /// Stops the router (SIGTERM, as `docker stop`).
+    pub fn stop(&mut self) {
+        if let Some(mut p) = self.proc.take() {
+            p.stop(Duration::from_secs(10));
+        }
+    }
+
+    /// Stops and starts the router with the same config.
+    pub fn restart(&mut self, ns: &Netns) -> Result<()> {
+        self.stop();
+        self.spawn(ns)
+    }
+
+    /// Fails with the log tail if the router process died.
+    pub fn check_running(&mut self) -> Result<()> {
+        match self.proc.as_mut() {
+            Some(p) => p.check_running(),
+            None => Err(Error::Missing("router not running".into())),
+        }
+    }
+
+    /// The router's own log (BIRD's log file, rbgpd's stdout/stderr).
+    pub fn log_tail(&self, n: usize) -> String {
+        self.proc
+            .as_ref()
+            .map(|p| p.log_tail(n))
+            .unwrap_or_default()
+    }
+
+    /// Leaves the router running when dropped.
+    pub fn keep(&mut self) {
+        if let Some(p) = self.proc.as_mut() {
+            p.keep();
+        }
+    }
+
+    /// `birdc show protocols` or `rbgpctl show peers`, as text.
+    pub fn show_peers_text(&self, ns: &Netns) -> Result<String> {
+        let sock = self.socket().to_string_lossy().into_owned();
+        match self.setup.kind {
+            RouterKind::Bird => ns.exec("birdc", &["-s", &sock, "show", "protocols"]),
+            RouterKind::Rbgpd => {
+                let ctl = self.bins()?.rbgpctl.to_string_lossy().into_owned();
+                ns.exec(&ctl, &["--socket", &sock, "show", "peers"])
+            }
+        }
+    }
+
+    /// `birdc show route` or `rbgpctl show routes`, as text.
+    pub fn show_routes_text(&self, ns: &Netns) -> Result<String> {
+        let sock = self.socket().to_string_lossy().into_owned();
+        match self.setup.kind {
+            RouterKind::Bird => ns.exec("birdc", &["-s", &sock, "show", "route"]),
+            RouterKind::Rbgpd => {
+                let ctl = self.bins()?.rbgpctl.to_string_lossy().into_owned();
+                ns.exec(&ctl, &["--socket", &sock, "show", "routes"])
+            }
+        }
+    }
+
+    /// The sessions and their states: the one place that parses router
+    /// output about sessions.
+    pub fn peer_states(&self, ns: &Netns) -> Result<Vec<PeerState>> {
+        match self.setup.kind {
+            RouterKind::Bird => Ok(parse_bird_protocols(
+                &self.show_peers_text(ns)?,
+                &self.setup.peers,
+            )),
+            RouterKind::Rbgpd => {
+                let sock = self.socket().to_string_lossy().into_owned();
+                let ctl = self.bins()?.rbgpctl.to_string_lossy().into_owned();
+                parse_rbgpctl_peers(
+                    &ns.exec(&ctl, &["--socket", &sock, "show", "peers", "--json"])?,
+                )
+            }
+        }
+    }
+}
+
+/// The write-up's bird.conf adapted: one `protocol bgp` per node, device,
+/// direct, and kernel (`learn; persist;`, export all). With graceful
+/// restart the sessions also carry an ipv6 channel, because a GoBGP
+/// speaker with GR waits for End-of-RIB on every family it is configured
+/// for (shared/LAB.md, "Traps").
+pub fn bird_conf(setup: &RouterSetup) -> String {
+    let mut s = String::new();
+    let log = setup.dir.join("bird.log");
+    let _ = writeln!(s, "log \"{}\" all;", log.display());
+    let _ = writeln!(s, "router id {};\n", setup.router_id);
+    let _ = writeln!(s, "protocol device {{\n    scan time 10;\n}}\n");
+    for p in &setup.peers {
+        let _ = writeln!(s, "protocol bgp {} {{", p.name);
+        let _ = writeln!(s, "    local as {};", setup.asn);
+        let _ = writeln!(s, "    neighbor {} as {};", p.address, p.asn);
+        let _ = writeln!(
+            s,
+            "    ipv4 {{\n        import all;\n        export all;\n    }};"
+        );
+        if setup.graceful_restart {
+            let _ = writeln!(
+                s,
+                "    ipv6 {{\n        import none;\n        export none;\n    }};"
+            );
+            let _ = writeln!(s, "    graceful restart on;");
+            let _ = writeln!(s, "    graceful restart time 120;");
+        }
+        let _ = writeln!(s, "}}\n");
+    }
+    let _ = writeln!(
+        s,
+        "protocol direct {{\n    interface \"eth*\", \"lo\";\n}}\n"
+    );
+    let _ = writeln!(s, "protocol kernel {{");
+    let _ = writeln!(s, "    learn;\n    persist;\n    scan time 20;");
+    if setup.merge_paths {
+        let _ = writeln!(s, "    merge paths on;");
+    }
+    let _ = writeln!(
+        s,
+        "    ipv4 {{\n        export all;\n        import none;\n    }};\n}}"
+    );
+    s
+}
+
+/// rbgpd's config, in config.example.toml's shape: neighbor ranges (so a
+/// new node needs no config change), FIB on with ECMP and persist, the
+/// control socket in the lab directory. Graceful restart is left at
+/// rbgpd's default (announced, helper on): whether it is negotiated is the
+/// speakers' choice, as in the real lab.
+pub fn rbgpd_conf(setup: &RouterSetup, socket: &Path) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "[router]");
+    let _ = writeln!(s, "asn = {}", setup.asn);
+    let _ = writeln!(s, "router_id = \"{}\"", setup.router_id);
+    let _ = writeln!(s, "listen = [\"0.0.0.0:179\"]");
+    for r in &setup.ranges {
+        let _ = writeln!(s, "\n[[neighbor]]");
+        let _ = writeln!(s, "range = \"{}\"", r.range);
+        let _ = writeln!(s, "remote_as = {}", r.asn);
+        let _ = writeln!(s, "description = \"{}\"", r.description);
+        let _ = writeln!(s, "import = \"all\"\nexport = \"all\"");
+    }
+    let _ = writeln!(s, "\n[fib]\nenabled = true\nmax_paths = 8\npersist = true");
+    let _ = writeln!(s, "\n[control]\nsocket = \"{}\"", socket.display());
+    let _ = writeln!(s, "\n[log]\nlevel = \"info\"");
+    s
+}
+
+/// Parses `birdc show protocols`: a line per protocol, name first, BGP
+/// protocols end with their state ("Established", "Active", ...).
+pub fn parse_bird_protocols(text: &str, peers: &[RouterPeer]) -> Vec<PeerState> {
+    peers
+        .iter()
+        .map(|p| {
+            let line = text
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(p.name.as_str()))
+                .unwrap_or("");
+            let info = line
+                .split_whitespace()
+                .skip(5)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let state = if line.is_empty() {
+                "missing".to_string()
+            } else {
+                info
+            };
+            PeerState {
+                address: IpAddr::V4(p.address),
+                established: state.starts_with("Established"),
+                state,
+            }
+        })
+        .collect()
+}
+
+/// Parses `rbgpctl show peers --json`. The schema is young, so this is
+/// lenient: an array of peers, or an object with a `peers` array; the
+/// address under `address`/`peer`/`neighbor`/`remote_address` (with or
+/// without a port), the state under `state`/`session_state`/`fsm_state`.
+pub fn parse_rbgpctl_peers(json: &str) -> Result<Vec<PeerState>> {
+    let err = |d: String| Error::Parse {
+        what: "rbgpctl show peers --json".into(),
+        detail: d,
+    };
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| err(e.to_string()))?;
+    let arr = v
+        .as_array()
+        .or_else(|| v.get("peers").and_then(|p| p.as_array()))
+        .ok_or_else(|| err(format!("no peer array in {json}")))?;
+    let first_str = |p: &serde_json::Value, keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| p.get(*k).and_then(|x| x.as_str()).map(str::to_string))
+    };
+    let mut out = Vec::new();
+    for p in arr {
+        let addr = first_str(
+            p,
+            &[
+                "address",
+                "peer",
+                "neighbor",
+                "remote_address",
+                "remote_addr",
+            ],
+        )
+        .ok_or_else(|| err(format!("peer without address: {p}")))?;
+        let address = addr
+            .parse::<IpAddr>()
+            .or_else(|_| addr.parse::<std::net::SocketAddr>().map(|s| s.ip()))
+            .map_err(|_| err(format!("bad address {addr}")))?;
+        let state = first_str(p, &["state", "session_state", "fsm_state"])
+            .ok_or_else(|| err(format!("peer without state: {p}")))?;
+        out.push(PeerState {
+            address,
+            established: state.eq_ignore_ascii_case("established"),
+            state,
+        });
+    }
+    Ok(out)
+}
+
+/// Finds rbgpd and rbgpctl: `RBGPD_BIN` / `RBGPCTL_BIN`, else next to the
+/// running executable (target/<profile>/ or its deps/), else the
+/// workspace's target dir. A binary counts only if `rbgpd --help` mentions
+/// `--config` (the skeleton's empty main does not). Returns why not
+/// otherwise.
+pub fn find_rbgpd() -> std::result::Result<RbgpdBins, String> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(d) = exe.parent() {
+            dirs.push(d.to_path_buf());
+            if let Some(up) = d.parent() {
+                dirs.push(up.to_path_buf());
+            }
+        }
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    dirs.push(target.join("release"));
+    dirs.push(target.join("debug"));
+    let pick = |env: &str, name: &str| -> Option<PathBuf> {
+        if let Some(p) = std::env::var_os(env) {
+            return Some(PathBuf::from(p));
+        }
+        dirs.iter().map(|d| d.join(name)).find(|p| p.is_file())
+    };
+    let rbgpd = pick("RBGPD_BIN", "rbgpd")
+        .ok_or("rbgpd binary not found (build it: cargo build -p bgpd, or set RBGPD_BIN)")?;
+    let rbgpctl = pick("RBGPCTL_BIN", "rbgpctl")
+        .ok_or("rbgpctl binary not found (build it: cargo build -p bgpd, or set RBGPCTL_BIN)")?;
+    let help = output(Command::new(&rbgpd).arg("--help"))
+        .map_err(|e| format!("cannot run {}: {e}", rbgpd.display()))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&help.stdout),
+        String::from_utf8_lossy(&help.stderr)
+    );
+    if !text.contains("--config") {
+        return Err(format!(
+            "{} is not the daemon yet (its --help does not mention --config)",
+            rbgpd.display()
+        ));
+    }
+    Ok(RbgpdBins { rbgpd, rbgpctl })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peers() -> Vec<RouterPeer> {
+        vec![
+            RouterPeer {
+                name: "c1_cp".into(),
+                address: [172, 18, 0, 2].into(),
+                asn: 65100,
+            },
+            RouterPeer {
+                name: "c2_w2".into(),
+                address: [172, 19, 0, 2].into(),
+                asn: 65200,
+            },
+        ]
+    }
+
+    #[test]
+    fn bird_protocols_parse() {
+        let text = "BIRD 2.0.12 ready.\n\
+Name       Proto      Table      State  Since         Info\n\
+device1    Device     ---        up     14:59:47.133  \n\
+c1_cp      BGP        ---        up     14:59:51.470  Established   \n\
+c2_w2      BGP        ---        start  14:59:47.133  Active        Socket: Connection refused\n";
+        let s = parse_bird_protocols(text, &peers());
+        assert!(s[0].established);
+        assert!(!s[1].established);
+        assert!(s[1].state.starts_with("Active"));
+    }
+
+    #[test]
+    fn rbgpctl_parse_shapes() {
+        let a = r#"[{"address":"172.18.0.2","state":"Established"},{"peer":"172.19.0.2:179","state":"Active"}]"#;
+        let s = parse_rbgpctl_peers(a).unwrap();
+        assert!(s[0].established && !s[1].established);
+        assert_eq!(s[1].address, IpAddr::V4([172, 19, 0, 2].into()));
+        let b = r#"{"peers":[{"neighbor":"172.18.0.3","session_state":"established"}]}"#;
+        assert!(parse_rbgpctl_peers(b).unwrap()[0].established);
+        assert!(parse_rbgpctl_peers("{}").is_err());
+    }
+
+    #[test]
+    fn confs_have_the_lab() {
+        let setup = RouterSetup {
+            kind: RouterKind::Bird,
+            asn: 65000,
+            router_id: [172, 18, 0, 5].into(),
+            peers: peers(),
+            ranges: vec![RouterRange {
+                range: "172.18.0.0/16".into(),
+                asn: 65100,
+                description: "kind-cilium nodes".into(),
+            }],
+            graceful_restart: true,
+            merge_paths: false,
+            dir: "/tmp/x".into(),
+            bins: None,
+        };
+        let b = bird_conf(&setup);
+        assert!(b.contains("neighbor 172.18.0.2 as 65100;"));
+        assert!(b.contains("local as 65000;"));
+        assert!(b.contains("persist;"));
+        assert!(b.contains("graceful restart on;"));
+        let r = rbgpd_conf(&setup, Path::new("/tmp/x/rbgpd.sock"));
+        assert!(r.contains("range = \"172.18.0.0/16\""));
+        assert!(r.contains("remote_as = 65100"));
+        assert!(r.contains("socket = \"/tmp/x/rbgpd.sock\""));
+    }
+
+    #[test]
+    fn rbgpd_conf_is_a_bgpd_config() {
+        let mut setup = RouterSetup {
+            kind: RouterKind::Rbgpd,
+            asn: 65000,
+            router_id: [172, 18, 0, 5].into(),
+            peers: Vec::new(),
+            ranges: Vec::new(),
+            graceful_restart: false,
+            merge_paths: false,
+            dir: "/tmp/x".into(),
+            bins: None,
+        };
+        for (range, asn) in [("172.18.0.0/16", 65100), ("172.19.0.0/16", 65200)] {
+            setup.ranges.push(RouterRange {
+                range: range.into(),
+                asn,
+                description: format!("AS{asn} nodes"),
+            });
+        }
+        let text = rbgpd_conf(&setup, Path::new("/tmp/x/rbgpd.sock"));
+        let cfg: bgpd::config::Config = toml::from_str(&text).unwrap();
+        assert_eq!(cfg.router.asn, 65000);
+        assert_eq!(cfg.router.router_id, Ipv4Addr::new(172, 18, 0, 5));
+        assert_eq!(cfg.neighbors.len(), 2);
+        assert_eq!(cfg.neighbors[1].remote_as, 65200);
+        assert!(cfg
+            .neighbors
+            .iter()
+            .all(|n| n.range.is_some() && n.address.is_none()));
+        assert!(cfg.fib.enabled && cfg.fib.persist);
+        assert_eq!(cfg.control.socket, PathBuf::from("/tmp/x/rbgpd.sock"));
+    }
+}

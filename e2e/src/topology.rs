@@ -1,0 +1,604 @@
+//! The lab topology of shared/LAB.md, built from namespaces.
+//!
+//! ```text
+//!   rb-c1-cp  172.18.0.2 ─┐                        ┌─ 172.19.0.4 rb-c2-cp
+//!   rb-c1-w1  172.18.0.3 ─┤ br1 ─ eth0 rb-router eth1 ─ br2 ├─ 172.19.0.3 rb-c2-w1
+//!   rb-c1-w2  172.18.0.4 ─┘ (rb-switch) 172.18.0.5   172.19.0.5 └─ 172.19.0.2 rb-c2-w2
+//! ```
+//! Each node: gobgpd (AS 65100 / 65200) announcing its pod /24 and the
+//! cluster's LB /32; the LB IP and a pod address (`.10` of its /24) on
+//! `lo`; an HTTP server on port 80; the write-up's static routes to the
+//! other cluster through the router.
+
+use crate::gobgp::{GracefulRestart, Speaker, SpeakerConfig, StopMode};
+use crate::netns::{attach, bridge, veth, Netns};
+use crate::process::Proc;
+use crate::router::{RbgpdBins, Router, RouterKind, RouterPeer, RouterRange, RouterSetup};
+use crate::{http, kernel, wait_for, Error, Result};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Router address on the cluster-1 network (eth0).
+pub const ROUTER1: Ipv4Addr = Ipv4Addr::new(172, 18, 0, 5);
+/// Router address on the cluster-2 network (eth1).
+pub const ROUTER2: Ipv4Addr = Ipv4Addr::new(172, 19, 0, 5);
+/// Cluster 1's LoadBalancer IP.
+pub const LB1: Ipv4Addr = Ipv4Addr::new(10, 11, 192, 248);
+/// Cluster 2's LoadBalancer IP.
+pub const LB2: Ipv4Addr = Ipv4Addr::new(10, 12, 225, 247);
+/// The router's AS.
+pub const ROUTER_AS: u32 = 65000;
+
+/// Namespace of the router.
+pub const ROUTER_NS: &str = "rb-router";
+/// Namespace holding the two bridges.
+pub const SWITCH_NS: &str = "rb-switch";
+
+/// One node of a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSpec {
+    /// Short name, "c1-cp"; the namespace is "rb-c1-cp".
+    pub name: String,
+    /// 1 or 2.
+    pub cluster: u8,
+    /// Node IP (router id of its speaker).
+    pub ip: Ipv4Addr,
+    /// Pod CIDR /24 it announces.
+    pub pod_cidr: String,
+    /// A pod address inside it, on `lo`.
+    pub pod_ip: Ipv4Addr,
+}
+
+impl NodeSpec {
+    fn new(name: &str, cluster: u8, ip: [u8; 4], pod_third_octet: u8) -> NodeSpec {
+        let second = if cluster == 1 { 241 } else { 242 };
+        NodeSpec {
+            name: name.into(),
+            cluster,
+            ip: ip.into(),
+            pod_cidr: format!("10.{second}.{pod_third_octet}.0/24"),
+            pod_ip: Ipv4Addr::new(10, second, pod_third_octet, 10),
+        }
+    }
+
+    /// The namespace name.
+    pub fn ns_name(&self) -> String {
+        format!("rb-{}", self.name)
+    }
+
+    /// Node AS: 65100 or 65200.
+    pub fn asn(&self) -> u32 {
+        if self.cluster == 1 {
+            65100
+        } else {
+            65200
+        }
+    }
+
+    /// The cluster's LB IP.
+    pub fn lb_ip(&self) -> Ipv4Addr {
+        if self.cluster == 1 {
+            LB1
+        } else {
+            LB2
+        }
+    }
+
+    /// The router's address on this node's network.
+    pub fn router_ip(&self) -> Ipv4Addr {
+        if self.cluster == 1 {
+            ROUTER1
+        } else {
+            ROUTER2
+        }
+    }
+
+    /// BIRD protocol name ("c1_cp").
+    pub fn proto_name(&self) -> String {
+        self.name.replace('-', "_")
+    }
+}
+
+/// The six nodes, addresses and pod CIDRs exactly as in shared/LAB.md.
+pub fn lab_nodes() -> Vec<NodeSpec> {
+    vec![
+        NodeSpec::new("c1-cp", 1, [172, 18, 0, 2], 0),
+        NodeSpec::new("c1-w1", 1, [172, 18, 0, 3], 1),
+        NodeSpec::new("c1-w2", 1, [172, 18, 0, 4], 2),
+        NodeSpec::new("c2-cp", 2, [172, 19, 0, 4], 0),
+        NodeSpec::new("c2-w1", 2, [172, 19, 0, 3], 2),
+        NodeSpec::new("c2-w2", 2, [172, 19, 0, 2], 1),
+    ]
+}
+
+/// A seventh node joining cluster 1 (check 8): 172.18.0.6, 10.241.3.0/24.
+pub fn seventh_node() -> NodeSpec {
+    NodeSpec::new("c1-w3", 1, [172, 18, 0, 6], 3)
+}
+
+/// Every namespace name the lab may create (stale ones are removed by
+/// [`Lab::up`]; `scripts/lab-down.sh` removes all `rb-*`).
+pub fn lab_namespace_names() -> Vec<String> {
+    let mut v: Vec<String> = lab_nodes().iter().map(NodeSpec::ns_name).collect();
+    v.push(seventh_node().ns_name());
+    v.extend([ROUTER_NS, SWITCH_NS, ROGUE_NS].map(String::from));
+    v
+}
+
+/// Namespace of the rogue peer of check 7 (see [`Lab::add_host`]).
+pub const ROGUE_NS: &str = "rb-rogue";
+
+/// How to build the lab.
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    /// The router.
+    pub router: RouterKind,
+    /// Cilium `gracefulRestart.enabled` on every speaker (and GR on BIRD).
+    pub graceful_restart: bool,
+    /// GoBGP connect-retry, seconds (Cilium: 120).
+    pub connect_retry: u16,
+    /// BIRD `merge paths on`.
+    pub bird_merge_paths: bool,
+    /// Where configs, sockets and logs go (created, removed on drop).
+    pub dir: PathBuf,
+    /// rbgpd binaries (needed for [`RouterKind::Rbgpd`]).
+    pub bins: Option<RbgpdBins>,
+}
+
+impl LabOptions {
+    /// Defaults for `router`: no GR, Cilium's connect-retry, BIRD single
+    /// path, directory /tmp/rb-lab.
+    pub fn new(router: RouterKind) -> LabOptions {
+        LabOptions {
+            router,
+            graceful_restart: false,
+            connect_retry: 120,
+            bird_merge_paths: false,
+            dir: PathBuf::from("/tmp/rb-lab"),
+            bins: None,
+        }
+    }
+}
+
+/// A running node.
+#[derive(Debug)]
+pub struct Node {
+    /// What it is.
+    pub spec: NodeSpec,
+    speaker: Option<Speaker>,
+    http: Option<Proc>,
+    ns: Netns,
+}
+
+impl Node {
+    /// The node's namespace.
+    pub fn ns(&self) -> &Netns {
+        &self.ns
+    }
+}
+
+/// The whole lab. Dropping it stops every process and deletes every
+/// namespace, unless [`Lab::keep`] was called.
+#[derive(Debug)]
+pub struct Lab {
+    router: Router,
+    nodes: Vec<Node>,
+    hosts: Vec<Netns>,
+    router_ns: Netns,
+    switch: Netns,
+    opts: LabOptions,
+    keep: bool,
+}
+
+impl Lab {
+    /// Builds the network, starts the router and the six nodes.
+    pub fn up(opts: LabOptions) -> Result<Lab> {
+        if opts.router == RouterKind::Rbgpd && opts.bins.is_none() {
+            return Err(Error::Missing(
+                "rbgpd binaries for RouterKind::Rbgpd".into(),
+            ));
+        }
+        // Stale state from an earlier run (same names) goes first.
+        for name in lab_namespace_names() {
+            crate::netns::destroy(&name);
+        }
+        let _ = std::fs::remove_dir_all(&opts.dir);
+        std::fs::create_dir_all(&opts.dir).map_err(|source| Error::Io {
+            path: opts.dir.clone(),
+            source,
+        })?;
+
+        let switch = Netns::create(SWITCH_NS)?;
+        bridge(&switch, "br1")?;
+        bridge(&switch, "br2")?;
+
+        let router_ns = Netns::create(ROUTER_NS)?;
+        veth(&router_ns, "eth0", &switch, "router-1")?;
+        veth(&router_ns, "eth1", &switch, "router-2")?;
+        attach(&switch, "router-1", "br1")?;
+        attach(&switch, "router-2", "br2")?;
+        router_ns.ip(&["addr", "add", &format!("{ROUTER1}/16"), "dev", "eth0"])?;
+        router_ns.ip(&["addr", "add", &format!("{ROUTER2}/16"), "dev", "eth1"])?;
+        router_ns.ip(&["link", "set", "eth0", "up"])?;
+        router_ns.ip(&["link", "set", "eth1", "up"])?;
+        router_ns.sysctl("net.ipv4.ip_forward", "1")?;
+        router_ns.sysctl("net.ipv4.conf.all.rp_filter", "0")?;
+        router_ns.sysctl("net.ipv6.conf.all.forwarding", "1")?;
+
+        let nodes = lab_nodes();
+        let setup = RouterSetup {
+            kind: opts.router,
+            asn: ROUTER_AS,
+            router_id: ROUTER1,
+            peers: nodes
+                .iter()
+                .map(|n| RouterPeer {
+                    name: n.proto_name(),
+                    address: n.ip,
+                    asn: n.asn(),
+                })
+                .collect(),
+            ranges: vec![
+                RouterRange {
+                    range: "172.18.0.0/16".into(),
+                    asn: 65100,
+                    description: "kind-cilium nodes".into(),
+                },
+                RouterRange {
+                    range: "172.19.0.0/16".into(),
+                    asn: 65200,
+                    description: "kind-cilium2 nodes".into(),
+                },
+            ],
+            graceful_restart: opts.graceful_restart,
+            merge_paths: opts.bird_merge_paths,
+            dir: opts.dir.clone(),
+            bins: opts.bins.clone(),
+        };
+        let router = Router::start(&router_ns, setup)?;
+        let mut lab = Lab {
+            router,
+            nodes: Vec::new(),
+            hosts: Vec::new(),
+            router_ns,
+            switch,
+            opts,
+            keep: false,
+        };
+        for spec in nodes {
+            lab.add_node(spec)?;
+        }
+        Ok(lab)
+    }
+
+    /// Adds a namespace on cluster `cluster`'s network with address `ip`
+    /// and the routes a node has, but no speaker and no server (e.g. a
+    /// rogue peer). Returns its index for [`Lab::host`].
+    pub fn add_host(&mut self, name: &str, cluster: u8, ip: Ipv4Addr) -> Result<usize> {
+        let ns = self.wire(name, cluster, ip)?;
+        self.hosts.push(ns);
+        Ok(self.hosts.len() - 1)
+    }
+
+    /// A host added by [`Lab::add_host`].
+    pub fn host(&self, idx: usize) -> Option<&Netns> {
+        self.hosts.get(idx)
+    }
+
+    fn wire(&self, name: &str, cluster: u8, ip: Ipv4Addr) -> Result<Netns> {
+        let ns = Netns::create(&format!("rb-{name}"))?;
+        let br = if cluster == 1 { "br1" } else { "br2" };
+        veth(&ns, "eth0", &self.switch, name)?;
+        attach(&self.switch, name, br)?;
+        ns.ip(&["addr", "add", &format!("{ip}/16"), "dev", "eth0"])?;
+        ns.ip(&["link", "set", "eth0", "up"])?;
+        // The write-up's static routes, plus the other node network.
+        let (via, others) = if cluster == 1 {
+            (ROUTER1, ["10.12.0.0/16", "10.242.0.0/16", "172.19.0.0/16"])
+        } else {
+            (ROUTER2, ["10.11.0.0/16", "10.241.0.0/16", "172.18.0.0/16"])
+        };
+        for dst in others {
+            ns.ip(&["route", "add", dst, "via", &via.to_string()])?;
+        }
+        Ok(ns)
+    }
+
+    /// Wires a node, starts its HTTP server and speaker and announces its
+    /// pod /24 and the LB /32 (also used for the seventh node).
+    pub fn add_node(&mut self, spec: NodeSpec) -> Result<()> {
+        let ns = self.wire(&spec.name, spec.cluster, spec.ip)?;
+        ns.ip(&["addr", "add", &format!("{}/32", spec.lb_ip()), "dev", "lo"])?;
+        ns.ip(&["addr", "add", &format!("{}/32", spec.pod_ip), "dev", "lo"])?;
+        let http = http::serve(&ns, &self.opts.dir)?;
+        let mut cfg = SpeakerConfig::cilium(spec.asn(), spec.ip, spec.router_ip());
+        cfg.connect_retry = self.opts.connect_retry;
+        if self.opts.graceful_restart {
+            cfg.graceful_restart = Some(GracefulRestart::default());
+        }
+        let mut speaker = Speaker::start(&ns, &cfg, &self.opts.dir)?;
+        speaker.announce(&ns, &spec.pod_cidr, spec.ip)?;
+        speaker.announce(&ns, &format!("{}/32", spec.lb_ip()), spec.ip)?;
+        self.nodes.push(Node {
+            spec,
+            speaker: Some(speaker),
+            http: Some(http),
+            ns,
+        });
+        Ok(())
+    }
+
+    /// The options it was built with.
+    pub fn options(&self) -> &LabOptions {
+        &self.opts
+    }
+
+    /// The router.
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// The router's namespace.
+    pub fn router_ns(&self) -> &Netns {
+        &self.router_ns
+    }
+
+    /// All nodes.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// A node by short name ("c1-cp").
+    pub fn node(&self, name: &str) -> Result<&Node> {
+        self.nodes
+            .iter()
+            .find(|n| n.spec.name == name)
+            .ok_or_else(|| Error::Missing(format!("node {name}")))
+    }
+
+    fn node_mut(&mut self, name: &str) -> Result<&mut Node> {
+        self.nodes
+            .iter_mut()
+            .find(|n| n.spec.name == name)
+            .ok_or_else(|| Error::Missing(format!("node {name}")))
+    }
+
+    /// Waits until the router reports every node's session Established.
+    pub fn wait_established(&mut self, timeout: Duration) -> Result<()> {
+        let want: Vec<Ipv4Addr> = self.nodes.iter().map(|n| n.spec.ip).collect();
+        let router = &mut self.router;
+        let ns = &self.router_ns;
+        wait_for(
+            "all sessions Established",
+            timeout,
+            Duration::from_millis(250),
+            || {
+                router.check_running()?;
+                let states = router.peer_states(ns)?;
+                let missing: Vec<String> = want
+                    .iter()
+                    .filter(|ip| {
+                        !states
+                            .iter()
+                            .any(|s| s.established && s.address == std::net::IpAddr::V4(**ip))
+                    })
+                    .map(|ip| ip.to_string())
+                    .collect();
+                if missing.is_empty() {
+                    Ok(Some(()))
+                } else {
+                    Err(Error::Missing(format!(
+                        "not established: {}",
+                        missing.join(", ")
+                    )))
+                }
+            },
+        )
+    }
+
+    /// The router's kernel routes to pod and LB prefixes (10.0.0.0/8).
+    pub fn router_routes(&self) -> Result<Vec<kernel::KernelRoute>> {
+        Ok(kernel::routes(&self.router_ns)?
+            .into_iter()
+            .filter(|r| r.dst.starts_with("10."))
+            .collect())
+    }
+
+    /// What the router's kernel table must hold: every node's pod /24 via
+    /// that node, and each LB /32 via nodes of its cluster.
+    pub fn expected_pod_routes(&self) -> Vec<(String, Ipv4Addr)> {
+        self.nodes
+            .iter()
+            .map(|n| (n.spec.pod_cidr.clone(), n.spec.ip))
+            .collect()
+    }
+
+    /// Node IPs of `cluster` that currently run a speaker.
+    pub fn cluster_ips(&self, cluster: u8) -> Vec<Ipv4Addr> {
+        self.nodes
+            .iter()
+            .filter(|n| n.spec.cluster == cluster)
+            .map(|n| n.spec.ip)
+            .collect()
+    }
+
+    /// Waits until every pod /24 and both LB /32s are in the router's
+    /// kernel table; returns the routes.
+    pub fn wait_routes(&self, timeout: Duration) -> Result<Vec<kernel::KernelRoute>> {
+        let pods = self.expected_pod_routes();
+        wait_for(
+            "pod and LB routes in the router's kernel",
+            timeout,
+            Duration::from_millis(250),
+            || {
+                let routes = self.router_routes()?;
+                let mut missing: Vec<String> = pods
+                    .iter()
+                    .filter(|(dst, via)| {
+                        kernel::find(&routes, dst).is_none_or(|r| !r.gateways.contains(via))
+                    })
+                    .map(|(dst, via)| format!("{dst} via {via}"))
+                    .collect();
+                for lb in [LB1, LB2] {
+                    if kernel::find(&routes, &format!("{lb}/32")).is_none() {
+                        missing.push(format!("{lb}/32"));
+                    }
+                }
+                if missing.is_empty() {
+                    Ok(Some(routes))
+                } else {
+                    Err(Error::Missing(format!("routes: {}", missing.join(", "))))
+                }
+            },
+        )
+    }
+
+    /// HTTP GET of `host` from the router namespace.
+    pub fn get_from_router(&self, host: Ipv4Addr, timeout: Duration) -> Result<u16> {
+        http::get(&self.router_ns, host, None, timeout)
+    }
+
+    /// HTTP GET of `host` from node `node`, from `source` if given.
+    pub fn get_from_node(
+        &self,
+        node: &str,
+        host: Ipv4Addr,
+        source: Option<Ipv4Addr>,
+        timeout: Duration,
+    ) -> Result<u16> {
+        http::get(self.node(node)?.ns(), host, source, timeout)
+    }
+
+    /// Stops node `name`'s speaker.
+    pub fn stop_speaker(&mut self, name: &str, mode: StopMode) -> Result<()> {
+        let node = self.node_mut(name)?;
+        if let Some(s) = node.speaker.as_mut() {
+            s.stop(mode);
+        }
+        Ok(())
+    }
+
+    /// Starts node `name`'s speaker again and re-announces its routes.
+    pub fn restart_speaker(&mut self, name: &str) -> Result<()> {
+        let dir = self.opts.dir.clone();
+        let node = self.node_mut(name)?;
+        let ns = &node.ns;
+        match node.speaker.as_mut() {
+            Some(s) => s.restart(ns, &dir),
+            None => Err(Error::Missing(format!("speaker of {name}"))),
+        }
+    }
+
+    /// The session state node `name`'s speaker reports.
+    pub fn speaker_state(&self, name: &str) -> Result<String> {
+        let node = self.node(name)?;
+        match node.speaker.as_ref() {
+            Some(s) => s.session_state(&node.ns),
+            None => Err(Error::Missing(format!("speaker of {name}"))),
+        }
+    }
+
+    /// OPENs node `name`'s speaker has received (see
+    /// [`Speaker::opens_received`]).
+    pub fn speaker_opens(&self, name: &str) -> Result<u64> {
+        let node = self.node(name)?;
+        match node.speaker.as_ref() {
+            Some(s) => s.opens_received(&node.ns),
+            None => Err(Error::Missing(format!("speaker of {name}"))),
+        }
+    }
+
+    /// Stops the router process (SIGTERM).
+    pub fn stop_router(&mut self) {
+        self.router.stop();
+    }
+
+    /// Restarts the router (SIGTERM, then start with the same config).
+    pub fn restart_router(&mut self) -> Result<()> {
+        self.router.restart(&self.router_ns)
+    }
+
+    /// A human summary: router sessions, router routes, kernel table.
+    pub fn report(&self) -> String {
+        let mut s = String::new();
+        let kind = self.router.kind().as_str();
+        let peers = self
+            .router
+            .show_peers_text(&self.router_ns)
+            .unwrap_or_else(|e| e.to_string());
+        let routes = self
+            .router
+            .show_routes_text(&self.router_ns)
+            .unwrap_or_else(|e| e.to_string());
+        let ip = kernel::routes_text(&self.router_ns).unwrap_or_else(|e| e.to_string());
+        s.push_str(&format!("== {kind}: sessions ==\n{peers}\n"));
+        s.push_str(&format!("== {kind}: routes ==\n{routes}\n"));
+        s.push_str(&format!("== ip route in {ROUTER_NS} ==\n{ip}\n"));
+        s
+    }
+
+    /// Log tails of the router and every speaker, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut s = format!("--- router log ---\n{}\n", self.router.log_tail(40));
+        let bird_log = self.opts.dir.join("bird.log");
+        if let Ok(t) = std::fs::read_to_string(&bird_log) {
+            let lines: Vec<&str> = t.lines().collect();
+            s.push_str(&format!(
+                "--- bird.log ---\n{}\n",
+                lines[lines.len().saturating_sub(40)..].join("\n")
+            ));
+        }
+        for n in &self.nodes {
+            if let Some(sp) = n.speaker.as_ref() {
+                s.push_str(&format!(
+                    "--- {} gobgpd ---\n{}\n",
+                    n.spec.name,
+                    sp.proc().log_tail(10)
+                ));
+            }
+        }
+        s
+    }
+
+    /// The lab directory (configs, sockets, logs).
+    pub fn dir(&self) -> &Path {
+        &self.opts.dir
+    }
+
+    /// Leaves everything running and in place when dropped (lab-up).
+    pub fn keep(&mut self) {
+        self.keep = true;
+        self.router.keep();
+        for n in &mut self.nodes {
+            if let Some(s) = n.speaker.as_mut() {
+                s.keep();
+            }
+            if let Some(h) = n.http.as_mut() {
+                h.keep();
+            }
+            n.ns.keep();
+        }
+        for h in &mut self.hosts {
+            h.keep();
+        }
+        self.router_ns.keep();
+        self.switch.keep();
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
+        // Fields drop after this: processes first (router, nodes), then the
+        // namespaces, the switch last.
+        self.router.stop();
+        for n in &mut self.nodes {
+            if let Some(s) = n.speaker.as_mut() {
+                s.stop(StopMode::Kill);
+            }
+        }
+    }
+}

@@ -1,0 +1,483 @@
+//! The lab of shared/LAB.md, end to end, with BIRD 2 (the write-up's
+//! router, the yardstick) and with rbgpd as the router.
+//!
+//! Topology: six node namespaces with gobgpd configured as Cilium 1.14
+//! configures GoBGP, one router namespace, two bridges (see
+//! `e2e::topology`). One test per check group of issue 7:
+//! 1-3 sessions, kernel routes, HTTP; 4 a speaker stops and returns;
+//! 5 graceful restart (RFC 4724, RFC 8538) keeps routes across a speaker
+//! restart; 6 router restart under a 100 ms HTTP poller; 7 a rogue peer
+//! in range (RFC 4271 §6.1-6.3 NOTIFICATIONs); 8 a seventh node joins.
+//!
+//! The tests share namespace names: run them serially
+//! (`cargo test -p e2e -- --test-threads=1`; nextest uses the `e2e` test
+//! group). They need root, gobgpd and bird2 (scripts/install-deps.sh);
+//! rbgpd tests skip with a printed reason until the daemon exists.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use e2e::gobgp::StopMode;
+use e2e::http;
+use e2e::kernel::{find, KernelRoute};
+use e2e::rogue::{Outcome, Scenario};
+use e2e::router::{find_rbgpd, RouterKind};
+use e2e::topology::{seventh_node, Lab, LabOptions, LB1, LB2, ROUTER1, ROUTER_NS};
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const SESSIONS: Duration = Duration::from_secs(60);
+const ROUTES: Duration = Duration::from_secs(30);
+/// GoBGP connect-retry in the tests (Cilium's default is 120 s; the
+/// shorter value keeps router-restart tests short, rbgpd being passive).
+const CONNECT_RETRY: u16 = 10;
+
+/// Brings the lab up, or returns None after printing why it cannot run.
+fn lab(kind: RouterKind, gr: bool) -> Option<Lab> {
+    if let Some(why) = e2e::lab_unavailable_reason() {
+        println!("SKIP: {why}");
+        return None;
+    }
+    let mut opts = LabOptions::new(kind);
+    opts.graceful_restart = gr;
+    opts.connect_retry = CONNECT_RETRY;
+    opts.dir = "/tmp/rb-lab-test".into();
+    match kind {
+        RouterKind::Bird => {
+            if e2e::which("bird").is_none() || e2e::which("birdc").is_none() {
+                println!("SKIP: bird2 not installed (scripts/install-deps.sh)");
+                return None;
+            }
+        }
+        RouterKind::Rbgpd => match find_rbgpd() {
+            Ok(b) => opts.bins = Some(b),
+            Err(why) => {
+                println!("SKIP (rbgpd router): {why}");
+                return None;
+            }
+        },
+    }
+    Some(Lab::up(opts).expect("lab up"))
+}
+
+/// Unwraps, or panics with the lab's logs.
+fn ok<T>(lab: &Lab, what: &str, r: e2e::Result<T>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("{what}: {e}\n{}\n{}", lab.report(), lab.logs()),
+    }
+}
+
+/// Waits for `host` to answer 200 from namespace `ns`.
+fn wait_200(lab: &Lab, ns: &str, host: Ipv4Addr, source: Option<Ipv4Addr>) {
+    let r = e2e::wait_for(
+        &format!("HTTP 200 from {host} in {ns}"),
+        Duration::from_secs(10),
+        Duration::from_millis(200),
+        || {
+            let code = http::get_in(ns, host, source, Duration::from_secs(2))?;
+            Ok((code == 200).then_some(()))
+        },
+    );
+    ok(lab, "http", r);
+}
+
+fn sorted(mut v: Vec<Ipv4Addr>) -> Vec<Ipv4Addr> {
+    v.sort();
+    v
+}
+
+/// Check 1 (sessions) and 2 (kernel routes), per router kind.
+fn check_sessions_and_routes(lab: &mut Lab) -> Vec<KernelRoute> {
+    let r = lab.wait_established(SESSIONS);
+    ok(lab, "check 1: six sessions Established", r);
+    for n in lab.nodes() {
+        let st = ok(lab, "speaker state", lab.speaker_state(&n.spec.name));
+        assert_eq!(st, "established", "{} reports {st}", n.spec.name);
+    }
+    let routes = ok(lab, "check 2: kernel routes", lab.wait_routes(ROUTES));
+    let kind = lab.router().kind();
+    let proto = match kind {
+        RouterKind::Bird => "bird",
+        RouterKind::Rbgpd => "bgp",
+    };
+    for (dst, via) in lab.expected_pod_routes() {
+        let r = find(&routes, &dst).unwrap();
+        assert_eq!(r.gateways, vec![via], "{dst}: {r:?}");
+        assert_eq!(r.protocol, proto, "{dst}: {r:?}");
+    }
+    for (lb, cluster) in [(LB1, 1), (LB2, 2)] {
+        let r = find(&routes, &format!("{lb}/32")).unwrap();
+        let nodes = lab.cluster_ips(cluster);
+        match kind {
+            // BIRD installs one of the three equal paths.
+            RouterKind::Bird => {
+                assert_eq!(r.gateways.len(), 1, "{lb}: {r:?}");
+                assert!(nodes.contains(&r.gateways[0]), "{lb}: {r:?}");
+            }
+            // rbgpd installs the ECMP group over the cluster's nodes.
+            RouterKind::Rbgpd => {
+                assert_eq!(sorted(r.gateways.clone()), sorted(nodes), "{lb}: {r:?}");
+            }
+        }
+    }
+    routes
+}
+
+/// Check 3: HTTP from the router, across clusters, pod to pod.
+fn check_http(lab: &Lab) {
+    wait_200(lab, ROUTER_NS, LB1, None);
+    wait_200(lab, ROUTER_NS, LB2, None);
+    wait_200(lab, "rb-c1-cp", LB2, None);
+    wait_200(lab, "rb-c2-cp", LB1, None);
+    let c1w1 = lab.node("c1-w1").unwrap().spec.pod_ip;
+    let c2w1 = lab.node("c2-w1").unwrap().spec.pod_ip;
+    let c1w2 = lab.node("c1-w2").unwrap().spec.pod_ip;
+    let c2w2 = lab.node("c2-w2").unwrap().spec.pod_ip;
+    wait_200(lab, "rb-c1-w1", c2w1, Some(c1w1));
+    wait_200(lab, "rb-c2-w2", c1w2, Some(c2w2));
+}
+
+fn checks_1_to_3(kind: RouterKind) {
+    let Some(mut lab) = lab(kind, false) else {
+        return;
+    };
+    check_sessions_and_routes(&mut lab);
+    check_http(&lab);
+    println!("{}", lab.report());
+}
+
+#[test]
+fn bird_checks_1_to_3_sessions_routes_http() {
+    checks_1_to_3(RouterKind::Bird);
+}
+
+#[test]
+fn rbgpd_checks_1_to_3_sessions_routes_http() {
+    checks_1_to_3(RouterKind::Rbgpd);
+}
+
+/// Check 4: the speaker the router uses for LB1 stops (SIGTERM, Cease):
+/// its pod route leaves the kernel within 5 s, LB1 keeps answering;
+/// restarted, its routes come back.
+fn check_4(kind: RouterKind) {
+    let Some(mut lab) = lab(kind, false) else {
+        return;
+    };
+    let routes = check_sessions_and_routes(&mut lab);
+    let lb_via = find(&routes, &format!("{LB1}/32")).unwrap().gateways[0];
+    let node = lab
+        .nodes()
+        .iter()
+        .find(|n| n.spec.ip == lb_via)
+        .unwrap()
+        .spec
+        .clone();
+    let t0 = Instant::now();
+    {
+        let r = lab.stop_speaker(&node.name, StopMode::Graceful);
+        ok(&lab, "stop speaker", r)
+    };
+    let gone = e2e::wait_for(
+        &format!("{} to leave the router's kernel", node.pod_cidr),
+        Duration::from_secs(5),
+        Duration::from_millis(50),
+        || {
+            Ok(find(&lab.router_routes()?, &node.pod_cidr)
+                .is_none()
+                .then_some(()))
+        },
+    );
+    ok(&lab, "check 4: pod route withdrawn promptly", gone);
+    println!(
+        "{}: pod route gone {:?} after the speaker stopped",
+        kind.as_str(),
+        t0.elapsed()
+    );
+    wait_200(&lab, ROUTER_NS, LB1, None);
+    let r = lab.router_routes().unwrap();
+    let lb = find(&r, &format!("{LB1}/32")).expect("LB1 route stays");
+    assert!(
+        !lb.gateways.contains(&node.ip),
+        "LB1 still via the stopped node: {lb:?}"
+    );
+    {
+        let r = lab.restart_speaker(&node.name);
+        ok(&lab, "restart speaker", r)
+    };
+    check_sessions_and_routes(&mut lab);
+    check_http(&lab);
+}
+
+#[test]
+fn bird_check_4_speaker_stop_and_return() {
+    check_4(RouterKind::Bird);
+}
+
+#[test]
+fn rbgpd_check_4_speaker_stop_and_return() {
+    check_4(RouterKind::Rbgpd);
+}
+
+/// Polls the router's kernel for `prefix` every 100 ms while `f` runs;
+/// returns how many polls missed it, of how many.
+fn watch_route(lab: &mut Lab, prefix: &str, f: impl FnOnce(&mut Lab)) -> (usize, usize) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let prefix = prefix.to_string();
+    let s2 = stop.clone();
+    let h = std::thread::spawn(move || {
+        let (mut missed, mut total) = (0, 0);
+        while !s2.load(Ordering::Relaxed) {
+            let out = std::process::Command::new("ip")
+                .args(["-n", ROUTER_NS, "-j", "-4", "route", "show"])
+                .output()
+                .unwrap();
+            let routes = e2e::kernel::parse_routes(&String::from_utf8_lossy(&out.stdout))
+                .unwrap_or_default();
+            total += 1;
+            if find(&routes, &prefix).is_none() {
+                missed += 1;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        (missed, total)
+    });
+    f(lab);
+    stop.store(true, Ordering::Relaxed);
+    h.join().unwrap()
+}
+
+/// Check 5: with Cilium's graceful restart on, a speaker restart keeps its
+/// routes in the router's kernel throughout: (a) killed (no NOTIFICATION,
+/// as a crashed agent), (b) stopped with a Cease (RFC 8538 keeps routes
+/// unless Hard Reset). Returns the misses per variant.
+fn check_5(kind: RouterKind) -> Option<[(usize, usize); 2]> {
+    let mut lab = lab(kind, true)?;
+    check_sessions_and_routes(&mut lab);
+    let mut res = [(0, 0); 2];
+    for (i, mode) in [StopMode::Kill, StopMode::Graceful].into_iter().enumerate() {
+        let node = lab.node("c1-w1").unwrap().spec.clone();
+        res[i] = watch_route(&mut lab, &node.pod_cidr, |lab| {
+            {
+                let r = lab.stop_speaker(&node.name, mode);
+                ok(lab, "stop speaker", r)
+            };
+            std::thread::sleep(Duration::from_secs(2));
+            {
+                let r = lab.restart_speaker(&node.name);
+                ok(lab, "restart speaker", r)
+            };
+            let r = lab.wait_established(SESSIONS);
+            ok(lab, "sessions back", r);
+            ok(lab, "routes back", lab.wait_routes(ROUTES));
+            std::thread::sleep(Duration::from_secs(1));
+        });
+        println!(
+            "{}: GR speaker restart ({mode:?}): pod route missing in {} of {} polls",
+            kind.as_str(),
+            res[i].0,
+            res[i].1
+        );
+    }
+    check_http(&lab);
+    Some(res)
+}
+
+#[test]
+fn bird_check_5_graceful_restart_speaker() {
+    // BIRD 2.0.12 is a GR helper (kill case) but lacks RFC 8538, so it
+    // drops the routes on the Cease: recorded, not asserted.
+    if let Some([kill, cease]) = check_5(RouterKind::Bird) {
+        assert_eq!(
+            kill.0, 0,
+            "BIRD as GR helper lost the route during a crash-restart"
+        );
+        println!(
+            "bird: RFC 8538 case (Cease): {} of {} polls missed (recorded)",
+            cease.0, cease.1
+        );
+    }
+}
+
+#[test]
+fn rbgpd_check_5_graceful_restart_speaker() {
+    if let Some([kill, cease]) = check_5(RouterKind::Rbgpd) {
+        assert_eq!(kill.0, 0, "route missing during a crash-restart with GR");
+        assert_eq!(
+            cease.0, 0,
+            "route missing during a Cease-restart with GR + RFC 8538"
+        );
+    }
+}
+
+/// Check 6: the router restarts while a poller GETs both LB IPs from a
+/// node of each cluster every 100 ms. Returns (failed, total, sample).
+fn check_6(kind: RouterKind) -> Option<(usize, usize, Vec<String>)> {
+    let mut lab = lab(kind, false)?;
+    check_sessions_and_routes(&mut lab);
+    check_http(&lab);
+    let stop = Arc::new(AtomicBool::new(false));
+    let s2 = stop.clone();
+    let poller = std::thread::spawn(move || {
+        let (mut failed, mut total, mut sample) = (0, 0, Vec::new());
+        while !s2.load(Ordering::Relaxed) {
+            let t = Instant::now();
+            for (ns, lb) in [("rb-c1-cp", LB2), ("rb-c2-cp", LB1)] {
+                let code = http::get_in(ns, lb, None, Duration::from_secs(1)).unwrap_or(0);
+                total += 1;
+                if code != 200 {
+                    failed += 1;
+                    if sample.len() < 5 {
+                        sample.push(format!("{ns} -> {lb}: {code}"));
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100).saturating_sub(t.elapsed()));
+        }
+        (failed, total, sample)
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    {
+        let r = lab.restart_router();
+        ok(&lab, "router restart", r)
+    };
+    let r = lab.wait_established(SESSIONS + Duration::from_secs(u64::from(CONNECT_RETRY)));
+    ok(&lab, "sessions after router restart", r);
+    ok(&lab, "routes after router restart", lab.wait_routes(ROUTES));
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::Relaxed);
+    let res = poller.join().unwrap();
+    println!(
+        "{}: router restart: {} of {} GETs failed {:?}",
+        kind.as_str(),
+        res.0,
+        res.1,
+        res.2
+    );
+    Some(res)
+}
+
+#[test]
+fn bird_check_6_router_restart_recorded() {
+    // Expected to fail for BIRD (that is the point): recorded only.
+    if let Some((failed, total, _)) = check_6(RouterKind::Bird) {
+        println!("RECORD bird router restart: {failed}/{total} GETs failed");
+        assert!(total > 0);
+    }
+}
+
+#[test]
+fn rbgpd_check_6_router_restart_no_loss() {
+    if let Some((failed, total, sample)) = check_6(RouterKind::Rbgpd) {
+        assert!(total > 10, "poller ran only {total} GETs");
+        assert_eq!(
+            failed, 0,
+            "GETs failed during the router restart: {sample:?}"
+        );
+    }
+}
+
+/// Check 7: a rogue peer at 172.18.0.66 (inside the 172.18.0.0/16 range)
+/// sends a bad OPEN, a bad UPDATE, then garbage. Returns the outcomes; the
+/// other sessions must not flap.
+fn check_7(kind: RouterKind) -> Option<Vec<Outcome>> {
+    let mut lab = lab(kind, false)?;
+    check_sessions_and_routes(&mut lab);
+    let names: Vec<String> = lab.nodes().iter().map(|n| n.spec.name.clone()).collect();
+    let opens: Vec<u64> = names
+        .iter()
+        .map(|n| lab.speaker_opens(n).unwrap())
+        .collect();
+    let rogue_ip = Ipv4Addr::new(172, 18, 0, 66);
+    let idx = {
+        let r = lab.add_host("rogue", 1, rogue_ip);
+        ok(&lab, "rogue host", r)
+    };
+    let bin = env!("CARGO_BIN_EXE_lab");
+    let mut outcomes = Vec::new();
+    for sc in Scenario::ALL {
+        let ns = lab.host(idx).unwrap();
+        let out = ns.exec(
+            bin,
+            &[
+                "rogue",
+                "--target",
+                &ROUTER1.to_string(),
+                "--as",
+                "65100",
+                "--id",
+                &rogue_ip.to_string(),
+                "--scenario",
+                sc.as_str(),
+            ],
+        );
+        let o = Outcome::from_json(&ok(&lab, "rogue", out)).unwrap();
+        println!("{}: rogue {}: {}", kind.as_str(), sc.as_str(), o.to_json());
+        outcomes.push(o);
+    }
+    let r = lab.wait_established(Duration::from_secs(5));
+    ok(&lab, "check 7: others stay Established", r);
+    for (n, before) in names.iter().zip(opens) {
+        let after = lab.speaker_opens(n).unwrap();
+        assert_eq!(
+            before, after,
+            "{n}'s session flapped during the rogue peer's visit"
+        );
+    }
+    check_http(&lab);
+    Some(outcomes)
+}
+
+#[test]
+fn bird_check_7_rogue_peer() {
+    // BIRD has no neighbor ranges: the rogue is not a configured neighbor
+    // and is refused without a NOTIFICATION. Recorded.
+    if let Some(outcomes) = check_7(RouterKind::Bird) {
+        for o in outcomes {
+            assert!(
+                o.closed || !o.connected,
+                "BIRD kept talking to an unknown peer: {o:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn rbgpd_check_7_rogue_peer() {
+    if let Some(outcomes) = check_7(RouterKind::Rbgpd) {
+        for o in outcomes {
+            let (code, sub) = o.scenario.expected();
+            let n = o.notification.clone();
+            assert!(
+                matches!(n, Some((c, s, _)) if c == code && s == sub),
+                "{}: expected NOTIFICATION {code}/{sub}, got {o:?}",
+                o.scenario.as_str()
+            );
+            assert!(
+                o.closed,
+                "{}: connection not closed: {o:?}",
+                o.scenario.as_str()
+            );
+        }
+    }
+}
+
+/// Check 8 (rbgpd only: BIRD needs a config change): a seventh node joins
+/// cluster 1 and peers through the neighbor range; its pod route appears
+/// and LB1 becomes ECMP over four nodes.
+#[test]
+fn rbgpd_check_8_seventh_node_joins() {
+    let Some(mut lab) = lab(RouterKind::Rbgpd, false) else {
+        return;
+    };
+    check_sessions_and_routes(&mut lab);
+    let spec = seventh_node();
+    {
+        let r = lab.add_node(spec.clone());
+        ok(&lab, "add node", r)
+    };
+    let routes = check_sessions_and_routes(&mut lab);
+    let r = find(&routes, &spec.pod_cidr).unwrap();
+    assert_eq!(r.gateways, vec![spec.ip]);
+    wait_200(&lab, ROUTER_NS, spec.pod_ip, None);
+}

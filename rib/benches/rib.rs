@@ -1,0 +1,282 @@
+//! RIB benchmarks: 1,000,000 IPv4 prefixes from one peer, the same from a
+//! second peer with a better path (every best path changes), withdrawing
+//! them, and the full export to a third peer. Before the timed runs it
+//! prints the heap bytes per route, measured with a counting global
+//! allocator.
+//!
+//! Run: `cargo bench -p rib --bench rib` (about two minutes on 2 cores).
+//! Smaller run: `RIB_BENCH_PREFIXES=100000 cargo bench -p rib --bench rib`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use bgp_proto::msg::attributes::{AsPath, Community, Origin, PathAttributes};
+use bgp_proto::types::{Family, Ipv4Prefix, Nlri, Prefix};
+use criterion::{criterion_group, BatchSize, Criterion, SamplingMode, Throughput};
+use rib::policy::PolicyRef;
+use rib::{PeerInfo, Rib, RibConfig};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::time::Duration;
+
+/// Counts live heap bytes and the peak.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn grow(n: usize) {
+    let now = LIVE.fetch_add(n, Relaxed) + n;
+    PEAK.fetch_max(now, Relaxed);
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(l) };
+        if !p.is_null() {
+            grow(l.size());
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(l) };
+        if !p.is_null() {
+            grow(l.size());
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) };
+        LIVE.fetch_sub(l.size(), Relaxed);
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        let q = unsafe { System.realloc(p, l, new) };
+        if !q.is_null() {
+            LIVE.fetch_sub(l.size(), Relaxed);
+            grow(new);
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn prefixes() -> u32 {
+    std::env::var("RIB_BENCH_PREFIXES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+fn config() -> RibConfig {
+    RibConfig {
+        local_as: 65000,
+        router_id: Ipv4Addr::new(172, 18, 0, 5),
+        max_paths: 8,
+        multipath_relax: false,
+        always_compare_med: false,
+        policies: Vec::new(),
+        prefix_lists: Vec::new(),
+    }
+}
+
+fn peer(id: u32, asn: u32) -> PeerInfo {
+    PeerInfo {
+        id,
+        addr: IpAddr::V4(Ipv4Addr::new(172, 18, 0, u8::try_from(id).unwrap())),
+        remote_as: asn,
+        router_id: Ipv4Addr::new(172, 18, 0, u8::try_from(id).unwrap()),
+        local_v4: Some(Ipv4Addr::new(172, 18, 0, 5)),
+        local_v6: None,
+        import: PolicyRef::All,
+        export: PolicyRef::All,
+        next_hop_unchanged: false,
+        families: vec![Family::IPV4_UNICAST],
+    }
+}
+
+/// The `i`-th /24 from 16.0.0.0 on.
+fn prefix(i: u32) -> Nlri {
+    let addr = Ipv4Addr::from(0x1000_0000u32.wrapping_add(i << 8));
+    Nlri::new(Prefix::V4(Ipv4Prefix::new(addr, 24).unwrap()))
+}
+
+/// UPDATE number `k` of a table with `per_update` prefixes per attribute
+/// set, as peer 1 (AS 65100, 4-AS path) or peer 2 (AS 65200, 2-AS path:
+/// better) sends it. Every UPDATE has its own AS path, so a table with 4
+/// prefixes per UPDATE has 250,000 distinct attribute sets, roughly what
+/// a full Internet table from one peer has.
+fn update(k: u32, per_update: u32, total: u32, second: bool) -> (Vec<Nlri>, PathAttributes) {
+    let start = k * per_update;
+    let nlri = (start..(start + per_update).min(total))
+        .map(prefix)
+        .collect();
+    let path = if second {
+        vec![65200, 100_000 + k]
+    } else {
+        vec![65100, 3356, 1299, 100_000 + k]
+    };
+    let attrs = PathAttributes {
+        origin: Some(Origin::Igp),
+        as_path: AsPath::from_sequence(path),
+        med: Some(k % 3),
+        communities: vec![Community((3356 << 16) | (k % 20))],
+        ..PathAttributes::default()
+    };
+    (nlri, attrs)
+}
+
+fn updates(per_update: u32, second: bool) -> Vec<(Vec<Nlri>, PathAttributes)> {
+    let total = prefixes();
+    (0..total.div_ceil(per_update))
+        .map(|k| update(k, per_update, total, second))
+        .collect()
+}
+
+/// Feeds a table into `rib` as peer `id`, draining FIB changes after each
+/// UPDATE as the daemon core does.
+fn feed(rib: &mut Rib, id: u32, table: Vec<(Vec<Nlri>, PathAttributes)>) -> usize {
+    let nh = IpAddr::V4(Ipv4Addr::new(172, 18, 0, u8::try_from(id).unwrap()));
+    let mut fib = 0;
+    for (nlri, attrs) in table {
+        rib.update(id, nlri, nh, attrs).unwrap();
+        fib += rib.drain_fib_changes().len();
+    }
+    fib
+}
+
+fn loaded(per_update: u32) -> Rib {
+    let mut rib = Rib::new(config()).unwrap();
+    rib.add_peer(peer(1, 65100)).unwrap();
+    rib.add_peer(peer(2, 65200)).unwrap();
+    feed(&mut rib, 1, updates(per_update, false));
+    rib
+}
+
+/// Heap bytes per route for a few table shapes, printed once.
+fn memory_report() {
+    let n = prefixes();
+    println!("memory ({n} IPv4 /24 prefixes, counting allocator, live heap bytes):");
+    for per_update in [4u32, 1000] {
+        let base = LIVE.load(Relaxed);
+        PEAK.store(base, Relaxed);
+        let mut rib = Rib::new(config()).unwrap();
+        rib.add_peer(peer(1, 65100)).unwrap();
+        let nh = IpAddr::V4(Ipv4Addr::new(172, 18, 0, 1));
+        for k in 0..n.div_ceil(per_update) {
+            let (nlri, attrs) = update(k, per_update, n, false);
+            rib.update(1, nlri, nh, attrs).unwrap();
+            rib.drain_fib_changes();
+        }
+        let one = LIVE.load(Relaxed) - base;
+        let peak = PEAK.load(Relaxed) - base;
+        let s = rib.stats();
+        println!(
+            "  1 peer, {per_update} prefixes per attribute set ({} sets): {:.1} bytes/route \
+             (peak {:.1}; table estimate {:.1})",
+            s.attr_sets,
+            one as f64 / f64::from(n),
+            peak as f64 / f64::from(n),
+            s.table_bytes as f64 / f64::from(n),
+        );
+        rib.add_peer(peer(2, 65200)).unwrap();
+        let nh2 = IpAddr::V4(Ipv4Addr::new(172, 18, 0, 2));
+        for k in 0..n.div_ceil(per_update) {
+            let (nlri, attrs) = update(k, per_update, n, true);
+            rib.update(2, nlri, nh2, attrs).unwrap();
+            rib.drain_fib_changes();
+        }
+        let two = LIVE.load(Relaxed) - base;
+        println!(
+            "  2 peers (second one best): {:.1} bytes/prefix, {:.1} bytes/path",
+            two as f64 / f64::from(n),
+            two as f64 / f64::from(2 * n)
+        );
+        rib.add_peer(peer(3, 65300)).unwrap();
+        drop(rib.full_export(3).unwrap());
+        let out = LIVE.load(Relaxed) - base;
+        println!(
+            "  + Adj-RIB-Out of one exporting peer: {:.1} bytes/route more",
+            (out - two) as f64 / f64::from(n)
+        );
+        drop(rib);
+        let left = LIVE.load(Relaxed).saturating_sub(base);
+        assert!(left < 1 << 20, "{left} bytes left after drop");
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let n = u64::from(prefixes());
+    let mut g = c.benchmark_group("rib");
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(5))
+        .throughput(Throughput::Elements(n));
+
+    g.bench_function("insert_1m_one_peer", |b| {
+        b.iter_batched(
+            || {
+                let mut rib = Rib::new(config()).unwrap();
+                rib.add_peer(peer(1, 65100)).unwrap();
+                (rib, updates(4, false))
+            },
+            |(mut rib, table)| {
+                black_box(feed(&mut rib, 1, table));
+                rib
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("insert_1m_second_peer_best_changes", |b| {
+        b.iter_batched(
+            || (loaded(4), updates(4, true)),
+            |(mut rib, table)| {
+                black_box(feed(&mut rib, 2, table));
+                rib
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("withdraw_1m", |b| {
+        b.iter_batched(
+            || (loaded(4), (0..prefixes()).map(prefix).collect::<Vec<_>>()),
+            |(mut rib, all)| {
+                for chunk in all.chunks(100) {
+                    rib.withdraw(1, chunk.iter().copied()).unwrap();
+                    black_box(rib.drain_fib_changes());
+                }
+                rib
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("full_export_1m", |b| {
+        b.iter_batched(
+            || {
+                let mut rib = loaded(4);
+                rib.add_peer(peer(3, 65300)).unwrap();
+                rib
+            },
+            |mut rib| {
+                black_box(rib.full_export(3).unwrap());
+                rib
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(rib_benches, benches);
+
+fn main() {
+    // `cargo test --benches` runs this with --test-ish flags: keep it quick.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    memory_report();
+    rib_benches();
+    Criterion::default().configure_from_args().final_summary();
+}

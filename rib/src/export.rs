@@ -1,0 +1,402 @@
+//! Export: from the Loc-RIB best path to what each peer is sent, with the
+//! Adj-RIB-Out per peer so that only differences go out.
+//!
+//! Rules (RFC 4271 9.1.3 and 5.1, as BIRD 2 and GoBGP behave by default):
+//! - only the best path is exported, and never back to the peer it came
+//!   from; a route from an iBGP peer is not sent to iBGP peers (no route
+//!   reflection). Peers of the source's AS do get it (as BIRD does: they
+//!   drop it by loop detection);
+//! - NO_ADVERTISE routes go nowhere, NO_EXPORT / NO_EXPORT_SUBCONFED ones
+//!   not to eBGP peers (RFC 1997);
+//! - to eBGP: the local AS is prepended, LOCAL_PREF, ORIGINATOR_ID and
+//!   CLUSTER_LIST are removed, a MED received from a neighbor AS is removed
+//!   (RFC 4271 5.1.4) though one set by the export policy is sent, and the
+//!   next hop is our address on the session unless `next_hop_unchanged`;
+//! - to iBGP: the next hop is kept and LOCAL_PREF is sent (100 if none);
+//! - then the export policy, with `prepend` adding the local AS.
+
+use crate::attrs::{RouteAttrs, DEFAULT_LOCAL_PREF};
+use crate::policy_eval::{Outcome, RouteCtx};
+use crate::rib::{Core, PeerState, Rib, RibError};
+use crate::table::{FamilyTable, Key, PathEntry, PathList, BEST};
+use bgp_proto::msg::attributes::{Community, MpNextHop, MpReach, MpUnreach, UpdateMessage};
+use bgp_proto::types::{Family, Nlri, Prefix};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Routes for one peer, grouped so that one batch can be packed into as few
+/// UPDATE messages as the encoder's size limit allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportBatch {
+    /// Withdraw these prefixes.
+    Withdraw {
+        /// Family of every prefix.
+        family: Family,
+        /// The prefixes (path id 0), sorted.
+        nlri: Vec<Nlri>,
+    },
+    /// Announce these prefixes with these attributes and next hop.
+    Announce {
+        /// Family of every prefix.
+        family: Family,
+        /// Outgoing attributes (`attrs.next_hop` is `None`) and next hop:
+        /// IPv4 for IPv4 unicast, IPv6 (maybe IPv4-mapped) for IPv6.
+        route: Arc<RouteAttrs>,
+        /// The prefixes (path id 0), sorted.
+        nlri: Vec<Nlri>,
+    },
+}
+
+impl ExportBatch {
+    /// The family of the batch.
+    pub fn family(&self) -> Family {
+        match self {
+            ExportBatch::Withdraw { family, .. } | ExportBatch::Announce { family, .. } => *family,
+        }
+    }
+
+    /// The prefixes of the batch.
+    pub fn nlri(&self) -> &[Nlri] {
+        match self {
+            ExportBatch::Withdraw { nlri, .. } | ExportBatch::Announce { nlri, .. } => nlri,
+        }
+    }
+
+    /// Splits the batch into owned UPDATE messages of at most `max_nlri`
+    /// prefixes each (the encoder still checks the 4096-octet limit).
+    pub fn to_updates(&self, max_nlri: usize) -> Vec<UpdateMessage> {
+        let chunks = self.nlri().chunks(max_nlri.max(1));
+        match self {
+            ExportBatch::Withdraw { family, .. } => chunks
+                .map(|c| {
+                    if *family == Family::IPV4_UNICAST {
+                        UpdateMessage {
+                            withdrawn: c.to_vec(),
+                            ..UpdateMessage::default()
+                        }
+                    } else {
+                        UpdateMessage {
+                            mp_unreach: Some(MpUnreach {
+                                family: *family,
+                                withdrawn: c.to_vec(),
+                            }),
+                            ..UpdateMessage::default()
+                        }
+                    }
+                })
+                .collect(),
+            ExportBatch::Announce { family, route, .. } => chunks
+                .map(|c| {
+                    let mut attributes = route.attrs.clone();
+                    match (*family == Family::IPV4_UNICAST, route.next_hop) {
+                        (true, IpAddr::V4(nh)) => {
+                            attributes.next_hop = Some(nh);
+                            UpdateMessage {
+                                attributes,
+                                nlri: c.to_vec(),
+                                ..Default::default()
+                            }
+                        }
+                        (_, nh) => {
+                            attributes.next_hop = None;
+                            let global = match nh {
+                                IpAddr::V4(v4) => IpAddr::V6(v4.to_ipv6_mapped()),
+                                v6 => v6,
+                            };
+                            UpdateMessage {
+                                attributes,
+                                mp_reach: Some(MpReach {
+                                    family: *family,
+                                    next_hop: MpNextHop {
+                                        global,
+                                        link_local: None,
+                                    },
+                                    nlri: c.to_vec(),
+                                }),
+                                ..Default::default()
+                            }
+                        }
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Export results cached per source attribute set during one drain, when
+/// the export policy does not look at the prefix. Holds one reference on
+/// every cached out id.
+type ExportCache = HashMap<u32, Option<u32>>;
+
+impl Core {
+    /// The outgoing attributes for `target` of the best path `best` of
+    /// `key`, or `None` when it must not be sent.
+    fn export_route<K: Key>(
+        &self,
+        target: &PeerState,
+        target_slot: u16,
+        best: &PathEntry,
+        key: K,
+    ) -> Option<RouteAttrs> {
+        if best.peer == target_slot {
+            return None;
+        }
+        let source = self.peer(best.peer)?;
+        if !source.ebgp && !target.ebgp {
+            return None;
+        }
+        let src = self.attrs.get(best.attr)?;
+        let comms = &src.attrs.communities;
+        if comms.contains(&Community::NO_ADVERTISE)
+            || (target.ebgp
+                && (comms.contains(&Community::NO_EXPORT)
+                    || comms.contains(&Community::NO_EXPORT_SUBCONFED)))
+        {
+            return None;
+        }
+        let mut attrs = src.attrs.clone();
+        if target.ebgp {
+            attrs.med = None;
+            attrs.originator_id = None;
+            attrs.cluster_list.clear();
+        }
+        let prefix: Prefix = key.into();
+        let ctx = RouteCtx {
+            prefix: &prefix,
+            next_hop: src.next_hop,
+        };
+        match self
+            .policies
+            .evaluate(target.export, ctx, &attrs, self.local_as)
+        {
+            Outcome::Reject => return None,
+            Outcome::Accept => {}
+            Outcome::Modified(m) => attrs = m,
+        }
+        let v4 = K::FAMILY == Family::IPV4_UNICAST;
+        let next_hop = if target.ebgp {
+            // RFC 4271 5.1.2: prepend our own AS towards an external peer.
+            attrs.as_path.prepend(self.local_as, 1);
+            // RFC 4271 5.1.5: LOCAL_PREF is not sent to external peers.
+            attrs.local_pref = None;
+            if target.info.next_hop_unchanged {
+                family_next_hop(src.next_hop, v4)?
+            } else {
+                self_next_hop(&target.info, v4)?
+            }
+        } else {
+            attrs.local_pref = Some(attrs.local_pref.unwrap_or(DEFAULT_LOCAL_PREF));
+            family_next_hop(src.next_hop, v4)?
+        };
+        attrs.next_hop = None;
+        Some(RouteAttrs { attrs, next_hop })
+    }
+
+    /// The interned outgoing attribute id for `target` and `key` (one
+    /// reference for the caller), using and filling `cache`.
+    fn export_id<K: Key>(
+        &mut self,
+        list: Option<&PathList>,
+        slot: u16,
+        key: K,
+        cache: Option<&mut ExportCache>,
+    ) -> Option<u32> {
+        let best = *list?.as_slice().iter().find(|e| e.has(BEST))?;
+        let target = self.peer(slot)?;
+        if best.peer == slot {
+            return None;
+        }
+        if let Some(cache) = cache {
+            if let Some(&hit) = cache.get(&best.attr) {
+                if let Some(id) = hit {
+                    self.attrs.acquire(id);
+                }
+                return hit;
+            }
+            let id = self
+                .export_route(target, slot, &best, key)
+                .map(|r| self.attrs.intern(r));
+            if let Some(id) = id {
+                self.attrs.acquire(id);
+            }
+            cache.insert(best.attr, id);
+            return id;
+        }
+        let r = self.export_route(target, slot, &best, key)?;
+        Some(self.attrs.intern(r))
+    }
+
+    /// Compares the desired export of each key with the Adj-RIB-Out of
+    /// `slot` and records the differences; `force` re-announces unchanged
+    /// routes too (route refresh, initial table).
+    fn export_keys<K: Key>(
+        &mut self,
+        t: &mut FamilyTable<K>,
+        slot: u16,
+        keys: impl IntoIterator<Item = K>,
+        force: bool,
+        out: &mut Vec<ExportBatch>,
+    ) {
+        let s = usize::from(slot);
+        let mut cache: Option<ExportCache> = self
+            .peer(slot)
+            .filter(|p| !self.policies.prefix_dependent(p.export))
+            .map(|_| HashMap::new());
+        let mut withdrawn = Vec::new();
+        let mut groups: Vec<(u32, Vec<Nlri>)> = Vec::new();
+        let mut group_of: HashMap<u32, usize> = HashMap::new();
+        for key in keys {
+            let desired = self.export_id(t.routes.get(&key), slot, key, cache.as_mut());
+            let Some(adj) = t.adj_out.get_mut(s) else {
+                if let Some(d) = desired {
+                    self.attrs.release(d);
+                }
+                continue;
+            };
+            let current = adj.get(&key).copied();
+            match (current, desired) {
+                (Some(c), Some(d)) if c == d && !force => self.attrs.release(d),
+                (_, Some(d)) => {
+                    if let Some(c) = adj.insert(key, d) {
+                        self.attrs.release(c);
+                    }
+                    let g = *group_of.entry(d).or_insert_with(|| {
+                        groups.push((d, Vec::new()));
+                        groups.len() - 1
+                    });
+                    if let Some((_, v)) = groups.get_mut(g) {
+                        v.push(Nlri::new(key.into()));
+                    }
+                }
+                (Some(c), None) => {
+                    adj.remove(&key);
+                    self.attrs.release(c);
+                    withdrawn.push(Nlri::new(key.into()));
+                }
+                (None, None) => {}
+            }
+        }
+        for id in cache.into_iter().flat_map(HashMap::into_values).flatten() {
+            self.attrs.release(id);
+        }
+        if !withdrawn.is_empty() {
+            withdrawn.sort_unstable();
+            out.push(ExportBatch::Withdraw {
+                family: K::FAMILY,
+                nlri: withdrawn,
+            });
+        }
+        for (id, mut nlri) in groups {
+            if let Some(route) = self.attrs.get(id) {
+                nlri.sort_unstable();
+                out.push(ExportBatch::Announce {
+                    family: K::FAMILY,
+                    route: route.clone(),
+                    nlri,
+                });
+            }
+        }
+    }
+
+    /// The changes of one family for `slot` since its last drain.
+    fn drain_family<K: Key>(
+        &mut self,
+        t: &mut FamilyTable<K>,
+        slot: u16,
+        out: &mut Vec<ExportBatch>,
+    ) {
+        let s = usize::from(slot);
+        let Some(Some(cur)) = t.cursors.get(s).copied() else {
+            return;
+        };
+        let mut keys: Vec<K> = t.log.get(cur..).unwrap_or_default().to_vec();
+        if let Some(c) = t.cursors.get_mut(s) {
+            *c = Some(t.log.len());
+        }
+        t.compact_log();
+        keys.sort_unstable();
+        keys.dedup();
+        self.export_keys(t, slot, keys, false, out);
+    }
+
+    /// The whole table of one family for `slot`.
+    fn full_family<K: Key>(
+        &mut self,
+        t: &mut FamilyTable<K>,
+        slot: u16,
+        out: &mut Vec<ExportBatch>,
+    ) {
+        let s = usize::from(slot);
+        if !t.cursors.get(s).is_some_and(Option::is_some) {
+            return;
+        }
+        if let Some(c) = t.cursors.get_mut(s) {
+            *c = Some(t.log.len());
+        }
+        t.compact_log();
+        let mut keys: Vec<K> = t.routes.keys().copied().collect();
+        if let Some(adj) = t.adj_out.get(s) {
+            // Withdraw what was sent and is no longer in the table.
+            keys.extend(adj.keys().filter(|k| !t.routes.contains_key(k)));
+        }
+        self.export_keys(t, slot, keys, true, out);
+    }
+}
+
+/// The next hop `nh` in the form a family needs: IPv4 for IPv4 unicast
+/// (`None` if it is IPv6), IPv6 or IPv4 (sent IPv4-mapped) for IPv6.
+fn family_next_hop(nh: IpAddr, v4: bool) -> Option<IpAddr> {
+    match (v4, nh) {
+        (true, IpAddr::V6(_)) => None,
+        _ => Some(nh),
+    }
+}
+
+/// Our own address towards the peer for the family.
+fn self_next_hop(info: &crate::rib::PeerInfo, v4: bool) -> Option<IpAddr> {
+    if v4 {
+        info.local_v4.map(IpAddr::V4)
+    } else {
+        info.local_v6
+            .map(IpAddr::V6)
+            .or(info.local_v4.map(IpAddr::V4))
+    }
+}
+
+impl Rib {
+    /// The UPDATE batches `peer` needs since its last drain: withdrawals
+    /// first, then announcements grouped by identical attributes. The
+    /// Adj-RIB-Out is updated as if they were sent.
+    pub fn drain_exports(&mut self, peer: u32) -> Result<Vec<ExportBatch>, RibError> {
+        let slot = self.core.slot_of(peer)?;
+        let mut out = Vec::new();
+        self.core.drain_family(&mut self.v4, slot, &mut out);
+        self.core.drain_family(&mut self.v6, slot, &mut out);
+        Ok(out)
+    }
+
+    /// The whole table for `peer` (after Established, or for a route
+    /// refresh): every route it should have, plus withdrawals of routes
+    /// sent earlier and gone since. Pending changes are included. The core
+    /// sends End-of-RIB for each family after these.
+    pub fn full_export(&mut self, peer: u32) -> Result<Vec<ExportBatch>, RibError> {
+        let slot = self.core.slot_of(peer)?;
+        let mut out = Vec::new();
+        self.core.full_family(&mut self.v4, slot, &mut out);
+        self.core.full_family(&mut self.v6, slot, &mut out);
+        Ok(out)
+    }
+
+    /// Whether any peer has export work pending (cheap; for the core's
+    /// scheduling).
+    pub fn exports_pending(&self, peer: u32) -> bool {
+        let Ok(slot) = self.core.slot_of(peer) else {
+            return false;
+        };
+        let s = usize::from(slot);
+        let pending = |log_len: usize, c: Option<&Option<usize>>| matches!(c, Some(Some(cur)) if *cur < log_len);
+        pending(self.v4.log.len(), self.v4.cursors.get(s))
+            || pending(self.v6.log.len(), self.v6.cursors.get(s))
+    }
+}

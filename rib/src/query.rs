@@ -1,0 +1,232 @@
+//! Read-only views for rbgpctl and metrics: Loc-RIB entries with all their
+//! paths, longest-prefix match, Adj-RIB-Out, per-peer counters, sizes.
+
+use crate::attrs::RouteAttrs;
+use crate::decision::{compare, Reason};
+use crate::rib::{fam_idx, Core, PeerCounts, Rib, RibError};
+use crate::table::{FamilyTable, Key, PathList, BEST, MULTIPATH, REJECTED, STALE};
+use bgp_proto::types::{Family, Prefix};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// One path of a prefix, as rbgpctl shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathView {
+    /// The peer's id.
+    pub peer: u32,
+    /// The peer's address.
+    pub peer_addr: IpAddr,
+    /// ADD-PATH identifier as received (0 without ADD-PATH).
+    pub path_id: u32,
+    /// Attributes (after import policy) and next hop.
+    pub route: Arc<RouteAttrs>,
+    /// The best path.
+    pub best: bool,
+    /// In the ECMP group (the best path too).
+    pub multipath: bool,
+    /// Stale (peer restarting).
+    pub stale: bool,
+    /// Clock value ([`Rib::set_clock`]) when the path arrived or last
+    /// changed attributes.
+    pub since: u32,
+    /// For a path that is not best: the decision step it lost at.
+    pub reason: Option<Reason>,
+}
+
+/// A Loc-RIB entry: a prefix and its accepted paths, best first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteView {
+    /// The prefix.
+    pub prefix: Prefix,
+    /// Accepted paths, best first, then the multipath group.
+    pub paths: Vec<PathView>,
+}
+
+/// Sizes of the RIB, for metrics and the memory benchmark.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RibStats {
+    /// IPv4 prefixes with at least one path (accepted or not).
+    pub prefixes_v4: usize,
+    /// IPv6 prefixes with at least one path.
+    pub prefixes_v6: usize,
+    /// Paths of all peers.
+    pub paths: usize,
+    /// Distinct interned attribute sets.
+    pub attr_sets: usize,
+    /// Estimated heap bytes of the prefix tables (without attribute sets).
+    pub table_bytes: usize,
+}
+
+impl Core {
+    fn view<K: Key>(&self, key: K, list: &PathList) -> Option<RouteView> {
+        let entries = list.as_slice();
+        let best = entries
+            .iter()
+            .find(|e| e.has(BEST))
+            .map(|e| self.candidate(e));
+        let acm = self.decision.always_compare_med;
+        let paths: Vec<PathView> = entries
+            .iter()
+            .filter(|e| !e.has(REJECTED))
+            .filter_map(|e| {
+                let peer = self.peer(e.peer)?;
+                let reason = if e.has(BEST) {
+                    None
+                } else if self.unreachable.contains(&self.attrs.next_hop(e.attr)) {
+                    Some(Reason::Unreachable)
+                } else {
+                    best.map(|b| compare(&b, &self.candidate(e), acm).1)
+                };
+                Some(PathView {
+                    peer: peer.info.id,
+                    peer_addr: peer.info.addr,
+                    path_id: e.path_id,
+                    route: self.attrs.get(e.attr)?.clone(),
+                    best: e.has(BEST),
+                    multipath: e.has(MULTIPATH),
+                    stale: e.has(STALE),
+                    since: e.tick,
+                    reason,
+                })
+            })
+            .collect();
+        (!paths.is_empty()).then(|| RouteView {
+            prefix: key.into(),
+            paths,
+        })
+    }
+
+    fn views<K: Key>(&self, t: &FamilyTable<K>) -> Vec<RouteView> {
+        let mut keys: Vec<&K> = t.routes.keys().collect();
+        keys.sort_unstable();
+        keys.into_iter()
+            .filter_map(|k| t.routes.get(k).and_then(|l| self.view(*k, l)))
+            .collect()
+    }
+}
+
+impl Rib {
+    /// Loc-RIB entries of `family` (both unicast families when `None`),
+    /// sorted by prefix. Prefixes with only rejected paths are left out.
+    pub fn routes(&self, family: Option<Family>) -> Vec<RouteView> {
+        let mut out = Vec::new();
+        if family.is_none_or(|f| f == Family::IPV4_UNICAST) {
+            out.extend(self.core.views(&self.v4));
+        }
+        if family.is_none_or(|f| f == Family::IPV6_UNICAST) {
+            out.extend(self.core.views(&self.v6));
+        }
+        out
+    }
+
+    /// The entry of exactly `prefix`.
+    pub fn route(&self, prefix: Prefix) -> Option<RouteView> {
+        match prefix {
+            Prefix::V4(p) => self.v4.routes.get(&p).and_then(|l| self.core.view(p, l)),
+            Prefix::V6(p) => self.v6.routes.get(&p).and_then(|l| self.core.view(p, l)),
+        }
+    }
+
+    /// Longest-prefix match: the most specific entry covering `ip` that has
+    /// a best path.
+    pub fn lookup(&self, ip: IpAddr) -> Option<RouteView> {
+        fn lpm<K: Key>(core: &Core, t: &FamilyTable<K>, ip: IpAddr) -> Option<RouteView> {
+            (0..=K::MAX_LEN)
+                .rev()
+                .filter_map(|len| K::covering(ip, len))
+                .find_map(|k| {
+                    let list = t.routes.get(&k)?;
+                    if !list.as_slice().iter().any(|e| e.has(BEST)) {
+                        return None;
+                    }
+                    core.view(k, list)
+                })
+        }
+        match ip {
+            IpAddr::V4(_) => lpm(&self.core, &self.v4, ip),
+            IpAddr::V6(_) => lpm(&self.core, &self.v6, ip),
+        }
+    }
+
+    /// What `peer` was sent and not withdrawn: prefix and outgoing
+    /// attributes, sorted by prefix.
+    pub fn adj_rib_out(&self, peer: u32) -> Result<Vec<(Prefix, Arc<RouteAttrs>)>, RibError> {
+        let s = usize::from(self.core.slot_of(peer)?);
+        fn fam<K: Key>(
+            core: &Core,
+            t: &FamilyTable<K>,
+            s: usize,
+        ) -> Vec<(Prefix, Arc<RouteAttrs>)> {
+            let mut v: Vec<(Prefix, Arc<RouteAttrs>)> = t
+                .adj_out
+                .get(s)
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, id)| Some(((*k).into(), core.attrs.get(*id)?.clone())))
+                .collect();
+            v.sort_unstable_by_key(|(p, _)| *p);
+            v
+        }
+        let mut out = fam(&self.core, &self.v4, s);
+        out.extend(fam(&self.core, &self.v6, s));
+        Ok(out)
+    }
+
+    /// Counters of `peer` for IPv4 and IPv6 unicast.
+    pub fn peer_counts(&self, peer: u32) -> Result<Vec<(Family, PeerCounts)>, RibError> {
+        let slot = self.core.slot_of(peer)?;
+        let s = usize::from(slot);
+        let state = self.core.peer(slot).ok_or(RibError::UnknownPeer(peer))?;
+        let mut out = Vec::with_capacity(2);
+        for (family, advertised) in [
+            (
+                Family::IPV4_UNICAST,
+                self.v4.adj_out.get(s).map_or(0, |m| m.len()),
+            ),
+            (
+                Family::IPV6_UNICAST,
+                self.v6.adj_out.get(s).map_or(0, |m| m.len()),
+            ),
+        ] {
+            let mut c = state
+                .counts
+                .get(fam_idx(family))
+                .copied()
+                .unwrap_or_default();
+            c.advertised = advertised;
+            out.push((family, c));
+        }
+        Ok(out)
+    }
+
+    /// Whether `peer` is known and its session up.
+    pub fn peer_up(&self, peer: u32) -> bool {
+        self.core
+            .slot_of(peer)
+            .ok()
+            .and_then(|s| self.core.peer(s))
+            .is_some_and(|p| p.up)
+    }
+
+    /// Sizes of the RIB.
+    pub fn stats(&self) -> RibStats {
+        RibStats {
+            prefixes_v4: self.v4.routes.len(),
+            prefixes_v6: self.v6.routes.len(),
+            paths: self
+                .v4
+                .routes
+                .values()
+                .map(|l| l.as_slice().len())
+                .sum::<usize>()
+                + self
+                    .v6
+                    .routes
+                    .values()
+                    .map(|l| l.as_slice().len())
+                    .sum::<usize>(),
+            attr_sets: self.core.attrs.len(),
+            table_bytes: self.v4.heap_bytes() + self.v6.heap_bytes(),
+        }
+    }
+}

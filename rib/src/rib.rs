@@ -1,0 +1,763 @@
+//! The [`Rib`]: peers, route input (UPDATE contents, withdrawals, graceful
+//! restart) and the FIB change output.
+//!
+//! Every input runs the decision process on the prefixes it touches and
+//! records two kinds of output for the daemon core to drain:
+//! - [`FibChange`]s, when the ECMP next-hop set of a prefix changed;
+//! - an entry in the family's export log, when the best path changed; each
+//!   peer's [`Rib::drain_exports`] turns the log into UPDATE batches (see
+//!   `export.rs`).
+
+use crate::attrs::{AttrTable, RouteAttrs};
+use crate::decision::{select, Candidate, DecisionConfig};
+use crate::policy::{Policy, PolicyRef, PrefixList};
+use crate::policy_eval::{CompiledPolicies, Outcome, PolicyError, PolicyId, RouteCtx};
+use crate::table::{FamilyTable, Key, PathEntry, PathList, BEST, MULTIPATH, REJECTED, STALE};
+use bgp_proto::msg::attributes::{PathAttributes, UpdateMessage};
+use bgp_proto::types::{Family, Ipv4Prefix, Ipv6Prefix, Nlri, Prefix};
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Errors of the RIB layer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RibError {
+    /// The policy configuration is invalid.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// No peer with this id was added.
+    #[error("unknown peer id {0}")]
+    UnknownPeer(u32),
+    /// `add_peer` for a peer whose session is still up.
+    #[error("peer id {0} is already up")]
+    PeerExists(u32),
+    /// More than 65535 peers.
+    #[error("too many peers (at most 65535)")]
+    TooManyPeers,
+}
+
+/// The RIB's configuration (from `[router]` and the policy sections).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RibConfig {
+    /// Local AS.
+    pub local_as: u32,
+    /// Local BGP Identifier.
+    pub router_id: Ipv4Addr,
+    /// Most paths in an ECMP group (1: no multipath).
+    pub max_paths: usize,
+    /// Multipath across different neighbor ASes.
+    pub multipath_relax: bool,
+    /// Compare MED across neighbor ASes.
+    pub always_compare_med: bool,
+    /// Named policies.
+    pub policies: Vec<Policy>,
+    /// Named prefix lists.
+    pub prefix_lists: Vec<PrefixList>,
+}
+
+/// A peer whose session is established, as the core describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The core's id for the peer (stable across sessions of one neighbor).
+    pub id: u32,
+    /// Peer address.
+    pub addr: IpAddr,
+    /// Peer AS (eBGP when it differs from the local AS).
+    pub remote_as: u32,
+    /// The peer's BGP Identifier (from its OPEN).
+    pub router_id: Ipv4Addr,
+    /// Our IPv4 address on the session, the next hop we set for IPv4
+    /// routes ("next hop self").
+    pub local_v4: Option<Ipv4Addr>,
+    /// Our IPv6 address for IPv6 routes; without it IPv6 routes get the
+    /// IPv4-mapped form of `local_v4`, as GoBGP/Cilium send.
+    pub local_v6: Option<Ipv6Addr>,
+    /// Import policy.
+    pub import: PolicyRef,
+    /// Export policy.
+    pub export: PolicyRef,
+    /// Keep the route's next hop on export to eBGP instead of ourselves.
+    pub next_hop_unchanged: bool,
+    /// Negotiated families; routes of other families are not exported.
+    pub families: Vec<Family>,
+}
+
+/// Per-peer, per-family route counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeerCounts {
+    /// Prefixes (paths) received and held in Adj-RIB-In, rejected included.
+    pub received: usize,
+    /// Of those, accepted by loop detection and import policy.
+    pub accepted: usize,
+    /// Of those, stale (peer restarting).
+    pub stale: usize,
+    /// Prefixes in the peer's Adj-RIB-Out.
+    pub advertised: usize,
+}
+
+/// A change of the forwarding entry of a prefix: the ECMP next hops of the
+/// best and multipath paths, sorted and without duplicates, at most
+/// `max_paths`; empty means delete the route. Apply in order: a prefix may
+/// appear more than once, the last one wins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FibChange {
+    /// The prefix.
+    pub prefix: Prefix,
+    /// Next hops; an IPv4 next hop for an IPv6 prefix means "via inet".
+    pub next_hops: Vec<IpAddr>,
+}
+
+#[derive(Debug)]
+pub(crate) struct PeerState {
+    pub info: PeerInfo,
+    pub up: bool,
+    pub ebgp: bool,
+    pub import: PolicyId,
+    pub export: PolicyId,
+    /// Received/accepted/stale per family index (0 IPv4, 1 IPv6).
+    pub counts: [PeerCounts; 2],
+}
+
+/// Family-independent state, split from the family tables so that both
+/// can be borrowed mutably together.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub local_as: u32,
+    pub router_id: Ipv4Addr,
+    pub decision: DecisionConfig,
+    pub policies: CompiledPolicies,
+    pub attrs: AttrTable,
+    pub peers: Vec<Option<PeerState>>,
+    pub peer_index: HashMap<u32, u16>,
+    pub unreachable: HashSet<IpAddr>,
+    pub fib: Vec<FibChange>,
+    pub now: u32,
+}
+
+/// The routing information bases: Adj-RIB-In per peer, Loc-RIB with best
+/// path and multipath, Adj-RIB-Out per peer. Plain data, owned by one task.
+#[derive(Debug)]
+pub struct Rib {
+    pub(crate) core: Core,
+    pub(crate) v4: FamilyTable<Ipv4Prefix>,
+    pub(crate) v6: FamilyTable<Ipv6Prefix>,
+}
+
+pub(crate) fn fam_idx(f: Family) -> usize {
+    usize::from(f != Family::IPV4_UNICAST)
+}
+
+/// An IPv4-mapped IPv6 address as IPv4, anything else unchanged.
+pub(crate) fn unmap(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// What the export and FIB outputs depend on, before and after a change.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Snapshot {
+    best: Option<(u16, u32)>,
+    next_hops: Vec<IpAddr>,
+}
+
+impl Core {
+    pub(crate) fn peer(&self, slot: u16) -> Option<&PeerState> {
+        self.peers.get(usize::from(slot)).and_then(Option::as_ref)
+    }
+
+    fn peer_mut(&mut self, slot: u16) -> Option<&mut PeerState> {
+        self.peers
+            .get_mut(usize::from(slot))
+            .and_then(Option::as_mut)
+    }
+
+    pub(crate) fn slot_of(&self, id: u32) -> Result<u16, RibError> {
+        self.peer_index
+            .get(&id)
+            .copied()
+            .ok_or(RibError::UnknownPeer(id))
+    }
+
+    fn eligible(&self, e: &PathEntry) -> bool {
+        !e.has(REJECTED)
+            && (self.unreachable.is_empty()
+                || !self.unreachable.contains(&self.attrs.next_hop(e.attr)))
+    }
+
+    pub(crate) fn candidate(&self, e: &PathEntry) -> Candidate {
+        let m = self.attrs.meta(e.attr);
+        let peer = self.peer(e.peer);
+        Candidate {
+            local_pref: m.local_pref,
+            path_len: m.path_len,
+            origin: m.origin,
+            med: m.med,
+            neighbor_as: m.neighbor_as,
+            ebgp: peer.is_some_and(|p| p.ebgp),
+            router_id: m
+                .originator_id
+                .or(peer.map(|p| p.info.router_id))
+                .unwrap_or(Ipv4Addr::BROADCAST),
+            cluster_len: m.cluster_len,
+            peer_addr: peer.map_or(IpAddr::V4(Ipv4Addr::BROADCAST), |p| p.info.addr),
+            path_id: e.path_id,
+            peer_id: peer.map_or(u32::MAX, |p| p.info.id),
+        }
+    }
+
+    /// Runs the decision process on `list`: sets BEST/MULTIPATH and moves
+    /// the best path first.
+    fn decide(&self, list: &mut PathList) {
+        let entries = list.as_mut_slice();
+        for e in entries.iter_mut() {
+            e.flags &= !(BEST | MULTIPATH);
+        }
+        if let [only] = entries {
+            if self.eligible(only) {
+                only.flags |= BEST | MULTIPATH;
+            }
+            return;
+        }
+        let mut idx = Vec::with_capacity(entries.len());
+        let mut cands = Vec::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            if self.eligible(e) {
+                idx.push(i);
+                cands.push(self.candidate(e));
+            }
+        }
+        let sel = select(&cands, &self.decision);
+        for m in sel.multipath {
+            if let Some(e) = idx.get(m).and_then(|&i| entries.get_mut(i)) {
+                e.flags |= MULTIPATH;
+            }
+        }
+        if let Some(&b) = sel.best.and_then(|b| idx.get(b)) {
+            if let Some(e) = entries.get_mut(b) {
+                e.flags |= BEST;
+            }
+            if let Some(head) = entries.get_mut(..=b) {
+                head.rotate_right(1);
+            }
+        }
+    }
+
+    fn snapshot(&self, list: &PathList) -> Snapshot {
+        let mut s = Snapshot::default();
+        for e in list.as_slice() {
+            if e.has(BEST) {
+                s.best = Some((e.peer, e.attr));
+            }
+            if e.has(MULTIPATH) {
+                s.next_hops.push(self.attrs.next_hop(e.attr));
+            }
+        }
+        if s.next_hops.len() > 1 {
+            s.next_hops.sort_unstable();
+            s.next_hops.dedup();
+        }
+        s
+    }
+
+    fn emit<K: Key>(&mut self, t: &mut FamilyTable<K>, key: K, before: Snapshot, after: Snapshot) {
+        if before.best != after.best {
+            t.log_change(key);
+        }
+        if before.next_hops != after.next_hops {
+            self.fib.push(FibChange {
+                prefix: key.into(),
+                next_hops: after.next_hops,
+            });
+        }
+    }
+
+    fn count(&mut self, slot: u16, fam: usize, e: &PathEntry, sign: bool) {
+        if let Some(c) = self.peer_mut(slot).and_then(|p| p.counts.get_mut(fam)) {
+            let adj = |v: &mut usize| {
+                *v = if sign {
+                    v.saturating_add(1)
+                } else {
+                    v.saturating_sub(1)
+                }
+            };
+            adj(&mut c.received);
+            if !e.has(REJECTED) {
+                adj(&mut c.accepted);
+            }
+            if e.has(STALE) {
+                adj(&mut c.stale);
+            }
+        }
+    }
+
+    /// Adds, replaces (`Some`) or removes (`None`) the path of `slot` with
+    /// `path_id` for `key`. `new` carries one attribute reference, which
+    /// this takes over.
+    fn set_path<K: Key>(
+        &mut self,
+        t: &mut FamilyTable<K>,
+        key: K,
+        slot: u16,
+        path_id: u32,
+        new: Option<(u32, bool)>,
+    ) {
+        let fam = fam_idx(K::FAMILY);
+        let entry = new.map(|(attr, rejected)| PathEntry {
+            peer: slot,
+            flags: if rejected { REJECTED } else { 0 },
+            path_id,
+            attr,
+            tick: self.now,
+        });
+        let (before, after) = match t.routes.entry(key) {
+            Entry::Vacant(v) => {
+                let Some(e) = entry else {
+                    return;
+                };
+                self.count(slot, fam, &e, true);
+                let mut list = PathList::One(e);
+                self.decide(&mut list);
+                let after = self.snapshot(&list);
+                v.insert(list);
+                (Snapshot::default(), after)
+            }
+            Entry::Occupied(mut o) => {
+                let list = o.get_mut();
+                let before = self.snapshot(list);
+                let pos = list.find(slot, path_id);
+                match (pos, entry) {
+                    (Some(i), Some(mut e)) => {
+                        let Some(old) = list.as_mut_slice().get_mut(i) else {
+                            return;
+                        };
+                        let old_copy = *old;
+                        if old_copy.attr == e.attr && (old_copy.flags & REJECTED) == e.flags {
+                            // Same route again: only refresh (GR: no longer stale).
+                            old.flags &= !STALE;
+                            self.attrs.release(e.attr);
+                            if old_copy.has(STALE) {
+                                if let Some(c) =
+                                    self.peer_mut(slot).and_then(|p| p.counts.get_mut(fam))
+                                {
+                                    c.stale = c.stale.saturating_sub(1);
+                                }
+                            }
+                            return;
+                        }
+                        e.flags |= old_copy.flags & (BEST | MULTIPATH);
+                        *old = e;
+                        self.count(slot, fam, &old_copy, false);
+                        self.count(slot, fam, &e, true);
+                        self.attrs.release(old_copy.attr);
+                    }
+                    (None, Some(e)) => {
+                        self.count(slot, fam, &e, true);
+                        list.push(e);
+                    }
+                    (Some(i), None) => {
+                        let Some(old) = list.as_slice().get(i).copied() else {
+                            return;
+                        };
+                        self.count(slot, fam, &old, false);
+                        self.attrs.release(old.attr);
+                        if !list.remove(i) {
+                            o.remove();
+                            self.emit(t, key, before, Snapshot::default());
+                            return;
+                        }
+                    }
+                    (None, None) => return,
+                }
+                self.decide(list);
+                (before, self.snapshot(list))
+            }
+        };
+        self.emit(t, key, before, after);
+    }
+
+    /// Re-runs the decision for every prefix with a path for which
+    /// `touches` holds, after `mutate` changed that list (removing entries
+    /// for which it returns false).
+    fn sweep<K: Key>(
+        &mut self,
+        t: &mut FamilyTable<K>,
+        touches: impl Fn(&Core, &PathEntry) -> bool,
+        mut keep: impl FnMut(&mut Core, &mut PathEntry) -> bool,
+    ) {
+        let fam = fam_idx(K::FAMILY);
+        let mut changes = Vec::new();
+        let mut routes = std::mem::take(&mut t.routes);
+        routes.retain(|key, list| {
+            if !list.as_slice().iter().any(|e| touches(self, e)) {
+                return true;
+            }
+            let before = self.snapshot(list);
+            let mut i = 0;
+            while let Some(e) = list.as_mut_slice().get_mut(i) {
+                if !touches(self, e) || keep(self, e) {
+                    i += 1;
+                    continue;
+                }
+                let old = *e;
+                self.count(old.peer, fam, &old, false);
+                self.attrs.release(old.attr);
+                if !list.remove(i) {
+                    changes.push((*key, before, Snapshot::default()));
+                    return false;
+                }
+            }
+            self.decide(list);
+            let after = self.snapshot(list);
+            changes.push((*key, before, after));
+            true
+        });
+        t.routes = routes;
+        for (key, before, after) in changes {
+            self.emit(t, key, before, after);
+        }
+    }
+
+    /// Interns the outcome of the import policy for one family.
+    fn import_attr(
+        &mut self,
+        import: PolicyId,
+        remote_as: u32,
+        prefix: &Prefix,
+        next_hop: IpAddr,
+        base: &RouteAttrs,
+        base_id: u32,
+    ) -> Option<u32> {
+        let ctx = RouteCtx { prefix, next_hop };
+        match self.policies.evaluate(import, ctx, &base.attrs, remote_as) {
+            Outcome::Reject => None,
+            Outcome::Accept => {
+                self.attrs.acquire(base_id);
+                Some(base_id)
+            }
+            Outcome::Modified(attrs) => Some(self.attrs.intern(RouteAttrs { attrs, next_hop })),
+        }
+    }
+}
+
+impl Rib {
+    /// Builds an empty RIB; fails on an invalid policy or prefix list.
+    pub fn new(cfg: RibConfig) -> Result<Rib, RibError> {
+        let policies = CompiledPolicies::new(&cfg.policies, &cfg.prefix_lists)?;
+        Ok(Rib {
+            core: Core {
+                local_as: cfg.local_as,
+                router_id: cfg.router_id,
+                decision: DecisionConfig {
+                    always_compare_med: cfg.always_compare_med,
+                    multipath_relax: cfg.multipath_relax,
+                    max_paths: cfg.max_paths.max(1),
+                },
+                policies,
+                attrs: AttrTable::default(),
+                peers: Vec::new(),
+                peer_index: HashMap::new(),
+                unreachable: HashSet::new(),
+                fib: Vec::new(),
+                now: 0,
+            },
+            v4: FamilyTable::default(),
+            v6: FamilyTable::default(),
+        })
+    }
+
+    /// Sets the clock stamped on paths as they arrive (e.g. seconds since
+    /// the daemon started); the RIB never reads a clock itself.
+    pub fn set_clock(&mut self, now: u32) {
+        self.core.now = now;
+    }
+
+    /// Registers a peer whose session just became established. A peer
+    /// that went down gracefully keeps its (stale) paths until it sends
+    /// them again or [`Rib::end_of_rib`] / [`Rib::sweep_stale`].
+    /// Call [`Rib::full_export`] next for the initial table.
+    pub fn add_peer(&mut self, info: PeerInfo) -> Result<(), RibError> {
+        let import = self.core.policies.resolve(&info.import)?;
+        let export = self.core.policies.resolve(&info.export)?;
+        let ebgp = info.remote_as != self.core.local_as;
+        let slot = match self.core.peer_index.get(&info.id) {
+            Some(&slot) => {
+                if self.core.peer(slot).is_some_and(|p| p.up) {
+                    return Err(RibError::PeerExists(info.id));
+                }
+                slot
+            }
+            None => {
+                let free = self.core.peers.iter().position(Option::is_none);
+                let slot = free.unwrap_or(self.core.peers.len());
+                let slot = u16::try_from(slot).map_err(|_| RibError::TooManyPeers)?;
+                if free.is_none() {
+                    self.core.peers.push(None);
+                }
+                slot
+            }
+        };
+        let counts = self.core.peer(slot).map(|p| p.counts).unwrap_or_default();
+        let families = info.families.clone();
+        self.core.peer_index.insert(info.id, slot);
+        if let Some(p) = self.core.peers.get_mut(usize::from(slot)) {
+            *p = Some(PeerState {
+                info,
+                up: true,
+                ebgp,
+                import,
+                export,
+                counts,
+            });
+        }
+        let s = usize::from(slot);
+        self.v4.ensure_slot(s);
+        self.v6.ensure_slot(s);
+        if let Some(c) = self.v4.cursors.get_mut(s) {
+            *c = families
+                .contains(&Family::IPV4_UNICAST)
+                .then_some(self.v4.log.len());
+        }
+        if let Some(c) = self.v6.cursors.get_mut(s) {
+            *c = families
+                .contains(&Family::IPV6_UNICAST)
+                .then_some(self.v6.log.len());
+        }
+        Ok(())
+    }
+
+    /// The session of `peer` went down. `graceful` (GR helper, RFC 4724
+    /// 4.2): keep its paths, marked stale, until it comes back and sends
+    /// End-of-RIB or the restart timer fires ([`Rib::sweep_stale`]);
+    /// otherwise remove them now. Its Adj-RIB-Out is dropped either way.
+    pub fn peer_down(&mut self, peer: u32, graceful: bool) -> Result<(), RibError> {
+        let slot = self.core.slot_of(peer)?;
+        if let Some(p) = self.core.peer_mut(slot) {
+            p.up = false;
+        }
+        self.drop_adj_out(slot);
+        let mine = move |_: &Core, e: &PathEntry| e.peer == slot;
+        if graceful {
+            self.mark_stale(slot);
+        } else {
+            self.core.sweep(&mut self.v4, mine, |_, _| false);
+            self.core.sweep(&mut self.v6, mine, |_, _| false);
+        }
+        Ok(())
+    }
+
+    /// Removes a peer and all its paths (deconfigured, or done for good).
+    pub fn remove_peer(&mut self, peer: u32) -> Result<(), RibError> {
+        self.peer_down(peer, false)?;
+        let slot = self.core.slot_of(peer)?;
+        self.core.peer_index.remove(&peer);
+        if let Some(p) = self.core.peers.get_mut(usize::from(slot)) {
+            *p = None;
+        }
+        Ok(())
+    }
+
+    fn mark_stale(&mut self, slot: u16) {
+        fn mark<K: Key>(core: &mut Core, t: &mut FamilyTable<K>, slot: u16) {
+            let mut n = 0usize;
+            for list in t.routes.values_mut() {
+                for e in list.as_mut_slice() {
+                    if e.peer == slot && !e.has(STALE) {
+                        e.flags |= STALE;
+                        n += 1;
+                    }
+                }
+            }
+            if let Some(c) = core
+                .peer_mut(slot)
+                .and_then(|p| p.counts.get_mut(fam_idx(K::FAMILY)))
+            {
+                c.stale = c.stale.saturating_add(n);
+            }
+        }
+        mark(&mut self.core, &mut self.v4, slot);
+        mark(&mut self.core, &mut self.v6, slot);
+    }
+
+    fn drop_adj_out(&mut self, slot: u16) {
+        fn drop_fam<K: Key>(core: &mut Core, t: &mut FamilyTable<K>, slot: u16) {
+            let s = usize::from(slot);
+            if let Some(out) = t.adj_out.get_mut(s) {
+                for (_, id) in out.drain() {
+                    core.attrs.release(id);
+                }
+                *out = HashMap::new();
+            }
+            if let Some(c) = t.cursors.get_mut(s) {
+                *c = None;
+            }
+            t.compact_log();
+        }
+        drop_fam(&mut self.core, &mut self.v4, slot);
+        drop_fam(&mut self.core, &mut self.v6, slot);
+    }
+
+    /// End-of-RIB from `peer` for `family`: removes its paths of that
+    /// family still stale (RFC 4724 4.2).
+    pub fn end_of_rib(&mut self, peer: u32, family: Family) -> Result<(), RibError> {
+        let slot = self.core.slot_of(peer)?;
+        let stale = move |_: &Core, e: &PathEntry| e.peer == slot && e.has(STALE);
+        if family == Family::IPV4_UNICAST {
+            self.core.sweep(&mut self.v4, stale, |_, _| false);
+        } else if family == Family::IPV6_UNICAST {
+            self.core.sweep(&mut self.v6, stale, |_, _| false);
+        }
+        Ok(())
+    }
+
+    /// Removes every stale path of `peer` (restart or stale timer expired).
+    pub fn sweep_stale(&mut self, peer: u32) -> Result<(), RibError> {
+        self.end_of_rib(peer, Family::IPV4_UNICAST)?;
+        self.end_of_rib(peer, Family::IPV6_UNICAST)
+    }
+
+    /// Tells whether next hop `ip` is reachable (all are by default); paths
+    /// via an unreachable next hop are not candidates for best path.
+    pub fn set_next_hop_reachable(&mut self, ip: IpAddr, reachable: bool) {
+        let ip = unmap(ip);
+        let changed = if reachable {
+            self.core.unreachable.remove(&ip)
+        } else {
+            self.core.unreachable.insert(ip)
+        };
+        if changed {
+            let via = move |c: &Core, e: &PathEntry| c.attrs.next_hop(e.attr) == ip;
+            self.core.sweep(&mut self.v4, via, |_, _| true);
+            self.core.sweep(&mut self.v6, via, |_, _| true);
+        }
+    }
+
+    /// Routes announced by `peer` with next hop `next_hop` (the NEXT_HOP
+    /// attribute for IPv4 NLRI, the MP_REACH global next hop otherwise) and
+    /// attributes `attrs` (its `next_hop` field is ignored). Paths whose
+    /// AS_PATH holds the local AS (or whose ORIGINATOR_ID / CLUSTER_LIST
+    /// holds our router id) are kept as rejected, as are those the import
+    /// policy rejects.
+    pub fn update(
+        &mut self,
+        peer: u32,
+        nlri: impl IntoIterator<Item = Nlri>,
+        next_hop: IpAddr,
+        mut attrs: PathAttributes,
+    ) -> Result<(), RibError> {
+        let slot = self.core.slot_of(peer)?;
+        let (ebgp, import, remote_as) = match self.core.peer(slot) {
+            Some(p) => (p.ebgp, p.import, p.info.remote_as),
+            None => return Err(RibError::UnknownPeer(peer)),
+        };
+        let next_hop = unmap(next_hop);
+        attrs.next_hop = None;
+        if ebgp {
+            // RFC 4271 5.1.5: LOCAL_PREF from an external peer is ignored.
+            attrs.local_pref = None;
+        }
+        let looped = attrs.as_path.contains(self.core.local_as)
+            || attrs.originator_id == Some(self.core.router_id)
+            || attrs.cluster_list.contains(&self.core.router_id);
+        let base = RouteAttrs { attrs, next_hop };
+        let per_prefix = self.core.policies.prefix_dependent(import);
+        let base_id = self.core.attrs.intern(base.clone());
+        // Outcome per family when the policy does not look at the prefix.
+        let mut cached: [Option<Option<u32>>; 2] = [None, None];
+        for n in nlri {
+            let result = if looped {
+                None
+            } else if per_prefix {
+                self.core
+                    .import_attr(import, remote_as, &n.prefix, next_hop, &base, base_id)
+            } else {
+                let f = fam_idx(n.prefix.family());
+                let slot_cache = cached.get_mut(f);
+                match slot_cache {
+                    Some(Some(c)) => {
+                        if let Some(id) = *c {
+                            self.core.attrs.acquire(id);
+                        }
+                        *c
+                    }
+                    _ => {
+                        let r = self
+                            .core
+                            .import_attr(import, remote_as, &n.prefix, next_hop, &base, base_id);
+                        if let Some(id) = r {
+                            self.core.attrs.acquire(id);
+                        }
+                        if let Some(c) = cached.get_mut(f) {
+                            *c = Some(r);
+                        }
+                        r
+                    }
+                }
+            };
+            let new = match result {
+                Some(id) => (id, false),
+                None => {
+                    self.core.attrs.acquire(base_id);
+                    (base_id, true)
+                }
+            };
+            self.set(slot, n, Some(new));
+        }
+        // Drop the references held by the caches and `base_id` itself.
+        for id in cached.into_iter().flatten().flatten() {
+            self.core.attrs.release(id);
+        }
+        self.core.attrs.release(base_id);
+        Ok(())
+    }
+
+    /// Routes withdrawn by `peer` (also for treat-as-withdraw).
+    pub fn withdraw(
+        &mut self,
+        peer: u32,
+        nlri: impl IntoIterator<Item = Nlri>,
+    ) -> Result<(), RibError> {
+        let slot = self.core.slot_of(peer)?;
+        for n in nlri {
+            self.set(slot, n, None);
+        }
+        Ok(())
+    }
+
+    /// Applies a whole decoded UPDATE from `peer`: withdrawals (body and
+    /// MP_UNREACH), IPv4 NLRI with NEXT_HOP, MP_REACH NLRI with its global
+    /// next hop. IPv4 NLRI without a NEXT_HOP are treated as withdrawn.
+    pub fn apply_update(&mut self, peer: u32, msg: &UpdateMessage) -> Result<(), RibError> {
+        self.withdraw(peer, msg.withdrawn.iter().copied())?;
+        if let Some(u) = &msg.mp_unreach {
+            self.withdraw(peer, u.withdrawn.iter().copied())?;
+        }
+        if !msg.nlri.is_empty() {
+            match msg.attributes.next_hop {
+                Some(nh) => {
+                    let nlri = msg.nlri.iter().copied();
+                    self.update(peer, nlri, IpAddr::V4(nh), msg.attributes.clone())?
+                }
+                None => self.withdraw(peer, msg.nlri.iter().copied())?,
+            }
+        }
+        if let Some(r) = &msg.mp_reach {
+            let nlri = r.nlri.iter().copied();
+            self.update(peer, nlri, r.next_hop.global, msg.attributes.clone())?;
+        }
+        Ok(())
+    }
+
+    fn set(&mut self, slot: u16, n: Nlri, new: Option<(u32, bool)>) {
+        match n.prefix {
+            Prefix::V4(p) => self.core.set_path(&mut self.v4, p, slot, n.path_id, new),
+            Prefix::V6(p) => self.core.set_path(&mut self.v6, p, slot, n.path_id, new),
+        }
+    }
+
+    /// Takes the FIB changes accumulated since the last call.
+    pub fn drain_fib_changes(&mut self) -> Vec<FibChange> {
+        std::mem::take(&mut self.core.fib)
+    }
+}

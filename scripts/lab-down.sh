@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Tears the lab down: every process inside a namespace named rb-* is
+# stopped (by PID: TERM, then KILL), every rb-* namespace is deleted (which
+# removes its veths and bridges), and the lab directory /tmp/rb-lab goes.
+set -euo pipefail
+
+dir=/tmp/rb-lab
+[[ "${1:-}" == "--dir" && -n "${2:-}" ]] && dir=$2
+
+mapfile -t spaces < <(ip netns list 2>/dev/null | awk '{print $1}' | grep '^rb-' || true)
+for ns in "${spaces[@]}"; do
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    if [[ -n "$pids" ]]; then
+        # shellcheck disable=SC2086
+        kill -TERM $pids 2>/dev/null || true
+    fi
+done
+if ((${#spaces[@]})); then
+    for _ in $(seq 30); do
+        left=""
+        for ns in "${spaces[@]}"; do left+=$(ip netns pids "$ns" 2>/dev/null || true); done
+        [[ -z "$left" ]] && break
+        sleep 0.1
+    done
+fi
+for ns in "${spaces[@]}"; do
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    if [[ -n "$pids" ]]; then
+        # shellcheck disable=SC2086
+        kill -KILL $pids 2>/dev/null || true
+    fi
+    ip netns del "$ns" 2>/dev/null || true
+done
+echo "lab-down: removed namespaces: ${spaces[*]:-none}"
+case "$dir" in
+    /tmp/rb-*) rm -rf "$dir" ;;
+esac

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The project's test command (README, CI).
+#
+#   scripts/test.sh          fmt check, clippy, all tests (e2e serially)
+#   scripts/test.sh --ci     the same, after installing the system packages
+#                            the tests need, plus a fuzz smoke run
+#
+# Tests run with cargo-nextest when installed (the e2e group runs one test
+# at a time, .config/nextest.toml), else with cargo test (e2e with
+# --test-threads=1). The last line is "test.sh: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+ci=0
+[[ "${1:-}" == "--ci" ]] && ci=1
+start=$(date +%s)
+log=$(mktemp /tmp/rb-test-log.XXXXXX)
+trap 'rm -f "$log"' EXIT
+
+step() { printf '\n=== %s (%ss) ===\n' "$*" "$(($(date +%s) - start))"; }
+die() {
+    echo "test.sh: FAILED at: $*" >&2
+    echo "test.sh: 0 passed, 1 failed"
+    exit 1
+}
+
+if ((ci)); then
+    step "install system dependencies"
+    ./scripts/install-deps.sh || die "install-deps"
+fi
+
+step "cargo fmt --all --check"
+cargo fmt --all --check || die "rustfmt (run: cargo fmt --all)"
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings || die "clippy"
+
+passed=0
+failed=0
+step "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+    profile=default
+    ((ci)) && profile=ci
+    cargo nextest run --workspace --profile "$profile" --no-tests=warn 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    # "Summary [ 64.9s] 120 tests run: 118 passed, 2 failed, 3 skipped"
+    line=$(grep -E '^ *Summary \[' "$log" | tail -1)
+    passed=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || echo 0)
+    failed=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+' || echo 0)
+    [[ -z "$failed" ]] && failed=0
+    [[ -z "$passed" ]] && passed=0
+else
+    echo "(cargo-nextest not installed: using cargo test)"
+    {
+        cargo test --workspace --exclude e2e
+        r1=$?
+        cargo test -p e2e -- --test-threads=1
+        r2=$?
+        exit $((r1 | r2))
+    } 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    passed=$(grep -oE 'test result: .*' "$log" | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+    failed=$(grep -oE 'test result: .*' "$log" | grep -oE '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+fi
+if ((rc != 0)); then
+    ((failed == 0)) && failed=1
+    echo "test.sh: tests failed after $(($(date +%s) - start))s"
+    echo "test.sh: $passed passed, $failed failed"
+    exit 1
+fi
+
+# Fuzz smoke: only where the fuzz script, a nightly toolchain and
+# cargo-fuzz exist (cargo-fuzz is installed in --ci mode if missing).
+fuzz="skipped"
+if [[ -x scripts/fuzz.sh ]] && rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    if ! cargo +nightly fuzz --version >/dev/null 2>&1 && ((ci)); then
+        step "cargo install cargo-fuzz --locked"
+        cargo install cargo-fuzz --locked || true
+    fi
+    if cargo +nightly fuzz --version >/dev/null 2>&1; then
+        step "fuzz smoke (scripts/fuzz.sh, FUZZ_SECONDS=${FUZZ_SECONDS:-20} per target)"
+        if FUZZ_SECONDS=${FUZZ_SECONDS:-20} timeout 900 ./scripts/fuzz.sh --smoke; then
+            fuzz="ok"
+        else
+            echo "test.sh: fuzz smoke failed"
+            echo "test.sh: $passed passed, 1 failed"
+            exit 1
+        fi
+    fi
+fi
+
+echo
+echo "test.sh: all green in $(($(date +%s) - start))s (fuzz smoke: $fuzz)"
+echo "test.sh: $passed passed, $failed failed"
