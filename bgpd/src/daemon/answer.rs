@@ -4,7 +4,7 @@
 use super::{ctl_state, Daemon};
 use crate::ctl::proto::{
     FamilyCounters, FibEntry, MessageCounts, PeerActionResult, PeerDetail, PeerSummary, Request,
-    Response, RouteEntry, RouteQuery, RoutePath, RouteTarget, Summary,
+    Response, RouteEntry, RoutePath, RouteQuery, RouteTarget, Summary,
 };
 use crate::peer::{PeerCommand, PeerStatus};
 use bgp_proto::msg::notification::cease_subcode;
@@ -17,25 +17,34 @@ impl Daemon {
     pub(super) async fn answer(&mut self, req: Request) -> Response {
         match req {
             Request::ShowPeers => {
-                let mut peers: Vec<PeerSummary> =
-                    self.peers.peers().iter().map(|p| self.peer_summary(p)).collect();
+                let mut peers: Vec<PeerSummary> = self
+                    .peers
+                    .peers()
+                    .iter()
+                    .map(|p| self.peer_summary(p))
+                    .collect();
                 peers.sort_by_key(|p| p.address);
                 Response::Peers { peers }
             }
             Request::ShowPeer { address } => match self.find_peer(address) {
-                Some(p) => Response::Peer { peer: Box::new(self.peer_detail(&p)) },
+                Some(p) => Response::Peer {
+                    peer: Box::new(self.peer_detail(&p)),
+                },
                 None => error(format!("no neighbor {address}")),
             },
             Request::ShowRoutes(q) => self.show_routes(&q),
             Request::ShowFib => self.show_fib().await,
             Request::ShowSummary => self.summary().await,
-            Request::Reload => Response::Reload { result: self.reload() },
+            Request::Reload => Response::Reload {
+                result: self.reload(),
+            },
             Request::PeerReset { address, message } => {
                 let n = message.map(|m| {
                     Notification::cease_with_message(cease_subcode::ADMINISTRATIVE_RESET, &m)
                 });
                 match n {
-                    Some(n) => self.peer_action(address, "reset", PeerCommand::Shutdown(Some(n)))
+                    Some(n) => self
+                        .peer_action(address, "reset", PeerCommand::Shutdown(Some(n)))
                         .and_then_enable(self, address),
                     None => self.peer_action(address, "reset", PeerCommand::Reset),
                 }
@@ -63,9 +72,10 @@ impl Daemon {
     /// The config entry of a neighbor: its own, or its range's.
     fn neighbor_config(&self, addr: IpAddr) -> Option<&crate::config::NeighborConfig> {
         let ns = &self.config.neighbors;
-        ns.iter()
-            .find(|n| n.address == Some(addr))
-            .or_else(|| ns.iter().find(|n| n.range.is_some_and(|r| r.contains(addr))))
+        ns.iter().find(|n| n.address == Some(addr)).or_else(|| {
+            ns.iter()
+                .find(|n| n.range.is_some_and(|r| r.contains(addr)))
+        })
     }
 
     fn find_peer(&self, address: IpAddr) -> Option<PeerStatus> {
@@ -75,7 +85,11 @@ impl Daemon {
     fn peer_action(&mut self, address: IpAddr, action: &str, cmd: PeerCommand) -> Response {
         match self.find_peer(address) {
             Some(p) if self.peers.send(p.id, cmd) => Response::PeerAction {
-                result: PeerActionResult { address, action: action.into(), message: None },
+                result: PeerActionResult {
+                    address,
+                    action: action.into(),
+                    message: None,
+                },
             },
             Some(_) => error(format!("neighbor {address} is not running")),
             None => error(format!("no neighbor {address}")),
@@ -83,7 +97,9 @@ impl Daemon {
     }
 
     fn family_counters(&self, addr: IpAddr) -> Vec<FamilyCounters> {
-        let Some(id) = self.rib_ids.get(&addr) else { return Vec::new() };
+        let Some(id) = self.rib_ids.get(&addr) else {
+            return Vec::new();
+        };
         if !self.rib_known.contains(id) {
             return Vec::new();
         }
@@ -113,7 +129,8 @@ impl Daemon {
             remote_as: p.remote_as,
             local_as: self.config.router.asn,
             state,
-            admin_down: self.max_prefix_restarts.contains_key(&p.id) || self.admin_down.contains(&p.id),
+            admin_down: self.max_prefix_restarts.contains_key(&p.id)
+                || self.admin_down.contains(&p.id),
             uptime_secs: p.uptime.map(|u| u.as_secs()),
             down_secs,
             families: self.family_counters(p.addr),
@@ -129,7 +146,10 @@ impl Daemon {
             remote_router_id: neg.map(|n| n.peer_id),
             local_addr: p.local,
             remote_addr: p.remote,
-            configured_hold_time: self.neighbor_config(p.addr).map(|n| n.hold_time).unwrap_or(0),
+            configured_hold_time: self
+                .neighbor_config(p.addr)
+                .map(|n| n.hold_time)
+                .unwrap_or(0),
             hold_time: neg.map(|n| n.hold_time),
             keepalive: neg.map(|n| n.keepalive),
             capabilities: neg.map(capabilities).unwrap_or_default(),
@@ -183,7 +203,10 @@ impl Daemon {
                             peer: Some(p.peer_addr),
                             next_hop: p.route.next_hop.to_string(),
                             as_path: a.as_path.to_string(),
-                            origin: a.origin.map(|o| o.to_string()).unwrap_or_else(|| "?".into()),
+                            origin: a
+                                .origin
+                                .map(|o| o.to_string())
+                                .unwrap_or_else(|| "?".into()),
                             med: a.med,
                             local_pref: a.local_pref,
                             communities: a.communities.iter().map(ToString::to_string).collect(),
@@ -199,7 +222,10 @@ impl Daemon {
                         }
                     })
                     .collect();
-                (!paths.is_empty()).then(|| RouteEntry { prefix: v.prefix.to_string(), paths })
+                (!paths.is_empty()).then(|| RouteEntry {
+                    prefix: v.prefix.to_string(),
+                    paths,
+                })
             })
             .collect();
         Response::Routes { routes }
@@ -291,7 +317,11 @@ impl ThenEnable for Response {
 }
 
 fn capabilities(n: &bgp_proto::fsm::Negotiated) -> Vec<String> {
-    let mut caps: Vec<String> = n.families.iter().map(|f| format!("multiprotocol {f}")).collect();
+    let mut caps: Vec<String> = n
+        .families
+        .iter()
+        .map(|f| format!("multiprotocol {f}"))
+        .collect();
     if n.four_octet_as {
         caps.push("4-octet AS".into());
     }
@@ -308,7 +338,11 @@ fn capabilities(n: &bgp_proto::fsm::Negotiated) -> Vec<String> {
         caps.push(format!(
             "graceful restart (peer restart time {} s{})",
             gr.restart_time,
-            if n.gr_notification { ", notification" } else { "" }
+            if n.gr_notification {
+                ", notification"
+            } else {
+                ""
+            }
         ));
     }
     for f in &n.context.add_path_receive {
@@ -319,7 +353,10 @@ fn capabilities(n: &bgp_proto::fsm::Negotiated) -> Vec<String> {
     }
     for c in &n.peer_open.capabilities {
         if let Capability::Fqdn { hostname, domain } = c {
-            caps.push(format!("peer fqdn {hostname}{}{domain}", if domain.is_empty() { "" } else { "." }));
+            caps.push(format!(
+                "peer fqdn {hostname}{}{domain}",
+                if domain.is_empty() { "" } else { "." }
+            ));
         }
     }
     caps

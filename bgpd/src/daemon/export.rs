@@ -19,8 +19,15 @@ pub(super) fn encode_batches(
     for b in batches {
         let r = match b {
             ExportBatch::Withdraw { family, nlri } => packer.withdraw(*family, nlri),
-            ExportBatch::Announce { family, route, nlri } => {
-                let nh = MpNextHop { global: route.next_hop, link_local: None };
+            ExportBatch::Announce {
+                family,
+                route,
+                nlri,
+            } => {
+                let nh = MpNextHop {
+                    global: route.next_hop,
+                    link_local: None,
+                };
                 packer.announce(&route.attrs, Some(nh), *family, nlri)
             }
         };
@@ -35,7 +42,10 @@ pub(super) fn encode_batches(
 /// End-of-RIB markers for every family of the session.
 pub(super) fn end_of_ribs(ctx: &SessionContext, families: &[Family]) -> Vec<Bytes> {
     let packer = UpdatePacker::new(ctx);
-    families.iter().filter_map(|f| packer.end_of_rib(*f).ok()).collect()
+    families
+        .iter()
+        .filter_map(|f| packer.end_of_rib(*f).ok())
+        .collect()
 }
 
 /// An RFC 7313 Beginning- or End-of-Route-Refresh marker.
@@ -44,7 +54,11 @@ pub(super) fn route_refresh_marker(
     family: Family,
     begin: bool,
 ) -> Option<Bytes> {
-    let subtype = if begin { RouteRefreshSubtype::Begin } else { RouteRefreshSubtype::End };
+    let subtype = if begin {
+        RouteRefreshSubtype::Begin
+    } else {
+        RouteRefreshSubtype::End
+    };
     let msg = Message::RouteRefresh(RouteRefresh { family, subtype });
     bgp_proto::wire::encode_to_bytes(&msg, ctx).ok()
 }

@@ -98,7 +98,9 @@ pub struct Daemon {
 
 impl std::fmt::Debug for Daemon {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Daemon").field("sessions", &self.sessions.len()).finish()
+        f.debug_struct("Daemon")
+            .field("sessions", &self.sessions.len())
+            .finish()
     }
 }
 
@@ -152,8 +154,7 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
     let ctl_listener = crate::ctl::server::bind(&config.control.socket)?;
     let ctl_events = events.subscribe();
     tokio::spawn(async move {
-        if let Err(e) = crate::ctl::server::serve_listener(ctl_listener, ctl_tx, ctl_events).await
-        {
+        if let Err(e) = crate::ctl::server::serve_listener(ctl_listener, ctl_tx, ctl_events).await {
             error!(error = %e, "control socket stopped");
         }
     });
@@ -161,8 +162,9 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
 
     let metrics = match &config.metrics {
         Some(m) => {
-            let listener =
-                crate::metrics::bind_metrics(m.listen).await.map_err(DaemonError::Metrics)?;
+            let listener = crate::metrics::bind_metrics(m.listen)
+                .await
+                .map_err(DaemonError::Metrics)?;
             let metrics = Metrics::new();
             let served = metrics.clone();
             tokio::spawn(async move {
@@ -280,7 +282,10 @@ impl Daemon {
 
     fn emit(&self, kind: EventKind) {
         if self.events.receiver_count() > 0 {
-            let _ = self.events.send(Event { unix_ms: crate::ctl::server::now_ms(), kind });
+            let _ = self.events.send(Event {
+                unix_ms: crate::ctl::server::now_ms(),
+                kind,
+            });
         }
     }
 
@@ -290,9 +295,12 @@ impl Daemon {
             PeerEvent::Established { peer, info } => self.on_established(peer, info),
             PeerEvent::Update { peer, update } => self.on_update(peer, &update),
             PeerEvent::RouteRefresh { peer, family } => self.on_route_refresh(peer, family),
-            PeerEvent::Down { peer, reason, notification, graceful } => {
-                self.on_down(peer, &reason, notification.as_ref(), graceful)
-            }
+            PeerEvent::Down {
+                peer,
+                reason,
+                notification,
+                graceful,
+            } => self.on_down(peer, &reason, notification.as_ref(), graceful),
             PeerEvent::Removed { peer } => {
                 self.tracks.remove(&peer);
                 self.max_prefix_restarts.remove(&peer);
@@ -301,12 +309,28 @@ impl Daemon {
     }
 
     fn on_state(&mut self, peer: PeerId, state: State) {
-        let addr = self.peers.peers().into_iter().find(|p| p.id == peer).map(|p| p.addr);
+        let addr = self
+            .peers
+            .peers()
+            .into_iter()
+            .find(|p| p.id == peer)
+            .map(|p| p.addr);
         let Some(addr) = addr.or_else(|| self.tracks.get(&peer).map(|t| t.addr)) else {
             return;
         };
-        let from = self.tracks.get(&peer).map(|t| t.state).unwrap_or(State::Idle);
-        self.tracks.insert(peer, PeerTrack { addr, state, since: Instant::now() });
+        let from = self
+            .tracks
+            .get(&peer)
+            .map(|t| t.state)
+            .unwrap_or(State::Idle);
+        self.tracks.insert(
+            peer,
+            PeerTrack {
+                addr,
+                state,
+                since: Instant::now(),
+            },
+        );
         if let Some(m) = &self.metrics {
             m.set_peer_state(addr, ctl_state(state));
         }
@@ -353,7 +377,11 @@ impl Daemon {
         );
         self.tracks.insert(
             peer,
-            PeerTrack { addr: info.addr, state: State::Established, since: Instant::now() },
+            PeerTrack {
+                addr: info.addr,
+                state: State::Established,
+                since: Instant::now(),
+            },
         );
         // The initial table, then End-of-RIB for every negotiated family,
         // always: GoBGP with GR withholds its routes until it has them all.
@@ -365,14 +393,27 @@ impl Daemon {
             }
         };
         let mut msgs = export::encode_batches(&info.negotiated.context, &batches, info.addr);
-        msgs.extend(export::end_of_ribs(&info.negotiated.context, &info.negotiated.families));
+        msgs.extend(export::end_of_ribs(
+            &info.negotiated.context,
+            &info.negotiated.families,
+        ));
         self.peers.send(peer, PeerCommand::Send(msgs));
-        self.sessions.insert(peer, Session { info, rib_id, eor_received: HashSet::new() });
+        self.sessions.insert(
+            peer,
+            Session {
+                info,
+                rib_id,
+                eor_received: HashSet::new(),
+            },
+        );
     }
 
     fn on_update(&mut self, peer: PeerId, update: &bgp_proto::wire::update::Update) {
         let Some(s) = self.sessions.get_mut(&peer) else {
-            debug!(peer, "UPDATE from a neighbor that is not established; ignored");
+            debug!(
+                peer,
+                "UPDATE from a neighbor that is not established; ignored"
+            );
             return;
         };
         let rib_id = s.rib_id;
@@ -421,14 +462,18 @@ impl Daemon {
         let attrs = update.attributes();
         if has_nlri {
             match attrs.next_hop {
-                Some(nh) => self.rib.update(rib_id, update.nlri(), IpAddr::V4(nh), attrs.clone())?,
+                Some(nh) => {
+                    self.rib
+                        .update(rib_id, update.nlri(), IpAddr::V4(nh), attrs.clone())?
+                }
                 // RFC 7606 3.d would make this treat-as-withdraw; the
                 // codec flags it, this is the belt to its braces.
                 None => self.rib.withdraw(rib_id, update.nlri())?,
             }
         }
         if let Some(r) = reach {
-            self.rib.update(rib_id, r.nlri(), r.next_hop().global, attrs)?;
+            self.rib
+                .update(rib_id, r.nlri(), r.next_hop().global, attrs)?;
         }
         Ok(())
     }
@@ -450,7 +495,9 @@ impl Daemon {
     }
 
     fn emit_route_events(&self, addr: IpAddr, update: &bgp_proto::wire::update::Update) {
-        let withdrawn = update.withdrawn().chain(update.mp_unreach().into_iter().flat_map(|u| u.withdrawn()));
+        let withdrawn = update
+            .withdrawn()
+            .chain(update.mp_unreach().into_iter().flat_map(|u| u.withdrawn()));
         for n in withdrawn {
             self.emit(EventKind::Route {
                 peer: addr,
@@ -486,8 +533,12 @@ impl Daemon {
     }
 
     fn check_max_prefix(&mut self, peer: PeerId) {
-        let Some(s) = self.sessions.get(&peer) else { return };
-        let Some(mp) = s.info.config.max_prefixes.clone() else { return };
+        let Some(s) = self.sessions.get(&peer) else {
+            return;
+        };
+        let Some(mp) = s.info.config.max_prefixes.clone() else {
+            return;
+        };
         let accepted: usize = match self.rib.peer_counts(s.rib_id) {
             Ok(c) => c.iter().map(|(_, c)| c.received).sum(),
             Err(_) => return,
@@ -521,13 +572,18 @@ impl Daemon {
     }
 
     fn on_route_refresh(&mut self, peer: PeerId, family: Family) {
-        let Some(s) = self.sessions.get(&peer) else { return };
+        let Some(s) = self.sessions.get(&peer) else {
+            return;
+        };
         let ctx = s.info.negotiated.context.clone();
         let addr = s.info.addr;
         let enhanced = s.info.negotiated.enhanced_rr;
         match self.rib.full_export(s.rib_id) {
             Ok(batches) => {
-                let batches: Vec<_> = batches.into_iter().filter(|b| b.family() == family).collect();
+                let batches: Vec<_> = batches
+                    .into_iter()
+                    .filter(|b| b.family() == family)
+                    .collect();
                 let mut msgs = Vec::new();
                 if enhanced {
                     msgs.extend(export::route_refresh_marker(&ctx, family, true));
@@ -550,7 +606,9 @@ impl Daemon {
         notification: Option<&Notification>,
         graceful: bool,
     ) {
-        let Some(s) = self.sessions.remove(&peer) else { return };
+        let Some(s) = self.sessions.remove(&peer) else {
+            return;
+        };
         let addr = s.info.addr;
         let restart_time = s.info.negotiated.peer_gr.as_ref().map(|g| g.restart_time);
         let keep = graceful && restart_time.is_some();
@@ -582,11 +640,18 @@ impl Daemon {
 
     async fn on_tick(&mut self) {
         let now = Instant::now();
-        let expired: Vec<u32> =
-            self.stale_deadlines.iter().filter(|(_, d)| **d <= now).map(|(id, _)| *id).collect();
+        let expired: Vec<u32> = self
+            .stale_deadlines
+            .iter()
+            .filter(|(_, d)| **d <= now)
+            .map(|(id, _)| *id)
+            .collect();
         for id in expired {
             self.stale_deadlines.remove(&id);
-            info!(rib_peer = id, "graceful restart timer expired: stale routes removed");
+            info!(
+                rib_peer = id,
+                "graceful restart timer expired: stale routes removed"
+            );
             if let Err(e) = self.rib.sweep_stale(id) {
                 warn!(error = %e, "sweeping stale routes");
             }
@@ -599,7 +664,10 @@ impl Daemon {
             .collect();
         for p in restart {
             self.max_prefix_restarts.remove(&p);
-            info!(peer = p, "max-prefix restart time passed: enabling the neighbor again");
+            info!(
+                peer = p,
+                "max-prefix restart time passed: enabling the neighbor again"
+            );
             self.peers.send(p, PeerCommand::Enable);
         }
         let secs = u32::try_from(self.started.elapsed().as_secs()).unwrap_or(u32::MAX);
@@ -629,22 +697,41 @@ impl Daemon {
             self.fib_startup_done = true;
             return;
         }
-        let explicit_pending = self.config.neighbors.iter().filter_map(|n| n.address).any(|a| {
-            !n_shutdown(&self.config, a)
-                && !self.sessions.values().any(|s| s.info.addr == a && eor_complete(s))
-        });
+        let explicit_pending = self
+            .config
+            .neighbors
+            .iter()
+            .filter_map(|n| n.address)
+            .any(|a| {
+                !n_shutdown(&self.config, a)
+                    && !self
+                        .sessions
+                        .values()
+                        .any(|s| s.info.addr == a && eor_complete(s))
+            });
         if explicit_pending {
             return;
         }
-        let done_peers: HashSet<IpAddr> =
-            self.sessions.values().filter(|s| eor_complete(s)).map(|s| s.info.addr).collect();
+        let done_peers: HashSet<IpAddr> = self
+            .sessions
+            .values()
+            .filter(|s| eor_complete(s))
+            .map(|s| s.info.addr)
+            .collect();
         let all_accounted = status
             .routes
             .iter()
             .filter(|r| r.state == fib::FibRouteState::Stale)
-            .all(|r| r.installed.iter().any(|nh| done_peers.contains(&unmapped(nh.gateway))));
+            .all(|r| {
+                r.installed
+                    .iter()
+                    .any(|nh| done_peers.contains(&unmapped(nh.gateway)))
+            });
         if all_accounted && (!done_peers.is_empty() || status.stale == 0) {
-            info!(stale = status.stale, "FIB startup phase over: removing routes no longer wanted");
+            info!(
+                stale = status.stale,
+                "FIB startup phase over: removing routes no longer wanted"
+            );
             if fib.startup_complete().await.is_ok() {
                 self.fib_startup_done = true;
             }
@@ -698,7 +785,10 @@ impl Daemon {
             if let Some(fib) = &self.fib {
                 let changes = changes
                     .into_iter()
-                    .map(|c| fib::FibChange { prefix: c.prefix, next_hops: c.next_hops })
+                    .map(|c| fib::FibChange {
+                        prefix: c.prefix,
+                        next_hops: c.next_hops,
+                    })
                     .collect();
                 if let Err(e) = fib.update(changes).await {
                     error!(error = %e, "FIB update failed");
@@ -710,7 +800,9 @@ impl Daemon {
         }
         let ids: Vec<PeerId> = self.sessions.keys().copied().collect();
         for peer in ids {
-            let Some(s) = self.sessions.get(&peer) else { continue };
+            let Some(s) = self.sessions.get(&peer) else {
+                continue;
+            };
             if !self.rib.exports_pending(s.rib_id) {
                 continue;
             }
@@ -748,13 +840,19 @@ impl Daemon {
             };
         }
         let key = |n: &config::NeighborConfig| {
-            n.address.map(|a| a.to_string()).or(n.range.map(|r| r.to_string())).unwrap_or_default()
+            n.address
+                .map(|a| a.to_string())
+                .or(n.range.map(|r| r.to_string()))
+                .unwrap_or_default()
         };
         let old: HashMap<String, &config::NeighborConfig> =
             self.config.neighbors.iter().map(|n| (key(n), n)).collect();
         let newm: HashMap<String, &config::NeighborConfig> =
             new.neighbors.iter().map(|n| (key(n), n)).collect();
-        let mut result = crate::ctl::proto::ReloadResult { applied: true, ..Default::default() };
+        let mut result = crate::ctl::proto::ReloadResult {
+            applied: true,
+            ..Default::default()
+        };
         for (k, n) in &newm {
             match old.get(k) {
                 None => result.added.push(k.clone()),
@@ -813,11 +911,17 @@ impl Daemon {
 }
 
 fn n_shutdown(cfg: &Config, addr: IpAddr) -> bool {
-    cfg.neighbors.iter().any(|n| n.address == Some(addr) && n.shutdown)
+    cfg.neighbors
+        .iter()
+        .any(|n| n.address == Some(addr) && n.shutdown)
 }
 
 fn eor_complete(s: &Session) -> bool {
-    s.info.negotiated.families.iter().all(|f| s.eor_received.contains(f))
+    s.info
+        .negotiated
+        .families
+        .iter()
+        .all(|f| s.eor_received.contains(f))
 }
 
 fn unmapped(ip: IpAddr) -> IpAddr {

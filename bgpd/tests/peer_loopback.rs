@@ -1,0 +1,281 @@
+//! Neighbor tasks against each other on loopback: two `PeerManager`s that
+//! both dial (RFC 4271 6.8 collision), UPDATE delivery, shutdown with GR
+//! (RFC 4724 / RFC 8538) decisions, dynamic neighbors from a range, and
+//! refusal of unknown sources.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use bgp_proto::fsm::State;
+use bgp_proto::{Nlri, Prefix};
+use bgpd::config::Config;
+use bgpd::peer::{PeerCommand, PeerEvent, PeerManager};
+use bytes::Bytes;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
+
+/// Logs to the test output with `RUST_LOG=bgpd=debug`.
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
+fn free_port(ip: &str) -> u16 {
+    let l = std::net::TcpListener::bind((ip, 0)).unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn config(text: &str) -> Config {
+    toml::from_str(text).unwrap()
+}
+
+async fn wait_for(
+    rx: &mut mpsc::Receiver<PeerEvent>,
+    what: &str,
+    pred: impl Fn(&PeerEvent) -> bool,
+) -> PeerEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(ev)) if pred(&ev) => return ev,
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("event channel closed waiting for {what}"),
+            Err(_) => panic!("timed out waiting for {what}"),
+        }
+    }
+}
+
+fn is_established(ev: &PeerEvent) -> bool {
+    matches!(ev, PeerEvent::Established { .. })
+}
+
+/// An UPDATE announcing 10.241.0.0/24 via 127.0.0.1 (ORIGIN IGP, empty
+/// AS_PATH), encoded by hand.
+fn update_bytes() -> Bytes {
+    let attrs: &[u8] = &[
+        0x40, 1, 1, 0, // ORIGIN IGP
+        0x40, 2, 0, // AS_PATH empty
+        0x40, 3, 4, 127, 0, 0, 1, // NEXT_HOP
+    ];
+    let nlri: &[u8] = &[24, 10, 241, 0];
+    let mut body = vec![0, 0];
+    body.extend_from_slice(&(attrs.len() as u16).to_be_bytes());
+    body.extend_from_slice(attrs);
+    body.extend_from_slice(nlri);
+    let mut msg = vec![0xff; 16];
+    msg.extend_from_slice(&((19 + body.len()) as u16).to_be_bytes());
+    msg.push(2);
+    msg.extend_from_slice(&body);
+    Bytes::from(msg)
+}
+
+#[tokio::test]
+async fn two_managers_collide_establish_exchange_and_go_down() {
+    init_logs();
+    let (pa, pb) = (free_port("127.0.0.1"), free_port("127.0.0.2"));
+    let cfg_a = config(&format!(
+        r#"
+        [router]
+        asn = 65000
+        router_id = "10.0.0.1"
+        listen = ["127.0.0.1:{pa}"]
+        [[neighbor]]
+        address = "127.0.0.2"
+        remote_as = 65100
+        port = {pb}
+        local_address = "127.0.0.1"
+        connect_retry = 1
+        hold_time = 9
+        "#
+    ));
+    let cfg_b = config(&format!(
+        r#"
+        [router]
+        asn = 65100
+        router_id = "10.0.0.2"
+        listen = ["127.0.0.2:{pb}"]
+        [[neighbor]]
+        address = "127.0.0.1"
+        remote_as = 65000
+        port = {pa}
+        local_address = "127.0.0.2"
+        connect_retry = 1
+        "#
+    ));
+    let (txa, mut rxa) = mpsc::channel(64);
+    let (txb, mut rxb) = mpsc::channel(64);
+    let mut a = PeerManager::spawn(&cfg_a, txa);
+    let mut b = PeerManager::spawn(&cfg_b, txb);
+
+    let PeerEvent::Established { peer: pa_id, info } =
+        wait_for(&mut rxa, "A established", is_established).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(info.remote_as, 65100);
+    assert_eq!(info.negotiated.hold_time, 9);
+    assert_eq!(info.negotiated.keepalive, 3);
+    assert!(info.negotiated.peer_gr.is_some() && info.negotiated.gr_notification);
+    assert_eq!(info.local.ip().to_string(), "127.0.0.1");
+    let PeerEvent::Established { peer: pb_id, .. } =
+        wait_for(&mut rxb, "B established", is_established).await
+    else {
+        unreachable!()
+    };
+
+    let st = a.peers();
+    assert_eq!(st.len(), 1);
+    assert_eq!(st[0].state, State::Established);
+    assert!(st[0].counters.opens_in >= 1 && st[0].counters.keepalives_in >= 1);
+    assert!(st[0].uptime.is_some());
+
+    // An UPDATE from A reaches B's core.
+    assert!(a.send(pa_id, PeerCommand::Send(vec![update_bytes()])));
+    let PeerEvent::Update { update, .. } = wait_for(&mut rxb, "UPDATE", |e| {
+        matches!(e, PeerEvent::Update { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    let nlri: Vec<Nlri> = update.nlri().collect();
+    assert_eq!(nlri.len(), 1);
+    assert_eq!(nlri[0].prefix, "10.241.0.0/24".parse::<Prefix>().unwrap());
+    assert_eq!(a.peers()[0].counters.updates_out, 1);
+
+    // Keepalives keep it up past the 9 s hold time.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(a.peers()[0].state, State::Established);
+    assert_eq!(b.peers()[0].state, State::Established);
+
+    // A shuts the session: B sees a Cease, graceful (GR with N bit, not a
+    // Hard Reset); A's own Down is not graceful.
+    assert!(a.send(pa_id, PeerCommand::Shutdown(None)));
+    let PeerEvent::Down {
+        notification,
+        graceful,
+        ..
+    } = wait_for(&mut rxb, "B down", |e| matches!(e, PeerEvent::Down { .. })).await
+    else {
+        unreachable!()
+    };
+    let n = notification.unwrap();
+    assert_eq!((n.code, n.subcode), (6, 2));
+    assert!(graceful);
+    let PeerEvent::Down { graceful, .. } =
+        wait_for(&mut rxa, "A down", |e| matches!(e, PeerEvent::Down { .. })).await
+    else {
+        unreachable!()
+    };
+    assert!(!graceful);
+    assert!(a.peers()[0]
+        .last_notification
+        .as_deref()
+        .unwrap()
+        .contains("Administrative Shutdown"));
+
+    // And comes back when enabled.
+    assert!(a.send(pa_id, PeerCommand::Enable));
+    wait_for(&mut rxa, "A re-established", is_established).await;
+    wait_for(&mut rxb, "B re-established", is_established).await;
+
+    // A Hard Reset is never graceful.
+    let hard = bgp_proto::Notification::new(6, 9, []);
+    assert!(b.send(pb_id, PeerCommand::Shutdown(Some(hard))));
+    let PeerEvent::Down { graceful, .. } = wait_for(&mut rxa, "A down (hard reset)", |e| {
+        matches!(e, PeerEvent::Down { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    assert!(!graceful);
+
+    a.shutdown(None).await;
+    b.shutdown(None).await;
+}
+
+#[tokio::test]
+async fn dynamic_neighbors_come_from_ranges_and_strangers_are_refused() {
+    init_logs();
+    let (pa, pb) = (free_port("127.0.0.1"), free_port("127.0.1.2"));
+    let cfg_b = config(&format!(
+        r#"
+        [router]
+        asn = 65000
+        router_id = "10.0.1.2"
+        listen = ["127.0.1.2:{pb}"]
+        [[neighbor]]
+        range = "127.0.1.0/30"
+        remote_as = 65100
+        limit = 1
+        "#
+    ));
+    let cfg_a = config(&format!(
+        r#"
+        [router]
+        asn = 65100
+        router_id = "10.0.1.1"
+        listen = ["127.0.1.1:{pa}"]
+        [[neighbor]]
+        address = "127.0.1.2"
+        remote_as = 65000
+        port = {pb}
+        local_address = "127.0.1.1"
+        connect_retry = 1
+        "#
+    ));
+    let (txb, mut rxb) = mpsc::channel(64);
+    let mut b = PeerManager::spawn(&cfg_b, txb);
+    assert_eq!(b.local_addrs().len(), 1);
+
+    // A source outside every range is closed before any BGP.
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind("127.0.1.9:0".parse().unwrap()).unwrap();
+    let mut s = sock
+        .connect(format!("127.0.1.2:{pb}").parse().unwrap())
+        .await
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .unwrap();
+    assert_eq!(n.unwrap_or(0), 0);
+    assert!(b.peers().is_empty());
+
+    let (txa, mut rxa) = mpsc::channel(64);
+    let mut a = PeerManager::spawn(&cfg_a, txa);
+    let PeerEvent::Established { peer: b_peer, info } =
+        wait_for(&mut rxb, "dynamic established", is_established).await
+    else {
+        unreachable!()
+    };
+    assert!(info.dynamic);
+    assert_eq!(info.addr.to_string(), "127.0.1.1");
+    let st = b.peers();
+    assert_eq!(st.len(), 1);
+    assert!(st[0].dynamic);
+    let PeerEvent::Established { peer: a_peer, .. } =
+        wait_for(&mut rxa, "A established", is_established).await
+    else {
+        unreachable!()
+    };
+
+    // When the session ends, the dynamic neighbor goes away.
+    assert!(a.send(a_peer, PeerCommand::Shutdown(None)));
+    wait_for(&mut rxb, "dynamic down", |e| {
+        matches!(e, PeerEvent::Down { .. })
+    })
+    .await;
+    let ev = wait_for(&mut rxb, "dynamic removed", |e| {
+        matches!(e, PeerEvent::Removed { .. })
+    })
+    .await;
+    assert!(matches!(ev, PeerEvent::Removed { peer } if peer == b_peer));
+    assert!(b.peers().is_empty());
+
+    a.shutdown(None).await;
+    b.shutdown(None).await;
+}
