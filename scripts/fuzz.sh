@@ -25,24 +25,30 @@ fuzz_dir="$here/../bgp-proto/fuzz"
 data_dir="$here/../bgp-proto/tests/data"
 cd "$fuzz_dir"
 
-# Seeds: whole messages for decode_frame, message bodies for decode_open,
-# and an UPDATE body (End-of-RIB) behind a context octet for decode_update.
-unhex() { perl -ne 's/\s+//g; print pack("H*", $_)'; }
-
+# Seeds from the captured messages in tests/data/*.hex (hex text, '#'
+# comments, messages back to back over any number of lines): the whole
+# stream for decode_frame, each OPEN body for decode_open, and each UPDATE
+# body behind a context octet of 0 for decode_update.
 seed() {
-  local t="$1"
+  local t="$1" f
   mkdir -p "corpus/$t"
   for f in "$data_dir"/*.hex; do
     [ -e "$f" ] || continue
-    local name; name="$(basename "$f" .hex)"
-    case "$t" in
-      decode_frame) unhex < "$f" > "corpus/$t/seed-$name" ;;
-      decode_open) unhex < "$f" | tail -c +20 > "corpus/$t/seed-$name" ;;
-    esac
+    perl -e '
+      my ($mode, $out) = @ARGV[0, 1];
+      local $/; my $t = <STDIN>;
+      $t =~ s/#[^\n]*//g; $t =~ s/[^0-9a-fA-F]//g;
+      my $b = pack("H*", $t); my $n = 0;
+      sub put { open(my $fh, ">", "$out-$n") or die; binmode $fh; print $fh $_[0]; close $fh; }
+      if ($mode eq "decode_frame") { put($b); exit; }
+      while (length($b) >= 19) {
+        my $len = unpack("n", substr($b, 16, 2)); my $type = ord(substr($b, 18, 1));
+        last if $len < 19 || $len > length($b);
+        my $body = substr($b, 19, $len - 19); $b = substr($b, $len); $n++;
+        put($body) if $mode eq "decode_open" && $type == 1;
+        put("\0" . $body) if $mode eq "decode_update" && $type == 2;
+      }' "$t" "corpus/$t/seed-$(basename "$f" .hex)" < "$f"
   done
-  if [ "$t" = decode_update ]; then
-    printf '\x00\x00\x00\x00\x00' > "corpus/$t/seed-eor-v4"
-  fi
 }
 
 failed=()

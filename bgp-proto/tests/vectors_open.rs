@@ -199,6 +199,74 @@ fn frr_one_parameter_per_capability() {
     assert_eq!(&ours[19..28], &bytes[19..28]);
 }
 
+// ===== whole sessions from real speakers =====
+
+/// The messages of a capture with one message per line.
+fn session(name: &str) -> Vec<Vec<u8>> {
+    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect(&path);
+    text.lines()
+        .map(|l| hex::decode(l.trim()).expect("hex"))
+        .collect()
+}
+
+/// Checks an End-of-RIB UPDATE decodes as such and that our encoding of
+/// the End-of-RIB for `family` decodes to the same.
+fn assert_eor(bytes: &[u8], family: Family) {
+    let Decoded::Update(u) = decode_one(bytes).unwrap() else {
+        panic!("not an UPDATE")
+    };
+    assert_eq!(u.end_of_rib(), Some(family));
+    let ours = encode(&Message::Update(UpdateMessage::end_of_rib(family)));
+    let Decoded::Update(o) = decode_one(&ours).unwrap() else {
+        panic!("not an UPDATE")
+    };
+    assert_eq!(o.end_of_rib(), Some(family));
+}
+
+#[test]
+fn gobgpd_session_until_sigterm() {
+    let msgs = session("gobgpd_session.hex");
+    assert_eq!(msgs.len(), 5);
+    assert_eq!(msgs[0], data("gobgpd_cilium_open.hex"));
+    both_ways(&msgs[1], Message::Keepalive);
+    assert_eor(&msgs[2], V4);
+    assert_eor(&msgs[3], V6);
+    // A stopping GoBGP sends Cease / Peer De-configured, not a Hard Reset.
+    let cease = Notification::new(6, 3, vec![]);
+    assert!(!cease.is_hard_reset());
+    both_ways(&msgs[4], Message::Notification(cease));
+}
+
+#[test]
+fn bird2_enhanced_route_refresh_and_shutdown_communication() {
+    let msgs = session("bird2_session.hex");
+    assert_eq!(msgs.len(), 7);
+    let open = decode_open(&msgs[0]);
+    assert_eq!(
+        (open.asn(), open.bgp_id),
+        (65100, Ipv4Addr::new(172, 18, 0, 2))
+    );
+    both_ways(&msgs[1], Message::Keepalive);
+    assert_eor(&msgs[2], V4);
+    assert_eor(&msgs[3], V6);
+    // Our ROUTE-REFRESH is answered with BoRR ... EoRR (RFC 7313 4).
+    let rr = |subtype| {
+        Message::RouteRefresh(RouteRefresh {
+            family: V4,
+            subtype,
+        })
+    };
+    both_ways(&msgs[4], rr(RouteRefreshSubtype::Begin));
+    both_ways(&msgs[5], rr(RouteRefreshSubtype::End));
+    let n = Notification::cease_with_message(2, "rbgpd test");
+    assert_eq!(
+        n.describe(),
+        "Cease / Administrative Shutdown: \"rbgpd test\""
+    );
+    both_ways(&msgs[6], Message::Notification(n));
+}
+
 // ===== hand-built OPENs =====
 
 const OPEN_HEAD: &str = "ffffffffffffffffffffffffffffffff";

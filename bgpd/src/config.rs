@@ -7,9 +7,11 @@
 //! option. These types are the contract other modules build on.
 
 mod diag;
+mod diff;
 mod validate;
 
 pub use diag::{ConfigError, Diagnostic};
+pub use diff::{diff, ConfigDiff, NeighborKey};
 
 use ipnetwork::IpNetwork;
 use rib::policy::{Policy, PolicyRef, PrefixList};

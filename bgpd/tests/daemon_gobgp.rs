@@ -120,35 +120,30 @@ impl Lab {
         })
     }
 
-    fn rbgpd(&self) -> Proc {
-        let cfg = format!(
-            r#"
-[router]
-asn = 65000
-router_id = "10.99.0.1"
-listen = ["10.99.0.1:{port}"]
-
-[[neighbor]]
-address = "10.99.0.2"
-remote_as = 65100
-passive = true
-
-[[neighbor]]
-address = "10.99.0.3"
-remote_as = 65200
-passive = true
-
-[fib]
-enabled = false
-
-[control]
-socket = "{sock}"
-"#,
-            port = self.bgp_port,
-            sock = self.socket.display()
+    /// Writes rbgpd's config with explicit (passive) neighbors.
+    fn write_config(&self, neighbors: &[(&str, u32)]) -> PathBuf {
+        let mut cfg = format!(
+            "[router]\nasn = 65000\nrouter_id = \"10.99.0.1\"\nlisten = [\"10.99.0.1:{}\"]\n\n\
+             [fib]\nenabled = false\n\n[control]\nsocket = \"{}\"\n",
+            self.bgp_port,
+            self.socket.display()
         );
+        for (addr, asn) in neighbors {
+            cfg += &format!(
+                "\n[[neighbor]]\naddress = \"{addr}\"\nremote_as = {asn}\npassive = true\n"
+            );
+        }
         let path = self.dir.join("rbgpd.toml");
         std::fs::write(&path, cfg).unwrap();
+        path
+    }
+
+    fn rbgpd(&self) -> Proc {
+        self.rbgpd_with(&[("10.99.0.2", 65100), ("10.99.0.3", 65200)])
+    }
+
+    fn rbgpd_with(&self, neighbors: &[(&str, u32)]) -> Proc {
+        let path = self.write_config(neighbors);
         spawn(
             self.ns
                 .command(env!("CARGO_BIN_EXE_rbgpd"))
@@ -441,5 +436,80 @@ fn graceful_restart_speaker_routes_arrive_at_once_and_survive_its_crash() {
             .first()
             .is_some_and(|p| p["stale"] == false)
     });
+    let _ = std::fs::remove_dir_all(&lab.dir);
+}
+
+#[test]
+fn reload_adds_and_removes_neighbors_without_touching_the_others() {
+    if !have("gobgpd") || !have("gobgp") {
+        eprintln!("SKIP: gobgpd/gobgp not installed");
+        return;
+    }
+    let Some(lab) = Lab::new("reload") else {
+        eprintln!("SKIP: cannot create a network namespace (not root?)");
+        return;
+    };
+    let _r = lab.rbgpd_with(&[("10.99.0.2", 65100)]);
+    let (api_a, api_b) = (free_port(), free_port());
+    let _a = lab.gobgpd("10.99.0.2", 65100, api_a, false);
+    let _b = lab.gobgpd("10.99.0.3", 65200, api_b, false);
+    wait_for("A Established", Duration::from_secs(30), || {
+        established(&lab, "10.99.0.2")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+
+    // A broken file is refused; the running config stays.
+    std::fs::write(lab.dir.join("rbgpd.toml"), "[router]\nasn = \"x\"\n").unwrap();
+    let r = lab.ctl(&["reload"]);
+    assert_eq!(r["result"]["applied"], false, "{r}");
+    assert!(
+        r["result"]["errors"][0].as_str().unwrap().contains("asn"),
+        "{r}"
+    );
+    assert!(established(&lab, "10.99.0.2"));
+
+    // Adding B brings B up and leaves A's session alone.
+    lab.write_config(&[("10.99.0.2", 65100), ("10.99.0.3", 65200)]);
+    let r = lab.ctl(&["reload"]);
+    assert_eq!(r["result"]["applied"], true, "{r}");
+    assert_eq!(
+        r["result"]["added"],
+        serde_json::json!(["10.99.0.3"]),
+        "{r}"
+    );
+    wait_for("B Established", Duration::from_secs(30), || {
+        established(&lab, "10.99.0.3")
+    });
+    let a = lab.ctl(&["show", "peer", "10.99.0.2"]);
+    assert_eq!(
+        a["peer"]["established_count"], 1,
+        "A's session was not reset: {a}"
+    );
+    assert!(
+        a["peer"]["summary"]["uptime_secs"].as_u64().unwrap() >= 2,
+        "{a}"
+    );
+
+    // Removing A closes it with Cease / Peer De-configured.
+    lab.write_config(&[("10.99.0.3", 65200)]);
+    let r = lab.ctl(&["reload"]);
+    assert_eq!(
+        r["result"]["removed"],
+        serde_json::json!(["10.99.0.2"]),
+        "{r}"
+    );
+    wait_for("A gone from show peers", Duration::from_secs(10), || {
+        let p = lab.ctl(&["show", "peers"]);
+        p["peers"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().all(|p| p["address"] != "10.99.0.2"))
+    });
+    wait_for("A told why", Duration::from_secs(10), || {
+        let log = std::fs::read_to_string(lab.dir.join("gobgpd-10.99.0.2.log")).unwrap_or_default();
+        log.contains("peer de-configured")
+            || log.contains("Peer De-configured")
+            || log.contains("6/3")
+    });
+    assert!(established(&lab, "10.99.0.3"));
     let _ = std::fs::remove_dir_all(&lab.dir);
 }

@@ -32,6 +32,11 @@ struct FakeDaemon {
 
 impl FakeDaemon {
     fn start() -> FakeDaemon {
+        Self::start_with(false)
+    }
+
+    /// `refuse_reload`: answer `reload` with a config error.
+    fn start_with(refuse_reload: bool) -> FakeDaemon {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("ctl-golden-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -54,7 +59,11 @@ impl FakeDaemon {
         rt.spawn(async move {
             while let Some((req, answer)) = rx.recv().await {
                 log.lock().unwrap().push(req.clone());
-                let _ = answer.send(canned(&req));
+                let resp = match req {
+                    Request::Reload if refuse_reload => refused_reload(),
+                    _ => canned(&req),
+                };
+                let _ = answer.send(resp);
             }
         });
         FakeDaemon {
@@ -319,6 +328,15 @@ fn canned(req: &Request) -> Response {
         Request::Watch => Response::Error {
             message: "watch reached the core".into(),
         },
+    }
+}
+
+fn refused_reload() -> Response {
+    let text = "[router]\nasn = 65000\nrouter_id = \"172.18.0.5\"\n[[neighbor]]\n\
+                address = \"172.18.0.2\"\nremote_as = 65100\nhold_time = 2\nimport = \"x\"\n";
+    let err = bgpd::config::parse(text, "/etc/rbgpd/rbgpd.toml").unwrap_err();
+    Response::Reload {
+        result: ReloadResult::refused(&err),
     }
 }
 
@@ -613,7 +631,10 @@ fn protocol_lines_and_errors() {
         6,
     );
     assert!(got[0].starts_with("{\"v\":1,\"type\":\"summary\",\"summary\":{\"version\":\"0.1.0\""));
-    assert_eq!(got[1], "{\"v\":1,\"type\":\"error\",\"message\":\"no peer 10.9.9.9\"}\n");
+    assert_eq!(
+        got[1],
+        "{\"v\":1,\"type\":\"error\",\"message\":\"no peer 10.9.9.9\"}\n"
+    );
     assert!(
         got[2].starts_with("{\"v\":1,\"type\":\"error\",\"message\":\"bad request: expected ident"),
         "{}",
@@ -623,7 +644,11 @@ fn protocol_lines_and_errors() {
         got[3],
         "{\"v\":1,\"type\":\"error\",\"message\":\"protocol version 2 not supported, this rbgpd speaks 1\"}\n"
     );
-    assert!(got[4].contains("bad request: unknown variant `frobnicate`"), "{}", got[4]);
+    assert!(
+        got[4].contains("bad request: unknown variant `frobnicate`"),
+        "{}",
+        got[4]
+    );
     assert_eq!(got[5], "{\"v\":1,\"type\":\"routes\",\"routes\":[]}\n");
     assert_eq!(
         d.last_request(),
@@ -649,7 +674,10 @@ fn socket_mode_stale_socket_and_in_use() {
     };
     assert_eq!(
         e.to_string(),
-        format!("control socket {} is in use: is another rbgpd running?", d.path.display())
+        format!(
+            "control socket {} is in use: is another rbgpd running?",
+            d.path.display()
+        )
     );
     // A stale socket file (nobody listening) is replaced.
     let stale = d.dir.join("stale.sock");
@@ -658,4 +686,13 @@ fn socket_mode_stale_socket_and_in_use() {
     let _g = d.rt.enter();
     let l = server::bind(&stale).unwrap();
     drop(l);
+}
+
+#[test]
+fn refused_reload_exits_1() {
+    let d = FakeDaemon::start_with(true);
+    let o = d.ctl(&["reload"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
+    golden("reload_refused.txt", &String::from_utf8(o.stdout).unwrap());
 }

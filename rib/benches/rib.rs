@@ -6,6 +6,11 @@
 //!
 //! Run: `cargo bench -p rib --bench rib` (about two minutes on 2 cores).
 //! Smaller run: `RIB_BENCH_PREFIXES=100000 cargo bench -p rib --bench rib`.
+//! Only the memory and CPU-time report: `RIB_BENCH_REPORT_ONLY=1`.
+//!
+//! On a shared machine wall-clock times (criterion's) grow with the load;
+//! the report also gives CPU time of this thread per operation, read from
+//! /proc/thread-self/stat, which does not.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use bgp_proto::msg::attributes::{AsPath, Community, Origin, PathAttributes};
@@ -61,6 +66,21 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
+
+/// CPU time (user + system) of this thread in seconds, 10 ms resolution.
+fn thread_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    // Fields after the ")" closing the command name: state is field 3,
+    // utime 14 and stime 15 (1-based), in clock ticks of 1/100 s.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.iter().sum::<u64>() as f64 / 100.0
+}
 
 fn prefixes() -> u32 {
     std::env::var("RIB_BENCH_PREFIXES")
@@ -164,11 +184,13 @@ fn memory_report() {
         let mut rib = Rib::new(config()).unwrap();
         rib.add_peer(peer(1, 65100)).unwrap();
         let nh = IpAddr::V4(Ipv4Addr::new(172, 18, 0, 1));
+        let cpu = thread_cpu();
         for k in 0..n.div_ceil(per_update) {
             let (nlri, attrs) = update(k, per_update, n, false);
             rib.update(1, nlri, nh, attrs).unwrap();
             rib.drain_fib_changes();
         }
+        let insert_ns = (thread_cpu() - cpu) * 1e9 / f64::from(n);
         let one = LIVE.load(Relaxed) - base;
         let peak = PEAK.load(Relaxed) - base;
         let s = rib.stats();
@@ -182,11 +204,13 @@ fn memory_report() {
         );
         rib.add_peer(peer(2, 65200)).unwrap();
         let nh2 = IpAddr::V4(Ipv4Addr::new(172, 18, 0, 2));
+        let cpu = thread_cpu();
         for k in 0..n.div_ceil(per_update) {
             let (nlri, attrs) = update(k, per_update, n, true);
             rib.update(2, nlri, nh2, attrs).unwrap();
             rib.drain_fib_changes();
         }
+        let second_ns = (thread_cpu() - cpu) * 1e9 / f64::from(n);
         let two = LIVE.load(Relaxed) - base;
         println!(
             "  2 peers (second one best): {:.1} bytes/prefix, {:.1} bytes/path",
@@ -194,11 +218,23 @@ fn memory_report() {
             two as f64 / f64::from(2 * n)
         );
         rib.add_peer(peer(3, 65300)).unwrap();
+        let cpu = thread_cpu();
         drop(rib.full_export(3).unwrap());
+        let export_ns = (thread_cpu() - cpu) * 1e9 / f64::from(n);
         let out = LIVE.load(Relaxed) - base;
         println!(
             "  + Adj-RIB-Out of one exporting peer: {:.1} bytes/route more",
             (out - two) as f64 / f64::from(n)
+        );
+        let cpu = thread_cpu();
+        for i in (0..n).step_by(100) {
+            rib.withdraw(2, (i..(i + 100).min(n)).map(prefix)).unwrap();
+            rib.drain_fib_changes();
+        }
+        let withdraw_ns = (thread_cpu() - cpu) * 1e9 / f64::from(n);
+        println!(
+            "  CPU ns/prefix: insert {insert_ns:.0}, second peer {second_ns:.0}, \
+             full export {export_ns:.0}, withdraw best (fallback to first peer) {withdraw_ns:.0}"
         );
         drop(rib);
         let left = LIVE.load(Relaxed).saturating_sub(base);
@@ -277,6 +313,9 @@ fn main() {
         return;
     }
     memory_report();
+    if std::env::var_os("RIB_BENCH_REPORT_ONLY").is_some() {
+        return;
+    }
     rib_benches();
     Criterion::default().configure_from_args().final_summary();
 }

@@ -80,7 +80,12 @@ fn count_routes(ns: &Netns) -> Result<usize> {
     let out = Command::new("ip")
         .args(["-n", &ns.0, "route", "show", "proto", "bgp"])
         .output()?;
-    Ok(out.stdout.iter().filter(|b| **b == b'\n').count())
+    // ECMP next hops are continuation lines starting with a tab.
+    Ok(out
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| l.first().is_some_and(|c| *c != b'\t'))
+        .count())
 }
 
 /// Adds then deletes the table through FibManager + NetlinkFib, inside `ns`.

@@ -547,3 +547,41 @@ pub enum EventKind {
         missed: u64,
     },
 }
+
+impl Event {
+    /// An event stamped with the current time.
+    pub fn now(kind: EventKind) -> Event {
+        Event {
+            unix_ms: super::server::now_ms(),
+            kind,
+        }
+    }
+}
+
+impl ReloadResult {
+    /// A reload refused because the new file has mistakes; the running
+    /// config stays. One entry per mistake.
+    pub fn refused(err: &crate::config::ConfigError) -> ReloadResult {
+        let errors = match err.diagnostics() {
+            [] => vec![err.to_string()],
+            d => d.iter().map(ToString::to_string).collect(),
+        };
+        ReloadResult {
+            applied: false,
+            errors,
+            ..ReloadResult::default()
+        }
+    }
+
+    /// A reload applied with these neighbor changes.
+    pub fn applied(diff: &crate::config::ConfigDiff) -> ReloadResult {
+        let keys = |v: &[crate::config::NeighborKey]| v.iter().map(ToString::to_string).collect();
+        ReloadResult {
+            applied: true,
+            added: keys(&diff.added),
+            removed: keys(&diff.removed),
+            changed: keys(&diff.changed),
+            errors: Vec::new(),
+        }
+    }
+}

@@ -270,7 +270,10 @@ impl<F: Fib> FibManager<F> {
                 if prefix.addr().is_ipv6() && gw.is_ipv4() {
                     return None;
                 }
-                self.lookup_connected(gw).map(|c| NextHop { gateway: gw, ifindex: c.ifindex })
+                self.lookup_connected(gw).map(|c| NextHop {
+                    gateway: gw,
+                    ifindex: c.ifindex,
+                })
             })
             .collect();
         out.truncate(self.max_paths);

@@ -259,15 +259,30 @@ async fn own_address_is_not_a_next_hop() {
 async fn ipv4_mapped_next_hop_is_ipv4() {
     let (mem, mut m) = lab().await;
     // An IPv4 route with a mapped next hop is plain IPv4.
-    m.update(&[ann("10.241.0.0/24", &["::ffff:172.18.0.2"])]).await.unwrap();
-    assert_eq!(mem.route(&p("10.241.0.0/24")), Some(vec![nh("172.18.0.2", 2)]));
+    m.update(&[ann("10.241.0.0/24", &["::ffff:172.18.0.2"])])
+        .await
+        .unwrap();
+    assert_eq!(
+        mem.route(&p("10.241.0.0/24")),
+        Some(vec![nh("172.18.0.2", 2)])
+    );
     // Linux cannot route IPv6 via an IPv4 gateway: pending, with the reason.
-    m.update(&[ann("fd00:10:241::/64", &["::ffff:172.18.0.2"])]).await.unwrap();
+    m.update(&[ann("fd00:10:241::/64", &["::ffff:172.18.0.2"])])
+        .await
+        .unwrap();
     assert_eq!(mem.route(&p("fd00:10:241::/64")), None);
     let st = m.status();
-    let e = st.routes.iter().find(|r| r.prefix == p("fd00:10:241::/64")).unwrap();
+    let e = st
+        .routes
+        .iter()
+        .find(|r| r.prefix == p("fd00:10:241::/64"))
+        .unwrap();
     assert_eq!(e.state, FibRouteState::Pending);
-    assert!(e.error.as_deref().unwrap_or_default().contains("not supported"));
+    assert!(e
+        .error
+        .as_deref()
+        .unwrap_or_default()
+        .contains("not supported"));
 }
 
 #[tokio::test]
@@ -276,8 +291,13 @@ async fn ipv4_route_via_ipv6_next_hop_is_installed() {
     mem.set_connected(vec![conn("fd00:18::/64", "fd00:18::5", 2)]);
     let mut m = FibManager::new(mem.clone(), &cfg());
     m.start().await.unwrap();
-    m.update(&[ann("10.241.0.0/24", &["fd00:18::2"])]).await.unwrap();
-    assert_eq!(mem.route(&p("10.241.0.0/24")), Some(vec![nh("fd00:18::2", 2)]));
+    m.update(&[ann("10.241.0.0/24", &["fd00:18::2"])])
+        .await
+        .unwrap();
+    assert_eq!(
+        mem.route(&p("10.241.0.0/24")),
+        Some(vec![nh("fd00:18::2", 2)])
+    );
 }
 
 #[tokio::test]

@@ -418,6 +418,14 @@ impl NeighborTask {
                         }
                     }
                 };
+                if let Incoming::Open(o) = &ev {
+                    if self.loses_collision(which, o.bgp_id) {
+                        let n = cease(cease_subcode::CONNECTION_COLLISION_RESOLUTION);
+                        info!(peer = %addr, asn, "connection collision: closing this connection");
+                        self.handle(which, Event::ManualStop(Some(n))).await;
+                        return;
+                    }
+                }
                 let rr = match &ev {
                     Incoming::RouteRefresh(rr) => Some(*rr),
                     _ => None,
@@ -616,6 +624,34 @@ impl NeighborTask {
                 }
             }
         }
+    }
+
+    /// Whether the connection of `which`, whose peer just sent an OPEN with
+    /// `peer_id`, is the one to close because the other connection (opened
+    /// by the other side) wins the collision. Deciding before the FSM sees
+    /// the OPEN means the loser never sends a KEEPALIVE.
+    fn loses_collision(&self, which: Which, peer_id: std::net::Ipv4Addr) -> bool {
+        let Some(other) = &self.other else {
+            return false;
+        };
+        let origin = |side: &Side| side.conn.as_ref().map(|c| c.origin);
+        let (mine, theirs) = match which {
+            Which::Main => (origin(&self.main), origin(other)),
+            Which::Other => (origin(other), origin(&self.main)),
+        };
+        let (Some(mine), Some(theirs)) = (mine, theirs) else {
+            return false;
+        };
+        if mine == theirs {
+            return false;
+        }
+        let winner = collision_winner(
+            self.spec.local.router_id,
+            self.spec.local.asn,
+            peer_id,
+            self.spec.config.remote_as,
+        );
+        winner != mine
     }
 
     // RFC 4271 6.8, with the decision in `collision_winner`.

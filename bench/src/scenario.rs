@@ -1,0 +1,398 @@
+//! The scenarios and one measured run of a scenario against a target.
+//!
+//! A run: build the two namespaces, start the daemon, connect the monitor
+//! and wait for the daemon's End-of-RIB to it (its table is empty then),
+//! then start the clock and connect every feeder at once. Measured from
+//! that instant: all feeder sessions Established, the monitor holding all
+//! N prefixes, the kernel table holding them (FIB mode), and for churn the
+//! time the monitor takes to reflect a withdrawal of 10 % and their
+//! re-announcement. Peak RSS is the daemon's VmHWM at the end; CPU is its
+//! user + system time spent from the clock's start to the end.
+
+use crate::daemons::{self, Daemon, Neighbor, Setup};
+use crate::fib::RouteCounter;
+use crate::netns::{Topology, DUT_ADDR, MONITOR_ADDR};
+use crate::procstat::ProcStat;
+use crate::speaker::{self, Feeder, Identity, Monitor};
+use crate::workload::{self, Workload};
+use crate::{Error, Result};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The monitor's AS.
+pub const MONITOR_AS: u32 = 64_999;
+/// The first feeder's AS (private 4-octet range); feeder k has this + k.
+pub const FEEDER_AS_BASE: u32 = 4_200_000_001;
+
+/// One of the scenarios A to E.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scenario {
+    /// Its letter (or "custom").
+    pub name: String,
+    /// Prefixes over all feeders.
+    pub prefixes: usize,
+    /// Feeder sessions.
+    pub feeders: usize,
+    /// Withdraw 10 % after convergence, then announce them again.
+    pub churn: bool,
+    /// FIB mode: the daemon writes routes into the kernel.
+    pub fib: bool,
+}
+
+impl Scenario {
+    /// A scenario by letter: A) 100,000 prefixes from 1 peer; B) 1,000,000
+    /// from 1; C) 1,000,000 over 6; D) 1,000 sessions with 4 prefixes each;
+    /// E) A followed by churn.
+    pub fn by_name(name: &str, fib: bool) -> Result<Scenario> {
+        let (prefixes, feeders, churn) = match name.to_ascii_uppercase().as_str() {
+            "A" => (100_000, 1, false),
+            "B" => (1_000_000, 1, false),
+            "C" => (1_000_000, 6, false),
+            "D" => (4_000, 1_000, false),
+            "E" => (100_000, 1, true),
+            other => return Err(Error::Usage(format!("unknown scenario {other:?} (A-E)"))),
+        };
+        Ok(Scenario {
+            name: name.to_ascii_uppercase(),
+            prefixes,
+            feeders,
+            churn,
+            fib,
+        })
+    }
+
+    /// "A" or "A (FIB)".
+    pub fn label(&self) -> String {
+        if self.fib {
+            format!("{} (FIB)", self.name)
+        } else {
+            self.name.clone()
+        }
+    }
+
+    /// The feeders' addresses and ASes: 10.99.1.1, 10.99.1.2, ... (250
+    /// per /24).
+    pub fn feeder_identities(&self) -> Vec<(Ipv4Addr, u32)> {
+        (0..self.feeders)
+            .map(|k| {
+                let third = u8::try_from(1 + k / 250).unwrap_or(255);
+                let fourth = u8::try_from(1 + k % 250).unwrap_or(255);
+                let asn = FEEDER_AS_BASE + u32::try_from(k).unwrap_or(0);
+                (Ipv4Addr::new(10, 99, third, fourth), asn)
+            })
+            .collect()
+    }
+
+    /// The scenario's workload.
+    pub fn workload(&self, seed: u64) -> Result<Workload> {
+        workload::generate(self.prefixes, &self.feeder_identities(), seed)
+    }
+}
+
+/// What one run measured (durations from the clock's start).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunResult {
+    /// Every feeder session Established.
+    pub established: Duration,
+    /// The monitor holds every prefix.
+    pub converged: Duration,
+    /// The kernel table holds every prefix (FIB mode).
+    pub fib: Option<Duration>,
+    /// Churn: from sending the withdrawals to the monitor reflecting them.
+    pub withdraw: Option<Duration>,
+    /// Churn: from sending the re-announcements to the monitor holding all.
+    pub reannounce: Option<Duration>,
+    /// Peak RSS of the daemon's processes, KiB.
+    pub peak_rss_kib: Option<u64>,
+    /// CPU seconds of the daemon's processes during the measurement.
+    pub cpu_secs: Option<f64>,
+    /// Whether the daemon sent End-of-RIB to the monitor before the start.
+    pub dut_end_of_rib: bool,
+}
+
+/// Settings shared by every run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Limit for each phase.
+    pub timeout: Duration,
+    /// The rbgpd binary.
+    pub rbgpd: PathBuf,
+    /// Where run directories (configs, logs) go.
+    pub work_dir: PathBuf,
+}
+
+/// Where the speakers connect and who measures what.
+struct Plan<'a> {
+    scenario: &'a Scenario,
+    workload: &'a Workload,
+    /// The daemon's (or the null sink's) address.
+    remote: SocketAddr,
+    /// Source addresses of the feeders (by index).
+    locals: Vec<Ipv4Addr>,
+    /// Connect the monitor to `remote` from this address; `None` in
+    /// null-sink mode (the monitor is the listener).
+    monitor_from: Option<Ipv4Addr>,
+    pids: Vec<u32>,
+    fib: Option<Arc<RouteCounter>>,
+    timeout: Duration,
+}
+
+/// The harness against itself: the feeders connect straight to a
+/// listening monitor on loopback. Shows the harness's own ceiling.
+pub fn run_null(scenario: &Scenario, workload: &Workload, timeout: Duration) -> Result<RunResult> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let me = Identity {
+            asn: MONITOR_AS,
+            router_id: MONITOR_ADDR,
+            graceful_restart: false,
+        };
+        let (monitor, bound) =
+            Monitor::listen(SocketAddr::from(([127, 0, 0, 1], 0)), me).await?;
+        let plan = Plan {
+            scenario,
+            workload,
+            remote: bound,
+            locals: vec![Ipv4Addr::LOCALHOST; workload.feeders.len()],
+            monitor_from: None,
+            pids: Vec::new(),
+            fib: None,
+            timeout,
+        };
+        measure(&plan, Some(monitor)).await
+    })
+}
+
+/// One run of `scenario` against `daemon`, in fresh namespaces.
+pub fn run_daemon(
+    daemon: Daemon,
+    scenario: &Scenario,
+    workload: &Workload,
+    opts: &Options,
+    run: usize,
+) -> Result<RunResult> {
+    let tag = format!("{}{}{run}", daemon.name(), scenario.name.to_ascii_lowercase());
+    let dir = opts.work_dir.join(format!(
+        "{}-{}{}-{run}",
+        daemon.name(),
+        scenario.name,
+        if scenario.fib { "-fib" } else { "" }
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("mkdir {}", dir.display()), e))?;
+    let ids = scenario.feeder_identities();
+    let addrs: Vec<Ipv4Addr> = ids.iter().map(|(a, _)| *a).collect();
+    let topo = Topology::create(&tag, &addrs)?;
+    let setup = Setup {
+        feeders: ids
+            .iter()
+            .map(|&(addr, asn)| Neighbor { addr, asn })
+            .collect(),
+        monitor: Neighbor {
+            addr: MONITOR_ADDR,
+            asn: MONITOR_AS,
+        },
+        fib: scenario.fib,
+        dir: dir.clone(),
+        rbgpd: opts.rbgpd.clone(),
+    };
+    let mut running = daemons::start(daemon, &topo.dut, &setup)?;
+    let fib = if scenario.fib {
+        Some(Arc::new(RouteCounter::open_in(&topo.dut)?))
+    } else {
+        None
+    };
+    let plan = Plan {
+        scenario,
+        workload,
+        remote: SocketAddr::V4(SocketAddrV4::new(DUT_ADDR, 179)),
+        locals: addrs,
+        monitor_from: Some(MONITOR_ADDR),
+        pids: running.pids(),
+        fib,
+        timeout: opts.timeout,
+    };
+    let peers = &topo.peers;
+    let result = std::thread::scope(|s| {
+        s.spawn(|| -> Result<RunResult> {
+            peers.enter()?;
+            runtime()?.block_on(measure(&plan, None))
+        })
+        .join()
+        .map_err(|_| Error::Usage("measuring thread panicked".into()))?
+    });
+    let alive = running.check_alive();
+    drop(running);
+    drop(topo);
+    match (result, alive) {
+        (Ok(r), _) => Ok(r),
+        (Err(e), Err(dead)) => Err(Error::Daemon {
+            daemon: daemon.name().into(),
+            detail: format!("{e}; {dead}; logs in {}", dir.display()),
+        }),
+        (Err(e), Ok(())) => Err(Error::Daemon {
+            daemon: daemon.name().into(),
+            detail: format!("{e}; logs in {}", dir.display()),
+        }),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("tokio runtime", e))
+}
+
+/// Polls the kernel table until it holds `target` routes.
+async fn wait_fib(counter: Arc<RouteCounter>, target: usize, limit: Duration) -> Result<Instant> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let c = counter.clone();
+        let started = Instant::now();
+        let n = tokio::task::spawn_blocking(move || c.count())
+            .await
+            .map_err(|_| Error::Usage("netlink task failed".into()))??;
+        if n >= target {
+            return Ok(Instant::now());
+        }
+        if Instant::now() > deadline {
+            return Err(Error::Timeout {
+                what: format!("the kernel table ({n} of {target} routes)"),
+                secs: limit.as_secs(),
+            });
+        }
+        // Poll no more than half the time, so the dumps cost the daemon
+        // little CPU.
+        let spent = started.elapsed();
+        tokio::time::sleep(spent.max(Duration::from_millis(100))).await;
+    }
+}
+
+async fn measure(plan: &Plan<'_>, listening: Option<Monitor>) -> Result<RunResult> {
+    let n = plan.workload.prefix_count();
+    let mut result = RunResult::default();
+    let monitor = match (listening, plan.monitor_from) {
+        (Some(m), _) => m,
+        (None, Some(from)) => {
+            let me = Identity {
+                asn: MONITOR_AS,
+                router_id: from,
+                graceful_restart: true,
+            };
+            Monitor::connect(from, plan.remote, &me, Duration::from_secs(30)).await?
+        }
+        (None, None) => return Err(Error::Usage("no monitor".into())),
+    };
+    if plan.monitor_from.is_some() {
+        // The daemon's (empty) initial table ends with End-of-RIB; a daemon
+        // that sends none gets 10 s.
+        result.dut_end_of_rib = monitor
+            .wait_for("End-of-RIB from the daemon", Duration::from_secs(10), |c| c.end_of_rib)
+            .await
+            .is_ok();
+        if !result.dut_end_of_rib {
+            speaker::tracing_lite("no End-of-RIB from the daemon; starting anyway");
+        }
+    }
+    let cpu0 = ProcStat::sum(&plan.pids).map(|s| s.cpu_secs);
+    let t0 = Instant::now();
+    let fib_task = plan
+        .fib
+        .clone()
+        .map(|c| tokio::spawn(wait_fib(c, n, plan.timeout)));
+    let mut starting = Vec::with_capacity(plan.workload.feeders.len());
+    for (load, &local) in plan.workload.feeders.iter().zip(&plan.locals) {
+        let me = Identity {
+            asn: load.asn,
+            router_id: load.addr,
+            graceful_restart: false,
+        };
+        let remote = plan.remote;
+        starting.push(tokio::spawn(async move {
+            speaker::connect(local, remote, &me, Duration::from_secs(60)).await
+        }));
+    }
+    let mut feeders = Vec::with_capacity(starting.len());
+    for (h, load) in starting.into_iter().zip(&plan.workload.feeders) {
+        let session = tokio::time::timeout(plan.timeout, h)
+            .await
+            .map_err(|_| Error::Timeout {
+                what: "feeder sessions".into(),
+                secs: plan.timeout.as_secs(),
+            })?
+            .map_err(|_| Error::Usage("feeder task failed".into()))??;
+        feeders.push(Feeder::start(session, load)?);
+    }
+    let last_up = feeders.iter().map(|f| f.established).max().unwrap_or(t0);
+    result.established = last_up.saturating_duration_since(t0);
+    let done = monitor
+        .wait_for("all prefixes at the monitor", plan.timeout, |c| {
+            c.prefixes >= n
+        })
+        .await?;
+    result.converged = done - t0;
+    if let Some(task) = fib_task {
+        let at = task
+            .await
+            .map_err(|_| Error::Usage("FIB task failed".into()))??;
+        result.fib = Some(at.saturating_duration_since(t0));
+    }
+    if plan.scenario.churn {
+        churn(plan, &feeders, &monitor, &mut result).await?;
+    }
+    if let (Some(c0), Some(end)) = (cpu0, ProcStat::sum(&plan.pids)) {
+        result.cpu_secs = Some(end.cpu_secs - c0);
+        result.peak_rss_kib = Some(end.peak_rss_kib);
+    }
+    Ok(result)
+}
+
+/// Withdraws every tenth prefix of every feeder, waits for the monitor to
+/// drop them, announces them again and waits for the monitor to hold all.
+async fn churn(
+    plan: &Plan<'_>,
+    feeders: &[Feeder],
+    monitor: &Monitor,
+    result: &mut RunResult,
+) -> Result<()> {
+    let n = plan.workload.prefix_count();
+    let mut chosen = Vec::new();
+    let mut withdrawals = Vec::new();
+    let mut announcements = Vec::new();
+    for load in &plan.workload.feeders {
+        let c = load.every_nth(10);
+        withdrawals.push(load.encode_withdraw(&c)?);
+        announcements.push(load.encode_reannounce(&c)?);
+        chosen.push(c);
+    }
+    let gone: usize = chosen.iter().map(Vec::len).sum();
+    // Let every feeder finish its initial table first.
+    for f in feeders {
+        let mut sent = f.sent.clone();
+        let _ = sent.wait_for(|s| *s).await;
+    }
+    let t1 = Instant::now();
+    for (f, w) in feeders.iter().zip(withdrawals) {
+        f.send(w);
+    }
+    let at = monitor
+        .wait_for("the withdrawals at the monitor", plan.timeout, |c| {
+            c.prefixes <= n - gone
+        })
+        .await?;
+    result.withdraw = Some(at - t1);
+    let t2 = Instant::now();
+    for (f, a) in feeders.iter().zip(announcements) {
+        f.send(a);
+    }
+    let at = monitor
+        .wait_for("the re-announcements at the monitor", plan.timeout, |c| {
+            c.prefixes >= n
+        })
+        .await?;
+    result.reannounce = Some(at - t2);
+    Ok(())
+}

@@ -1,0 +1,541 @@
+//! The harness's own BGP speakers: feeders and the monitor.
+//!
+//! A session sends its OPEN as soon as TCP is up (on either side), waits
+//! for the peer's OPEN, answers it with a KEEPALIVE and is Established on
+//! the peer's first KEEPALIVE (RFC 4271 8.2.2). It then sends a KEEPALIVE
+//! every third of the negotiated hold time, also in the middle of a long
+//! table transfer (between write batches).
+//!
+//! A feeder writes its pre-encoded UPDATEs as fast as TCP takes them, then
+//! End-of-RIB, and drains whatever the daemon sends back. The monitor
+//! decodes every UPDATE and keeps the set of prefixes announced minus
+//! withdrawn; [`Counter`] publishes its size, so the runner can wait for a
+//! target and take the time at once.
+
+use crate::workload::{session_context, FeederLoad};
+use crate::{Error, Result};
+use bgp_proto::msg::{
+    Capability, GracefulRestart, GracefulRestartFamily, Message, OpenMessage, SessionContext,
+};
+use bgp_proto::types::{Family, Ipv4Prefix, Prefix};
+use bgp_proto::wire::update::UpdatePacker;
+use bgp_proto::wire::{decode_message, encode_to_bytes, split_frame, Decoded};
+use bytes::{Bytes, BytesMut};
+use std::collections::HashSet;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// Hold time the harness's speakers propose (long, so a daemon busy with a
+/// million routes is not cut off by its own slow keepalives).
+pub const HOLD_TIME: u16 = 240;
+
+/// Who a speaker is.
+#[derive(Debug, Clone, Copy)]
+pub struct Identity {
+    /// Its AS.
+    pub asn: u32,
+    /// Its BGP Identifier.
+    pub router_id: Ipv4Addr,
+    /// Offer graceful restart (the monitor does, so that every daemon
+    /// sends it End-of-RIB).
+    pub graceful_restart: bool,
+}
+
+impl Identity {
+    fn open(&self) -> OpenMessage {
+        let mut capabilities = vec![
+            Capability::Multiprotocol(Family::IPV4_UNICAST),
+            Capability::RouteRefresh,
+            Capability::FourOctetAs(self.asn),
+        ];
+        if self.graceful_restart {
+            capabilities.push(Capability::GracefulRestart(GracefulRestart {
+                restart_state: false,
+                notification: false,
+                restart_time: 120,
+                families: vec![GracefulRestartFamily {
+                    family: Family::IPV4_UNICAST,
+                    forwarding_preserved: false,
+                }],
+            }));
+        }
+        OpenMessage {
+            version: 4,
+            my_as: OpenMessage::my_as_for(self.asn),
+            hold_time: HOLD_TIME,
+            bgp_id: self.router_id,
+            capabilities,
+            other_params: Vec::new(),
+            extended_params: false,
+        }
+    }
+}
+
+/// An Established session, before its reader and writer tasks start.
+#[derive(Debug)]
+pub struct Session {
+    peer: String,
+    reader: OwnedReadHalf,
+    writer: OwnedWriteHalf,
+    buf: BytesMut,
+    ctx: SessionContext,
+    keepalive: Option<Duration>,
+    /// When the session became Established.
+    pub established: Instant,
+}
+
+fn session_err(peer: &str, detail: impl Into<String>) -> Error {
+    Error::Session {
+        peer: peer.to_string(),
+        detail: detail.into(),
+    }
+}
+
+/// Reads from `r` until one whole message is buffered; returns its frame.
+async fn read_frame(
+    r: &mut OwnedReadHalf,
+    buf: &mut BytesMut,
+    ctx: &SessionContext,
+    peer: &str,
+) -> Result<Bytes> {
+    loop {
+        match split_frame(buf, ctx) {
+            Ok(Some(frame)) => return Ok(frame),
+            Ok(None) => {}
+            Err(e) => return Err(session_err(peer, format!("bad message: {e}"))),
+        }
+        buf.reserve(64 * 1024);
+        let n = r
+            .read_buf(buf)
+            .await
+            .map_err(|e| session_err(peer, format!("read: {e}")))?;
+        if n == 0 {
+            return Err(session_err(peer, "connection closed by the peer"));
+        }
+    }
+}
+
+/// Runs the OPEN/KEEPALIVE exchange on a connected stream.
+pub async fn handshake(stream: TcpStream, me: &Identity) -> Result<Session> {
+    let peer = stream
+        .peer_addr()
+        .map_or_else(|_| "?".to_string(), |a| a.to_string());
+    let (mut reader, mut writer) = stream.into_split();
+    let pre = SessionContext::default();
+    let open = encode_to_bytes(&Message::Open(me.open()), &pre)?;
+    writer
+        .write_all(&open)
+        .await
+        .map_err(|e| session_err(&peer, format!("write OPEN: {e}")))?;
+    let mut buf = BytesMut::with_capacity(128 * 1024);
+    let theirs = loop {
+        let frame = read_frame(&mut reader, &mut buf, &pre, &peer).await?;
+        match decode_message(frame, &pre) {
+            Ok(Decoded::Open(o)) => break o,
+            Ok(Decoded::Notification(n)) => {
+                return Err(session_err(&peer, format!("NOTIFICATION {n:?}")))
+            }
+            Ok(other) => {
+                return Err(session_err(
+                    &peer,
+                    format!("type {} before OPEN", other.msg_type()),
+                ))
+            }
+            Err(e) => return Err(session_err(&peer, format!("bad OPEN: {e}"))),
+        }
+    };
+    if !theirs
+        .capabilities
+        .iter()
+        .any(|c| matches!(c, Capability::FourOctetAs(_)))
+    {
+        return Err(session_err(&peer, "peer lacks 4-octet AS support"));
+    }
+    let ctx = session_context();
+    let ka = encode_to_bytes(&Message::Keepalive, &ctx)?;
+    writer
+        .write_all(&ka)
+        .await
+        .map_err(|e| session_err(&peer, format!("write KEEPALIVE: {e}")))?;
+    loop {
+        let frame = read_frame(&mut reader, &mut buf, &ctx, &peer).await?;
+        match decode_message(frame, &ctx) {
+            Ok(Decoded::Keepalive) => break,
+            Ok(Decoded::Notification(n)) => {
+                return Err(session_err(&peer, format!("NOTIFICATION {n:?}")))
+            }
+            Ok(_) => {}
+            Err(e) => return Err(session_err(&peer, format!("bad message: {e}"))),
+        }
+    }
+    let hold = theirs.hold_time.min(HOLD_TIME);
+    Ok(Session {
+        peer,
+        reader,
+        writer,
+        buf,
+        ctx,
+        keepalive: (hold > 0).then(|| Duration::from_secs(u64::from(hold / 3).max(1))),
+        established: Instant::now(),
+    })
+}
+
+/// Connects from `local` to `remote` and runs the handshake; retries a
+/// refused or reset connection for up to `patience`.
+pub async fn connect(
+    local: Ipv4Addr,
+    remote: SocketAddr,
+    me: &Identity,
+    patience: Duration,
+) -> Result<Session> {
+    let deadline = Instant::now() + patience;
+    loop {
+        let attempt = async {
+            let sock = TcpSocket::new_v4().map_err(|e| Error::io("socket", e))?;
+            sock.bind(SocketAddr::V4(SocketAddrV4::new(local, 0)))
+                .map_err(|e| Error::io(format!("bind {local}"), e))?;
+            let stream = sock
+                .connect(remote)
+                .await
+                .map_err(|e| Error::io(format!("connect {local} -> {remote}"), e))?;
+            handshake(stream, me).await
+        };
+        match attempt.await {
+            Ok(s) => return Ok(s),
+            Err(e) if Instant::now() < deadline => {
+                tracing_lite(&format!("retrying after: {e}"));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Progress notes on stderr when BENCH_VERBOSE is set.
+pub fn tracing_lite(msg: &str) {
+    if std::env::var_os("BENCH_VERBOSE").is_some() {
+        eprintln!("bench: {msg}");
+    }
+}
+
+/// Writes batches, slipping a KEEPALIVE in whenever one is due.
+async fn write_batches(
+    w: &mut OwnedWriteHalf,
+    batches: &[Bytes],
+    ka: &Bytes,
+    every: Option<Duration>,
+    next_ka: &mut Instant,
+) -> std::io::Result<()> {
+    for b in batches {
+        if every.is_some() && Instant::now() >= *next_ka {
+            w.write_all(ka).await?;
+            *next_ka = Instant::now() + every.unwrap_or_default();
+        }
+        w.write_all(b).await?;
+    }
+    Ok(())
+}
+
+/// The writer task: sends what it is given and keepalives in between.
+fn spawn_writer(
+    mut w: OwnedWriteHalf,
+    every: Option<Duration>,
+    mut rx: mpsc::UnboundedReceiver<(Vec<Bytes>, Option<watch::Sender<bool>>)>,
+    peer: String,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let ka = encode_to_bytes(&Message::Keepalive, &session_context()).unwrap_or_default();
+        let period = every.unwrap_or(Duration::from_secs(3600));
+        let mut next_ka = Instant::now() + period;
+        loop {
+            let sleep = tokio::time::sleep_until(next_ka.into());
+            tokio::select! {
+                () = sleep => {
+                    if w.write_all(&ka).await.is_err() {
+                        break;
+                    }
+                    next_ka = Instant::now() + period;
+                }
+                cmd = rx.recv() => {
+                    let Some((batches, done)) = cmd else { break };
+                    if let Err(e) = write_batches(&mut w, &batches, &ka, every, &mut next_ka).await {
+                        tracing_lite(&format!("{peer}: write failed: {e}"));
+                        break;
+                    }
+                    if let Some(done) = done {
+                        done.send_replace(true);
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// A running feeder.
+#[derive(Debug)]
+pub struct Feeder {
+    /// When its session became Established.
+    pub established: Instant,
+    /// Becomes true when the initial table and End-of-RIB are written.
+    pub sent: watch::Receiver<bool>,
+    cmd: mpsc::UnboundedSender<(Vec<Bytes>, Option<watch::Sender<bool>>)>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Feeder {
+    /// Starts sending `load`'s table, then End-of-RIB, on `session`; the
+    /// reader drains (and drops) whatever the peer sends.
+    pub fn start(session: Session, load: &FeederLoad) -> Result<Feeder> {
+        let Session {
+            peer,
+            mut reader,
+            writer,
+            mut buf,
+            ctx,
+            keepalive,
+            established,
+        } = session;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let writer_task = spawn_writer(writer, keepalive, rx, peer.clone());
+        let mut batches = load.announce.clone();
+        batches.push(UpdatePacker::new(&ctx).end_of_rib(Family::IPV4_UNICAST)?);
+        let (sent_tx, sent) = watch::channel(false);
+        let _ = tx.send((batches, Some(sent_tx)));
+        let reader_task = tokio::spawn(async move {
+            loop {
+                match read_frame(&mut reader, &mut buf, &ctx, &peer).await {
+                    Ok(f) if f.get(18) == Some(&3) => {
+                        tracing_lite(&format!("{peer}: NOTIFICATION received"));
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing_lite(&format!("{e}"));
+                        break;
+                    }
+                }
+            }
+        });
+        Ok(Feeder {
+            established,
+            sent,
+            cmd: tx,
+            tasks: vec![writer_task, reader_task],
+        })
+    }
+
+    /// Queues more UPDATE batches (churn) behind what is being sent.
+    pub fn send(&self, batches: Vec<Bytes>) {
+        let _ = self.cmd.send((batches, None));
+    }
+}
+
+impl Drop for Feeder {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// What the monitor has seen so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Prefixes currently announced to the monitor.
+    pub prefixes: usize,
+    /// UPDATE messages received.
+    pub updates: u64,
+    /// End-of-RIB for IPv4 unicast received (on any session).
+    pub end_of_rib: bool,
+}
+
+/// The monitor's prefix set, shared by all its sessions.
+#[derive(Debug)]
+pub struct Counter {
+    set: Mutex<HashSet<Ipv4Prefix>>,
+    tx: watch::Sender<Counts>,
+}
+
+impl Counter {
+    /// An empty counter.
+    pub fn new() -> Arc<Counter> {
+        Arc::new(Counter {
+            set: Mutex::new(HashSet::new()),
+            tx: watch::channel(Counts::default()).0,
+        })
+    }
+
+    /// A receiver of the counts, to wait on.
+    pub fn subscribe(&self) -> watch::Receiver<Counts> {
+        self.tx.subscribe()
+    }
+
+    /// The counts now.
+    pub fn now(&self) -> Counts {
+        *self.tx.borrow()
+    }
+
+    /// Applies one decoded UPDATE.
+    fn apply(&self, u: &bgp_proto::wire::update::Update) {
+        let eor = u.end_of_rib() == Some(Family::IPV4_UNICAST);
+        let len = {
+            let Ok(mut set) = self.set.lock() else { return };
+            for n in u.withdrawn() {
+                if let Prefix::V4(p) = n.prefix {
+                    set.remove(&p);
+                }
+            }
+            if !u.is_treat_as_withdraw() {
+                for n in u.nlri() {
+                    if let Prefix::V4(p) = n.prefix {
+                        set.insert(p);
+                    }
+                }
+            }
+            set.len()
+        };
+        self.tx.send_modify(|c| {
+            c.prefixes = len;
+            c.updates += 1;
+            c.end_of_rib |= eor;
+        });
+    }
+}
+
+/// A running monitor session (or, in null-sink mode, the listener and all
+/// the sessions it accepted).
+#[derive(Debug)]
+pub struct Monitor {
+    /// The shared counts.
+    pub counter: Arc<Counter>,
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        if let Ok(tasks) = self.tasks.lock() {
+            for t in tasks.iter() {
+                t.abort();
+            }
+        }
+    }
+}
+
+/// Starts the reader and keepalive tasks of a monitor session.
+fn run_monitor_session(session: Session, counter: Arc<Counter>) -> Vec<JoinHandle<()>> {
+    let Session {
+        peer,
+        mut reader,
+        writer,
+        mut buf,
+        ctx,
+        keepalive,
+        ..
+    } = session;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let writer_task = spawn_writer(writer, keepalive, rx, peer.clone());
+    let reader_task = tokio::spawn(async move {
+        let _keep_writer_open = tx;
+        loop {
+            let frame = match read_frame(&mut reader, &mut buf, &ctx, &peer).await {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing_lite(&format!("monitor: {e}"));
+                    break;
+                }
+            };
+            match decode_message(frame, &ctx) {
+                Ok(Decoded::Update(u)) => counter.apply(&u),
+                Ok(Decoded::Notification(n)) => {
+                    tracing_lite(&format!("monitor {peer}: NOTIFICATION {n:?}"));
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing_lite(&format!("monitor {peer}: bad message {e}"));
+                    break;
+                }
+            }
+        }
+    });
+    vec![writer_task, reader_task]
+}
+
+impl Monitor {
+    /// Connects to the daemon under test and starts counting.
+    pub async fn connect(
+        local: Ipv4Addr,
+        remote: SocketAddr,
+        me: &Identity,
+        patience: Duration,
+    ) -> Result<Monitor> {
+        let session = connect(local, remote, me, patience).await?;
+        let counter = Counter::new();
+        let tasks = run_monitor_session(session, counter.clone());
+        Ok(Monitor {
+            counter,
+            tasks: Arc::new(Mutex::new(tasks)),
+        })
+    }
+
+    /// Null-sink mode: listens on `addr` and counts what every accepted
+    /// session announces. Returns the monitor and the bound address.
+    pub async fn listen(addr: SocketAddr, me: Identity) -> Result<(Monitor, SocketAddr)> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| Error::io(format!("listen on {addr}"), e))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| Error::io("local_addr", e))?;
+        let counter = Counter::new();
+        let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::new(Mutex::new(Vec::new()));
+        let (c2, t2) = (counter.clone(), tasks.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (c3, t3) = (c2.clone(), t2.clone());
+                let h = tokio::spawn(async move {
+                    match handshake(stream, &me).await {
+                        Ok(s) => {
+                            let hs = run_monitor_session(s, c3);
+                            if let Ok(mut t) = t3.lock() {
+                                t.extend(hs);
+                            }
+                        }
+                        Err(e) => tracing_lite(&format!("null sink: {e}")),
+                    }
+                });
+                if let Ok(mut t) = t2.lock() {
+                    t.push(h);
+                }
+            }
+        });
+        if let Ok(mut t) = tasks.lock() {
+            t.push(accept);
+        }
+        Ok((Monitor { counter, tasks }, bound))
+    }
+
+    /// Waits until `pred` holds for the counts; returns when it did.
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&Counts) -> bool,
+    ) -> Result<Instant> {
+        let mut rx = self.counter.subscribe();
+        match tokio::time::timeout(limit, rx.wait_for(|c| pred(c))).await {
+            Ok(Ok(_)) => Ok(Instant::now()),
+            Ok(Err(_)) => Err(Error::Usage("monitor counter dropped".into())),
+            Err(_) => Err(Error::Timeout {
+                what: format!("{what} (monitor has {:?})", self.counter.now()),
+                secs: limit.as_secs(),
+            }),
+        }
+    }
+}

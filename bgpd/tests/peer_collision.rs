@@ -1,0 +1,198 @@
+//! Connection collision (RFC 4271 6.8) and graceful restart on TCP loss
+//! (RFC 4724), against a scripted peer on loopback: the peer accepts our
+//! dial *and* dials us, so the neighbor task holds two connections and
+//! must keep the one opened by the side with the larger BGP Identifier,
+//! closing the other with Cease / Connection Collision Resolution.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use bgp_proto::wire::{decode_message, encode_to_bytes, split_frame, Decoded};
+use bgp_proto::{
+    Capability, Family, GracefulRestart, Message, Notification, OpenMessage, SessionContext,
+};
+use bgpd::config::Config;
+use bgpd::peer::{PeerEvent, PeerManager};
+use bytes::BytesMut;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::mpsc;
+
+fn free_port(ip: &str) -> u16 {
+    let l = std::net::TcpListener::bind((ip, 0)).unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// A scripted BGP speaker's end of one connection.
+struct Raw {
+    s: TcpStream,
+    buf: BytesMut,
+}
+
+impl Raw {
+    /// The next message, or `None` at EOF.
+    async fn recv(&mut self) -> Option<Decoded> {
+        let ctx = SessionContext::default();
+        loop {
+            if let Some(frame) = split_frame(&mut self.buf, &ctx).unwrap() {
+                return Some(decode_message(frame, &ctx).unwrap());
+            }
+            let n = tokio::time::timeout(Duration::from_secs(10), self.s.read_buf(&mut self.buf))
+                .await
+                .expect("peer silent")
+                .unwrap_or(0);
+            if n == 0 {
+                return None;
+            }
+        }
+    }
+
+    async fn send(&mut self, msg: Message) {
+        let b = encode_to_bytes(&msg, &SessionContext::default()).unwrap();
+        self.s.write_all(&b).await.unwrap();
+    }
+}
+
+fn open(id: Ipv4Addr) -> OpenMessage {
+    OpenMessage {
+        version: 4,
+        my_as: 65100,
+        hold_time: 90,
+        bgp_id: id,
+        capabilities: vec![
+            Capability::Multiprotocol(Family::IPV4_UNICAST),
+            Capability::FourOctetAs(65100),
+            Capability::GracefulRestart(GracefulRestart {
+                restart_state: false,
+                notification: true,
+                restart_time: 120,
+                families: vec![],
+            }),
+        ],
+        other_params: vec![],
+        extended_params: false,
+    }
+}
+
+async fn collide(peer_id: Ipv4Addr, base: u8, remote_wins: bool) {
+    let ours = format!("127.0.{base}.1");
+    let theirs = format!("127.0.{base}.2");
+    let (pa, pb) = (free_port(&ours), free_port(&theirs));
+    let config: Config = toml::from_str(&format!(
+        r#"
+        [router]
+        asn = 65000
+        router_id = "10.0.0.5"
+        listen = ["{ours}:{pa}"]
+        [[neighbor]]
+        address = "{theirs}"
+        remote_as = 65100
+        port = {pb}
+        local_address = "{ours}"
+        "#
+    ))
+    .unwrap();
+    let peer_listener = TcpListener::bind((theirs.as_str(), pb)).await.unwrap();
+    let (tx, mut rx) = mpsc::channel(64);
+    let mut mgr = PeerManager::spawn(&config, tx);
+
+    // Our dial arrives; read our OPEN on it.
+    let (s, _) = tokio::time::timeout(Duration::from_secs(10), peer_listener.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut dialled = Raw {
+        s,
+        buf: BytesMut::new(),
+    };
+    assert!(matches!(dialled.recv().await, Some(Decoded::Open(_))));
+
+    // The peer dials us too, from its address.
+    let sock = TcpSocket::new_v4().unwrap();
+    sock.bind(format!("{theirs}:0").parse().unwrap()).unwrap();
+    let s = sock
+        .connect(format!("{ours}:{pa}").parse().unwrap())
+        .await
+        .unwrap();
+    let mut accepted = Raw {
+        s,
+        buf: BytesMut::new(),
+    };
+    assert!(matches!(accepted.recv().await, Some(Decoded::Open(_))));
+
+    // The peer's OPEN on the connection it opened reveals its identifier.
+    accepted.send(Message::Open(open(peer_id))).await;
+    let (mut winner, mut loser) = if remote_wins {
+        (accepted, dialled)
+    } else {
+        (dialled, accepted)
+    };
+    // The loser gets Cease / Connection Collision Resolution, then EOF.
+    match loser.recv().await {
+        Some(Decoded::Notification(n)) => assert_eq!((n.code, n.subcode), (6, 7), "{n:?}"),
+        other => panic!("expected a Cease on the losing connection, got {other:?}"),
+    }
+    assert!(loser.recv().await.is_none());
+
+    // The winner completes the session.
+    if !remote_wins {
+        winner.send(Message::Open(open(peer_id))).await;
+    }
+    assert!(matches!(winner.recv().await, Some(Decoded::Keepalive)));
+    winner.send(Message::Keepalive).await;
+    let ev = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match rx.recv().await.unwrap() {
+                ev @ PeerEvent::Established { .. } => return ev,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let PeerEvent::Established { info, .. } = ev else {
+        unreachable!()
+    };
+    assert_eq!(
+        info.remote.port() == pb,
+        !remote_wins,
+        "kept the wrong connection"
+    );
+    assert_eq!(info.negotiated.peer_id, peer_id);
+
+    // RFC 4724: the TCP connection going away without a NOTIFICATION is a
+    // restart to help with, since GR was negotiated.
+    drop(winner);
+    let ev = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match rx.recv().await.unwrap() {
+                ev @ PeerEvent::Down { .. } => return ev,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let PeerEvent::Down {
+        notification,
+        graceful,
+        ..
+    } = ev
+    else {
+        unreachable!()
+    };
+    assert_eq!(notification, None::<Notification>);
+    assert!(graceful);
+    mgr.shutdown(None).await;
+}
+
+#[tokio::test]
+async fn collision_keeps_the_peers_connection_when_its_identifier_is_larger() {
+    collide(Ipv4Addr::new(10, 0, 0, 9), 3, true).await;
+}
+
+#[tokio::test]
+async fn collision_keeps_our_connection_when_our_identifier_is_larger() {
+    collide(Ipv4Addr::new(10, 0, 0, 1), 4, false).await;
+}
