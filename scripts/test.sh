@@ -35,6 +35,9 @@ cargo fmt --all --check || die "rustfmt (run: cargo fmt --all)"
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings || die "clippy"
 
+step "cargo build -p bgpd --bins (the e2e lab runs rbgpd)"
+cargo build -p bgpd --bins || die "build rbgpd"
+
 passed=0
 failed=0
 step "tests"

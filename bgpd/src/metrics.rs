@@ -11,9 +11,10 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -87,6 +88,8 @@ struct Inner {
     fib_routes: Gauge,
     fib_errors: Counter,
     rss: Gauge,
+    /// When each Established peer came up, for `peer_uptime_seconds`.
+    up_since: Mutex<HashMap<IpAddr, Instant>>,
 }
 
 /// The metrics rbgpd exports; cheap to clone, all clones share the values.
@@ -135,6 +138,7 @@ impl Metrics {
             fib_routes: Gauge::default(),
             fib_errors: Counter::default(),
             rss: Gauge::default(),
+            up_since: Mutex::new(HashMap::new()),
             registry: Registry::default(),
         };
         r.register(
@@ -206,9 +210,20 @@ impl Metrics {
         }
     }
 
-    /// Sets a peer's FSM state (`peer_state`, `peer_up`).
+    /// Sets a peer's FSM state (`peer_state`, `peer_up`). Entering
+    /// Established starts the peer's uptime clock; leaving it resets
+    /// `peer_uptime_seconds` to 0 (the uptime is computed at each scrape).
     pub fn set_peer_state(&self, p: IpAddr, state: PeerState) {
         let i = &self.inner;
+        {
+            let mut up = i.up_since.lock().unwrap_or_else(PoisonError::into_inner);
+            if state == PeerState::Established {
+                up.entry(p).or_insert_with(Instant::now);
+            } else {
+                up.remove(&p);
+                i.peer_uptime.get_or_create(&peer(p)).set(0);
+            }
+        }
         for s in PeerState::ALL {
             let l = PeerStateLabels {
                 peer: p.to_string(),
@@ -219,14 +234,6 @@ impl Metrics {
         i.peer_up
             .get_or_create(&peer(p))
             .set(i64::from(state == PeerState::Established));
-    }
-
-    /// Sets a peer's uptime, seconds.
-    pub fn set_peer_uptime(&self, p: IpAddr, secs: u64) {
-        self.inner
-            .peer_uptime
-            .get_or_create(&peer(p))
-            .set(to_i64(secs));
     }
 
     /// Counts a message received from a peer.
@@ -272,6 +279,10 @@ impl Metrics {
     /// neighbor removed by reload).
     pub fn remove_peer(&self, p: IpAddr) {
         let i = &self.inner;
+        i.up_since
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&p);
         i.peer_up.remove(&peer(p));
         i.peer_uptime.remove(&peer(p));
         for s in PeerState::ALL {
@@ -328,8 +339,19 @@ impl Metrics {
         self.inner.fib_errors.inc();
     }
 
-    /// The OpenMetrics text, with the memory gauge refreshed.
+    /// The OpenMetrics text, with uptimes and the memory gauge refreshed.
     pub fn encode(&self) -> String {
+        {
+            let up = self
+                .inner
+                .up_since
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for (p, since) in up.iter() {
+                let secs = to_i64(since.elapsed().as_secs());
+                self.inner.peer_uptime.get_or_create(&peer(*p)).set(secs);
+            }
+        }
         if let Some(rss) = rss_bytes() {
             self.inner.rss.set(to_i64(rss));
         }
@@ -445,8 +467,10 @@ mod tests {
     async fn scrape_over_http() {
         let m = Metrics::new();
         let p: IpAddr = "172.18.0.2".parse().unwrap();
+        let down: IpAddr = "172.18.0.3".parse().unwrap();
+        m.set_peer_state(down, PeerState::Established);
+        m.set_peer_state(down, PeerState::Active);
         m.set_peer_state(p, PeerState::Established);
-        m.set_peer_uptime(p, 42);
         m.inc_message_received(p, MessageType::Update);
         m.inc_message_received(p, MessageType::Update);
         m.inc_message_sent(p, MessageType::Keepalive);
@@ -465,7 +489,10 @@ mod tests {
             "rbgpd_peer_up{peer=\"172.18.0.2\"} 1",
             "rbgpd_peer_state{peer=\"172.18.0.2\",state=\"established\"} 1",
             "rbgpd_peer_state{peer=\"172.18.0.2\",state=\"idle\"} 0",
-            "rbgpd_peer_uptime_seconds{peer=\"172.18.0.2\"} 42",
+            "rbgpd_peer_uptime_seconds{peer=\"172.18.0.2\"} 0",
+            "rbgpd_peer_uptime_seconds{peer=\"172.18.0.3\"} 0",
+            "rbgpd_peer_up{peer=\"172.18.0.3\"} 0",
+            "rbgpd_peer_state{peer=\"172.18.0.3\",state=\"active\"} 1",
             "rbgpd_messages_received_total{peer=\"172.18.0.2\",type=\"update\"} 2",
             "rbgpd_messages_sent_total{peer=\"172.18.0.2\",type=\"keepalive\"} 1",
             "rbgpd_prefixes_received{peer=\"172.18.0.2\",family=\"ipv4-unicast\"} 7",
@@ -492,6 +519,7 @@ mod tests {
         m.remove_peer(p);
         let body = get(addr, "GET /metrics?x=1 HTTP/1.0\r\n\r\n").await;
         assert!(!body.contains("172.18.0.2"), "{body}");
+        assert!(body.contains("172.18.0.3"), "{body}");
 
         let nf = get(addr, "GET / HTTP/1.1\r\n\r\n").await;
         assert!(nf.starts_with("HTTP/1.1 404 Not Found\r\n"), "{nf}");

@@ -506,9 +506,7 @@ fn reload_adds_and_removes_neighbors_without_touching_the_others() {
     });
     wait_for("A told why", Duration::from_secs(10), || {
         let log = std::fs::read_to_string(lab.dir.join("gobgpd-10.99.0.2.log")).unwrap_or_default();
-        log.contains("peer de-configured")
-            || log.contains("Peer De-configured")
-            || log.contains("6/3")
+        log.contains("subcode 3(peer deconfigured)")
     });
     assert!(established(&lab, "10.99.0.3"));
     let _ = std::fs::remove_dir_all(&lab.dir);

@@ -414,7 +414,13 @@ impl Lab {
             .collect()
     }
 
-    /// Node IPs of `cluster` that currently run a speaker.
+    /// Whether the router installs the LB /32s as ECMP over the cluster's
+    /// nodes (rbgpd; BIRD with `merge paths on`) rather than one path.
+    pub fn expects_ecmp(&self) -> bool {
+        self.opts.router == RouterKind::Rbgpd || self.opts.bird_merge_paths
+    }
+
+    /// Node IPs of `cluster`.
     pub fn cluster_ips(&self, cluster: u8) -> Vec<Ipv4Addr> {
         self.nodes
             .iter()
@@ -424,9 +430,11 @@ impl Lab {
     }
 
     /// Waits until every pod /24 and both LB /32s are in the router's
-    /// kernel table; returns the routes.
+    /// kernel table (the LB /32s via every node of the cluster when
+    /// [`Lab::expects_ecmp`]); returns the routes.
     pub fn wait_routes(&self, timeout: Duration) -> Result<Vec<kernel::KernelRoute>> {
         let pods = self.expected_pod_routes();
+        let ecmp = self.expects_ecmp();
         wait_for(
             "pod and LB routes in the router's kernel",
             timeout,
@@ -440,9 +448,21 @@ impl Lab {
                     })
                     .map(|(dst, via)| format!("{dst} via {via}"))
                     .collect();
-                for lb in [LB1, LB2] {
-                    if kernel::find(&routes, &format!("{lb}/32")).is_none() {
-                        missing.push(format!("{lb}/32"));
+                for (lb, cluster) in [(LB1, 1), (LB2, 2)] {
+                    let want = if ecmp {
+                        self.cluster_ips(cluster)
+                    } else {
+                        Vec::new()
+                    };
+                    match kernel::find(&routes, &format!("{lb}/32")) {
+                        None => missing.push(format!("{lb}/32")),
+                        Some(r) if ecmp && !want.iter().all(|ip| r.gateways.contains(ip)) => {
+                            missing.push(format!(
+                                "{lb}/32 via all of {want:?} (has {:?})",
+                                r.gateways
+                            ))
+                        }
+                        Some(_) => {}
                     }
                 }
                 if missing.is_empty() {

@@ -34,6 +34,10 @@ const CONNECT_RETRY: u16 = 10;
 
 /// Brings the lab up, or returns None after printing why it cannot run.
 fn lab(kind: RouterKind, gr: bool) -> Option<Lab> {
+    lab_with(kind, gr, false)
+}
+
+fn lab_with(kind: RouterKind, gr: bool, merge_paths: bool) -> Option<Lab> {
     if let Some(why) = e2e::lab_unavailable_reason() {
         println!("SKIP: {why}");
         return None;
@@ -42,6 +46,7 @@ fn lab(kind: RouterKind, gr: bool) -> Option<Lab> {
     opts.graceful_restart = gr;
     opts.connect_retry = CONNECT_RETRY;
     opts.dir = "/tmp/rb-lab-test".into();
+    opts.bird_merge_paths = merge_paths;
     match kind {
         RouterKind::Bird => {
             if e2e::which("bird").is_none() || e2e::which("birdc").is_none() {
@@ -109,16 +114,14 @@ fn check_sessions_and_routes(lab: &mut Lab) -> Vec<KernelRoute> {
     for (lb, cluster) in [(LB1, 1), (LB2, 2)] {
         let r = find(&routes, &format!("{lb}/32")).unwrap();
         let nodes = lab.cluster_ips(cluster);
-        match kind {
-            // BIRD installs one of the three equal paths.
-            RouterKind::Bird => {
-                assert_eq!(r.gateways.len(), 1, "{lb}: {r:?}");
-                assert!(nodes.contains(&r.gateways[0]), "{lb}: {r:?}");
-            }
-            // rbgpd installs the ECMP group over the cluster's nodes.
-            RouterKind::Rbgpd => {
-                assert_eq!(sorted(r.gateways.clone()), sorted(nodes), "{lb}: {r:?}");
-            }
+        if lab.expects_ecmp() {
+            // rbgpd (and BIRD with `merge paths on`) installs the ECMP
+            // group over the cluster's nodes.
+            assert_eq!(sorted(r.gateways.clone()), sorted(nodes), "{lb}: {r:?}");
+        } else {
+            // BIRD as in the write-up installs one of the equal paths.
+            assert_eq!(r.gateways.len(), 1, "{lb}: {r:?}");
+            assert!(nodes.contains(&r.gateways[0]), "{lb}: {r:?}");
         }
     }
     routes
@@ -150,6 +153,17 @@ fn checks_1_to_3(kind: RouterKind) {
 #[test]
 fn bird_checks_1_to_3_sessions_routes_http() {
     checks_1_to_3(RouterKind::Bird);
+}
+
+/// Checks 1-3 with BIRD's `merge paths on`: the ECMP assertions rbgpd
+/// faces, proved on the yardstick.
+#[test]
+fn bird_merge_paths_checks_1_to_3_ecmp() {
+    let Some(mut lab) = lab_with(RouterKind::Bird, false, true) else {
+        return;
+    };
+    check_sessions_and_routes(&mut lab);
+    check_http(&lab);
 }
 
 #[test]

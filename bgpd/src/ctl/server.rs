@@ -55,8 +55,8 @@ pub enum CtlError {
     Accept(#[source] io::Error),
 }
 
-/// Creates the directory (0755), removes a stale socket, binds `path` and
-/// sets its mode to 0660.
+/// Creates the directory, removes a stale socket (one nobody answers on),
+/// binds `path` and sets its mode to 0660. Call inside a tokio runtime.
 pub fn bind(path: &Path) -> Result<UnixListener, CtlError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| CtlError::Dir {

@@ -1,0 +1,211 @@
+//! `bench`: runs a scenario against rbgpd, BIRD 2, GoBGP and FRR in turn
+//! (and the null sink) and prints a Markdown table of medians.
+//!
+//! `cargo run --release -p bench -- --scenario A --daemons rbgpd,bird,gobgp,frr --runs 3`
+
+use bench::daemons::Daemon;
+use bench::report::{self, Row};
+use bench::scenario::{self, Options, Scenario};
+use bench::{netns, Error, Result};
+use clap::Parser;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Parser)]
+#[command(version, about = "Side-by-side BGP daemon benchmark (rbgpd, BIRD 2, GoBGP, FRR)")]
+struct Args {
+    /// Scenarios to run, comma separated: A (100k prefixes, 1 peer),
+    /// B (1M, 1 peer), C (1M over 6 peers), D (1,000 sessions x 4
+    /// prefixes), E (A then withdraw and re-announce 10 %).
+    #[arg(long, value_delimiter = ',', default_value = "A")]
+    scenario: Vec<String>,
+    /// Targets, comma separated: null (the harness against itself),
+    /// rbgpd, bird, gobgp, frr.
+    #[arg(long, value_delimiter = ',', default_value = "null,rbgpd,bird,gobgp,frr")]
+    daemons: Vec<String>,
+    /// Runs per target (the table shows medians).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// FIB mode: the daemons also write the routes into the kernel.
+    #[arg(long)]
+    fib: bool,
+    /// Override the scenario's prefix count.
+    #[arg(long)]
+    prefixes: Option<usize>,
+    /// Override the scenario's feeder count.
+    #[arg(long)]
+    feeders: Option<usize>,
+    /// Seed of the generated table.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Limit for each phase of a run, seconds.
+    #[arg(long, default_value_t = 900)]
+    timeout: u64,
+    /// The rbgpd binary (default: next to this binary).
+    #[arg(long)]
+    rbgpd: Option<PathBuf>,
+    /// Directory for run configs and logs (default /tmp/rbbench-PID).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// Keep the work directory (it is removed when every run succeeded).
+    #[arg(long)]
+    keep: bool,
+}
+
+/// A target of the runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Target {
+    Null,
+    Daemon(Daemon),
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Null => "null-sink",
+            Target::Daemon(d) => d.name(),
+        }
+    }
+}
+
+fn main() {
+    match real_main() {
+        Ok(()) => {}
+        Err(e) => {
+            eprintln!("bench: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn machine_info(targets: &[Target], rbgpd: &std::path::Path) -> String {
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_string()))
+        .unwrap_or_else(|| "?".into());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let nproc = std::thread::available_parallelism().map_or(0, usize::from);
+    let mut s = format!(
+        "machine: nproc {nproc}, {cpu}, kernel {}, {}\n",
+        kernel.trim(),
+        mem.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+    for t in targets {
+        if let Target::Daemon(d) = t {
+            s.push_str(&format!("{}: {}\n", d.name(), d.version(rbgpd)));
+        }
+    }
+    s
+}
+
+fn real_main() -> Result<()> {
+    let args = Args::parse();
+    let mut targets = Vec::new();
+    for name in &args.daemons {
+        let t = match name.as_str() {
+            "null" | "null-sink" => Target::Null,
+            other => Target::Daemon(
+                Daemon::parse(other).ok_or_else(|| Error::Usage(format!("unknown daemon {other:?}")))?,
+            ),
+        };
+        targets.push(t);
+    }
+    let needs_root = targets.iter().any(|t| matches!(t, Target::Daemon(_)));
+    // SAFETY: geteuid has no preconditions.
+    if needs_root && unsafe { libc::geteuid() } != 0 {
+        return Err(Error::Usage("running daemons needs root (network namespaces)".into()));
+    }
+    netns::raise_nofile();
+    netns::remove_stale();
+    let rbgpd = match &args.rbgpd {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()
+            .map_err(|e| Error::io("current_exe", e))?
+            .with_file_name("rbgpd"),
+    };
+    let work_dir = args
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("/tmp/rbbench-{}", std::process::id())));
+    let opts = Options {
+        timeout: Duration::from_secs(args.timeout),
+        rbgpd: rbgpd.clone(),
+        work_dir: work_dir.clone(),
+    };
+    println!("{}", machine_info(&targets, &rbgpd));
+    let mut all_ok = true;
+    for name in &args.scenario {
+        let mut sc = Scenario::by_name(name, args.fib)?;
+        if let Some(p) = args.prefixes {
+            sc.prefixes = p;
+        }
+        if let Some(f) = args.feeders {
+            sc.feeders = f.max(1);
+        }
+        let t = Instant::now();
+        let wl = sc.workload(args.seed)?;
+        eprintln!(
+            "scenario {}: {} prefixes from {} feeder(s), {} UPDATEs, {:.1} MB, generated in {:.2} s",
+            sc.label(),
+            wl.prefix_count(),
+            wl.feeders.len(),
+            wl.messages(),
+            wl.bytes() as f64 / 1e6,
+            t.elapsed().as_secs_f64()
+        );
+        let mut rows = Vec::new();
+        for &target in &targets {
+            if let Target::Daemon(d) = target {
+                if sc.fib && !d.supports_fib() {
+                    eprintln!("  {}: skipped (no FIB of its own)", d.name());
+                    continue;
+                }
+            }
+            let mut row = Row {
+                target: target.name().to_string(),
+                ..Row::default()
+            };
+            for run in 0..args.runs {
+                let r = match target {
+                    Target::Null => scenario::run_null(&sc, &wl, opts.timeout),
+                    Target::Daemon(d) => scenario::run_daemon(d, &sc, &wl, &opts, run),
+                };
+                match r {
+                    Ok(r) => {
+                        eprintln!("  {} run {}: {r:?}", target.name(), run + 1);
+                        row.runs.push(r);
+                    }
+                    Err(e) => {
+                        eprintln!("  {} run {}: FAILED: {e}", target.name(), run + 1);
+                        all_ok = false;
+                        row.failures.push(e.to_string());
+                    }
+                }
+            }
+            rows.push(row);
+        }
+        println!(
+            "### Scenario {}: {} prefixes, {} feeder(s), {} UPDATEs ({:.1} MB), medians of {} run(s)\n",
+            sc.label(),
+            wl.prefix_count(),
+            wl.feeders.len(),
+            wl.messages(),
+            wl.bytes() as f64 / 1e6,
+            args.runs
+        );
+        println!("{}", report::table(&rows));
+    }
+    if all_ok && !args.keep {
+        let _ = std::fs::remove_dir_all(&work_dir);
+    } else if work_dir.exists() {
+        eprintln!("configs and logs kept in {}", work_dir.display());
+    }
+    Ok(())
+}

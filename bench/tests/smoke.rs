@@ -1,0 +1,24 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Smoke test for CI: the harness against itself (null sink, loopback, no
+//! root), 1,000 prefixes over 2 feeders, with churn.
+
+use bench::scenario::{run_null, Scenario};
+use std::time::Duration;
+
+#[test]
+fn null_sink_counts_every_prefix_and_the_churn() {
+    let sc = Scenario {
+        name: "smoke".into(),
+        prefixes: 1_000,
+        feeders: 2,
+        churn: true,
+        fib: false,
+    };
+    let wl = sc.workload(3).unwrap();
+    assert_eq!(wl.prefix_count(), 1_000);
+    let r = run_null(&sc, &wl, Duration::from_secs(30)).unwrap();
+    assert!(r.converged >= r.established, "{r:?}");
+    assert!(r.converged < Duration::from_secs(30), "{r:?}");
+    assert!(r.withdraw.is_some() && r.reannounce.is_some(), "{r:?}");
+    assert!(r.fib.is_none() && r.cpu_secs.is_none(), "{r:?}");
+}
