@@ -133,9 +133,38 @@ fn decode_all(bodies: &[Bytes], ctx: &SessionContext, with_attrs: bool) -> usize
     n
 }
 
+/// `UPDATE_BENCH_LOOPS=N UPDATE_BENCH_WHAT=decode|nlri|encode`: run one
+/// workload N times and exit, for `perf stat` (CPU time and cycles are
+/// meaningful on a loaded machine, where criterion's wall clock is not).
+fn fixed_loops(ctx: &SessionContext, msgs: &[UpdateMessage], bodies: &[Bytes]) {
+    let Some(loops) = std::env::var("UPDATE_BENCH_LOOPS").ok().and_then(|v| v.parse::<usize>().ok())
+    else {
+        return;
+    };
+    let what = std::env::var("UPDATE_BENCH_WHAT").unwrap_or_default();
+    let mut total = 0usize;
+    let mut out = BytesMut::new();
+    for _ in 0..loops {
+        match what.as_str() {
+            "nlri" => total += decode_all(bodies, ctx, false),
+            "encode" => {
+                out.clear();
+                for m in msgs {
+                    encode_body(m, ctx, &mut out).unwrap();
+                }
+                total += out.len();
+            }
+            _ => total += decode_all(bodies, ctx, true),
+        }
+    }
+    eprintln!("{what}: {loops} loops, {total} units");
+    std::process::exit(0);
+}
+
 fn bench(c: &mut Criterion) {
     let ctx = SessionContext { four_octet_as: true, ..Default::default() };
     let (msgs, bodies, prefixes) = v4_stream(&ctx);
+    fixed_loops(&ctx, &msgs, &bodies);
     let octets: usize = bodies.iter().map(Bytes::len).sum();
     eprintln!(
         "ipv4 stream: {} UPDATEs, {prefixes} prefixes, {octets} body octets ({:.1} prefixes/UPDATE)",

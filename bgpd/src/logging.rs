@@ -2,6 +2,8 @@
 //! overrides `[log] level`), as text or JSON lines on stderr.
 
 use crate::config::{LogConfig, LogFormat};
+use std::io::IsTerminal as _;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
 /// Why logging could not be set up.
@@ -35,26 +37,44 @@ pub fn filter(cfg: &LogConfig) -> Result<EnvFilter, LogError> {
     })
 }
 
-/// Installs the global subscriber: stderr, text or JSON lines.
-pub fn init(cfg: &LogConfig) -> Result<(), LogError> {
-    let filter = filter(cfg)?;
+/// A subscriber writing `cfg.format` lines to `writer` (colours only when
+/// `ansi`).
+pub fn subscriber<W>(
+    cfg: &LogConfig,
+    filter: EnvFilter,
+    writer: W,
+    ansi: bool,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let res = match cfg.format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .try_init(),
-    };
-    res.map_err(|e| LogError::Init(e.to_string()))
+        .with_writer(writer);
+    match cfg.format {
+        LogFormat::Text => Box::new(builder.with_ansi(ansi).finish()),
+        LogFormat::Json => Box::new(
+            builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .finish(),
+        ),
+    }
+}
+
+/// Installs the global subscriber: stderr, text (coloured on a terminal)
+/// or JSON lines.
+pub fn init(cfg: &LogConfig) -> Result<(), LogError> {
+    let ansi = std::io::stderr().is_terminal();
+    let sub = subscriber(cfg, filter(cfg)?, std::io::stderr, ansi);
+    tracing::subscriber::set_global_default(sub).map_err(|e| LogError::Init(e.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Mutex};
 
     #[test]
     fn config_level_is_used_without_rust_log() {
@@ -66,8 +86,7 @@ mod tests {
             level: "warn,bgpd=debug".into(),
             format: LogFormat::Text,
         };
-        let f = filter(&cfg).unwrap();
-        let shown = f.to_string();
+        let shown = filter(&cfg).unwrap().to_string();
         assert!(
             shown.contains("bgpd=debug") && shown.contains("warn"),
             "{shown}"
@@ -81,5 +100,59 @@ mod tests {
             e.starts_with("invalid log filter \"bgpd=loud\" from [log] level:"),
             "{e}"
         );
+    }
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn log_with(format: LogFormat) -> String {
+        let cfg = LogConfig {
+            level: "info".into(),
+            format,
+        };
+        let buf = Buf::default();
+        let w = buf.clone();
+        let sub = subscriber(&cfg, EnvFilter::new("info"), move || w.clone(), false);
+        tracing::subscriber::with_default(sub, || {
+            tracing::info!(peer = "172.18.0.2", "session established");
+            tracing::debug!("filtered out");
+        });
+        let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        out
+    }
+
+    #[test]
+    fn text_lines() {
+        let out = log_with(LogFormat::Text);
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(out.contains(" INFO "), "{out}");
+        assert!(
+            out.contains("session established peer=\"172.18.0.2\""),
+            "{out}"
+        );
+        assert!(
+            !out.contains('\u{1b}'),
+            "no colours when not a terminal: {out}"
+        );
+    }
+
+    #[test]
+    fn json_lines() {
+        let out = log_with(LogFormat::Json);
+        assert_eq!(out.lines().count(), 1, "{out}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["level"], "INFO");
+        assert_eq!(v["message"], "session established");
+        assert_eq!(v["peer"], "172.18.0.2");
     }
 }

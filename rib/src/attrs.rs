@@ -1,5 +1,6 @@
 //! Interned attribute sets: every distinct (path attributes, next hop) pair
-//! is stored once, behind an [`Arc`], and referred to by a `u32` id with a
+//! is stored once, in a compact byte form (`compact.rs`) beside the fields
+//! the decision process reads, and referred to by a `u32` id with a
 //! reference count. A 1M-prefix table from one peer usually has a handful
 //! of distinct sets, so a path costs 4 bytes of attribute reference.
 //!
@@ -7,10 +8,11 @@
 //! refers to the same value) until as many [`AttrTable::release`] calls as
 //! `intern` + [`AttrTable::acquire`] calls were made for it.
 
+use crate::compact;
 use bgp_proto::msg::attributes::{Origin, PathAttributes};
-use std::collections::HashMap;
+use hashbrown::{DefaultHashBuilder, HashTable};
+use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 
 /// What the RIB stores per distinct attribute set: the path attributes
 /// (with `next_hop` cleared: the next hop lives beside them, for every
@@ -60,19 +62,24 @@ impl AttrMeta {
     }
 }
 
+/// One interned set: its bytes, decision fields, next hop and references.
 #[derive(Debug)]
 struct Slot {
-    value: Option<Arc<RouteAttrs>>,
+    /// [`compact`] form; empty for a free slot.
+    bytes: Box<[u8]>,
     meta: AttrMeta,
+    next_hop: IpAddr,
     refs: u32,
 }
 
-/// The interning arena.
+/// The interning arena: slots indexed by id, and a hash index over the
+/// slots' bytes (ids only: the bytes are stored once).
 #[derive(Debug, Default)]
 pub(crate) struct AttrTable {
     slots: Vec<Slot>,
     free: Vec<u32>,
-    index: HashMap<Arc<RouteAttrs>, u32>,
+    index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
 }
 
 const EMPTY_META: AttrMeta = AttrMeta {
@@ -87,35 +94,35 @@ const EMPTY_META: AttrMeta = AttrMeta {
 
 impl AttrTable {
     /// Returns the id of `ra`, storing it if new; takes one reference.
-    pub fn intern(&mut self, ra: RouteAttrs) -> u32 {
-        if let Some(&id) = self.index.get(&ra) {
+    pub fn intern(&mut self, ra: &RouteAttrs) -> u32 {
+        let bytes = compact::encode(ra);
+        let hash = self.hasher.hash_one(&*bytes);
+        let slots = &self.slots;
+        let found = self
+            .index
+            .find(hash, |&id| slots.get(id as usize).is_some_and(|s| s.bytes == bytes))
+            .copied();
+        if let Some(id) = found {
             self.acquire(id);
             return id;
         }
-        let meta = AttrMeta::of(&ra.attrs);
-        let arc = Arc::new(ra);
+        let slot = Slot { bytes, meta: AttrMeta::of(&ra.attrs), next_hop: ra.next_hop, refs: 1 };
         let id = match self.free.pop() {
             Some(id) => {
-                if let Some(slot) = self.slots.get_mut(id as usize) {
-                    *slot = Slot {
-                        value: Some(arc.clone()),
-                        meta,
-                        refs: 1,
-                    };
+                if let Some(s) = self.slots.get_mut(id as usize) {
+                    *s = slot;
                 }
                 id
             }
             None => {
-                let id = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
-                self.slots.push(Slot {
-                    value: Some(arc.clone()),
-                    meta,
-                    refs: 1,
-                });
-                id
+                self.slots.push(slot);
+                u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
             }
         };
-        self.index.insert(arc, id);
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.index.insert_unique(hash, id, |&i| {
+            hasher.hash_one(slots.get(i as usize).map_or(&[][..], |s| &s.bytes[..]))
+        });
         id
     }
 
@@ -132,23 +139,27 @@ impl AttrTable {
             return;
         };
         s.refs = s.refs.saturating_sub(1);
-        if s.refs == 0 {
-            if let Some(v) = s.value.take() {
-                self.index.remove(&*v);
-                self.free.push(id);
-            }
+        if s.refs > 0 || s.bytes.is_empty() {
+            return;
         }
+        let bytes = std::mem::take(&mut s.bytes);
+        let hash = self.hasher.hash_one(&*bytes);
+        if let Ok(entry) = self.index.find_entry(hash, |&i| i == id) {
+            entry.remove();
+        }
+        self.free.push(id);
     }
 
-    /// The value of `id`.
-    pub fn get(&self, id: u32) -> Option<&Arc<RouteAttrs>> {
-        self.slots.get(id as usize).and_then(|s| s.value.as_ref())
+    /// The value of `id` (decoded: an allocation; not for hot paths).
+    pub fn get(&self, id: u32) -> Option<RouteAttrs> {
+        self.slots.get(id as usize).filter(|s| !s.bytes.is_empty()).and_then(|s| {
+            compact::decode(&s.bytes)
+        })
     }
 
     /// The next hop of `id` (unspecified v4 address for a freed id).
     pub fn next_hop(&self, id: u32) -> IpAddr {
-        self.get(id)
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |r| r.next_hop)
+        self.slots.get(id as usize).map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |s| s.next_hop)
     }
 
     /// The decision fields of `id`.
@@ -187,9 +198,9 @@ mod tests {
     #[test]
     fn identical_sets_share_one_slot_and_free_at_zero() {
         let mut t = AttrTable::default();
-        let a = t.intern(ra(1));
-        let b = t.intern(ra(1));
-        let c = t.intern(ra(2));
+        let a = t.intern(&ra(1));
+        let b = t.intern(&ra(1));
+        let c = t.intern(&ra(2));
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_eq!(t.len(), 2);
@@ -201,7 +212,7 @@ mod tests {
         assert_eq!(t.len(), 1);
         assert!(t.get(a).is_none());
         // The freed slot is reused.
-        let d = t.intern(ra(3));
+        let d = t.intern(&ra(3));
         assert_eq!(d, a);
         assert_eq!(
             t.get(d).unwrap().attrs.as_path,

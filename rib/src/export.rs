@@ -155,7 +155,8 @@ impl Core {
         {
             return None;
         }
-        let mut attrs = src.attrs.clone();
+        let src_next_hop = src.next_hop;
+        let mut attrs = src.attrs;
         if target.ebgp {
             attrs.med = None;
             attrs.originator_id = None;
@@ -181,13 +182,13 @@ impl Core {
             // RFC 4271 5.1.5: LOCAL_PREF is not sent to external peers.
             attrs.local_pref = None;
             if target.info.next_hop_unchanged {
-                family_next_hop(src.next_hop, v4)?
+                family_next_hop(src_next_hop, v4)?
             } else {
                 self_next_hop(&target.info, v4)?
             }
         } else {
             attrs.local_pref = Some(attrs.local_pref.unwrap_or(DEFAULT_LOCAL_PREF));
-            family_next_hop(src.next_hop, v4)?
+            family_next_hop(src_next_hop, v4)?
         };
         attrs.next_hop = None;
         Some(RouteAttrs { attrs, next_hop })
@@ -216,7 +217,7 @@ impl Core {
             }
             let id = self
                 .export_route(target, slot, &best, key)
-                .map(|r| self.attrs.intern(r));
+                .map(|r| self.attrs.intern(&r));
             if let Some(id) = id {
                 self.attrs.acquire(id);
             }
@@ -224,7 +225,7 @@ impl Core {
             return id;
         }
         let r = self.export_route(target, slot, &best, key)?;
-        Some(self.attrs.intern(r))
+        Some(self.attrs.intern(&r))
     }
 
     /// Compares the desired export of each key with the Adj-RIB-Out of

@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 mod attrs;
+mod compact;
 pub mod decision;
 mod export;
 pub mod policy;

@@ -81,7 +81,7 @@ impl Core {
                     peer: peer.info.id,
                     peer_addr: peer.info.addr,
                     path_id: e.path_id,
-                    route: self.attrs.get(e.attr)?.clone(),
+                    route: Arc::new(self.attrs.get(e.attr)?),
                     best: e.has(BEST),
                     multipath: e.has(MULTIPATH),
                     stale: e.has(STALE),
@@ -162,7 +162,7 @@ impl Rib {
                 .get(s)
                 .into_iter()
                 .flatten()
-                .filter_map(|(k, id)| Some(((*k).into(), core.attrs.get(*id)?.clone())))
+                .filter_map(|(k, id)| Some(((*k).into(), Arc::new(core.attrs.get(*id)?))))
                 .collect();
             v.sort_unstable_by_key(|(p, _)| *p);
             v

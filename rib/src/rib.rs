@@ -436,7 +436,7 @@ impl Core {
                 self.attrs.acquire(base_id);
                 Some(base_id)
             }
-            Outcome::Modified(attrs) => Some(self.attrs.intern(RouteAttrs { attrs, next_hop })),
+            Outcome::Modified(attrs) => Some(self.attrs.intern(&RouteAttrs { attrs, next_hop })),
         }
     }
 }
@@ -662,7 +662,7 @@ impl Rib {
             || attrs.cluster_list.contains(&self.core.router_id);
         let base = RouteAttrs { attrs, next_hop };
         let per_prefix = self.core.policies.prefix_dependent(import);
-        let base_id = self.core.attrs.intern(base.clone());
+        let base_id = self.core.attrs.intern(&base);
         // Outcome per family when the policy does not look at the prefix.
         let mut cached: [Option<Option<u32>>; 2] = [None, None];
         for n in nlri {

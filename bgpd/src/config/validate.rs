@@ -518,10 +518,29 @@ fn check_fib_log(c: &mut Checker<'_, '_>, cfg: &Config) {
 /// unhelpful.
 pub(super) fn serde_error(loc: &Locator<'_>, e: &toml::de::Error) -> Diagnostic {
     let span = e.span().unwrap_or(0..0);
-    let path = loc.path_at(span.start);
+    // A span over the whole document (a missing top-level table) belongs
+    // to no key.
+    let whole = span.start == 0 && span.end >= loc.text.trim_end().len();
+    let path = if whole {
+        KeyPath::default()
+    } else {
+        loc.path_at(span.start)
+    };
     let raw = loc.text.get(span.clone()).unwrap_or("").trim();
-    let message = reword(e.message(), &path, raw);
-    loc.at_offset(span.start, path.to_string(), message)
+    let message = if whole && e.message() == "missing field `router`" {
+        "missing table [router], expected at least\n  [router]\n  asn = 65000\n  \
+         router_id = \"172.18.0.5\""
+            .to_string()
+    } else if e.message() == "duplicate key" {
+        format!("duplicate key `{raw}`, expected each key and [table] once")
+    } else {
+        reword(e.message(), &path, raw)
+    };
+    loc.at_offset(
+        if whole { 0 } else { span.start },
+        path.to_string(),
+        message,
+    )
 }
 
 fn reword(msg: &str, path: &KeyPath, raw: &str) -> String {
@@ -567,15 +586,19 @@ fn reword(msg: &str, path: &KeyPath, raw: &str) -> String {
         }
         _ => {}
     }
-    if bad_int {
-        let ty = msg.rsplit("expected ").next().unwrap_or("");
-        if let Some(range) = int_range(ty) {
-            return format!("{raw} is out of range, expected an integer from {range}");
-        }
+    let (what, ty) = msg.rsplit_once(", expected ").unwrap_or((msg, ""));
+    if let Some(range) = int_range(ty) {
+        return if bad_int {
+            format!("{raw} is out of range, expected an integer from {range}")
+        } else {
+            format!("{}, expected an integer from {range}", what)
+        };
+    }
+    if ty.starts_with("struct ") {
+        return format!("{what}, expected a table");
     }
     msg.replace("expected a sequence", "expected an array")
         .replace("expected a map", "expected a table")
-        .replace("expected struct ", "expected a table ")
 }
 
 fn int_range(ty: &str) -> Option<&'static str> {

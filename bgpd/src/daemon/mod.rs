@@ -745,9 +745,6 @@ impl Daemon {
         m.set_rib_prefixes("ipv6-unicast", stats.prefixes_v6 as u64);
         m.set_rib_paths(stats.paths as u64);
         for p in self.peers.peers() {
-            if let Some(up) = p.uptime {
-                m.set_peer_uptime(p.addr, up.as_secs());
-            }
             if let Some(id) = self.rib_ids.get(&p.addr) {
                 if let Ok(counts) = self.rib.peer_counts(*id) {
                     for (f, c) in counts {
