@@ -137,6 +137,22 @@ fn missing_key() {
 }
 
 #[test]
+fn missing_router_and_duplicate_table() {
+    let want = "rbgpd.toml:1:1: missing table [router], expected one with at least asn and \
+                router_id, e.g. [router] asn = 65000 router_id = \"172.18.0.5\"";
+    assert_eq!(err(""), want);
+    assert_eq!(err("# nothing yet\n"), want);
+    assert_eq!(
+        err("[[neighbor]]\naddress = \"172.18.0.2\"\nremote_as = 65100\n"),
+        want
+    );
+    assert_eq!(
+        err_with("[router]\nasn = 2\n"),
+        "rbgpd.toml:4:2: duplicate key `router`, expected each key and [table] once"
+    );
+}
+
+#[test]
 fn wrong_type() {
     assert_eq!(
         err_with("[fib]\nenabled = \"yes\"\n"),
@@ -149,6 +165,15 @@ fn wrong_type() {
     assert_eq!(
         err_with("listen = \"0.0.0.0:179\"\n"),
         "rbgpd.toml:4:10: router.listen: invalid type: string \"0.0.0.0:179\", expected an array"
+    );
+    assert_eq!(
+        err_with("max_paths = 1.5\n"),
+        "rbgpd.toml:4:13: router.max_paths: invalid type: floating point `1.5`, expected an \
+         integer from 0 to 18446744073709551615"
+    );
+    assert_eq!(
+        err_with("[[neighbor]]\naddress = \"172.18.0.2\"\nremote_as = 65100\nmax_prefixes = 5\n"),
+        "rbgpd.toml:7:16: neighbor[0].max_prefixes: invalid type: integer `5`, expected a table"
     );
     assert_eq!(
         err_with("[log]\nformat = \"xml\"\n"),

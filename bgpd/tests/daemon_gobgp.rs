@@ -122,6 +122,11 @@ impl Lab {
 
     /// Writes rbgpd's config with explicit (passive) neighbors.
     fn write_config(&self, neighbors: &[(&str, u32)]) -> PathBuf {
+        self.write_config_extra(neighbors, "")
+    }
+
+    /// Like `write_config`, with `extra` lines added to every neighbor.
+    fn write_config_extra(&self, neighbors: &[(&str, u32)], extra: &str) -> PathBuf {
         let mut cfg = format!(
             "[router]\nasn = 65000\nrouter_id = \"10.99.0.1\"\nlisten = [\"10.99.0.1:{}\"]\n\n\
              [fib]\nenabled = false\n\n[control]\nsocket = \"{}\"\n",
@@ -130,7 +135,7 @@ impl Lab {
         );
         for (addr, asn) in neighbors {
             cfg += &format!(
-                "\n[[neighbor]]\naddress = \"{addr}\"\nremote_as = {asn}\npassive = true\n"
+                "\n[[neighbor]]\naddress = \"{addr}\"\nremote_as = {asn}\npassive = true\n{extra}\n"
             );
         }
         let path = self.dir.join("rbgpd.toml");
@@ -509,5 +514,92 @@ fn reload_adds_and_removes_neighbors_without_touching_the_others() {
         log.contains("subcode 3(peer deconfigured)")
     });
     assert!(established(&lab, "10.99.0.3"));
+    let _ = std::fs::remove_dir_all(&lab.dir);
+}
+
+#[test]
+fn max_prefix_stop_closes_the_session_with_cease_1() {
+    if !have("gobgpd") || !have("gobgp") {
+        eprintln!("SKIP: gobgpd/gobgp not installed");
+        return;
+    }
+    let Some(lab) = Lab::new("maxpfx") else {
+        eprintln!("SKIP: cannot create a network namespace (not root?)");
+        return;
+    };
+    let path = lab.write_config_extra(
+        &[("10.99.0.2", 65100)],
+        "max_prefixes = { limit = 2, action = \"stop\" }",
+    );
+    let _r = spawn(
+        lab.ns
+            .command(env!("CARGO_BIN_EXE_rbgpd"))
+            .arg("--config")
+            .arg(&path),
+        &lab.dir.join("rbgpd.log"),
+    );
+    let api = free_port();
+    let _a = lab.gobgpd("10.99.0.2", 65100, api, false);
+    wait_for("A Established", Duration::from_secs(30), || {
+        established(&lab, "10.99.0.2")
+    });
+    for p in ["10.241.0.0/24", "10.241.1.0/24"] {
+        gobgp(
+            &lab,
+            api,
+            &[
+                "global",
+                "rib",
+                "add",
+                p,
+                "nexthop",
+                "10.99.0.2",
+                "-a",
+                "ipv4",
+            ],
+        );
+    }
+    wait_for("two routes", Duration::from_secs(10), || {
+        lab.ctl(&["show", "routes"])["routes"]
+            .as_array()
+            .is_some_and(|r| r.len() == 2)
+    });
+    assert!(
+        established(&lab, "10.99.0.2"),
+        "at the limit the session stays"
+    );
+    gobgp(
+        &lab,
+        api,
+        &[
+            "global",
+            "rib",
+            "add",
+            "10.241.2.0/24",
+            "nexthop",
+            "10.99.0.2",
+            "-a",
+            "ipv4",
+        ],
+    );
+    wait_for("the session closed", Duration::from_secs(10), || {
+        !established(&lab, "10.99.0.2")
+    });
+    wait_for("its routes gone", Duration::from_secs(10), || {
+        lab.ctl(&["show", "routes"])["routes"]
+            .as_array()
+            .is_some_and(|r| r.is_empty())
+    });
+    wait_for(
+        "A told Cease / max prefixes",
+        Duration::from_secs(10),
+        || {
+            let log =
+                std::fs::read_to_string(lab.dir.join("gobgpd-10.99.0.2.log")).unwrap_or_default();
+            log.contains("\"Code\":6") && log.contains("\"Subcode\":1")
+        },
+    );
+    let p = lab.ctl(&["show", "peers"]);
+    assert_eq!(p["peers"][0]["admin_down"], true, "{p}");
     let _ = std::fs::remove_dir_all(&lab.dir);
 }

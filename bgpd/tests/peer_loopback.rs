@@ -279,3 +279,130 @@ async fn dynamic_neighbors_come_from_ranges_and_strangers_are_refused() {
     a.shutdown(None).await;
     b.shutdown(None).await;
 }
+
+fn pair_configs(base: u8, pw_a: &str, pw_b: &str) -> (Config, Config) {
+    let (ia, ib) = (format!("127.0.{base}.1"), format!("127.0.{base}.2"));
+    let (pa, pb) = (free_port(&ia), free_port(&ib));
+    let a = config(&format!(
+        r#"
+        [router]
+        asn = 65000
+        router_id = "10.0.{base}.1"
+        listen = ["{ia}:{pa}"]
+        [[neighbor]]
+        address = "{ib}"
+        remote_as = 65100
+        port = {pb}
+        local_address = "{ia}"
+        connect_retry = 1
+        password = "{pw_a}"
+        "#
+    ));
+    let b = config(&format!(
+        r#"
+        [router]
+        asn = 65100
+        router_id = "10.0.{base}.2"
+        listen = ["{ib}:{pb}"]
+        [[neighbor]]
+        address = "{ia}"
+        remote_as = 65000
+        port = {pa}
+        local_address = "{ib}"
+        connect_retry = 1
+        password = "{pw_b}"
+        "#
+    ));
+    (a, b)
+}
+
+#[tokio::test]
+async fn tcp_md5_protects_the_session() {
+    init_logs();
+    // Same key: the session comes up over MD5-signed TCP.
+    let (cfg_a, cfg_b) = pair_configs(5, "s3cret", "s3cret");
+    let (txa, mut rxa) = mpsc::channel(64);
+    let (txb, mut rxb) = mpsc::channel(64);
+    let mut a = PeerManager::spawn(&cfg_a, txa);
+    let mut b = PeerManager::spawn(&cfg_b, txb);
+    wait_for(&mut rxa, "A established with MD5", is_established).await;
+    wait_for(&mut rxb, "B established with MD5", is_established).await;
+    a.shutdown(None).await;
+    b.shutdown(None).await;
+
+    // Different keys: the kernel drops the segments, nothing comes up.
+    let (cfg_a, cfg_b) = pair_configs(6, "s3cret", "other");
+    let (txa, mut rxa) = mpsc::channel(64);
+    let (txb, _rxb) = mpsc::channel(64);
+    let mut a = PeerManager::spawn(&cfg_a, txa);
+    let mut b = PeerManager::spawn(&cfg_b, txb);
+    let up = tokio::time::timeout(Duration::from_secs(4), async {
+        while let Some(ev) = rxa.recv().await {
+            if is_established(&ev)
+                || matches!(
+                    ev,
+                    PeerEvent::State {
+                        state: State::OpenSent,
+                        ..
+                    }
+                )
+            {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(
+        !matches!(up, Ok(true)),
+        "a session came up with mismatched TCP-MD5 keys"
+    );
+    a.shutdown(None).await;
+    b.shutdown(None).await;
+}
+
+#[tokio::test]
+async fn reconfigure_removes_and_adds_neighbors() {
+    init_logs();
+    let (cfg_a, cfg_b) = pair_configs(7, "", "");
+    // No password at all (an empty one is still a key).
+    let strip = |mut c: Config| {
+        c.neighbors[0].password = None;
+        c
+    };
+    let (cfg_a, cfg_b) = (strip(cfg_a), strip(cfg_b));
+    let (txa, mut rxa) = mpsc::channel(64);
+    let (txb, mut rxb) = mpsc::channel(64);
+    let mut a = PeerManager::spawn(&cfg_a, txa);
+    let mut b = PeerManager::spawn(&cfg_b, txb);
+    wait_for(&mut rxa, "A established", is_established).await;
+    wait_for(&mut rxb, "B established", is_established).await;
+
+    // Removing the neighbor from A's config: B hears Peer De-configured.
+    let mut empty = cfg_a.clone();
+    empty.neighbors.clear();
+    a.reconfigure(&empty);
+    wait_for(&mut rxa, "A removed", |e| {
+        matches!(e, PeerEvent::Removed { .. })
+    })
+    .await;
+    assert!(a.peers().is_empty());
+    let PeerEvent::Down { notification, .. } =
+        wait_for(&mut rxb, "B down", |e| matches!(e, PeerEvent::Down { .. })).await
+    else {
+        unreachable!()
+    };
+    let n = notification.unwrap();
+    assert_eq!((n.code, n.subcode), (6, 3));
+
+    // Unchanged config: nothing happens. Adding it back: up again.
+    b.reconfigure(&cfg_b);
+    a.reconfigure(&cfg_a);
+    assert_eq!(a.peers().len(), 1);
+    wait_for(&mut rxa, "A re-established", is_established).await;
+    wait_for(&mut rxb, "B re-established", is_established).await;
+    assert_eq!(b.peers().len(), 1);
+    assert_eq!(b.peers()[0].counters.established, 2);
+    a.shutdown(None).await;
+    b.shutdown(None).await;
+}

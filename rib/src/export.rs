@@ -21,7 +21,7 @@ use crate::rib::{Core, PeerState, Rib, RibError};
 use crate::table::{FamilyTable, Key, PathEntry, PathList, BEST};
 use bgp_proto::msg::attributes::{Community, MpNextHop, MpReach, MpUnreach, UpdateMessage};
 use bgp_proto::types::{Family, Nlri, Prefix};
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -165,7 +165,7 @@ impl Core {
         let prefix: Prefix = key.into();
         let ctx = RouteCtx {
             prefix: &prefix,
-            next_hop: src.next_hop,
+            next_hop: src_next_hop,
         };
         match self
             .policies
@@ -293,7 +293,7 @@ impl Core {
                 nlri.sort_unstable();
                 out.push(ExportBatch::Announce {
                     family: K::FAMILY,
-                    route: route.clone(),
+                    route: Arc::new(route),
                     nlri,
                 });
             }
@@ -339,7 +339,7 @@ impl Core {
         let mut keys: Vec<K> = t.routes.keys().copied().collect();
         if let Some(adj) = t.adj_out.get(s) {
             // Withdraw what was sent and is no longer in the table.
-            keys.extend(adj.keys().filter(|k| !t.routes.contains_key(k)));
+            keys.extend(adj.keys().filter(|&k| !t.routes.contains_key(k)));
         }
         self.export_keys(t, slot, keys, true, out);
     }

@@ -12,11 +12,13 @@ use crate::attrs::{AttrTable, RouteAttrs};
 use crate::decision::{select, Candidate, DecisionConfig};
 use crate::policy::{Policy, PolicyRef, PrefixList};
 use crate::policy_eval::{CompiledPolicies, Outcome, PolicyError, PolicyId, RouteCtx};
-use crate::table::{FamilyTable, Key, PathEntry, PathList, BEST, MULTIPATH, REJECTED, STALE};
+use crate::table::{
+    FamilyTable, Flags, Key, PathEntry, PathList, BEST, MULTIPATH, REJECTED, STALE,
+};
 use bgp_proto::msg::attributes::{PathAttributes, UpdateMessage};
 use bgp_proto::types::{Family, Ipv4Prefix, Ipv6Prefix, Nlri, Prefix};
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use hashbrown::hash_map::Entry;
+use hashbrown::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Errors of the RIB layer.
@@ -212,11 +214,11 @@ impl Core {
     fn decide(&self, list: &mut PathList) {
         let entries = list.as_mut_slice();
         for e in entries.iter_mut() {
-            e.flags &= !(BEST | MULTIPATH);
+            e.clear(BEST | MULTIPATH);
         }
         if let [only] = entries {
             if self.eligible(only) {
-                only.flags |= BEST | MULTIPATH;
+                only.set(BEST | MULTIPATH);
             }
             return;
         }
@@ -231,12 +233,12 @@ impl Core {
         let sel = select(&cands, &self.decision);
         for m in sel.multipath {
             if let Some(e) = idx.get(m).and_then(|&i| entries.get_mut(i)) {
-                e.flags |= MULTIPATH;
+                e.set(MULTIPATH);
             }
         }
         if let Some(&b) = sel.best.and_then(|b| idx.get(b)) {
             if let Some(e) = entries.get_mut(b) {
-                e.flags |= BEST;
+                e.set(BEST);
             }
             if let Some(head) = entries.get_mut(..=b) {
                 head.rotate_right(1);
@@ -306,7 +308,7 @@ impl Core {
         let fam = fam_idx(K::FAMILY);
         let entry = new.map(|(attr, rejected)| PathEntry {
             peer: slot,
-            flags: if rejected { REJECTED } else { 0 },
+            flags: Flags::new(if rejected { REJECTED } else { 0 }),
             path_id,
             attr,
             tick: self.now,
@@ -333,9 +335,9 @@ impl Core {
                             return;
                         };
                         let old_copy = *old;
-                        if old_copy.attr == e.attr && (old_copy.flags & REJECTED) == e.flags {
+                        if old_copy.attr == e.attr && old_copy.has(REJECTED) == e.has(REJECTED) {
                             // Same route again: only refresh (GR: no longer stale).
-                            old.flags &= !STALE;
+                            old.clear(STALE);
                             self.attrs.release(e.attr);
                             if old_copy.has(STALE) {
                                 if let Some(c) =
@@ -346,7 +348,7 @@ impl Core {
                             }
                             return;
                         }
-                        e.flags |= old_copy.flags & (BEST | MULTIPATH);
+                        e.set(old_copy.bits() & (BEST | MULTIPATH));
                         *old = e;
                         self.count(slot, fam, &old_copy, false);
                         self.count(slot, fam, &e, true);
@@ -564,7 +566,7 @@ impl Rib {
             for list in t.routes.values_mut() {
                 for e in list.as_mut_slice() {
                     if e.peer == slot && !e.has(STALE) {
-                        e.flags |= STALE;
+                        e.set(STALE);
                         n += 1;
                     }
                 }

@@ -10,8 +10,9 @@
 //! there is one) is first.
 
 use bgp_proto::types::{Family, Ipv4Prefix, Ipv6Prefix, Prefix};
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::hash::Hash;
+use std::num::NonZeroU8;
 use std::net::IpAddr;
 
 /// Path flag: rejected by import policy or loop detection.
@@ -29,7 +30,7 @@ pub(crate) struct PathEntry {
     /// Peer slot (index into the RIB's peer table).
     pub peer: u16,
     /// Flags (`REJECTED`, `STALE`, `BEST`, `MULTIPATH`).
-    pub flags: u8,
+    pub flags: Flags,
     /// ADD-PATH path identifier as received.
     pub path_id: u32,
     /// Interned attributes.
@@ -38,9 +39,36 @@ pub(crate) struct PathEntry {
     pub tick: u32,
 }
 
+/// Path flags in a byte whose top bit is always set, so the byte is never
+/// zero and `PathList` can keep its variant tag in it (16 bytes, not 24).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Flags(NonZeroU8);
+
+const FLAGS_BASE: NonZeroU8 = NonZeroU8::MIN.saturating_add(0x7f);
+
+impl Flags {
+    /// Flags with `bits` set (bits of `REJECTED | STALE | BEST | MULTIPATH`).
+    pub fn new(bits: u8) -> Self {
+        Flags(FLAGS_BASE | (bits & 0x7f))
+    }
+}
+
 impl PathEntry {
+    /// Whether any of `flag` is set.
     pub fn has(&self, flag: u8) -> bool {
-        self.flags & flag != 0
+        self.flags.0.get() & flag != 0
+    }
+    /// Sets `flag`.
+    pub fn set(&mut self, flag: u8) {
+        self.flags = Flags(self.flags.0 | (flag & 0x7f));
+    }
+    /// Clears `flag`.
+    pub fn clear(&mut self, flag: u8) {
+        self.flags = Flags::new(self.bits() & !flag);
+    }
+    /// The flag bits.
+    pub fn bits(&self) -> u8 {
+        self.flags.0.get() & 0x7f
     }
 }
 
@@ -49,8 +77,9 @@ impl PathEntry {
 pub(crate) enum PathList {
     /// Exactly one path.
     One(PathEntry),
-    /// Two or more paths.
-    Many(Box<[PathEntry]>),
+    /// Two or more paths (boxed `Vec`: a thin pointer keeps the list at 16
+    /// bytes; most prefixes have one path).
+    Many(Box<Vec<PathEntry>>),
 }
 
 impl PathList {
@@ -70,15 +99,18 @@ impl PathList {
 
     /// Appends a path.
     pub fn push(&mut self, e: PathEntry) {
-        *self = match std::mem::replace(self, PathList::Many(Box::new([]))) {
-            PathList::One(first) => PathList::Many(Box::new([first, e])),
+        match self {
+            PathList::One(first) => {
+                let mut v = Vec::with_capacity(2);
+                v.push(*first);
+                v.push(e);
+                *self = PathList::Many(Box::new(v));
+            }
             PathList::Many(v) => {
-                let mut v = v.into_vec();
                 v.reserve_exact(1);
                 v.push(e);
-                PathList::Many(v.into_boxed_slice())
             }
-        };
+        }
     }
 
     /// Removes the path at `i`; returns `false` when it was the last one
@@ -87,14 +119,14 @@ impl PathList {
         let PathList::Many(v) = self else {
             return false;
         };
-        let mut v = std::mem::take(v).into_vec();
         if i < v.len() {
             v.remove(i);
         }
-        *self = match v.as_slice() {
-            [only] => PathList::One(*only),
-            _ => PathList::Many(v.into_boxed_slice()),
-        };
+        if let [only] = v.as_slice() {
+            *self = PathList::One(*only);
+        } else {
+            v.shrink_to_fit();
+        }
         true
     }
 
@@ -109,7 +141,10 @@ impl PathList {
     pub fn heap_bytes(&self) -> usize {
         match self {
             PathList::One(_) => 0,
-            PathList::Many(v) => std::mem::size_of_val::<[PathEntry]>(v),
+            PathList::Many(v) => {
+                std::mem::size_of::<Vec<PathEntry>>()
+                    + v.capacity() * std::mem::size_of::<PathEntry>()
+            }
         }
     }
 }
@@ -223,7 +258,7 @@ mod tests {
     fn e(peer: u16) -> PathEntry {
         PathEntry {
             peer,
-            flags: 0,
+            flags: Flags::new(0),
             path_id: 0,
             attr: 0,
             tick: 0,
@@ -233,7 +268,12 @@ mod tests {
     #[test]
     fn sizes_are_compact() {
         assert_eq!(std::mem::size_of::<PathEntry>(), 16);
-        assert!(std::mem::size_of::<PathList>() <= 24);
+        assert_eq!(std::mem::size_of::<PathList>(), 16);
+        let mut f = e(1);
+        f.set(BEST | STALE);
+        assert!(f.has(BEST) && f.has(STALE) && !f.has(REJECTED));
+        f.clear(BEST);
+        assert_eq!(f.bits(), STALE);
     }
 
     #[test]

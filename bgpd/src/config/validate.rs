@@ -518,9 +518,9 @@ fn check_fib_log(c: &mut Checker<'_, '_>, cfg: &Config) {
 /// unhelpful.
 pub(super) fn serde_error(loc: &Locator<'_>, e: &toml::de::Error) -> Diagnostic {
     let span = e.span().unwrap_or(0..0);
-    // A span over the whole document (a missing top-level table) belongs
-    // to no key.
-    let whole = span.start == 0 && span.end >= loc.text.trim_end().len();
+    // No span (toml gives 0..0 for a missing top-level table), or one over
+    // the whole document: the error belongs to no key.
+    let whole = span == (0..0) || (span.start == 0 && span.end >= loc.text.trim_end().len());
     let path = if whole {
         KeyPath::default()
     } else {
@@ -528,8 +528,8 @@ pub(super) fn serde_error(loc: &Locator<'_>, e: &toml::de::Error) -> Diagnostic 
     };
     let raw = loc.text.get(span.clone()).unwrap_or("").trim();
     let message = if whole && e.message() == "missing field `router`" {
-        "missing table [router], expected at least\n  [router]\n  asn = 65000\n  \
-         router_id = \"172.18.0.5\""
+        "missing table [router], expected one with at least asn and router_id, e.g. \
+         [router] asn = 65000 router_id = \"172.18.0.5\""
             .to_string()
     } else if e.message() == "duplicate key" {
         format!("duplicate key `{raw}`, expected each key and [table] once")

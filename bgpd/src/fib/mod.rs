@@ -44,7 +44,7 @@ pub use manager::{FibManager, FibRouteState, FibStatus, FibStatusEntry};
 pub use memory::MemoryFib;
 pub use monitor::{FibMonitor, KernelEvent};
 pub use netlink::{NetlinkFib, NetlinkOptions};
-pub use task::{spawn, FibHandle};
+pub use task::{spawn, spawn_netlink, FibHandle, DEFAULT_SCAN_INTERVAL};
 
 /// Protocol number our routes carry in the kernel (`RTPROT_BGP`).
 pub const RTPROT_BGP: u8 = 186;

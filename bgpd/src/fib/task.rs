@@ -13,7 +13,11 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 
-use super::{Fib, FibChange, FibError, FibManager, FibMonitor, FibStatus, KernelEvent};
+use super::{
+    Fib, FibChange, FibError, FibManager, FibMonitor, FibStatus, KernelEvent, NetlinkFib,
+    NetlinkOptions,
+};
+use crate::config::FibConfig;
 
 /// Debounce after a link/address notification.
 const CONNECTED_DEBOUNCE: Duration = Duration::from_millis(100);
@@ -105,6 +109,27 @@ pub fn spawn<F: Fib>(
     let (tx, rx) = mpsc::channel(1024);
     let task = tokio::spawn(run(manager, monitor, rx, scan_interval, startup_grace));
     (FibHandle { tx }, task)
+}
+
+/// Period of the full dump-and-diff scan of [`spawn_netlink`].
+pub const DEFAULT_SCAN_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The daemon's FIB: a [`NetlinkFib`] and [`FibMonitor`] in the current
+/// thread's network namespace, table/metric/persist/grace from `cfg`, a
+/// scan every [`DEFAULT_SCAN_INTERVAL`]. Call only when `cfg.enabled`;
+/// must run inside a tokio runtime.
+pub fn spawn_netlink(cfg: &FibConfig) -> Result<(FibHandle, JoinHandle<()>), FibError> {
+    let opts = NetlinkOptions::from_config(cfg);
+    let fib = NetlinkFib::new(opts.clone())?;
+    let monitor = match FibMonitor::new(&opts) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!(error = %e, "no netlink monitor; relying on periodic scans");
+            None
+        }
+    };
+    let grace = Duration::from_secs(u64::from(cfg.startup_grace));
+    Ok(spawn(FibManager::new(fib, cfg), monitor, DEFAULT_SCAN_INTERVAL, grace))
 }
 
 fn log_err<T>(what: &str, r: Result<T, FibError>) {
