@@ -11,7 +11,9 @@
 
 use bgp_proto::msg::attributes::{AsPath, Community, MpNextHop, Origin, PathAttributes};
 use bgp_proto::wire::update::{encode_body, Update, UpdatePacker};
-use bgp_proto::{Family, Ipv4Prefix, Ipv6Prefix, MpReach, Nlri, Prefix, SessionContext, UpdateMessage};
+use bgp_proto::{
+    Family, Ipv4Prefix, Ipv6Prefix, MpReach, Nlri, Prefix, SessionContext, UpdateMessage,
+};
 use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
@@ -36,7 +38,9 @@ fn attrs(r: &mut Rng) -> PathAttributes {
     let hops = 1 + r.below(6) as usize;
     let path: Vec<u32> = (0..hops).map(|_| 64512 + r.below(200_000) as u32).collect();
     let communities = if r.below(2) == 0 {
-        (0..1 + r.below(4)).map(|_| Community(r.next() as u32)).collect()
+        (0..1 + r.below(4))
+            .map(|_| Community(r.next() as u32))
+            .collect()
     } else {
         Vec::new()
     };
@@ -68,7 +72,11 @@ fn v4_stream(ctx: &SessionContext) -> (Vec<UpdateMessage>, Vec<Bytes>, usize) {
         let k = 1 + r.below(4) as usize * r.below(7) as usize + r.below(3) as usize;
         let nlri: Vec<Nlri> = (0..k).map(|_| Nlri::new(v4_prefix(&mut r))).collect();
         prefixes += nlri.len();
-        msgs.push(UpdateMessage { attributes: attrs(&mut r), nlri, ..Default::default() });
+        msgs.push(UpdateMessage {
+            attributes: attrs(&mut r),
+            nlri,
+            ..Default::default()
+        });
     }
     let bodies = msgs
         .iter()
@@ -96,10 +104,16 @@ fn v6_stream(ctx: &SessionContext) -> (Vec<Bytes>, usize) {
             .collect();
         prefixes += k;
         let m = UpdateMessage {
-            attributes: PathAttributes { next_hop: None, ..attrs(&mut r) },
+            attributes: PathAttributes {
+                next_hop: None,
+                ..attrs(&mut r)
+            },
             mp_reach: Some(MpReach {
                 family: Family::IPV6_UNICAST,
-                next_hop: MpNextHop { global: "2001:db8::1".parse().unwrap(), link_local: None },
+                next_hop: MpNextHop {
+                    global: "2001:db8::1".parse().unwrap(),
+                    link_local: None,
+                },
                 nlri,
             }),
             ..Default::default()
@@ -137,7 +151,9 @@ fn decode_all(bodies: &[Bytes], ctx: &SessionContext, with_attrs: bool) -> usize
 /// workload N times and exit, for `perf stat` (CPU time and cycles are
 /// meaningful on a loaded machine, where criterion's wall clock is not).
 fn fixed_loops(ctx: &SessionContext, msgs: &[UpdateMessage], bodies: &[Bytes]) {
-    let Some(loops) = std::env::var("UPDATE_BENCH_LOOPS").ok().and_then(|v| v.parse::<usize>().ok())
+    let Some(loops) = std::env::var("UPDATE_BENCH_LOOPS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
     else {
         return;
     };
@@ -162,7 +178,10 @@ fn fixed_loops(ctx: &SessionContext, msgs: &[UpdateMessage], bodies: &[Bytes]) {
 }
 
 fn bench(c: &mut Criterion) {
-    let ctx = SessionContext { four_octet_as: true, ..Default::default() };
+    let ctx = SessionContext {
+        four_octet_as: true,
+        ..Default::default()
+    };
     let (msgs, bodies, prefixes) = v4_stream(&ctx);
     fixed_loops(&ctx, &msgs, &bodies);
     let octets: usize = bodies.iter().map(Bytes::len).sum();
@@ -174,8 +193,12 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("ipv4_per_prefix");
     g.throughput(Throughput::Elements(prefixes as u64));
-    g.bench_function("decode_full", |b| b.iter(|| decode_all(&bodies, &ctx, true)));
-    g.bench_function("decode_nlri_only", |b| b.iter(|| decode_all(&bodies, &ctx, false)));
+    g.bench_function("decode_full", |b| {
+        b.iter(|| decode_all(&bodies, &ctx, true))
+    });
+    g.bench_function("decode_nlri_only", |b| {
+        b.iter(|| decode_all(&bodies, &ctx, false))
+    });
     g.bench_function("encode_body", |b| {
         let mut out = BytesMut::with_capacity(octets + 64);
         b.iter(|| {
@@ -190,7 +213,9 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("ipv4_octets");
     g.throughput(Throughput::Bytes(octets as u64));
-    g.bench_function("decode_full", |b| b.iter(|| decode_all(&bodies, &ctx, true)));
+    g.bench_function("decode_full", |b| {
+        b.iter(|| decode_all(&bodies, &ctx, true))
+    });
     g.finish();
 
     let (v6, v6_prefixes) = v6_stream(&ctx);
@@ -204,16 +229,31 @@ fn bench(c: &mut Criterion) {
     let mut r = Rng(7);
     let a = attrs(&mut r);
     let nlri: Vec<Nlri> = (0..10_000u32)
-        .map(|i| Nlri::new(Prefix::V4(Ipv4Prefix::new(Ipv4Addr::from(0x0A00_0000 | i << 8), 24).unwrap())))
+        .map(|i| {
+            Nlri::new(Prefix::V4(
+                Ipv4Prefix::new(Ipv4Addr::from(0x0A00_0000 | i << 8), 24).unwrap(),
+            ))
+        })
         .collect();
     let packer = UpdatePacker::new(&ctx);
-    let msgs = packer.announce(&a, None, Family::IPV4_UNICAST, &nlri).unwrap();
+    let msgs = packer
+        .announce(&a, None, Family::IPV4_UNICAST, &nlri)
+        .unwrap();
     let packed: usize = msgs.iter().map(Bytes::len).sum();
-    eprintln!("pack: 10000 /24 -> {} messages, {packed} octets", msgs.len());
+    eprintln!(
+        "pack: 10000 /24 -> {} messages, {packed} octets",
+        msgs.len()
+    );
     let mut g = c.benchmark_group("pack_per_prefix");
     g.throughput(Throughput::Elements(nlri.len() as u64));
     g.bench_function("announce_10k_v4", |b| {
-        b.iter(|| black_box(packer.announce(&a, None, Family::IPV4_UNICAST, &nlri).unwrap()))
+        b.iter(|| {
+            black_box(
+                packer
+                    .announce(&a, None, Family::IPV4_UNICAST, &nlri)
+                    .unwrap(),
+            )
+        })
     });
     g.bench_function("withdraw_10k_v4", |b| {
         b.iter(|| black_box(packer.withdraw(Family::IPV4_UNICAST, &nlri).unwrap()))

@@ -13,7 +13,9 @@ use bgp_proto::msg::attributes::{
     MpNextHop, Origin, PathAttributes, RawAttribute,
 };
 use bgp_proto::wire::update::{encode_body, Update, UpdateError, UpdatePacker};
-use bgp_proto::{Family, Ipv4Prefix, Ipv6Prefix, MpReach, MpUnreach, Nlri, Prefix, SessionContext, UpdateMessage};
+use bgp_proto::{
+    Family, Ipv4Prefix, Ipv6Prefix, MpReach, MpUnreach, Nlri, Prefix, SessionContext, UpdateMessage,
+};
 use bytes::{Bytes, BytesMut};
 use proptest::collection::vec;
 use proptest::option;
@@ -55,10 +57,26 @@ fn as_path(four: bool) -> impl Strategy<Value = AsPath> {
         (proptest::sample::select(kinds), vec(asn, 1..8))
             .prop_map(|(kind, asns)| AsSegment { kind, asns })
     };
-    let member = if four { asn().boxed() } else { (1u32..65536).boxed() };
+    let member = if four {
+        asn().boxed()
+    } else {
+        (1u32..65536).boxed()
+    };
     (
-        vec(seg(vec![AsSegmentType::ConfedSequence, AsSegmentType::ConfedSet], member), 0..2),
-        vec(seg(vec![AsSegmentType::Sequence, AsSegmentType::Set], asn().boxed()), 0..4),
+        vec(
+            seg(
+                vec![AsSegmentType::ConfedSequence, AsSegmentType::ConfedSet],
+                member,
+            ),
+            0..2,
+        ),
+        vec(
+            seg(
+                vec![AsSegmentType::Sequence, AsSegmentType::Set],
+                asn().boxed(),
+            ),
+            0..4,
+        ),
     )
         .prop_map(|(mut c, s)| {
             c.extend(s);
@@ -78,42 +96,77 @@ fn unknown() -> impl Strategy<Value = Vec<RawAttribute>> {
     .prop_map(|mut v| {
         v.sort_by_key(|a| a.1);
         v.dedup_by_key(|a| a.1);
-        v.into_iter().map(|(flags, type_code, value)| RawAttribute { flags, type_code, value }).collect()
+        v.into_iter()
+            .map(|(flags, type_code, value)| RawAttribute {
+                flags,
+                type_code,
+                value,
+            })
+            .collect()
     })
 }
 
 fn path_attributes(four: bool) -> impl Strategy<Value = PathAttributes> {
     (
-        (option::of(0u8..3), as_path(four), option::of(any::<u32>()), option::of(any::<u32>())),
-        (option::of(any::<u32>()), any::<bool>(), option::of((asn(), any::<u32>()))),
-        (vec(any::<u32>(), 0..5), option::of(any::<u32>()), vec(any::<u32>(), 0..3)),
-        (vec(any::<[u8; 8]>(), 0..3), vec(any::<(u32, u32, u32)>(), 0..3), unknown()),
+        (
+            option::of(0u8..3),
+            as_path(four),
+            option::of(any::<u32>()),
+            option::of(any::<u32>()),
+        ),
+        (
+            option::of(any::<u32>()),
+            any::<bool>(),
+            option::of((asn(), any::<u32>())),
+        ),
+        (
+            vec(any::<u32>(), 0..5),
+            option::of(any::<u32>()),
+            vec(any::<u32>(), 0..3),
+        ),
+        (
+            vec(any::<[u8; 8]>(), 0..3),
+            vec(any::<(u32, u32, u32)>(), 0..3),
+            unknown(),
+        ),
     )
-        .prop_map(|((o, p, nh, med), (lp, atomic, agg), (comm, orig, cl), (ext, large, unk))| {
-            PathAttributes {
-                origin: o.and_then(Origin::from_code),
-                as_path: p,
-                next_hop: nh.map(Ipv4Addr::from),
-                med,
-                local_pref: lp,
-                atomic_aggregate: atomic,
-                aggregator: agg.map(|(asn, a)| Aggregator { asn, addr: Ipv4Addr::from(a) }),
-                communities: comm.into_iter().map(Community).collect(),
-                originator_id: orig.map(Ipv4Addr::from),
-                cluster_list: cl.into_iter().map(Ipv4Addr::from).collect(),
-                ext_communities: ext.into_iter().map(ExtCommunity).collect(),
-                large_communities: large
-                    .into_iter()
-                    .map(|(global, local1, local2)| LargeCommunity { global, local1, local2 })
-                    .collect(),
-                unknown: unk,
-            }
-        })
+        .prop_map(
+            |((o, p, nh, med), (lp, atomic, agg), (comm, orig, cl), (ext, large, unk))| {
+                PathAttributes {
+                    origin: o.and_then(Origin::from_code),
+                    as_path: p,
+                    next_hop: nh.map(Ipv4Addr::from),
+                    med,
+                    local_pref: lp,
+                    atomic_aggregate: atomic,
+                    aggregator: agg.map(|(asn, a)| Aggregator {
+                        asn,
+                        addr: Ipv4Addr::from(a),
+                    }),
+                    communities: comm.into_iter().map(Community).collect(),
+                    originator_id: orig.map(Ipv4Addr::from),
+                    cluster_list: cl.into_iter().map(Ipv4Addr::from).collect(),
+                    ext_communities: ext.into_iter().map(ExtCommunity).collect(),
+                    large_communities: large
+                        .into_iter()
+                        .map(|(global, local1, local2)| LargeCommunity {
+                            global,
+                            local1,
+                            local2,
+                        })
+                        .collect(),
+                    unknown: unk,
+                }
+            },
+        )
 }
 
 fn next_hop() -> impl Strategy<Value = MpNextHop> {
     prop_oneof![
-        any::<u32>().prop_map(|a| MpNextHop { global: IpAddr::V4(a.into()), link_local: None }),
+        any::<u32>().prop_map(|a| MpNextHop {
+            global: IpAddr::V4(a.into()),
+            link_local: None
+        }),
         (any::<u128>(), option::of(any::<u128>())).prop_map(|(g, l)| MpNextHop {
             global: IpAddr::V6(g.into()),
             link_local: l.map(Ipv6Addr::from),
@@ -129,11 +182,18 @@ fn update(ctx: SessionContext) -> impl Strategy<Value = (SessionContext, UpdateM
     let ap4 = ctx.add_path_tx(Family::IPV4_UNICAST);
     let ap = ctx.clone();
     let reach = (family(), next_hop()).prop_flat_map(move |(f, nh)| {
-        nlri_of(f, ap.add_path_tx(f), 6).prop_map(move |nlri| MpReach { family: f, next_hop: nh, nlri })
+        nlri_of(f, ap.add_path_tx(f), 6).prop_map(move |nlri| MpReach {
+            family: f,
+            next_hop: nh,
+            nlri,
+        })
     });
     let ap = ctx.clone();
     let unreach = family().prop_flat_map(move |f| {
-        nlri_of(f, ap.add_path_tx(f), 6).prop_map(move |w| MpUnreach { family: f, withdrawn: w })
+        nlri_of(f, ap.add_path_tx(f), 6).prop_map(move |w| MpUnreach {
+            family: f,
+            withdrawn: w,
+        })
     });
     (
         vec(v4_nlri(ap4), 0..6),
@@ -143,7 +203,16 @@ fn update(ctx: SessionContext) -> impl Strategy<Value = (SessionContext, UpdateM
         vec(v4_nlri(ap4), 0..6),
     )
         .prop_map(move |(withdrawn, attributes, mp_reach, mp_unreach, nlri)| {
-            (ctx.clone(), UpdateMessage { withdrawn, attributes, mp_reach, mp_unreach, nlri })
+            (
+                ctx.clone(),
+                UpdateMessage {
+                    withdrawn,
+                    attributes,
+                    mp_reach,
+                    mp_unreach,
+                    nlri,
+                },
+            )
         })
 }
 
@@ -165,8 +234,16 @@ fn contexts() -> impl Strategy<Value = SessionContext> {
     })
 }
 
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1500))]
+    #![proptest_config(config(1000))]
 
     #[test]
     fn encode_decode_round_trip((ctx, m) in contexts().prop_flat_map(update)) {
@@ -180,6 +257,11 @@ proptest! {
         }
         prop_assert_eq!(u.to_owned(), m);
     }
+
+}
+
+proptest! {
+    #![proptest_config(config(150))]
 
     #[test]
     fn packer_fills_messages_and_loses_nothing(
@@ -251,6 +333,11 @@ proptest! {
         }
         prop_assert_eq!(got, nlri);
     }
+
+}
+
+proptest! {
+    #![proptest_config(config(3000))]
 
     #[test]
     fn decoding_never_panics(body in vec(any::<u8>(), 0..200), ctx in contexts()) {

@@ -36,13 +36,20 @@ fn body(withdrawn: &[u8], attrs: &[&[u8]], nlri: &[u8]) -> Bytes {
 }
 
 fn ctx4() -> SessionContext {
-    SessionContext { four_octet_as: true, ..Default::default() }
+    SessionContext {
+        four_octet_as: true,
+        ..Default::default()
+    }
 }
 
 /// Decodes a valid announcement with `extra` appended after the
 /// mandatory attributes.
 fn with_extra(extra: &[u8]) -> Update {
-    Update::decode(body(&[], &[ORIGIN, AS_PATH, NEXT_HOP, extra], NLRI), &ctx4()).unwrap()
+    Update::decode(
+        body(&[], &[ORIGIN, AS_PATH, NEXT_HOP, extra], NLRI),
+        &ctx4(),
+    )
+    .unwrap()
 }
 
 fn reset(b: Bytes, ctx: &SessionContext) -> UpdateError {
@@ -70,7 +77,14 @@ fn flags_conflict_is_treat_as_withdraw() {
     let b = body(&[], &[&[0xc0, 1, 1, 0], AS_PATH, NEXT_HOP], NLRI);
     let u = Update::decode(b, &ctx4()).unwrap();
     assert!(u.is_treat_as_withdraw());
-    assert!(matches!(u.issues()[0].error, UpdateError::AttributeFlags { type_code: 1, flags: 0xc0, .. }));
+    assert!(matches!(
+        u.issues()[0].error,
+        UpdateError::AttributeFlags {
+            type_code: 1,
+            flags: 0xc0,
+            ..
+        }
+    ));
     // The malformed attribute is not handed out.
     assert_eq!(u.attributes().origin, None);
     assert_eq!(u.raw_attributes().count(), 2);
@@ -81,11 +95,11 @@ fn flags_conflict_is_treat_as_withdraw() {
 #[test]
 fn bad_lengths_of_mandatory_and_basic_attributes_are_treat_as_withdraw() {
     for bad in [
-        attr(0x40, 1, &[0, 0]),        // ORIGIN, 7.1
-        attr(0x40, 3, &[10, 0, 0]),    // NEXT_HOP, 7.3
-        attr(0x80, 4, &[0, 0, 1]),     // MED, 7.4
+        attr(0x40, 1, &[0, 0]),          // ORIGIN, 7.1
+        attr(0x40, 3, &[10, 0, 0]),      // NEXT_HOP, 7.3
+        attr(0x80, 4, &[0, 0, 1]),       // MED, 7.4
         attr(0x40, 5, &[0, 0, 0, 0, 1]), // LOCAL_PREF, 7.5
-        attr(0x80, 9, &[1, 1, 1]),     // ORIGINATOR_ID, 7.9
+        attr(0x80, 9, &[1, 1, 1]),       // ORIGINATOR_ID, 7.9
     ] {
         let t = bad[1];
         let attrs: Vec<&[u8]> = match t {
@@ -107,17 +121,20 @@ fn invalid_origin_value_is_treat_as_withdraw() {
     let b = body(&[], &[&[0x40, 1, 1, 3], AS_PATH, NEXT_HOP], NLRI);
     let u = Update::decode(b, &ctx4()).unwrap();
     assert!(u.is_treat_as_withdraw());
-    assert!(matches!(u.issues()[0].error, UpdateError::InvalidOrigin { value: 3, .. }));
+    assert!(matches!(
+        u.issues()[0].error,
+        UpdateError::InvalidOrigin { value: 3, .. }
+    ));
     assert_eq!(subcode(&u.issues()[0].error), (3, 6));
 }
 
 #[test]
 fn malformed_as_path_is_treat_as_withdraw() {
     for v in [
-        &[2, 0][..],                    // zero-length segment
-        &[2, 2, 0, 0, 0, 1][..],        // overrun
-        &[2, 1, 0, 0, 0, 1, 2][..],     // one octet left over
-        &[7, 1, 0, 0, 0, 1][..],        // unknown segment type
+        &[2, 0][..],                // zero-length segment
+        &[2, 2, 0, 0, 0, 1][..],    // overrun
+        &[2, 1, 0, 0, 0, 1, 2][..], // one octet left over
+        &[7, 1, 0, 0, 0, 1][..],    // unknown segment type
     ] {
         let a = attr(0x40, 2, v);
         let u = Update::decode(body(&[], &[ORIGIN, &a, NEXT_HOP], NLRI), &ctx4()).unwrap();
@@ -128,7 +145,11 @@ fn malformed_as_path_is_treat_as_withdraw() {
     // A 2-octet path is malformed on a 4-octet session when its length
     // does not fit.
     let a = attr(0x40, 2, &[2, 1, 0xfe, 0x4c]);
-    assert!(Update::decode(body(&[], &[ORIGIN, &a, NEXT_HOP], NLRI), &ctx4()).unwrap().is_treat_as_withdraw());
+    assert!(
+        Update::decode(body(&[], &[ORIGIN, &a, NEXT_HOP], NLRI), &ctx4())
+            .unwrap()
+            .is_treat_as_withdraw()
+    );
 }
 
 #[test]
@@ -152,13 +173,18 @@ fn malformed_community_lists_are_treat_as_withdraw() {
     for (t, v) in [
         (8u8, &[0u8; 5][..]), // COMMUNITIES, 7.8
         (8, &[][..]),
-        (10, &[0; 6][..]),    // CLUSTER_LIST, 7.10
-        (16, &[0; 7][..]),    // EXTENDED_COMMUNITIES, 7.14
-        (32, &[0; 10][..]),   // LARGE_COMMUNITIES, RFC 8092
+        (10, &[0; 6][..]),  // CLUSTER_LIST, 7.10
+        (16, &[0; 7][..]),  // EXTENDED_COMMUNITIES, 7.14
+        (32, &[0; 10][..]), // LARGE_COMMUNITIES, RFC 8092
     ] {
         let f = if t == 10 { 0x80 } else { 0xc0 };
         let u = with_extra(&attr(f, t, v));
-        assert_eq!(u.action(), Some(AttrAction::TreatAsWithdraw), "type {t} len {}", v.len());
+        assert_eq!(
+            u.action(),
+            Some(AttrAction::TreatAsWithdraw),
+            "type {t} len {}",
+            v.len()
+        );
     }
     let ok = with_extra(&attr(0xc0, 8, &[0xfe, 0x4c, 0, 1]));
     assert_eq!(ok.action(), None);
@@ -168,9 +194,18 @@ fn malformed_community_lists_are_treat_as_withdraw() {
 #[test]
 fn malformed_mp_reach_resets_the_session() {
     // RFC 7606 7.11: IPv6 next hop of 5 octets.
-    let mp = attr(0x80, 14, &[0, 2, 1, 5, 1, 2, 3, 4, 5, 0, 64, 0xfd, 0, 0, 0x10, 0, 0, 0, 0]);
+    let mp = attr(
+        0x80,
+        14,
+        &[
+            0, 2, 1, 5, 1, 2, 3, 4, 5, 0, 64, 0xfd, 0, 0, 0x10, 0, 0, 0, 0,
+        ],
+    );
     let e = reset(body(&[], &[&mp, ORIGIN, AS_PATH], &[]), &ctx4());
-    assert!(matches!(e, UpdateError::OptionalAttribute { type_code: 14, .. }));
+    assert!(matches!(
+        e,
+        UpdateError::OptionalAttribute { type_code: 14, .. }
+    ));
     let n = e.notification();
     assert_eq!((n.code, n.subcode, n.data), (3, 9, mp.clone()));
     // Too short to hold AFI/SAFI/next hop length.
@@ -179,12 +214,27 @@ fn malformed_mp_reach_resets_the_session() {
     // Prefix longer than 128 bits: RFC 7606 5.3.
     let mp = attr(0x80, 14, &[0, 2, 1, 4, 10, 0, 0, 1, 0, 129, 0]);
     let e = reset(body(&[], &[&mp, ORIGIN, AS_PATH], &[]), &ctx4());
-    assert!(matches!(e, UpdateError::InvalidNetworkField { field: NlriField::MpReach, .. }));
+    assert!(matches!(
+        e,
+        UpdateError::InvalidNetworkField {
+            field: NlriField::MpReach,
+            ..
+        }
+    ));
     // MP_UNREACH with an overrunning prefix.
-    let e = reset(body(&[], &[&attr(0x80, 15, &[0, 2, 1, 64, 0xfd])], &[]), &ctx4());
+    let e = reset(
+        body(&[], &[&attr(0x80, 15, &[0, 2, 1, 64, 0xfd])], &[]),
+        &ctx4(),
+    );
     assert_eq!(subcode(&e), (3, 10));
     // A flags conflict on MP_REACH is treat-as-withdraw, NLRI still parsed.
-    let mp = attr(0xc0, 14, &[0, 2, 1, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1, 0, 16, 0xfd, 0]);
+    let mp = attr(
+        0xc0,
+        14,
+        &[
+            0, 2, 1, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1, 0, 16, 0xfd, 0,
+        ],
+    );
     let u = Update::decode(body(&[], &[&mp, ORIGIN, AS_PATH], &[]), &ctx4()).unwrap();
     assert!(u.is_treat_as_withdraw());
     assert_eq!(u.mp_reach().unwrap().nlri().count(), 1);
@@ -195,7 +245,10 @@ fn duplicates_are_discarded_except_mp_which_reset() {
     let u = with_extra(&[attr(0x80, 4, &[0, 0, 0, 1]), attr(0x80, 4, &[0, 0, 0, 2])].concat());
     assert_eq!(u.action(), Some(AttrAction::Discard));
     assert_eq!(u.attributes().med, Some(1));
-    assert!(matches!(u.issues()[0].error, UpdateError::DuplicateAttribute { type_code: 4, .. }));
+    assert!(matches!(
+        u.issues()[0].error,
+        UpdateError::DuplicateAttribute { type_code: 4, .. }
+    ));
     let eor = attr(0x80, 15, &[0, 2, 1]);
     let e = reset(body(&[], &[&eor, &eor], &[]), &ctx4());
     assert_eq!(subcode(&e), (3, 1));
@@ -208,12 +261,25 @@ fn missing_mandatory_attributes_are_treat_as_withdraw() {
     let n = u.issues()[0].error.notification();
     assert_eq!((n.code, n.subcode, n.data), (3, 3, vec![1]));
     let u = Update::decode(body(&[], &[ORIGIN, AS_PATH], NLRI), &ctx4()).unwrap();
-    assert!(matches!(u.issues()[0].error, UpdateError::MissingWellKnown { type_code: 3 }));
+    assert!(matches!(
+        u.issues()[0].error,
+        UpdateError::MissingWellKnown { type_code: 3 }
+    ));
     // MP_REACH-only: NEXT_HOP is not needed (RFC 4760).
-    let mp = attr(0x80, 14, &[0, 2, 1, 16, 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 32, 0x20, 1, 0x0d, 0xb8]);
+    let mp = attr(
+        0x80,
+        14,
+        &[
+            0, 2, 1, 16, 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 32, 0x20, 1,
+            0x0d, 0xb8,
+        ],
+    );
     let u = Update::decode(body(&[], &[&mp, ORIGIN, AS_PATH], &[]), &ctx4()).unwrap();
     assert_eq!(u.action(), None);
-    assert_eq!(u.announced_families().collect::<Vec<_>>(), vec![Family::IPV6_UNICAST]);
+    assert_eq!(
+        u.announced_families().collect::<Vec<_>>(),
+        vec![Family::IPV6_UNICAST]
+    );
     // Withdrawals alone need nothing.
     let u = Update::decode(body(&[24, 10, 0, 0], &[], &[]), &ctx4()).unwrap();
     assert_eq!(u.action(), None);
@@ -226,14 +292,26 @@ fn attribute_overrunning_the_list_is_treat_as_withdraw() {
     // the NLRI field is still found from the Total Path Attribute Length.
     let u = with_extra(&[0x80, 4, 9, 0, 0, 0, 1]);
     assert!(u.is_treat_as_withdraw());
-    assert!(matches!(u.issues()[0].error, UpdateError::AttributeOverrun { type_code: Some(4), .. }));
+    assert!(matches!(
+        u.issues()[0].error,
+        UpdateError::AttributeOverrun {
+            type_code: Some(4),
+            ..
+        }
+    ));
     assert_eq!(u.nlri().count(), 1);
     assert_eq!(u.attributes().origin, Some(Origin::Igp));
     // Fewer than three octets left for a header.
     assert!(with_extra(&[0x80, 4]).is_treat_as_withdraw());
     // A cut MP_REACH hides NLRI: reset.
     let e = reset(body(&[], &[ORIGIN, &[0x80, 14, 30, 0, 2, 1]], &[]), &ctx4());
-    assert!(matches!(e, UpdateError::AttributeOverrun { type_code: Some(14), .. }));
+    assert!(matches!(
+        e,
+        UpdateError::AttributeOverrun {
+            type_code: Some(14),
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -256,14 +334,30 @@ fn length_fields_overrunning_the_message_reset() {
 fn malformed_nlri_fields_reset() {
     let attrs: &[&[u8]] = &[ORIGIN, AS_PATH, NEXT_HOP];
     let e = reset(body(&[], attrs, &[33, 1, 2, 3, 4, 5]), &ctx4());
-    assert!(matches!(e, UpdateError::InvalidNetworkField { field: NlriField::Nlri, .. }));
+    assert!(matches!(
+        e,
+        UpdateError::InvalidNetworkField {
+            field: NlriField::Nlri,
+            ..
+        }
+    ));
     assert_eq!(subcode(&e), (3, 10));
     let e = reset(body(&[], attrs, &[24, 10, 241]), &ctx4());
     assert_eq!(subcode(&e), (3, 10));
     let e = reset(body(&[16, 10], &[], &[]), &ctx4());
-    assert!(matches!(e, UpdateError::InvalidNetworkField { field: NlriField::Withdrawn, offset: 2, .. }));
+    assert!(matches!(
+        e,
+        UpdateError::InvalidNetworkField {
+            field: NlriField::Withdrawn,
+            offset: 2,
+            ..
+        }
+    ));
     // With ADD-PATH a field cut inside the path identifier.
-    let ap = SessionContext { add_path_receive: vec![Family::IPV4_UNICAST], ..ctx4() };
+    let ap = SessionContext {
+        add_path_receive: vec![Family::IPV4_UNICAST],
+        ..ctx4()
+    };
     reset(body(&[0, 0, 1], &[], &[]), &ap);
 }
 
@@ -277,7 +371,14 @@ fn unrecognized_well_known_resets_unknown_optional_is_kept() {
     assert_eq!(u.action(), None);
     let pa = u.attributes();
     assert_eq!(pa.unknown.len(), 1);
-    assert_eq!((pa.unknown[0].flags, pa.unknown[0].type_code, &pa.unknown[0].value[..]), (0xc0, 100, &[1u8, 2][..]));
+    assert_eq!(
+        (
+            pa.unknown[0].flags,
+            pa.unknown[0].type_code,
+            &pa.unknown[0].value[..]
+        ),
+        (0xc0, 100, &[1u8, 2][..])
+    );
 }
 
 #[test]
@@ -297,7 +398,10 @@ fn as4_attributes() {
     // A good one is merged.
     let u = Update::decode(body(&[], &[ORIGIN, &p2, NEXT_HOP, &as4], NLRI), &two).unwrap();
     assert_eq!(u.action(), None);
-    assert_eq!(u.attributes().as_path, AsPath::from_sequence(vec![4_200_000_001]));
+    assert_eq!(
+        u.attributes().as_path,
+        AsPath::from_sequence(vec![4_200_000_001])
+    );
     // AS4_AGGREGATOR of the wrong length: discarded.
     let agg4 = attr(0xc0, 18, &[0, 0, 0, 1, 1]);
     let u = Update::decode(body(&[], &[ORIGIN, &p2, NEXT_HOP, &agg4], NLRI), &two).unwrap();
@@ -315,7 +419,13 @@ fn strongest_action_wins() {
 #[test]
 fn unsupported_family_is_ignored_but_end_of_rib_recognised() {
     // AFI 1 SAFI 128 (L3VPN): NLRI not parsed, attribute reported.
-    let mp = attr(0x80, 14, &[0, 1, 128, 12, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 1, 0, 88, 1, 2, 3]);
+    let mp = attr(
+        0x80,
+        14,
+        &[
+            0, 1, 128, 12, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 1, 0, 88, 1, 2, 3,
+        ],
+    );
     let u = Update::decode(body(&[], &[&mp, ORIGIN, AS_PATH], &[]), &ctx4()).unwrap();
     assert_eq!(u.action(), Some(AttrAction::Discard));
     assert!(!u.mp_reach().unwrap().is_supported());

@@ -37,11 +37,17 @@ fn seq(a: &[u32]) -> AsPath {
 }
 
 fn ctx4() -> SessionContext {
-    SessionContext { four_octet_as: true, ..Default::default() }
+    SessionContext {
+        four_octet_as: true,
+        ..Default::default()
+    }
 }
 
 fn nh(s: &str) -> MpNextHop {
-    MpNextHop { global: s.parse().unwrap(), link_local: None }
+    MpNextHop {
+        global: s.parse().unwrap(),
+        link_local: None,
+    }
 }
 
 fn encode(m: &UpdateMessage, ctx: &SessionContext) -> Vec<u8> {
@@ -64,7 +70,8 @@ fn decode_ok(body: &[u8], ctx: &SessionContext) -> UpdateMessage {
         .sum();
     let w = u8::from(ctx.add_path_rx(Family::IPV4_UNICAST)) as usize * 4;
     let field = |it: &mut dyn Iterator<Item = Nlri>| -> usize {
-        it.map(|x| w + 1 + usize::from(x.prefix.len()).div_ceil(8)).sum()
+        it.map(|x| w + 1 + usize::from(x.prefix.len()).div_ceil(8))
+            .sum()
     };
     let total = 4 + attrs + field(&mut u.withdrawn()) + field(&mut u.nlri());
     assert_eq!(total, body.len(), "not every octet was consumed");
@@ -77,7 +84,10 @@ fn captured(file: &str, expected: &UpdateMessage, exact: bool) {
     let ctx = ctx4();
     let msg = load(file);
     assert_eq!(&msg[..16], &[0xff; 16]);
-    assert_eq!(usize::from(u16::from_be_bytes([msg[16], msg[17]])), msg.len());
+    assert_eq!(
+        usize::from(u16::from_be_bytes([msg[16], msg[17]])),
+        msg.len()
+    );
     assert_eq!(msg[18], 2);
     let body = &msg[19..];
     assert_eq!(&decode_ok(body, &ctx), expected, "{file}");
@@ -114,7 +124,11 @@ fn gobgp_ipv4_with_med_and_communities() {
         communities: vec![Community(65100 << 16 | 1), Community(65100 << 16 | 2)],
         ..gobgp_attrs(Origin::Igp)
     };
-    let m = UpdateMessage { attributes: attrs, nlri: vec![n("10.241.0.0/24")], ..Default::default() };
+    let m = UpdateMessage {
+        attributes: attrs,
+        nlri: vec![n("10.241.0.0/24")],
+        ..Default::default()
+    };
     captured("update_gobgp_01.hex", &m, true);
 }
 
@@ -134,17 +148,28 @@ fn gobgp_four_octet_path_and_large_community() {
     // writes LARGE_COMMUNITIES before NEXT_HOP, so only the value matches.
     let attrs = PathAttributes {
         as_path: seq(&[4_200_000_001, 4_200_000_002, 65001, 4_200_000_003]),
-        large_communities: vec![LargeCommunity { global: 65100, local1: 1, local2: 1 }],
+        large_communities: vec![LargeCommunity {
+            global: 65100,
+            local1: 1,
+            local2: 1,
+        }],
         ..gobgp_attrs(Origin::Incomplete)
     };
-    let m = UpdateMessage { attributes: attrs, nlri: vec![n("10.241.7.0/24")], ..Default::default() };
+    let m = UpdateMessage {
+        attributes: attrs,
+        nlri: vec![n("10.241.7.0/24")],
+        ..Default::default()
+    };
     captured("update_gobgp_03.hex", &m, false);
 }
 
 #[test]
 fn gobgp_ipv6_over_ipv4_session_has_mapped_next_hop() {
     // The Cilium case: no IPv6 next hop given, GoBGP sends ::ffff:10.99.0.1.
-    let attrs = PathAttributes { next_hop: None, ..gobgp_attrs(Origin::Incomplete) };
+    let attrs = PathAttributes {
+        next_hop: None,
+        ..gobgp_attrs(Origin::Incomplete)
+    };
     let m = UpdateMessage {
         attributes: attrs.clone(),
         mp_reach: Some(MpReach {
@@ -169,7 +194,10 @@ fn gobgp_ipv6_over_ipv4_session_has_mapped_next_hop() {
 
 #[test]
 fn gobgp_withdrawals() {
-    let m = UpdateMessage { withdrawn: vec![n("10.241.1.0/24")], ..Default::default() };
+    let m = UpdateMessage {
+        withdrawn: vec![n("10.241.1.0/24")],
+        ..Default::default()
+    };
     captured("update_gobgp_06.hex", &m, true);
     let m = UpdateMessage {
         mp_unreach: Some(MpUnreach {
@@ -199,19 +227,38 @@ fn bird_communities_ext_and_large() {
     let attrs = PathAttributes {
         communities: vec![Community(65000 << 16 | 1), Community(65000 << 16 | 2)],
         ext_communities: vec![ExtCommunity([0x00, 0x02, 0xfd, 0xe8, 0, 0, 0, 100])],
-        large_communities: vec![LargeCommunity { global: 65000, local1: 1, local2: 2 }],
+        large_communities: vec![LargeCommunity {
+            global: 65000,
+            local1: 1,
+            local2: 2,
+        }],
         ..bird_attrs()
     };
-    let m = UpdateMessage { attributes: attrs, nlri: vec![n("10.12.1.0/24")], ..Default::default() };
+    let m = UpdateMessage {
+        attributes: attrs,
+        nlri: vec![n("10.12.1.0/24")],
+        ..Default::default()
+    };
     captured("update_bird_02.hex", &m, true);
 }
 
 #[test]
 fn bird_end_of_rib_both_families() {
-    captured("update_bird_03.hex", &UpdateMessage::end_of_rib(Family::IPV4_UNICAST), true);
-    captured("update_bird_05.hex", &UpdateMessage::end_of_rib(Family::IPV6_UNICAST), true);
+    captured(
+        "update_bird_03.hex",
+        &UpdateMessage::end_of_rib(Family::IPV4_UNICAST),
+        true,
+    );
+    captured(
+        "update_bird_05.hex",
+        &UpdateMessage::end_of_rib(Family::IPV6_UNICAST),
+        true,
+    );
     let ctx = ctx4();
-    for (file, fam) in [("update_bird_03.hex", Family::IPV4_UNICAST), ("update_bird_05.hex", Family::IPV6_UNICAST)] {
+    for (file, fam) in [
+        ("update_bird_03.hex", Family::IPV4_UNICAST),
+        ("update_bird_05.hex", Family::IPV6_UNICAST),
+    ] {
         let body = Bytes::from(load(file)).slice(19..);
         assert_eq!(Update::decode(body, &ctx).unwrap().end_of_rib(), Some(fam));
     }
@@ -221,19 +268,32 @@ fn bird_end_of_rib_both_families() {
 fn bird_ipv6_announce_and_withdraw() {
     let p = [n("2001:db8:100::/48"), n("2001:db8:200:1::/64")];
     let m = UpdateMessage {
-        attributes: PathAttributes { next_hop: None, ..bird_attrs() },
-        mp_reach: Some(MpReach { family: Family::IPV6_UNICAST, next_hop: nh("2001:db8::2"), nlri: p.to_vec() }),
+        attributes: PathAttributes {
+            next_hop: None,
+            ..bird_attrs()
+        },
+        mp_reach: Some(MpReach {
+            family: Family::IPV6_UNICAST,
+            next_hop: nh("2001:db8::2"),
+            nlri: p.to_vec(),
+        }),
         ..Default::default()
     };
     captured("update_bird_04.hex", &m, false);
     let m = UpdateMessage {
-        mp_unreach: Some(MpUnreach { family: Family::IPV6_UNICAST, withdrawn: p.to_vec() }),
+        mp_unreach: Some(MpUnreach {
+            family: Family::IPV6_UNICAST,
+            withdrawn: p.to_vec(),
+        }),
         ..Default::default()
     };
     captured("update_bird_06.hex", &m, false);
     let ctx = ctx4();
     let u = Update::decode(Bytes::from(load("update_bird_04.hex")).slice(19..), &ctx).unwrap();
-    assert_eq!(u.announced_families().collect::<Vec<_>>(), vec![Family::IPV6_UNICAST]);
+    assert_eq!(
+        u.announced_families().collect::<Vec<_>>(),
+        vec![Family::IPV6_UNICAST]
+    );
     assert_eq!(u.end_of_rib(), None);
 }
 
@@ -253,7 +313,10 @@ fn two_octet_session_as4_path_and_as4_aggregator() {
             as_path: seq(&[65000, 4_200_000_001, 65100]),
             next_hop: Some("172.18.0.2".parse().unwrap()),
             atomic_aggregate: true,
-            aggregator: Some(Aggregator { asn: 4_200_000_001, addr: "10.0.0.1".parse().unwrap() }),
+            aggregator: Some(Aggregator {
+                asn: 4_200_000_001,
+                addr: "10.0.0.1".parse().unwrap(),
+            }),
             ..Default::default()
         },
         nlri: vec![n("10.241.0.0/24")],
@@ -280,7 +343,10 @@ fn two_octet_session_as4_path_and_as4_aggregator() {
     )
     .unwrap();
     let u = Update::decode(Bytes::from(body), &ctx).unwrap();
-    assert_eq!(u.attributes().as_path, seq(&[65001, 65000, 4_200_000_001, 65100]));
+    assert_eq!(
+        u.attributes().as_path,
+        seq(&[65001, 65000, 4_200_000_001, 65100])
+    );
 }
 
 #[test]
@@ -292,7 +358,10 @@ fn add_path_ipv4_and_ipv6() {
         ..Default::default()
     };
     let m = UpdateMessage {
-        withdrawn: vec![Nlri { path_id: 9, prefix: "10.0.0.0/8".parse().unwrap() }],
+        withdrawn: vec![Nlri {
+            path_id: 9,
+            prefix: "10.0.0.0/8".parse().unwrap(),
+        }],
         attributes: PathAttributes {
             origin: Some(Origin::Igp),
             as_path: seq(&[65100]),
@@ -300,8 +369,14 @@ fn add_path_ipv4_and_ipv6() {
             ..Default::default()
         },
         nlri: vec![
-            Nlri { path_id: 1, prefix: "10.241.0.0/24".parse().unwrap() },
-            Nlri { path_id: 2, prefix: "10.241.0.0/24".parse().unwrap() },
+            Nlri {
+                path_id: 1,
+                prefix: "10.241.0.0/24".parse().unwrap(),
+            },
+            Nlri {
+                path_id: 2,
+                prefix: "10.241.0.0/24".parse().unwrap(),
+            },
         ],
         ..Default::default()
     };
@@ -313,14 +388,21 @@ fn add_path_ipv4_and_ipv6() {
         &ctx,
     );
     let v6 = UpdateMessage {
-        attributes: PathAttributes { origin: Some(Origin::Igp), as_path: seq(&[65100]), ..Default::default() },
+        attributes: PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: seq(&[65100]),
+            ..Default::default()
+        },
         mp_reach: Some(MpReach {
             family: Family::IPV6_UNICAST,
             next_hop: MpNextHop {
                 global: "2001:db8::1".parse().unwrap(),
                 link_local: Some("fe80::1".parse().unwrap()),
             },
-            nlri: vec![Nlri { path_id: 5, prefix: "2001:db8:1::/48".parse().unwrap() }],
+            nlri: vec![Nlri {
+                path_id: 5,
+                prefix: "2001:db8:1::/48".parse().unwrap(),
+            }],
         }),
         ..Default::default()
     };
@@ -338,7 +420,11 @@ fn add_path_ipv4_and_ipv6() {
 fn rfc8950_ipv4_nlri_with_ipv6_next_hop() {
     let ctx = ctx4();
     let m = UpdateMessage {
-        attributes: PathAttributes { origin: Some(Origin::Igp), as_path: seq(&[65100]), ..Default::default() },
+        attributes: PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: seq(&[65100]),
+            ..Default::default()
+        },
         mp_reach: Some(MpReach {
             family: Family::IPV4_UNICAST,
             next_hop: nh("2001:db8::2"),
@@ -360,10 +446,22 @@ fn confederations_sets_reflection_and_unknown_attributes() {
     let ctx = ctx4();
     let path = AsPath {
         segments: vec![
-            AsSegment { kind: AsSegmentType::ConfedSequence, asns: vec![65501, 65502] },
-            AsSegment { kind: AsSegmentType::ConfedSet, asns: vec![65503] },
-            AsSegment { kind: AsSegmentType::Sequence, asns: vec![65100] },
-            AsSegment { kind: AsSegmentType::Set, asns: vec![1, 2] },
+            AsSegment {
+                kind: AsSegmentType::ConfedSequence,
+                asns: vec![65501, 65502],
+            },
+            AsSegment {
+                kind: AsSegmentType::ConfedSet,
+                asns: vec![65503],
+            },
+            AsSegment {
+                kind: AsSegmentType::Sequence,
+                asns: vec![65100],
+            },
+            AsSegment {
+                kind: AsSegmentType::Set,
+                asns: vec![1, 2],
+            },
         ],
     };
     let m = UpdateMessage {
@@ -376,8 +474,16 @@ fn confederations_sets_reflection_and_unknown_attributes() {
             originator_id: Some("1.1.1.1".parse().unwrap()),
             cluster_list: vec!["2.2.2.2".parse().unwrap(), "3.3.3.3".parse().unwrap()],
             unknown: vec![
-                RawAttribute { flags: 0x80, type_code: 12, value: vec![] },
-                RawAttribute { flags: 0xe0, type_code: 99, value: vec![1, 2, 3] },
+                RawAttribute {
+                    flags: 0x80,
+                    type_code: 12,
+                    value: vec![],
+                },
+                RawAttribute {
+                    flags: 0xe0,
+                    type_code: 99,
+                    value: vec![1, 2, 3],
+                },
             ],
             ..Default::default()
         },
@@ -416,7 +522,8 @@ fn extended_length_when_over_255_octets() {
         nlri: vec![n("10.0.0.0/8")],
         ..Default::default()
     };
-    let mut hex_body = String::from("0000 0130 400101 00 400206 0201 0000fe4c 400304 0a000001 d0 08 0118");
+    let mut hex_body =
+        String::from("0000 0130 400101 00 400206 0201 0000fe4c 400304 0a000001 d0 08 0118");
     for c in &communities {
         hex_body.push_str(&format!("{:08x}", c.0));
     }
@@ -427,16 +534,28 @@ fn extended_length_when_over_255_octets() {
 #[test]
 fn ipv6_end_of_rib_and_link_local_only_unreach() {
     let ctx = ctx4();
-    both_ways("0000 0006 800f03 0002 01", &UpdateMessage::end_of_rib(Family::IPV6_UNICAST), &ctx);
-    both_ways("0000 0000", &UpdateMessage::end_of_rib(Family::IPV4_UNICAST), &ctx);
+    both_ways(
+        "0000 0006 800f03 0002 01",
+        &UpdateMessage::end_of_rib(Family::IPV6_UNICAST),
+        &ctx,
+    );
+    both_ways(
+        "0000 0000",
+        &UpdateMessage::end_of_rib(Family::IPV4_UNICAST),
+        &ctx,
+    );
     // Cilium-style mapped next hop stays as given.
     let body = hex::decode(
         "0000 0021 800e1e 0002 01 10 00000000000000000000ffffac120002 00 40 fd00001002410000"
             .replace(' ', ""),
-    ).unwrap();
+    )
+    .unwrap();
     let u = Update::decode(Bytes::from(body), &ctx).unwrap();
     let mp = u.mp_reach().unwrap();
-    assert_eq!(mp.next_hop().global, "::ffff:172.18.0.2".parse::<IpAddr>().unwrap());
+    assert_eq!(
+        mp.next_hop().global,
+        "::ffff:172.18.0.2".parse::<IpAddr>().unwrap()
+    );
     assert_eq!(mp.nlri().collect::<Vec<_>>(), vec![n("fd00:10:241::/64")]);
     // A missing ORIGIN/AS_PATH makes this one treat-as-withdraw.
     assert!(u.is_treat_as_withdraw());

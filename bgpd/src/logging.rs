@@ -14,7 +14,7 @@ pub enum LogError {
     Filter {
         /// The filter text.
         filter: String,
-        /// "RUST_LOG" or "[log] level".
+        /// "RUST_LOG" or "`[log] level`".
         origin: &'static str,
         /// The parse error.
         source: tracing_subscriber::filter::ParseError,

@@ -383,15 +383,24 @@ pub async fn bind_metrics(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
 
-/// Binds `addr` and serves `GET /metrics` until accept fails.
+/// Binds `addr` and serves `GET /metrics`; returns only when binding fails.
 pub async fn serve_metrics(addr: SocketAddr, metrics: Metrics) -> std::io::Result<()> {
     serve_metrics_on(bind_metrics(addr).await?, metrics).await
 }
 
-/// Serves `GET /metrics` on a bound listener, one task per connection.
+/// Serves `GET /metrics` on a bound listener, one task per connection
+/// (accept errors are logged and retried, so it does not return `Err`
+/// today; the `Result` is kept for callers).
 pub async fn serve_metrics_on(listener: TcpListener, metrics: Metrics) -> std::io::Result<()> {
     loop {
-        let (stream, _) = listener.accept().await?;
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
         let m = metrics.clone();
         tokio::spawn(async move {
             let r = tokio::time::timeout(Duration::from_secs(10), handle_http(stream, m)).await;

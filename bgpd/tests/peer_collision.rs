@@ -3,6 +3,9 @@
 //! dial *and* dials us, so the neighbor task holds two connections and
 //! must keep the one opened by the side with the larger BGP Identifier,
 //! closing the other with Cease / Connection Collision Resolution.
+//! Also against the scripted peer: hold timer expiry on a silent peer
+//! (Hold Timer Expired, graceful under RFC 8538) and an OPEN with the
+//! wrong AS (OPEN Message Error / Bad Peer AS).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -195,4 +198,118 @@ async fn collision_keeps_the_peers_connection_when_its_identifier_is_larger() {
 #[tokio::test]
 async fn collision_keeps_our_connection_when_our_identifier_is_larger() {
     collide(Ipv4Addr::new(10, 0, 0, 1), 4, false).await;
+}
+
+/// A neighbor on `base` that dials a scripted peer; returns the manager,
+/// its events and the peer's end of the connection after our OPEN.
+async fn dialled_session(base: u8, extra: &str) -> (PeerManager, mpsc::Receiver<PeerEvent>, Raw) {
+    let ours = format!("127.0.{base}.1");
+    let theirs = format!("127.0.{base}.2");
+    let pb = free_port(&theirs);
+    let config: Config = toml::from_str(&format!(
+        r#"
+        [router]
+        asn = 65000
+        router_id = "10.0.0.5"
+        listen = []
+        [[neighbor]]
+        address = "{theirs}"
+        remote_as = 65100
+        port = {pb}
+        local_address = "{ours}"
+        {extra}
+        "#
+    ))
+    .unwrap();
+    let peer_listener = TcpListener::bind((theirs.as_str(), pb)).await.unwrap();
+    let (tx, rx) = mpsc::channel(64);
+    let mgr = PeerManager::spawn(&config, tx);
+    let (s, _) = tokio::time::timeout(Duration::from_secs(10), peer_listener.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut raw = Raw {
+        s,
+        buf: BytesMut::new(),
+    };
+    assert!(matches!(raw.recv().await, Some(Decoded::Open(_))));
+    (mgr, rx, raw)
+}
+
+#[tokio::test]
+async fn hold_timer_expiry_on_a_silent_peer() {
+    let (mut mgr, mut rx, mut raw) = dialled_session(8, "hold_time = 3").await;
+    let mut o = open(Ipv4Addr::new(10, 0, 0, 9));
+    o.hold_time = 3;
+    raw.send(Message::Open(o)).await;
+    raw.send(Message::Keepalive).await;
+    let started = std::time::Instant::now();
+    // Our KEEPALIVE answering the OPEN, then (keepalive 1 s) more of them;
+    // the peer stays silent until we give up.
+    let mut keepalives = 0;
+    let n = loop {
+        match raw.recv().await {
+            Some(Decoded::Keepalive) => keepalives += 1,
+            Some(Decoded::Notification(n)) => break n,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!((n.code, n.subcode), (4, 0));
+    assert!(keepalives >= 2, "{keepalives}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(2900) && waited < Duration::from_secs(6),
+        "{waited:?}"
+    );
+    let ev = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match rx.recv().await.unwrap() {
+                ev @ PeerEvent::Down { .. } => return ev,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let PeerEvent::Down {
+        notification,
+        graceful,
+        ..
+    } = ev
+    else {
+        unreachable!()
+    };
+    assert_eq!(notification.map(|n| n.code), Some(4));
+    // GR with the N bit was negotiated, and Hold Timer Expired is not a
+    // Hard Reset (RFC 8538).
+    assert!(graceful);
+    let st = &mgr.peers()[0];
+    assert!(st.counters.keepalives_out >= 2 && st.counters.notifications_out == 1);
+    assert!(st
+        .last_notification
+        .as_deref()
+        .unwrap()
+        .contains("Hold Timer Expired"));
+    mgr.shutdown(None).await;
+}
+
+#[tokio::test]
+async fn open_with_the_wrong_as_is_refused_with_bad_peer_as() {
+    let (mut mgr, _rx, mut raw) = dialled_session(9, "").await;
+    let mut o = open(Ipv4Addr::new(10, 0, 0, 9));
+    o.my_as = 65200;
+    o.capabilities
+        .retain(|c| !matches!(c, Capability::FourOctetAs(_)));
+    raw.send(Message::Open(o)).await;
+    match raw.recv().await {
+        Some(Decoded::Notification(n)) => assert_eq!((n.code, n.subcode), (2, 2)),
+        other => panic!("expected OPEN Message Error / Bad Peer AS, got {other:?}"),
+    }
+    assert!(raw.recv().await.is_none());
+    let st = &mgr.peers()[0];
+    assert!(
+        st.last_error.as_deref().unwrap().contains("Bad Peer AS"),
+        "{st:?}"
+    );
+    mgr.shutdown(None).await;
 }

@@ -406,3 +406,39 @@ async fn reconfigure_removes_and_adds_neighbors() {
     a.shutdown(None).await;
     b.shutdown(None).await;
 }
+
+#[tokio::test]
+async fn ipv6_session_with_md5_on_loopback() {
+    init_logs();
+    let (pa, pb) = (free_port("::1"), free_port("::1"));
+    let side = |asn: u32, peer_as: u32, id: &str, listen: u16, port: u16| {
+        config(&format!(
+            r#"
+            [router]
+            asn = {asn}
+            router_id = "{id}"
+            listen = ["[::1]:{listen}"]
+            [[neighbor]]
+            address = "::1"
+            remote_as = {peer_as}
+            port = {port}
+            connect_retry = 1
+            password = "v6key"
+            "#
+        ))
+    };
+    let (txa, mut rxa) = mpsc::channel(64);
+    let (txb, mut rxb) = mpsc::channel(64);
+    let mut a = PeerManager::spawn(&side(65000, 65100, "10.0.8.1", pa, pb), txa);
+    let mut b = PeerManager::spawn(&side(65100, 65000, "10.0.8.2", pb, pa), txb);
+    let PeerEvent::Established { info, .. } =
+        wait_for(&mut rxa, "A established over IPv6", is_established).await
+    else {
+        unreachable!()
+    };
+    assert!(info.remote.is_ipv6() && info.local.is_ipv6());
+    assert_eq!(info.negotiated.families.len(), 2);
+    wait_for(&mut rxb, "B established over IPv6", is_established).await;
+    a.shutdown(None).await;
+    b.shutdown(None).await;
+}

@@ -368,6 +368,13 @@ fn show_peers_table_and_json() {
     let d = FakeDaemon::start();
     golden("show_peers.txt", &ok(&d.ctl(&["show", "peers"])));
     assert_eq!(d.last_request(), Request::ShowPeers);
+    // `neighbors` is an alias; the socket may come from RBGPD_SOCKET.
+    let o = Command::new(env!("CARGO_BIN_EXE_rbgpctl"))
+        .args(["show", "neighbors"])
+        .env("RBGPD_SOCKET", &d.path)
+        .output()
+        .unwrap();
+    golden("show_peers.txt", &ok(&o));
     let json = ok(&d.ctl(&["--json", "show", "peers"]));
     golden("show_peers.json", &json);
     // The JSON is the response itself: it parses back to the same value.
@@ -428,6 +435,12 @@ fn show_routes_and_query() {
         ok(&d.ctl(&["show", "routes", "10.99.0.0/16"])),
         "No routes.\n"
     );
+    ok(&d.ctl(&["show", "route", "--family", "ipv6-unicast"]));
+    let q = RouteQuery {
+        family: Some("ipv6-unicast".into()),
+        ..RouteQuery::default()
+    };
+    assert_eq!(d.last_request(), Request::ShowRoutes(q));
     // A bad prefix is refused before anything is sent.
     let before = d.seen.lock().unwrap().len();
     let o = d.ctl(&["show", "routes", "10.0.0.0/33"]);
@@ -695,4 +708,57 @@ fn refused_reload_exits_1() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&o.stderr), "");
     golden("reload_refused.txt", &String::from_utf8(o.stdout).unwrap());
+}
+
+#[test]
+fn core_gone_or_silent() {
+    let dir = std::env::temp_dir().join(format!("ctl-golden-gone-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (etx, erx) = broadcast::channel::<Event>(4);
+    // A core that has stopped: its receiver is gone.
+    let (tx, rx) = mpsc::channel::<CtlCall>(1);
+    drop(rx);
+    let gone = dir.join("gone.sock");
+    let path = gone.clone();
+    rt.spawn(async move { server::serve(&path, tx, erx).await.unwrap() });
+    // A core that drops the answer channel.
+    let (tx2, mut rx2) = mpsc::channel::<CtlCall>(1);
+    let drops = dir.join("drops.sock");
+    let listener = {
+        let _g = rt.enter();
+        server::bind(&drops).unwrap()
+    };
+    rt.spawn(server::serve_listener(listener, tx2, etx.subscribe()));
+    rt.spawn(async move {
+        while let Some((_req, answer)) = rx2.recv().await {
+            drop(answer)
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !gone.exists() {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_rbgpctl"))
+        .arg("--socket")
+        .arg(&gone)
+        .args(["show", "summary"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "rbgpctl: rbgpd: rbgpd is shutting down\n"
+    );
+    let got = raw(&drops, "{\"cmd\":\"reload\"}\n", 1);
+    assert_eq!(
+        got[0],
+        "{\"v\":1,\"type\":\"error\",\"message\":\"rbgpd dropped the request\"}\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -100,13 +100,20 @@ impl AttrTable {
         let slots = &self.slots;
         let found = self
             .index
-            .find(hash, |&id| slots.get(id as usize).is_some_and(|s| s.bytes == bytes))
+            .find(hash, |&id| {
+                slots.get(id as usize).is_some_and(|s| s.bytes == bytes)
+            })
             .copied();
         if let Some(id) = found {
             self.acquire(id);
             return id;
         }
-        let slot = Slot { bytes, meta: AttrMeta::of(&ra.attrs), next_hop: ra.next_hop, refs: 1 };
+        let slot = Slot {
+            bytes,
+            meta: AttrMeta::of(&ra.attrs),
+            next_hop: ra.next_hop,
+            refs: 1,
+        };
         let id = match self.free.pop() {
             Some(id) => {
                 if let Some(s) = self.slots.get_mut(id as usize) {
@@ -152,14 +159,17 @@ impl AttrTable {
 
     /// The value of `id` (decoded: an allocation; not for hot paths).
     pub fn get(&self, id: u32) -> Option<RouteAttrs> {
-        self.slots.get(id as usize).filter(|s| !s.bytes.is_empty()).and_then(|s| {
-            compact::decode(&s.bytes)
-        })
+        self.slots
+            .get(id as usize)
+            .filter(|s| !s.bytes.is_empty())
+            .and_then(|s| compact::decode(&s.bytes))
     }
 
     /// The next hop of `id` (unspecified v4 address for a freed id).
     pub fn next_hop(&self, id: u32) -> IpAddr {
-        self.slots.get(id as usize).map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |s| s.next_hop)
+        self.slots
+            .get(id as usize)
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |s| s.next_hop)
     }
 
     /// The decision fields of `id`.

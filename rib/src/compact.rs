@@ -12,8 +12,8 @@
 
 use crate::attrs::RouteAttrs;
 use bgp_proto::msg::attributes::{
-    Aggregator, AsPath, AsSegment, AsSegmentType, Community, ExtCommunity, LargeCommunity,
-    Origin, PathAttributes, RawAttribute,
+    Aggregator, AsPath, AsSegment, AsSegmentType, Community, ExtCommunity, LargeCommunity, Origin,
+    PathAttributes, RawAttribute,
 };
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -163,14 +163,25 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<RouteAttrs> {
     let present = r.u8()?;
     let has = |bit: u8| present & bit != 0;
     let mut a = PathAttributes {
-        origin: if has(HAS_ORIGIN) { Some(Origin::from_code(r.u8()?)?) } else { None },
+        origin: if has(HAS_ORIGIN) {
+            Some(Origin::from_code(r.u8()?)?)
+        } else {
+            None
+        },
         med: if has(HAS_MED) { Some(r.u32()?) } else { None },
-        local_pref: if has(HAS_LOCAL_PREF) { Some(r.u32()?) } else { None },
+        local_pref: if has(HAS_LOCAL_PREF) {
+            Some(r.u32()?)
+        } else {
+            None
+        },
         atomic_aggregate: has(ATOMIC),
         ..PathAttributes::default()
     };
     if has(HAS_AGGREGATOR) {
-        a.aggregator = Some(Aggregator { asn: r.u32()?, addr: r.v4()? });
+        a.aggregator = Some(Aggregator {
+            asn: r.u32()?,
+            addr: r.v4()?,
+        });
     }
     if has(HAS_ORIGINATOR) {
         a.originator_id = Some(r.v4()?);
@@ -184,20 +195,31 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<RouteAttrs> {
     };
     let segments = r.list(|r| {
         let kind = AsSegmentType::from_code(r.u8()?)?;
-        Some(AsSegment { kind, asns: r.list(Reader::u32)? })
+        Some(AsSegment {
+            kind,
+            asns: r.list(Reader::u32)?,
+        })
     })?;
     a.as_path = AsPath { segments };
     a.communities = r.list(|r| r.u32().map(Community))?;
     a.cluster_list = r.list(Reader::v4)?;
     a.ext_communities = r.list(|r| r.take::<8>().map(ExtCommunity))?;
     a.large_communities = r.list(|r| {
-        Some(LargeCommunity { global: r.u32()?, local1: r.u32()?, local2: r.u32()? })
+        Some(LargeCommunity {
+            global: r.u32()?,
+            local1: r.u32()?,
+            local2: r.u32()?,
+        })
     })?;
     a.unknown = r.list(|r| {
         let flags = r.u8()?;
         let type_code = r.u8()?;
         let value = r.list(Reader::u8)?;
-        Some(RawAttribute { flags, type_code, value })
+        Some(RawAttribute {
+            flags,
+            type_code,
+            value,
+        })
     })?;
     Some(RouteAttrs { attrs: a, next_hop })
 }
@@ -213,21 +235,38 @@ mod tests {
                 origin: Some(Origin::Egp),
                 as_path: AsPath {
                     segments: vec![
-                        AsSegment { kind: AsSegmentType::Sequence, asns: (0..300).collect() },
-                        AsSegment { kind: AsSegmentType::Set, asns: vec![7, 8] },
+                        AsSegment {
+                            kind: AsSegmentType::Sequence,
+                            asns: (0..300).collect(),
+                        },
+                        AsSegment {
+                            kind: AsSegmentType::Set,
+                            asns: vec![7, 8],
+                        },
                     ],
                 },
                 next_hop: Some(Ipv4Addr::new(1, 2, 3, 4)),
                 med: Some(5),
                 local_pref: Some(200),
                 atomic_aggregate: true,
-                aggregator: Some(Aggregator { asn: 65000, addr: Ipv4Addr::new(9, 9, 9, 9) }),
+                aggregator: Some(Aggregator {
+                    asn: 65000,
+                    addr: Ipv4Addr::new(9, 9, 9, 9),
+                }),
                 communities: vec![Community(1), Community::NO_EXPORT],
                 originator_id: Some(Ipv4Addr::new(10, 0, 0, 1)),
                 cluster_list: vec![Ipv4Addr::new(10, 0, 0, 2)],
                 ext_communities: vec![ExtCommunity([1, 2, 3, 4, 5, 6, 7, 8])],
-                large_communities: vec![LargeCommunity { global: 1, local1: 2, local2: 3 }],
-                unknown: vec![RawAttribute { flags: 0xc0, type_code: 99, value: vec![0; 300] }],
+                large_communities: vec![LargeCommunity {
+                    global: 1,
+                    local1: 2,
+                    local2: 3,
+                }],
+                unknown: vec![RawAttribute {
+                    flags: 0xc0,
+                    type_code: 99,
+                    value: vec![0; 300],
+                }],
             },
             next_hop: "2001:db8::1".parse().unwrap(),
         };

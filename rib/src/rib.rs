@@ -560,6 +560,10 @@ impl Rib {
         Ok(())
     }
 
+    // RFC 4724 4.2: "the Receiving Speaker MUST retain the routes received
+    // from the Previous Speaker for all the address families that were
+    // previously received in the Graceful Restart Capability and MUST mark
+    // them as stale routing information."
     fn mark_stale(&mut self, slot: u16) {
         fn mark<K: Key>(core: &mut Core, t: &mut FamilyTable<K>, slot: u16) {
             let mut n = 0usize;
@@ -602,6 +606,9 @@ impl Rib {
 
     /// End-of-RIB from `peer` for `family`: removes its paths of that
     /// family still stale (RFC 4724 4.2).
+    // RFC 4724 4.2: "Once the End-of-RIB marker for an address family is
+    // received from the peer, it MUST immediately remove any routes from
+    // the peer that are still marked as stale for that address family."
     pub fn end_of_rib(&mut self, peer: u32, family: Family) -> Result<(), RibError> {
         let slot = self.core.slot_of(peer)?;
         let stale = move |_: &Core, e: &PathEntry| e.peer == slot && e.has(STALE);
@@ -659,6 +666,10 @@ impl Rib {
             // RFC 4271 5.1.5: LOCAL_PREF from an external peer is ignored.
             attrs.local_pref = None;
         }
+        // RFC 4271 9.1.2: "If the AS_PATH attribute of a BGP route contains
+        // an AS loop, the BGP route should be excluded from the Phase 2
+        // decision function." RFC 4456 8: a route whose ORIGINATOR_ID is
+        // our router id, or whose CLUSTER_LIST holds it, is ignored too.
         let looped = attrs.as_path.contains(self.core.local_as)
             || attrs.originator_id == Some(self.core.router_id)
             || attrs.cluster_list.contains(&self.core.router_id);

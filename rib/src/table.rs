@@ -12,8 +12,8 @@
 use bgp_proto::types::{Family, Ipv4Prefix, Ipv6Prefix, Prefix};
 use hashbrown::HashMap;
 use std::hash::Hash;
-use std::num::NonZeroU8;
 use std::net::IpAddr;
+use std::num::NonZeroU8;
 
 /// Path flag: rejected by import policy or loop detection.
 pub(crate) const REJECTED: u8 = 1;
@@ -79,6 +79,7 @@ pub(crate) enum PathList {
     One(PathEntry),
     /// Two or more paths (boxed `Vec`: a thin pointer keeps the list at 16
     /// bytes; most prefixes have one path).
+    #[allow(clippy::box_collection)] // deliberate, see above
     Many(Box<Vec<PathEntry>>),
 }
 
@@ -101,10 +102,7 @@ impl PathList {
     pub fn push(&mut self, e: PathEntry) {
         match self {
             PathList::One(first) => {
-                let mut v = Vec::with_capacity(2);
-                v.push(*first);
-                v.push(e);
-                *self = PathList::Many(Box::new(v));
+                *self = PathList::Many(Box::new(vec![*first, e]));
             }
             PathList::Many(v) => {
                 v.reserve_exact(1);

@@ -10,7 +10,9 @@ use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((flags, stream)) = data.split_first() else { return };
+    let Some((flags, stream)) = data.split_first() else {
+        return;
+    };
     let ctx = SessionContext {
         four_octet_as: flags & 1 != 0,
         extended_message: flags & 2 != 0,
@@ -24,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
         loop {
             match split_frame(&mut buf, &ctx) {
                 Ok(Some(frame)) => {
-                    assert_eq!(frame.len(), usize::from(u16::from_be_bytes([frame[16], frame[17]])));
+                    assert_eq!(
+                        frame.len(),
+                        usize::from(u16::from_be_bytes([frame[16], frame[17]]))
+                    );
                     match decode_message(frame, &ctx) {
                         Ok(d) => check_round_trip(d, &ctx),
                         Err(e) => {
@@ -65,7 +70,10 @@ fn check_round_trip(d: Decoded, ctx: &SessionContext) {
         // capabilities are regrouped; everything else must be equal.
         (Message::Open(a), Message::Open(b)) => {
             assert_eq!(a.capabilities, b.capabilities);
-            assert_eq!((a.my_as, a.hold_time, a.bgp_id), (b.my_as, b.hold_time, b.bgp_id));
+            assert_eq!(
+                (a.my_as, a.hold_time, a.bgp_id),
+                (b.my_as, b.hold_time, b.bgp_id)
+            );
         }
         _ => assert_eq!(msg, again),
     }

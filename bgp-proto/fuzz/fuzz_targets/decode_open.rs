@@ -9,7 +9,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|body: &[u8]| {
     let ctx = SessionContext::default();
-    let Ok(len) = u16::try_from(19 + body.len()) else { return };
+    let Ok(len) = u16::try_from(19 + body.len()) else {
+        return;
+    };
     let mut frame = BytesMut::from(&[0xffu8; 16][..]);
     frame.extend_from_slice(&len.to_be_bytes());
     frame.extend_from_slice(&[1]);

@@ -9,7 +9,9 @@ use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((flags, body)) = data.split_first() else { return };
+    let Some((flags, body)) = data.split_first() else {
+        return;
+    };
     let families = |bit: u8| {
         if flags & bit != 0 {
             vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST]
@@ -24,7 +26,9 @@ fuzz_target!(|data: &[u8]| {
         add_path_send: families(8),
         ..Default::default()
     };
-    let Ok(len) = u16::try_from(19 + body.len()) else { return };
+    let Ok(len) = u16::try_from(19 + body.len()) else {
+        return;
+    };
     let mut frame = BytesMut::from(&[0xffu8; 16][..]);
     frame.extend_from_slice(&len.to_be_bytes());
     frame.extend_from_slice(&[2]);

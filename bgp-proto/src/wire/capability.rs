@@ -56,16 +56,16 @@ pub mod code {
     pub const ROUTE_REFRESH_CISCO: u8 = 128;
 }
 
-/// RFC 4724 3: "Restart State (R): This bit indicates whether the BGP
-/// speaker has restarted" (the most significant bit of the flags).
+/// RFC 4724 3: the Restart State (R) bit, the most significant bit of the
+/// Restart Flags: the sender has restarted.
 const GR_FLAG_RESTART: u16 = 0x8000;
-/// RFC 8538 2: "N bit": graceful notification support.
+/// RFC 8538 2: the Notification (N) bit, next to R: graceful restart also
+/// covers NOTIFICATIONs.
 const GR_FLAG_NOTIFICATION: u16 = 0x4000;
-/// RFC 4724 3: "Restart Time: This is the estimated time (in seconds) it
-/// will take for the BGP session to be re-established", 12 bits.
+/// RFC 4724 3: the Restart Time, 12 bits, in seconds.
 const GR_TIME_MASK: u16 = 0x0fff;
-/// RFC 4724 3: "Forwarding State (F): This bit indicates whether the peer
-/// has been able to preserve the forwarding state" (per family).
+/// RFC 4724 3: the Forwarding State (F) bit, the most significant bit of a
+/// family's flags: forwarding state was preserved for that family.
 const GR_FLAG_FORWARDING: u8 = 0x80;
 
 /// Decodes the capabilities in the value of one Capabilities optional
@@ -105,13 +105,12 @@ fn decode_one(code: u8, v: &[u8]) -> Result<Capability, &'static str> {
             let (afi, _reserved, safi) = fixed(v, 4, |r| Some((r.u16()?, r.u8()?, r.u8()?)))?;
             Capability::Multiprotocol(Family::new(afi, safi))
         }
-        // RFC 2918 2, RFC 8654 3, RFC 7313 3: "Capability Length: 0".
+        // RFC 2918 2, RFC 8654 3, RFC 7313 3: these have length 0.
         code::ROUTE_REFRESH => empty(v, Capability::RouteRefresh)?,
         code::ROUTE_REFRESH_CISCO => empty(v, Capability::RouteRefreshCisco)?,
         code::EXTENDED_MESSAGE => empty(v, Capability::ExtendedMessage)?,
         code::ENHANCED_ROUTE_REFRESH => empty(v, Capability::EnhancedRouteRefresh)?,
-        // RFC 6793 3: "the Capability Value field [...] contains the
-        // 4-octet Autonomous System number", length 4.
+        // RFC 6793 3: the value is the 4-octet AS number, length 4.
         code::FOUR_OCTET_AS => Capability::FourOctetAs(fixed(v, 4, |r| r.u32())?),
         // RFC 4724 3: Restart Flags (4 bits), Restart Time (12 bits), then
         // per family AFI (2), SAFI (1), Flags for Address Family (1).
@@ -122,8 +121,7 @@ fn decode_one(code: u8, v: &[u8]) -> Result<Capability, &'static str> {
             let head = r.u16().ok_or("truncated graceful restart")?;
             let mut families = Vec::with_capacity((v.len() - 2) / 4);
             while !r.is_empty() {
-                let (afi, safi, flags) =
-                    (|| Some((r.u16()?, r.u8()?, r.u8()?)))().ok_or("truncated family")?;
+                let (afi, safi, flags) = afi_safi_octet(&mut r).ok_or("truncated family")?;
                 families.push(GracefulRestartFamily {
                     family: Family::new(afi, safi),
                     forwarding_preserved: flags & GR_FLAG_FORWARDING != 0,
@@ -145,8 +143,7 @@ fn decode_one(code: u8, v: &[u8]) -> Result<Capability, &'static str> {
             }
             let mut list = Vec::with_capacity(v.len() / 4);
             while !r.is_empty() {
-                let (afi, safi, mode) =
-                    (|| Some((r.u16()?, r.u8()?, r.u8()?)))().ok_or("truncated family")?;
+                let (afi, safi, mode) = afi_safi_octet(&mut r).ok_or("truncated family")?;
                 match AddPathMode::from_code(mode) {
                     Some(m) => list.push((Family::new(afi, safi), m)),
                     None => return Ok(raw(code, v)),
@@ -162,8 +159,10 @@ fn decode_one(code: u8, v: &[u8]) -> Result<Capability, &'static str> {
             }
             let mut list = Vec::with_capacity(v.len() / 6);
             while !r.is_empty() {
-                let (afi, safi, nh) =
-                    (|| Some((r.u16()?, r.u16()?, r.u16()?)))().ok_or("truncated entry")?;
+                let entry = (r.u16(), r.u16(), r.u16());
+                let (Some(afi), Some(safi), Some(nh)) = entry else {
+                    return Err("truncated entry");
+                };
                 let Ok(safi) = u8::try_from(safi) else {
                     return Ok(raw(code, v));
                 };
@@ -199,6 +198,11 @@ fn decode_one(code: u8, v: &[u8]) -> Result<Capability, &'static str> {
         _ => raw(code, v),
     };
     Ok(cap)
+}
+
+/// Reads AFI (2), SAFI (1) and one more octet (flags or mode).
+fn afi_safi_octet(r: &mut Reader<'_>) -> Option<(u16, u8, u8)> {
+    Some((r.u16()?, r.u8()?, r.u8()?))
 }
 
 fn raw(code: u8, v: &[u8]) -> Capability {

@@ -173,6 +173,17 @@ impl Framer {
     pub fn next_frame(&mut self, ctx: &SessionContext) -> Result<Option<Bytes>, DecodeError> {
         split_frame(&mut self.buf, ctx)
     }
+
+    /// The next whole message, decoded (see [`super::decode_message`]).
+    pub fn next_message(
+        &mut self,
+        ctx: &SessionContext,
+    ) -> Result<Option<super::Decoded>, DecodeError> {
+        match self.next_frame(ctx)? {
+            Some(frame) => super::decode_message(frame, ctx).map(Some),
+            None => Ok(None),
+        }
+    }
 }
 
 /// Writes a header with a zero Length; [`finish_message`] fills it in.
@@ -271,7 +282,10 @@ mod tests {
         assert_eq!(f.next_frame(&ctx).unwrap().unwrap(), &ka[..]);
         assert_eq!(f.next_frame(&ctx), Ok(None));
         f.extend(&[0, 1, 0, 1]);
-        assert_eq!(f.next_frame(&ctx).unwrap().unwrap().len(), 23);
+        assert!(matches!(
+            f.next_message(&ctx),
+            Ok(Some(super::super::Decoded::RouteRefresh(_)))
+        ));
         assert_eq!(f.buffered(), 0);
     }
 }

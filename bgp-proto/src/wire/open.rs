@@ -74,19 +74,20 @@ pub fn decode_open(body: &[u8]) -> Result<OpenMessage, DecodeError> {
             version,
         });
     }
-    let (my_as, hold_time, bgp_id, opt_len) =
-        (|| Some((r.u16()?, r.u16()?, r.u32()?, r.u8()?)))().ok_or(bad_len.clone())?;
+    let fixed = (r.u16(), r.u16(), r.u32(), r.u8());
+    let (Some(my_as), Some(hold_time), Some(bgp_id), Some(opt_len)) = fixed else {
+        return Err(bad_len);
+    };
 
-    // RFC 9072 2: "if the one-octet "Optional Parameters Length" field
-    // [...] is non-zero, a BGP speaker MUST use the value of the octet
-    // following [...] to determine both the encoding of the Optional
-    // Parameters length and the size of the "Parameter Length" field of
-    // individual Optional Parameters. If the value of the "Non-Ext OP
-    // Type" field is 255, then the encoding described above is used".
-    let mut peek = r;
-    let extended = opt_len != 0 && peek.u8() == Some(PARAM_EXTENDED_LENGTH);
+    // RFC 9072 2 (paraphrased): when the one-octet Optional Parameters
+    // Length ("Non-Ext OP Len") is non-zero, the octet after it ("Non-Ext
+    // OP Type") decides the format: 255 means a two-octet "Extended Opt.
+    // Parm. Length" follows and every parameter has a two-octet length;
+    // anything else is the RFC 4271 format.
+    let mut after_type = r;
+    let extended = opt_len != 0 && after_type.u8() == Some(PARAM_EXTENDED_LENGTH);
     let params_len = if extended {
-        r.u8();
+        r = after_type;
         r.u16().ok_or(bad_len.clone())?
     } else {
         u16::from(opt_len)
@@ -134,10 +135,10 @@ pub fn decode_open(body: &[u8]) -> Result<OpenMessage, DecodeError> {
 
 /// Appends the body of `open` (everything after the header).
 ///
-/// RFC 9072 3: "a BGP speaker SHOULD use the encoding defined in [RFC4271]
-/// [...] if the length of the Optional Parameters is less than 255" and
-/// the extended one otherwise; it is also used whenever
-/// `open.extended_params` is set.
+/// RFC 9072 (paraphrased): the extended format exists for Optional
+/// Parameters longer than 255 octets; it is used then, and whenever
+/// `open.extended_params` is set. GoBGP 3.10 (so Cilium) cannot read the
+/// extended format and answers it with 1/2 (tests/data/README.md).
 pub fn encode_open(open: &OpenMessage, out: &mut BytesMut) -> Result<(), EncodeError> {
     out.put_u8(open.version);
     out.put_u16(open.my_as);

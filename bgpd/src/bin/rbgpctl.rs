@@ -24,7 +24,11 @@ use std::process::ExitCode;
 
 /// Query and control rbgpd, the BGP daemon.
 #[derive(Debug, Parser)]
-#[command(name = "rbgpctl", version, about)]
+#[command(
+    name = "rbgpctl",
+    version,
+    about = "Query and control rbgpd, the BGP daemon"
+)]
 struct Cli {
     /// Control socket of rbgpd.
     #[arg(long, env = "RBGPD_SOCKET", default_value = DEFAULT_SOCKET_PATH, global = true)]
@@ -53,13 +57,16 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum Show {
     /// All peers with prefix counters per family.
+    #[command(visible_alias = "neighbors")]
     Peers,
     /// One peer in detail.
+    #[command(visible_alias = "neighbor")]
     Peer {
         /// Peer address.
         address: IpAddr,
     },
     /// Loc-RIB routes.
+    #[command(visible_alias = "route")]
     Routes {
         /// A prefix (exact match) or an address (longest match).
         prefix: Option<String>,
@@ -82,8 +89,10 @@ enum Show {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum FamilyArg {
     /// IPv4 unicast.
+    #[value(alias = "ipv4-unicast")]
     Ipv4,
     /// IPv6 unicast.
+    #[value(alias = "ipv6-unicast")]
     Ipv6,
 }
 

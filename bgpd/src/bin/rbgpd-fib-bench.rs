@@ -31,7 +31,14 @@ struct Args {
     /// Next hops per ECMP route.
     #[arg(long, default_value_t = 3)]
     paths: u8,
-    /// Rounds (each: rbgpd add, rbgpd delete, ip add, ip flush).
+    /// Also time BIRD 2 (`protocol static` -> `protocol kernel`), from
+    /// start until the kernel holds every route.
+    #[arg(long)]
+    bird: bool,
+    /// Give up on BIRD after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    bird_timeout: u64,
+    /// Rounds (each: rbgpd add, rbgpd delete, ip add, ip delete).
     #[arg(long, default_value_t = 1)]
     rounds: u32,
 }
@@ -143,37 +150,128 @@ fn rbgpd_round(ns: &str, routes: Vec<(Prefix, Vec<Ipv4Addr>)>) -> Result<(Durati
         .map_err(|_| anyhow::anyhow!("bench thread panicked"))?
 }
 
-/// Adds the table with `ip -batch`, then flushes it; returns both times.
+/// Adds the table with one `ip -batch`, then deletes it with another;
+/// returns both times.
 fn ip_round(ns: &Netns, routes: &[(Prefix, Vec<Ipv4Addr>)]) -> Result<(Duration, Duration)> {
-    let file = std::env::temp_dir().join(format!("rbfbench-{}.batch", std::process::id()));
-    let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+    let add_file = std::env::temp_dir().join(format!("rbfbench-{}.add", std::process::id()));
+    let del_file = std::env::temp_dir().join(format!("rbfbench-{}.del", std::process::id()));
+    let mut add = std::io::BufWriter::new(std::fs::File::create(&add_file)?);
+    let mut del = std::io::BufWriter::new(std::fs::File::create(&del_file)?);
     for (p, nhs) in routes {
+        writeln!(del, "route del {p} proto bgp metric 32")?;
         match nhs.as_slice() {
-            [one] => writeln!(w, "route add {p} via {one} proto bgp metric 32")?,
+            [one] => writeln!(add, "route add {p} via {one} proto bgp metric 32")?,
             many => {
-                write!(w, "route add {p} proto bgp metric 32")?;
+                write!(add, "route add {p} proto bgp metric 32")?;
                 for nh in many {
-                    write!(w, " nexthop via {nh}")?;
+                    write!(add, " nexthop via {nh}")?;
                 }
-                writeln!(w)?;
+                writeln!(add)?;
             }
         }
     }
-    w.flush()?;
-    drop(w);
-    let batch = file.to_string_lossy().into_owned();
-    let t = Instant::now();
-    let r = ns.ip(&["-batch", &batch]);
-    let add = t.elapsed();
-    let _ = std::fs::remove_file(&file);
-    r?;
+    add.flush()?;
+    del.flush()?;
+    drop((add, del));
+    let run = |file: &std::path::Path| -> Result<Duration> {
+        let t = Instant::now();
+        let r = ns.ip(&["-batch", &file.to_string_lossy()]);
+        let took = t.elapsed();
+        let _ = std::fs::remove_file(file);
+        r.map(|()| took)
+    };
+    let add = run(&add_file)?;
     let n = count_routes(ns)?;
     if n != routes.len() {
         bail!("ip -batch installed {n} of {} routes", routes.len());
     }
+    let del = run(&del_file)?;
+    let left = count_routes(ns)?;
+    if left != 0 {
+        bail!("{left} routes left after ip -batch route del");
+    }
+    Ok((add, del))
+}
+
+/// Kills the BIRD started by [`bird_round`] by its pid, on drop.
+struct BirdGuard(std::path::PathBuf);
+
+impl Drop for BirdGuard {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(&self.0) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+    }
+}
+
+fn count_proto(ns: &Netns, proto: &str) -> Result<usize> {
+    let out = Command::new("ip")
+        .args(["-n", &ns.0, "route", "show", "proto", proto])
+        .output()?;
+    Ok(out
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| l.first().is_some_and(|c| *c != b'\t'))
+        .count())
+}
+
+/// Starts BIRD 2 in `ns` exporting `routes` from `protocol static`; returns
+/// the time until all of them are in the kernel, or `None` on timeout.
+fn bird_round(
+    ns: &Netns,
+    routes: &[(Prefix, Vec<Ipv4Addr>)],
+    limit: u64,
+) -> Result<Option<Duration>> {
+    let dir = std::env::temp_dir().join(format!("rbfbench-bird-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let conf = dir.join("bird.conf");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&conf)?);
+    writeln!(w, "router id 10.200.0.1;\nprotocol device {{}}")?;
+    writeln!(
+        w,
+        "protocol kernel {{ ipv4 {{ import none; export all; }}; metric 32; }}"
+    )?;
+    writeln!(w, "protocol static {{ ipv4;")?;
+    for (p, nhs) in routes {
+        write!(w, "route {p}")?;
+        for nh in nhs {
+            write!(w, " via {nh}")?;
+        }
+        writeln!(w, ";")?;
+    }
+    writeln!(w, "}}")?;
+    w.flush()?;
+    drop(w);
+    let pid = dir.join("bird.pid");
+    let _guard = BirdGuard(pid.clone());
     let t = Instant::now();
-    ns.ip(&["route", "flush", "proto", "bgp"])?;
-    Ok((add, t.elapsed()))
+    let st = Command::new("ip")
+        .args(["netns", "exec", &ns.0, "bird", "-c"])
+        .arg(&conf)
+        .arg("-s")
+        .arg(dir.join("bird.ctl"))
+        .arg("-P")
+        .arg(&pid)
+        .status()?;
+    if !st.success() {
+        bail!("bird failed to start");
+    }
+    let mut done = None;
+    while t.elapsed() < Duration::from_secs(limit) {
+        std::thread::sleep(Duration::from_millis(500));
+        if count_proto(ns, "bird")? == routes.len() {
+            done = Some(t.elapsed());
+            break;
+        }
+    }
+    drop(_guard);
+    std::thread::sleep(Duration::from_secs(1));
+    let _ = std::fs::remove_dir_all(&dir);
+    // BIRD without `persist` removes its routes on exit; make sure.
+    while count_proto(ns, "bird")? != 0 && t.elapsed() < Duration::from_secs(limit + 120) {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    Ok(done)
 }
 
 fn main() -> Result<()> {
@@ -205,37 +303,33 @@ fn main() -> Result<()> {
         args.paths,
         routes.len()
     );
+    let rate = |d: Duration| routes.len() as f64 / d.as_secs_f64();
+    let line = |what: &str, d: Duration| {
+        println!(
+            "  {what:<26} {:>8.3} s  {:>9.0} routes/s",
+            d.as_secs_f64(),
+            rate(d)
+        );
+    };
     for round in 1..=args.rounds {
+        println!("round {round}:");
         let (add, del) = rbgpd_round(&ns.0, routes.clone()).context("rbgpd round")?;
         let left = count_routes(&ns)?;
         if left != 0 {
             bail!("{left} routes left after rbgpd delete");
         }
-        let (ip_add, ip_flush) = ip_round(&ns, &routes).context("ip round")?;
-        let rate = |d: Duration| routes.len() as f64 / d.as_secs_f64();
-        println!("round {round}:");
+        line("rbgpd NetlinkFib add", add);
+        line("rbgpd NetlinkFib delete", del);
+        let (ip_add, ip_del) = ip_round(&ns, &routes).context("ip round")?;
+        line("ip -batch route add", ip_add);
+        line("ip -batch route del", ip_del);
         println!(
-            "  rbgpd NetlinkFib add    {:>8.3} s  {:>9.0} routes/s",
-            add.as_secs_f64(),
-            rate(add)
-        );
-        println!(
-            "  ip -batch route add     {:>8.3} s  {:>9.0} routes/s",
-            ip_add.as_secs_f64(),
-            rate(ip_add)
-        );
-        println!(
-            "  ratio rbgpd/ip (add)    {:>8.3}",
+            "  ratio rbgpd/ip add {:>8.3}",
             add.as_secs_f64() / ip_add.as_secs_f64()
         );
         println!(
-            "  rbgpd NetlinkFib delete {:>8.3} s  {:>9.0} routes/s",
-            del.as_secs_f64(),
-            rate(del)
-        );
-        println!(
-            "  ip route flush          {:>8.3} s",
-            ip_flush.as_secs_f64()
+            "  ratio rbgpd/ip del {:>8.3}",
+            del.as_secs_f64() / ip_del.as_secs_f64()
         );
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! The control socket: rbgpctl talks to rbgpd over a Unix socket with JSON
 //! lines ([`proto`]). [`server`] accepts clients and hands each request to
 //! the daemon core over a channel; [`client`] is the blocking client
-//! rbgpctl uses; [`format`] turns responses into the tables rbgpctl
+//! rbgpctl uses; [`format`](mod@format) turns responses into the tables rbgpctl
 //! prints (pure functions, fixed by golden tests).
 
 pub mod client;

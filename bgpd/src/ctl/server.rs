@@ -50,9 +50,6 @@ pub enum CtlError {
         /// The OS error.
         source: io::Error,
     },
-    /// accept() failed.
-    #[error("control socket accept failed: {0}")]
-    Accept(#[source] io::Error),
 }
 
 /// Creates the directory, removes a stale socket (one nobody answers on),
@@ -84,7 +81,8 @@ pub fn bind(path: &Path) -> Result<UnixListener, CtlError> {
     Ok(listener)
 }
 
-/// Binds `path` (see [`bind`]) and serves clients until accept fails.
+/// Binds `path` (see [`bind`]) and serves clients; returns only when
+/// binding fails.
 /// Requests go to the core over `tx`; each `watch` client gets its own
 /// `events.resubscribe()`, and its stream ends when the core drops the
 /// broadcast sender.
@@ -98,13 +96,23 @@ pub async fn serve(
 }
 
 /// Serves clients on an already bound listener, one task per client.
+/// Runs until the task is dropped: accept errors are logged and retried,
+/// so it does not return `Err` today (the `Result` is kept for callers).
 pub async fn serve_listener(
     listener: UnixListener,
     tx: mpsc::Sender<CtlCall>,
     events: broadcast::Receiver<Event>,
 ) -> Result<(), CtlError> {
     loop {
-        let (stream, _) = listener.accept().await.map_err(CtlError::Accept)?;
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                // Out of file descriptors and the like: wait and go on.
+                tracing::warn!(error = %e, "control socket accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
         let tx = tx.clone();
         let events = events.resubscribe();
         tokio::spawn(async move {

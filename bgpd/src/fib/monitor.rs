@@ -1,6 +1,7 @@
 //! Kernel change notifications: links, addresses and routes.
 //!
-//! The monitor only says *what kind* of thing changed; the driver task
+//! Changes of our routes by others (not deletions) are left to the periodic
+//! scan. The monitor only says *what kind* of thing changed; the driver task
 //! answers with a targeted action (re-read connected networks, or a
 //! dump-and-diff of our routes), so it never has to trust the details of a
 //! notification (IPv6 ECMP routes are notified per next hop on some kernels).
@@ -13,6 +14,13 @@ use tokio::io::unix::AsyncFd;
 use super::netlink::{open_socket, NetlinkOptions};
 use super::nlmsg::{self, Reply, RouteParams};
 use super::FibError;
+
+const RTM_NEWLINK: u16 = 16;
+const RTM_DELLINK: u16 = 17;
+const RTM_NEWADDR: u16 = 20;
+const RTM_DELADDR: u16 = 21;
+/// `rtm_protocol` in a route message: after `nlmsghdr` and 5 bytes of `rtmsg`.
+const RTM_PROTOCOL_OFFSET: usize = nlmsg::NLMSG_HDRLEN + 5;
 
 const RTNLGRP_LINK: u32 = 1;
 const RTNLGRP_IPV4_IFADDR: u32 = 5;
@@ -27,8 +35,6 @@ pub enum KernelEvent {
     Connected,
     /// One of our routes (protocol, table, metric) was deleted.
     RouteDeleted(Prefix),
-    /// One of our routes was added or changed (our own writes included).
-    RouteChanged(Prefix),
     /// Notifications were dropped (`ENOBUFS`): anything may have changed.
     Overrun,
 }
@@ -105,19 +111,27 @@ impl FibMonitor {
     fn decode(&self) -> Vec<KernelEvent> {
         let mut out = Vec::new();
         for msg in nlmsg::split(&self.rx) {
-            let Ok(Reply::Msg(m)) = nlmsg::decode(msg) else {
+            let Some((kind, _)) = nlmsg::header(msg) else {
                 continue;
             };
-            let ev = match *m {
-                RouteNetlinkMessage::NewLink(_)
-                | RouteNetlinkMessage::DelLink(_)
-                | RouteNetlinkMessage::NewAddress(_)
-                | RouteNetlinkMessage::DelAddress(_) => Some(KernelEvent::Connected),
-                RouteNetlinkMessage::DelRoute(r) if nlmsg::is_ours(&r, &self.params) => {
-                    nlmsg::route_prefix(&r).map(KernelEvent::RouteDeleted)
+            let ev = match kind {
+                RTM_NEWLINK | RTM_DELLINK | RTM_NEWADDR | RTM_DELADDR => {
+                    Some(KernelEvent::Connected)
                 }
-                RouteNetlinkMessage::NewRoute(r) if nlmsg::is_ours(&r, &self.params) => {
-                    nlmsg::route_prefix(&r).map(KernelEvent::RouteChanged)
+                // Only parse deletions carrying our protocol number: a big
+                // load echoes one notification per route we write.
+                nlmsg::RTM_DELROUTE
+                    if msg.get(RTM_PROTOCOL_OFFSET) == Some(&self.params.protocol) =>
+                {
+                    match nlmsg::decode(msg) {
+                        Ok(Reply::Msg(m)) => match *m {
+                            RouteNetlinkMessage::DelRoute(r) if nlmsg::is_ours(&r, &self.params) => {
+                                nlmsg::route_prefix(&r).map(KernelEvent::RouteDeleted)
+                            }
+                            _ => None,
+                        },
+                        _ => None,
+                    }
                 }
                 _ => None,
             };

@@ -23,6 +23,8 @@ use crate::config::FibConfig;
 const CONNECTED_DEBOUNCE: Duration = Duration::from_millis(100);
 /// Debounce after one of our routes vanished.
 const RESYNC_DEBOUNCE: Duration = Duration::from_millis(500);
+/// Debounce after lost notifications (a big load overflows the monitor).
+const OVERRUN_DEBOUNCE: Duration = Duration::from_secs(5);
 /// Most changes merged into one write.
 const MAX_MERGED_CHANGES: usize = 1_000_000;
 
@@ -129,7 +131,12 @@ pub fn spawn_netlink(cfg: &FibConfig) -> Result<(FibHandle, JoinHandle<()>), Fib
         }
     };
     let grace = Duration::from_secs(u64::from(cfg.startup_grace));
-    Ok(spawn(FibManager::new(fib, cfg), monitor, DEFAULT_SCAN_INTERVAL, grace))
+    Ok(spawn(
+        FibManager::new(fib, cfg),
+        monitor,
+        DEFAULT_SCAN_INTERVAL,
+        grace,
+    ))
 }
 
 fn log_err<T>(what: &str, r: Result<T, FibError>) {
@@ -204,9 +211,9 @@ async fn run<F: Fib>(
                                 resync_at = resync_at.min(Instant::now() + RESYNC_DEBOUNCE);
                             }
                             KernelEvent::Overrun => {
-                                resync_at = resync_at.min(Instant::now() + RESYNC_DEBOUNCE);
+                                resync_at = resync_at.min(Instant::now() + OVERRUN_DEBOUNCE);
                             }
-                            KernelEvent::RouteDeleted(_) | KernelEvent::RouteChanged(_) => {}
+                            KernelEvent::RouteDeleted(_) => {}
                         }
                     }
                 }

@@ -164,7 +164,13 @@ impl NeighborTask {
             self.accept(stream).await;
         }
         loop {
-            if self.spec.dynamic && self.main.fsm.state() == State::Idle && self.other.is_none() {
+            // A dynamic neighbor lives as long as its connection.
+            let unconnected = match self.main.fsm.state() {
+                State::Idle => true,
+                State::Active | State::Connect => self.main.conn.is_none(),
+                _ => false,
+            };
+            if self.spec.dynamic && unconnected && self.other.is_none() {
                 break;
             }
             let deadline = match (

@@ -303,14 +303,22 @@ pub(crate) fn walk(
             tc::MP_REACH_NLRI => {
                 let slot = mp_nlri::parse_reach(body, offset..ve, vs, |f| ctx.add_path_rx(f))?;
                 if slot.kind.is_none() && !slot.nlri.is_empty() {
-                    issue(UpdateError::UnsupportedFamily { offset, type_code: t, family: slot.family });
+                    issue(UpdateError::UnsupportedFamily {
+                        offset,
+                        type_code: t,
+                        family: slot.family,
+                    });
                 }
                 w.mp_reach = Some(slot);
             }
             tc::MP_UNREACH_NLRI => {
                 let slot = mp_nlri::parse_unreach(body, offset..ve, vs, |f| ctx.add_path_rx(f))?;
                 if slot.kind.is_none() && !slot.nlri.is_empty() {
-                    issue(UpdateError::UnsupportedFamily { offset, type_code: t, family: slot.family });
+                    issue(UpdateError::UnsupportedFamily {
+                        offset,
+                        type_code: t,
+                        family: slot.family,
+                    });
                 }
                 w.mp_unreach = Some(slot);
             }

@@ -289,10 +289,3 @@ impl Update {
         }
     }
 }
-#[cfg(test)]
-mod size_tests {
-    #[test]
-    fn sizes() {
-        eprintln!("Update {} MpSlot {} UpdateError {} PathAttributes {} Nlri {}", std::mem::size_of::<super::Update>(), std::mem::size_of::<super::MpSlot>(), std::mem::size_of::<super::UpdateError>(), std::mem::size_of::<crate::msg::PathAttributes>(), std::mem::size_of::<crate::types::Nlri>());
-    }
-}

@@ -31,8 +31,9 @@ use std::ops::Range;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MpSlot {
     pub(crate) family: Family,
-    pub(crate) next_hop: MpNextHop,
-    pub(crate) nlri: Range<usize>,
+    /// The next hop octets (kept small: decoded on access).
+    pub(crate) next_hop: Range<u32>,
+    pub(crate) nlri: Range<u32>,
     /// `None` when the family's NLRI format is not known.
     pub(crate) kind: Option<AddrKind>,
     pub(crate) add_path: bool,
@@ -107,14 +108,11 @@ pub(crate) fn parse_reach(
     // the MP_REACH attribute is inconsistent with that which was expected,
     // the attribute is considered malformed. ... the "session reset" or
     // "AFI/SAFI disable" approach MUST be used."
-    let next_hop = match (next_hop(family.afi, nh), kind) {
-        (Some(h), _) => h,
-        (None, Some(_)) => return Err(err("next hop length does not fit the address family")),
-        (None, None) => MpNextHop {
-            global: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            link_local: None,
-        },
-    };
+    if kind.is_some() && next_hop(family.afi, nh).is_none() {
+        return Err(err("next hop length does not fit the address family"));
+    }
+    let nh_start = base + 4;
+    let next_hop = range32(nh_start..nh_start + nh.len());
     let start = attr.end - nlri.len();
     let ap = add_path(family);
     if let Some(k) = kind {
@@ -123,10 +121,20 @@ pub(crate) fn parse_reach(
     Ok(MpSlot {
         family,
         next_hop,
-        nlri: start..attr.end,
+        nlri: range32(start..attr.end),
         kind,
         add_path: ap,
     })
+}
+
+/// Offsets in a body (at most 65535 octets by RFC 8654) as `u32`.
+fn range32(r: Range<usize>) -> Range<u32> {
+    let c = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+    c(r.start)..c(r.end)
+}
+
+fn range(r: &Range<u32>) -> Range<usize> {
+    r.start as usize..r.end as usize
 }
 
 /// Parses MP_UNREACH_NLRI whose value starts at `base` (RFC 7606 7.12).
@@ -152,14 +160,10 @@ pub(crate) fn parse_unreach(
     if let Some(k) = kind {
         nlri::validate(nlri, start, k, ap, NlriField::MpUnreach)?;
     }
-    let next_hop = MpNextHop {
-        global: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        link_local: None,
-    };
     Ok(MpSlot {
         family,
-        next_hop,
-        nlri: start..attr.end,
+        next_hop: 0..0,
+        nlri: range32(start..attr.end),
         kind,
         add_path: ap,
     })
@@ -167,7 +171,7 @@ pub(crate) fn parse_unreach(
 
 impl MpSlot {
     pub(crate) fn iter<'a>(&self, body: &'a [u8]) -> NlriIter<'a> {
-        match (self.kind, body.get(self.nlri.clone())) {
+        match (self.kind, body.get(range(&self.nlri))) {
             (Some(k), Some(b)) => NlriIter::new(b, k, self.add_path),
             _ => NlriIter::empty(),
         }
@@ -188,7 +192,20 @@ impl<'a> MpReachView<'a> {
     }
     /// The next hop, as received.
     pub fn next_hop(&self) -> MpNextHop {
-        self.slot.next_hop
+        let nh = self
+            .body
+            .get(range(&self.slot.next_hop))
+            .unwrap_or_default();
+        next_hop(self.slot.family.afi, nh).unwrap_or(MpNextHop {
+            global: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            link_local: None,
+        })
+    }
+    /// The next hop octets as received.
+    pub fn next_hop_bytes(&self) -> &'a [u8] {
+        self.body
+            .get(range(&self.slot.next_hop))
+            .unwrap_or_default()
     }
     /// Whether the NLRI format of the family is known (IPv4/IPv6 unicast or
     /// multicast); otherwise [`nlri`](Self::nlri) yields nothing.

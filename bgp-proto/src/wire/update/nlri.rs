@@ -146,9 +146,24 @@ impl Iterator for NlriIter<'_> {
         };
         let (&len, t) = buf.split_first()?;
         let (addr, rest) = t.split_at_checked(usize::from(len).div_ceil(8))?;
+        // Fast path: read a whole address from `t` when the buffer is long
+        // enough and let the prefix constructor mask the octets beyond
+        // `len` (they belong to the next entry); the tail is read exactly.
         let prefix = match self.kind {
-            AddrKind::V4 => Prefix::V4(Ipv4Prefix::new(Ipv4Addr::from(be32(addr)), len)?),
-            AddrKind::V6 => Prefix::V6(Ipv6Prefix::new(Ipv6Addr::from(be128(addr)), len)?),
+            AddrKind::V4 => {
+                let bits = match t.first_chunk::<4>() {
+                    Some(c) => u32::from_be_bytes(*c),
+                    None => be32(addr),
+                };
+                Prefix::V4(Ipv4Prefix::new(Ipv4Addr::from(bits), len)?)
+            }
+            AddrKind::V6 => {
+                let bits = match t.first_chunk::<16>() {
+                    Some(c) => u128::from_be_bytes(*c),
+                    None => be128(addr),
+                };
+                Prefix::V6(Ipv6Prefix::new(Ipv6Addr::from(bits), len)?)
+            }
         };
         self.buf = rest;
         Some(Nlri { path_id, prefix })
