@@ -23,8 +23,12 @@ impl ProcStat {
         })
     }
 
-    /// Sums over several processes (FRR's bgpd and zebra).
+    /// Sums over several processes (FRR's bgpd and zebra); `None` for no
+    /// process or when one is gone.
     pub fn sum(pids: &[u32]) -> Option<ProcStat> {
+        if pids.is_empty() {
+            return None;
+        }
         let mut total = ProcStat::default();
         for &p in pids {
             let s = ProcStat::read(p)?;

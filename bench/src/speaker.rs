@@ -529,8 +529,12 @@ impl Monitor {
         pred: impl Fn(&Counts) -> bool,
     ) -> Result<Instant> {
         let mut rx = self.counter.subscribe();
-        match tokio::time::timeout(limit, rx.wait_for(|c| pred(c))).await {
-            Ok(Ok(_)) => Ok(Instant::now()),
+        let waited = tokio::time::timeout(limit, async {
+            rx.wait_for(|c| pred(c)).await.map(|_| Instant::now())
+        })
+        .await;
+        match waited {
+            Ok(Ok(at)) => Ok(at),
             Ok(Err(_)) => Err(Error::Usage("monitor counter dropped".into())),
             Err(_) => Err(Error::Timeout {
                 what: format!("{what} (monitor has {:?})", self.counter.now()),

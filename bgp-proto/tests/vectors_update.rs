@@ -560,3 +560,98 @@ fn ipv6_end_of_rib_and_link_local_only_unreach() {
     // A missing ORIGIN/AS_PATH makes this one treat-as-withdraw.
     assert!(u.is_treat_as_withdraw());
 }
+
+#[test]
+fn packer_output_matches_captured_messages_octet_for_octet() {
+    use bgp_proto::wire::update::UpdatePacker;
+    let ctx = ctx4();
+    let packer = UpdatePacker::new(&ctx);
+    // GoBGP's two-prefix announcement (classic NEXT_HOP + NLRI field).
+    let msgs = packer
+        .announce(
+            &gobgp_attrs(Origin::Incomplete),
+            None,
+            Family::IPV4_UNICAST,
+            &[n("10.241.1.0/24"), n("10.11.192.248/32")],
+        )
+        .unwrap();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(
+        hex::encode(&msgs[0]),
+        hex::encode(load("update_gobgp_02.hex"))
+    );
+    // BIRD writes MP_REACH_NLRI / MP_UNREACH_NLRI first with a 2-octet
+    // length, as the packer does.
+    let p = [n("2001:db8:100::/48"), n("2001:db8:200:1::/64")];
+    let attrs = PathAttributes {
+        next_hop: None,
+        ..bird_attrs()
+    };
+    let msgs = packer
+        .announce(&attrs, Some(nh("2001:db8::2")), Family::IPV6_UNICAST, &p)
+        .unwrap();
+    assert_eq!(
+        hex::encode(&msgs[0]),
+        hex::encode(load("update_bird_04.hex"))
+    );
+    let msgs = packer.withdraw(Family::IPV6_UNICAST, &p).unwrap();
+    assert_eq!(
+        hex::encode(&msgs[0]),
+        hex::encode(load("update_bird_06.hex"))
+    );
+    let msgs = packer
+        .withdraw(Family::IPV4_UNICAST, &[n("10.241.1.0/24")])
+        .unwrap();
+    assert_eq!(
+        hex::encode(&msgs[0]),
+        hex::encode(load("update_gobgp_06.hex"))
+    );
+    // End-of-RIB markers as BIRD sends them.
+    let eor = packer.end_of_rib(Family::IPV4_UNICAST).unwrap();
+    assert_eq!(hex::encode(eor), hex::encode(load("update_bird_03.hex")));
+    let eor = packer.end_of_rib(Family::IPV6_UNICAST).unwrap();
+    assert_eq!(hex::encode(eor), hex::encode(load("update_bird_05.hex")));
+}
+
+#[test]
+fn packer_splits_at_the_message_limit() {
+    use bgp_proto::wire::update::UpdatePacker;
+    let ctx = ctx4();
+    let nlri: Vec<Nlri> = (0..2000u32)
+        .map(|i| Nlri::new(format!("10.{}.{}.0/24", i / 256, i % 256).parse().unwrap()))
+        .collect();
+    let attrs = gobgp_attrs(Origin::Igp);
+    let msgs = UpdatePacker::new(&ctx)
+        .announce(&attrs, None, Family::IPV4_UNICAST, &nlri)
+        .unwrap();
+    // 4096 - 19 (header) - 4 (length fields) - 20 (ORIGIN 4, AS_PATH 9,
+    // NEXT_HOP 7) = 4053 octets: 1013 /24s of 4 octets, then 987 more.
+    assert_eq!(
+        msgs.iter().map(|m| m.len()).collect::<Vec<_>>(),
+        vec![4095, 43 + 987 * 4]
+    );
+    let big = SessionContext {
+        extended_message: true,
+        ..ctx4()
+    };
+    let msgs = UpdatePacker::new(&big)
+        .announce(&attrs, None, Family::IPV4_UNICAST, &nlri)
+        .unwrap();
+    assert_eq!(msgs.len(), 1);
+    // Attributes too large for any message: an error, not a panic.
+    let huge = PathAttributes {
+        communities: vec![Community(1); 1100],
+        ..attrs
+    };
+    assert!(UpdatePacker::new(&ctx)
+        .announce(&huge, None, Family::IPV4_UNICAST, &nlri)
+        .is_err());
+    let mut out = BytesMut::new();
+    let m = UpdateMessage {
+        attributes: huge,
+        nlri: nlri.clone(),
+        ..Default::default()
+    };
+    assert!(encode_body(&m, &ctx, &mut out).is_err());
+    assert!(out.is_empty());
+}

@@ -331,6 +331,16 @@ fn main() -> Result<()> {
             "  ratio rbgpd/ip del {:>8.3}",
             del.as_secs_f64() / ip_del.as_secs_f64()
         );
+        if args.bird {
+            match bird_round(&ns, &routes, args.bird_timeout).context("bird round")? {
+                Some(d) => {
+                    line("bird 2 static->kernel", d);
+                    let ratio = add.as_secs_f64() / d.as_secs_f64();
+                    println!("  ratio rbgpd/bird   {ratio:>8.3}");
+                }
+                None => println!("  bird 2: not done after {} s, skipped", args.bird_timeout),
+            }
+        }
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ mod answer;
 mod export;
 
 use crate::config::{self, Config, MaxPrefixAction};
-use crate::ctl::proto::{Event, EventKind, PeerState as CtlPeerState};
+use crate::ctl::proto::{Event, EventKind, PeerState as CtlPeerState, ReloadResult};
 use crate::ctl::server::CtlCall;
 use crate::fib::{self, FibHandle, FibStatus, NetlinkFib, NetlinkOptions};
 use crate::metrics::Metrics;
@@ -818,60 +818,33 @@ impl Daemon {
     /// Applies the config file again: new neighbors come up, removed ones
     /// are shut down, unchanged sessions are not touched. A broken file is
     /// refused and the running config stays.
-    fn reload(&mut self) -> crate::ctl::proto::ReloadResult {
+    fn reload(&mut self) -> ReloadResult {
         let new = match config::load(&self.config_path) {
             Ok(c) => c,
-            Err(e) => {
-                return crate::ctl::proto::ReloadResult {
-                    applied: false,
-                    errors: vec![e.to_string()],
-                    ..Default::default()
-                }
-            }
+            Err(e) => return ReloadResult::refused(&e),
         };
         if let Err(e) = Rib::new(rib_config(&new)) {
-            return crate::ctl::proto::ReloadResult {
+            return ReloadResult {
                 applied: false,
                 errors: vec![e.to_string()],
                 ..Default::default()
             };
         }
-        let key = |n: &config::NeighborConfig| {
-            n.address
-                .map(|a| a.to_string())
-                .or(n.range.map(|r| r.to_string()))
-                .unwrap_or_default()
-        };
-        let old: HashMap<String, &config::NeighborConfig> =
-            self.config.neighbors.iter().map(|n| (key(n), n)).collect();
-        let newm: HashMap<String, &config::NeighborConfig> =
-            new.neighbors.iter().map(|n| (key(n), n)).collect();
-        let mut result = crate::ctl::proto::ReloadResult {
-            applied: true,
-            ..Default::default()
-        };
-        for (k, n) in &newm {
-            match old.get(k) {
-                None => result.added.push(k.clone()),
-                Some(o) if *o != *n => result.changed.push(k.clone()),
-                _ => {}
-            }
-        }
-        for k in old.keys() {
-            if !newm.contains_key(k) {
-                result.removed.push(k.clone());
-            }
-        }
-        result.added.sort();
-        result.changed.sort();
-        result.removed.sort();
-        if new.policies != self.config.policies
-            || new.prefix_lists != self.config.prefix_lists
-            || new.router != self.config.router
-        {
+        let diff = config::diff(&self.config, &new);
+        let mut result = ReloadResult::applied(&diff);
+        // The RIB compiles policies once; neighbors whose own entry
+        // changed are re-established with their new import/export.
+        if diff.policies_changed {
             result.errors.push(
-                "changes to [router], policies and prefix lists take effect at restart".into(),
+                "policy and prefix-list definitions take effect at restart; \
+                 changed neighbors are re-established now"
+                    .into(),
             );
+        }
+        for what in &diff.restart_required {
+            result
+                .errors
+                .push(format!("{what} takes effect at restart"));
         }
         self.peers.reconfigure(&new);
         info!(

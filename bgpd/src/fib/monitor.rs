@@ -125,7 +125,9 @@ impl FibMonitor {
                 {
                     match nlmsg::decode(msg) {
                         Ok(Reply::Msg(m)) => match *m {
-                            RouteNetlinkMessage::DelRoute(r) if nlmsg::is_ours(&r, &self.params) => {
+                            RouteNetlinkMessage::DelRoute(r)
+                                if nlmsg::is_ours(&r, &self.params) =>
+                            {
                                 nlmsg::route_prefix(&r).map(KernelEvent::RouteDeleted)
                             }
                             _ => None,

@@ -1,0 +1,543 @@
+//! Helpers shared by the whole-daemon interop tests (`interop_gobgp.rs`,
+//! `interop_bird.rs`, `interop_frr.rs`): a network namespace per test with
+//! addresses 10.98.0.1 to 10.98.0.9 on its `lo` (rbgpd is always
+//! 10.98.0.1, port 179, AS 65000), rbgpd started from a generated config,
+//! `rbgpctl --json` queries, processes owned by PID, and a scripted BGP
+//! speaker (raw OPENs, run inside the namespace through `setns(2)`).
+//!
+//! Everything made here is removed in `Drop`, also when a test panics.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// rbgpd's address in every lab.
+pub const RBGPD: &str = "10.98.0.1";
+/// rbgpd's AS in every lab.
+pub const RBGPD_AS: u32 = 65000;
+
+/// Whether `cmd` is an executable on PATH or an absolute path that exists.
+pub fn have(cmd: &str) -> bool {
+    if cmd.starts_with('/') {
+        return Path::new(cmd).is_file();
+    }
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
+        .unwrap_or(false)
+}
+
+/// A child process, killed (and reaped) by PID when dropped.
+pub struct Proc {
+    child: Child,
+    done: bool,
+}
+
+impl Proc {
+    /// Its PID.
+    pub fn pid(&self) -> libc::pid_t {
+        self.child.id() as libc::pid_t
+    }
+
+    /// Sends `sig` to it.
+    pub fn signal(&self, sig: libc::c_int) {
+        if self.done {
+            return;
+        }
+        // SAFETY: kill(2) on a child we spawned and have not reaped.
+        let rc = unsafe { libc::kill(self.pid(), sig) };
+        assert_eq!(rc, 0, "kill({}, {sig})", self.pid());
+    }
+
+    /// Freezes it (SIGSTOP).
+    pub fn freeze(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Thaws it (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    /// SIGKILL (a crash: TCP closes without a NOTIFICATION) and reap.
+    pub fn crash(&mut self) {
+        self.stop_with(libc::SIGKILL);
+    }
+
+    /// SIGTERM (a clean stop) and reap, SIGKILL after 10 s.
+    pub fn terminate(&mut self) {
+        self.stop_with(libc::SIGTERM);
+    }
+
+    fn stop_with(&mut self, sig: libc::c_int) {
+        if self.done {
+            return;
+        }
+        self.signal(libc::SIGCONT);
+        self.signal(sig);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                self.done = true;
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.done = true;
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if !self.done {
+            // A frozen process must be thawed to die of anything but
+            // SIGKILL; SIGKILL works either way.
+            // SAFETY: kill(2) on a child we spawned and have not reaped.
+            unsafe { libc::kill(self.pid(), libc::SIGCONT) };
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// One network namespace with 10.98.0.1 to .9 on `lo`; deleted on drop.
+pub struct Netns {
+    /// Its name, `rbi-<test>-<pid>`.
+    pub name: String,
+}
+
+impl Netns {
+    fn new(name: &str) -> Option<Netns> {
+        let ok = |args: &[&str]| {
+            Command::new("ip")
+                .args(args)
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let _ = Command::new("ip")
+            .args(["netns", "del", name])
+            .stderr(Stdio::null())
+            .status();
+        if !ok(&["netns", "add", name]) {
+            return None;
+        }
+        let ns = Netns {
+            name: name.to_string(),
+        };
+        let mut good = ok(&["-n", name, "link", "set", "lo", "up"]);
+        for i in 1..=9 {
+            good &= ok(&["-n", name, "addr", "add", &format!("10.98.0.{i}/32"), "dev", "lo"]);
+        }
+        good.then_some(ns)
+    }
+
+    /// `program` run inside the namespace.
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, program]);
+        c
+    }
+
+    /// Runs `f` on a thread that has entered the namespace.
+    pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let path = format!("/var/run/netns/{}", self.name);
+        std::thread::spawn(move || {
+            let file = std::fs::File::open(&path).unwrap();
+            use std::os::fd::AsRawFd;
+            // SAFETY: setns(2) on this thread only, with a valid namespace fd.
+            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns {path}");
+            f()
+        })
+        .join()
+        .unwrap()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// One rbgpd neighbor in the generated config.
+#[derive(Clone, Debug)]
+pub struct Neighbor {
+    /// Its address (10.98.0.x).
+    pub address: &'static str,
+    /// Its AS.
+    pub asn: u32,
+    /// Wait for it instead of dialling.
+    pub passive: bool,
+    /// Hold time proposed (None: the default 90).
+    pub hold_time: Option<u16>,
+}
+
+impl Neighbor {
+    /// An active neighbor (rbgpd dials it too) with the default timers.
+    pub fn active(address: &'static str, asn: u32) -> Neighbor {
+        Neighbor {
+            address,
+            asn,
+            passive: false,
+            hold_time: None,
+        }
+    }
+
+    /// A passive neighbor.
+    pub fn passive(address: &'static str, asn: u32) -> Neighbor {
+        Neighbor {
+            passive: true,
+            ..Neighbor::active(address, asn)
+        }
+    }
+
+    /// With hold time `h`.
+    pub fn hold(mut self, h: u16) -> Neighbor {
+        self.hold_time = Some(h);
+        self
+    }
+}
+
+/// One test's namespace, scratch directory and rbgpd control socket.
+/// Field order matters: processes go before the namespace.
+pub struct Lab {
+    procs: Vec<Proc>,
+    /// The namespace.
+    pub ns: Netns,
+    /// Scratch directory (configs, logs, sockets).
+    pub dir: PathBuf,
+    /// rbgpd's control socket.
+    pub socket: PathBuf,
+}
+
+impl Lab {
+    /// A fresh lab for test `name`, or `None` (with a printed reason) when
+    /// namespaces cannot be made.
+    pub fn new(name: &str) -> Option<Lab> {
+        let pid = std::process::id();
+        let Some(ns) = Netns::new(&format!("rbi-{name}-{pid}")) else {
+            println!("SKIPPED: cannot create network namespace rbi-{name}-{pid} (not root?)");
+            return None;
+        };
+        let dir = std::env::temp_dir().join(format!("rbgpd-interop-{name}-{pid}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // FRR and BIRD run as root here but may drop privileges.
+        let _ = Command::new("chmod").arg("777").arg(&dir).status();
+        let socket = dir.join("ctl.sock");
+        Some(Lab {
+            procs: Vec::new(),
+            ns,
+            dir,
+            socket,
+        })
+    }
+
+    /// Spawns `program args` inside the namespace, output to `log` in the
+    /// scratch directory.
+    pub fn spawn(&self, program: &str, args: &[&str], log: &str) -> Proc {
+        let f = std::fs::File::create(self.dir.join(log)).unwrap();
+        let g = f.try_clone().unwrap();
+        let child = self
+            .ns
+            .command(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(f)
+            .stderr(g)
+            .spawn()
+            .unwrap();
+        Proc { child, done: false }
+    }
+
+    /// Writes rbgpd's config (listening on 10.98.0.1:179, no FIB,
+    /// connect retry 1 s) and starts rbgpd; it lives as long as the lab.
+    pub fn start_rbgpd(&mut self, neighbors: &[Neighbor]) {
+        let mut cfg = format!(
+            "[router]\nasn = {RBGPD_AS}\nrouter_id = \"{RBGPD}\"\nlisten = [\"{RBGPD}:179\"]\n\n\
+             [fib]\nenabled = false\n\n[control]\nsocket = \"{}\"\n\n\
+             [log]\nlevel = \"info,bgpd=debug\"\n",
+            self.socket.display()
+        );
+        for n in neighbors {
+            cfg += &format!(
+                "\n[[neighbor]]\naddress = \"{}\"\nremote_as = {}\npassive = {}\n\
+                 local_address = \"{RBGPD}\"\nconnect_retry = 1\n",
+                n.address, n.asn, n.passive
+            );
+            if let Some(h) = n.hold_time {
+                cfg += &format!("hold_time = {h}\n");
+            }
+        }
+        let path = self.dir.join("rbgpd.toml");
+        std::fs::write(&path, cfg).unwrap();
+        let p = self.spawn(
+            env!("CARGO_BIN_EXE_rbgpd"),
+            &["--config", path.to_str().unwrap()],
+            "rbgpd.log",
+        );
+        self.procs.push(p);
+        wait_for("rbgpd's control socket", 10, || {
+            self.ctl(&["show", "peers"])["peers"].is_array()
+        });
+    }
+
+    /// `rbgpctl --json ARGS` (Null when it fails).
+    pub fn ctl(&self, args: &[&str]) -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_rbgpctl"))
+            .arg("--socket")
+            .arg(&self.socket)
+            .arg("--json")
+            .args(args)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    /// `show peer ADDR`'s `peer` object.
+    pub fn peer(&self, addr: &str) -> Value {
+        self.ctl(&["show", "peer", addr])["peer"].clone()
+    }
+
+    /// Whether rbgpd's session with `addr` is Established.
+    pub fn established(&self, addr: &str) -> bool {
+        self.ctl(&["show", "peers"])["peers"]
+            .as_array()
+            .is_some_and(|ps| {
+                ps.iter()
+                    .any(|p| p["address"] == addr && p["state"] == "established")
+            })
+    }
+
+    /// How many times rbgpd's session with `addr` reached Established.
+    pub fn established_count(&self, addr: &str) -> u64 {
+        self.peer(addr)["established_count"].as_u64().unwrap_or(0)
+    }
+
+    /// The paths rbgpd holds for exactly `prefix`.
+    pub fn paths(&self, prefix: &str) -> Vec<Value> {
+        self.ctl(&["show", "routes", prefix])["routes"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|e| e["prefix"] == prefix))
+            .and_then(|e| e["paths"].as_array().cloned())
+            .unwrap_or_default()
+    }
+
+    /// Whether rbgpd holds `prefix` from `peer`.
+    pub fn has_route_from(&self, prefix: &str, peer: &str) -> bool {
+        self.paths(prefix).iter().any(|p| p["peer"] == peer)
+    }
+
+    /// TCP connections in state ESTABLISHED between rbgpd and `peer` on
+    /// port 179 (counted once, from rbgpd's end).
+    pub fn tcp_sessions(&self, peer: &str) -> usize {
+        let out = self
+            .ns
+            .command("ss")
+            .args(["-Htn", "state", "established"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let (Some(local), Some(remote)) = (f.get(2), f.get(3)) else {
+                    return false;
+                };
+                local.starts_with(&format!("{RBGPD}:"))
+                    && remote.starts_with(&format!("{peer}:"))
+                    && (local.ends_with(":179") || remote.ends_with(":179"))
+            })
+            .count()
+    }
+
+    /// The last lines of a log in the scratch directory (for messages).
+    pub fn log_tail(&self, log: &str) -> String {
+        let text = std::fs::read_to_string(self.dir.join(log)).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.procs.clear();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!("logs kept in {}", self.dir.display());
+        }
+    }
+}
+
+/// Polls `f` every 200 ms until it holds; panics after `secs`.
+pub fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(secs) {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("timed out after {secs} s waiting for {what}");
+}
+
+/// Asserts `f` holds for the whole of `secs` (polled every 200 ms).
+pub fn stays(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(secs) {
+        assert!(f(), "{what} no longer holds");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A BGP OPEN (RFC 4271 4.2) with the 4-octet AS capability (RFC 6793)
+/// and IPv4 unicast.
+pub fn open_message(asn: u32, hold: u16, id: [u8; 4]) -> Vec<u8> {
+    let my_as = u16::try_from(asn).unwrap_or(23456);
+    let caps: Vec<u8> = [
+        vec![1, 4, 0, 1, 0, 1],
+        [vec![65, 4], asn.to_be_bytes().to_vec()].concat(),
+    ]
+    .concat();
+    let mut body = vec![4];
+    body.extend_from_slice(&my_as.to_be_bytes());
+    body.extend_from_slice(&hold.to_be_bytes());
+    body.extend_from_slice(&id);
+    body.push(u8::try_from(caps.len() + 2).unwrap());
+    body.extend_from_slice(&[2, u8::try_from(caps.len()).unwrap()]);
+    body.extend_from_slice(&caps);
+    let mut m = vec![0xff; 16];
+    m.extend_from_slice(&u16::try_from(19 + body.len()).unwrap().to_be_bytes());
+    m.push(1);
+    m.extend_from_slice(&body);
+    m
+}
+
+/// What a scripted speaker saw on one connection to rbgpd.
+#[derive(Debug, Default)]
+pub struct RawOutcome {
+    /// Types of the messages received, in order.
+    pub types: Vec<u8>,
+    /// (code, subcode) of the NOTIFICATION received, if any.
+    pub notification: Option<(u8, u8)>,
+    /// Bytes received in all.
+    pub bytes: usize,
+    /// The connection was closed by rbgpd (EOF or reset).
+    pub closed: bool,
+    /// The connection was refused or could not be made.
+    pub refused: bool,
+}
+
+/// Connects from `from` to rbgpd, sends `open` (if any) once rbgpd's OPEN
+/// arrived, and reads until rbgpd closes or 8 s pass.
+pub fn raw_session(lab: &Lab, from: &'static str, open: Option<Vec<u8>>) -> RawOutcome {
+    lab.ns.run(move || {
+        let mut out = RawOutcome::default();
+        let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        let local: SocketAddr = format!("{from}:0").parse().unwrap();
+        sock.bind(&local.into()).unwrap();
+        let remote: SocketAddr = format!("{RBGPD}:179").parse().unwrap();
+        if sock
+            .connect_timeout(&remote.into(), Duration::from_secs(3))
+            .is_err()
+        {
+            out.refused = true;
+            out.closed = true;
+            return out;
+        }
+        let mut s: TcpStream = sock.into();
+        s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let mut buf: Vec<u8> = Vec::new();
+        let mut open = open;
+        let start = Instant::now();
+        let mut chunk = [0u8; 4096];
+        while start.elapsed() < Duration::from_secs(8) {
+            match s.read(&mut chunk) {
+                Ok(0) => {
+                    out.closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    out.bytes += n;
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => {
+                    out.closed = true;
+                    break;
+                }
+            }
+            // Whole messages.
+            while buf.len() >= 19 {
+                let len = usize::from(u16::from_be_bytes([buf[16], buf[17]]));
+                if len < 19 || buf.len() < len {
+                    break;
+                }
+                let msg: Vec<u8> = buf.drain(..len).collect();
+                out.types.push(msg[18]);
+                if msg[18] == 3 && msg.len() >= 21 {
+                    out.notification = Some((msg[19], msg[20]));
+                }
+                if msg[18] == 1 {
+                    if let Some(o) = open.take() {
+                        let _ = s.write_all(&o);
+                    }
+                }
+            }
+        }
+        out
+    })
+}
+
+/// The checks every interop test makes about sessions that must fail,
+/// while the sessions in `keep` stay up with their routes (prefix, peer):
+/// (g) an OPEN with the wrong AS gets 2/2 (Bad Peer AS), hold times 1 and
+/// 2 get 2/6 (Unacceptable Hold Time); (h) a connection from an address
+/// that is no neighbor is closed before any BGP message.
+///
+/// Needs passive neighbors 10.98.0.4 (AS 65300), 10.98.0.5 (AS 65301) and
+/// 10.98.0.6 (AS 65302) in rbgpd's config; 10.98.0.9 must be in none.
+pub fn check_refused_sessions(lab: &Lab, keep: &[&str], routes: &[(&str, &str)]) {
+    let counts: Vec<u64> = keep.iter().map(|a| lab.established_count(a)).collect();
+
+    let bad_as = raw_session(lab, "10.98.0.4", Some(open_message(65399, 90, [10, 98, 0, 4])));
+    assert_eq!(bad_as.notification, Some((2, 2)), "wrong AS: {bad_as:?}");
+    assert!(bad_as.closed, "closed after 2/2: {bad_as:?}");
+    for (from, hold) in [("10.98.0.5", 1), ("10.98.0.6", 2)] {
+        let asn = if hold == 1 { 65301 } else { 65302 };
+        let o = raw_session(lab, from, Some(open_message(asn, hold, [10, 98, 0, 5])));
+        assert_eq!(o.notification, Some((2, 6)), "hold {hold}: {o:?}");
+        assert!(o.closed, "closed after 2/6: {o:?}");
+    }
+    let unknown = raw_session(lab, "10.98.0.9", None);
+    assert!(unknown.closed, "unknown address not closed: {unknown:?}");
+    assert_eq!(
+        unknown.bytes, 0,
+        "unknown address got BGP bytes before close: {unknown:?}"
+    );
+    // Nobody else noticed.
+    for (a, c) in keep.iter().zip(counts) {
+        assert!(lab.established(a), "{a} went down: {}", lab.peer(a));
+        assert_eq!(lab.established_count(a), c, "{a} was reset");
+    }
+    for (prefix, peer) in routes {
+        assert!(lab.has_route_from(prefix, peer), "{prefix} from {peer} lost");
+    }
+    let raw = lab.peer("10.98.0.4");
+    assert_eq!(raw["established_count"], 0, "{raw}");
+}
