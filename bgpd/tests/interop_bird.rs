@@ -42,7 +42,7 @@ fn bird(lab: &Lab, addr: &str, asn: u32, prefix: &str, hold: u16) -> Proc {
 router id {addr};
 protocol device {{ }}
 # Next hops of routes from rbgpd resolve through this (BIRD checks them).
-protocol static igp {{
+protocol static nexthops {{
     ipv4;
     route 10.98.0.0/24 via "lo";
 }}
@@ -132,6 +132,10 @@ fn bird_speakers_collide_and_exchange_routes() {
     ]);
     wait_for("both sessions Established", 30, || {
         lab.established(A) && lab.established(B)
+    });
+    // A losing connection of a collision may linger for a moment.
+    wait_for("one TCP connection each", 10, || {
+        lab.tcp_sessions(A) == 1 && lab.tcp_sessions(B) == 1
     });
     stays("one session each", 3, || {
         lab.established(A)

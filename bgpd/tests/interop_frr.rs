@@ -174,6 +174,10 @@ fn frr_speakers_collide_exchange_routes_and_survive_gr_restart() {
     wait_for("both sessions Established", 30, || {
         lab.established(A) && lab.established(B)
     });
+    // A losing connection of a collision may linger for a moment.
+    wait_for("one TCP connection each", 10, || {
+        lab.tcp_sessions(A) == 1 && lab.tcp_sessions(B) == 1
+    });
     stays("one session each", 3, || {
         lab.established(A)
             && lab.established(B)

@@ -150,6 +150,10 @@ fn gobgp_cilium_speakers_collide_exchange_routes_and_survive_gr_restart() {
     });
 
     // (c) Exactly one session with each, on both ends, and it stays.
+    // A losing connection of a collision may linger for a moment.
+    wait_for("one TCP connection each", 10, || {
+        lab.tcp_sessions(A) == 1 && lab.tcp_sessions(B) == 1
+    });
     stays("one session each", 3, || {
         lab.established(A)
             && lab.established(B)

@@ -27,9 +27,17 @@
 //! [`Update::attributes`]. `Err` means "session reset": send
 //! [`UpdateError::notification`] and close.
 //!
+//! Left to the caller (they need the session's eBGP/iBGP role or the RIB):
+//! RFC 7606 7.5 (LOCAL_PREF from an external peer is discarded), 7.2's
+//! confederation segments or a wrong first AS from an external peer
+//! (treat-as-withdraw), semantic NEXT_HOP checks (7.3: the route is
+//! ignored), and RFC 4760's rule that NEXT_HOP is ignored for MP_REACH_NLRI
+//! routes ([`PathAttributes::next_hop`] is still reported when sent).
+//!
 //! Encoding: [`encode_body`] writes an owned [`UpdateMessage`];
 //! [`UpdatePacker`] writes whole messages (with header) that carry as many
-//! NLRI as fit.
+//! NLRI as fit. Unknown optional transitive attributes are written with the
+//! Partial bit set (RFC 4271 5), see `encode.rs`.
 
 mod as_path;
 mod attrs;
