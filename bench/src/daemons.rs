@@ -167,9 +167,14 @@ pub fn start(daemon: Daemon, ns: &Netns, s: &Setup) -> Result<Running> {
         Daemon::Gobgp => {
             let conf = s.write("gobgpd.toml", &gobgp_config(s))?;
             let mut c = ns.command("gobgpd");
-            c.arg("-f")
-                .arg(&conf)
-                .args(["-t", "toml", "-l", "warn", "--api-hosts", "127.0.0.1:50051"]);
+            c.arg("-f").arg(&conf).args([
+                "-t",
+                "toml",
+                "-l",
+                "warn",
+                "--api-hosts",
+                "127.0.0.1:50051",
+            ]);
             vec![Proc::spawn("gobgpd", c, &s.path("gobgpd.log"))?]
         }
         Daemon::Frr => start_frr(ns, s)?,
@@ -186,8 +191,12 @@ fn start_frr(ns: &Netns, s: &Setup) -> Result<Vec<Proc>> {
             .arg(&zsock)
             .arg("--vty_socket")
             .arg(&s.dir)
-            .args(["-u", "root", "-g", "root", "-P", "0"]);
+            // No vty TCP port.
+            .args(["-P", "0"]);
     };
+    // FRR drops to its own user (root is not in its vty group), which
+    // must be able to write its pid files and sockets.
+    crate::netns::run(Command::new("chown").arg("frr:frr").arg(&s.dir))?;
     let mut procs = Vec::new();
     if s.fib {
         let conf = s.write("zebra.conf", "hostname rbbench-zebra\nlog stdout errors\n")?;
@@ -203,7 +212,8 @@ fn start_frr(ns: &Netns, s: &Setup) -> Result<Vec<Proc>> {
     }
     let conf = s.write("bgpd.conf", &frr_config(s))?;
     let mut b = ns.command("/usr/lib/frr/bgpd");
-    b.arg("-f").arg(&conf).args(["-l", &DUT_ADDR.to_string()]);
+    // Not -l ADDR: it implies -n (no kernel routes).
+    b.arg("-f").arg(&conf);
     common(&mut b, "bgpd");
     if !s.fib {
         b.arg("--no_zebra");
@@ -323,7 +333,12 @@ mod tests {
     #[test]
     fn configs_name_every_neighbor() {
         let s = setup(true);
-        for text in [rbgpd_config(&s), bird_config(&s), gobgp_config(&s), frr_config(&s)] {
+        for text in [
+            rbgpd_config(&s),
+            bird_config(&s),
+            gobgp_config(&s),
+            frr_config(&s),
+        ] {
             assert!(text.contains("10.99.1.1"), "{text}");
             assert!(text.contains("4200000001"), "{text}");
             assert!(text.contains("10.99.0.2"), "{text}");

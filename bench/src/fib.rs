@@ -82,7 +82,8 @@ impl RouteCounter {
         let mut count = 0usize;
         loop {
             // SAFETY: receiving into a buffer we own, within its length.
-            let n = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            let n =
+                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
             if n < 0 {
                 return Err(Error::io("netlink recv", std::io::Error::last_os_error()));
             }
@@ -117,7 +118,9 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
 fn scan(mut b: &[u8], seq: u32) -> Result<Scan> {
     let mut count = 0;
     while b.len() >= 16 {
-        let len = u32_at(b, 0).and_then(|l| usize::try_from(l).ok()).unwrap_or(0);
+        let len = u32_at(b, 0)
+            .and_then(|l| usize::try_from(l).ok())
+            .unwrap_or(0);
         let ty = u16_at(b, 4).unwrap_or(0);
         if len < 16 || len > b.len() {
             break;

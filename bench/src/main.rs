@@ -12,7 +12,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Parser)]
-#[command(version, about = "Side-by-side BGP daemon benchmark (rbgpd, BIRD 2, GoBGP, FRR)")]
+#[command(
+    version,
+    about = "Side-by-side BGP daemon benchmark (rbgpd, BIRD 2, GoBGP, FRR)"
+)]
 struct Args {
     /// Scenarios to run, comma separated: A (100k prefixes, 1 peer),
     /// B (1M, 1 peer), C (1M over 6 peers), D (1,000 sessions x 4
@@ -21,7 +24,11 @@ struct Args {
     scenario: Vec<String>,
     /// Targets, comma separated: null (the harness against itself),
     /// rbgpd, bird, gobgp, frr.
-    #[arg(long, value_delimiter = ',', default_value = "null,rbgpd,bird,gobgp,frr")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "null,rbgpd,bird,gobgp,frr"
+    )]
     daemons: Vec<String>,
     /// Runs per target (the table shows medians).
     #[arg(long, default_value_t = 3)]
@@ -83,7 +90,10 @@ fn machine_info(targets: &[Target], rbgpd: &std::path::Path) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_string()))
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        })
         .unwrap_or_else(|| "?".into());
     let mem = std::fs::read_to_string("/proc/meminfo")
         .unwrap_or_default()
@@ -112,7 +122,8 @@ fn real_main() -> Result<()> {
         let t = match name.as_str() {
             "null" | "null-sink" => Target::Null,
             other => Target::Daemon(
-                Daemon::parse(other).ok_or_else(|| Error::Usage(format!("unknown daemon {other:?}")))?,
+                Daemon::parse(other)
+                    .ok_or_else(|| Error::Usage(format!("unknown daemon {other:?}")))?,
             ),
         };
         targets.push(t);
@@ -120,7 +131,9 @@ fn real_main() -> Result<()> {
     let needs_root = targets.iter().any(|t| matches!(t, Target::Daemon(_)));
     // SAFETY: geteuid has no preconditions.
     if needs_root && unsafe { libc::geteuid() } != 0 {
-        return Err(Error::Usage("running daemons needs root (network namespaces)".into()));
+        return Err(Error::Usage(
+            "running daemons needs root (network namespaces)".into(),
+        ));
     }
     netns::raise_nofile();
     netns::remove_stale();

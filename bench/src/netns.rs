@@ -25,7 +25,9 @@ pub const MONITOR_ADDR: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 2);
 /// Runs a command to completion; fails on a non-zero exit. Returns stdout.
 pub fn run(cmd: &mut Command) -> Result<String> {
     let line = describe(cmd);
-    let out = cmd.output().map_err(|e| Error::io(format!("spawn {line}"), e))?;
+    let out = cmd
+        .output()
+        .map_err(|e| Error::io(format!("spawn {line}"), e))?;
     if !out.status.success() {
         return Err(Error::Command {
             cmd: line,
@@ -61,7 +63,9 @@ impl Netns {
     /// brings its `lo` up.
     pub fn create(name: &str) -> Result<Netns> {
         if !name.starts_with(NS_PREFIX) {
-            return Err(Error::Usage(format!("{name} does not start with {NS_PREFIX}")));
+            return Err(Error::Usage(format!(
+                "{name} does not start with {NS_PREFIX}"
+            )));
         }
         if list().iter().any(|n| n == name) {
             destroy(name);
@@ -228,10 +232,9 @@ pub struct Proc {
 impl Proc {
     /// Spawns `cmd` with stdout and stderr appended to `log`.
     pub fn spawn(name: &str, mut cmd: Command, log: &Path) -> Result<Proc> {
-        let out = File::create(log).map_err(|e| Error::io(format!("create {}", log.display()), e))?;
-        let err = out
-            .try_clone()
-            .map_err(|e| Error::io("dup log file", e))?;
+        let out =
+            File::create(log).map_err(|e| Error::io(format!("create {}", log.display()), e))?;
+        let err = out.try_clone().map_err(|e| Error::io("dup log file", e))?;
         let child = cmd
             .stdin(Stdio::null())
             .stdout(out)

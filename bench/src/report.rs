@@ -44,7 +44,9 @@ pub fn metrics() -> Vec<(&'static str, Getter)> {
         ("all in kernel (s)", |r| r.fib.and_then(secs)),
         ("withdraw 10% (s)", |r| r.withdraw.and_then(secs)),
         ("re-announce (s)", |r| r.reannounce.and_then(secs)),
-        ("peak RSS (MiB)", |r| r.peak_rss_kib.map(|k| k as f64 / 1024.0)),
+        ("peak RSS (MiB)", |r| {
+            r.peak_rss_kib.map(|k| k as f64 / 1024.0)
+        }),
         ("CPU (s)", |r| r.cpu_secs),
     ]
 }

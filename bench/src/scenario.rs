@@ -149,8 +149,7 @@ pub fn run_null(scenario: &Scenario, workload: &Workload, timeout: Duration) -> 
             router_id: MONITOR_ADDR,
             graceful_restart: false,
         };
-        let (monitor, bound) =
-            Monitor::listen(SocketAddr::from(([127, 0, 0, 1], 0)), me).await?;
+        let (monitor, bound) = Monitor::listen(SocketAddr::from(([127, 0, 0, 1], 0)), me).await?;
         let plan = Plan {
             scenario,
             workload,
@@ -173,7 +172,11 @@ pub fn run_daemon(
     opts: &Options,
     run: usize,
 ) -> Result<RunResult> {
-    let tag = format!("{}{}{run}", daemon.name(), scenario.name.to_ascii_lowercase());
+    let tag = format!(
+        "{}{}{run}",
+        daemon.name(),
+        scenario.name.to_ascii_lowercase()
+    );
     let dir = opts.work_dir.join(format!(
         "{}-{}{}-{run}",
         daemon.name(),
@@ -288,9 +291,11 @@ async fn measure(plan: &Plan<'_>, listening: Option<Monitor>) -> Result<RunResul
     };
     if plan.monitor_from.is_some() {
         // The daemon's (empty) initial table ends with End-of-RIB; a daemon
-        // that sends none gets 10 s.
+        // that sends none (GoBGP) gets 5 s.
         result.dut_end_of_rib = monitor
-            .wait_for("End-of-RIB from the daemon", Duration::from_secs(10), |c| c.end_of_rib)
+            .wait_for("End-of-RIB from the daemon", Duration::from_secs(5), |c| {
+                c.end_of_rib
+            })
             .await
             .is_ok();
         if !result.dut_end_of_rib {

@@ -134,21 +134,19 @@ pub async fn handshake(stream: TcpStream, me: &Identity) -> Result<Session> {
         .await
         .map_err(|e| session_err(&peer, format!("write OPEN: {e}")))?;
     let mut buf = BytesMut::with_capacity(128 * 1024);
-    let theirs = loop {
-        let frame = read_frame(&mut reader, &mut buf, &pre, &peer).await?;
-        match decode_message(frame, &pre) {
-            Ok(Decoded::Open(o)) => break o,
-            Ok(Decoded::Notification(n)) => {
-                return Err(session_err(&peer, format!("NOTIFICATION {n:?}")))
-            }
-            Ok(other) => {
-                return Err(session_err(
-                    &peer,
-                    format!("type {} before OPEN", other.msg_type()),
-                ))
-            }
-            Err(e) => return Err(session_err(&peer, format!("bad OPEN: {e}"))),
+    let frame = read_frame(&mut reader, &mut buf, &pre, &peer).await?;
+    let theirs = match decode_message(frame, &pre) {
+        Ok(Decoded::Open(o)) => o,
+        Ok(Decoded::Notification(n)) => {
+            return Err(session_err(&peer, format!("NOTIFICATION {n:?}")))
         }
+        Ok(other) => {
+            return Err(session_err(
+                &peer,
+                format!("type {} before OPEN", other.msg_type()),
+            ))
+        }
+        Err(e) => return Err(session_err(&peer, format!("bad OPEN: {e}"))),
     };
     if !theirs
         .capabilities

@@ -109,7 +109,12 @@ impl FeederLoad {
         let packer = UpdatePacker::new(&ctx);
         let mut msgs = Vec::new();
         for g in &self.groups {
-            let nlri: Vec<Nlri> = g.nlri.iter().filter(|n| keep.contains(n)).copied().collect();
+            let nlri: Vec<Nlri> = g
+                .nlri
+                .iter()
+                .filter(|n| keep.contains(n))
+                .copied()
+                .collect();
             msgs.extend(packer.announce(&g.attrs, None, Family::IPV4_UNICAST, &nlri)?);
         }
         Ok(batch(&msgs))
@@ -178,10 +183,7 @@ pub fn generate(prefixes: usize, feeders: &[(Ipv4Addr, u32)], seed: u64) -> Resu
             left = tail;
             groups.push(Group {
                 attrs: attribute_set(&mut rng, &pool, addr, asn),
-                nlri: chunk
-                    .iter()
-                    .map(|p| Nlri::new(Prefix::V4(*p)))
-                    .collect(),
+                nlri: chunk.iter().map(|p| Nlri::new(Prefix::V4(*p))).collect(),
             });
         }
         let mut msgs = Vec::new();
@@ -344,10 +346,7 @@ mod tests {
             assert_eq!(n, f.messages);
         }
         assert_eq!(seen.len(), 5_001);
-        let v24 = seen
-            .iter()
-            .filter(|n| n.prefix.len() == 24)
-            .count();
+        let v24 = seen.iter().filter(|n| n.prefix.len() == 24).count();
         assert!(v24 > 2_500 && v24 < 3_500, "{v24} /24s");
     }
 

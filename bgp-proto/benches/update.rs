@@ -64,12 +64,19 @@ fn v4_prefix(r: &mut Rng) -> Prefix {
     Prefix::V4(Ipv4Prefix::new(Ipv4Addr::from(r.next() as u32), len).unwrap())
 }
 
-fn v4_stream(ctx: &SessionContext) -> (Vec<UpdateMessage>, Vec<Bytes>, usize) {
+/// `dense`: 250 UPDATEs of 30-70 prefixes (a table whose routes share
+/// attribute sets, as an eBGP feed from a single origin packs them);
+/// otherwise 2000 UPDATEs of 1-24 prefixes.
+fn v4_stream(ctx: &SessionContext, dense: bool) -> (Vec<UpdateMessage>, Vec<Bytes>, usize) {
     let mut r = Rng(0x9E37_79B9_7F4A_7C15);
     let mut msgs = Vec::new();
     let mut prefixes = 0;
-    for _ in 0..2000 {
-        let k = 1 + r.below(4) as usize * r.below(7) as usize + r.below(3) as usize;
+    for _ in 0..if dense { 250 } else { 2000 } {
+        let k = if dense {
+            30 + r.below(41) as usize
+        } else {
+            1 + r.below(4) as usize * r.below(7) as usize + r.below(3) as usize
+        };
         let nlri: Vec<Nlri> = (0..k).map(|_| Nlri::new(v4_prefix(&mut r))).collect();
         prefixes += nlri.len();
         msgs.push(UpdateMessage {
@@ -147,7 +154,8 @@ fn decode_all(bodies: &[Bytes], ctx: &SessionContext, with_attrs: bool) -> usize
     n
 }
 
-/// `UPDATE_BENCH_LOOPS=N UPDATE_BENCH_WHAT=decode|nlri|encode`: run one
+/// `UPDATE_BENCH_LOOPS=N UPDATE_BENCH_WHAT=decode|nlri|validate|attrs|encode` (and
+/// `UPDATE_BENCH_DENSE=1` for the dense stream): run one
 /// workload N times and exit, for `perf stat` (CPU time and cycles are
 /// meaningful on a loaded machine, where criterion's wall clock is not).
 fn fixed_loops(ctx: &SessionContext, msgs: &[UpdateMessage], bodies: &[Bytes]) {
@@ -163,6 +171,20 @@ fn fixed_loops(ctx: &SessionContext, msgs: &[UpdateMessage], bodies: &[Bytes]) {
     for _ in 0..loops {
         match what.as_str() {
             "nlri" => total += decode_all(bodies, ctx, false),
+            "validate" => {
+                for b in bodies {
+                    total += usize::from(Update::decode(b.clone(), ctx).is_ok());
+                }
+            }
+            "attrs" => {
+                let decoded: Vec<Update> = bodies
+                    .iter()
+                    .map(|b| Update::decode(b.clone(), ctx).unwrap())
+                    .collect();
+                for u in &decoded {
+                    total += black_box(u.attributes()).as_path.segments.len();
+                }
+            }
             "encode" => {
                 out.clear();
                 for m in msgs {
@@ -182,7 +204,8 @@ fn bench(c: &mut Criterion) {
         four_octet_as: true,
         ..Default::default()
     };
-    let (msgs, bodies, prefixes) = v4_stream(&ctx);
+    let dense_mode = std::env::var("UPDATE_BENCH_DENSE").is_ok();
+    let (msgs, bodies, prefixes) = v4_stream(&ctx, dense_mode);
     fixed_loops(&ctx, &msgs, &bodies);
     let octets: usize = bodies.iter().map(Bytes::len).sum();
     eprintln!(
@@ -216,6 +239,17 @@ fn bench(c: &mut Criterion) {
     g.bench_function("decode_full", |b| {
         b.iter(|| decode_all(&bodies, &ctx, true))
     });
+    g.finish();
+
+    let (_, dense, dense_prefixes) = v4_stream(&ctx, true);
+    let dense_octets: usize = dense.iter().map(Bytes::len).sum();
+    eprintln!(
+        "dense ipv4 stream: {} UPDATEs, {dense_prefixes} prefixes, {dense_octets} octets",
+        dense.len()
+    );
+    let mut g = c.benchmark_group("ipv4_dense_per_prefix");
+    g.throughput(Throughput::Elements(dense_prefixes as u64));
+    g.bench_function("decode_full", |b| b.iter(|| decode_all(&dense, &ctx, true)));
     g.finish();
 
     let (v6, v6_prefixes) = v6_stream(&ctx);

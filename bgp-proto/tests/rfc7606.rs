@@ -434,3 +434,49 @@ fn unsupported_family_is_ignored_but_end_of_rib_recognised() {
     let u = Update::decode(body(&[], &[&eor], &[]), &ctx4()).unwrap();
     assert_eq!(u.end_of_rib(), Some(Family::new(1, 128)));
 }
+
+#[test]
+fn treat_as_withdraw_moves_announcements_to_withdrawals() {
+    let v4 = |s: &str| bgp_proto::Nlri::new(s.parse().unwrap());
+    let mp = attr(
+        0x80,
+        14,
+        &[
+            0, 2, 1, 16, 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 32, 0x20, 1,
+            0x0d, 0xb8,
+        ],
+    );
+    let clean = Update::decode(
+        body(&[8, 10], &[&mp, ORIGIN, AS_PATH, NEXT_HOP], NLRI),
+        &ctx4(),
+    )
+    .unwrap();
+    assert_eq!(
+        clean.announcements().collect::<Vec<_>>(),
+        vec![
+            (Family::IPV4_UNICAST, v4("10.241.0.0/24")),
+            (Family::IPV6_UNICAST, v4("2001:db8::/32"))
+        ]
+    );
+    assert_eq!(
+        clean.withdrawals().collect::<Vec<_>>(),
+        vec![(Family::IPV4_UNICAST, v4("10.0.0.0/8"))]
+    );
+    // The same with a malformed MED.
+    let bad = attr(0x80, 4, &[0, 1]);
+    let u = Update::decode(
+        body(&[8, 10], &[&mp, ORIGIN, AS_PATH, NEXT_HOP, &bad], NLRI),
+        &ctx4(),
+    )
+    .unwrap();
+    assert!(u.is_treat_as_withdraw());
+    assert_eq!(u.announcements().count(), 0);
+    assert_eq!(
+        u.withdrawals().collect::<Vec<_>>(),
+        vec![
+            (Family::IPV4_UNICAST, v4("10.0.0.0/8")),
+            (Family::IPV4_UNICAST, v4("10.241.0.0/24")),
+            (Family::IPV6_UNICAST, v4("2001:db8::/32")),
+        ]
+    );
+}

@@ -1,7 +1,8 @@
 //! UPDATE test vectors in both directions.
 //!
 //! - Captured: real UPDATEs sent by gobgpd 3.10 and BIRD 2.0.12 to each
-//!   other (tests/data/update_*.hex, recipe in tests/data/update_capture.md).
+//!   other (4-octet AS), and by gobgpd and FRR 8.4.4 (2-octet AS session)
+//!   (tests/data/update_*.hex, recipe in tests/data/update_capture.md).
 //!   The expected values come from how the peers were configured, not from
 //!   our decoder. Each decodes to the expected value consuming all input;
 //!   re-encoding gives the same value back, and the same octets wherever the
@@ -654,4 +655,180 @@ fn packer_splits_at_the_message_limit() {
     };
     assert!(encode_body(&m, &ctx, &mut out).is_err());
     assert!(out.is_empty());
+}
+
+/// A captured message on a 2-octet AS session (gobgpd <-> FRR with
+/// `dont-capability-negotiate`).
+fn captured2(file: &str, expected: &UpdateMessage, exact: bool) {
+    let ctx = SessionContext::default();
+    let msg = load(file);
+    let body = &msg[19..];
+    assert_eq!(&decode_ok(body, &ctx), expected, "{file}");
+    let again = encode(expected, &ctx);
+    assert_eq!(&decode_ok(&again, &ctx), expected, "{file} re-encoded");
+    if exact {
+        assert_eq!(hex::encode(&again), hex::encode(body), "{file} octets");
+    }
+}
+
+fn gobgp2(path: &[u32], origin: Origin) -> PathAttributes {
+    PathAttributes {
+        as_path: seq(path),
+        ..gobgp_attrs(origin)
+    }
+}
+
+#[test]
+fn gobgp_two_octet_session_sends_as_trans_and_as4_path() {
+    // AS_PATH 23456 23456 65001 23456 + AS4_PATH with the real ASes.
+    let m = UpdateMessage {
+        attributes: gobgp2(
+            &[4_200_000_001, 4_200_000_002, 65001, 4_200_000_003],
+            Origin::Incomplete,
+        ),
+        nlri: vec![n("10.241.7.0/24")],
+        ..Default::default()
+    };
+    captured2("update_gobgp2oct_01.hex", &m, true);
+    let m = UpdateMessage {
+        attributes: gobgp2(&[4_200_000_001, 65001, 65002], Origin::Incomplete),
+        nlri: vec![n("10.241.8.0/24")],
+        ..Default::default()
+    };
+    captured2("update_gobgp2oct_02.hex", &m, true);
+    let m = UpdateMessage {
+        attributes: PathAttributes {
+            med: Some(10),
+            communities: vec![Community(65100 << 16 | 1)],
+            ..gobgp2(&[4_200_000_001], Origin::Igp)
+        },
+        nlri: vec![n("10.241.0.0/24")],
+        ..Default::default()
+    };
+    captured2("update_gobgp2oct_03.hex", &m, true);
+}
+
+#[test]
+fn frr_two_octet_session() {
+    // FRR writes AS_PATH with the Extended Length bit even when short, so
+    // only the value is compared; it sends MED 0 from `network`.
+    let frr = |path: &[u32], origin: Origin| PathAttributes {
+        origin: Some(origin),
+        as_path: seq(path),
+        next_hop: Some("10.99.0.4".parse().unwrap()),
+        ..Default::default()
+    };
+    let m = UpdateMessage {
+        attributes: PathAttributes {
+            med: Some(0),
+            ..frr(&[65200], Origin::Igp)
+        },
+        nlri: vec![n("10.12.225.247/32"), n("10.242.1.0/24")],
+        ..Default::default()
+    };
+    captured2("update_frr2oct_01.hex", &m, false);
+    // GoBGP's routes reflected back by FRR without AS4_PATH: AS_TRANS stays.
+    let m = UpdateMessage {
+        attributes: PathAttributes {
+            communities: vec![Community(65100 << 16 | 1)],
+            ..frr(&[65200, 23456], Origin::Igp)
+        },
+        nlri: vec![n("10.241.0.0/24")],
+        ..Default::default()
+    };
+    captured2("update_frr2oct_02.hex", &m, false);
+    let m = UpdateMessage {
+        attributes: frr(&[65200, 23456, 23456, 65001, 23456], Origin::Incomplete),
+        nlri: vec![n("10.241.7.0/24")],
+        ..Default::default()
+    };
+    captured2("update_frr2oct_03.hex", &m, false);
+    let m = UpdateMessage {
+        attributes: frr(&[65200, 23456, 65001, 65002], Origin::Incomplete),
+        nlri: vec![n("10.241.8.0/24")],
+        ..Default::default()
+    };
+    captured2("update_frr2oct_04.hex", &m, false);
+    // aggregate-address 10.242.0.0/16: ATOMIC_AGGREGATE and a 6-octet
+    // AGGREGATOR.
+    let m = UpdateMessage {
+        attributes: PathAttributes {
+            med: Some(0),
+            atomic_aggregate: true,
+            aggregator: Some(Aggregator {
+                asn: 65200,
+                addr: "10.99.0.4".parse().unwrap(),
+            }),
+            ..frr(&[65200], Origin::Igp)
+        },
+        nlri: vec![n("10.242.0.0/16")],
+        ..Default::default()
+    };
+    captured2("update_frr2oct_05.hex", &m, false);
+    let m = UpdateMessage {
+        withdrawn: vec![n("10.241.8.0/24")],
+        ..Default::default()
+    };
+    captured2("update_frr2oct_06.hex", &m, true);
+}
+
+// ---- Zero-copy: decoding and iterating allocate nothing -----------------
+
+struct CountingAlloc;
+
+thread_local! {
+    static ALLOCS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; the
+// counter is a const-initialised thread-local `Cell`, which never allocates.
+unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as ours.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+fn allocations<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = ALLOCS.with(|c| c.get());
+    let r = f();
+    (r, ALLOCS.with(|c| c.get()) - before)
+}
+
+#[test]
+fn decoding_and_iterating_do_not_allocate() {
+    let ctx = ctx4();
+    for file in [
+        "update_gobgp_01.hex",
+        "update_gobgp_04.hex",
+        "update_bird_02.hex",
+        "update_bird_04.hex",
+    ] {
+        let body = Bytes::from(load(file)).slice(19..);
+        let (u, n) = allocations(|| Update::decode(body.clone(), &ctx).unwrap());
+        assert_eq!(n, 0, "{file}: decode allocated");
+        let (count, n) = allocations(|| {
+            let mut k = u.withdrawn().count() + u.nlri().count();
+            k += u.raw_attributes().map(|a| a.value.len()).sum::<usize>();
+            if let Some(mp) = u.mp_reach() {
+                k += mp.nlri().count();
+                k += usize::from(mp.next_hop().link_local.is_some());
+            }
+            k += usize::from(u.end_of_rib().is_some()) + u.announcements().count();
+            k
+        });
+        assert!(count > 0);
+        assert_eq!(n, 0, "{file}: iterating allocated");
+        // The owned attribute set does allocate (AS_PATH, communities).
+        let (_, n) = allocations(|| u.attributes());
+        assert!(n > 0);
+    }
 }

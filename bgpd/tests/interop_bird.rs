@@ -17,9 +17,7 @@
 
 mod interop_util;
 
-use interop_util::{
-    check_refused_sessions, have, stays, wait_for, Lab, Neighbor, Proc, RBGPD,
-};
+use interop_util::{check_refused_sessions, have, stays, wait_for, Lab, Neighbor, Proc, RBGPD};
 use std::time::{Duration, Instant};
 
 const A: &str = "10.98.0.2";
@@ -102,7 +100,11 @@ fn birdc(lab: &Lab, addr: &str, args: &[&str]) -> String {
 
 /// Whether the BIRD at `addr` has `prefix` from rbgpd in its table.
 fn bird_has(lab: &Lab, addr: &str, prefix: &str) -> bool {
-    let out = birdc(lab, addr, &["show", "route", "for", prefix, "protocol", "rbgpd"]);
+    let out = birdc(
+        lab,
+        addr,
+        &["show", "route", "for", prefix, "protocol", "rbgpd"],
+    );
     out.lines()
         .any(|l| l.starts_with(prefix) && !l.contains("unreachable"))
 }
@@ -121,15 +123,23 @@ fn bird_speakers_collide_and_exchange_routes() {
     let Some(mut lab) = Lab::new("bird-flow") else {
         return;
     };
-    let _a = bird(&lab, A, 65100, "10.241.2.0/24", 90);
-    let _b = bird(&lab, B, 65200, "10.242.2.0/24", 90);
-    lab.start_rbgpd(&[
-        Neighbor::active(A, 65100),
-        Neighbor::active(B, 65200),
-        Neighbor::passive("10.98.0.4", 65300),
-        Neighbor::passive("10.98.0.5", 65301),
-        Neighbor::passive("10.98.0.6", 65302),
-    ]);
+    // Both sides dial at once.
+    let ((_a, _b), doubled) = lab.start_colliding(
+        &[A, B],
+        |lab| {
+            (
+                bird(lab, A, 65100, "10.241.2.0/24", 90),
+                bird(lab, B, 65200, "10.242.2.0/24", 90),
+            )
+        },
+        &[
+            Neighbor::active(A, 65100),
+            Neighbor::active(B, 65200),
+            Neighbor::passive("10.98.0.4", 65300),
+            Neighbor::passive("10.98.0.5", 65301),
+            Neighbor::passive("10.98.0.6", 65302),
+        ],
+    );
     wait_for("both sessions Established", 30, || {
         lab.established(A) && lab.established(B)
     });
@@ -137,6 +147,11 @@ fn bird_speakers_collide_and_exchange_routes() {
     wait_for("one TCP connection each", 10, || {
         lab.tcp_sessions(A) == 1 && lab.tcp_sessions(B) == 1
     });
+    println!(
+        "collision seen by rbgpd: A {}, B {} ({doubled} peers had two connections)",
+        lab.saw_collision(A),
+        lab.saw_collision(B)
+    );
     stays("one session each", 3, || {
         lab.established(A)
             && lab.established(B)
@@ -160,14 +175,14 @@ fn bird_speakers_collide_and_exchange_routes() {
     assert!(all.contains(&format!("BGP.next_hop: {RBGPD}")), "{all}");
     assert!(all.contains("BGP.as_path: 65000 65100"), "{all}");
     // Not reflected to its source.
-    let back = birdc(&lab, A, &["show", "route", "for", "10.241.2.0/24", "protocol", "rbgpd"]);
+    let back = birdc(
+        &lab,
+        A,
+        &["show", "route", "for", "10.241.2.0/24", "protocol", "rbgpd"],
+    );
     assert!(!back.contains("10.241.2.0/24"), "reflected: {back}");
 
-    check_refused_sessions(
-        &lab,
-        &[A, B],
-        &[("10.241.2.0/24", A), ("10.242.2.0/24", B)],
-    );
+    check_refused_sessions(&lab, &[A, B], &[("10.241.2.0/24", A), ("10.242.2.0/24", B)]);
     assert!(bird_has(&lab, A, "10.242.2.0/24"));
 }
 
@@ -184,12 +199,17 @@ fn bird_frozen_speaker_dropped_at_hold_expiry_then_comes_back() {
     };
     let mut a = bird(&lab, A, 65100, "10.241.3.0/24", 9);
     let _b = bird(&lab, B, 65200, "10.242.3.0/24", 90);
-    lab.start_rbgpd(&[Neighbor::active(A, 65100).hold(9), Neighbor::active(B, 65200)]);
+    lab.start_rbgpd(&[
+        Neighbor::active(A, 65100).hold(9),
+        Neighbor::active(B, 65200),
+    ]);
     wait_for("both sessions Established", 30, || {
         lab.established(A) && lab.established(B)
     });
     assert_eq!(lab.peer(A)["hold_time"], 9);
-    wait_for("B learns A's route", 15, || bird_has(&lab, B, "10.241.3.0/24"));
+    wait_for("B learns A's route", 15, || {
+        bird_has(&lab, B, "10.241.3.0/24")
+    });
 
     a.freeze();
     let frozen = Instant::now();
@@ -202,18 +222,26 @@ fn bird_frozen_speaker_dropped_at_hold_expiry_then_comes_back() {
     let pa = lab.peer(A);
     let why = format!("{} {}", pa["last_notification_sent"], pa["last_error"]).to_lowercase();
     assert!(why.contains("hold"), "hold timer expiry: {pa}");
-    wait_for("A's route withdrawn", 5, || lab.paths("10.241.3.0/24").is_empty());
-    wait_for("and withdrawn from B", 10, || !bird_has(&lab, B, "10.241.3.0/24"));
+    wait_for("A's route withdrawn", 5, || {
+        lab.paths("10.241.3.0/24").is_empty()
+    });
+    wait_for("and withdrawn from B", 10, || {
+        !bird_has(&lab, B, "10.241.3.0/24")
+    });
     assert!(lab.established(B));
 
     a.thaw();
     wait_for("A back after thaw", 30, || lab.established(A));
-    wait_for("A's route again", 15, || lab.has_route_from("10.241.3.0/24", A));
+    wait_for("A's route again", 15, || {
+        lab.has_route_from("10.241.3.0/24", A)
+    });
 
     let before = lab.established_count(A);
     a.terminate();
     wait_for("A down after SIGTERM", 10, || !lab.established(A));
-    wait_for("route withdrawn", 5, || lab.paths("10.241.3.0/24").is_empty());
+    wait_for("route withdrawn", 5, || {
+        lab.paths("10.241.3.0/24").is_empty()
+    });
     let _a2 = bird(&lab, A, 65100, "10.241.3.0/24", 9);
     wait_for("A back after restart", 30, || lab.established(A));
     assert_eq!(lab.established_count(A), before + 1);

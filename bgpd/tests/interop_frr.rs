@@ -22,9 +22,7 @@
 
 mod interop_util;
 
-use interop_util::{
-    check_refused_sessions, have, stays, wait_for, Lab, Neighbor, Proc, RBGPD,
-};
+use interop_util::{check_refused_sessions, have, stays, wait_for, Lab, Neighbor, Proc, RBGPD};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -141,9 +139,9 @@ fn frr_paths(lab: &Lab, addr: &str, prefix: &str) -> Vec<Value> {
 
 /// Whether the FRR at `addr` holds a valid path for `prefix` from rbgpd.
 fn frr_has(lab: &Lab, addr: &str, prefix: &str) -> bool {
-    frr_paths(lab, addr, prefix).iter().any(|p| {
-        p["valid"] == true && p["peerId"] == RBGPD
-    })
+    frr_paths(lab, addr, prefix)
+        .iter()
+        .any(|p| p["valid"] == true && p["peerId"] == RBGPD)
 }
 
 fn frr_established(lab: &Lab, addr: &str) -> bool {
@@ -162,15 +160,23 @@ fn frr_speakers_collide_exchange_routes_and_survive_gr_restart() {
     let Some(mut lab) = Lab::new("frr-flow") else {
         return;
     };
-    let _a = frr(&lab, A, 65100, "10.241.4.0/24", 90, Gr::Helper);
-    let mut b = frr(&lab, B, 65200, "10.242.4.0/24", 90, Gr::Full);
-    lab.start_rbgpd(&[
-        Neighbor::active(A, 65100),
-        Neighbor::active(B, 65200),
-        Neighbor::passive("10.98.0.4", 65300),
-        Neighbor::passive("10.98.0.5", 65301),
-        Neighbor::passive("10.98.0.6", 65302),
-    ]);
+    // Both sides dial at once.
+    let ((_a, mut b), doubled) = lab.start_colliding(
+        &[A, B],
+        |lab| {
+            (
+                frr(lab, A, 65100, "10.241.4.0/24", 90, Gr::Helper),
+                frr(lab, B, 65200, "10.242.4.0/24", 90, Gr::Full),
+            )
+        },
+        &[
+            Neighbor::active(A, 65100),
+            Neighbor::active(B, 65200),
+            Neighbor::passive("10.98.0.4", 65300),
+            Neighbor::passive("10.98.0.5", 65301),
+            Neighbor::passive("10.98.0.6", 65302),
+        ],
+    );
     wait_for("both sessions Established", 30, || {
         lab.established(A) && lab.established(B)
     });
@@ -178,6 +184,11 @@ fn frr_speakers_collide_exchange_routes_and_survive_gr_restart() {
     wait_for("one TCP connection each", 10, || {
         lab.tcp_sessions(A) == 1 && lab.tcp_sessions(B) == 1
     });
+    println!(
+        "collision seen by rbgpd: A {}, B {} ({doubled} peers had two connections)",
+        lab.saw_collision(A),
+        lab.saw_collision(B)
+    );
     stays("one session each", 3, || {
         lab.established(A)
             && lab.established(B)
@@ -203,11 +214,7 @@ fn frr_speakers_collide_exchange_routes_and_survive_gr_restart() {
     assert_eq!(path["path"], "65000 65100", "{path}");
     assert_eq!(path["nexthops"][0]["ip"], RBGPD, "{path}");
 
-    check_refused_sessions(
-        &lab,
-        &[A, B],
-        &[("10.241.4.0/24", A), ("10.242.4.0/24", B)],
-    );
+    check_refused_sessions(&lab, &[A, B], &[("10.241.4.0/24", A), ("10.242.4.0/24", B)]);
     assert!(frr_has(&lab, A, "10.242.4.0/24"));
 
     // (f) B (graceful restart) crashes: its route stays, stale.
@@ -244,12 +251,17 @@ fn frr_frozen_speaker_dropped_at_hold_expiry_then_comes_back() {
     // GR off: with RFC 8538 a hold timer expiry keeps the routes (stale).
     let mut a = frr(&lab, A, 65100, "10.241.5.0/24", 9, Gr::Off);
     let _b = frr(&lab, B, 65200, "10.242.5.0/24", 90, Gr::Helper);
-    lab.start_rbgpd(&[Neighbor::active(A, 65100).hold(9), Neighbor::active(B, 65200)]);
+    lab.start_rbgpd(&[
+        Neighbor::active(A, 65100).hold(9),
+        Neighbor::active(B, 65200),
+    ]);
     wait_for("both sessions Established", 30, || {
         lab.established(A) && lab.established(B)
     });
     assert_eq!(lab.peer(A)["hold_time"], 9);
-    wait_for("B learns A's route", 15, || frr_has(&lab, B, "10.241.5.0/24"));
+    wait_for("B learns A's route", 15, || {
+        frr_has(&lab, B, "10.241.5.0/24")
+    });
 
     a.freeze();
     let frozen = Instant::now();
@@ -262,18 +274,26 @@ fn frr_frozen_speaker_dropped_at_hold_expiry_then_comes_back() {
     let pa = lab.peer(A);
     let why = format!("{} {}", pa["last_notification_sent"], pa["last_error"]).to_lowercase();
     assert!(why.contains("hold"), "hold timer expiry: {pa}");
-    wait_for("A's route withdrawn", 5, || lab.paths("10.241.5.0/24").is_empty());
-    wait_for("and withdrawn from B", 10, || !frr_has(&lab, B, "10.241.5.0/24"));
+    wait_for("A's route withdrawn", 5, || {
+        lab.paths("10.241.5.0/24").is_empty()
+    });
+    wait_for("and withdrawn from B", 10, || {
+        !frr_has(&lab, B, "10.241.5.0/24")
+    });
     assert!(lab.established(B));
 
     a.thaw();
     wait_for("A back after thaw", 40, || lab.established(A));
-    wait_for("A's route again", 15, || lab.has_route_from("10.241.5.0/24", A));
+    wait_for("A's route again", 15, || {
+        lab.has_route_from("10.241.5.0/24", A)
+    });
 
     let before = lab.established_count(A);
     a.terminate();
     wait_for("A down after SIGTERM", 10, || !lab.established(A));
-    wait_for("route withdrawn", 5, || lab.paths("10.241.5.0/24").is_empty());
+    wait_for("route withdrawn", 5, || {
+        lab.paths("10.241.5.0/24").is_empty()
+    });
     let _a2 = frr(&lab, A, 65100, "10.241.5.0/24", 9, Gr::Off);
     wait_for("A back after restart", 40, || lab.established(A));
     assert_eq!(lab.established_count(A), before + 1);

@@ -20,9 +20,7 @@
 
 mod interop_util;
 
-use interop_util::{
-    check_refused_sessions, have, stays, wait_for, Lab, Neighbor, Proc, RBGPD,
-};
+use interop_util::{check_refused_sessions, have, stays, wait_for, Lab, Neighbor, Proc, RBGPD};
 use std::time::{Duration, Instant};
 
 const A: &str = "10.98.0.2";
@@ -109,7 +107,9 @@ fn announce(lab: &Lab, addr: &str, prefix: &str) {
     let out = gobgp(
         lab,
         addr,
-        &["global", "rib", "add", prefix, "nexthop", addr, "-a", "ipv4"],
+        &[
+            "global", "rib", "add", prefix, "nexthop", addr, "-a", "ipv4",
+        ],
     );
     assert!(!out.contains("rror"), "gobgp rib add: {out}");
 }
@@ -120,8 +120,7 @@ fn speaker_has(lab: &Lab, addr: &str, prefix: &str) -> bool {
 
 fn speaker_established(lab: &Lab, addr: &str) -> bool {
     let out = gobgp(lab, addr, &["neighbor", RBGPD, "-j"]);
-    serde_json::from_str::<serde_json::Value>(&out)
-        .is_ok_and(|v| v["state"]["session_state"] == 6)
+    serde_json::from_str::<serde_json::Value>(&out).is_ok_and(|v| v["state"]["session_state"] == 6)
 }
 
 /// Cilium-like speakers with and without GR: (a) Established, (c) one
@@ -135,16 +134,23 @@ fn gobgp_cilium_speakers_collide_exchange_routes_and_survive_gr_restart() {
     let Some(mut lab) = Lab::new("gobgp-flow") else {
         return;
     };
-    // Start the speakers first so that they and rbgpd dial at once.
-    let _a = gobgpd(&lab, A, 65100, false, 90, 30);
-    let mut b = gobgpd(&lab, B, 65200, true, 90, 30);
-    lab.start_rbgpd(&[
-        Neighbor::active(A, 65100),
-        Neighbor::active(B, 65200),
-        Neighbor::passive("10.98.0.4", 65300),
-        Neighbor::passive("10.98.0.5", 65301),
-        Neighbor::passive("10.98.0.6", 65302),
-    ]);
+    // Both sides dial at once.
+    let ((_a, mut b), doubled) = lab.start_colliding(
+        &[A, B],
+        |lab| {
+            (
+                gobgpd(lab, A, 65100, false, 90, 30),
+                gobgpd(lab, B, 65200, true, 90, 30),
+            )
+        },
+        &[
+            Neighbor::active(A, 65100),
+            Neighbor::active(B, 65200),
+            Neighbor::passive("10.98.0.4", 65300),
+            Neighbor::passive("10.98.0.5", 65301),
+            Neighbor::passive("10.98.0.6", 65302),
+        ],
+    );
     wait_for("both sessions Established", 30, || {
         lab.established(A) && lab.established(B)
     });
@@ -154,6 +160,11 @@ fn gobgp_cilium_speakers_collide_exchange_routes_and_survive_gr_restart() {
     wait_for("one TCP connection each", 10, || {
         lab.tcp_sessions(A) == 1 && lab.tcp_sessions(B) == 1
     });
+    println!(
+        "collision seen by rbgpd: A {}, B {} ({doubled} peers had two connections)",
+        lab.saw_collision(A),
+        lab.saw_collision(B)
+    );
     stays("one session each", 3, || {
         lab.established(A)
             && lab.established(B)
@@ -184,14 +195,13 @@ fn gobgp_cilium_speakers_collide_exchange_routes_and_survive_gr_restart() {
         serde_json::from_str(&gobgp(&lab, B, &["global", "rib", "-a", "ipv4", "-j"])).unwrap();
     let attrs = rib["10.241.0.0/24"][0]["attrs"].to_string();
     assert!(attrs.contains(RBGPD), "next hop self: {attrs}");
-    assert!(attrs.contains("65000") && attrs.contains("65100"), "{attrs}");
+    assert!(
+        attrs.contains("65000") && attrs.contains("65100"),
+        "{attrs}"
+    );
 
     // (g), (h) while A and B are up.
-    check_refused_sessions(
-        &lab,
-        &[A, B],
-        &[("10.241.0.0/24", A), ("10.242.0.0/24", B)],
-    );
+    check_refused_sessions(&lab, &[A, B], &[("10.241.0.0/24", A), ("10.242.0.0/24", B)]);
 
     // (f) B (GR) crashes: its route stays, stale, and A keeps it too.
     b.crash();
@@ -227,13 +237,18 @@ fn gobgp_frozen_speaker_dropped_at_hold_expiry_then_comes_back() {
     };
     let mut a = gobgpd(&lab, A, 65100, false, 9, 3);
     let _b = gobgpd(&lab, B, 65200, false, 90, 30);
-    lab.start_rbgpd(&[Neighbor::active(A, 65100).hold(9), Neighbor::active(B, 65200)]);
+    lab.start_rbgpd(&[
+        Neighbor::active(A, 65100).hold(9),
+        Neighbor::active(B, 65200),
+    ]);
     wait_for("both sessions Established", 30, || {
         lab.established(A) && lab.established(B)
     });
     assert_eq!(lab.peer(A)["hold_time"], 9);
     announce(&lab, A, "10.241.1.0/24");
-    wait_for("B learns A's route", 15, || speaker_has(&lab, B, "10.241.1.0/24"));
+    wait_for("B learns A's route", 15, || {
+        speaker_has(&lab, B, "10.241.1.0/24")
+    });
 
     a.freeze();
     let frozen = Instant::now();
@@ -246,7 +261,9 @@ fn gobgp_frozen_speaker_dropped_at_hold_expiry_then_comes_back() {
     let pa = lab.peer(A);
     let why = format!("{} {}", pa["last_notification_sent"], pa["last_error"]).to_lowercase();
     assert!(why.contains("hold"), "hold timer expiry: {pa}");
-    wait_for("A's route withdrawn", 5, || lab.paths("10.241.1.0/24").is_empty());
+    wait_for("A's route withdrawn", 5, || {
+        lab.paths("10.241.1.0/24").is_empty()
+    });
     wait_for("and withdrawn from B", 10, || {
         !speaker_has(&lab, B, "10.241.1.0/24")
     });
@@ -256,13 +273,17 @@ fn gobgp_frozen_speaker_dropped_at_hold_expiry_then_comes_back() {
     a.thaw();
     wait_for("A back after thaw", 30, || lab.established(A));
     announce(&lab, A, "10.241.1.0/24");
-    wait_for("A's route again", 15, || lab.has_route_from("10.241.1.0/24", A));
+    wait_for("A's route again", 15, || {
+        lab.has_route_from("10.241.1.0/24", A)
+    });
 
     // Restarted (stopped cleanly, started again), it comes back.
     let before = lab.established_count(A);
     a.terminate();
     wait_for("A down after SIGTERM", 10, || !lab.established(A));
-    wait_for("no GR: route withdrawn", 5, || lab.paths("10.241.1.0/24").is_empty());
+    wait_for("no GR: route withdrawn", 5, || {
+        lab.paths("10.241.1.0/24").is_empty()
+    });
     let _a2 = gobgpd(&lab, A, 65100, false, 9, 3);
     wait_for("A back after restart", 30, || lab.established(A));
     assert_eq!(lab.established_count(A), before + 1);

@@ -177,6 +177,8 @@ impl Router {
             )?,
             RouterKind::Rbgpd => {
                 let bins = self.bins()?;
+                // A config the daemon refuses fails here, with its message.
+                crate::netns::run(Command::new(&bins.rbgpd).args(["--check-config", &conf_s]))?;
                 let bin = bins.rbgpd.to_string_lossy().into_owned();
                 Proc::spawn(ns, "rbgpd", &bin, &["--config", &conf_s], &log)?
             }

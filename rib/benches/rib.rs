@@ -82,6 +82,16 @@ fn thread_cpu() -> f64 {
     f.iter().sum::<u64>() as f64 / 100.0
 }
 
+/// Resident set size of the process in bytes (0 if unknown).
+fn rss() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
 fn prefixes() -> u32 {
     std::env::var("RIB_BENCH_PREFIXES")
         .ok()
@@ -192,6 +202,7 @@ fn memory_report() {
     println!("memory ({n} IPv4 /24 prefixes, counting allocator, live heap bytes):");
     for per_update in [4u32, 1000] {
         let base = LIVE.load(Relaxed);
+        let rss_base = rss();
         PEAK.store(base, Relaxed);
         let mut rib = Rib::new(config()).unwrap();
         rib.add_peer(peer(1, 65100)).unwrap();
@@ -205,15 +216,17 @@ fn memory_report() {
         }
         let insert_ns = (thread_cpu() - cpu) * 1e9 / f64::from(n);
         let one = LIVE.load(Relaxed) - base;
+        let rss_one = rss().saturating_sub(rss_base);
         let peak = PEAK.load(Relaxed) - base;
         let s = rib.stats();
         println!(
             "  1 peer, {per_update} prefixes per attribute set ({} sets): {:.1} bytes/route \
-             (peak {:.1}; table estimate {:.1})",
+             (peak {:.1}; table estimate {:.1}; RSS growth {:.1})",
             s.attr_sets,
             one as f64 / f64::from(n),
             peak as f64 / f64::from(n),
             s.table_bytes as f64 / f64::from(n),
+            rss_one as f64 / f64::from(n),
         );
         rib.add_peer(peer(2, 65200)).unwrap();
         let nh2 = IpAddr::V4(Ipv4Addr::new(172, 18, 0, 2));

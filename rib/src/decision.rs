@@ -179,20 +179,18 @@ pub fn compare(a: &Candidate, b: &Candidate, always_compare_med: bool) -> (Order
         .unwrap_or((Ordering::Equal, Reason::Equal))
 }
 
-/// Keeps the members of `set` for which `better(x, y)` holds for no other
-/// member `y` (so the minimum under a key, or the per-AS MED minimum).
-fn eliminate(
+/// Keeps the members of `set` whose `key` is the best (`max` or min).
+fn keep_best<T: Ord + Copy>(
     set: &mut Vec<usize>,
     c: &[Candidate],
-    worse: impl Fn(&Candidate, &Candidate) -> bool,
+    max: bool,
+    key: impl Fn(&Candidate) -> T,
 ) {
-    let snapshot = set.clone();
-    set.retain(|&i| {
-        !snapshot.iter().any(|&j| match (c.get(i), c.get(j)) {
-            (Some(x), Some(y)) => worse(x, y),
-            _ => false,
-        })
-    });
+    let keys = set.iter().filter_map(|&i| c.get(i).map(&key));
+    let Some(best) = (if max { keys.max() } else { keys.min() }) else {
+        return;
+    };
+    set.retain(|&i| c.get(i).is_some_and(|x| key(x) == best));
 }
 
 /// Runs the decision process over `cands` and forms the multipath group.
@@ -213,22 +211,37 @@ pub fn select(cands: &[Candidate], cfg: &DecisionConfig) -> Selection {
         _ => {}
     }
     let mut set: Vec<usize> = (0..cands.len()).collect();
-    eliminate(&mut set, cands, |x, y| y.local_pref > x.local_pref);
-    eliminate(&mut set, cands, |x, y| y.path_len < x.path_len);
-    eliminate(&mut set, cands, |x, y| y.origin < x.origin);
+    keep_best(&mut set, cands, true, |c| c.local_pref);
+    keep_best(&mut set, cands, false, |c| c.path_len);
+    keep_best(&mut set, cands, false, |c| c.origin);
     let acm = cfg.always_compare_med;
-    eliminate(&mut set, cands, |x, y| {
-        med_comparable(x, y, acm) && y.med < x.med
-    });
-    let after_med = set.clone();
-    eliminate(&mut set, cands, |x, y| y.ebgp && !x.ebgp);
+    if acm {
+        keep_best(&mut set, cands, false, |c| c.med);
+    } else if set.len() > 1 {
+        // Per neighbor AS: drop a path when a path of the same AS has a
+        // lower MED.
+        let worse = |i: usize| {
+            let Some(x) = cands.get(i) else { return true };
+            set.iter().any(|&j| {
+                cands
+                    .get(j)
+                    .is_some_and(|y| y.neighbor_as == x.neighbor_as && y.med < x.med)
+            })
+        };
+        let kept: Vec<usize> = set.iter().copied().filter(|&i| !worse(i)).collect();
+        set = kept;
+    }
+    // `set` is now the multipath candidates; the best also needs d) and f-g).
+    let any_ebgp = set.iter().any(|&i| cands.get(i).is_some_and(|c| c.ebgp));
     let best = set
         .iter()
         .copied()
+        .filter(|&i| cands.get(i).is_some_and(|c| c.ebgp || !any_ebgp))
         .min_by_key(|&i| cands.get(i).map(tiebreak_key));
     let Some(best_c) = best.and_then(|b| cands.get(b)) else {
         return Selection::default();
     };
+    let after_med = set;
     let mut multipath: Vec<usize> = after_med
         .into_iter()
         .filter(|&i| {

@@ -386,9 +386,8 @@ impl<F: Fib> FibManager<F> {
         for p in dirty {
             let want = self.target(&p);
             if want.as_ref() == self.installed.get(&p) {
-                if want.is_some() || !self.desired.contains_key(&p) {
-                    self.errors.remove(&p);
-                }
+                // The kernel holds what we want: any old complaint is moot.
+                self.errors.remove(&p);
                 continue;
             }
             ops.push(match want {
@@ -404,12 +403,21 @@ impl<F: Fib> FibManager<F> {
         }
         let failures = self.fib.apply(&ops).await?;
         let mut failed = vec![false; ops.len()];
-        for f in failures {
+        if !failures.is_empty() {
+            tracing::warn!(
+                refused = failures.len(),
+                of = ops.len(),
+                "FIB writes refused"
+            );
+        }
+        for (n, f) in failures.into_iter().enumerate() {
             if let Some(slot) = failed.get_mut(f.index) {
                 *slot = true;
             }
             if let Some(op) = ops.get(f.index) {
-                tracing::warn!(prefix = %op.prefix(), error = %f.error, "FIB write refused");
+                if n < 10 {
+                    tracing::warn!(prefix = %op.prefix(), error = %f.error, "FIB write refused");
+                }
                 self.errors.insert(op.prefix(), f.error);
             }
         }

@@ -133,7 +133,15 @@ impl Netns {
         };
         let mut good = ok(&["-n", name, "link", "set", "lo", "up"]);
         for i in 1..=9 {
-            good &= ok(&["-n", name, "addr", "add", &format!("10.98.0.{i}/32"), "dev", "lo"]);
+            good &= ok(&[
+                "-n",
+                name,
+                "addr",
+                "add",
+                &format!("10.98.0.{i}/32"),
+                "dev",
+                "lo",
+            ]);
         }
         good.then_some(ns)
     }
@@ -361,6 +369,121 @@ impl Lab {
             .count()
     }
 
+    fn nft(&self, script: &str) -> bool {
+        let Ok(mut child) = self
+            .ns
+            .command("nft")
+            .args(["-f", "-"])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+        else {
+            return false;
+        };
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(script.as_bytes());
+        }
+        child.wait().is_ok_and(|s| s.success())
+    }
+
+    /// Drops every packet to or from port 179 in the namespace (nftables),
+    /// so that connections being dialled stay pending. Returns whether it
+    /// worked (nft may be missing).
+    pub fn block_bgp(&self) -> bool {
+        self.nft(
+            "table inet rbi {\n chain input {\n  type filter hook input priority 0;\n  \
+             tcp dport 179 drop\n  tcp sport 179 drop\n }\n}\n",
+        )
+    }
+
+    /// Lets TCP handshakes on port 179 through but still drops every
+    /// segment that carries data (a BGP message), so that connections get
+    /// made but no OPEN is seen yet.
+    pub fn block_bgp_data(&self) -> bool {
+        self.nft(
+            "flush chain inet rbi input\n\
+             add rule inet rbi input tcp dport 179 ip length > 64 drop\n\
+             add rule inet rbi input tcp sport 179 ip length > 64 drop\n",
+        )
+    }
+
+    /// Removes what `block_bgp` and `block_bgp_data` added.
+    pub fn unblock_bgp(&self) -> bool {
+        self.nft("delete table inet rbi\n")
+    }
+
+    /// Connections from `peer` to rbgpd's port 179 still dialling.
+    pub fn dialling_rbgpd(&self, peer: &str) -> bool {
+        let out = self
+            .ns
+            .command("ss")
+            .args(["-Htn", "state", "syn-sent"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.get(2).is_some_and(|a| a.starts_with(&format!("{peer}:")))
+                && f.get(3).is_some_and(|a| *a == format!("{RBGPD}:179"))
+        })
+    }
+
+    /// Starts the peers (`start_peers`) and rbgpd (with `neighbors`) so
+    /// that both sides dial at once, for real (RFC 4271 6.8): with every
+    /// port-179 packet dropped, the peers start and dial rbgpd; once each
+    /// of `peers` has a dial pending, rbgpd starts and dials them too;
+    /// then TCP handshakes go through but BGP messages do not, until
+    /// rbgpd holds two connections with each peer (one dialled, one
+    /// accepted); then the OPENs go, and the collision must be resolved.
+    /// Without nftables the peers and rbgpd are just started. Returns what
+    /// `start_peers` returned and how many peers got two connections.
+    pub fn start_colliding<T>(
+        &mut self,
+        peers: &[&str],
+        start_peers: impl FnOnce(&Lab) -> T,
+        neighbors: &[Neighbor],
+    ) -> (T, usize) {
+        let blocked = self.block_bgp();
+        let procs = start_peers(self);
+        if !blocked {
+            println!("nft unavailable: a collision is left to chance");
+            self.start_rbgpd(neighbors);
+            return (procs, 0);
+        }
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(15)
+            && !peers.iter().all(|p| self.dialling_rbgpd(p))
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let out = self.ns.command("ss").args(["-tnap"]).output().unwrap();
+        println!("DEBUG ss0: {:?} {}", start.elapsed(), String::from_utf8_lossy(&out.stdout));
+        self.start_rbgpd(neighbors);
+        assert!(self.block_bgp_data());
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10)
+            && !peers.iter().all(|p| self.tcp_sessions(p) >= 2)
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let doubled = peers.iter().filter(|p| self.tcp_sessions(p) >= 2).count();
+        let out = self.ns.command("ss").args(["-tnap"]).output().unwrap();
+        println!("DEBUG ss: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(self.unblock_bgp());
+        println!(
+            "{doubled} of {} peers had two connections at once",
+            peers.len()
+        );
+        (procs, doubled)
+    }
+
+    /// Whether rbgpd's log mentions a connection collision with `peer`.
+    pub fn saw_collision(&self, peer: &str) -> bool {
+        std::fs::read_to_string(self.dir.join("rbgpd.log"))
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.contains("collision") && l.contains(&format!("peer={peer}")))
+    }
+
     /// The last lines of a log in the scratch directory (for messages).
     pub fn log_tail(&self, log: &str) -> String {
         let text = std::fs::read_to_string(self.dir.join(log)).unwrap_or_default();
@@ -372,7 +495,7 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         self.procs.clear();
-        if !std::thread::panicking() {
+        if !std::thread::panicking() && std::env::var_os("RBI_KEEP_LOGS").is_none() {
             let _ = std::fs::remove_dir_all(&self.dir);
         } else {
             eprintln!("logs kept in {}", self.dir.display());
@@ -444,7 +567,8 @@ pub struct RawOutcome {
 pub fn raw_session(lab: &Lab, from: &'static str, open: Option<Vec<u8>>) -> RawOutcome {
     lab.ns.run(move || {
         let mut out = RawOutcome::default();
-        let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        let sock =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
         let local: SocketAddr = format!("{from}:0").parse().unwrap();
         sock.bind(&local.into()).unwrap();
         let remote: SocketAddr = format!("{RBGPD}:179").parse().unwrap();
@@ -457,7 +581,8 @@ pub fn raw_session(lab: &Lab, from: &'static str, open: Option<Vec<u8>>) -> RawO
             return out;
         }
         let mut s: TcpStream = sock.into();
-        s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
         let mut buf: Vec<u8> = Vec::new();
         let mut open = open;
         let start = Instant::now();
@@ -515,7 +640,11 @@ pub fn raw_session(lab: &Lab, from: &'static str, open: Option<Vec<u8>>) -> RawO
 pub fn check_refused_sessions(lab: &Lab, keep: &[&str], routes: &[(&str, &str)]) {
     let counts: Vec<u64> = keep.iter().map(|a| lab.established_count(a)).collect();
 
-    let bad_as = raw_session(lab, "10.98.0.4", Some(open_message(65399, 90, [10, 98, 0, 4])));
+    let bad_as = raw_session(
+        lab,
+        "10.98.0.4",
+        Some(open_message(65399, 90, [10, 98, 0, 4])),
+    );
     assert_eq!(bad_as.notification, Some((2, 2)), "wrong AS: {bad_as:?}");
     assert!(bad_as.closed, "closed after 2/2: {bad_as:?}");
     for (from, hold) in [("10.98.0.5", 1), ("10.98.0.6", 2)] {
@@ -536,7 +665,10 @@ pub fn check_refused_sessions(lab: &Lab, keep: &[&str], routes: &[(&str, &str)])
         assert_eq!(lab.established_count(a), c, "{a} was reset");
     }
     for (prefix, peer) in routes {
-        assert!(lab.has_route_from(prefix, peer), "{prefix} from {peer} lost");
+        assert!(
+            lab.has_route_from(prefix, peer),
+            "{prefix} from {peer} lost"
+        );
     }
     let raw = lab.peer("10.98.0.4");
     assert_eq!(raw["established_count"], 0, "{raw}");

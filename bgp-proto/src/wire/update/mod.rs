@@ -279,6 +279,36 @@ impl Update {
         v4.into_iter().chain(mp)
     }
 
+    /// Every route this UPDATE announces, with its family: the NLRI field
+    /// (IPv4 unicast) then MP_REACH_NLRI. Empty when the UPDATE is
+    /// treat-as-withdraw (those routes are in [`withdrawals`](Self::withdrawals)).
+    pub fn announcements(&self) -> impl Iterator<Item = (Family, crate::types::Nlri)> + '_ {
+        let taw = self.is_treat_as_withdraw();
+        self.reachable().filter(move |_| !taw)
+    }
+
+    /// Every route this UPDATE withdraws, with its family: the Withdrawn
+    /// Routes field, MP_UNREACH_NLRI and, when the UPDATE is
+    /// treat-as-withdraw (RFC 7606 2), its NLRI field and MP_REACH_NLRI.
+    pub fn withdrawals(&self) -> impl Iterator<Item = (Family, crate::types::Nlri)> + '_ {
+        let taw = self.is_treat_as_withdraw();
+        let v4 = self.withdrawn().map(|n| (Family::IPV4_UNICAST, n));
+        let mp = self.mp_unreach().into_iter().flat_map(|m| {
+            let f = m.family();
+            m.withdrawn().map(move |n| (f, n))
+        });
+        v4.chain(mp).chain(self.reachable().filter(move |_| taw))
+    }
+
+    fn reachable(&self) -> impl Iterator<Item = (Family, crate::types::Nlri)> + '_ {
+        let v4 = self.nlri().map(|n| (Family::IPV4_UNICAST, n));
+        let mp = self.mp_reach().into_iter().flat_map(|m| {
+            let f = m.family();
+            m.nlri().map(move |n| (f, n))
+        });
+        v4.chain(mp)
+    }
+
     /// The whole UPDATE as owned values (what [`encode_body`] takes).
     pub fn to_owned(&self) -> UpdateMessage {
         UpdateMessage {
