@@ -42,6 +42,8 @@ done
 ctx=$(mktemp -d /tmp/rb-docker.XXXXXX)
 trap 'rm -rf "$ctx"' EXIT
 cp "$bin/rbgpd" "$bin/rbgpctl" "$ctx/"
+# The image needs no debug info (the host build keeps it).
+command -v strip >/dev/null && strip --strip-debug "$ctx/rbgpd" "$ctx/rbgpctl"
 cp config.example.toml "$ctx/rbgpd.toml"
 mkdir -p "$ctx/rootfs/run/rbgpd" "$ctx/rootfs/tmp" "$ctx/rootfs/etc/rbgpd"
 chmod 1777 "$ctx/rootfs/tmp"

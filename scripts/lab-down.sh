@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Tears the lab down: every process inside a namespace named rb-* is
+# Tears the lab down: the router container (docker variant) is removed,
+# every process inside a namespace named rb-* is
 # stopped (by PID: TERM, then KILL), every rb-* namespace is deleted (which
 # removes its veths and bridges), and the lab directory /tmp/rb-lab goes.
 set -euo pipefail
 
 dir=/tmp/rb-lab
 [[ "${1:-}" == "--dir" && -n "${2:-}" ]] && dir=$2
+
+# The router container of `--router docker`, if any (by its name).
+if command -v docker >/dev/null 2>&1; then
+    docker rm -f rb-router-ctr >/dev/null 2>&1 && echo "lab-down: removed container rb-router-ctr"
+fi
 
 mapfile -t spaces < <(ip netns list 2>/dev/null | awk '{print $1}' | grep '^rb-' || true)
 for ns in "${spaces[@]}"; do

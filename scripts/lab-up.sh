@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Brings the two-cluster lab up in network namespaces and leaves it
 # running: six gobgpd nodes configured like Cilium, and the router (rbgpd
-# by default, `--router bird` for the write-up's BIRD 2). Prints the
+# by default, `--router bird` for the write-up's BIRD 2, `--router docker`
+# for the rbgpd image). Prints the
 # router's sessions and routes, its kernel table and the HTTP results.
 #
-#   scripts/lab-up.sh [--router rbgpd|bird] [--gr] [--merge-paths] [--connect-retry S]
+#   scripts/lab-up.sh [--router rbgpd|bird|docker] [--gr] [--merge-paths] [--connect-retry S]
+#
+# `--router docker` builds the FROM-scratch image (docker/build.sh) and
+# runs it as the router, its container's namespace wired into the lab.
 #
 # Then, e.g.:
 #   ip netns exec rb-router ip route
@@ -24,8 +28,9 @@ done
 
 ./scripts/install-deps.sh
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-if [[ "$router" == "rbgpd" ]]; then
-    cargo build --release -p bgpd
-fi
+case "$router" in
+    rbgpd) cargo build --release -p bgpd ;;
+    docker) ./docker/build.sh rbgpd:latest ;;
+esac
 cargo build --release -p e2e --bin lab
 exec "$CARGO_TARGET_DIR/release/lab" up "$@"

@@ -57,6 +57,10 @@ struct Args {
     /// Keep the work directory (it is removed when every run succeeded).
     #[arg(long)]
     keep: bool,
+    /// Profile each daemon with `perf record -e cpu-clock -g` into its
+    /// run directory (implies --keep; perf's overhead skews the numbers).
+    #[arg(long)]
+    perf: bool,
 }
 
 /// A target of the runs.
@@ -151,6 +155,7 @@ fn real_main() -> Result<()> {
         timeout: Duration::from_secs(args.timeout),
         rbgpd: rbgpd.clone(),
         work_dir: work_dir.clone(),
+        perf: args.perf,
     };
     println!("{}", machine_info(&targets, &rbgpd));
     let mut all_ok = true;
@@ -215,7 +220,7 @@ fn real_main() -> Result<()> {
         );
         println!("{}", report::table(&rows));
     }
-    if all_ok && !args.keep {
+    if all_ok && !args.keep && !args.perf {
         let _ = std::fs::remove_dir_all(&work_dir);
     } else if work_dir.exists() {
         eprintln!("configs and logs kept in {}", work_dir.display());

@@ -11,7 +11,7 @@
 
 use crate::daemons::{self, Daemon, Neighbor, Setup};
 use crate::fib::RouteCounter;
-use crate::netns::{Topology, DUT_ADDR, MONITOR_ADDR};
+use crate::netns::{Proc, Topology, DUT_ADDR, MONITOR_ADDR};
 use crate::procstat::ProcStat;
 use crate::speaker::{self, Feeder, Identity, Monitor};
 use crate::workload::{self, Workload};
@@ -121,6 +121,9 @@ pub struct Options {
     pub rbgpd: PathBuf,
     /// Where run directories (configs, logs) go.
     pub work_dir: PathBuf,
+    /// Profile the daemon with `perf record -e cpu-clock -g` (kept as
+    /// `perf.data` in the run directory; perf's own cost skews the run).
+    pub perf: bool,
 }
 
 /// Where the speakers connect and who measures what.
@@ -201,6 +204,17 @@ pub fn run_daemon(
         rbgpd: opts.rbgpd.clone(),
     };
     let mut running = daemons::start(daemon, &topo.dut, &setup)?;
+    let profiler = if opts.perf {
+        let pids: Vec<String> = running.pids().iter().map(u32::to_string).collect();
+        let mut c = std::process::Command::new("perf");
+        c.args(["record", "-e", "cpu-clock", "-F", "499", "-g", "-o"])
+            .arg(dir.join("perf.data"))
+            .arg("-p")
+            .arg(pids.join(","));
+        Some(Proc::spawn("perf", c, &dir.join("perf.log"))?)
+    } else {
+        None
+    };
     let fib = if scenario.fib {
         Some(Arc::new(RouteCounter::open_in(&topo.dut)?))
     } else {
@@ -226,6 +240,7 @@ pub fn run_daemon(
         .map_err(|_| Error::Usage("measuring thread panicked".into()))?
     });
     let alive = running.check_alive();
+    drop(profiler);
     drop(running);
     drop(topo);
     match (result, alive) {

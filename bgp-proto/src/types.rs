@@ -81,13 +81,22 @@ pub struct Family {
 
 impl Family {
     /// IPv4 unicast.
-    pub const IPV4_UNICAST: Family = Family { afi: Afi::Ipv4, safi: Safi::Unicast };
+    pub const IPV4_UNICAST: Family = Family {
+        afi: Afi::Ipv4,
+        safi: Safi::Unicast,
+    };
     /// IPv6 unicast.
-    pub const IPV6_UNICAST: Family = Family { afi: Afi::Ipv6, safi: Safi::Unicast };
+    pub const IPV6_UNICAST: Family = Family {
+        afi: Afi::Ipv6,
+        safi: Safi::Unicast,
+    };
 
     /// Builds a family from its code points.
     pub fn new(afi: u16, safi: u8) -> Self {
-        Family { afi: afi.into(), safi: safi.into() }
+        Family {
+            afi: afi.into(),
+            safi: safi.into(),
+        }
     }
 }
 
@@ -116,7 +125,10 @@ impl Ipv4Prefix {
         if len > 32 {
             return None;
         }
-        Some(Ipv4Prefix { addr: u32::from(addr) & mask32(len), len })
+        Some(Ipv4Prefix {
+            addr: u32::from(addr) & mask32(len),
+            len,
+        })
     }
     /// The network address.
     pub fn addr(&self) -> Ipv4Addr {
@@ -153,7 +165,10 @@ impl Ipv6Prefix {
         if len > 128 {
             return None;
         }
-        Some(Ipv6Prefix { addr: u128::from(addr) & mask128(len), len })
+        Some(Ipv6Prefix {
+            addr: u128::from(addr) & mask128(len),
+            len,
+        })
     }
     /// The network address.
     pub fn addr(&self) -> Ipv6Addr {

@@ -467,3 +467,59 @@ fn route_deleted_or_changed_behind_our_back_comes_back() {
         })
     });
 }
+
+#[test]
+fn refused_ops_are_reported_by_index_and_overflow_is_desync() {
+    use bgpd::fib::{FibError, FibOp, FibRoute, NextHop};
+    let Some(ns) = Netns::new() else { return };
+    ns.veth("rbfa0", "rbfb0", &["10.99.0.1/24"]);
+    ns.run(|| {
+        Box::pin(async {
+            let opts = NetlinkOptions::from_config(&cfg(254));
+            let mut fib = NetlinkFib::new(opts.clone()).unwrap();
+            let route = |i: u32, gw: &str| {
+                let prefix = Prefix::new(IpAddr::V4((0x1400_0000 + (i << 8)).into()), 24).unwrap();
+                let gateway = gw.parse().unwrap();
+                FibOp::Replace(FibRoute::new(
+                    prefix,
+                    vec![NextHop {
+                        gateway,
+                        ifindex: 0,
+                    }],
+                ))
+            };
+            // Every third op has an unreachable gateway; 5,000 ops span
+            // several chunks.
+            let batch: Vec<FibOp> = (0..5000)
+                .map(|i| route(i, if i % 3 == 0 { "192.0.2.1" } else { "10.99.0.2" }))
+                .collect();
+            let failures = fib.apply(&batch).await.unwrap();
+            let idx: Vec<usize> = failures.iter().map(|f| f.index).collect();
+            let want: Vec<usize> = (0..5000).filter(|i| i % 3 == 0).collect();
+            assert_eq!(idx, want);
+            assert!(
+                failures[0].error.contains("unreachable"),
+                "{}",
+                failures[0].error
+            );
+            assert_eq!(fib.dump().await.unwrap().len(), 5000 - want.len());
+            // Deleting absent routes is not an error.
+            let dels: Vec<FibOp> = batch.iter().map(|op| FibOp::Delete(op.prefix())).collect();
+            assert!(fib.apply(&dels).await.unwrap().is_empty());
+            assert!(fib.dump().await.unwrap().is_empty());
+
+            // A tiny receive buffer cannot hold thousands of error replies:
+            // the kernel drops them and we must say the state is unknown.
+            let small = NetlinkOptions {
+                socket_buffer: 4096,
+                ..opts
+            };
+            let mut fib = NetlinkFib::new(small).unwrap();
+            let bad: Vec<FibOp> = (0..5000).map(|i| route(i, "192.0.2.1")).collect();
+            match fib.apply(&bad).await {
+                Err(FibError::Desync(_)) => {}
+                other => panic!("expected Desync, got {other:?}"),
+            }
+        })
+    });
+}

@@ -180,23 +180,14 @@ fn frr_speakers_collide_exchange_routes_and_survive_gr_restart() {
     wait_for("both sessions Established", 30, || {
         lab.established(A) && lab.established(B)
     });
-    // A losing connection of a collision may linger for a moment.
-    wait_for("one TCP connection each", 10, || {
-        lab.tcp_sessions(A) == 1 && lab.tcp_sessions(B) == 1
-    });
-    println!(
-        "collision seen by rbgpd: A {}, B {} ({doubled} peers had two connections)",
-        lab.saw_collision(A),
-        lab.saw_collision(B)
-    );
-    stays("one session each", 3, || {
-        lab.established(A)
-            && lab.established(B)
-            && lab.tcp_sessions(A) == 1
-            && lab.tcp_sessions(B) == 1
-    });
-    assert_eq!(lab.established_count(A), 1, "{}", lab.peer(A));
-    assert_eq!(lab.established_count(B), 1, "{}", lab.peer(B));
+    // (c) Exactly one session with each, the one the peer dialled.
+    // FRR 8.4 resolves the collision too (Cease on rbgpd's dial), then
+    // still processes the OPEN queued on that connection, which rbgpd has
+    // meanwhile closed (an RST: FRR's second NOTIFICATION was unread);
+    // `bgp_getsockname() failed ... BGP OPEN receipt failed` and FRR
+    // closes the surviving session too, once: the sessions come back.
+    lab.check_one_session_each(&[A, B], doubled, 1);
+    let count_a = lab.established_count(A);
     assert!(frr_established(&lab, A) && frr_established(&lab, B));
     let pa = lab.peer(A);
     assert!(pa["capabilities"].to_string().contains("ipv6"), "{pa}");
@@ -234,7 +225,7 @@ fn frr_speakers_collide_exchange_routes_and_survive_gr_restart() {
             .is_some_and(|p| p["stale"] == false && p["peer"] == B)
     });
     assert!(frr_has(&lab, A, "10.242.4.0/24"));
-    assert_eq!(lab.established_count(A), 1, "A untouched");
+    assert_eq!(lab.established_count(A), count_a, "A untouched");
 }
 
 /// (d) A frozen FRR is dropped at hold-timer expiry with its routes

@@ -155,24 +155,8 @@ fn gobgp_cilium_speakers_collide_exchange_routes_and_survive_gr_restart() {
         lab.established(A) && lab.established(B)
     });
 
-    // (c) Exactly one session with each, on both ends, and it stays.
-    // A losing connection of a collision may linger for a moment.
-    wait_for("one TCP connection each", 10, || {
-        lab.tcp_sessions(A) == 1 && lab.tcp_sessions(B) == 1
-    });
-    println!(
-        "collision seen by rbgpd: A {}, B {} ({doubled} peers had two connections)",
-        lab.saw_collision(A),
-        lab.saw_collision(B)
-    );
-    stays("one session each", 3, || {
-        lab.established(A)
-            && lab.established(B)
-            && lab.tcp_sessions(A) == 1
-            && lab.tcp_sessions(B) == 1
-    });
-    assert_eq!(lab.established_count(A), 1, "{}", lab.peer(A));
-    assert_eq!(lab.established_count(B), 1, "{}", lab.peer(B));
+    // (c) Exactly one session with each, the one the peer dialled.
+    lab.check_one_session_each(&[A, B], doubled, 0);
     assert!(speaker_established(&lab, A) && speaker_established(&lab, B));
     let pa = lab.peer(A);
     let caps = pa["capabilities"].to_string();

@@ -68,6 +68,28 @@ impl Netns {
         Ok(ns)
     }
 
+    /// Names the network namespace of process `pid` (a container's) as
+    /// `name`, so that it can be used like one made by [`Netns::create`].
+    /// Dropping it kills what runs inside and removes the name.
+    pub fn attach(name: &str, pid: i32) -> Result<Netns> {
+        if !name.starts_with(NS_PREFIX) {
+            return Err(Error::Parse {
+                what: "namespace name".into(),
+                detail: format!("{name} does not start with {NS_PREFIX}"),
+            });
+        }
+        if list()?.iter().any(|n| n == name) {
+            destroy(name);
+        }
+        run(Command::new("ip").args(["netns", "attach", name, &pid.to_string()]))?;
+        let ns = Netns {
+            name: name.to_string(),
+            keep: false,
+        };
+        ns.ip(&["link", "set", "lo", "up"])?;
+        Ok(ns)
+    }
+
     /// The namespace's name.
     pub fn name(&self) -> &str {
         &self.name

@@ -19,6 +19,10 @@ pub enum RouterKind {
     Bird,
     /// rbgpd with neighbor ranges (config.example.toml's shape).
     Rbgpd,
+    /// rbgpd from the docker/build.sh image, the container's network
+    /// namespace serving as the router namespace (checks 1-3 only: a
+    /// restarted container gets a new namespace).
+    Docker,
 }
 
 impl RouterKind {
@@ -27,6 +31,7 @@ impl RouterKind {
         match self {
             RouterKind::Bird => "bird",
             RouterKind::Rbgpd => "rbgpd",
+            RouterKind::Docker => "docker",
         }
     }
 }
@@ -37,9 +42,10 @@ impl std::str::FromStr for RouterKind {
         match s {
             "bird" | "bird2" => Ok(RouterKind::Bird),
             "rbgpd" => Ok(RouterKind::Rbgpd),
+            "docker" => Ok(RouterKind::Docker),
             other => Err(Error::Parse {
                 what: "router kind".into(),
-                detail: format!("{other}: expected bird or rbgpd"),
+                detail: format!("{other}: expected bird, rbgpd or docker"),
             }),
         }
     }
@@ -98,7 +104,14 @@ pub struct RouterSetup {
     pub dir: PathBuf,
     /// rbgpd binaries (rbgpd only).
     pub bins: Option<RbgpdBins>,
+    /// The image (docker only), e.g. "rbgpd:latest".
+    pub image: Option<String>,
 }
+
+/// Name of the router container ([`RouterKind::Docker`]).
+pub const CONTAINER: &str = "rb-router-ctr";
+/// Where the lab directory is mounted in the container.
+const CONTAINER_DIR: &str = "/lab";
 
 /// A session as the router reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,12 +129,25 @@ pub struct PeerState {
 pub struct Router {
     setup: RouterSetup,
     proc: Option<Proc>,
+    keep: bool,
+}
+
+impl Drop for Router {
+    fn drop(&mut self) {
+        if !self.keep {
+            self.stop();
+        }
+    }
 }
 
 impl Router {
     /// Writes the config and starts the router in `ns`.
     pub fn start(ns: &Netns, setup: RouterSetup) -> Result<Router> {
-        let mut r = Router { setup, proc: None };
+        let mut r = Router {
+            setup,
+            proc: None,
+            keep: false,
+        };
         r.spawn(ns)?;
         Ok(r)
     }
@@ -139,7 +165,7 @@ impl Router {
     fn conf_path(&self) -> PathBuf {
         match self.setup.kind {
             RouterKind::Bird => self.setup.dir.join("bird.conf"),
-            RouterKind::Rbgpd => self.setup.dir.join("rbgpd.toml"),
+            RouterKind::Rbgpd | RouterKind::Docker => self.setup.dir.join("rbgpd.toml"),
         }
     }
 
@@ -147,7 +173,7 @@ impl Router {
     pub fn socket(&self) -> PathBuf {
         match self.setup.kind {
             RouterKind::Bird => self.setup.dir.join("bird.ctl"),
-            RouterKind::Rbgpd => self.setup.dir.join("rbgpd.sock"),
+            RouterKind::Rbgpd | RouterKind::Docker => self.setup.dir.join("rbgpd.sock"),
         }
     }
 
@@ -156,6 +182,9 @@ impl Router {
         let text = match self.setup.kind {
             RouterKind::Bird => bird_conf(&self.setup),
             RouterKind::Rbgpd => rbgpd_conf(&self.setup, &self.socket()),
+            RouterKind::Docker => {
+                rbgpd_conf(&self.setup, &Path::new(CONTAINER_DIR).join("rbgpd.sock"))
+            }
         };
         std::fs::write(&conf, text).map_err(|source| Error::Io {
             path: conf.clone(),
@@ -182,8 +211,74 @@ impl Router {
                 let bin = bins.rbgpd.to_string_lossy().into_owned();
                 Proc::spawn(ns, "rbgpd", &bin, &["--config", &conf_s], &log)?
             }
+            RouterKind::Docker => {
+                // The container is started by `start_container`; its
+                // namespace is `ns`. Only wait for rbgpd below.
+                return self.wait_socket(ns);
+            }
         };
         self.proc = Some(proc);
+        self.wait_socket(ns)
+    }
+
+    /// Starts the router container (network none: its namespace is then
+    /// attached as the router namespace by the caller). Returns the
+    /// router and the container's PID.
+    pub fn start_container(setup: RouterSetup) -> Result<(Router, i32)> {
+        let image = setup
+            .image
+            .clone()
+            .ok_or_else(|| Error::Missing("docker image for RouterKind::Docker".into()))?;
+        let r = Router {
+            setup,
+            proc: None,
+            keep: false,
+        };
+        let conf = r.conf_path();
+        let text = rbgpd_conf(&r.setup, &Path::new(CONTAINER_DIR).join("rbgpd.sock"));
+        std::fs::write(&conf, text).map_err(|source| Error::Io {
+            path: conf.clone(),
+            source,
+        })?;
+        let _ = Command::new("docker")
+            .args(["rm", "-f", CONTAINER])
+            .output();
+        let mount = format!("{}:{CONTAINER_DIR}", r.setup.dir.display());
+        let conf_in = format!("{CONTAINER_DIR}/rbgpd.toml");
+        crate::netns::run(Command::new("docker").args([
+            "run",
+            "-d",
+            "--name",
+            CONTAINER,
+            "--network",
+            "none",
+            "--cap-add",
+            "NET_ADMIN",
+            "-v",
+            &mount,
+            &image,
+            "--config",
+            &conf_in,
+        ]))?;
+        let pid = crate::netns::run(Command::new("docker").args([
+            "inspect",
+            "-f",
+            "{{.State.Pid}}",
+            CONTAINER,
+        ]))?;
+        let pid = pid.trim().parse().map_err(|_| Error::Parse {
+            what: "docker inspect pid".into(),
+            detail: pid.clone(),
+        })?;
+        Ok((r, pid))
+    }
+
+    /// Completes [`Router::start_container`] once the namespace is wired.
+    pub fn wait_ready(&mut self, ns: &Netns) -> Result<()> {
+        self.wait_socket(ns)
+    }
+
+    fn wait_socket(&mut self, ns: &Netns) -> Result<()> {
         // Wait for the control socket: the daemon is up and answering.
         crate::wait_for(
             "router control socket",
@@ -210,16 +305,42 @@ impl Router {
         if let Some(mut p) = self.proc.take() {
             p.stop(Duration::from_secs(10));
         }
+        if self.setup.kind == RouterKind::Docker {
+            let _ = Command::new("docker")
+                .args(["rm", "-f", CONTAINER])
+                .output();
+        }
     }
 
     /// Stops and starts the router with the same config.
     pub fn restart(&mut self, ns: &Netns) -> Result<()> {
+        if self.setup.kind == RouterKind::Docker {
+            return Err(Error::Missing(
+                "router restart with docker (a new container has a new namespace)".into(),
+            ));
+        }
         self.stop();
         self.spawn(ns)
     }
 
     /// Fails with the log tail if the router process died.
     pub fn check_running(&mut self) -> Result<()> {
+        if self.setup.kind == RouterKind::Docker {
+            let out = crate::netns::run(Command::new("docker").args([
+                "inspect",
+                "-f",
+                "{{.State.Running}}",
+                CONTAINER,
+            ]))?;
+            return match out.trim() {
+                "true" => Ok(()),
+                _ => Err(Error::Exited {
+                    name: CONTAINER.into(),
+                    status: out.trim().into(),
+                    log: self.log_tail(30),
+                }),
+            };
+        }
         match self.proc.as_mut() {
             Some(p) => p.check_running(),
             None => Err(Error::Missing("router not running".into())),
@@ -228,6 +349,20 @@ impl Router {
 
     /// The router's own log (BIRD's log file, rbgpd's stdout/stderr).
     pub fn log_tail(&self, n: usize) -> String {
+        if self.setup.kind == RouterKind::Docker {
+            let out = Command::new("docker")
+                .args(["logs", "--tail", &n.to_string(), CONTAINER])
+                .output();
+            return out
+                .map(|o| {
+                    format!(
+                        "{}{}",
+                        String::from_utf8_lossy(&o.stdout),
+                        String::from_utf8_lossy(&o.stderr)
+                    )
+                })
+                .unwrap_or_default();
+        }
         self.proc
             .as_ref()
             .map(|p| p.log_tail(n))
@@ -236,9 +371,30 @@ impl Router {
 
     /// Leaves the router running when dropped.
     pub fn keep(&mut self) {
+        self.keep = true;
         if let Some(p) = self.proc.as_mut() {
             p.keep();
         }
+    }
+
+    /// Runs `rbgpctl --socket S args` in the router namespace (rbgpd), or
+    /// inside the container (docker).
+    fn rbgpctl(&self, ns: &Netns, args: &[&str]) -> Result<String> {
+        if self.setup.kind == RouterKind::Docker {
+            let sock = format!("{CONTAINER_DIR}/rbgpd.sock");
+            let mut cmd = Command::new("docker");
+            cmd.args([
+                "exec",
+                CONTAINER,
+                "/usr/local/bin/rbgpctl",
+                "--socket",
+                &sock,
+            ]);
+            return crate::netns::run(cmd.args(args));
+        }
+        let sock = self.socket().to_string_lossy().into_owned();
+        let ctl = self.bins()?.rbgpctl.to_string_lossy().into_owned();
+        ns.exec(&ctl, &[&["--socket", sock.as_str()][..], args].concat())
     }
 
     /// `birdc show protocols` or `rbgpctl show peers`, as text.
@@ -246,10 +402,7 @@ impl Router {
         let sock = self.socket().to_string_lossy().into_owned();
         match self.setup.kind {
             RouterKind::Bird => ns.exec("birdc", &["-s", &sock, "show", "protocols"]),
-            RouterKind::Rbgpd => {
-                let ctl = self.bins()?.rbgpctl.to_string_lossy().into_owned();
-                ns.exec(&ctl, &["--socket", &sock, "show", "peers"])
-            }
+            RouterKind::Rbgpd | RouterKind::Docker => self.rbgpctl(ns, &["show", "peers"]),
         }
     }
 
@@ -258,10 +411,7 @@ impl Router {
         let sock = self.socket().to_string_lossy().into_owned();
         match self.setup.kind {
             RouterKind::Bird => ns.exec("birdc", &["-s", &sock, "show", "route"]),
-            RouterKind::Rbgpd => {
-                let ctl = self.bins()?.rbgpctl.to_string_lossy().into_owned();
-                ns.exec(&ctl, &["--socket", &sock, "show", "routes"])
-            }
+            RouterKind::Rbgpd | RouterKind::Docker => self.rbgpctl(ns, &["show", "routes"]),
         }
     }
 
@@ -273,12 +423,8 @@ impl Router {
                 &self.show_peers_text(ns)?,
                 &self.setup.peers,
             )),
-            RouterKind::Rbgpd => {
-                let sock = self.socket().to_string_lossy().into_owned();
-                let ctl = self.bins()?.rbgpctl.to_string_lossy().into_owned();
-                parse_rbgpctl_peers(
-                    &ns.exec(&ctl, &["--socket", &sock, "show", "peers", "--json"])?,
-                )
+            RouterKind::Rbgpd | RouterKind::Docker => {
+                parse_rbgpctl_peers(&self.rbgpctl(ns, &["show", "peers", "--json"])?)
             }
         }
     }
@@ -533,6 +679,7 @@ c2_w2      BGP        ---        start  14:59:47.133  Active        Socket: Conn
             merge_paths: false,
             dir: "/tmp/x".into(),
             bins: None,
+            image: None,
         };
         let b = bird_conf(&setup);
         assert!(b.contains("neighbor 172.18.0.2 as 65100;"));
@@ -564,6 +711,7 @@ c2_w2      BGP        ---        start  14:59:47.133  Active        Socket: Conn
             merge_paths: false,
             dir: "/tmp/x".into(),
             bins: None,
+            image: None,
         };
         let text = rbgpd_conf(&setup, Path::new("/tmp/x/rbgpd.sock"));
         let src_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bgpd/src/config.rs");

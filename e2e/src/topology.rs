@@ -144,6 +144,8 @@ pub struct LabOptions {
     pub dir: PathBuf,
     /// rbgpd binaries (needed for [`RouterKind::Rbgpd`]).
     pub bins: Option<RbgpdBins>,
+    /// The rbgpd image (needed for [`RouterKind::Docker`]).
+    pub image: Option<String>,
 }
 
 impl LabOptions {
@@ -157,6 +159,7 @@ impl LabOptions {
             bird_merge_paths: false,
             dir: PathBuf::from("/tmp/rb-lab"),
             bins: None,
+            image: None,
         }
     }
 }
@@ -194,6 +197,9 @@ pub struct Lab {
 impl Lab {
     /// Builds the network, starts the router and the six nodes.
     pub fn up(opts: LabOptions) -> Result<Lab> {
+        if opts.router == RouterKind::Docker && opts.image.is_none() {
+            return Err(Error::Missing("image for RouterKind::Docker".into()));
+        }
         if opts.router == RouterKind::Rbgpd && opts.bins.is_none() {
             return Err(Error::Missing(
                 "rbgpd binaries for RouterKind::Rbgpd".into(),
@@ -212,19 +218,6 @@ impl Lab {
         let switch = Netns::create(SWITCH_NS)?;
         bridge(&switch, "br1")?;
         bridge(&switch, "br2")?;
-
-        let router_ns = Netns::create(ROUTER_NS)?;
-        veth(&router_ns, "eth0", &switch, "router-1")?;
-        veth(&router_ns, "eth1", &switch, "router-2")?;
-        attach(&switch, "router-1", "br1")?;
-        attach(&switch, "router-2", "br2")?;
-        router_ns.ip(&["addr", "add", &format!("{ROUTER1}/16"), "dev", "eth0"])?;
-        router_ns.ip(&["addr", "add", &format!("{ROUTER2}/16"), "dev", "eth1"])?;
-        router_ns.ip(&["link", "set", "eth0", "up"])?;
-        router_ns.ip(&["link", "set", "eth1", "up"])?;
-        router_ns.sysctl("net.ipv4.ip_forward", "1")?;
-        router_ns.sysctl("net.ipv4.conf.all.rp_filter", "0")?;
-        router_ns.sysctl("net.ipv6.conf.all.forwarding", "1")?;
 
         let nodes = lab_nodes();
         let setup = RouterSetup {
@@ -255,8 +248,34 @@ impl Lab {
             merge_paths: opts.bird_merge_paths,
             dir: opts.dir.clone(),
             bins: opts.bins.clone(),
+            image: opts.image.clone(),
         };
-        let router = Router::start(&router_ns, setup)?;
+        // The router namespace: our own, or the router container's.
+        let (router_ns, container) = if opts.router == RouterKind::Docker {
+            let (r, pid) = Router::start_container(setup.clone())?;
+            (Netns::attach(ROUTER_NS, pid)?, Some(r))
+        } else {
+            (Netns::create(ROUTER_NS)?, None)
+        };
+        veth(&router_ns, "eth0", &switch, "router-1")?;
+        veth(&router_ns, "eth1", &switch, "router-2")?;
+        attach(&switch, "router-1", "br1")?;
+        attach(&switch, "router-2", "br2")?;
+        router_ns.ip(&["addr", "add", &format!("{ROUTER1}/16"), "dev", "eth0"])?;
+        router_ns.ip(&["addr", "add", &format!("{ROUTER2}/16"), "dev", "eth1"])?;
+        router_ns.ip(&["link", "set", "eth0", "up"])?;
+        router_ns.ip(&["link", "set", "eth1", "up"])?;
+        router_ns.sysctl("net.ipv4.ip_forward", "1")?;
+        router_ns.sysctl("net.ipv4.conf.all.rp_filter", "0")?;
+        router_ns.sysctl("net.ipv6.conf.all.forwarding", "1")?;
+
+        let router = match container {
+            Some(mut r) => {
+                r.wait_ready(&router_ns)?;
+                r
+            }
+            None => Router::start(&router_ns, setup)?,
+        };
         let mut lab = Lab {
             router,
             nodes: Vec::new(),
@@ -415,9 +434,10 @@ impl Lab {
     }
 
     /// Whether the router installs the LB /32s as ECMP over the cluster's
-    /// nodes (rbgpd; BIRD with `merge paths on`) rather than one path.
+    /// nodes (rbgpd, native or in docker; BIRD with `merge paths on`)
+    /// rather than one path.
     pub fn expects_ecmp(&self) -> bool {
-        self.opts.router == RouterKind::Rbgpd || self.opts.bird_merge_paths
+        self.opts.router != RouterKind::Bird || self.opts.bird_merge_paths
     }
 
     /// Node IPs of `cluster`.

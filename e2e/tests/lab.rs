@@ -61,6 +61,18 @@ fn lab_with(kind: RouterKind, gr: bool, merge_paths: bool) -> Option<Lab> {
                 return None;
             }
         },
+        RouterKind::Docker => {
+            let image = std::env::var("RBGPD_IMAGE").unwrap_or_else(|_| "rbgpd:latest".into());
+            let present = std::process::Command::new("docker")
+                .args(["image", "inspect", &image])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if !present {
+                println!("SKIP (docker router): image {image} not built (docker/build.sh)");
+                return None;
+            }
+            opts.image = Some(image);
+        }
     }
     Some(Lab::up(opts).expect("lab up"))
 }
@@ -105,7 +117,9 @@ fn check_sessions_and_routes(lab: &mut Lab) -> Vec<KernelRoute> {
     // rbgpd tags its routes RTPROT_BGP ("bgp"); RBGPD_FIB_PROTO overrides.
     let proto = match kind {
         RouterKind::Bird => "bird".to_string(),
-        RouterKind::Rbgpd => std::env::var("RBGPD_FIB_PROTO").unwrap_or_else(|_| "bgp".into()),
+        RouterKind::Rbgpd | RouterKind::Docker => {
+            std::env::var("RBGPD_FIB_PROTO").unwrap_or_else(|_| "bgp".into())
+        }
     };
     for (dst, via) in lab.expected_pod_routes() {
         let r = find(&routes, &dst).unwrap();
@@ -170,6 +184,13 @@ fn bird_merge_paths_checks_1_to_3_ecmp() {
 #[test]
 fn rbgpd_checks_1_to_3_sessions_routes_http() {
     checks_1_to_3(RouterKind::Rbgpd);
+}
+
+/// Checks 1-3 with the docker/build.sh image as the router (its
+/// container's namespace wired into the lab).
+#[test]
+fn docker_checks_1_to_3_sessions_routes_http() {
+    checks_1_to_3(RouterKind::Docker);
 }
 
 /// Check 4: the speaker the router uses for LB1 stops (SIGTERM, Cease):

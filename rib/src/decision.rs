@@ -193,6 +193,38 @@ fn keep_best<T: Ord + Copy>(
     set.retain(|&i| c.get(i).is_some_and(|x| key(x) == best));
 }
 
+/// [`select`] for two candidates: with two, the pairwise [`compare`] is
+/// the elimination (no third path to make MED intransitive), and both are
+/// in the multipath group when they tie through the MED step, are learned
+/// the same way and (unless relaxed) from the same neighbor AS.
+fn select_two(cands: &[Candidate], cfg: &DecisionConfig) -> Selection {
+    let (Some(a), Some(b)) = (cands.first(), cands.get(1)) else {
+        return Selection::default();
+    };
+    let (ord, reason) = compare(a, b, cfg.always_compare_med);
+    let (best, other) = if ord == Ordering::Greater {
+        (1, 0)
+    } else {
+        (0, 1)
+    };
+    let tied = matches!(
+        reason,
+        Reason::RouterId
+            | Reason::ClusterListLen
+            | Reason::PeerAddr
+            | Reason::PathId
+            | Reason::Equal
+    );
+    let mut multipath = vec![best];
+    if tied && cfg.max_paths > 1 && (cfg.multipath_relax || a.neighbor_as == b.neighbor_as) {
+        multipath.push(other);
+    }
+    Selection {
+        best: Some(best),
+        multipath,
+    }
+}
+
 /// Runs the decision process over `cands` and forms the multipath group.
 ///
 /// Multipath: the paths still in the running after the MED step, learned
@@ -208,6 +240,7 @@ pub fn select(cands: &[Candidate], cfg: &DecisionConfig) -> Selection {
                 multipath: vec![0],
             }
         }
+        2 => return select_two(cands, cfg),
         _ => {}
     }
     let mut set: Vec<usize> = (0..cands.len()).collect();

@@ -94,6 +94,21 @@ proptest! {
     }
 
     #[test]
+    fn two_candidate_fast_path_matches_the_general_elimination(
+        a in candidate(), b in candidate(), acm in any::<bool>(), relax in any::<bool>(),
+        max_paths in 1usize..4,
+    ) {
+        // A third candidate that loses at the first step sends `select`
+        // down the general path without changing the answer.
+        let mut loser = a;
+        loser.local_pref = 0;
+        let cfg = DecisionConfig { always_compare_med: acm, multipath_relax: relax, max_paths };
+        let two = select(&[a, b], &cfg);
+        let three = select(&[a, b, loser], &cfg);
+        prop_assert_eq!(two, three);
+    }
+
+    #[test]
     fn selection_does_not_depend_on_order(
         cands in prop::collection::vec(candidate(), 1..6),
         seed in any::<u64>(),

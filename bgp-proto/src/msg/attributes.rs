@@ -154,7 +154,12 @@ impl AsPath {
         if asns.is_empty() {
             return AsPath::default();
         }
-        AsPath { segments: vec![AsSegment { kind: AsSegmentType::Sequence, asns }] }
+        AsPath {
+            segments: vec![AsSegment {
+                kind: AsSegmentType::Sequence,
+                asns,
+            }],
+        }
     }
 
     /// Path length for the decision process (RFC 4271 9.1.2.2 a): an
@@ -180,7 +185,12 @@ impl AsPath {
     pub fn neighbor_as(&self) -> Option<u32> {
         self.segments
             .iter()
-            .find(|s| !matches!(s.kind, AsSegmentType::ConfedSequence | AsSegmentType::ConfedSet))
+            .find(|s| {
+                !matches!(
+                    s.kind,
+                    AsSegmentType::ConfedSequence | AsSegmentType::ConfedSet
+                )
+            })
             .and_then(|s| match s.kind {
                 AsSegmentType::Sequence => s.asns.first().copied(),
                 _ => None,
@@ -206,7 +216,10 @@ impl AsPath {
             }
             _ => self.segments.insert(
                 0,
-                AsSegment { kind: AsSegmentType::Sequence, asns: vec![asn; count] },
+                AsSegment {
+                    kind: AsSegmentType::Sequence,
+                    asns: vec![asn; count],
+                },
             ),
         }
     }
@@ -225,7 +238,12 @@ impl fmt::Display for AsPath {
                 f.write_str(" ")?;
             }
             first = false;
-            let list = s.asns.iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
+            let list = s
+                .asns
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(" ");
             match s.kind {
                 AsSegmentType::Sequence => f.write_str(&list)?,
                 AsSegmentType::Set => write!(f, "{{{list}}}")?,
@@ -385,7 +403,10 @@ impl UpdateMessage {
             UpdateMessage::default()
         } else {
             UpdateMessage {
-                mp_unreach: Some(MpUnreach { family, withdrawn: Vec::new() }),
+                mp_unreach: Some(MpUnreach {
+                    family,
+                    withdrawn: Vec::new(),
+                }),
                 ..UpdateMessage::default()
             }
         }
@@ -413,9 +434,18 @@ mod tests {
     fn as_path_length_and_neighbor() {
         let p = AsPath {
             segments: vec![
-                AsSegment { kind: AsSegmentType::ConfedSequence, asns: vec![1, 2] },
-                AsSegment { kind: AsSegmentType::Sequence, asns: vec![65100, 65001] },
-                AsSegment { kind: AsSegmentType::Set, asns: vec![7, 8, 9] },
+                AsSegment {
+                    kind: AsSegmentType::ConfedSequence,
+                    asns: vec![1, 2],
+                },
+                AsSegment {
+                    kind: AsSegmentType::Sequence,
+                    asns: vec![65100, 65001],
+                },
+                AsSegment {
+                    kind: AsSegmentType::Set,
+                    asns: vec![7, 8, 9],
+                },
             ],
         };
         assert_eq!(p.path_len(), 3);

@@ -15,8 +15,7 @@ pub use attributes::{
 };
 pub use notification::Notification;
 pub use open::{
-    AddPathMode, Capability, ExtendedNextHop, GracefulRestart, GracefulRestartFamily,
-    OpenMessage,
+    AddPathMode, Capability, ExtendedNextHop, GracefulRestart, GracefulRestartFamily, OpenMessage,
 };
 pub use route_refresh::{RouteRefresh, RouteRefreshSubtype};
 

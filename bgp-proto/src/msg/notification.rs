@@ -129,7 +129,11 @@ pub mod route_refresh_subcode {
 impl Notification {
     /// A NOTIFICATION with the given code, subcode and data.
     pub fn new(code: u8, subcode: u8, data: impl Into<Vec<u8>>) -> Self {
-        Notification { code, subcode, data: data.into() }
+        Notification {
+            code,
+            subcode,
+            data: data.into(),
+        }
     }
 
     /// A Cease with an RFC 9003 shutdown communication (UTF-8, at most 255
@@ -143,7 +147,11 @@ impl Notification {
         let mut data = Vec::with_capacity(text.len() + 1);
         data.push(text.len() as u8);
         data.extend_from_slice(text);
-        Notification { code: code::CEASE, subcode, data }
+        Notification {
+            code: code::CEASE,
+            subcode,
+            data,
+        }
     }
 
     /// The RFC 9003 shutdown communication carried by an Administrative
@@ -227,8 +235,16 @@ fn describe_codes(code: u8, subcode: u8) -> (String, String) {
         (7, 1) => "Invalid Message Length",
         _ => "",
     };
-    let c = if c.is_empty() { format!("code {code}") } else { c.to_string() };
-    let s = if s.is_empty() { format!("subcode {subcode}") } else { s.to_string() };
+    let c = if c.is_empty() {
+        format!("code {code}")
+    } else {
+        c.to_string()
+    };
+    let s = if s.is_empty() {
+        format!("subcode {subcode}")
+    } else {
+        s.to_string()
+    };
     (c, s)
 }
 
@@ -254,6 +270,9 @@ mod tests {
 
     #[test]
     fn describe_unknown_codes() {
-        assert_eq!(Notification::new(42, 9, vec![]).describe(), "code 42 / subcode 9");
+        assert_eq!(
+            Notification::new(42, 9, vec![]).describe(),
+            "code 42 / subcode 9"
+        );
     }
 }

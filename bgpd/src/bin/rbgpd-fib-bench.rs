@@ -38,6 +38,12 @@ struct Args {
     /// Give up on BIRD after this many seconds.
     #[arg(long, default_value_t = 600)]
     bird_timeout: u64,
+    /// KiB of netlink requests per sendmsg.
+    #[arg(long, default_value_t = 128)]
+    chunk_kb: usize,
+    /// Skip the ip -batch phase (to compare rbgpd settings only).
+    #[arg(long)]
+    no_ip: bool,
     /// Rounds (each: rbgpd add, rbgpd delete, ip add, ip delete).
     #[arg(long, default_value_t = 1)]
     rounds: u32,
@@ -96,7 +102,11 @@ fn count_routes(ns: &Netns) -> Result<usize> {
 }
 
 /// Adds then deletes the table through FibManager + NetlinkFib, inside `ns`.
-fn rbgpd_round(ns: &str, routes: Vec<(Prefix, Vec<Ipv4Addr>)>) -> Result<(Duration, Duration)> {
+fn rbgpd_round(
+    ns: &str,
+    routes: Vec<(Prefix, Vec<Ipv4Addr>)>,
+    chunk_kb: usize,
+) -> Result<(Duration, Duration)> {
     let path = format!("/run/netns/{ns}");
     let worker = std::thread::spawn(move || -> Result<(Duration, Duration)> {
         let file = std::fs::File::open(&path)?;
@@ -114,7 +124,11 @@ fn rbgpd_round(ns: &str, routes: Vec<(Prefix, Vec<Ipv4Addr>)>) -> Result<(Durati
                 max_paths: 16,
                 ..FibConfig::default()
             };
-            let fib = NetlinkFib::new(NetlinkOptions::from_config(&cfg))?;
+            let opts = NetlinkOptions {
+                chunk_bytes: chunk_kb * 1024,
+                ..NetlinkOptions::from_config(&cfg)
+            };
+            let fib = NetlinkFib::new(opts)?;
             let mut m = FibManager::new(fib, &cfg);
             m.start().await?;
             m.startup_complete().await?;
@@ -313,24 +327,23 @@ fn main() -> Result<()> {
     };
     for round in 1..=args.rounds {
         println!("round {round}:");
-        let (add, del) = rbgpd_round(&ns.0, routes.clone()).context("rbgpd round")?;
+        let (add, del) =
+            rbgpd_round(&ns.0, routes.clone(), args.chunk_kb).context("rbgpd round")?;
         let left = count_routes(&ns)?;
         if left != 0 {
             bail!("{left} routes left after rbgpd delete");
         }
         line("rbgpd NetlinkFib add", add);
         line("rbgpd NetlinkFib delete", del);
-        let (ip_add, ip_del) = ip_round(&ns, &routes).context("ip round")?;
-        line("ip -batch route add", ip_add);
-        line("ip -batch route del", ip_del);
-        println!(
-            "  ratio rbgpd/ip add {:>8.3}",
-            add.as_secs_f64() / ip_add.as_secs_f64()
-        );
-        println!(
-            "  ratio rbgpd/ip del {:>8.3}",
-            del.as_secs_f64() / ip_del.as_secs_f64()
-        );
+        if !args.no_ip {
+            let (ip_add, ip_del) = ip_round(&ns, &routes).context("ip round")?;
+            line("ip -batch route add", ip_add);
+            line("ip -batch route del", ip_del);
+            let ratio_add = add.as_secs_f64() / ip_add.as_secs_f64();
+            let ratio_del = del.as_secs_f64() / ip_del.as_secs_f64();
+            println!("  ratio rbgpd/ip add {ratio_add:>8.3}");
+            println!("  ratio rbgpd/ip del {ratio_del:>8.3}");
+        }
         if args.bird {
             match bird_round(&ns, &routes, args.bird_timeout).context("bird round")? {
                 Some(d) => {

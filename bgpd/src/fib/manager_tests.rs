@@ -393,3 +393,34 @@ async fn shutdown_with_persist_keeps_routes() {
     m.shutdown().await.unwrap();
     assert_eq!(mem.routes().len(), 1);
 }
+
+#[tokio::test]
+async fn task_serves_handle_and_ends_startup_after_grace() {
+    let mem = MemoryFib::new();
+    mem.set_connected(vec![conn("172.18.0.0/16", "172.18.0.5", 2)]);
+    mem.insert(FibRoute::new(p("10.9.0.0/24"), vec![nh("172.18.0.9", 2)]));
+    let m = FibManager::new(mem.clone(), &cfg());
+    let hour = std::time::Duration::from_secs(3600);
+    let grace = std::time::Duration::from_millis(200);
+    let (h, task) = crate::fib::spawn(m, None, hour, grace);
+    h.update(vec![ann("10.241.0.0/24", &["172.18.0.2"])])
+        .await
+        .unwrap();
+    let st = h.status().await.unwrap();
+    assert!(!st.startup_complete);
+    assert_eq!((st.installed, st.stale), (1, 1));
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let st = h.status().await.unwrap();
+    assert!(st.startup_complete, "grace time ends the startup phase");
+    assert_eq!(mem.route(&p("10.9.0.0/24")), None);
+    assert!(mem.remove(&p("10.241.0.0/24")));
+    assert_eq!(h.resync().await.unwrap(), 1);
+    assert_eq!(
+        mem.route(&p("10.241.0.0/24")),
+        Some(vec![nh("172.18.0.2", 2)])
+    );
+    h.shutdown().await.unwrap(); // persist = false in cfg()
+    task.await.unwrap();
+    assert!(mem.routes().is_empty());
+    assert!(h.status().await.is_err(), "task gone");
+}

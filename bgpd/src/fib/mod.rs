@@ -14,7 +14,10 @@
 //! Invariants:
 //! - only this module talks netlink;
 //! - we only ever write or delete routes carrying our protocol number in our
-//!   table, so routes of other protocols are never touched;
+//!   table, so routes of other protocols are never touched (deletes match on
+//!   the protocol; note that the kernel's `NLM_F_REPLACE` would overwrite a
+//!   foreign route with the same prefix, table *and metric*, so the metric
+//!   should be one no other routing daemon uses, like BIRD's 32);
 //! - a change of next hops is one `NLM_F_REPLACE` request, so a route is never
 //!   briefly absent;
 //! - a route whose next hops are all unreachable is *pending*, not installed,

@@ -136,12 +136,15 @@ pub struct NetlinkFib {
 
 impl NetlinkFib {
     /// Opens the socket in the current thread's network namespace.
-    pub fn new(opts: NetlinkOptions) -> Result<Self, FibError> {
+    pub fn new(mut opts: NetlinkOptions) -> Result<Self, FibError> {
         let sock = open_socket(opts.socket_buffer, &[])?;
         let timeout = Some(opts.ack_timeout);
-        socket2::SockRef::from(&sock)
-            .set_read_timeout(timeout)
-            .map_err(io("SO_RCVTIMEO"))?;
+        let sref = socket2::SockRef::from(&sock);
+        sref.set_read_timeout(timeout).map_err(io("SO_RCVTIMEO"))?;
+        // A sendmsg larger than the send buffer fails with EMSGSIZE: keep
+        // chunks well inside what the kernel granted.
+        let sndbuf = sref.send_buffer_size().map_err(io("SO_SNDBUF"))?;
+        opts.chunk_bytes = opts.chunk_bytes.clamp(1024, (sndbuf / 2).max(1024));
         Ok(NetlinkFib {
             conn: Some(Conn {
                 sock,

@@ -243,12 +243,24 @@ impl Lab {
         // FRR and BIRD run as root here but may drop privileges.
         let _ = Command::new("chmod").arg("777").arg(&dir).status();
         let socket = dir.join("ctl.sock");
-        Some(Lab {
+        let mut lab = Lab {
             procs: Vec::new(),
             ns,
             dir,
             socket,
-        })
+        };
+        // RBI_CAPTURE=1: a packet capture of port 179 kept with the logs.
+        if std::env::var_os("RBI_CAPTURE").is_some() && have("tshark") {
+            let pcap = lab.dir.join("bgp.pcap");
+            let p = lab.spawn(
+                "tshark",
+                &["-i", "lo", "-f", "tcp port 179", "-w", pcap.to_str().unwrap()],
+                "tshark.log",
+            );
+            lab.procs.push(p);
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        Some(lab)
     }
 
     /// Spawns `program args` inside the namespace, output to `log` in the
@@ -386,56 +398,47 @@ impl Lab {
         child.wait().is_ok_and(|s| s.success())
     }
 
-    /// Drops every packet to or from port 179 in the namespace (nftables),
-    /// so that connections being dialled stay pending. Returns whether it
-    /// worked (nft may be missing).
+    /// Drops every packet to a port 179 but SYNs: a dialling side's
+    /// connect completes (the SYN-ACK gets back) while the listening side
+    /// never sees the final ACK, so it accepts nothing, and no BGP message
+    /// gets through. Returns whether it worked (nft may be missing).
     pub fn block_bgp(&self) -> bool {
         self.nft(
             "table inet rbi {\n chain input {\n  type filter hook input priority 0;\n  \
-             tcp dport 179 drop\n  tcp sport 179 drop\n }\n}\n",
+             tcp dport 179 tcp flags & syn == 0 drop\n }\n}\n",
         )
     }
 
-    /// Lets TCP handshakes on port 179 through but still drops every
-    /// segment that carries data (a BGP message), so that connections get
-    /// made but no OPEN is seen yet.
-    pub fn block_bgp_data(&self) -> bool {
-        self.nft(
-            "flush chain inet rbi input\n\
-             add rule inet rbi input tcp dport 179 ip length > 64 drop\n\
-             add rule inet rbi input tcp sport 179 ip length > 64 drop\n",
-        )
-    }
-
-    /// Removes what `block_bgp` and `block_bgp_data` added.
+    /// Removes what `block_bgp` added.
     pub fn unblock_bgp(&self) -> bool {
         self.nft("delete table inet rbi\n")
     }
 
-    /// Connections from `peer` to rbgpd's port 179 still dialling.
-    pub fn dialling_rbgpd(&self, peer: &str) -> bool {
+    /// Whether `from` holds an established connection it dialled to
+    /// `to`:179.
+    pub fn dialled(&self, from: &str, to: &str) -> bool {
         let out = self
             .ns
             .command("ss")
-            .args(["-Htn", "state", "syn-sent"])
+            .args(["-Htn", "state", "established"])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).lines().any(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            f.get(2).is_some_and(|a| a.starts_with(&format!("{peer}:")))
-                && f.get(3).is_some_and(|a| *a == format!("{RBGPD}:179"))
+            f.get(2).is_some_and(|a| a.starts_with(&format!("{from}:")))
+                && f.get(3).is_some_and(|a| *a == format!("{to}:179"))
         })
     }
 
-    /// Starts the peers (`start_peers`) and rbgpd (with `neighbors`) so
-    /// that both sides dial at once, for real (RFC 4271 6.8): with every
-    /// port-179 packet dropped, the peers start and dial rbgpd; once each
-    /// of `peers` has a dial pending, rbgpd starts and dials them too;
-    /// then TCP handshakes go through but BGP messages do not, until
-    /// rbgpd holds two connections with each peer (one dialled, one
-    /// accepted); then the OPENs go, and the collision must be resolved.
-    /// Without nftables the peers and rbgpd are just started. Returns what
-    /// `start_peers` returned and how many peers got two connections.
+    /// Starts rbgpd (with `neighbors`) and the peers (`start_peers`) so
+    /// that both sides dial at once, for real (RFC 4271 6.8): with
+    /// `block_bgp` in force, each side's dial completes but neither side
+    /// accepts anything, until rbgpd has dialled each of `peers` and each
+    /// has dialled rbgpd; then the final ACKs and the OPENs go through and
+    /// both sides find themselves with two connections: the collision must
+    /// be resolved. Without nftables the peers and rbgpd are just started.
+    /// Returns what `start_peers` returned and how many peers had dialled
+    /// at the same time as rbgpd.
     pub fn start_colliding<T>(
         &mut self,
         peers: &[&str],
@@ -443,37 +446,59 @@ impl Lab {
         neighbors: &[Neighbor],
     ) -> (T, usize) {
         let blocked = self.block_bgp();
+        self.start_rbgpd(neighbors);
         let procs = start_peers(self);
         if !blocked {
             println!("nft unavailable: a collision is left to chance");
-            self.start_rbgpd(neighbors);
             return (procs, 0);
         }
+        let both = |p: &str| self.dialled(RBGPD, p) && self.dialled(p, RBGPD);
         let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(15)
-            && !peers.iter().all(|p| self.dialling_rbgpd(p))
-        {
+        while start.elapsed() < Duration::from_secs(15) && !peers.iter().all(|p| both(p)) {
             std::thread::sleep(Duration::from_millis(100));
         }
-        let out = self.ns.command("ss").args(["-tnap"]).output().unwrap();
-        println!("DEBUG ss0: {:?} {}", start.elapsed(), String::from_utf8_lossy(&out.stdout));
-        self.start_rbgpd(neighbors);
-        assert!(self.block_bgp_data());
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10)
-            && !peers.iter().all(|p| self.tcp_sessions(p) >= 2)
-        {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let doubled = peers.iter().filter(|p| self.tcp_sessions(p) >= 2).count();
-        let out = self.ns.command("ss").args(["-tnap"]).output().unwrap();
-        println!("DEBUG ss: {}", String::from_utf8_lossy(&out.stdout));
+        let crossed = peers.iter().filter(|p| both(p)).count();
         assert!(self.unblock_bgp());
         println!(
-            "{doubled} of {} peers had two connections at once",
+            "{crossed} of {} peers dialled while rbgpd dialled them",
             peers.len()
         );
-        (procs, doubled)
+        (procs, crossed)
+    }
+
+    /// After `start_colliding`: exactly one TCP connection with each of
+    /// `peers` and an Established session that stays; where both sides
+    /// dialled (`crossed` is all of them), the connection kept is the one
+    /// the peer dialled, as its BGP Identifier is the higher (RFC 4271 6.8:
+    /// "the connection initiated by the BGP speaker with the higher-valued
+    /// BGP Identifier" is kept). `flaps_allowed`: how many extra times a
+    /// session may have been re-established on the way (a peer's own
+    /// collision handling may drop the survivor once; see the FRR test).
+    pub fn check_one_session_each(&self, peers: &[&str], crossed: usize, flaps_allowed: u64) {
+        // A losing connection may linger for a moment.
+        wait_for("one Established session with each peer", 20, || {
+            peers
+                .iter()
+                .all(|p| self.established(p) && self.tcp_sessions(p) == 1)
+        });
+        stays("one Established session each", 3, || {
+            peers
+                .iter()
+                .all(|p| self.established(p) && self.tcp_sessions(p) == 1)
+        });
+        for p in peers {
+            let d = self.peer(p);
+            let count = d["established_count"].as_u64().unwrap_or(0);
+            assert!(count >= 1 && count <= 1 + flaps_allowed, "{d}");
+            println!(
+                "{p}: collision seen by rbgpd: {}, established {count} time(s)",
+                self.saw_collision(p)
+            );
+            if crossed == peers.len() && count == 1 {
+                let local = d["local_addr"].as_str().unwrap_or_default();
+                assert_eq!(local, format!("{RBGPD}:179"), "kept the peer's dial: {d}");
+            }
+        }
     }
 
     /// Whether rbgpd's log mentions a connection collision with `peer`.

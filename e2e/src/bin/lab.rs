@@ -3,7 +3,7 @@
 //! a namespace.
 //!
 //! ```text
-//! lab up [--router rbgpd|bird] [--gr] [--merge-paths] [--connect-retry S] [--dir D]
+//! lab up [--router rbgpd|bird|docker] [--image TAG] [--gr] [--merge-paths] [--connect-retry S] [--dir D]
 //! lab status [--dir D]
 //! lab down [--dir D]
 //! lab rogue --target IP[:PORT] --as N --id IP --scenario bad-open|bad-update|garbage
@@ -35,7 +35,7 @@ fn main() -> Result<()> {
 }
 
 fn usage() -> &'static str {
-    "usage:\n  lab up [--router rbgpd|bird] [--gr] [--merge-paths] [--connect-retry S] [--dir D]\n  \
+    "usage:\n  lab up [--router rbgpd|bird|docker] [--image TAG] [--gr] [--merge-paths] [--connect-retry S] [--dir D]\n  \
      lab status [--dir D]\n  lab down [--dir D]\n  \
      lab rogue --target IP[:PORT] --as N --id IP --scenario bad-open|bad-update|garbage"
 }
@@ -50,6 +50,7 @@ struct Flags {
     asn: u32,
     id: Option<String>,
     scenario: Option<String>,
+    image: String,
 }
 
 impl Flags {
@@ -64,6 +65,7 @@ impl Flags {
             asn: 65100,
             id: None,
             scenario: None,
+            image: "rbgpd:latest".into(),
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -82,6 +84,7 @@ impl Flags {
                 "--as" => f.asn = val()?.parse()?,
                 "--id" => f.id = Some(val()?),
                 "--scenario" => f.scenario = Some(val()?),
+                "--image" => f.image = val()?,
                 other => bail!("unknown flag {other}\n{}", usage()),
             }
         }
@@ -97,6 +100,9 @@ fn up(f: &Flags) -> Result<()> {
     opts.dir = f.dir.clone();
     if f.router == RouterKind::Rbgpd {
         opts.bins = Some(find_rbgpd().map_err(|e| anyhow!(e))?);
+    }
+    if f.router == RouterKind::Docker {
+        opts.image = Some(f.image.clone());
     }
     println!(
         "bringing the lab up with {} as router (dir {})",
