@@ -4,6 +4,9 @@
 #   scripts/test.sh          fmt check, clippy, all tests (e2e serially)
 #   scripts/test.sh --ci     the same, after installing the system packages
 #                            the tests need, plus a fuzz smoke run
+#   scripts/test.sh --docker also build the image (docker/build.sh, tag
+#                            rbgpd:latest) so that the image tests run
+#                            (they skip when the image is absent)
 #
 # Tests run with cargo-nextest when installed (the e2e group runs one test
 # at a time, .config/nextest.toml), else with cargo test (e2e with
@@ -12,7 +15,14 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 ci=0
-[[ "${1:-}" == "--ci" ]] && ci=1
+docker_image=0
+for arg in "$@"; do
+    case "$arg" in
+        --ci) ci=1 ;;
+        --docker) docker_image=1 ;;
+        *) echo "usage: scripts/test.sh [--ci] [--docker]" >&2; exit 2 ;;
+    esac
+done
 start=$(date +%s)
 log=$(mktemp /tmp/rb-test-log.XXXXXX)
 trap 'rm -f "$log"' EXIT
@@ -37,6 +47,11 @@ cargo clippy --workspace --all-targets -- -D warnings || die "clippy"
 
 step "cargo build -p bgpd --bins (the e2e lab runs rbgpd)"
 cargo build -p bgpd --bins || die "build rbgpd"
+
+if ((docker_image)); then
+    step "docker/build.sh rbgpd:latest"
+    ./docker/build.sh rbgpd:latest || die "docker image build"
+fi
 
 passed=0
 failed=0
@@ -82,7 +97,7 @@ if [[ -x scripts/fuzz.sh ]] && rustup toolchain list 2>/dev/null | grep -q '^nig
     fi
     if cargo +nightly fuzz --version >/dev/null 2>&1; then
         step "fuzz smoke (scripts/fuzz.sh, FUZZ_SECONDS=${FUZZ_SECONDS:-20} per target)"
-        if FUZZ_SECONDS=${FUZZ_SECONDS:-20} timeout 900 ./scripts/fuzz.sh --smoke; then
+        if timeout 900 ./scripts/fuzz.sh "${FUZZ_SECONDS:-20}"; then
             fuzz="ok"
         else
             echo "test.sh: fuzz smoke failed"

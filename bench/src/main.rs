@@ -141,6 +141,7 @@ fn real_main() -> Result<()> {
     }
     netns::raise_nofile();
     netns::remove_stale();
+    netns::cleanup_on_signal();
     let rbgpd = match &args.rbgpd {
         Some(p) => p.clone(),
         None => std::env::current_exe()

@@ -165,6 +165,34 @@ pub fn list() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Blocks SIGINT and SIGTERM in this thread (call it before any other
+/// thread exists, so that all inherit the mask) and starts a thread that
+/// waits for them, removes this process's namespaces (killing the daemons
+/// inside) and exits. Without it, Ctrl-C would leave namespaces behind.
+pub fn cleanup_on_signal() {
+    // SAFETY: sigset manipulation on a local set, then pthread_sigmask on
+    // the calling thread; sigwait in the helper thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            return;
+        }
+        std::thread::spawn(move || {
+            let mut sig = 0;
+            libc::sigwait(&set, &mut sig);
+            let mine = format!("{NS_PREFIX}{}-", std::process::id());
+            for name in list().iter().filter(|n| n.starts_with(&mine)) {
+                destroy(name);
+            }
+            eprintln!("bench: stopped by signal {sig}; namespaces removed");
+            std::process::exit(130);
+        });
+    }
+}
+
 /// Removes `rbbench-<pid>-*` namespaces whose harness process is gone.
 pub fn remove_stale() {
     for name in list() {

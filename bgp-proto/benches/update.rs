@@ -154,7 +154,51 @@ fn decode_all(bodies: &[Bytes], ctx: &SessionContext, with_attrs: bool) -> usize
     n
 }
 
-/// `UPDATE_BENCH_LOOPS=N UPDATE_BENCH_WHAT=decode|nlri|validate|attrs|encode` (and
+/// Decodes every UPDATE and reads every attribute through the borrowed
+/// [`Update::attributes_view`] (scalars parsed, every AS and community
+/// decoded, nothing allocated), then iterates every NLRI.
+fn decode_view(bodies: &[Bytes], ctx: &SessionContext) -> usize {
+    let mut n = 0;
+    for b in bodies {
+        let u = Update::decode(b.clone(), ctx).unwrap();
+        let a = u.attributes_view();
+        black_box((
+            a.origin(),
+            a.next_hop(),
+            a.med(),
+            a.local_pref(),
+            a.atomic_aggregate(),
+            a.aggregator(),
+            a.originator_id(),
+        ));
+        let mut h = 0u32;
+        for asn in a.as_path().asns() {
+            h = h.wrapping_add(asn);
+        }
+        for c in a.communities() {
+            h = h.wrapping_add(c.0);
+        }
+        for c in a.large_communities() {
+            h = h.wrapping_add(c.global ^ c.local1 ^ c.local2);
+        }
+        h = h.wrapping_add(a.ext_communities().len() as u32 + a.cluster_list().len() as u32);
+        black_box(h);
+        for p in u.nlri() {
+            black_box(p);
+            n += 1;
+        }
+        if let Some(mp) = u.mp_reach() {
+            black_box(mp.next_hop());
+            for p in mp.nlri() {
+                black_box(p);
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// `UPDATE_BENCH_LOOPS=N UPDATE_BENCH_WHAT=decode|view|nlri|validate|attrs|encode` (and
 /// `UPDATE_BENCH_DENSE=1` for the dense stream): run one
 /// workload N times and exit, for `perf stat` (CPU time and cycles are
 /// meaningful on a loaded machine, where criterion's wall clock is not).
@@ -171,6 +215,7 @@ fn fixed_loops(ctx: &SessionContext, msgs: &[UpdateMessage], bodies: &[Bytes]) {
     for _ in 0..loops {
         match what.as_str() {
             "nlri" => total += decode_all(bodies, ctx, false),
+            "view" => total += decode_view(bodies, ctx),
             "validate" => {
                 for b in bodies {
                     total += usize::from(Update::decode(b.clone(), ctx).is_ok());
@@ -219,6 +264,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("decode_full", |b| {
         b.iter(|| decode_all(&bodies, &ctx, true))
     });
+    g.bench_function("decode_view", |b| b.iter(|| decode_view(&bodies, &ctx)));
     g.bench_function("decode_nlri_only", |b| {
         b.iter(|| decode_all(&bodies, &ctx, false))
     });
@@ -239,6 +285,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("decode_full", |b| {
         b.iter(|| decode_all(&bodies, &ctx, true))
     });
+    g.bench_function("decode_view", |b| b.iter(|| decode_view(&bodies, &ctx)));
     g.finish();
 
     let (_, dense, dense_prefixes) = v4_stream(&ctx, true);

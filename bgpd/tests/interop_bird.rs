@@ -1,12 +1,17 @@
-//! The whole daemon against BIRD 2 (the router rbgpd replaces), two BIRD
-//! speakers in a network namespace of the test's own, each listening on
-//! its address and dialling rbgpd (IPv4 unicast, as the lab's bird.conf):
+//! The whole daemon against BIRD 2 (the router rbgpd replaces): two BIRD
+//! speakers in a network namespace of their own, joined by a veth pair to
+//! rbgpd's (BIRD refuses a next hop that is one of its own addresses),
+//! each listening on its address and dialling rbgpd (IPv4 unicast, as the
+//! lab's bird.conf):
 //!
-//! - both sides dial at once and end with exactly one session each;
+//! - both sides dial at once (a real collision, forced with nftables) and
+//!   end with exactly one session each;
 //! - a static route of one BIRD reaches rbgpd and is re-advertised to the
 //!   other BIRD (both ways), seen with `birdc show route`;
 //! - wrong AS / unacceptable hold time OPENs get 2/2 / 2/6 and an unknown
 //!   address is closed before any BGP, while the BIRD sessions stay up;
+//! - the routes of a BIRD with `graceful restart on` survive its crash
+//!   (stale) and are fresh again once it is back;
 //! - a frozen BIRD (SIGSTOP, hold 9) is dropped at hold-timer expiry with
 //!   its routes withdrawn, comes back when thawed, and after a restart.
 //!
@@ -33,18 +38,15 @@ fn bird_missing() -> bool {
 
 /// A BIRD speaker at `addr` announcing `prefix` (a static blackhole),
 /// with short connect and error-wait timers so that tests are quick.
-fn bird(lab: &Lab, addr: &str, asn: u32, prefix: &str, hold: u16) -> Proc {
+fn bird(lab: &Lab, addr: &str, asn: u32, prefix: &str, hold: u16, gr: bool) -> Proc {
     let keepalive = hold / 3;
+    // BIRD's default is "aware": the capability, but no family kept.
+    let gr = if gr { "graceful restart on;" } else { "" };
     let cfg = format!(
         r#"
 log stderr all;
 router id {addr};
 protocol device {{ }}
-# Next hops of routes from rbgpd resolve through this (BIRD checks them).
-protocol static nexthops {{
-    ipv4;
-    route 10.98.0.0/24 via "lo";
-}}
 protocol static announced {{
     ipv4;
     route {prefix} blackhole;
@@ -54,12 +56,12 @@ protocol bgp rbgpd {{
     neighbor {RBGPD} port 179 as 65000;
     strict bind yes;
     debug {{ states, events }};
-    multihop;
     hold time {hold};
     keepalive time {keepalive};
     connect delay time 1;
     connect retry time 1;
     error wait time 1, 2;
+    {gr}
     ipv4 {{
         import all;
         export where proto = "announced";
@@ -70,7 +72,7 @@ protocol bgp rbgpd {{
     );
     let path = lab.dir.join(format!("bird-{addr}.conf"));
     std::fs::write(&path, cfg).unwrap();
-    lab.spawn(
+    lab.spawn_peer(
         "bird",
         &[
             "-f",
@@ -116,22 +118,23 @@ fn bird_established(lab: &Lab, addr: &str) -> bool {
 }
 
 /// (a) Established, (c) one session each though both sides dial,
-/// (b) routes both ways, (g)/(h) refused sessions noticed by nobody else.
+/// (b) routes both ways, (g)/(h) refused sessions noticed by nobody else,
+/// (f) the routes of a BIRD with graceful restart survive its crash.
 #[test]
-fn bird_speakers_collide_and_exchange_routes() {
+fn bird_speakers_collide_exchange_routes_and_survive_gr_restart() {
     if bird_missing() {
         return;
     }
-    let Some(mut lab) = Lab::new("bird-flow") else {
+    let Some(mut lab) = Lab::new_split("bird-flow") else {
         return;
     };
     // Both sides dial at once.
-    let ((_a, _b), doubled) = lab.start_colliding(
+    let ((_a, mut b), doubled) = lab.start_colliding(
         &[A, B],
         |lab| {
             (
-                bird(lab, A, 65100, "10.241.2.0/24", 90),
-                bird(lab, B, 65200, "10.242.2.0/24", 90),
+                bird(lab, A, 65100, "10.241.2.0/24", 90, false),
+                bird(lab, B, 65200, "10.242.2.0/24", 90, true),
             )
         },
         &[
@@ -146,7 +149,12 @@ fn bird_speakers_collide_and_exchange_routes() {
         lab.established(A) && lab.established(B)
     });
     // (c) Exactly one session with each, the one the peer dialled.
-    lab.check_one_session_each(&[A, B], doubled, 0);
+    // The test holds rbgpd's OPEN on the connection rbgpd dialled back
+    // until TCP retransmits it, which may be after BIRD's own connection
+    // is Established; BIRD then reads that OPEN as its neighbor having
+    // restarted ("Neighbor graceful restart detected", RFC 4724) and
+    // closes the session once: it comes back at once.
+    lab.check_one_session_each(&[A, B], doubled, 1);
     assert!(bird_established(&lab, A) && bird_established(&lab, B));
 
     wait_for("rbgpd learns both routes", 15, || {
@@ -171,6 +179,26 @@ fn bird_speakers_collide_and_exchange_routes() {
 
     check_refused_sessions(&lab, &[A, B], &[("10.241.2.0/24", A), ("10.242.2.0/24", B)]);
     assert!(bird_has(&lab, A, "10.242.2.0/24"));
+    let count_a = lab.established_count(A);
+
+    // B (graceful restart on) crashes: its route stays, stale.
+    b.crash();
+    wait_for("B's session down", 10, || !lab.established(B));
+    let paths = lab.paths("10.242.2.0/24");
+    assert_eq!(paths.len(), 1, "kept across the restart");
+    assert_eq!(paths[0]["stale"], true, "{}", paths[0]);
+    stays("A keeps B's route while B restarts", 2, || {
+        bird_has(&lab, A, "10.242.2.0/24")
+    });
+    let _b2 = bird(&lab, B, 65200, "10.242.2.0/24", 90, true);
+    wait_for("B back", 30, || lab.established(B));
+    wait_for("B's route fresh again", 20, || {
+        lab.paths("10.242.2.0/24")
+            .first()
+            .is_some_and(|p| p["stale"] == false && p["peer"] == B)
+    });
+    assert!(bird_has(&lab, A, "10.242.2.0/24"));
+    assert_eq!(lab.established_count(A), count_a, "A untouched");
 }
 
 /// (d) A frozen BIRD is dropped at hold-timer expiry with its routes
@@ -181,11 +209,11 @@ fn bird_frozen_speaker_dropped_at_hold_expiry_then_comes_back() {
     if bird_missing() {
         return;
     }
-    let Some(mut lab) = Lab::new("bird-freeze") else {
+    let Some(mut lab) = Lab::new_split("bird-freeze") else {
         return;
     };
-    let mut a = bird(&lab, A, 65100, "10.241.3.0/24", 9);
-    let _b = bird(&lab, B, 65200, "10.242.3.0/24", 90);
+    let mut a = bird(&lab, A, 65100, "10.241.3.0/24", 9, false);
+    let _b = bird(&lab, B, 65200, "10.242.3.0/24", 90, false);
     lab.start_rbgpd(&[
         Neighbor::active(A, 65100).hold(9),
         Neighbor::active(B, 65200),
@@ -229,7 +257,7 @@ fn bird_frozen_speaker_dropped_at_hold_expiry_then_comes_back() {
     wait_for("route withdrawn", 5, || {
         lab.paths("10.241.3.0/24").is_empty()
     });
-    let _a2 = bird(&lab, A, 65100, "10.241.3.0/24", 9);
+    let _a2 = bird(&lab, A, 65100, "10.241.3.0/24", 9, false);
     wait_for("A back after restart", 30, || lab.established(A));
     assert_eq!(lab.established_count(A), before + 1);
     wait_for("B learns A's route again", 15, || {

@@ -3,7 +3,8 @@
 //! of the test's own, each listening on its address and dialling rbgpd,
 //! IPv4 and IPv6 unicast:
 //!
-//! - both sides dial at once and end with exactly one session each;
+//! - both sides dial at once (a real collision, forced with nftables) and
+//!   end with exactly one session each;
 //! - a `network` of one FRR reaches rbgpd and is re-advertised to the
 //!   other FRR (both ways), seen with `vtysh -c 'show bgp ipv4 unicast
 //!   json'`;
@@ -181,11 +182,12 @@ fn frr_speakers_collide_exchange_routes_and_survive_gr_restart() {
         lab.established(A) && lab.established(B)
     });
     // (c) Exactly one session with each, the one the peer dialled.
-    // FRR 8.4 resolves the collision too (Cease on rbgpd's dial), then
-    // still processes the OPEN queued on that connection, which rbgpd has
-    // meanwhile closed (an RST: FRR's second NOTIFICATION was unread);
-    // `bgp_getsockname() failed ... BGP OPEN receipt failed` and FRR
-    // closes the surviving session too, once: the sessions come back.
+    // The test holds rbgpd's OPEN on the connection rbgpd dialled back
+    // until TCP retransmits it. FRR 8.4 resolves the collision too (Cease
+    // on that connection), then still processes that OPEN after rbgpd has
+    // closed the connection (an RST: FRR's second Cease was unread):
+    // `bgp_getsockname() failed ... BGP OPEN receipt failed`, and FRR
+    // closes the surviving session too, once; it comes back at once.
     lab.check_one_session_each(&[A, B], doubled, 1);
     let count_a = lab.established_count(A);
     assert!(frr_established(&lab, A) && frr_established(&lab, B));

@@ -2,9 +2,10 @@
 //! them (IPv4 and IPv6 unicast, hold 90 / keepalive 30, one with graceful
 //! restart and one without), each in a network namespace of its own test:
 //!
-//! - both sides dial at once and end with exactly one session each;
+//! - both sides dial at once (a real collision, forced with nftables) and
+//!   end with exactly one session each, the one the speaker dialled;
 //! - a route from one speaker reaches rbgpd and is re-advertised to the
-//!   other (both ways);
+//!   other (both ways), also IPv6 with an IPv4-mapped next hop;
 //! - the GR speaker's routes survive its crash (stale) and are fresh again
 //!   once it is back;
 //! - wrong AS / unacceptable hold time OPENs get 2/2 / 2/6 and an unknown
@@ -183,6 +184,32 @@ fn gobgp_cilium_speakers_collide_exchange_routes_and_survive_gr_restart() {
         attrs.contains("65000") && attrs.contains("65100"),
         "{attrs}"
     );
+
+    // IPv6 as Cilium sends it over an IPv4 session: an IPv4-mapped next
+    // hop. It reaches rbgpd and is re-advertised to B.
+    let out = gobgp(
+        &lab,
+        A,
+        &[
+            "global",
+            "rib",
+            "add",
+            "2001:db8:241::/64",
+            "nexthop",
+            "::ffff:10.98.0.2",
+            "-a",
+            "ipv6",
+        ],
+    );
+    assert!(!out.contains("rror"), "gobgp rib add: {out}");
+    wait_for("rbgpd learns the IPv6 route", 15, || {
+        lab.has_route_from("2001:db8:241::/64", A)
+    });
+    wait_for("B learns the IPv6 route", 15, || {
+        gobgp(&lab, B, &["global", "rib", "-a", "ipv6"]).contains("2001:db8:241::/64")
+    });
+    let v6 = gobgp(&lab, B, &["global", "rib", "-a", "ipv6"]);
+    assert!(v6.contains(RBGPD), "next hop self (IPv4-mapped): {v6}");
 
     // (g), (h) while A and B are up.
     check_refused_sessions(&lab, &[A, B], &[("10.241.0.0/24", A), ("10.242.0.0/24", B)]);

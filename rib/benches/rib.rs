@@ -29,8 +29,10 @@ struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
 
 fn grow(n: usize) {
+    ALLOCS.fetch_add(1, Relaxed);
     let now = LIVE.fetch_add(n, Relaxed) + n;
     PEAK.fetch_max(now, Relaxed);
 }
@@ -208,6 +210,7 @@ fn memory_report() {
         rib.add_peer(peer(1, 65100)).unwrap();
         let nh = IpAddr::V4(Ipv4Addr::new(172, 18, 0, 1));
         let cpu = thread_cpu();
+        let allocs = ALLOCS.load(Relaxed);
         for k in 0..n.div_ceil(per_update) {
             let (nlri, attrs) = update(k, per_update, n, false);
             rib.update(1, nlri, nh, attrs).unwrap();
@@ -215,6 +218,7 @@ fn memory_report() {
             drain_all(&mut rib);
         }
         let insert_ns = (thread_cpu() - cpu) * 1e9 / f64::from(n);
+        let insert_allocs = (ALLOCS.load(Relaxed) - allocs) as f64 / f64::from(n);
         let one = LIVE.load(Relaxed) - base;
         let rss_one = rss().saturating_sub(rss_base);
         let peak = PEAK.load(Relaxed) - base;
@@ -231,6 +235,7 @@ fn memory_report() {
         rib.add_peer(peer(2, 65200)).unwrap();
         let nh2 = IpAddr::V4(Ipv4Addr::new(172, 18, 0, 2));
         let cpu = thread_cpu();
+        let allocs = ALLOCS.load(Relaxed);
         for k in 0..n.div_ceil(per_update) {
             let (nlri, attrs) = update(k, per_update, n, true);
             rib.update(2, nlri, nh2, attrs).unwrap();
@@ -238,6 +243,7 @@ fn memory_report() {
             drain_all(&mut rib);
         }
         let second_ns = (thread_cpu() - cpu) * 1e9 / f64::from(n);
+        let second_allocs = (ALLOCS.load(Relaxed) - allocs) as f64 / f64::from(n);
         let two = LIVE.load(Relaxed) - base;
         println!(
             "  2 peers (second one best; with peer 1's Adj-RIB-Out of them): \
@@ -264,6 +270,10 @@ fn memory_report() {
         println!(
             "  CPU ns/prefix: insert {insert_ns:.0}, second peer {second_ns:.0}, \
              full export {export_ns:.0}, withdraw best (fallback to first peer) {withdraw_ns:.0}"
+        );
+        println!(
+            "  allocations/prefix (bench data included): insert {insert_allocs:.1}, \
+             second peer {second_allocs:.1}"
         );
         drop(rib);
         let left = LIVE.load(Relaxed).saturating_sub(base);

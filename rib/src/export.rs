@@ -124,10 +124,62 @@ impl ExportBatch {
     }
 }
 
+/// A map from `u32` that is a plain vector while small (a drain after one
+/// UPDATE touches a few keys: no hashing, one allocation) and adds a hash
+/// index once it grows (full export).
+#[derive(Debug)]
+struct SmallMap<V> {
+    entries: Vec<(u32, V)>,
+    index: HashMap<u32, usize>,
+}
+
+/// Entries up to which [`SmallMap`] searches linearly.
+const SMALL: usize = 32;
+
+impl<V> SmallMap<V> {
+    fn new() -> Self {
+        SmallMap {
+            entries: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+
+    fn position(&self, k: u32) -> Option<usize> {
+        if self.entries.len() <= SMALL {
+            self.entries.iter().position(|(x, _)| *x == k)
+        } else {
+            self.index.get(&k).copied()
+        }
+    }
+
+    fn get(&self, k: u32) -> Option<&V> {
+        self.position(k)
+            .and_then(|i| self.entries.get(i))
+            .map(|(_, v)| v)
+    }
+
+    /// Inserts `k`, which must not be present; returns its position.
+    fn insert_new(&mut self, k: u32, v: V) -> usize {
+        self.entries.push((k, v));
+        let n = self.entries.len();
+        if n == SMALL + 1 {
+            self.index = self
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, (x, _))| (*x, i))
+                .collect();
+        } else if n > SMALL + 1 {
+            self.index.insert(k, n - 1);
+        }
+        n - 1
+    }
+}
+
 /// Export results cached per source attribute set during one drain, when
 /// the export policy does not look at the prefix. Holds one reference on
 /// every cached out id.
-type ExportCache = HashMap<u32, Option<u32>>;
+type ExportCache = SmallMap<Option<u32>>;
 
 impl Core {
     /// The outgoing attributes for `target` of the best path `best` of
@@ -209,7 +261,7 @@ impl Core {
             return None;
         }
         if let Some(cache) = cache {
-            if let Some(&hit) = cache.get(&best.attr) {
+            if let Some(&hit) = cache.get(best.attr) {
                 if let Some(id) = hit {
                     self.attrs.acquire(id);
                 }
@@ -221,7 +273,7 @@ impl Core {
             if let Some(id) = id {
                 self.attrs.acquire(id);
             }
-            cache.insert(best.attr, id);
+            cache.insert_new(best.attr, id);
             return id;
         }
         let r = self.export_route(target, slot, &best, key)?;
@@ -243,10 +295,9 @@ impl Core {
         let mut cache: Option<ExportCache> = self
             .peer(slot)
             .filter(|p| !self.policies.prefix_dependent(p.export))
-            .map(|_| HashMap::new());
+            .map(|_| SmallMap::new());
         let mut withdrawn = Vec::new();
-        let mut groups: Vec<(u32, Vec<Nlri>)> = Vec::new();
-        let mut group_of: HashMap<u32, usize> = HashMap::new();
+        let mut groups: SmallMap<Vec<Nlri>> = SmallMap::new();
         for key in keys {
             let desired = self.export_id(t.routes.get(&key), slot, key, cache.as_mut());
             let Some(adj) = t.adj_out.get_mut(s) else {
@@ -262,11 +313,11 @@ impl Core {
                     if let Some(c) = adj.insert(key, d) {
                         self.attrs.release(c);
                     }
-                    let g = *group_of.entry(d).or_insert_with(|| {
-                        groups.push((d, Vec::new()));
-                        groups.len() - 1
-                    });
-                    if let Some((_, v)) = groups.get_mut(g) {
+                    let g = match groups.position(d) {
+                        Some(g) => g,
+                        None => groups.insert_new(d, Vec::new()),
+                    };
+                    if let Some((_, v)) = groups.entries.get_mut(g) {
                         v.push(Nlri::new(key.into()));
                     }
                 }
@@ -278,7 +329,8 @@ impl Core {
                 (None, None) => {}
             }
         }
-        for id in cache.into_iter().flat_map(HashMap::into_values).flatten() {
+        for (_, id) in cache.into_iter().flat_map(|c| c.entries) {
+            let Some(id) = id else { continue };
             self.attrs.release(id);
         }
         if !withdrawn.is_empty() {
@@ -288,7 +340,7 @@ impl Core {
                 nlri: withdrawn,
             });
         }
-        for (id, mut nlri) in groups {
+        for (id, mut nlri) in groups.entries {
             if let Some(route) = self.attrs.get(id) {
                 nlri.sort_unstable();
                 out.push(ExportBatch::Announce {

@@ -14,7 +14,8 @@
 //! 4. after a batch of input: [`Rib::drain_fib_changes`] for the kernel and
 //!    [`Rib::drain_exports`] for every established peer;
 //! 5. session down: [`Rib::peer_down`] (graceful keeps stale paths until
-//!    [`Rib::end_of_rib`] or [`Rib::sweep_stale`]), [`Rib::remove_peer`].
+//!    [`Rib::end_of_rib`] or [`Rib::sweep_stale`]), [`Rib::remove_peer`];
+//! 6. config reload: [`Rib::set_policies`], [`Rib::set_peer_policies`].
 //!
 //! Memory: attribute sets are interned ([`RouteAttrs`] stored once per
 //! distinct value), a path is 16 bytes, and a prefix with one path needs no
@@ -26,6 +27,7 @@ mod attrs;
 mod compact;
 pub mod decision;
 mod export;
+mod peers;
 pub mod policy;
 pub mod policy_eval;
 mod query;

@@ -157,6 +157,24 @@ pub(crate) fn unmap(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// Paths per prefix up to which the decision runs without allocating.
+const INLINE: usize = 8;
+
+/// Filler for the inline candidate buffer.
+const PLACEHOLDER: Candidate = Candidate {
+    local_pref: 0,
+    path_len: 0,
+    origin: 0,
+    med: 0,
+    neighbor_as: None,
+    ebgp: false,
+    router_id: Ipv4Addr::UNSPECIFIED,
+    cluster_len: 0,
+    peer_addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    path_id: 0,
+    peer_id: 0,
+};
+
 /// What the export and FIB outputs depend on, before and after a change.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Snapshot {
@@ -169,7 +187,7 @@ impl Core {
         self.peers.get(usize::from(slot)).and_then(Option::as_ref)
     }
 
-    fn peer_mut(&mut self, slot: u16) -> Option<&mut PeerState> {
+    pub(crate) fn peer_mut(&mut self, slot: u16) -> Option<&mut PeerState> {
         self.peers
             .get_mut(usize::from(slot))
             .and_then(Option::as_mut)
@@ -222,15 +240,38 @@ impl Core {
             }
             return;
         }
-        let mut idx = Vec::with_capacity(entries.len());
-        let mut cands = Vec::with_capacity(entries.len());
+        // Up to INLINE paths (nearly always) the candidates live on the stack.
+        let mut idx_buf = [0usize; INLINE];
+        let mut cand_buf = [PLACEHOLDER; INLINE];
+        let (mut idx_vec, mut cand_vec) = (Vec::new(), Vec::new());
+        let inline = entries.len() <= INLINE;
+        let mut k = 0;
         for (i, e) in entries.iter().enumerate() {
-            if self.eligible(e) {
-                idx.push(i);
-                cands.push(self.candidate(e));
+            if !self.eligible(e) {
+                continue;
             }
+            let c = self.candidate(e);
+            match (idx_buf.get_mut(k), cand_buf.get_mut(k)) {
+                (Some(si), Some(sc)) if inline => {
+                    *si = i;
+                    *sc = c;
+                }
+                _ => {
+                    idx_vec.push(i);
+                    cand_vec.push(c);
+                }
+            }
+            k += 1;
         }
-        let sel = select(&cands, &self.decision);
+        let (idx, cands) = if inline {
+            (
+                idx_buf.get(..k).unwrap_or_default(),
+                cand_buf.get(..k).unwrap_or_default(),
+            )
+        } else {
+            (&idx_vec[..], &cand_vec[..])
+        };
+        let sel = select(cands, &self.decision);
         for m in sel.multipath {
             if let Some(e) = idx.get(m).and_then(|&i| entries.get_mut(i)) {
                 e.set(MULTIPATH);
@@ -382,7 +423,7 @@ impl Core {
     /// Re-runs the decision for every prefix with a path for which
     /// `touches` holds, after `mutate` changed that list (removing entries
     /// for which it returns false).
-    fn sweep<K: Key>(
+    pub(crate) fn sweep<K: Key>(
         &mut self,
         t: &mut FamilyTable<K>,
         touches: impl Fn(&Core, &PathEntry) -> bool,
@@ -473,157 +514,6 @@ impl Rib {
     /// the daemon started); the RIB never reads a clock itself.
     pub fn set_clock(&mut self, now: u32) {
         self.core.now = now;
-    }
-
-    /// Registers a peer whose session just became established. A peer
-    /// that went down gracefully keeps its (stale) paths until it sends
-    /// them again or [`Rib::end_of_rib`] / [`Rib::sweep_stale`].
-    /// Call [`Rib::full_export`] next for the initial table.
-    pub fn add_peer(&mut self, info: PeerInfo) -> Result<(), RibError> {
-        let import = self.core.policies.resolve(&info.import)?;
-        let export = self.core.policies.resolve(&info.export)?;
-        let ebgp = info.remote_as != self.core.local_as;
-        let slot = match self.core.peer_index.get(&info.id) {
-            Some(&slot) => {
-                if self.core.peer(slot).is_some_and(|p| p.up) {
-                    return Err(RibError::PeerExists(info.id));
-                }
-                slot
-            }
-            None => {
-                let free = self.core.peers.iter().position(Option::is_none);
-                let slot = free.unwrap_or(self.core.peers.len());
-                let slot = u16::try_from(slot).map_err(|_| RibError::TooManyPeers)?;
-                if free.is_none() {
-                    self.core.peers.push(None);
-                }
-                slot
-            }
-        };
-        let counts = self.core.peer(slot).map(|p| p.counts).unwrap_or_default();
-        let families = info.families.clone();
-        self.core.peer_index.insert(info.id, slot);
-        if let Some(p) = self.core.peers.get_mut(usize::from(slot)) {
-            *p = Some(PeerState {
-                info,
-                up: true,
-                ebgp,
-                import,
-                export,
-                counts,
-            });
-        }
-        let s = usize::from(slot);
-        self.v4.ensure_slot(s);
-        self.v6.ensure_slot(s);
-        if let Some(c) = self.v4.cursors.get_mut(s) {
-            *c = families
-                .contains(&Family::IPV4_UNICAST)
-                .then_some(self.v4.log.len());
-        }
-        if let Some(c) = self.v6.cursors.get_mut(s) {
-            *c = families
-                .contains(&Family::IPV6_UNICAST)
-                .then_some(self.v6.log.len());
-        }
-        Ok(())
-    }
-
-    /// The session of `peer` went down. `graceful` (GR helper, RFC 4724
-    /// 4.2): keep its paths, marked stale, until it comes back and sends
-    /// End-of-RIB or the restart timer fires ([`Rib::sweep_stale`]);
-    /// otherwise remove them now. Its Adj-RIB-Out is dropped either way.
-    pub fn peer_down(&mut self, peer: u32, graceful: bool) -> Result<(), RibError> {
-        let slot = self.core.slot_of(peer)?;
-        if let Some(p) = self.core.peer_mut(slot) {
-            p.up = false;
-        }
-        self.drop_adj_out(slot);
-        let mine = move |_: &Core, e: &PathEntry| e.peer == slot;
-        if graceful {
-            self.mark_stale(slot);
-        } else {
-            self.core.sweep(&mut self.v4, mine, |_, _| false);
-            self.core.sweep(&mut self.v6, mine, |_, _| false);
-        }
-        Ok(())
-    }
-
-    /// Removes a peer and all its paths (deconfigured, or done for good).
-    pub fn remove_peer(&mut self, peer: u32) -> Result<(), RibError> {
-        self.peer_down(peer, false)?;
-        let slot = self.core.slot_of(peer)?;
-        self.core.peer_index.remove(&peer);
-        if let Some(p) = self.core.peers.get_mut(usize::from(slot)) {
-            *p = None;
-        }
-        Ok(())
-    }
-
-    // RFC 4724 4.2: "the Receiving Speaker MUST retain the routes received
-    // from the Previous Speaker for all the address families that were
-    // previously received in the Graceful Restart Capability and MUST mark
-    // them as stale routing information."
-    fn mark_stale(&mut self, slot: u16) {
-        fn mark<K: Key>(core: &mut Core, t: &mut FamilyTable<K>, slot: u16) {
-            let mut n = 0usize;
-            for list in t.routes.values_mut() {
-                for e in list.as_mut_slice() {
-                    if e.peer == slot && !e.has(STALE) {
-                        e.set(STALE);
-                        n += 1;
-                    }
-                }
-            }
-            if let Some(c) = core
-                .peer_mut(slot)
-                .and_then(|p| p.counts.get_mut(fam_idx(K::FAMILY)))
-            {
-                c.stale = c.stale.saturating_add(n);
-            }
-        }
-        mark(&mut self.core, &mut self.v4, slot);
-        mark(&mut self.core, &mut self.v6, slot);
-    }
-
-    fn drop_adj_out(&mut self, slot: u16) {
-        fn drop_fam<K: Key>(core: &mut Core, t: &mut FamilyTable<K>, slot: u16) {
-            let s = usize::from(slot);
-            if let Some(out) = t.adj_out.get_mut(s) {
-                for (_, id) in out.drain() {
-                    core.attrs.release(id);
-                }
-                *out = HashMap::new();
-            }
-            if let Some(c) = t.cursors.get_mut(s) {
-                *c = None;
-            }
-            t.compact_log();
-        }
-        drop_fam(&mut self.core, &mut self.v4, slot);
-        drop_fam(&mut self.core, &mut self.v6, slot);
-    }
-
-    /// End-of-RIB from `peer` for `family`: removes its paths of that
-    /// family still stale (RFC 4724 4.2).
-    // RFC 4724 4.2: "Once the End-of-RIB marker for an address family is
-    // received from the peer, it MUST immediately remove any routes from
-    // the peer that are still marked as stale for that address family."
-    pub fn end_of_rib(&mut self, peer: u32, family: Family) -> Result<(), RibError> {
-        let slot = self.core.slot_of(peer)?;
-        let stale = move |_: &Core, e: &PathEntry| e.peer == slot && e.has(STALE);
-        if family == Family::IPV4_UNICAST {
-            self.core.sweep(&mut self.v4, stale, |_, _| false);
-        } else if family == Family::IPV6_UNICAST {
-            self.core.sweep(&mut self.v6, stale, |_, _| false);
-        }
-        Ok(())
-    }
-
-    /// Removes every stale path of `peer` (restart or stale timer expired).
-    pub fn sweep_stale(&mut self, peer: u32) -> Result<(), RibError> {
-        self.end_of_rib(peer, Family::IPV4_UNICAST)?;
-        self.end_of_rib(peer, Family::IPV6_UNICAST)
     }
 
     /// Tells whether next hop `ip` is reachable (all are by default); paths

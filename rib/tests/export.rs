@@ -399,3 +399,56 @@ fn peer_down_drops_its_adj_rib_out() {
     // Its own pod route went with the session: 2 pods + 2 LB IPs + 3 pods.
     assert_eq!(announced(&rib.full_export(3).unwrap()).len(), 7);
 }
+
+#[test]
+fn policy_changes_at_run_time_re_export() {
+    let mut rib = lab();
+    rib.drain_exports(2).unwrap();
+    let full = announced(&rib.drain_exports(13).unwrap());
+    assert_eq!(full.len(), 7);
+    // Neighbor 13's export becomes "none": everything is withdrawn.
+    rib.set_peer_policies(13, PolicyRef::All, PolicyRef::None)
+        .unwrap();
+    let b = rib.drain_exports(13).unwrap();
+    assert_eq!(withdrawn(&b).into_iter().collect::<BTreeSet<_>>(), full);
+    assert_eq!(rib.peer_counts(13).unwrap()[0].1.advertised, 0);
+    // New definitions: a named policy that only lets the pods through.
+    let only_pods = Policy {
+        name: "pods".into(),
+        terms: vec![Term {
+            matches: Match {
+                prefix_list: Some("pods".into()),
+                ..Match::default()
+            },
+            action: Action {
+                result: Some(Verdict::Accept),
+                ..Action::default()
+            },
+        }],
+        default: Verdict::Reject,
+    };
+    let list = PrefixList {
+        name: "pods".into(),
+        entries: vec![PrefixListEntry {
+            prefix: "10.240.0.0/12".into(),
+            ge: Some(24),
+            le: None,
+        }],
+    };
+    rib.set_policies(&[only_pods], &[list]).unwrap();
+    rib.set_peer_policies(13, PolicyRef::All, PolicyRef::Named("pods".into()))
+        .unwrap();
+    let pods = announced(&rib.drain_exports(13).unwrap());
+    assert_eq!(pods.len(), 5, "3 + 3 pods minus its own");
+    // Other peers see no change from a re-evaluation.
+    assert!(rib
+        .drain_exports(2)
+        .unwrap()
+        .iter()
+        .all(|b| b.nlri().is_empty()));
+    // Definitions that leave a neighbor's reference dangling are refused.
+    assert!(rib.set_policies(&[], &[]).is_err());
+    assert!(rib
+        .set_peer_policies(13, PolicyRef::Named("gone".into()), PolicyRef::All)
+        .is_err());
+}

@@ -832,14 +832,24 @@ impl Daemon {
         }
         let diff = config::diff(&self.config, &new);
         let mut result = ReloadResult::applied(&diff);
-        // The RIB compiles policies once; neighbors whose own entry
-        // changed are re-established with their new import/export.
+        // New policy definitions: recompile them in the RIB (exports are
+        // re-evaluated at once) and ask every peer to send its routes
+        // again so that import policy applies to them too.
         if diff.policies_changed {
-            result.errors.push(
-                "policy and prefix-list definitions take effect at restart; \
-                 changed neighbors are re-established now"
-                    .into(),
-            );
+            if let Err(e) = self.rib.set_policies(&new.policies, &new.prefix_lists) {
+                return ReloadResult {
+                    applied: false,
+                    errors: vec![e.to_string()],
+                    ..Default::default()
+                };
+            }
+            for (peer, s) in &self.sessions {
+                if s.info.negotiated.route_refresh {
+                    for f in &s.info.negotiated.families {
+                        self.peers.send(*peer, PeerCommand::RequestRefresh(*f));
+                    }
+                }
+            }
         }
         for what in &diff.restart_required {
             result

@@ -1,17 +1,25 @@
 //! Helpers shared by the whole-daemon interop tests (`interop_gobgp.rs`,
 //! `interop_bird.rs`, `interop_frr.rs`): a network namespace per test with
 //! addresses 10.98.0.1 to 10.98.0.9 on its `lo` (rbgpd is always
-//! 10.98.0.1, port 179, AS 65000), rbgpd started from a generated config,
-//! `rbgpctl --json` queries, processes owned by PID, and a scripted BGP
-//! speaker (raw OPENs, run inside the namespace through `setns(2)`).
+//! 10.98.0.1, port 179, AS 65000), or two joined by a veth pair
+//! (`Lab::new_split`); rbgpd started from a generated config; `rbgpctl
+//! --json` queries; processes owned by PID; a real connection collision
+//! forced with nftables (`Lab::start_colliding`); and, in [`raw`], a
+//! scripted BGP speaker (raw OPENs, run inside the namespace through
+//! `setns(2)`).
 //!
 //! Everything made here is removed in `Drop`, also when a test panics.
+//! `RBI_KEEP_LOGS=1` keeps the scratch directory (configs, logs) of a
+//! passing test too; `RBI_CAPTURE=1` adds a tshark capture of port 179.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod raw;
+
+pub use raw::check_refused_sessions;
+
 use serde_json::Value;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -106,14 +114,23 @@ impl Drop for Proc {
     }
 }
 
-/// One network namespace with 10.98.0.1 to .9 on `lo`; deleted on drop.
+/// One network namespace with some of 10.98.0.1 to .9 on `lo`; deleted
+/// on drop.
 pub struct Netns {
     /// Its name, `rbi-<test>-<pid>`.
     pub name: String,
 }
 
+fn ip_ok(args: &[&str]) -> bool {
+    Command::new("ip")
+        .args(args)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 impl Netns {
-    fn new(name: &str) -> Option<Netns> {
+    fn new(name: &str, on_lo: &[u8]) -> Option<Netns> {
         let ok = |args: &[&str]| {
             Command::new("ip")
                 .args(args)
@@ -132,7 +149,7 @@ impl Netns {
             name: name.to_string(),
         };
         let mut good = ok(&["-n", name, "link", "set", "lo", "up"]);
-        for i in 1..=9 {
+        for i in on_lo {
             good &= ok(&[
                 "-n",
                 name,
@@ -216,12 +233,14 @@ impl Neighbor {
     }
 }
 
-/// One test's namespace, scratch directory and rbgpd control socket.
-/// Field order matters: processes go before the namespace.
+/// One test's namespace(s), scratch directory and rbgpd control socket.
+/// Field order matters: processes go before the namespaces.
 pub struct Lab {
     procs: Vec<Proc>,
-    /// The namespace.
+    /// rbgpd's namespace (and the peers', unless split).
     pub ns: Netns,
+    /// The peers' namespace of a split lab (see `Lab::new_split`).
+    pub peer_ns: Option<Netns>,
     /// Scratch directory (configs, logs, sockets).
     pub dir: PathBuf,
     /// rbgpd's control socket.
@@ -229,14 +248,51 @@ pub struct Lab {
 }
 
 impl Lab {
-    /// A fresh lab for test `name`, or `None` (with a printed reason) when
-    /// namespaces cannot be made.
+    /// A fresh lab for test `name` (namespace `rbi-<name>-<pid>`, with
+    /// 10.98.0.1 to .9 on its `lo`: rbgpd and the peers share it), or
+    /// `None` (with a printed reason) when namespaces cannot be made.
     pub fn new(name: &str) -> Option<Lab> {
         let pid = std::process::id();
-        let Some(ns) = Netns::new(&format!("rbi-{name}-{pid}")) else {
+        let Some(ns) = Netns::new(&format!("rbi-{name}-{pid}"), &[1, 2, 3, 4, 5, 6, 7, 8, 9])
+        else {
             println!("SKIPPED: cannot create network namespace rbi-{name}-{pid} (not root?)");
             return None;
         };
+        Lab::with(name, ns, None)
+    }
+
+    /// Like `new`, but the peers at 10.98.0.2 and .3 live in a second
+    /// namespace (`rbi-<name>-<pid>-p`) joined to rbgpd's by a veth pair
+    /// on 10.98.0.0/24, so that rbgpd's address is not local to them
+    /// (BIRD refuses a next hop that is one of its own addresses).
+    pub fn new_split(name: &str) -> Option<Lab> {
+        let pid = std::process::id();
+        let (r, p) = (format!("rbi-{name}-{pid}"), format!("rbi-{name}-{pid}-p"));
+        let skip = || println!("SKIPPED: cannot create network namespaces {r}, {p} (not root?)");
+        let Some(ns) = Netns::new(&r, &[4, 5, 6, 7, 8, 9]) else {
+            skip();
+            return None;
+        };
+        let Some(peer) = Netns::new(&p, &[]) else {
+            skip();
+            return None;
+        };
+        let good = ip_ok(&[
+            "-n", &r, "link", "add", "v0", "type", "veth", "peer", "name", "v1", "netns", &p,
+        ]) && ip_ok(&["-n", &r, "addr", "add", "10.98.0.1/24", "dev", "v0"])
+            && ip_ok(&["-n", &r, "link", "set", "v0", "up"])
+            && ip_ok(&["-n", &p, "addr", "add", "10.98.0.2/24", "dev", "v1"])
+            && ip_ok(&["-n", &p, "addr", "add", "10.98.0.3/24", "dev", "v1"])
+            && ip_ok(&["-n", &p, "link", "set", "v1", "up"]);
+        if !good {
+            skip();
+            return None;
+        }
+        Lab::with(name, ns, Some(peer))
+    }
+
+    fn with(name: &str, ns: Netns, peer_ns: Option<Netns>) -> Option<Lab> {
+        let pid = std::process::id();
         let dir = std::env::temp_dir().join(format!("rbgpd-interop-{name}-{pid}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -246,6 +302,7 @@ impl Lab {
         let mut lab = Lab {
             procs: Vec::new(),
             ns,
+            peer_ns,
             dir,
             socket,
         };
@@ -254,7 +311,14 @@ impl Lab {
             let pcap = lab.dir.join("bgp.pcap");
             let p = lab.spawn(
                 "tshark",
-                &["-i", "lo", "-f", "tcp port 179", "-w", pcap.to_str().unwrap()],
+                &[
+                    "-i",
+                    "any",
+                    "-f",
+                    "tcp port 179",
+                    "-w",
+                    pcap.to_str().unwrap(),
+                ],
                 "tshark.log",
             );
             lab.procs.push(p);
@@ -263,13 +327,32 @@ impl Lab {
         Some(lab)
     }
 
-    /// Spawns `program args` inside the namespace, output to `log` in the
-    /// scratch directory.
+    /// The namespace the peers live in.
+    pub fn peers_ns(&self) -> &Netns {
+        self.peer_ns.as_ref().unwrap_or(&self.ns)
+    }
+
+    fn all_ns(&self) -> Vec<&Netns> {
+        std::iter::once(&self.ns)
+            .chain(self.peer_ns.as_ref())
+            .collect()
+    }
+
+    /// Spawns `program args` inside rbgpd's namespace, output to `log` in
+    /// the scratch directory.
     pub fn spawn(&self, program: &str, args: &[&str], log: &str) -> Proc {
+        self.spawn_in(&self.ns, program, args, log)
+    }
+
+    /// Spawns a peer's `program args` inside the peers' namespace.
+    pub fn spawn_peer(&self, program: &str, args: &[&str], log: &str) -> Proc {
+        self.spawn_in(self.peers_ns(), program, args, log)
+    }
+
+    fn spawn_in(&self, ns: &Netns, program: &str, args: &[&str], log: &str) -> Proc {
         let f = std::fs::File::create(self.dir.join(log)).unwrap();
         let g = f.try_clone().unwrap();
-        let child = self
-            .ns
+        let child = ns
             .command(program)
             .args(args)
             .stdin(Stdio::null())
@@ -374,16 +457,20 @@ impl Lab {
                 let (Some(local), Some(remote)) = (f.get(2), f.get(3)) else {
                     return false;
                 };
-                local.starts_with(&format!("{RBGPD}:"))
-                    && remote.starts_with(&format!("{peer}:"))
+                host_is(local, RBGPD)
+                    && host_is(remote, peer)
                     && (local.ends_with(":179") || remote.ends_with(":179"))
             })
             .count()
     }
 
+    /// Runs an nft script in every namespace of the lab.
     fn nft(&self, script: &str) -> bool {
-        let Ok(mut child) = self
-            .ns
+        self.all_ns().iter().all(|ns| Lab::nft_in(ns, script))
+    }
+
+    fn nft_in(ns: &Netns, script: &str) -> bool {
+        let Ok(mut child) = ns
             .command("nft")
             .args(["-f", "-"])
             .stdin(Stdio::piped())
@@ -417,16 +504,20 @@ impl Lab {
     /// Whether `from` holds an established connection it dialled to
     /// `to`:179.
     pub fn dialled(&self, from: &str, to: &str) -> bool {
-        let out = self
-            .ns
-            .command("ss")
-            .args(["-Htn", "state", "established"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).lines().any(|l| {
+        let mut text = String::new();
+        for ns in self.all_ns() {
+            let out = ns
+                .command("ss")
+                .args(["-Htn", "state", "established"])
+                .output()
+                .unwrap();
+            text += &String::from_utf8_lossy(&out.stdout);
+        }
+        text.lines().any(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            f.get(2).is_some_and(|a| a.starts_with(&format!("{from}:")))
-                && f.get(3).is_some_and(|a| *a == format!("{to}:179"))
+            f.get(2).is_some_and(|a| host_is(a, from))
+                && f.get(3)
+                    .is_some_and(|a| host_is(a, to) && a.ends_with(":179"))
         })
     }
 
@@ -475,17 +566,18 @@ impl Lab {
     /// session may have been re-established on the way (a peer's own
     /// collision handling may drop the survivor once; see the FRR test).
     pub fn check_one_session_each(&self, peers: &[&str], crossed: usize, flaps_allowed: u64) {
-        // A losing connection may linger for a moment.
-        wait_for("one Established session with each peer", 20, || {
+        let one_each = || {
             peers
                 .iter()
                 .all(|p| self.established(p) && self.tcp_sessions(p) == 1)
-        });
-        stays("one Established session each", 3, || {
-            peers
-                .iter()
-                .all(|p| self.established(p) && self.tcp_sessions(p) == 1)
-        });
+        };
+        if flaps_allowed == 0 {
+            // A losing connection may linger for a moment.
+            wait_for("one Established session with each peer", 20, one_each);
+            stays("one Established session each", 3, one_each);
+        } else {
+            settles("one Established session with each peer", 30, 3, one_each);
+        }
         for p in peers {
             let d = self.peer(p);
             let count = d["established_count"].as_u64().unwrap_or(0);
@@ -528,6 +620,12 @@ impl Drop for Lab {
     }
 }
 
+/// Whether `ss`'s `ADDR[%IFACE]:PORT` column is for host `ip`.
+fn host_is(column: &str, ip: &str) -> bool {
+    let host = column.rsplit_once(':').map_or(column, |(h, _)| h);
+    host.split('%').next() == Some(ip)
+}
+
 /// Polls `f` every 200 ms until it holds; panics after `secs`.
 pub fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -540,6 +638,25 @@ pub fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     panic!("timed out after {secs} s waiting for {what}");
 }
 
+/// Waits until `f` holds for `stable` seconds in a row; panics after
+/// `secs` in all.
+pub fn settles(what: &str, secs: u64, stable: u64, f: impl Fn() -> bool) {
+    let start = Instant::now();
+    let mut since: Option<Instant> = None;
+    while start.elapsed() < Duration::from_secs(secs) {
+        if f() {
+            let s = *since.get_or_insert_with(Instant::now);
+            if s.elapsed() >= Duration::from_secs(stable) {
+                return;
+            }
+        } else {
+            since = None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("{what} did not hold for {stable} s in a row within {secs} s");
+}
+
 /// Asserts `f` holds for the whole of `secs` (polled every 200 ms).
 pub fn stays(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -547,154 +664,4 @@ pub fn stays(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
         assert!(f(), "{what} no longer holds");
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-/// A BGP OPEN (RFC 4271 4.2) with the 4-octet AS capability (RFC 6793)
-/// and IPv4 unicast.
-pub fn open_message(asn: u32, hold: u16, id: [u8; 4]) -> Vec<u8> {
-    let my_as = u16::try_from(asn).unwrap_or(23456);
-    let caps: Vec<u8> = [
-        vec![1, 4, 0, 1, 0, 1],
-        [vec![65, 4], asn.to_be_bytes().to_vec()].concat(),
-    ]
-    .concat();
-    let mut body = vec![4];
-    body.extend_from_slice(&my_as.to_be_bytes());
-    body.extend_from_slice(&hold.to_be_bytes());
-    body.extend_from_slice(&id);
-    body.push(u8::try_from(caps.len() + 2).unwrap());
-    body.extend_from_slice(&[2, u8::try_from(caps.len()).unwrap()]);
-    body.extend_from_slice(&caps);
-    let mut m = vec![0xff; 16];
-    m.extend_from_slice(&u16::try_from(19 + body.len()).unwrap().to_be_bytes());
-    m.push(1);
-    m.extend_from_slice(&body);
-    m
-}
-
-/// What a scripted speaker saw on one connection to rbgpd.
-#[derive(Debug, Default)]
-pub struct RawOutcome {
-    /// Types of the messages received, in order.
-    pub types: Vec<u8>,
-    /// (code, subcode) of the NOTIFICATION received, if any.
-    pub notification: Option<(u8, u8)>,
-    /// Bytes received in all.
-    pub bytes: usize,
-    /// The connection was closed by rbgpd (EOF or reset).
-    pub closed: bool,
-    /// The connection was refused or could not be made.
-    pub refused: bool,
-}
-
-/// Connects from `from` to rbgpd, sends `open` (if any) once rbgpd's OPEN
-/// arrived, and reads until rbgpd closes or 8 s pass.
-pub fn raw_session(lab: &Lab, from: &'static str, open: Option<Vec<u8>>) -> RawOutcome {
-    lab.ns.run(move || {
-        let mut out = RawOutcome::default();
-        let sock =
-            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        let local: SocketAddr = format!("{from}:0").parse().unwrap();
-        sock.bind(&local.into()).unwrap();
-        let remote: SocketAddr = format!("{RBGPD}:179").parse().unwrap();
-        if sock
-            .connect_timeout(&remote.into(), Duration::from_secs(3))
-            .is_err()
-        {
-            out.refused = true;
-            out.closed = true;
-            return out;
-        }
-        let mut s: TcpStream = sock.into();
-        s.set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
-        let mut buf: Vec<u8> = Vec::new();
-        let mut open = open;
-        let start = Instant::now();
-        let mut chunk = [0u8; 4096];
-        while start.elapsed() < Duration::from_secs(8) {
-            match s.read(&mut chunk) {
-                Ok(0) => {
-                    out.closed = true;
-                    break;
-                }
-                Ok(n) => {
-                    out.bytes += n;
-                    buf.extend_from_slice(&chunk[..n]);
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) => {}
-                Err(_) => {
-                    out.closed = true;
-                    break;
-                }
-            }
-            // Whole messages.
-            while buf.len() >= 19 {
-                let len = usize::from(u16::from_be_bytes([buf[16], buf[17]]));
-                if len < 19 || buf.len() < len {
-                    break;
-                }
-                let msg: Vec<u8> = buf.drain(..len).collect();
-                out.types.push(msg[18]);
-                if msg[18] == 3 && msg.len() >= 21 {
-                    out.notification = Some((msg[19], msg[20]));
-                }
-                if msg[18] == 1 {
-                    if let Some(o) = open.take() {
-                        let _ = s.write_all(&o);
-                    }
-                }
-            }
-        }
-        out
-    })
-}
-
-/// The checks every interop test makes about sessions that must fail,
-/// while the sessions in `keep` stay up with their routes (prefix, peer):
-/// (g) an OPEN with the wrong AS gets 2/2 (Bad Peer AS), hold times 1 and
-/// 2 get 2/6 (Unacceptable Hold Time); (h) a connection from an address
-/// that is no neighbor is closed before any BGP message.
-///
-/// Needs passive neighbors 10.98.0.4 (AS 65300), 10.98.0.5 (AS 65301) and
-/// 10.98.0.6 (AS 65302) in rbgpd's config; 10.98.0.9 must be in none.
-pub fn check_refused_sessions(lab: &Lab, keep: &[&str], routes: &[(&str, &str)]) {
-    let counts: Vec<u64> = keep.iter().map(|a| lab.established_count(a)).collect();
-
-    let bad_as = raw_session(
-        lab,
-        "10.98.0.4",
-        Some(open_message(65399, 90, [10, 98, 0, 4])),
-    );
-    assert_eq!(bad_as.notification, Some((2, 2)), "wrong AS: {bad_as:?}");
-    assert!(bad_as.closed, "closed after 2/2: {bad_as:?}");
-    for (from, hold) in [("10.98.0.5", 1), ("10.98.0.6", 2)] {
-        let asn = if hold == 1 { 65301 } else { 65302 };
-        let o = raw_session(lab, from, Some(open_message(asn, hold, [10, 98, 0, 5])));
-        assert_eq!(o.notification, Some((2, 6)), "hold {hold}: {o:?}");
-        assert!(o.closed, "closed after 2/6: {o:?}");
-    }
-    let unknown = raw_session(lab, "10.98.0.9", None);
-    assert!(unknown.closed, "unknown address not closed: {unknown:?}");
-    assert_eq!(
-        unknown.bytes, 0,
-        "unknown address got BGP bytes before close: {unknown:?}"
-    );
-    // Nobody else noticed.
-    for (a, c) in keep.iter().zip(counts) {
-        assert!(lab.established(a), "{a} went down: {}", lab.peer(a));
-        assert_eq!(lab.established_count(a), c, "{a} was reset");
-    }
-    for (prefix, peer) in routes {
-        assert!(
-            lab.has_route_from(prefix, peer),
-            "{prefix} from {peer} lost"
-        );
-    }
-    let raw = lab.peer("10.98.0.4");
-    assert_eq!(raw["established_count"], 0, "{raw}");
 }

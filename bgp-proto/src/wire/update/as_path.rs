@@ -46,7 +46,9 @@ pub(crate) fn validate(mut v: &[u8], four: bool) -> Result<bool, &'static str> {
     Ok(confed)
 }
 
-/// Parses a validated AS_PATH (stops quietly at anything odd).
+/// Parses a validated AS_PATH (stops quietly at anything odd); the
+/// reference for [`super::AsPathView::to_owned`].
+#[cfg(test)]
 pub(crate) fn parse(mut v: &[u8], four: bool) -> AsPath {
     let width = if four { 4 } else { 2 };
     let mut segments = Vec::with_capacity(1);

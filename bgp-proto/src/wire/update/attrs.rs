@@ -16,6 +16,7 @@
 
 use super::as_path;
 use super::error::{AttrIssue, UpdateError};
+use super::index::{self, AttrIndex};
 use super::mp_nlri::{self, MpSlot};
 use crate::msg::attributes::{flags, type_code as tc};
 use crate::msg::SessionContext;
@@ -113,32 +114,8 @@ impl<'a> Iterator for RawAttrIter<'a> {
     }
 }
 
-/// Expected Optional and Transitive bits of the attributes we know.
-fn expected_flags(t: u8) -> Option<u8> {
-    const WELL_KNOWN: u8 = flags::TRANSITIVE;
-    const OPT_TRANS: u8 = flags::OPTIONAL | flags::TRANSITIVE;
-    const OPT: u8 = flags::OPTIONAL;
-    match t {
-        tc::ORIGIN | tc::AS_PATH | tc::NEXT_HOP | tc::LOCAL_PREF | tc::ATOMIC_AGGREGATE => {
-            Some(WELL_KNOWN)
-        }
-        tc::AGGREGATOR
-        | tc::COMMUNITIES
-        | tc::EXTENDED_COMMUNITIES
-        | tc::AS4_PATH
-        | tc::AS4_AGGREGATOR
-        | tc::LARGE_COMMUNITIES => Some(OPT_TRANS),
-        tc::MULTI_EXIT_DISC
-        | tc::ORIGINATOR_ID
-        | tc::CLUSTER_LIST
-        | tc::MP_REACH_NLRI
-        | tc::MP_UNREACH_NLRI => Some(OPT),
-        _ => None,
-    }
-}
-
 /// What the walk found.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Walk {
     /// Attribute type codes seen (first occurrences).
     pub(crate) seen: [u64; 4],
@@ -149,9 +126,20 @@ pub(crate) struct Walk {
     pub(crate) end: usize,
     pub(crate) mp_reach: Option<MpSlot>,
     pub(crate) mp_unreach: Option<MpSlot>,
+    /// Where the clean first occurrence of each known attribute is.
+    pub(crate) index: AttrIndex,
 }
 
 impl Walk {
+    /// Nothing found yet in the attributes field `start..end`.
+    #[inline]
+    pub(crate) fn new(start: usize, end: usize) -> Self {
+        Walk {
+            end,
+            index: AttrIndex::new(start),
+            ..Walk::default()
+        }
+    }
     #[inline]
     pub(crate) fn has(&self, t: u8) -> bool {
         self.seen
@@ -159,41 +147,37 @@ impl Walk {
             .is_some_and(|w| w & (1u64 << (t & 63)) != 0)
     }
     #[inline]
-    fn set(&mut self, t: u8) {
+    pub(crate) fn set(&mut self, t: u8) {
         if let Some(w) = self.seen.get_mut(usize::from(t >> 6)) {
             *w |= 1u64 << (t & 63);
         }
     }
 }
 
-/// Walks the attributes in `body[start..end]`. Session-reset errors are
-/// returned; the others are pushed to `issues`.
+/// Walks the attributes in `body[start..end]` once: validates each one,
+/// records where the valid known ones are (the [`AttrIndex`]) and parses
+/// MP_REACH/MP_UNREACH. Session-reset errors are returned; the others are
+/// pushed to `issues`.
 pub(crate) fn walk(
     body: &Bytes,
     start: usize,
     end: usize,
     ctx: &SessionContext,
     issues: &mut Vec<AttrIssue>,
-) -> Result<Walk, UpdateError> {
+    w: &mut Walk,
+) -> Result<(), UpdateError> {
     let buf = body.get(..end).unwrap_or_default();
     let four = ctx.four_octet_as;
-    let mut w = Walk {
-        end,
-        ..Walk::default()
-    };
     let mut pos = start;
     while pos < end {
         let offset = pos;
         let (f, t, vs, ve) = match header(buf, pos) {
             Ok(h) if h.3 <= end => h,
-            Ok((_, t, ..)) => return overrun(&mut w, issues, offset, Some(t)),
-            Err(t) => return overrun(&mut w, issues, offset, t),
+            Ok((_, t, ..)) => return overrun(w, issues, offset, Some(t)),
+            Err(t) => return overrun(w, issues, offset, t),
         };
         pos = ve;
         w.count += 1;
-        let value = buf.get(vs..ve).unwrap_or_default();
-        let data = || body.slice(offset..ve);
-        let mut issue = |error: UpdateError| issues.push(AttrIssue { offset, error });
         if w.has(t) {
             // RFC 7606 3 (g): "If the MP_REACH_NLRI attribute or the
             // MP_UNREACH_NLRI [RFC4760] attribute appears more than once in
@@ -209,14 +193,19 @@ pub(crate) fn walk(
                     reason: "MP_REACH_NLRI or MP_UNREACH_NLRI appears more than once",
                 });
             }
-            issue(UpdateError::DuplicateAttribute {
+            push(
+                issues,
                 offset,
-                type_code: t,
-            });
+                UpdateError::DuplicateAttribute {
+                    offset,
+                    type_code: t,
+                },
+            );
             continue;
         }
         w.set(t);
-        let Some(expected) = expected_flags(t) else {
+        let data = || body.slice(offset..ve);
+        let Some((slot, expected)) = index::lookup(t) else {
             // RFC 4271 6.3: "If any of the well-known mandatory attributes
             // are not recognized, then the Error Subcode MUST be set to
             // Unrecognized Well-known Attribute."
@@ -227,6 +216,7 @@ pub(crate) fn walk(
                     data: data(),
                 });
             }
+            w.index.unknown = true;
             continue;
         };
         // RFC 7606 3 (c): "If the value of either the Optional or Transitive
@@ -236,64 +226,53 @@ pub(crate) fn walk(
         // the attribute mandates different handling for incorrect
         // Attribute Flags." MP_REACH/MP_UNREACH are still parsed below, so
         // that their NLRI can be withdrawn.
-        let flags_ok = f & (flags::OPTIONAL | flags::TRANSITIVE) == expected;
-        if !flags_ok {
-            issue(UpdateError::AttributeFlags {
+        if f & (flags::OPTIONAL | flags::TRANSITIVE) != expected {
+            let error = UpdateError::AttributeFlags {
                 offset,
                 type_code: t,
                 flags: f,
                 data: data(),
-            });
+            };
+            push(issues, offset, error);
             if t != tc::MP_REACH_NLRI && t != tc::MP_UNREACH_NLRI {
                 continue;
             }
         }
+        let value = buf.get(vs..ve).unwrap_or_default();
         let len = value.len();
-        let bad_len = |issue: &mut dyn FnMut(UpdateError)| {
-            issue(UpdateError::AttributeLength {
-                offset,
-                type_code: t,
-                len,
-                data: data(),
-            })
-        };
-        match t {
+        let error = match t {
             // RFC 7606 7.1: length other than one, or undefined value.
             tc::ORIGIN => match value {
-                [v] if *v <= 2 => {}
-                [v] => issue(UpdateError::InvalidOrigin {
+                [v] if *v <= 2 => None,
+                [v] => Some(UpdateError::InvalidOrigin {
                     offset,
                     value: *v,
                     data: data(),
                 }),
-                _ => bad_len(&mut issue),
+                _ => Some(bad_len(offset, t, len, data())),
             },
             // RFC 7606 7.2.
-            tc::AS_PATH => {
-                if let Err(reason) = as_path::validate(value, four) {
-                    issue(UpdateError::MalformedAsPath { offset, reason });
-                }
-            }
+            tc::AS_PATH => as_path::validate(value, four)
+                .err()
+                .map(|reason| UpdateError::MalformedAsPath { offset, reason }),
             // RFC 6793 6: a NEW speaker "MUST NOT" expect AS4_PATH or
             // AS4_AGGREGATOR from a NEW speaker and discards them; from an
             // OLD speaker a malformed one is discarded too.
-            tc::AS4_PATH | tc::AS4_AGGREGATOR if four => {
-                issue(UpdateError::OptionalAttribute {
-                    offset,
-                    type_code: t,
-                    reason: "received on a 4-octet AS session",
-                    data: data(),
-                });
-            }
+            tc::AS4_PATH | tc::AS4_AGGREGATOR if four => Some(UpdateError::OptionalAttribute {
+                offset,
+                type_code: t,
+                reason: "received on a 4-octet AS session",
+                data: data(),
+            }),
             tc::AS4_PATH => match as_path::validate(value, true) {
-                Ok(false) => {}
-                Ok(true) => issue(UpdateError::OptionalAttribute {
+                Ok(false) => None,
+                Ok(true) => Some(UpdateError::OptionalAttribute {
                     offset,
                     type_code: t,
                     reason: "confederation segment in AS4_PATH",
                     data: data(),
                 }),
-                Err(reason) => issue(UpdateError::OptionalAttribute {
+                Err(reason) => Some(UpdateError::OptionalAttribute {
                     offset,
                     type_code: t,
                     reason,
@@ -302,31 +281,52 @@ pub(crate) fn walk(
             },
             tc::MP_REACH_NLRI => {
                 let slot = mp_nlri::parse_reach(body, offset..ve, vs, |f| ctx.add_path_rx(f))?;
-                if slot.kind.is_none() && !slot.nlri.is_empty() {
-                    issue(UpdateError::UnsupportedFamily {
-                        offset,
-                        type_code: t,
-                        family: slot.family,
-                    });
-                }
+                let unsupported = slot.kind.is_none() && !slot.nlri.is_empty();
+                let family = slot.family;
                 w.mp_reach = Some(slot);
+                unsupported.then_some(UpdateError::UnsupportedFamily {
+                    offset,
+                    type_code: t,
+                    family,
+                })
             }
             tc::MP_UNREACH_NLRI => {
                 let slot = mp_nlri::parse_unreach(body, offset..ve, vs, |f| ctx.add_path_rx(f))?;
-                if slot.kind.is_none() && !slot.nlri.is_empty() {
-                    issue(UpdateError::UnsupportedFamily {
-                        offset,
-                        type_code: t,
-                        family: slot.family,
-                    });
-                }
+                let unsupported = slot.kind.is_none() && !slot.nlri.is_empty();
+                let family = slot.family;
                 w.mp_unreach = Some(slot);
+                unsupported.then_some(UpdateError::UnsupportedFamily {
+                    offset,
+                    type_code: t,
+                    family,
+                })
             }
-            _ if !length_ok(t, len, four) => bad_len(&mut issue),
-            _ => {}
+            _ if !length_ok(t, len, four) => Some(bad_len(offset, t, len, data())),
+            _ => None,
+        };
+        match error {
+            None => w.index.put(slot, vs, len),
+            Some(error) => push(issues, offset, error),
         }
     }
-    Ok(w)
+    Ok(())
+}
+
+/// Records a non-fatal finding (out of line: the clean path never calls it).
+#[cold]
+#[inline(never)]
+fn push(issues: &mut Vec<AttrIssue>, offset: usize, error: UpdateError) {
+    issues.push(AttrIssue { offset, error });
+}
+
+#[cold]
+fn bad_len(offset: usize, type_code: u8, len: usize, data: Bytes) -> UpdateError {
+    UpdateError::AttributeLength {
+        offset,
+        type_code,
+        len,
+        data,
+    }
 }
 
 /// Length checks of the fixed-size and list attributes:
@@ -337,7 +337,7 @@ pub(crate) fn walk(
 /// CLUSTER_LIST, EXTENDED_COMMUNITIES, LARGE_COMMUNITIES a non-zero
 /// multiple of 4, 4, 8 and 12. The action (discard or treat-as-withdraw)
 /// follows from the type code, see [`UpdateError::action`].
-fn length_ok(t: u8, len: usize, four: bool) -> bool {
+pub(crate) fn length_ok(t: u8, len: usize, four: bool) -> bool {
     let list = |unit: usize| len != 0 && len % unit == 0;
     match t {
         tc::NEXT_HOP | tc::MULTI_EXIT_DISC | tc::LOCAL_PREF | tc::ORIGINATOR_ID => len == 4,
@@ -365,12 +365,12 @@ fn overrun(
     issues: &mut Vec<AttrIssue>,
     offset: usize,
     type_code: Option<u8>,
-) -> Result<Walk, UpdateError> {
+) -> Result<(), UpdateError> {
     let error = UpdateError::AttributeOverrun { offset, type_code };
     if error.action() == super::AttrAction::SessionReset {
         return Err(error);
     }
     issues.push(AttrIssue { offset, error });
     w.end = offset;
-    Ok(std::mem::take(w))
+    Ok(())
 }

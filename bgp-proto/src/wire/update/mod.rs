@@ -43,10 +43,13 @@ mod as_path;
 mod attrs;
 mod encode;
 pub mod error;
+mod fast;
+mod index;
 mod mp_nlri;
 mod nlri;
 mod pack;
 mod path_attrs;
+mod view;
 
 pub use as_path::AS_TRANS;
 pub use attrs::{RawAttr, RawAttrIter};
@@ -55,12 +58,13 @@ pub use error::{AttrAction, AttrIssue, NlriField, UpdateError};
 pub use mp_nlri::{MpReachView, MpUnreachView};
 pub use nlri::NlriIter;
 pub use pack::{pack_announcements, pack_withdrawals, UpdatePacker};
+pub use view::{AsPathView, Asns, AttrsView, Fixed, SegmentIter};
 
 use crate::msg::attributes::type_code as tc;
 use crate::msg::{MpReach, MpUnreach, PathAttributes, SessionContext, UpdateMessage};
 use crate::types::Family;
+use attrs::Walk;
 use bytes::Bytes;
-use mp_nlri::MpSlot;
 use nlri::AddrKind;
 use std::ops::Range;
 
@@ -70,14 +74,14 @@ use std::ops::Range;
 pub struct Update {
     body: Bytes,
     withdrawn: Range<usize>,
-    /// Start of the attributes field .. where the attribute walk ended.
-    attrs: Range<usize>,
+    /// Start of the attributes field (the walk records where it ended).
+    attrs_start: usize,
     nlri: Range<usize>,
     add_path_v4: bool,
     four_octet_as: bool,
-    attr_count: u32,
-    mp_reach: Option<MpSlot>,
-    mp_unreach: Option<MpSlot>,
+    /// What the attribute walk found: count, end, MP_REACH/MP_UNREACH,
+    /// the index of the valid known attributes.
+    w: Walk,
     issues: Vec<AttrIssue>,
 }
 
@@ -132,11 +136,33 @@ impl Update {
             add_path_v4,
             NlriField::Withdrawn,
         )?;
-        let mut issues = Vec::new();
-        let w = attrs::walk(&body, attrs_start, attrs_end, ctx, &mut issues)?;
+        let mut u = Update {
+            body,
+            withdrawn,
+            attrs_start,
+            nlri,
+            add_path_v4,
+            four_octet_as: ctx.four_octet_as,
+            w: Walk::new(attrs_start, attrs_end),
+            issues: Vec::new(),
+        };
+        // The clean common case in one tight pass; anything else (or any
+        // doubt) goes through the full RFC 7606 walk from the start.
+        if !fast::walk_clean(&u.body, attrs_start, attrs_end, ctx, &mut u.w) {
+            u.w = Walk::new(attrs_start, attrs_end);
+            attrs::walk(
+                &u.body,
+                attrs_start,
+                attrs_end,
+                ctx,
+                &mut u.issues,
+                &mut u.w,
+            )?;
+        }
+        let b: &[u8] = &u.body;
         nlri::validate(
-            field(&nlri),
-            nlri.start,
+            b.get(u.nlri.clone()).unwrap_or_default(),
+            u.nlri.start,
             AddrKind::V4,
             add_path_v4,
             NlriField::Nlri,
@@ -148,33 +174,23 @@ impl Update {
         // is effectively discretionary.)" NEXT_HOP stays mandatory for the
         // NLRI field. Only checked when the walk reached the end (after an
         // overrun the UPDATE is treat-as-withdraw anyway).
-        if w.end == attrs_end && (!nlri.is_empty() || w.mp_reach.is_some()) {
+        let w = &u.w;
+        if w.end == attrs_end && (!u.nlri.is_empty() || w.mp_reach.is_some()) {
             let mut need = [tc::ORIGIN, tc::AS_PATH, tc::NEXT_HOP].as_slice();
-            if nlri.is_empty() {
+            if u.nlri.is_empty() {
                 need = need.get(..2).unwrap_or_default();
             }
             for &t in need {
                 if !w.has(t) {
                     let error = UpdateError::MissingWellKnown { type_code: t };
-                    issues.push(AttrIssue {
+                    u.issues.push(AttrIssue {
                         offset: usize::MAX,
                         error,
                     });
                 }
             }
         }
-        Ok(Update {
-            withdrawn,
-            attrs: attrs_start..w.end,
-            nlri,
-            add_path_v4,
-            four_octet_as: ctx.four_octet_as,
-            attr_count: w.count,
-            mp_reach: w.mp_reach,
-            mp_unreach: w.mp_unreach,
-            issues,
-            body,
-        })
+        Ok(u)
     }
 
     fn slice(&self, r: &Range<usize>) -> &[u8] {
@@ -198,7 +214,7 @@ impl Update {
 
     /// MP_REACH_NLRI, if present.
     pub fn mp_reach(&self) -> Option<MpReachView<'_>> {
-        self.mp_reach.as_ref().map(|slot| MpReachView {
+        self.w.mp_reach.as_ref().map(|slot| MpReachView {
             slot,
             body: &self.body,
         })
@@ -206,7 +222,7 @@ impl Update {
 
     /// MP_UNREACH_NLRI, if present.
     pub fn mp_unreach(&self) -> Option<MpUnreachView<'_>> {
-        self.mp_unreach.as_ref().map(|slot| MpUnreachView {
+        self.w.mp_unreach.as_ref().map(|slot| MpUnreachView {
             slot,
             body: &self.body,
         })
@@ -215,13 +231,27 @@ impl Update {
     /// Every attribute as on the wire (MP_REACH/MP_UNREACH included),
     /// except those RFC 7606 discarded or found malformed.
     pub fn raw_attributes(&self) -> RawAttrIter<'_> {
-        RawAttrIter::new(&self.body, self.attrs.start, self.attrs.end, &self.issues)
+        RawAttrIter::new(&self.body, self.attrs_start, self.w.end, &self.issues)
     }
 
     /// The path attributes, decoded into owned values, with AS4_PATH and
     /// AS4_AGGREGATOR merged on 2-octet AS sessions (RFC 6793 4.2.3).
     pub fn attributes(&self) -> PathAttributes {
-        path_attrs::decode(self.raw_attributes(), self.four_octet_as)
+        self.attributes_view().to_owned()
+    }
+
+    /// Every path attribute, borrowed and decoded on access without
+    /// allocating (see [`AttrsView`]); [`AttrsView::to_owned`] equals
+    /// [`attributes`](Self::attributes). Reads the positions the decode
+    /// walk recorded: no re-scan of the attributes.
+    #[inline]
+    pub fn attributes_view(&self) -> AttrsView<'_> {
+        AttrsView {
+            body: &self.body,
+            index: &self.w.index,
+            raw: self.raw_attributes(),
+            four_octet_as: self.four_octet_as,
+        }
     }
 
     /// The non-fatal RFC 7606 findings (discarded attributes with reasons,
@@ -249,7 +279,7 @@ impl Update {
         if !self.withdrawn.is_empty() || !self.nlri.is_empty() {
             return None;
         }
-        match (&self.mp_unreach, self.attr_count) {
+        match (&self.w.mp_unreach, self.w.count) {
             (None, 0) => Some(Family::IPV4_UNICAST),
             (Some(u), 1) if u.nlri.is_empty() => Some(u.family),
             _ => None,
@@ -261,6 +291,7 @@ impl Update {
     pub fn announced_families(&self) -> impl Iterator<Item = Family> + '_ {
         let v4 = (!self.nlri.is_empty()).then_some(Family::IPV4_UNICAST);
         let mp = self
+            .w
             .mp_reach
             .as_ref()
             .filter(|s| !s.nlri.is_empty())
@@ -272,6 +303,7 @@ impl Update {
     pub fn withdrawn_families(&self) -> impl Iterator<Item = Family> + '_ {
         let v4 = (!self.withdrawn.is_empty()).then_some(Family::IPV4_UNICAST);
         let mp = self
+            .w
             .mp_unreach
             .as_ref()
             .filter(|s| !s.nlri.is_empty())

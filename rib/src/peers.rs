@@ -1,0 +1,230 @@
+//! Peer lifecycle: sessions coming up, going down (with or without
+//! graceful restart, RFC 4724) and End-of-RIB.
+//!
+//! Invariant: a peer slot that is not up has no cursor in the export logs
+//! and an empty Adj-RIB-Out; its paths are either gone or marked stale.
+
+use crate::policy::{Policy, PolicyRef, PrefixList};
+use crate::policy_eval::CompiledPolicies;
+use crate::rib::{fam_idx, Core, PeerInfo, PeerState, Rib, RibError};
+use crate::table::{FamilyTable, Key, PathEntry, STALE};
+use bgp_proto::types::Family;
+use hashbrown::HashMap;
+
+impl Rib {
+    /// Registers a peer whose session just became established. A peer
+    /// that went down gracefully keeps its (stale) paths until it sends
+    /// them again or [`Rib::end_of_rib`] / [`Rib::sweep_stale`].
+    /// Call [`Rib::full_export`] next for the initial table.
+    pub fn add_peer(&mut self, info: PeerInfo) -> Result<(), RibError> {
+        let import = self.core.policies.resolve(&info.import)?;
+        let export = self.core.policies.resolve(&info.export)?;
+        let ebgp = info.remote_as != self.core.local_as;
+        let slot = match self.core.peer_index.get(&info.id) {
+            Some(&slot) => {
+                if self.core.peer(slot).is_some_and(|p| p.up) {
+                    return Err(RibError::PeerExists(info.id));
+                }
+                slot
+            }
+            None => {
+                let free = self.core.peers.iter().position(Option::is_none);
+                let slot = free.unwrap_or(self.core.peers.len());
+                let slot = u16::try_from(slot).map_err(|_| RibError::TooManyPeers)?;
+                if free.is_none() {
+                    self.core.peers.push(None);
+                }
+                slot
+            }
+        };
+        let counts = self.core.peer(slot).map(|p| p.counts).unwrap_or_default();
+        let families = info.families.clone();
+        self.core.peer_index.insert(info.id, slot);
+        if let Some(p) = self.core.peers.get_mut(usize::from(slot)) {
+            *p = Some(PeerState {
+                info,
+                up: true,
+                ebgp,
+                import,
+                export,
+                counts,
+            });
+        }
+        let s = usize::from(slot);
+        self.v4.ensure_slot(s);
+        self.v6.ensure_slot(s);
+        if let Some(c) = self.v4.cursors.get_mut(s) {
+            *c = families
+                .contains(&Family::IPV4_UNICAST)
+                .then_some(self.v4.log.len());
+        }
+        if let Some(c) = self.v6.cursors.get_mut(s) {
+            *c = families
+                .contains(&Family::IPV6_UNICAST)
+                .then_some(self.v6.log.len());
+        }
+        Ok(())
+    }
+
+    /// The session of `peer` went down. `graceful` (GR helper, RFC 4724
+    /// 4.2): keep its paths, marked stale, until it comes back and sends
+    /// End-of-RIB or the restart timer fires ([`Rib::sweep_stale`]);
+    /// otherwise remove them now. Its Adj-RIB-Out is dropped either way.
+    pub fn peer_down(&mut self, peer: u32, graceful: bool) -> Result<(), RibError> {
+        let slot = self.core.slot_of(peer)?;
+        if let Some(p) = self.core.peer_mut(slot) {
+            p.up = false;
+        }
+        self.drop_adj_out(slot);
+        let mine = move |_: &Core, e: &PathEntry| e.peer == slot;
+        if graceful {
+            self.mark_stale(slot);
+        } else {
+            self.core.sweep(&mut self.v4, mine, |_, _| false);
+            self.core.sweep(&mut self.v6, mine, |_, _| false);
+        }
+        Ok(())
+    }
+
+    /// Removes a peer and all its paths (deconfigured, or done for good).
+    pub fn remove_peer(&mut self, peer: u32) -> Result<(), RibError> {
+        self.peer_down(peer, false)?;
+        let slot = self.core.slot_of(peer)?;
+        self.core.peer_index.remove(&peer);
+        if let Some(p) = self.core.peers.get_mut(usize::from(slot)) {
+            *p = None;
+        }
+        Ok(())
+    }
+
+    // RFC 4724 4.2: "the Receiving Speaker MUST retain the routes received
+    // from the Previous Speaker for all the address families that were
+    // previously received in the Graceful Restart Capability and MUST mark
+    // them as stale routing information."
+    fn mark_stale(&mut self, slot: u16) {
+        fn mark<K: Key>(core: &mut Core, t: &mut FamilyTable<K>, slot: u16) {
+            let mut n = 0usize;
+            for list in t.routes.values_mut() {
+                for e in list.as_mut_slice() {
+                    if e.peer == slot && !e.has(STALE) {
+                        e.set(STALE);
+                        n += 1;
+                    }
+                }
+            }
+            if let Some(c) = core
+                .peer_mut(slot)
+                .and_then(|p| p.counts.get_mut(fam_idx(K::FAMILY)))
+            {
+                c.stale = c.stale.saturating_add(n);
+            }
+        }
+        mark(&mut self.core, &mut self.v4, slot);
+        mark(&mut self.core, &mut self.v6, slot);
+    }
+
+    fn drop_adj_out(&mut self, slot: u16) {
+        fn drop_fam<K: Key>(core: &mut Core, t: &mut FamilyTable<K>, slot: u16) {
+            let s = usize::from(slot);
+            if let Some(out) = t.adj_out.get_mut(s) {
+                for (_, id) in out.drain() {
+                    core.attrs.release(id);
+                }
+                *out = HashMap::new();
+            }
+            if let Some(c) = t.cursors.get_mut(s) {
+                *c = None;
+            }
+            t.compact_log();
+        }
+        drop_fam(&mut self.core, &mut self.v4, slot);
+        drop_fam(&mut self.core, &mut self.v6, slot);
+    }
+
+    /// End-of-RIB from `peer` for `family`: removes its paths of that
+    /// family still stale (RFC 4724 4.2).
+    // RFC 4724 4.2: "Once the End-of-RIB marker for an address family is
+    // received from the peer, it MUST immediately remove any routes from
+    // the peer that are still marked as stale for that address family."
+    pub fn end_of_rib(&mut self, peer: u32, family: Family) -> Result<(), RibError> {
+        let slot = self.core.slot_of(peer)?;
+        let stale = move |_: &Core, e: &PathEntry| e.peer == slot && e.has(STALE);
+        if family == Family::IPV4_UNICAST {
+            self.core.sweep(&mut self.v4, stale, |_, _| false);
+        } else if family == Family::IPV6_UNICAST {
+            self.core.sweep(&mut self.v6, stale, |_, _| false);
+        }
+        Ok(())
+    }
+
+    /// Removes every stale path of `peer` (restart or stale timer expired).
+    pub fn sweep_stale(&mut self, peer: u32) -> Result<(), RibError> {
+        self.end_of_rib(peer, Family::IPV4_UNICAST)?;
+        self.end_of_rib(peer, Family::IPV6_UNICAST)
+    }
+
+    /// Replaces the policy and prefix-list definitions (config reload) and
+    /// resolves every known peer's `import` / `export` again; on any error
+    /// nothing changes. Export changes take effect at once: every prefix is
+    /// queued, so the next [`Rib::drain_exports`] sends the differences.
+    /// Import changes apply to routes received from now on; to re-apply
+    /// them to routes already held, ask the peers for a ROUTE-REFRESH (no
+    /// pre-policy copy of accepted routes is kept).
+    pub fn set_policies(
+        &mut self,
+        policies: &[Policy],
+        prefix_lists: &[PrefixList],
+    ) -> Result<(), RibError> {
+        let compiled = CompiledPolicies::new(policies, prefix_lists)?;
+        let mut resolved = Vec::new();
+        for (slot, p) in self.core.peers.iter().enumerate() {
+            if let Some(p) = p {
+                let import = compiled.resolve(&p.info.import)?;
+                let export = compiled.resolve(&p.info.export)?;
+                resolved.push((slot, import, export));
+            }
+        }
+        self.core.policies = compiled;
+        for (slot, import, export) in resolved {
+            if let Some(Some(p)) = self.core.peers.get_mut(slot) {
+                p.import = import;
+                p.export = export;
+            }
+        }
+        self.requeue_exports();
+        Ok(())
+    }
+
+    /// Changes the import and export policy of one peer (its neighbor entry
+    /// changed on reload), with the same effect as [`Rib::set_policies`].
+    pub fn set_peer_policies(
+        &mut self,
+        peer: u32,
+        import: PolicyRef,
+        export: PolicyRef,
+    ) -> Result<(), RibError> {
+        let slot = self.core.slot_of(peer)?;
+        let import_id = self.core.policies.resolve(&import)?;
+        let export_id = self.core.policies.resolve(&export)?;
+        if let Some(p) = self.core.peer_mut(slot) {
+            p.info.import = import;
+            p.info.export = export;
+            p.import = import_id;
+            p.export = export_id;
+        }
+        self.requeue_exports();
+        Ok(())
+    }
+
+    /// Queues every prefix for export re-evaluation.
+    fn requeue_exports(&mut self) {
+        fn requeue<K: Key>(t: &mut FamilyTable<K>) {
+            let keys: Vec<K> = t.routes.keys().copied().collect();
+            for k in keys {
+                t.log_change(k);
+            }
+        }
+        requeue(&mut self.v4);
+        requeue(&mut self.v6);
+    }
+}
