@@ -6,9 +6,9 @@
 #![warn(missing_docs)]
 
 pub mod config;
-pub mod fib;
 pub mod ctl;
+pub mod daemon;
+pub mod fib;
 pub mod logging;
 pub mod metrics;
 pub mod peer;
-pub mod daemon;
