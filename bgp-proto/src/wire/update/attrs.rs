@@ -115,7 +115,7 @@ impl<'a> Iterator for RawAttrIter<'a> {
 }
 
 /// What the walk found.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Walk {
     /// Attribute type codes seen (first occurrences).
     pub(crate) seen: [u64; 4],

@@ -100,3 +100,151 @@ pub(crate) fn walk_clean(
     w.count = count;
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::path_attrs::reference;
+    use super::super::{encode_body, Update};
+    use crate::msg::attributes::{
+        Aggregator, AsPath, AsSegment, AsSegmentType, Community, ExtCommunity, LargeCommunity,
+        MpNextHop, Origin, PathAttributes, RawAttribute,
+    };
+    use crate::msg::{MpReach, SessionContext, UpdateMessage};
+    use crate::types::{Family, Ipv4Prefix, Ipv6Prefix, Nlri, Prefix};
+    use bytes::{Bytes, BytesMut};
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        fn coin(&mut self) -> bool {
+            self.below(2) == 0
+        }
+    }
+
+    fn random_update(r: &mut Rng) -> UpdateMessage {
+        let mut segments = Vec::new();
+        for _ in 0..r.below(3) {
+            let kind = [
+                AsSegmentType::Sequence,
+                AsSegmentType::Sequence,
+                AsSegmentType::Set,
+                AsSegmentType::ConfedSequence,
+            ][r.below(4) as usize];
+            let asns = (0..1 + r.below(5))
+                .map(|_| if r.coin() { 64512 } else { 70000 } + r.below(100) as u32)
+                .collect();
+            segments.push(AsSegment { kind, asns });
+        }
+        let list = |r: &mut Rng| 0..r.below(3);
+        let attributes = PathAttributes {
+            origin: r.coin().then_some(Origin::Igp),
+            as_path: AsPath { segments },
+            next_hop: r.coin().then_some(Ipv4Addr::new(10, 0, 0, 1)),
+            med: r.coin().then_some(7),
+            local_pref: r.coin().then_some(100),
+            atomic_aggregate: r.coin(),
+            aggregator: r.coin().then_some(Aggregator {
+                asn: 70000,
+                addr: Ipv4Addr::new(1, 2, 3, 4),
+            }),
+            communities: list(r).map(|i| Community(i as u32 + 1)).collect(),
+            originator_id: r.coin().then_some(Ipv4Addr::new(9, 9, 9, 9)),
+            cluster_list: list(r).map(|_| Ipv4Addr::new(8, 8, 8, 8)).collect(),
+            ext_communities: list(r).map(|_| ExtCommunity([2; 8])).collect(),
+            large_communities: list(r)
+                .map(|i| LargeCommunity {
+                    global: 1,
+                    local1: i as u32,
+                    local2: 3,
+                })
+                .collect(),
+            unknown: list(r)
+                .map(|i| RawAttribute {
+                    flags: 0xc0,
+                    type_code: 100 + i as u8,
+                    value: vec![1, 2, 3],
+                })
+                .collect(),
+        };
+        let v4 = |r: &mut Rng| {
+            let len = [24u8, 24, 16, 32, 0][r.below(5) as usize];
+            Nlri::new(Prefix::V4(
+                Ipv4Prefix::new(Ipv4Addr::from(r.next() as u32), len).unwrap(),
+            ))
+        };
+        let mp_reach = r.coin().then(|| MpReach {
+            family: Family::IPV6_UNICAST,
+            next_hop: MpNextHop {
+                global: "2001:db8::1".parse().unwrap(),
+                link_local: None,
+            },
+            nlri: (0..r.below(3))
+                .map(|_| {
+                    let a = Ipv6Addr::from(u128::from(r.next()) << 64);
+                    Nlri::new(Prefix::V6(Ipv6Prefix::new(a, 48).unwrap()))
+                })
+                .collect(),
+        });
+        UpdateMessage {
+            withdrawn: (0..r.below(2)).map(|_| v4(r)).collect(),
+            attributes,
+            mp_reach,
+            mp_unreach: None,
+            nlri: (0..r.below(4)).map(|_| v4(r)).collect(),
+        }
+    }
+
+    /// Fast and full walks agree on valid and mutated UPDATEs, and the
+    /// indexed attributes equal the reference decoder's.
+    #[test]
+    fn fast_path_and_index_agree_with_full_walk() {
+        let mut r = Rng(0x5eed_1234_abcd_0001);
+        let mut fast_ok = 0;
+        for i in 0..30_000 {
+            let ctx = SessionContext {
+                four_octet_as: i % 3 != 0,
+                ..Default::default()
+            };
+            let msg = random_update(&mut r);
+            let mut out = BytesMut::new();
+            encode_body(&msg, &ctx, &mut out).unwrap();
+            let mut body = out.to_vec();
+            if i % 4 != 0 {
+                for _ in 0..1 + r.below(3) {
+                    let at = r.below(body.len() as u64) as usize;
+                    let v = match r.below(4) {
+                        0 => r.next() as u8,
+                        1 => r.below(20) as u8,
+                        2 => [0x40, 0x80, 0xc0, 0x50, 0xd0][r.below(5) as usize],
+                        _ => body[at].wrapping_add(1),
+                    };
+                    body[at] = v;
+                }
+            }
+            let body = Bytes::from(body);
+            let fast = Update::decode_with(body.clone(), &ctx, true);
+            let full = Update::decode_with(body.clone(), &ctx, false);
+            match (fast, full) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a.w, b.w, "walk differs for {body:x?}");
+                    assert_eq!(format!("{:?}", a.issues), format!("{:?}", b.issues));
+                    let want = reference::decode(b.raw_attributes(), ctx.four_octet_as);
+                    assert_eq!(a.attributes(), want, "attributes differ for {body:x?}");
+                    fast_ok += usize::from(a.issues.is_empty());
+                }
+                (Err(a), Err(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}")),
+                (a, b) => panic!("fast {a:?} vs full {b:?} for {body:x?}"),
+            }
+        }
+        assert!(fast_ok > 7_000, "{fast_ok}");
+    }
+}

@@ -97,7 +97,19 @@ impl Update {
     /// Decodes and validates an UPDATE body (the message after its 19-octet
     /// header). `Err` is a session reset; softer RFC 7606 outcomes are in
     /// [`issues`](Self::issues).
+    #[inline]
     pub fn decode(body: Bytes, ctx: &SessionContext) -> Result<Update, UpdateError> {
+        Self::decode_with(body, ctx, true)
+    }
+
+    /// [`decode`](Self::decode), with the clean-UPDATE fast path of the
+    /// attribute walk turned off when `fast` is false (the tests check that
+    /// both give the same result).
+    pub(crate) fn decode_with(
+        body: Bytes,
+        ctx: &SessionContext,
+        fast: bool,
+    ) -> Result<Update, UpdateError> {
         let b: &[u8] = &body;
         // RFC 4271 6.3: "If the Withdrawn Routes Length or Total Attribute
         // Length is too large (i.e., if Withdrawn Routes Length + Total
@@ -148,7 +160,7 @@ impl Update {
         };
         // The clean common case in one tight pass; anything else (or any
         // doubt) goes through the full RFC 7606 walk from the start.
-        if !fast::walk_clean(&u.body, attrs_start, attrs_end, ctx, &mut u.w) {
+        if !(fast && fast::walk_clean(&u.body, attrs_start, attrs_end, ctx, &mut u.w)) {
             u.w = Walk::new(attrs_start, attrs_end);
             attrs::walk(
                 &u.body,
