@@ -7,7 +7,7 @@
 # (policy-rc.d) and stopped/disabled afterwards if they run anyway.
 set -euo pipefail
 
-PKGS=(gobgpd bird2 frr exabgp iproute2 curl python3 procps)
+PKGS=(gobgpd bird2 frr exabgp iproute2 curl python3 procps nftables)
 SERVICES=(bird frr gobgpd exabgp)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
