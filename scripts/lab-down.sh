@@ -10,7 +10,9 @@ dir=/tmp/rb-lab
 
 # The router container of `--router docker`, if any (by its name).
 if command -v docker >/dev/null 2>&1; then
-    docker rm -f rb-router-ctr >/dev/null 2>&1 && echo "lab-down: removed container rb-router-ctr"
+    if docker inspect rb-router-ctr >/dev/null 2>&1; then
+        docker rm -f rb-router-ctr >/dev/null && echo "lab-down: removed container rb-router-ctr"
+    fi
 fi
 
 mapfile -t spaces < <(ip netns list 2>/dev/null | awk '{print $1}' | grep '^rb-' || true)

@@ -63,6 +63,8 @@ const fn expected_flags(t: u8) -> Option<u8> {
 const KNOWN: u8 = 0x80;
 
 /// Per type code: 0 when unrecognised, else `KNOWN | expected >> 2 | slot`.
+// Built at compile time: an out-of-range index would be a build error.
+#[allow(clippy::indexing_slicing)]
 static INFO: [u8; 256] = {
     let mut table = [0u8; 256];
     let mut t = 0usize;
@@ -162,20 +164,5 @@ mod tests {
         assert_eq!(i.get(&body, tc::ATOMIC_AGGREGATE), Some(&[][..]));
         assert_eq!(i.get(&body, tc::AS_PATH), None);
         assert_eq!(i.get(&body, 99), None);
-    }
-}
-#[cfg(test)]
-mod sizes {
-    #[test]
-    fn print_sizes() {
-        eprintln!(
-            "SIZES update={} walk={} err={} res={} idx={} mpslot={}",
-            std::mem::size_of::<super::super::Update>(),
-            std::mem::size_of::<super::super::attrs::Walk>(),
-            std::mem::size_of::<super::super::UpdateError>(),
-            std::mem::size_of::<Result<super::super::Update, super::super::UpdateError>>(),
-            std::mem::size_of::<super::AttrIndex>(),
-            std::mem::size_of::<Option<super::super::mp_nlri::MpSlot>>(),
-        );
     }
 }

@@ -182,11 +182,11 @@ impl<'a> AttrsView<'a> {
             local_pref: self.local_pref(),
             atomic_aggregate: self.atomic_aggregate(),
             aggregator: self.aggregator(),
-            communities: self.communities().collect(),
+            communities: self.communities().to_vec(),
             originator_id: self.originator_id(),
-            cluster_list: self.cluster_list().collect(),
-            ext_communities: self.ext_communities().collect(),
-            large_communities: self.large_communities().collect(),
+            cluster_list: self.cluster_list().to_vec(),
+            ext_communities: self.ext_communities().to_vec(),
+            large_communities: self.large_communities().to_vec(),
             unknown: Vec::new(),
         };
         if self.index.unknown {
@@ -228,6 +228,16 @@ impl<'a, const N: usize, T> Fixed<'a, N, T> {
     /// The octets not yet iterated (validated: a multiple of `N`).
     pub fn as_bytes(&self) -> &'a [u8] {
         self.raw
+    }
+
+    /// The remaining entries, in a vector of exactly their number (no
+    /// allocation when there are none).
+    #[inline]
+    pub fn to_vec(self) -> Vec<T> {
+        if self.raw.is_empty() {
+            return Vec::new();
+        }
+        self.collect()
     }
 }
 
@@ -306,8 +316,18 @@ impl<'a> AsPathView<'a> {
         if self.raw.is_empty() {
             return AsPath::default();
         }
-        let mut segments = Vec::with_capacity(self.segments().count());
-        segments.extend(self.segments().map(|(kind, a)| AsSegment {
+        let mut it = self.segments();
+        let Some((kind, a)) = it.next() else {
+            return AsPath::default();
+        };
+        let first = AsSegment {
+            kind,
+            asns: a.collect(),
+        };
+        // Most paths are one AS_SEQUENCE: size for the rest only if any.
+        let mut segments = Vec::with_capacity(1 + it.clone().count());
+        segments.push(first);
+        segments.extend(it.map(|(kind, a)| AsSegment {
             kind,
             asns: a.collect(),
         }));
