@@ -34,10 +34,10 @@ die() {
     exit 1
 }
 
-if ((ci)); then
-    step "install system dependencies"
-    ./scripts/install-deps.sh || die "install-deps"
-fi
+# Idempotent: apt-get runs only when a package is missing, so a fresh
+# machine needs nothing but this script.
+step "install system dependencies"
+./scripts/install-deps.sh || die "install-deps"
 
 step "cargo fmt --all --check"
 cargo fmt --all --check || die "rustfmt (run: cargo fmt --all)"
