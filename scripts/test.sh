@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The project's test command (README, CI).
 #
-#   scripts/test.sh          fmt check, clippy, all tests (e2e serially)
-#   scripts/test.sh --ci     the same, after installing the system packages
-#                            the tests need, plus a fuzz smoke run
+#   scripts/test.sh          installs the system packages the tests need
+#                            (idempotent), fmt check, clippy, all tests
+#                            (e2e serially)
+#   scripts/test.sh --ci     the same plus a fuzz smoke run (installs
+#                            cargo-fuzz if missing)
 #   scripts/test.sh --docker also build the image (docker/build.sh, tag
 #                            rbgpd:latest) so that the image tests run
 #                            (they skip when the image is absent)
