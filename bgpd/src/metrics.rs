@@ -245,6 +245,24 @@ impl Metrics {
         self.inner.messages_received.get_or_create(&l).inc();
     }
 
+    /// Counts `n` messages of one type received from a peer.
+    pub fn add_messages_received(&self, p: IpAddr, t: MessageType, n: u64) {
+        let l = MessageLabels {
+            peer: p.to_string(),
+            r#type: t.label().to_string(),
+        };
+        self.inner.messages_received.get_or_create(&l).inc_by(n);
+    }
+
+    /// Counts `n` messages of one type sent to a peer.
+    pub fn add_messages_sent(&self, p: IpAddr, t: MessageType, n: u64) {
+        let l = MessageLabels {
+            peer: p.to_string(),
+            r#type: t.label().to_string(),
+        };
+        self.inner.messages_sent.get_or_create(&l).inc_by(n);
+    }
+
     /// Counts a message sent to a peer.
     pub fn inc_message_sent(&self, p: IpAddr, t: MessageType) {
         let l = MessageLabels {

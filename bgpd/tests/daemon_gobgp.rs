@@ -99,6 +99,7 @@ fn spawn(cmd: &mut Command, log: &Path) -> Proc {
 }
 
 struct Lab {
+    metrics_port: u16,
     ns: Netns,
     dir: PathBuf,
     bgp_port: u16,
@@ -113,6 +114,7 @@ impl Lab {
         std::fs::create_dir_all(&dir).unwrap();
         let socket = dir.join("ctl.sock");
         Some(Lab {
+            metrics_port: free_port(),
             ns,
             dir,
             bgp_port: free_port(),
@@ -129,9 +131,11 @@ impl Lab {
     fn write_config_extra(&self, neighbors: &[(&str, u32)], extra: &str) -> PathBuf {
         let mut cfg = format!(
             "[router]\nasn = 65000\nrouter_id = \"10.99.0.1\"\nlisten = [\"10.99.0.1:{}\"]\n\n\
-             [fib]\nenabled = false\n\n[control]\nsocket = \"{}\"\n",
+             [fib]\nenabled = false\n\n[control]\nsocket = \"{}\"\n\n\
+             [metrics]\nlisten = \"10.99.0.1:{}\"\n",
             self.bgp_port,
-            self.socket.display()
+            self.socket.display(),
+            self.metrics_port
         );
         for (addr, asn) in neighbors {
             cfg += &format!(
@@ -353,6 +357,28 @@ fn routes_flow_between_gobgp_speakers_through_rbgpd() {
         !a_in.contains("10.241.0.0/24"),
         "reflected to its source: {a_in}"
     );
+
+    // The Prometheus endpoint (refreshed every 5 s by the core).
+    wait_for("metrics with A's UPDATEs", Duration::from_secs(15), || {
+        let out = lab
+            .ns
+            .command("curl")
+            .args([
+                "-s",
+                &format!("http://10.99.0.1:{}/metrics", lab.metrics_port),
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.contains("rbgpd_peer_up{peer=\"10.99.0.2\"} 1")
+            && text.lines().any(|l| {
+                l.starts_with("rbgpd_messages_received")
+                    && l.contains("peer=\"10.99.0.2\"")
+                    && l.contains("type=\"update\"")
+                    && !l.ends_with(" 0")
+            })
+            && text.contains("rbgpd_rib_paths 2")
+    });
 
     // A withdrawal reaches B promptly.
     gobgp(

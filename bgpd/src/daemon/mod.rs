@@ -89,6 +89,8 @@ pub struct Daemon {
     stale_deadlines: HashMap<u32, Instant>,
     /// Neighbors stopped by max-prefix, with when to enable them again.
     max_prefix_restarts: HashMap<PeerId, Option<Instant>>,
+    /// Message counters last published to the metrics, per neighbor.
+    metric_counts: HashMap<IpAddr, crate::peer::Counters>,
     /// Neighbors shut down by rbgpctl.
     admin_down: HashSet<PeerId>,
     events: broadcast::Sender<Event>,
@@ -201,6 +203,7 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
         stale_deadlines: HashMap::new(),
         max_prefix_restarts: HashMap::new(),
         admin_down: HashSet::new(),
+        metric_counts: HashMap::new(),
         events,
         started: Instant::now(),
         fib_startup_done: false,
@@ -745,6 +748,11 @@ impl Daemon {
         m.set_rib_prefixes("ipv6-unicast", stats.prefixes_v6 as u64);
         m.set_rib_paths(stats.paths as u64);
         for p in self.peers.peers() {
+            let last = self
+                .metric_counts
+                .insert(p.addr, p.counters)
+                .unwrap_or_default();
+            publish_message_counts(m, p.addr, &last, &p.counters);
             if let Some(id) = self.rib_ids.get(&p.addr) {
                 if let Ok(counts) = self.rib.peer_counts(*id) {
                     for (f, c) in counts {
@@ -887,6 +895,65 @@ impl Daemon {
         }
         let _ = std::fs::remove_file(&self.config.control.socket);
         info!("rbgpd stopped");
+    }
+}
+
+/// Adds to the message counters what `now` has beyond `last` (a neighbor
+/// whose counters went back, a new session of a dynamic neighbor, counts
+/// from zero).
+fn publish_message_counts(
+    m: &Metrics,
+    addr: IpAddr,
+    last: &crate::peer::Counters,
+    now: &crate::peer::Counters,
+) {
+    use crate::metrics::MessageType as T;
+    let pairs = [
+        (
+            T::Open,
+            last.opens_in,
+            now.opens_in,
+            last.opens_out,
+            now.opens_out,
+        ),
+        (
+            T::Update,
+            last.updates_in,
+            now.updates_in,
+            last.updates_out,
+            now.updates_out,
+        ),
+        (
+            T::Keepalive,
+            last.keepalives_in,
+            now.keepalives_in,
+            last.keepalives_out,
+            now.keepalives_out,
+        ),
+        (
+            T::Notification,
+            last.notifications_in,
+            now.notifications_in,
+            last.notifications_out,
+            now.notifications_out,
+        ),
+        (
+            T::RouteRefresh,
+            last.route_refresh_in,
+            now.route_refresh_in,
+            last.route_refresh_out,
+            now.route_refresh_out,
+        ),
+    ];
+    let delta = |a: u64, b: u64| if b >= a { b - a } else { b };
+    for (t, li, ni, lo, no) in pairs {
+        let (i, o) = (delta(li, ni), delta(lo, no));
+        if i > 0 {
+            m.add_messages_received(addr, t, i);
+        }
+        if o > 0 {
+            m.add_messages_sent(addr, t, o);
+        }
     }
 }
 

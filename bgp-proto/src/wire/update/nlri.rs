@@ -136,6 +136,18 @@ impl Iterator for NlriIter<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<Nlri> {
+        // Fast path: an IPv4 /24 (most of a full table) without path id;
+        // the constant length folds the mask and the range check away.
+        if let ([24, a, b, c, rest @ ..], AddrKind::V4, false) =
+            (self.buf, self.kind, self.add_path)
+        {
+            let prefix = Ipv4Prefix::new(Ipv4Addr::new(*a, *b, *c, 0), 24)?;
+            self.buf = rest;
+            return Some(Nlri {
+                path_id: 0,
+                prefix: Prefix::V4(prefix),
+            });
+        }
         let mut buf = self.buf;
         let path_id = if self.add_path {
             let (h, t) = buf.split_first_chunk::<4>()?;
