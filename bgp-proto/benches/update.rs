@@ -3,9 +3,12 @@
 //! The stream imitates a full-table feed: 2000 UPDATEs on a 4-octet AS
 //! session, 1-24 prefixes each (mean ~8), mostly /24 (80 %), AS paths of
 //! 1-6 hops, half with 1-4 communities, some with MED. Decoding includes
-//! everything a RIB needs: validation, `attributes()` once per UPDATE and
-//! iterating every NLRI. Results are reported per prefix (elements) and in
-//! octets of UPDATE bodies.
+//! everything a RIB needs: validation, every attribute decoded once per
+//! UPDATE and iterating every NLRI. `decode_full` decodes the attributes
+//! into the owned `PathAttributes` (`attributes()`), `decode_view` reads
+//! every one through the borrowed `attributes_view()` (no allocation).
+//! Results are reported per prefix (elements) and in octets of UPDATE
+//! bodies. See BENCHMARKS-codec.md for the instruction-count method.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -17,6 +17,7 @@
 //! - the tests sharing these names must run serially
 //!   (`cargo test -p e2e -- --test-threads=1`, or nextest's `e2e` group).
 
+pub mod docker;
 pub mod gobgp;
 pub mod http;
 pub mod kernel;

@@ -123,6 +123,17 @@ impl Netns {
         pids(&self.name)
     }
 
+    /// Removes the name only: what runs inside keeps running and the
+    /// namespace lives on as long as its processes (for a name given by
+    /// [`Netns::attach`] to a container about to be stopped by Docker).
+    /// Commands through this value fail afterwards.
+    pub fn detach(&mut self) {
+        self.keep = true;
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+
     /// Leaves the namespace in place when this value is dropped (lab-up).
     pub fn keep(&mut self) {
         self.keep = true;
@@ -217,4 +228,23 @@ pub fn bridge(ns: &Netns, br: &str) -> Result<()> {
 pub fn attach(ns: &Netns, port: &str, br: &str) -> Result<()> {
     ns.ip(&["link", "set", port, "master", br])?;
     ns.ip(&["link", "set", port, "up"]).map(|_| ())
+}
+
+/// Creates a veth pair: `ns_if` in `ns`, `host_if` in the host's
+/// namespace (e.g. to join a Docker network's bridge), both left down.
+/// Deleting `ns` deletes both ends.
+pub fn veth_to_host(ns: &Netns, ns_if: &str, host_if: &str) -> Result<()> {
+    run(Command::new("ip").args([
+        "link",
+        "add",
+        host_if,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        ns_if,
+        "netns",
+        ns.name(),
+    ]))
+    .map(|_| ())
 }

@@ -106,7 +106,27 @@ pub struct RouterSetup {
     pub bins: Option<RbgpdBins>,
     /// The image (docker only), e.g. "rbgpd:latest".
     pub image: Option<String>,
+    /// Docker only: run the container on a Docker network, as the
+    /// write-up did, instead of `--network none` with the lab's veths.
+    pub network: Option<ContainerNetwork>,
 }
+
+/// Where a router container starts on a Docker network (the write-up's
+/// `docker run --network=kind`): its config is then mounted at the
+/// image's /etc/rbgpd/rbgpd.toml and its socket is the default one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerNetwork {
+    /// Container name ("rb-bgp-router").
+    pub container: String,
+    /// The network it is started on ("kind").
+    pub network: String,
+    /// Its address there (172.18.0.5).
+    pub ip: Ipv4Addr,
+}
+
+/// The control socket inside a container started on a Docker network
+/// (rbgpd's and rbgpctl's default).
+const IMAGE_SOCKET: &str = "/run/rbgpd/rbgpd.sock";
 
 /// Name of the router container ([`RouterKind::Docker`]).
 pub const CONTAINER: &str = "rb-router-ctr";
@@ -182,9 +202,7 @@ impl Router {
         let text = match self.setup.kind {
             RouterKind::Bird => bird_conf(&self.setup),
             RouterKind::Rbgpd => rbgpd_conf(&self.setup, &self.socket()),
-            RouterKind::Docker => {
-                rbgpd_conf(&self.setup, &Path::new(CONTAINER_DIR).join("rbgpd.sock"))
-            }
+            RouterKind::Docker => rbgpd_conf(&self.setup, Path::new(&self.container_socket())),
         };
         std::fs::write(&conf, text).map_err(|source| Error::Io {
             path: conf.clone(),
@@ -235,42 +253,80 @@ impl Router {
             keep: false,
         };
         let conf = r.conf_path();
-        let text = rbgpd_conf(&r.setup, &Path::new(CONTAINER_DIR).join("rbgpd.sock"));
+        let text = rbgpd_conf(&r.setup, Path::new(&r.container_socket()));
         std::fs::write(&conf, text).map_err(|source| Error::Io {
             path: conf.clone(),
             source,
         })?;
-        let _ = Command::new("docker")
-            .args(["rm", "-f", CONTAINER])
-            .output();
-        let mount = format!("{}:{CONTAINER_DIR}", r.setup.dir.display());
-        let conf_in = format!("{CONTAINER_DIR}/rbgpd.toml");
-        crate::netns::run(Command::new("docker").args([
-            "run",
-            "-d",
-            "--name",
-            CONTAINER,
-            "--network",
-            "none",
-            "--cap-add",
-            "NET_ADMIN",
-            "-v",
-            &mount,
-            &image,
-            "--config",
-            &conf_in,
-        ]))?;
-        let pid = crate::netns::run(Command::new("docker").args([
-            "inspect",
-            "-f",
-            "{{.State.Pid}}",
-            CONTAINER,
-        ]))?;
-        let pid = pid.trim().parse().map_err(|_| Error::Parse {
-            what: "docker inspect pid".into(),
-            detail: pid.clone(),
-        })?;
+        let name = r.container().to_string();
+        crate::docker::remove(&name);
+        match &r.setup.network {
+            // The write-up's way: `docker run -d -v CONFIG:/etc/rbgpd/rbgpd.toml
+            // --cap-add=NET_ADMIN --network=kind --ip 172.18.0.5 --name=NAME IMAGE`.
+            Some(net) => {
+                let mount = format!("{}:/etc/rbgpd/rbgpd.toml", conf.display());
+                crate::docker::docker(&[
+                    "run",
+                    "-d",
+                    "-v",
+                    &mount,
+                    "--cap-add=NET_ADMIN",
+                    &format!("--network={}", net.network),
+                    "--ip",
+                    &net.ip.to_string(),
+                    &format!("--name={name}"),
+                    &image,
+                ])?;
+            }
+            None => {
+                let mount = format!("{}:{CONTAINER_DIR}", r.setup.dir.display());
+                let conf_in = format!("{CONTAINER_DIR}/rbgpd.toml");
+                crate::docker::docker(&[
+                    "run",
+                    "-d",
+                    "--name",
+                    &name,
+                    "--network",
+                    "none",
+                    "--cap-add",
+                    "NET_ADMIN",
+                    "-v",
+                    &mount,
+                    &image,
+                    "--config",
+                    &conf_in,
+                ])?;
+            }
+        }
+        let pid = crate::docker::pid(&name)?;
         Ok((r, pid))
+    }
+
+    /// The router container's name ([`RouterKind::Docker`]).
+    pub fn container(&self) -> &str {
+        self.setup
+            .network
+            .as_ref()
+            .map_or(CONTAINER, |n| n.container.as_str())
+    }
+
+    /// The control socket's path inside the container.
+    fn container_socket(&self) -> String {
+        match self.setup.network {
+            Some(_) => IMAGE_SOCKET.to_string(),
+            None => format!("{CONTAINER_DIR}/rbgpd.sock"),
+        }
+    }
+
+    /// `docker stop` of the router container (SIGTERM, SIGKILL after
+    /// `grace`), leaving it in place to be inspected; removed on drop.
+    pub fn docker_stop(&mut self, grace: Duration) -> Result<crate::docker::Stopped> {
+        if self.setup.kind != RouterKind::Docker {
+            return Err(Error::Missing(
+                "docker stop of a router not in docker".into(),
+            ));
+        }
+        crate::docker::stop(self.container(), grace)
     }
 
     /// Completes [`Router::start_container`] once the namespace is wired.
@@ -306,9 +362,7 @@ impl Router {
             p.stop(Duration::from_secs(10));
         }
         if self.setup.kind == RouterKind::Docker {
-            let _ = Command::new("docker")
-                .args(["rm", "-f", CONTAINER])
-                .output();
+            crate::docker::remove(self.container());
         }
     }
 
@@ -326,16 +380,11 @@ impl Router {
     /// Fails with the log tail if the router process died.
     pub fn check_running(&mut self) -> Result<()> {
         if self.setup.kind == RouterKind::Docker {
-            let out = crate::netns::run(Command::new("docker").args([
-                "inspect",
-                "-f",
-                "{{.State.Running}}",
-                CONTAINER,
-            ]))?;
+            let out = crate::docker::inspect(self.container(), "{{.State.Running}}")?;
             return match out.trim() {
                 "true" => Ok(()),
                 _ => Err(Error::Exited {
-                    name: CONTAINER.into(),
+                    name: self.container().into(),
                     status: out.trim().into(),
                     log: self.log_tail(30),
                 }),
@@ -351,7 +400,7 @@ impl Router {
     pub fn log_tail(&self, n: usize) -> String {
         if self.setup.kind == RouterKind::Docker {
             let out = Command::new("docker")
-                .args(["logs", "--tail", &n.to_string(), CONTAINER])
+                .args(["logs", "--tail", &n.to_string(), self.container()])
                 .output();
             return out
                 .map(|o| {
@@ -381,15 +430,11 @@ impl Router {
     /// inside the container (docker).
     fn rbgpctl(&self, ns: &Netns, args: &[&str]) -> Result<String> {
         if self.setup.kind == RouterKind::Docker {
-            let sock = format!("{CONTAINER_DIR}/rbgpd.sock");
             let mut cmd = Command::new("docker");
-            cmd.args([
-                "exec",
-                CONTAINER,
-                "/usr/local/bin/rbgpctl",
-                "--socket",
-                &sock,
-            ]);
+            cmd.args(["exec", self.container(), "/usr/local/bin/rbgpctl"]);
+            if self.setup.network.is_none() {
+                cmd.args(["--socket", &self.container_socket()]);
+            }
             return crate::netns::run(cmd.args(args));
         }
         let sock = self.socket().to_string_lossy().into_owned();
@@ -680,6 +725,7 @@ c2_w2      BGP        ---        start  14:59:47.133  Active        Socket: Conn
             dir: "/tmp/x".into(),
             bins: None,
             image: None,
+            network: None,
         };
         let b = bird_conf(&setup);
         assert!(b.contains("neighbor 172.18.0.2 as 65100;"));
@@ -712,6 +758,7 @@ c2_w2      BGP        ---        start  14:59:47.133  Active        Socket: Conn
             dir: "/tmp/x".into(),
             bins: None,
             image: None,
+            network: None,
         };
         let text = rbgpd_conf(&setup, Path::new("/tmp/x/rbgpd.sock"));
         let src_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bgpd/src/config.rs");

@@ -10,10 +10,13 @@
 //! `lo`; an HTTP server on port 80; the write-up's static routes to the
 //! other cluster through the router.
 
+use crate::docker::{DockerNetwork, LAB_NETWORKS};
 use crate::gobgp::{GracefulRestart, Speaker, SpeakerConfig, StopMode};
-use crate::netns::{attach, bridge, veth, Netns};
+use crate::netns::{attach, bridge, veth, veth_to_host, Netns};
 use crate::process::Proc;
-use crate::router::{RbgpdBins, Router, RouterKind, RouterPeer, RouterRange, RouterSetup};
+use crate::router::{
+    ContainerNetwork, RbgpdBins, Router, RouterKind, RouterPeer, RouterRange, RouterSetup,
+};
 use crate::{http, kernel, wait_for, Error, Result};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -129,6 +132,26 @@ pub fn lab_namespace_names() -> Vec<String> {
 /// Namespace of the rogue peer of check 7 (see [`Lab::add_host`]).
 pub const ROGUE_NS: &str = "rb-rogue";
 
+/// The router container of [`BridgeKind::Docker`] (the write-up's
+/// `bird-router`).
+pub const DOCKER_ROUTER: &str = "rb-bgp-router";
+
+/// What the two cluster networks are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BridgeKind {
+    /// Bridges `br1` and `br2` in the namespace `rb-switch`: nothing
+    /// touches the host's networking.
+    #[default]
+    Switch,
+    /// The Docker networks `kind` (172.18.0.0/16) and `kind2`
+    /// (172.19.0.0/16), created (labelled) and removed on drop, the
+    /// nodes' veths plugged into their bridges on the host. The router is
+    /// the container [`DOCKER_ROUTER`] started on `kind` and connected to
+    /// `kind2` once the nodes are up, as in the write-up. Needs
+    /// [`RouterKind::Docker`].
+    Docker,
+}
+
 /// How to build the lab.
 #[derive(Debug, Clone)]
 pub struct LabOptions {
@@ -146,6 +169,8 @@ pub struct LabOptions {
     pub bins: Option<RbgpdBins>,
     /// The rbgpd image (needed for [`RouterKind::Docker`]).
     pub image: Option<String>,
+    /// The cluster networks.
+    pub bridges: BridgeKind,
 }
 
 impl LabOptions {
@@ -160,6 +185,7 @@ impl LabOptions {
             dir: PathBuf::from("/tmp/rb-lab"),
             bins: None,
             image: None,
+            bridges: BridgeKind::Switch,
         }
     }
 }
@@ -189,13 +215,18 @@ pub struct Lab {
     nodes: Vec<Node>,
     hosts: Vec<Netns>,
     router_ns: Netns,
-    switch: Netns,
+    switch: Option<Netns>,
+    /// The bridge of each cluster's network (in `switch`, or on the host).
+    bridges: [String; 2],
     opts: LabOptions,
     keep: bool,
+    /// Last: removed once the router container and nodes are gone.
+    networks: Vec<DockerNetwork>,
 }
 
 impl Lab {
-    /// Builds the network, starts the router and the six nodes.
+    /// Builds the network, starts the router and the six nodes (with
+    /// [`BridgeKind::Docker`], then connects the router to `kind2`).
     pub fn up(opts: LabOptions) -> Result<Lab> {
         if opts.router == RouterKind::Docker && opts.image.is_none() {
             return Err(Error::Missing("image for RouterKind::Docker".into()));
@@ -203,6 +234,12 @@ impl Lab {
         if opts.router == RouterKind::Rbgpd && opts.bins.is_none() {
             return Err(Error::Missing(
                 "rbgpd binaries for RouterKind::Rbgpd".into(),
+            ));
+        }
+        let on_docker = opts.bridges == BridgeKind::Docker;
+        if on_docker && opts.router != RouterKind::Docker {
+            return Err(Error::Missing(
+                "RouterKind::Docker for BridgeKind::Docker (the router is a container)".into(),
             ));
         }
         // Stale state from an earlier run (same names) goes first.
@@ -215,9 +252,24 @@ impl Lab {
             source,
         })?;
 
-        let switch = Netns::create(SWITCH_NS)?;
-        bridge(&switch, "br1")?;
-        bridge(&switch, "br2")?;
+        let (switch, networks) = if on_docker {
+            // The router container of an earlier run holds the networks.
+            crate::docker::remove(DOCKER_ROUTER);
+            let nets = LAB_NETWORKS
+                .iter()
+                .map(|(name, subnet)| DockerNetwork::create(name, subnet))
+                .collect::<Result<Vec<_>>>()?;
+            (None, nets)
+        } else {
+            let switch = Netns::create(SWITCH_NS)?;
+            bridge(&switch, "br1")?;
+            bridge(&switch, "br2")?;
+            (Some(switch), Vec::new())
+        };
+        let bridges = match networks.as_slice() {
+            [a, b] => [a.bridge(), b.bridge()],
+            _ => ["br1".to_string(), "br2".to_string()],
+        };
 
         let nodes = lab_nodes();
         let setup = RouterSetup {
@@ -249,6 +301,11 @@ impl Lab {
             dir: opts.dir.clone(),
             bins: opts.bins.clone(),
             image: opts.image.clone(),
+            network: on_docker.then(|| ContainerNetwork {
+                container: DOCKER_ROUTER.into(),
+                network: LAB_NETWORKS[0].0.into(),
+                ip: ROUTER1,
+            }),
         };
         // The router namespace: our own, or the router container's.
         let (router_ns, container) = if opts.router == RouterKind::Docker {
@@ -257,17 +314,29 @@ impl Lab {
         } else {
             (Netns::create(ROUTER_NS)?, None)
         };
-        veth(&router_ns, "eth0", &switch, "router-1")?;
-        veth(&router_ns, "eth1", &switch, "router-2")?;
-        attach(&switch, "router-1", "br1")?;
-        attach(&switch, "router-2", "br2")?;
-        router_ns.ip(&["addr", "add", &format!("{ROUTER1}/16"), "dev", "eth0"])?;
-        router_ns.ip(&["addr", "add", &format!("{ROUTER2}/16"), "dev", "eth1"])?;
-        router_ns.ip(&["link", "set", "eth0", "up"])?;
-        router_ns.ip(&["link", "set", "eth1", "up"])?;
-        router_ns.sysctl("net.ipv4.ip_forward", "1")?;
-        router_ns.sysctl("net.ipv4.conf.all.rp_filter", "0")?;
-        router_ns.sysctl("net.ipv6.conf.all.forwarding", "1")?;
+        match &switch {
+            Some(switch) => {
+                veth(&router_ns, "eth0", switch, "router-1")?;
+                veth(&router_ns, "eth1", switch, "router-2")?;
+                attach(switch, "router-1", "br1")?;
+                attach(switch, "router-2", "br2")?;
+                router_ns.ip(&["addr", "add", &format!("{ROUTER1}/16"), "dev", "eth0"])?;
+                router_ns.ip(&["addr", "add", &format!("{ROUTER2}/16"), "dev", "eth1"])?;
+                router_ns.ip(&["link", "set", "eth0", "up"])?;
+                router_ns.ip(&["link", "set", "eth1", "up"])?;
+                router_ns.sysctl("net.ipv4.ip_forward", "1")?;
+                router_ns.sysctl("net.ipv4.conf.all.rp_filter", "0")?;
+                router_ns.sysctl("net.ipv6.conf.all.forwarding", "1")?;
+            }
+            // Docker made eth0; forwarding is what the container inherits
+            // (as the write-up's BIRD container), only reported here.
+            None => {
+                let fwd = router_ns.exec("sysctl", &["-n", "net.ipv4.ip_forward"])?;
+                if fwd.trim() != "1" {
+                    eprintln!("note: ip_forward is {} in {DOCKER_ROUTER}", fwd.trim());
+                }
+            }
+        }
 
         let router = match container {
             Some(mut r) => {
@@ -282,11 +351,18 @@ impl Lab {
             hosts: Vec::new(),
             router_ns,
             switch,
+            bridges,
             opts,
             keep: false,
+            networks,
         };
         for spec in nodes {
             lab.add_node(spec)?;
+        }
+        if on_docker {
+            // The write-up's `docker network connect kind2 bird-router`:
+            // eth1 appears in the running container.
+            crate::docker::connect(LAB_NETWORKS[1].0, DOCKER_ROUTER, ROUTER2)?;
         }
         Ok(lab)
     }
@@ -307,9 +383,18 @@ impl Lab {
 
     fn wire(&self, name: &str, cluster: u8, ip: Ipv4Addr) -> Result<Netns> {
         let ns = Netns::create(&format!("rb-{name}"))?;
-        let br = if cluster == 1 { "br1" } else { "br2" };
-        veth(&ns, "eth0", &self.switch, name)?;
-        attach(&self.switch, name, br)?;
+        let br = self.bridges[usize::from(cluster != 1)].as_str();
+        match &self.switch {
+            Some(switch) => {
+                veth(&ns, "eth0", switch, name)?;
+                attach(switch, name, br)?;
+            }
+            None => {
+                // The host end is named like the namespace ("rb-c1-cp").
+                veth_to_host(&ns, "eth0", ns.name())?;
+                crate::docker::enslave(ns.name(), br)?;
+            }
+        }
         ns.ip(&["addr", "add", &format!("{ip}/16"), "dev", "eth0"])?;
         ns.ip(&["link", "set", "eth0", "up"])?;
         // The write-up's static routes, plus the other node network.
@@ -554,6 +639,36 @@ impl Lab {
         self.router.stop();
     }
 
+    /// `docker stop` of the router container (RouterKind::Docker), as
+    /// an operator would: SIGTERM, SIGKILL after `grace`. The router
+    /// namespace's name is removed first, so that the namespace goes with
+    /// the container; router commands fail afterwards.
+    pub fn docker_stop_router(&mut self, grace: Duration) -> Result<crate::docker::Stopped> {
+        self.router_ns.detach();
+        self.router.docker_stop(grace)
+    }
+
+    /// The whole gobgpd log of node `name`.
+    pub fn speaker_log(&self, name: &str) -> Result<String> {
+        let node = self.node(name)?;
+        let path = node
+            .speaker
+            .as_ref()
+            .ok_or_else(|| Error::Missing(format!("speaker of {name}")))?
+            .proc()
+            .log_path();
+        std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// The bridge of each cluster's network: `br1`/`br2` in `rb-switch`,
+    /// or the Docker networks' `br-<id>` on the host.
+    pub fn bridges(&self) -> &[String; 2] {
+        &self.bridges
+    }
+
     /// Restarts the router (SIGTERM, then start with the same config).
     pub fn restart_router(&mut self) -> Result<()> {
         self.router.restart(&self.router_ns)
@@ -623,7 +738,12 @@ impl Lab {
             h.keep();
         }
         self.router_ns.keep();
-        self.switch.keep();
+        if let Some(s) = self.switch.as_mut() {
+            s.keep();
+        }
+        for n in &mut self.networks {
+            n.keep();
+        }
     }
 }
 

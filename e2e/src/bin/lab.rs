@@ -3,7 +3,9 @@
 //! a namespace.
 //!
 //! ```text
-//! lab up [--router rbgpd|bird|docker] [--image TAG] [--gr] [--merge-paths] [--connect-retry S] [--dir D]
+//! lab up [--router rbgpd|bird|docker|docker-networks] [--image TAG] [--gr] [--merge-paths] [--connect-retry S] [--dir D]
+//!   (docker-networks: the rbgpd container on the Docker networks kind
+//!   and kind2, as the write-up ran its router)
 //! lab status [--dir D]
 //! lab down [--dir D]
 //! lab rogue --target IP[:PORT] --as N --id IP --scenario bad-open|bad-update|garbage
@@ -11,7 +13,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use e2e::router::{find_rbgpd, RouterKind};
-use e2e::topology::{Lab, LabOptions, LB1, LB2, ROUTER_NS};
+use e2e::topology::{BridgeKind, Lab, LabOptions, DOCKER_ROUTER, LB1, LB2, ROUTER_NS};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -35,7 +37,7 @@ fn main() -> Result<()> {
 }
 
 fn usage() -> &'static str {
-    "usage:\n  lab up [--router rbgpd|bird|docker] [--image TAG] [--gr] [--merge-paths] [--connect-retry S] [--dir D]\n  \
+    "usage:\n  lab up [--router rbgpd|bird|docker|docker-networks] [--image TAG] [--gr] [--merge-paths] [--connect-retry S] [--dir D]\n  \
      lab status [--dir D]\n  lab down [--dir D]\n  \
      lab rogue --target IP[:PORT] --as N --id IP --scenario bad-open|bad-update|garbage"
 }
@@ -51,6 +53,7 @@ struct Flags {
     id: Option<String>,
     scenario: Option<String>,
     image: String,
+    bridges: BridgeKind,
 }
 
 impl Flags {
@@ -66,6 +69,7 @@ impl Flags {
             id: None,
             scenario: None,
             image: "rbgpd:latest".into(),
+            bridges: BridgeKind::Switch,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -75,7 +79,13 @@ impl Flags {
                     .ok_or_else(|| anyhow!("{a} needs a value"))
             };
             match a.as_str() {
-                "--router" => f.router = val()?.parse()?,
+                "--router" => match val()?.as_str() {
+                    "docker-networks" => {
+                        f.router = RouterKind::Docker;
+                        f.bridges = BridgeKind::Docker;
+                    }
+                    other => f.router = other.parse()?,
+                },
                 "--gr" => f.gr = true,
                 "--merge-paths" => f.merge_paths = true,
                 "--connect-retry" => f.connect_retry = val()?.parse()?,
@@ -98,6 +108,7 @@ fn up(f: &Flags) -> Result<()> {
     opts.bird_merge_paths = f.merge_paths;
     opts.connect_retry = f.connect_retry;
     opts.dir = f.dir.clone();
+    opts.bridges = f.bridges;
     if f.router == RouterKind::Rbgpd {
         opts.bins = Some(find_rbgpd().map_err(|e| anyhow!(e))?);
     }
@@ -225,6 +236,13 @@ fn down(dir: &Path) -> Result<()> {
             gone.join(" ")
         }
     );
+    let nets = e2e::docker::remove_lab_networks(DOCKER_ROUTER);
+    if !nets.is_empty() {
+        println!(
+            "removed {DOCKER_ROUTER} and Docker networks: {}",
+            nets.join(" ")
+        );
+    }
     if dir.starts_with("/tmp") && dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
         println!("removed {}", dir.display());

@@ -239,6 +239,23 @@ mod tests {
                     assert_eq!(format!("{:?}", a.issues), format!("{:?}", b.issues));
                     let want = reference::decode(b.raw_attributes(), ctx.four_octet_as);
                     assert_eq!(a.attributes(), want, "attributes differ for {body:x?}");
+                    let v = a.attributes_view();
+                    assert_eq!(v.origin(), want.origin);
+                    assert_eq!(v.next_hop(), want.next_hop);
+                    assert_eq!(v.med(), want.med);
+                    assert_eq!(v.local_pref(), want.local_pref);
+                    assert_eq!(v.atomic_aggregate(), want.atomic_aggregate);
+                    assert_eq!(v.originator_id(), want.originator_id);
+                    assert_eq!(v.communities().collect::<Vec<_>>(), want.communities);
+                    assert_eq!(v.cluster_list().collect::<Vec<_>>(), want.cluster_list);
+                    assert_eq!(v.ext_communities().to_vec(), want.ext_communities);
+                    assert_eq!(v.large_communities().to_vec(), want.large_communities);
+                    assert_eq!(v.unknown().count(), want.unknown.len());
+                    if ctx.four_octet_as {
+                        assert_eq!(v.as_path().to_owned(), want.as_path);
+                        assert_eq!(v.as_path().path_len(), want.as_path.path_len());
+                        assert_eq!(v.aggregator(), want.aggregator);
+                    }
                     fast_ok += usize::from(a.issues.is_empty());
                 }
                 (Err(a), Err(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}")),

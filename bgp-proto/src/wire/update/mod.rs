@@ -34,6 +34,12 @@
 //! ignored), and RFC 4760's rule that NEXT_HOP is ignored for MP_REACH_NLRI
 //! routes ([`PathAttributes::next_hop`] is still reported when sent).
 //!
+//! Attributes: the validation walk also records where each valid known
+//! attribute is (`index.rs`; a tight fast path in `fast.rs` handles clean
+//! UPDATEs and falls back to the full RFC 7606 walk at the first doubt), so
+//! [`Update::attributes_view`] reads every attribute without allocating or
+//! re-scanning, and [`Update::attributes`] builds the owned set from it.
+//!
 //! Encoding: [`encode_body`] writes an owned [`UpdateMessage`];
 //! [`UpdatePacker`] writes whole messages (with header) that carry as many
 //! NLRI as fit. Unknown optional transitive attributes are written with the
@@ -58,7 +64,7 @@ pub use error::{AttrAction, AttrIssue, NlriField, UpdateError};
 pub use mp_nlri::{MpReachView, MpUnreachView};
 pub use nlri::NlriIter;
 pub use pack::{pack_announcements, pack_withdrawals, UpdatePacker};
-pub use view::{AsPathView, Asns, AttrsView, Fixed, SegmentIter};
+pub use view::{AsPathView, Asns, AttrsView, FixedList, SegmentIter};
 
 use crate::msg::attributes::type_code as tc;
 use crate::msg::{MpReach, MpUnreach, PathAttributes, SessionContext, UpdateMessage};

@@ -132,28 +132,28 @@ impl<'a> AttrsView<'a> {
 
     /// COMMUNITIES (empty when absent).
     #[inline]
-    pub fn communities(&self) -> Fixed<'a, 4, Community> {
-        Fixed::new(self.get(tc::COMMUNITIES), |c| {
+    pub fn communities(&self) -> FixedList<'a, 4, Community> {
+        FixedList::new(self.get(tc::COMMUNITIES), |c| {
             Community(u32::from_be_bytes(*c))
         })
     }
 
     /// CLUSTER_LIST (empty when absent).
     #[inline]
-    pub fn cluster_list(&self) -> Fixed<'a, 4, Ipv4Addr> {
-        Fixed::new(self.get(tc::CLUSTER_LIST), |c| Ipv4Addr::from(*c))
+    pub fn cluster_list(&self) -> FixedList<'a, 4, Ipv4Addr> {
+        FixedList::new(self.get(tc::CLUSTER_LIST), |c| Ipv4Addr::from(*c))
     }
 
     /// EXTENDED_COMMUNITIES (empty when absent).
     #[inline]
-    pub fn ext_communities(&self) -> Fixed<'a, 8, ExtCommunity> {
-        Fixed::new(self.get(tc::EXTENDED_COMMUNITIES), |c| ExtCommunity(*c))
+    pub fn ext_communities(&self) -> FixedList<'a, 8, ExtCommunity> {
+        FixedList::new(self.get(tc::EXTENDED_COMMUNITIES), |c| ExtCommunity(*c))
     }
 
     /// LARGE_COMMUNITIES (empty when absent).
     #[inline]
-    pub fn large_communities(&self) -> Fixed<'a, 12, LargeCommunity> {
-        Fixed::new(self.get(tc::LARGE_COMMUNITIES), |c| {
+    pub fn large_communities(&self) -> FixedList<'a, 12, LargeCommunity> {
+        FixedList::new(self.get(tc::LARGE_COMMUNITIES), |c| {
             let [a, b, c, d, e, f, g, h, i, j, k, l] = *c;
             LargeCommunity {
                 global: u32::from_be_bytes([a, b, c, d]),
@@ -211,15 +211,15 @@ impl<'a> AttrsView<'a> {
 /// cluster list, ...), decoding each entry on the fly. Exact-size, so
 /// `collect` allocates once.
 #[derive(Debug, Clone)]
-pub struct Fixed<'a, const N: usize, T> {
+pub struct FixedList<'a, const N: usize, T> {
     raw: &'a [u8],
     f: fn(&[u8; N]) -> T,
 }
 
-impl<'a, const N: usize, T> Fixed<'a, N, T> {
+impl<'a, const N: usize, T> FixedList<'a, N, T> {
     #[inline]
     fn new(v: Option<&'a [u8]>, f: fn(&[u8; N]) -> T) -> Self {
-        Fixed {
+        FixedList {
             raw: v.unwrap_or_default(),
             f,
         }
@@ -241,7 +241,7 @@ impl<'a, const N: usize, T> Fixed<'a, N, T> {
     }
 }
 
-impl<const N: usize, T> Iterator for Fixed<'_, N, T> {
+impl<const N: usize, T> Iterator for FixedList<'_, N, T> {
     type Item = T;
 
     #[inline]
@@ -258,8 +258,8 @@ impl<const N: usize, T> Iterator for Fixed<'_, N, T> {
     }
 }
 
-impl<const N: usize, T> ExactSizeIterator for Fixed<'_, N, T> {}
-impl<const N: usize, T> FusedIterator for Fixed<'_, N, T> {}
+impl<const N: usize, T> ExactSizeIterator for FixedList<'_, N, T> {}
+impl<const N: usize, T> FusedIterator for FixedList<'_, N, T> {}
 
 /// An AS_PATH (or AS4_PATH) as received, validated at decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
