@@ -251,3 +251,26 @@ pub fn remove_lab_networks(container: &str) -> Vec<String> {
         .map(|(name, _)| name.to_string())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bridge_is_br_and_twelve_chars_of_the_id() {
+        let n = DockerNetwork {
+            name: "kind".into(),
+            id: "23e3478b20eac356f3a7a89a79908a2e8f25919a84cb60fb27289acf2c2ee2fe".into(),
+            keep: true,
+        };
+        assert_eq!(n.bridge(), "br-23e3478b20ea");
+        assert_eq!(n.name(), "kind");
+    }
+
+    #[test]
+    fn lab_networks_are_the_write_ups() {
+        assert_eq!(LAB_NETWORKS[0], ("kind", "172.18.0.0/16"));
+        assert_eq!(LAB_NETWORKS[1], ("kind2", "172.19.0.0/16"));
+        assert_eq!(LABEL, format!("{LABEL_KEY}={LABEL_VALUE}"));
+    }
+}

@@ -8,6 +8,9 @@
 //! runs either BIRD 2 (the write-up's router, the yardstick) or rbgpd.
 //! The two cluster networks are bridges inside a dedicated switch
 //! namespace (`rb-switch`), so nothing touches the host's networking.
+//! Or, as the write-up ran it ([`topology::BridgeKind::Docker`]), they are
+//! the Docker networks `kind` and `kind2` and the router is the rbgpd
+//! image as the container `rb-bgp-router` on them ([`docker`]).
 //!
 //! Invariants:
 //! - every namespace this crate creates is named `rb-*` ([`NS_PREFIX`]);

@@ -620,7 +620,7 @@ pub fn parse_rbgpctl_peers(json: &str) -> Result<Vec<PeerState>> {
 }
 
 /// Finds rbgpd and rbgpctl: `RBGPD_BIN` / `RBGPCTL_BIN`, else next to the
-/// running executable (target/<profile>/ or its deps/), else the
+/// running executable (`target/<profile>/` or its `deps/`), else the
 /// workspace's target dir. A binary counts only if `rbgpd --help` mentions
 /// `--config` (the skeleton's empty main does not). Returns why not
 /// otherwise.

@@ -171,6 +171,9 @@ pub struct LabOptions {
     pub image: Option<String>,
     /// The cluster networks.
     pub bridges: BridgeKind,
+    /// [`BridgeKind::Docker`]: leave the router on `kind` only; the caller
+    /// connects it to `kind2` with [`Lab::connect_kind2`].
+    pub defer_kind2: bool,
 }
 
 impl LabOptions {
@@ -186,6 +189,7 @@ impl LabOptions {
             bins: None,
             image: None,
             bridges: BridgeKind::Switch,
+            defer_kind2: false,
         }
     }
 }
@@ -359,12 +363,23 @@ impl Lab {
         for spec in nodes {
             lab.add_node(spec)?;
         }
-        if on_docker {
-            // The write-up's `docker network connect kind2 bird-router`:
-            // eth1 appears in the running container.
-            crate::docker::connect(LAB_NETWORKS[1].0, DOCKER_ROUTER, ROUTER2)?;
+        if on_docker && !lab.opts.defer_kind2 {
+            lab.connect_kind2()?;
         }
         Ok(lab)
+    }
+
+    /// [`BridgeKind::Docker`]: the write-up's `docker network connect
+    /// kind2 bird-router`, here `--ip 172.19.0.5 kind2 rb-bgp-router`:
+    /// eth1 appears in the running container. Done by [`Lab::up`] unless
+    /// [`LabOptions::defer_kind2`].
+    pub fn connect_kind2(&self) -> Result<()> {
+        if self.opts.bridges != BridgeKind::Docker {
+            return Err(Error::Missing(
+                "Docker networks (BridgeKind::Docker)".into(),
+            ));
+        }
+        crate::docker::connect(LAB_NETWORKS[1].0, DOCKER_ROUTER, ROUTER2)
     }
 
     /// Adds a namespace on cluster `cluster`'s network with address `ip`

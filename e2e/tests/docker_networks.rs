@@ -7,7 +7,8 @@
 //! six gobgpd nodes (configured like Cilium) plugged into the networks'
 //! bridges, then `docker network connect --ip 172.19.0.5 kind2
 //! rb-bgp-router`: eth1 appears in the running container and rbgpd must
-//! use it without a restart. Checks: six sessions Established (rbgpctl in
+//! use it without a restart. Checks: before the connect, cluster 1's three
+//! sessions and pod routes alone; after it, six sessions Established (rbgpctl in
 //! the container), the container's kernel table holds the six pod /24s
 //! and both LB /32s as ECMP, HTTP 200 across the clusters, and
 //! `docker stop` ends it cleanly (exit 0 within the grace time, every
@@ -24,9 +25,9 @@ use e2e::docker::{network_is_ours, LAB_NETWORKS};
 use e2e::kernel::find;
 use e2e::router::RouterKind;
 use e2e::topology::{BridgeKind, Lab, LabOptions, DOCKER_ROUTER, LB1, LB2, ROUTER1, ROUTER2};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const SESSIONS: Duration = Duration::from_secs(60);
 const ROUTES: Duration = Duration::from_secs(30);
@@ -85,12 +86,60 @@ fn docker_networks_kind_and_kind2() {
     opts.bridges = BridgeKind::Docker;
     opts.connect_retry = 10;
     opts.dir = "/tmp/rb-lab-docker-networks".into();
+    opts.defer_kind2 = true;
     let mut lab = Lab::up(opts).expect("lab up on the Docker networks");
-
-    // The container as Docker sees it: on both networks at .5, and
-    // started once (eth1 arrived while it ran).
     let pid = inspect("{{.State.Pid}}");
     let started = inspect("{{.State.StartedAt}}");
+
+    // 0: on `kind` only, cluster 1's sessions come up and its routes are
+    // installed; cluster 2 cannot reach the router yet.
+    let addrs = nsenter_ip(&pid, &["-4", "-o", "addr", "show"]);
+    assert!(!addrs.contains("eth1"), "eth1 before connect: {addrs}");
+    let c1: Vec<IpAddr> = lab.cluster_ips(1).into_iter().map(IpAddr::V4).collect();
+    let r = e2e::wait_for(
+        "cluster 1 Established on kind alone",
+        SESSIONS,
+        Duration::from_millis(250),
+        || {
+            let states = lab.router().peer_states(lab.router_ns())?;
+            let up: Vec<IpAddr> = states
+                .iter()
+                .filter(|s| s.established)
+                .map(|s| s.address)
+                .collect();
+            if up.iter().any(|a| !c1.contains(a)) {
+                return Err(e2e::Error::Missing(format!("unexpected session: {up:?}")));
+            }
+            Ok((up.len() == c1.len()).then_some(()))
+        },
+    );
+    ok(&lab, "cluster 1 sessions before kind2", r);
+    let r = e2e::wait_for(
+        "cluster 1 pod routes on kind alone",
+        ROUTES,
+        Duration::from_millis(250),
+        || {
+            let routes = lab.router_routes()?;
+            Ok(lab
+                .nodes()
+                .iter()
+                .filter(|n| n.spec.cluster == 1)
+                .all(|n| find(&routes, &n.spec.pod_cidr).is_some())
+                .then_some(routes))
+        },
+    );
+    let before_kind2 = ok(&lab, "cluster 1 routes before kind2", r);
+    assert!(
+        before_kind2.iter().all(|r| !r.dst.starts_with("10.242.")),
+        "{before_kind2:?}"
+    );
+
+    // `docker network connect --ip 172.19.0.5 kind2 rb-bgp-router`: eth1
+    // appears in the running container; rbgpd must use it as it is.
+    let connected = Instant::now();
+    ok(&lab, "docker network connect", lab.connect_kind2());
+
+    // The container as Docker sees it: on both networks at .5.
     for (net, ip) in [(LAB_NETWORKS[0].0, ROUTER1), (LAB_NETWORKS[1].0, ROUTER2)] {
         let addr = inspect(&format!(
             "{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}"
@@ -112,6 +161,10 @@ fn docker_networks_kind_and_kind2() {
     // 1: six sessions Established, from rbgpctl in the container.
     let r = lab.wait_established(SESSIONS);
     ok(&lab, "six sessions Established", r);
+    println!(
+        "kind2 connected -> six Established: {:?}",
+        connected.elapsed()
+    );
     for n in lab.nodes() {
         let st = ok(&lab, "speaker state", lab.speaker_state(&n.spec.name));
         assert_eq!(st, "established", "{} reports {st}", n.spec.name);
@@ -120,6 +173,10 @@ fn docker_networks_kind_and_kind2() {
     // 2: the container's kernel table: pod /24s via their node on the
     // right interface, LB /32s as ECMP over the cluster's nodes.
     let routes = ok(&lab, "kernel routes", lab.wait_routes(ROUTES));
+    println!(
+        "kind2 connected -> all routes installed: {:?}",
+        connected.elapsed()
+    );
     for n in lab.nodes() {
         let r = find(&routes, &n.spec.pod_cidr).expect("pod route");
         let dev = if n.spec.cluster == 1 { "eth0" } else { "eth1" };
