@@ -30,7 +30,7 @@ done
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 case "$router" in
     rbgpd) cargo build --release -p bgpd ;;
-    docker) ./docker/build.sh rbgpd:latest ;;
+    docker | docker-networks) ./docker/build.sh rbgpd:latest ;;
 esac
 cargo build --release -p e2e --bin lab
 exec "$CARGO_TARGET_DIR/release/lab" up "$@"
