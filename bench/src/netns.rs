@@ -263,6 +263,17 @@ impl Proc {
         let out =
             File::create(log).map_err(|e| Error::io(format!("create {}", log.display()), e))?;
         let err = out.try_clone().map_err(|e| Error::io("dup log file", e))?;
+        // The harness blocks SIGINT and SIGTERM for its signal thread
+        // ([`cleanup_on_signal`]); children must not inherit that mask.
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+                Ok(())
+            });
+        }
         let child = cmd
             .stdin(Stdio::null())
             .stdout(out)

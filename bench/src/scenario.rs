@@ -240,7 +240,19 @@ pub fn run_daemon(
         .map_err(|_| Error::Usage("measuring thread panicked".into()))?
     });
     let alive = running.check_alive();
-    drop(profiler);
+    if let Some(mut p) = profiler {
+        // perf writes its data on SIGINT; give it time to.
+        if let Ok(pid) = i32::try_from(p.pid()) {
+            // SAFETY: kill(2) on our own child.
+            unsafe {
+                libc::kill(pid, libc::SIGINT);
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while p.exited().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
     drop(running);
     drop(topo);
     match (result, alive) {

@@ -283,8 +283,15 @@ impl Daemon {
         *self.rib_ids.entry(addr).or_insert(next)
     }
 
+    /// Whether an rbgpctl `watch` is listening. The control server keeps
+    /// one receiver of its own (to resubscribe each client from), so only
+    /// more than one means a watcher: events are formatted only then.
+    fn watching(&self) -> bool {
+        self.events.receiver_count() > 1
+    }
+
     fn emit(&self, kind: EventKind) {
-        if self.events.receiver_count() > 0 {
+        if self.watching() {
             let _ = self.events.send(Event {
                 unix_ms: crate::ctl::server::now_ms(),
                 kind,
@@ -440,7 +447,7 @@ impl Daemon {
         if let Err(e) = result {
             warn!(peer = %addr, error = %e, "UPDATE not applied");
         }
-        if self.events.receiver_count() > 0 {
+        if self.watching() {
             self.emit_route_events(addr, update);
         }
         self.check_max_prefix(peer);
@@ -779,7 +786,7 @@ impl Daemon {
     async fn flush(&mut self) {
         let changes = self.rib.drain_fib_changes();
         if !changes.is_empty() {
-            if self.events.receiver_count() > 0 {
+            if self.watching() {
                 for c in &changes {
                     self.emit(EventKind::Best {
                         prefix: c.prefix.to_string(),
