@@ -8,7 +8,7 @@
 //! into the owned `PathAttributes` (`attributes()`), `decode_view` reads
 //! every one through the borrowed `attributes_view()` (no allocation).
 //! Results are reported per prefix (elements) and in octets of UPDATE
-//! bodies. See BENCHMARKS-codec.md for the instruction-count method.
+//! bodies. See BENCHMARKS.md (UPDATE codec) for the instruction-count method.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -19,7 +19,7 @@
 //!
 //! Memory: attribute sets are interned ([`RouteAttrs`] stored once per
 //! distinct value), a path is 16 bytes, and a prefix with one path needs no
-//! allocation beyond its hash-map slot. See BENCHMARKS-rib.md.
+//! allocation beyond its hash-map slot. See BENCHMARKS.md (RIB).
 
 #![warn(missing_docs)]
 
