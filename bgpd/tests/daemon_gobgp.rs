@@ -243,6 +243,29 @@ fn gobgp(lab: &Lab, api_port: u16, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
+/// Announces `prefix` with next hop `nh` from the speaker on `api_port`.
+fn announce(lab: &Lab, api_port: u16, prefix: &str, nh: &str) {
+    gobgp(
+        lab,
+        api_port,
+        &["global", "rib", "add", prefix, "nexthop", nh, "-a", "ipv4"],
+    );
+}
+
+/// The lab for one test, or `None` (after saying why) where the test
+/// cannot run here.
+fn lab_or_skip(name: &str) -> Option<Lab> {
+    if !have("gobgpd") || !have("gobgp") {
+        eprintln!("SKIP: gobgpd/gobgp not installed");
+        return None;
+    }
+    let lab = Lab::new(name);
+    if lab.is_none() {
+        eprintln!("SKIP: cannot create a network namespace (not root?)");
+    }
+    lab
+}
+
 fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while start.elapsed() < timeout {
@@ -274,12 +297,7 @@ fn route_paths(lab: &Lab, prefix: &str) -> Vec<Value> {
 
 #[test]
 fn routes_flow_between_gobgp_speakers_through_rbgpd() {
-    if !have("gobgpd") || !have("gobgp") {
-        eprintln!("SKIP: gobgpd/gobgp not installed");
-        return;
-    }
-    let Some(lab) = Lab::new("flow") else {
-        eprintln!("SKIP: cannot create a network namespace (not root?)");
+    let Some(lab) = lab_or_skip("flow") else {
         return;
     };
     let _r = lab.rbgpd();
@@ -290,34 +308,8 @@ fn routes_flow_between_gobgp_speakers_through_rbgpd() {
         established(&lab, "10.99.0.2") && established(&lab, "10.99.0.3")
     });
 
-    gobgp(
-        &lab,
-        api_a,
-        &[
-            "global",
-            "rib",
-            "add",
-            "10.241.0.0/24",
-            "nexthop",
-            "10.99.0.2",
-            "-a",
-            "ipv4",
-        ],
-    );
-    gobgp(
-        &lab,
-        api_a,
-        &[
-            "global",
-            "rib",
-            "add",
-            "10.11.192.248/32",
-            "nexthop",
-            "10.99.0.2",
-            "-a",
-            "ipv4",
-        ],
-    );
+    announce(&lab, api_a, "10.241.0.0/24", "10.99.0.2");
+    announce(&lab, api_a, "10.11.192.248/32", "10.99.0.2");
     wait_for("rbgpd holds 10.241.0.0/24", Duration::from_secs(10), || {
         !route_paths(&lab, "10.241.0.0/24").is_empty()
     });
@@ -397,12 +389,7 @@ fn routes_flow_between_gobgp_speakers_through_rbgpd() {
 
 #[test]
 fn graceful_restart_speaker_routes_arrive_at_once_and_survive_its_crash() {
-    if !have("gobgpd") || !have("gobgp") {
-        eprintln!("SKIP: gobgpd/gobgp not installed");
-        return;
-    }
-    let Some(lab) = Lab::new("gr") else {
-        eprintln!("SKIP: cannot create a network namespace (not root?)");
+    let Some(lab) = lab_or_skip("gr") else {
         return;
     };
     let _r = lab.rbgpd();
@@ -411,20 +398,7 @@ fn graceful_restart_speaker_routes_arrive_at_once_and_survive_its_crash() {
     wait_for("GR session Established", Duration::from_secs(30), || {
         established(&lab, "10.99.0.2")
     });
-    gobgp(
-        &lab,
-        api,
-        &[
-            "global",
-            "rib",
-            "add",
-            "10.241.1.0/24",
-            "nexthop",
-            "10.99.0.2",
-            "-a",
-            "ipv4",
-        ],
-    );
+    announce(&lab, api, "10.241.1.0/24", "10.99.0.2");
     // GoBGP with GR holds its routes until our End-of-RIB for every
     // family, else up to 360 s: they must arrive within seconds.
     wait_for("the GR speaker's route", Duration::from_secs(15), || {
@@ -448,20 +422,7 @@ fn graceful_restart_speaker_routes_arrive_at_once_and_survive_its_crash() {
     wait_for("GR session back", Duration::from_secs(30), || {
         established(&lab, "10.99.0.2")
     });
-    gobgp(
-        &lab,
-        api,
-        &[
-            "global",
-            "rib",
-            "add",
-            "10.241.1.0/24",
-            "nexthop",
-            "10.99.0.2",
-            "-a",
-            "ipv4",
-        ],
-    );
+    announce(&lab, api, "10.241.1.0/24", "10.99.0.2");
     wait_for("the route fresh again", Duration::from_secs(15), || {
         route_paths(&lab, "10.241.1.0/24")
             .first()
@@ -472,12 +433,7 @@ fn graceful_restart_speaker_routes_arrive_at_once_and_survive_its_crash() {
 
 #[test]
 fn reload_adds_and_removes_neighbors_without_touching_the_others() {
-    if !have("gobgpd") || !have("gobgp") {
-        eprintln!("SKIP: gobgpd/gobgp not installed");
-        return;
-    }
-    let Some(lab) = Lab::new("reload") else {
-        eprintln!("SKIP: cannot create a network namespace (not root?)");
+    let Some(lab) = lab_or_skip("reload") else {
         return;
     };
     let _r = lab.rbgpd_with(&[("10.99.0.2", 65100)]);
@@ -545,12 +501,7 @@ fn reload_adds_and_removes_neighbors_without_touching_the_others() {
 
 #[test]
 fn max_prefix_stop_closes_the_session_with_cease_1() {
-    if !have("gobgpd") || !have("gobgp") {
-        eprintln!("SKIP: gobgpd/gobgp not installed");
-        return;
-    }
-    let Some(lab) = Lab::new("maxpfx") else {
-        eprintln!("SKIP: cannot create a network namespace (not root?)");
+    let Some(lab) = lab_or_skip("maxpfx") else {
         return;
     };
     let path = lab.write_config_extra(
@@ -570,20 +521,7 @@ fn max_prefix_stop_closes_the_session_with_cease_1() {
         established(&lab, "10.99.0.2")
     });
     for p in ["10.241.0.0/24", "10.241.1.0/24"] {
-        gobgp(
-            &lab,
-            api,
-            &[
-                "global",
-                "rib",
-                "add",
-                p,
-                "nexthop",
-                "10.99.0.2",
-                "-a",
-                "ipv4",
-            ],
-        );
+        announce(&lab, api, p, "10.99.0.2");
     }
     wait_for("two routes", Duration::from_secs(10), || {
         lab.ctl(&["show", "routes"])["routes"]
@@ -594,20 +532,7 @@ fn max_prefix_stop_closes_the_session_with_cease_1() {
         established(&lab, "10.99.0.2"),
         "at the limit the session stays"
     );
-    gobgp(
-        &lab,
-        api,
-        &[
-            "global",
-            "rib",
-            "add",
-            "10.241.2.0/24",
-            "nexthop",
-            "10.99.0.2",
-            "-a",
-            "ipv4",
-        ],
-    );
+    announce(&lab, api, "10.241.2.0/24", "10.99.0.2");
     wait_for("the session closed", Duration::from_secs(10), || {
         !established(&lab, "10.99.0.2")
     });
