@@ -319,13 +319,10 @@ impl Daemon {
     }
 
     fn on_state(&mut self, peer: PeerId, state: State) {
-        let addr = self
-            .peers
-            .peers()
-            .into_iter()
-            .find(|p| p.id == peer)
-            .map(|p| p.addr);
-        let Some(addr) = addr.or_else(|| self.tracks.get(&peer).map(|t| t.addr)) else {
+        // Known neighbors first: a state change must not copy the status
+        // of every neighbor (1,000 dynamic neighbors connecting at once).
+        let known = self.tracks.get(&peer).map(|t| t.addr);
+        let Some(addr) = known.or_else(|| self.peers.addr_of(peer)) else {
             return;
         };
         let from = self

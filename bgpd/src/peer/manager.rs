@@ -271,6 +271,11 @@ impl PeerManager {
             .is_some_and(|e| e.tx.send(TaskMsg::Command(cmd)).is_ok())
     }
 
+    /// The address of one neighbor (cheap: no status is copied).
+    pub fn addr_of(&self, peer: PeerId) -> Option<IpAddr> {
+        self.shared.lock().peers.get(&peer).map(|e| e.addr)
+    }
+
     /// The state of every neighbor, by id.
     pub fn peers(&self) -> Vec<PeerStatus> {
         let reg = self.shared.lock();
