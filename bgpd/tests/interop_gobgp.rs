@@ -21,8 +21,9 @@
 
 mod interop_util;
 
-use interop_util::{check_refused_sessions, have, stays, wait_for, Lab, Neighbor, Proc, RBGPD};
-use std::time::{Duration, Instant};
+use interop_util::{
+    check_frozen_peer, check_refused_sessions, have, stays, wait_for, Lab, Neighbor, Proc, RBGPD,
+};
 
 const A: &str = "10.98.0.2";
 const B: &str = "10.98.0.3";
@@ -261,32 +262,14 @@ fn gobgp_frozen_speaker_dropped_at_hold_expiry_then_comes_back() {
         speaker_has(&lab, B, "10.241.1.0/24")
     });
 
-    a.freeze();
-    let frozen = Instant::now();
-    wait_for("A dropped", 15, || !lab.established(A));
-    let took = frozen.elapsed();
-    assert!(
-        took >= Duration::from_secs(5),
-        "dropped after {took:?}, before the hold time"
+    check_frozen_peer(
+        &lab,
+        &mut a,
+        (A, B),
+        "10.241.1.0/24",
+        || speaker_has(&lab, B, "10.241.1.0/24"),
+        30,
     );
-    let pa = lab.peer(A);
-    let why = format!("{} {}", pa["last_notification_sent"], pa["last_error"]).to_lowercase();
-    assert!(why.contains("hold"), "hold timer expiry: {pa}");
-    wait_for("A's route withdrawn", 5, || {
-        lab.paths("10.241.1.0/24").is_empty()
-    });
-    wait_for("and withdrawn from B", 10, || {
-        !speaker_has(&lab, B, "10.241.1.0/24")
-    });
-    assert!(lab.established(B));
-
-    // Thawed, it finds its connection gone and comes back.
-    a.thaw();
-    wait_for("A back after thaw", 30, || lab.established(A));
-    announce(&lab, A, "10.241.1.0/24");
-    wait_for("A's route again", 15, || {
-        lab.has_route_from("10.241.1.0/24", A)
-    });
 
     // Restarted (stopped cleanly, started again), it comes back.
     let before = lab.established_count(A);

@@ -627,6 +627,40 @@ fn host_is(column: &str, ip: &str) -> bool {
 }
 
 /// Polls `f` every 200 ms until it holds; panics after `secs`.
+/// Freezes peer `a` (SIGSTOP, its hold time short), and checks that rbgpd
+/// drops it at hold-timer expiry (not before 5 s) and withdraws `prefix`
+/// from its own table and from peer `b` (`b_has` asks b's RIB); `b` stays
+/// up. Then thaws `a` and checks it comes back within `back_secs` with the
+/// route again.
+pub fn check_frozen_peer(
+    lab: &Lab,
+    a_proc: &mut Proc,
+    (a, b): (&str, &str),
+    prefix: &str,
+    b_has: impl Fn() -> bool,
+    back_secs: u64,
+) {
+    a_proc.freeze();
+    let frozen = Instant::now();
+    wait_for("A dropped", 15, || !lab.established(a));
+    let took = frozen.elapsed();
+    assert!(
+        took >= Duration::from_secs(5),
+        "dropped after {took:?}, before the hold time"
+    );
+    let pa = lab.peer(a);
+    let why = format!("{} {}", pa["last_notification_sent"], pa["last_error"]).to_lowercase();
+    assert!(why.contains("hold"), "hold timer expiry: {pa}");
+    wait_for("A's route withdrawn", 5, || lab.paths(prefix).is_empty());
+    wait_for("and withdrawn from B", 10, || !b_has());
+    assert!(lab.established(b));
+
+    // Thawed, it finds its connection gone and comes back.
+    a_proc.thaw();
+    wait_for("A back after thaw", back_secs, || lab.established(a));
+    wait_for("A's route again", 15, || lab.has_route_from(prefix, a));
+}
+
 pub fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(secs) {
