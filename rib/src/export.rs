@@ -254,6 +254,7 @@ impl Core {
         slot: u16,
         key: K,
         cache: Option<&mut ExportCache>,
+        computed: &mut HashMap<u32, Arc<RouteAttrs>>,
     ) -> Option<u32> {
         let best = *list?.as_slice().iter().find(|e| e.has(BEST))?;
         let target = self.peer(slot)?;
@@ -267,9 +268,11 @@ impl Core {
                 }
                 return hit;
             }
-            let id = self
-                .export_route(target, slot, &best, key)
-                .map(|r| self.attrs.intern(&r));
+            let id = self.export_route(target, slot, &best, key).map(|r| {
+                let id = self.attrs.intern(&r);
+                computed.entry(id).or_insert_with(|| Arc::new(r));
+                id
+            });
             if let Some(id) = id {
                 self.attrs.acquire(id);
             }
@@ -280,37 +283,38 @@ impl Core {
         Some(self.attrs.intern(&r))
     }
 
-    /// Compares the desired export of each key with the Adj-RIB-Out of
-    /// `slot` and records the differences; `force` re-announces unchanged
-    /// routes too (route refresh, initial table).
-    fn export_keys<K: Key>(
+    /// Compares the desired export of each route id with the Adj-RIB-Out
+    /// of `slot` and records the differences; `force` re-announces
+    /// unchanged routes too (route refresh, initial table).
+    fn export_ids<K: Key>(
         &mut self,
         t: &mut FamilyTable<K>,
         slot: u16,
-        keys: impl IntoIterator<Item = K>,
+        ids: impl IntoIterator<Item = u32>,
         force: bool,
         out: &mut Vec<ExportBatch>,
     ) {
         let s = usize::from(slot);
+        if t.adj_out.get(s).is_none() {
+            return;
+        }
         let mut cache: Option<ExportCache> = self
             .peer(slot)
             .filter(|p| !self.policies.prefix_dependent(p.export))
             .map(|_| SmallMap::new());
-        let mut withdrawn = Vec::new();
-        let mut groups: SmallMap<Vec<Nlri>> = SmallMap::new();
-        for key in keys {
-            let desired = self.export_id(t.routes.get(&key), slot, key, cache.as_mut());
-            let Some(adj) = t.adj_out.get_mut(s) else {
-                if let Some(d) = desired {
-                    self.attrs.release(d);
-                }
-                continue;
-            };
-            let current = adj.get(&key).copied();
+        // Routes computed in this drain by outgoing id, so that a batch
+        // does not decode its attributes again.
+        let mut computed: HashMap<u32, Arc<RouteAttrs>> = HashMap::new();
+        let mut withdrawn: Vec<K> = Vec::new();
+        let mut groups: SmallMap<Vec<K>> = SmallMap::new();
+        for id in ids {
+            let Some(key) = t.key(id) else { continue };
+            let desired = self.export_id(t.paths(id), slot, key, cache.as_mut(), &mut computed);
+            let current = t.adj_get(s, id);
             match (current, desired) {
                 (Some(c), Some(d)) if c == d && !force => self.attrs.release(d),
                 (_, Some(d)) => {
-                    if let Some(c) = adj.insert(key, d) {
+                    if let Some(c) = t.adj_set(s, id, Some(d)) {
                         self.attrs.release(c);
                     }
                     let g = match groups.position(d) {
@@ -318,13 +322,13 @@ impl Core {
                         None => groups.insert_new(d, Vec::new()),
                     };
                     if let Some((_, v)) = groups.entries.get_mut(g) {
-                        v.push(Nlri::new(key.into()));
+                        v.push(key);
                     }
                 }
                 (Some(c), None) => {
-                    adj.remove(&key);
+                    t.adj_set(s, id, None);
                     self.attrs.release(c);
-                    withdrawn.push(Nlri::new(key.into()));
+                    withdrawn.push(key);
                 }
                 (None, None) => {}
             }
@@ -333,20 +337,27 @@ impl Core {
             let Some(id) = id else { continue };
             self.attrs.release(id);
         }
+        // Sorted by key (cheaper to compare than `Nlri`), then converted.
+        let to_nlri = |mut keys: Vec<K>| -> Vec<Nlri> {
+            keys.sort_unstable();
+            keys.into_iter().map(|k| Nlri::new(k.into())).collect()
+        };
         if !withdrawn.is_empty() {
-            withdrawn.sort_unstable();
             out.push(ExportBatch::Withdraw {
                 family: K::FAMILY,
-                nlri: withdrawn,
+                nlri: to_nlri(withdrawn),
             });
         }
-        for (id, mut nlri) in groups.entries {
-            if let Some(route) = self.attrs.get(id) {
-                nlri.sort_unstable();
+        for (id, keys) in groups.entries {
+            let route = match computed.get(&id) {
+                Some(r) => Some(r.clone()),
+                None => self.attrs.get(id).map(Arc::new),
+            };
+            if let Some(route) = route {
                 out.push(ExportBatch::Announce {
                     family: K::FAMILY,
-                    route: Arc::new(route),
-                    nlri,
+                    route,
+                    nlri: to_nlri(keys),
                 });
             }
         }
@@ -363,14 +374,12 @@ impl Core {
         let Some(Some(cur)) = t.cursors.get(s).copied() else {
             return;
         };
-        let mut keys: Vec<K> = t.log.get(cur..).unwrap_or_default().to_vec();
+        let ids = t.pending_ids(cur);
         if let Some(c) = t.cursors.get_mut(s) {
             *c = Some(t.log.len());
         }
         t.compact_log();
-        keys.sort_unstable();
-        keys.dedup();
-        self.export_keys(t, slot, keys, false, out);
+        self.export_ids(t, slot, ids, false, out);
     }
 
     /// The whole table of one family for `slot`.
@@ -388,12 +397,12 @@ impl Core {
             *c = Some(t.log.len());
         }
         t.compact_log();
-        let mut keys: Vec<K> = t.routes.keys().copied().collect();
-        if let Some(adj) = t.adj_out.get(s) {
-            // Withdraw what was sent and is no longer in the table.
-            keys.extend(adj.keys().filter(|&k| !t.routes.contains_key(k)));
-        }
-        self.export_keys(t, slot, keys, true, out);
+        // Every route, and what was sent and is no longer in the table
+        // (to withdraw it).
+        let ids: Vec<u32> = (0..t.slot_count())
+            .filter(|&id| t.paths(id).is_some() || t.adj_get(s, id).is_some())
+            .collect();
+        self.export_ids(t, slot, ids, true, out);
     }
 }
 

@@ -9,7 +9,6 @@ use crate::policy_eval::CompiledPolicies;
 use crate::rib::{fam_idx, Core, PeerInfo, PeerState, Rib, RibError};
 use crate::table::{FamilyTable, Key, PathEntry, STALE};
 use bgp_proto::types::Family;
-use hashbrown::HashMap;
 
 impl Rib {
     /// Registers a peer whose session just became established. A peer
@@ -104,7 +103,10 @@ impl Rib {
     fn mark_stale(&mut self, slot: u16) {
         fn mark<K: Key>(core: &mut Core, t: &mut FamilyTable<K>, slot: u16) {
             let mut n = 0usize;
-            for list in t.routes.values_mut() {
+            for id in 0..t.slot_count() {
+                let Some(list) = t.paths_mut(id) else {
+                    continue;
+                };
                 for e in list.as_mut_slice() {
                     if e.peer == slot && !e.has(STALE) {
                         e.set(STALE);
@@ -126,11 +128,8 @@ impl Rib {
     fn drop_adj_out(&mut self, slot: u16) {
         fn drop_fam<K: Key>(core: &mut Core, t: &mut FamilyTable<K>, slot: u16) {
             let s = usize::from(slot);
-            if let Some(out) = t.adj_out.get_mut(s) {
-                for (_, id) in out.drain() {
-                    core.attrs.release(id);
-                }
-                *out = HashMap::new();
+            for id in t.adj_clear(s) {
+                core.attrs.release(id);
             }
             if let Some(c) = t.cursors.get_mut(s) {
                 *c = None;
@@ -219,9 +218,9 @@ impl Rib {
     /// Queues every prefix for export re-evaluation.
     fn requeue_exports(&mut self) {
         fn requeue<K: Key>(t: &mut FamilyTable<K>) {
-            let keys: Vec<K> = t.routes.keys().copied().collect();
-            for k in keys {
-                t.log_change(k);
+            // Live routes and dead ones still held by a peer.
+            for id in 0..t.slot_count() {
+                t.log_change(id);
             }
         }
         requeue(&mut self.v4);

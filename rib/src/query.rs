@@ -97,10 +97,11 @@ impl Core {
     }
 
     fn views<K: Key>(&self, t: &FamilyTable<K>) -> Vec<RouteView> {
-        let mut keys: Vec<&K> = t.routes.keys().collect();
-        keys.sort_unstable();
-        keys.into_iter()
-            .filter_map(|k| t.routes.get(k).and_then(|l| self.view(*k, l)))
+        let mut routes: Vec<(K, &PathList)> = t.iter().map(|(_, k, l)| (k, l)).collect();
+        routes.sort_unstable_by_key(|(k, _)| *k);
+        routes
+            .into_iter()
+            .filter_map(|(k, l)| self.view(k, l))
             .collect()
     }
 }
@@ -122,8 +123,8 @@ impl Rib {
     /// The entry of exactly `prefix`.
     pub fn route(&self, prefix: Prefix) -> Option<RouteView> {
         match prefix {
-            Prefix::V4(p) => self.v4.routes.get(&p).and_then(|l| self.core.view(p, l)),
-            Prefix::V6(p) => self.v6.routes.get(&p).and_then(|l| self.core.view(p, l)),
+            Prefix::V4(p) => self.v4.get(p).and_then(|l| self.core.view(p, l)),
+            Prefix::V6(p) => self.v6.get(p).and_then(|l| self.core.view(p, l)),
         }
     }
 
@@ -135,7 +136,7 @@ impl Rib {
                 .rev()
                 .filter_map(|len| K::covering(ip, len))
                 .find_map(|k| {
-                    let list = t.routes.get(&k)?;
+                    let list = t.get(k)?;
                     if !list.as_slice().iter().any(|e| e.has(BEST)) {
                         return None;
                     }
@@ -158,11 +159,8 @@ impl Rib {
             s: usize,
         ) -> Vec<(Prefix, Arc<RouteAttrs>)> {
             let mut v: Vec<(Prefix, Arc<RouteAttrs>)> = t
-                .adj_out
-                .get(s)
-                .into_iter()
-                .flatten()
-                .filter_map(|(k, id)| Some(((*k).into(), Arc::new(core.attrs.get(*id)?))))
+                .adj_ids(s)
+                .filter_map(|(id, attr)| Some((t.key(id)?.into(), Arc::new(core.attrs.get(attr)?))))
                 .collect();
             v.sort_unstable_by_key(|(p, _)| *p);
             v
@@ -211,19 +209,17 @@ impl Rib {
     /// Sizes of the RIB.
     pub fn stats(&self) -> RibStats {
         RibStats {
-            prefixes_v4: self.v4.routes.len(),
-            prefixes_v6: self.v6.routes.len(),
+            prefixes_v4: self.v4.len(),
+            prefixes_v6: self.v6.len(),
             paths: self
                 .v4
-                .routes
-                .values()
-                .map(|l| l.as_slice().len())
+                .iter()
+                .map(|(_, _, l)| l.as_slice().len())
                 .sum::<usize>()
                 + self
                     .v6
-                    .routes
-                    .values()
-                    .map(|l| l.as_slice().len())
+                    .iter()
+                    .map(|(_, _, l)| l.as_slice().len())
                     .sum::<usize>(),
             attr_sets: self.core.attrs.len(),
             table_bytes: self.v4.heap_bytes() + self.v6.heap_bytes(),

@@ -17,8 +17,8 @@ use crate::table::{
 };
 use bgp_proto::msg::attributes::{PathAttributes, UpdateMessage};
 use bgp_proto::types::{Family, Ipv4Prefix, Ipv6Prefix, Nlri, Prefix};
-use hashbrown::hash_map::Entry;
 use hashbrown::{HashMap, HashSet};
+use smallvec::SmallVec;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Errors of the RIB layer.
@@ -179,7 +179,8 @@ const PLACEHOLDER: Candidate = Candidate {
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Snapshot {
     best: Option<(u16, u32)>,
-    next_hops: Vec<IpAddr>,
+    // Inline: one snapshot is taken before and after every change.
+    next_hops: SmallVec<[IpAddr; 2]>,
 }
 
 impl Core {
@@ -304,14 +305,21 @@ impl Core {
         s
     }
 
-    fn emit<K: Key>(&mut self, t: &mut FamilyTable<K>, key: K, before: Snapshot, after: Snapshot) {
+    fn emit<K: Key>(
+        &mut self,
+        t: &mut FamilyTable<K>,
+        id: u32,
+        key: K,
+        before: Snapshot,
+        after: Snapshot,
+    ) {
         if before.best != after.best {
-            t.log_change(key);
+            t.log_change(id);
         }
         if before.next_hops != after.next_hops {
             self.fib.push(FibChange {
                 prefix: key.into(),
-                next_hops: after.next_hops,
+                next_hops: after.next_hops.into_vec(),
             });
         }
     }
@@ -354,70 +362,65 @@ impl Core {
             attr,
             tick: self.now,
         });
-        let (before, after) = match t.routes.entry(key) {
-            Entry::Vacant(v) => {
-                let Some(e) = entry else {
+        let found = t.find(key);
+        let Some((id, list)) = found.and_then(|id| Some((id, t.paths_mut(id)?))) else {
+            let Some(e) = entry else {
+                return;
+            };
+            self.count(slot, fam, &e, true);
+            let mut list = PathList::One(e);
+            self.decide(&mut list);
+            let after = self.snapshot(&list);
+            let id = t.insert(key, list);
+            self.emit(t, id, key, Snapshot::default(), after);
+            return;
+        };
+        let before = self.snapshot(list);
+        let pos = list.find(slot, path_id);
+        match (pos, entry) {
+            (Some(i), Some(mut e)) => {
+                let Some(old) = list.as_mut_slice().get_mut(i) else {
                     return;
                 };
-                self.count(slot, fam, &e, true);
-                let mut list = PathList::One(e);
-                self.decide(&mut list);
-                let after = self.snapshot(&list);
-                v.insert(list);
-                (Snapshot::default(), after)
-            }
-            Entry::Occupied(mut o) => {
-                let list = o.get_mut();
-                let before = self.snapshot(list);
-                let pos = list.find(slot, path_id);
-                match (pos, entry) {
-                    (Some(i), Some(mut e)) => {
-                        let Some(old) = list.as_mut_slice().get_mut(i) else {
-                            return;
-                        };
-                        let old_copy = *old;
-                        if old_copy.attr == e.attr && old_copy.has(REJECTED) == e.has(REJECTED) {
-                            // Same route again: only refresh (GR: no longer stale).
-                            old.clear(STALE);
-                            self.attrs.release(e.attr);
-                            if old_copy.has(STALE) {
-                                if let Some(c) =
-                                    self.peer_mut(slot).and_then(|p| p.counts.get_mut(fam))
-                                {
-                                    c.stale = c.stale.saturating_sub(1);
-                                }
-                            }
-                            return;
-                        }
-                        e.set(old_copy.bits() & (BEST | MULTIPATH));
-                        *old = e;
-                        self.count(slot, fam, &old_copy, false);
-                        self.count(slot, fam, &e, true);
-                        self.attrs.release(old_copy.attr);
-                    }
-                    (None, Some(e)) => {
-                        self.count(slot, fam, &e, true);
-                        list.push(e);
-                    }
-                    (Some(i), None) => {
-                        let Some(old) = list.as_slice().get(i).copied() else {
-                            return;
-                        };
-                        self.count(slot, fam, &old, false);
-                        self.attrs.release(old.attr);
-                        if !list.remove(i) {
-                            o.remove();
-                            self.emit(t, key, before, Snapshot::default());
-                            return;
+                let old_copy = *old;
+                if old_copy.attr == e.attr && old_copy.has(REJECTED) == e.has(REJECTED) {
+                    // Same route again: only refresh (GR: no longer stale).
+                    old.clear(STALE);
+                    self.attrs.release(e.attr);
+                    if old_copy.has(STALE) {
+                        if let Some(c) = self.peer_mut(slot).and_then(|p| p.counts.get_mut(fam)) {
+                            c.stale = c.stale.saturating_sub(1);
                         }
                     }
-                    (None, None) => return,
+                    return;
                 }
-                self.decide(list);
-                (before, self.snapshot(list))
+                e.set(old_copy.bits() & (BEST | MULTIPATH));
+                *old = e;
+                self.count(slot, fam, &old_copy, false);
+                self.count(slot, fam, &e, true);
+                self.attrs.release(old_copy.attr);
             }
-        };
-        self.emit(t, key, before, after);
+            (None, Some(e)) => {
+                self.count(slot, fam, &e, true);
+                list.push(e);
+            }
+            (Some(i), None) => {
+                let Some(old) = list.as_slice().get(i).copied() else {
+                    return;
+                };
+                self.count(slot, fam, &old, false);
+                self.attrs.release(old.attr);
+                if !list.remove(i) {
+                    t.kill(id);
+                    self.emit(t, id, key, before, Snapshot::default());
+                    return;
+                }
+            }
+            (None, None) => return,
+        }
+        self.decide(list);
+        let after = self.snapshot(list);
+        self.emit(t, id, key, before, after);
     }
 
     /// Re-runs the decision for every prefix with a path for which
@@ -430,14 +433,17 @@ impl Core {
         mut keep: impl FnMut(&mut Core, &mut PathEntry) -> bool,
     ) {
         let fam = fam_idx(K::FAMILY);
-        let mut changes = Vec::new();
-        let mut routes = std::mem::take(&mut t.routes);
-        routes.retain(|key, list| {
+        for id in 0..t.slot_count() {
+            let Some(key) = t.key(id) else { continue };
+            let Some(list) = t.paths_mut(id) else {
+                continue;
+            };
             if !list.as_slice().iter().any(|e| touches(self, e)) {
-                return true;
+                continue;
             }
             let before = self.snapshot(list);
             let mut i = 0;
+            let mut emptied = false;
             while let Some(e) = list.as_mut_slice().get_mut(i) {
                 if !touches(self, e) || keep(self, e) {
                     i += 1;
@@ -447,18 +453,18 @@ impl Core {
                 self.count(old.peer, fam, &old, false);
                 self.attrs.release(old.attr);
                 if !list.remove(i) {
-                    changes.push((*key, before, Snapshot::default()));
-                    return false;
+                    emptied = true;
+                    break;
                 }
+            }
+            if emptied {
+                t.kill(id);
+                self.emit(t, id, key, before, Snapshot::default());
+                continue;
             }
             self.decide(list);
             let after = self.snapshot(list);
-            changes.push((*key, before, after));
-            true
-        });
-        t.routes = routes;
-        for (key, before, after) in changes {
-            self.emit(t, key, before, after);
+            self.emit(t, id, key, before, after);
         }
     }
 

@@ -10,8 +10,8 @@
 //! there is one) is first.
 
 use bgp_proto::types::{Family, Ipv4Prefix, Ipv6Prefix, Prefix};
-use hashbrown::HashMap;
-use std::hash::Hash;
+use hashbrown::{DefaultHashBuilder, HashTable};
+use std::hash::{BuildHasher, Hash};
 use std::net::IpAddr;
 use std::num::NonZeroU8;
 
@@ -179,39 +179,311 @@ impl Key for Ipv6Prefix {
     }
 }
 
+/// A prefix's place in its family table: the key, its paths and how many
+/// peers' Adj-RIB-Outs hold it. A slot is "dead" when its last path is gone
+/// while some peer still has it in its Adj-RIB-Out (the withdrawal is not
+/// drained yet); it is freed once no peer holds it.
+#[derive(Debug)]
+pub(crate) struct Slot<K> {
+    pub key: K,
+    pub paths: PathList,
+    /// Peers whose Adj-RIB-Out holds this prefix.
+    holders: u32,
+    /// The prefix has paths (`paths` is meaningless otherwise).
+    live: bool,
+}
+
+/// One peer's Adj-RIB-Out of one family: per route id, the interned
+/// outgoing attribute id plus one (0: nothing sent). A dense vector indexed
+/// by route id costs 4 bytes per prefix, where a map costs 8 times that.
+#[derive(Debug, Default)]
+pub(crate) struct AdjOut {
+    ids: Vec<u32>,
+    len: usize,
+}
+
+impl AdjOut {
+    /// Prefixes held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+}
+
 /// One family's Loc-RIB (with the Adj-RIB-In paths), Adj-RIB-Outs and the
 /// export change log.
+///
+/// Prefixes live in a slab (`slots`) under dense route ids, found by key
+/// through a hash index of ids; the Adj-RIB-Outs and the log use the ids,
+/// so the export path does no hashing.
 #[derive(Debug)]
 pub(crate) struct FamilyTable<K: Key> {
-    /// Paths per prefix (Adj-RIB-In of every peer, and Loc-RIB flags).
-    pub routes: HashMap<K, PathList>,
-    /// Adj-RIB-Out per peer slot: prefix to interned outgoing attributes.
-    pub adj_out: Vec<HashMap<K, u32>>,
-    /// Prefixes whose best path changed, in order; peers read it from
+    /// Route ids by prefix (hashes of `slots[id].key`).
+    index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+    /// Prefixes by route id.
+    slots: Vec<Slot<K>>,
+    /// Route ids free for reuse.
+    free: Vec<u32>,
+    /// Slots with paths.
+    live: usize,
+    /// Adj-RIB-Out per peer slot.
+    pub adj_out: Vec<AdjOut>,
+    /// Route ids whose best path changed, in order; peers read it from
     /// their cursor in `cursors`.
-    pub log: Vec<K>,
+    pub log: Vec<u32>,
     /// Per peer slot: position in `log` up to which exports were drained
     /// (`None`: the peer is not exporting).
     pub cursors: Vec<Option<usize>>,
+    /// Scratch bitmap over route ids for [`FamilyTable::pending_ids`]
+    /// (all clear between calls).
+    seen: Vec<u64>,
 }
 
 impl<K: Key> Default for FamilyTable<K> {
     fn default() -> Self {
         FamilyTable {
-            routes: HashMap::new(),
+            index: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
             adj_out: Vec::new(),
             log: Vec::new(),
             cursors: Vec::new(),
+            seen: Vec::new(),
         }
     }
 }
 
+fn idx(id: u32) -> usize {
+    id as usize
+}
+
 impl<K: Key> FamilyTable<K> {
-    /// Records that the exported route of `key` may have changed.
-    pub fn log_change(&mut self, key: K) {
-        if self.cursors.iter().any(Option::is_some) {
-            self.log.push(key);
+    /// The route id of `key`, live or dead.
+    pub fn find(&self, key: K) -> Option<u32> {
+        let hash = self.hasher.hash_one(key);
+        let slots = &self.slots;
+        self.index
+            .find(hash, |&id| slots.get(idx(id)).is_some_and(|s| s.key == key))
+            .copied()
+    }
+
+    /// The paths of `key`, if it has any.
+    pub fn get(&self, key: K) -> Option<&PathList> {
+        self.find(key).and_then(|id| self.paths(id))
+    }
+
+    /// The key and paths of route `id`, if it is live.
+    pub fn paths(&self, id: u32) -> Option<&PathList> {
+        self.slots.get(idx(id)).filter(|s| s.live).map(|s| &s.paths)
+    }
+
+    /// The paths of route `id`, if it is live.
+    pub fn paths_mut(&mut self, id: u32) -> Option<&mut PathList> {
+        self.slots
+            .get_mut(idx(id))
+            .filter(|s| s.live)
+            .map(|s| &mut s.paths)
+    }
+
+    /// The key of route `id` (live, dead or free).
+    pub fn key(&self, id: u32) -> Option<K> {
+        self.slots.get(idx(id)).map(|s| s.key)
+    }
+
+    /// Number of slots (route ids in use or free).
+    pub fn slot_count(&self) -> u32 {
+        u32::try_from(self.slots.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Live routes: id, key and paths.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, K, &PathList)> {
+        (0u32..)
+            .zip(&self.slots)
+            .filter(|(_, s)| s.live)
+            .map(|(id, s)| (id, s.key, &s.paths))
+    }
+
+    /// Prefixes with paths.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Gives `key` the path list `paths` (the key must have none); returns
+    /// its route id. A dead slot of the key is revived, so that peers'
+    /// Adj-RIB-Outs keep referring to it.
+    pub fn insert(&mut self, key: K, paths: PathList) -> u32 {
+        self.live += 1;
+        if let Some(id) = self.find(key) {
+            if let Some(s) = self.slots.get_mut(idx(id)) {
+                s.paths = paths;
+                s.live = true;
+            }
+            return id;
         }
+        let slot = Slot {
+            key,
+            paths,
+            holders: 0,
+            live: true,
+        };
+        let id = match self.free.pop() {
+            Some(id) => {
+                if let Some(s) = self.slots.get_mut(idx(id)) {
+                    *s = slot;
+                }
+                id
+            }
+            None => {
+                self.slots.push(slot);
+                self.slot_count() - 1
+            }
+        };
+        let hash = self.hasher.hash_one(key);
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.index.insert_unique(hash, id, |&i| {
+            slots.get(idx(i)).map_or(0, |s| hasher.hash_one(s.key))
+        });
+        id
+    }
+
+    /// Route `id` lost its last path: it becomes dead, or free when no
+    /// Adj-RIB-Out holds it.
+    pub fn kill(&mut self, id: u32) {
+        let Some(s) = self.slots.get_mut(idx(id)) else {
+            return;
+        };
+        if !s.live {
+            return;
+        }
+        s.live = false;
+        self.live -= 1;
+        if s.holders == 0 {
+            self.release(id);
+        }
+    }
+
+    /// Frees dead route `id` (no paths, no holders).
+    fn release(&mut self, id: u32) {
+        let Some(key) = self.key(id) else {
+            return;
+        };
+        let hash = self.hasher.hash_one(key);
+        if let Ok(e) = self.index.find_entry(hash, |&i| i == id) {
+            e.remove();
+            self.free.push(id);
+        }
+        // Drop a boxed path list now rather than at reuse.
+        if let Some(s) = self.slots.get_mut(idx(id)) {
+            if matches!(s.paths, PathList::Many(_)) {
+                if let Some(&first) = s.paths.as_slice().first() {
+                    s.paths = PathList::One(first);
+                }
+            }
+        }
+    }
+
+    /// The outgoing attribute id `peer` holds for route `id`.
+    pub fn adj_get(&self, peer: usize, id: u32) -> Option<u32> {
+        let v = *self.adj_out.get(peer)?.ids.get(idx(id))?;
+        v.checked_sub(1)
+    }
+
+    /// Sets (or with `None` clears) what `peer` holds for route `id`;
+    /// returns what it held. A dead route no peer holds any more is freed.
+    pub fn adj_set(&mut self, peer: usize, id: u32, attr: Option<u32>) -> Option<u32> {
+        let n = self.slots.len();
+        let adj = self.adj_out.get_mut(peer)?;
+        let i = idx(id);
+        if adj.ids.len() <= i {
+            // Nothing is held beyond the vector: clearing is a no-op.
+            attr?;
+            // Grow to the whole slab at once: one resize per table growth.
+            adj.ids.resize(n.max(i + 1), 0);
+        }
+        let cell = adj.ids.get_mut(i)?;
+        let old = cell.checked_sub(1);
+        *cell = attr.map_or(0, |a| a.saturating_add(1));
+        let delta = i64::from(attr.is_some()) - i64::from(old.is_some());
+        if delta != 0 {
+            let slot = self.slots.get_mut(i)?;
+            if delta > 0 {
+                adj.len += 1;
+                slot.holders += 1;
+            } else {
+                adj.len -= 1;
+                slot.holders -= 1;
+                if slot.holders == 0 && !slot.live {
+                    self.release(id);
+                }
+            }
+        }
+        old
+    }
+
+    /// Empties `peer`'s Adj-RIB-Out; returns the attribute ids it held.
+    pub fn adj_clear(&mut self, peer: usize) -> Vec<u32> {
+        let Some(adj) = self.adj_out.get_mut(peer) else {
+            return Vec::new();
+        };
+        let ids = std::mem::take(&mut adj.ids);
+        adj.len = 0;
+        let mut attrs = Vec::new();
+        for (id, v) in (0u32..).zip(ids) {
+            let Some(a) = v.checked_sub(1) else {
+                continue;
+            };
+            attrs.push(a);
+            if let Some(slot) = self.slots.get_mut(idx(id)) {
+                slot.holders -= 1;
+                if slot.holders == 0 && !slot.live {
+                    self.release(id);
+                }
+            }
+        }
+        attrs
+    }
+
+    /// Route ids `peer` holds in its Adj-RIB-Out.
+    pub fn adj_ids(&self, peer: usize) -> impl Iterator<Item = (u32, u32)> + '_ {
+        (0u32..)
+            .zip(self.adj_out.get(peer).map_or(&[][..], |a| &a.ids[..]))
+            .filter_map(|(id, v)| Some((id, v.checked_sub(1)?)))
+    }
+
+    /// Records that the exported route of `id` may have changed.
+    pub fn log_change(&mut self, id: u32) {
+        if self.cursors.iter().any(Option::is_some) {
+            self.log.push(id);
+        }
+    }
+
+    /// The route ids logged from position `from` on, each once, in log
+    /// order (deduplicated with a bitmap over the ids: no sort).
+    pub fn pending_ids(&mut self, from: usize) -> Vec<u32> {
+        let log = self.log.get(from..).unwrap_or_default();
+        let words = self.slots.len().div_ceil(64);
+        if self.seen.len() < words {
+            self.seen.resize(words, 0);
+        }
+        let mut ids = Vec::with_capacity(log.len());
+        for &id in log {
+            let (w, bit) = (idx(id) / 64, 1u64 << (id % 64));
+            if let Some(word) = self.seen.get_mut(w) {
+                if *word & bit == 0 {
+                    *word |= bit;
+                    ids.push(id);
+                }
+            }
+        }
+        // Leave the bitmap clear for the next call.
+        for &id in &ids {
+            if let Some(word) = self.seen.get_mut(idx(id) / 64) {
+                *word = 0;
+            }
+        }
+        ids
     }
 
     /// Drops the log prefix every exporting peer has read.
@@ -233,19 +505,25 @@ impl<K: Key> FamilyTable<K> {
     /// Makes sure per-slot vectors reach `slot`.
     pub fn ensure_slot(&mut self, slot: usize) {
         if self.adj_out.len() <= slot {
-            self.adj_out.resize_with(slot + 1, HashMap::new);
+            self.adj_out.resize_with(slot + 1, AdjOut::default);
         }
         if self.cursors.len() <= slot {
             self.cursors.resize(slot + 1, None);
         }
     }
 
-    /// Heap bytes held by the route map (estimate from capacity).
+    /// Heap bytes held by the prefix table (estimate from capacities):
+    /// index, slab, boxed path lists and Adj-RIB-Outs.
     pub fn heap_bytes(&self) -> usize {
-        let slot = std::mem::size_of::<(K, PathList)>() + 1;
-        let table = self.routes.capacity() * slot;
-        let lists: usize = self.routes.values().map(PathList::heap_bytes).sum();
-        table + lists
+        let index = self.index.capacity() * (std::mem::size_of::<u32>() + 1);
+        let slab = self.slots.capacity() * std::mem::size_of::<Slot<K>>();
+        let lists: usize = self.iter().map(|(_, _, l)| l.heap_bytes()).sum();
+        let adj: usize = self
+            .adj_out
+            .iter()
+            .map(|a| a.ids.capacity() * std::mem::size_of::<u32>())
+            .sum();
+        index + slab + lists + adj + self.free.capacity() * 4 + self.log.capacity() * 4
     }
 }
 
@@ -285,5 +563,46 @@ mod tests {
         assert!(l.remove(0));
         assert!(matches!(l, PathList::One(p) if p.peer == 3));
         assert!(!l.remove(0));
+    }
+
+    fn p4(i: u8) -> Ipv4Prefix {
+        Ipv4Prefix::new(std::net::Ipv4Addr::new(10, i, 0, 0), 16).unwrap()
+    }
+
+    #[test]
+    fn dead_slot_lives_until_no_adj_rib_out_holds_it() {
+        let mut t: FamilyTable<Ipv4Prefix> = FamilyTable::default();
+        t.ensure_slot(1);
+        let a = t.insert(p4(1), PathList::One(e(0)));
+        let b = t.insert(p4(2), PathList::One(e(0)));
+        assert_ne!(a, b);
+        assert_eq!(
+            (t.find(p4(1)), t.find(p4(2)), t.len()),
+            (Some(a), Some(b), 2)
+        );
+        // Peer 1 holds route a; a loses its last path: dead, still found.
+        assert_eq!(t.adj_set(1, a, Some(7)), None);
+        assert_eq!(t.adj_get(1, a), Some(7));
+        t.kill(a);
+        assert_eq!(
+            (t.find(p4(1)), t.get(p4(1)).is_some(), t.len()),
+            (Some(a), false, 1)
+        );
+        // Revived under the same id while held.
+        assert_eq!(t.insert(p4(1), PathList::One(e(0))), a);
+        t.kill(a);
+        // The withdrawal is drained: the slot is freed and reused.
+        assert_eq!(t.adj_set(1, a, None), Some(7));
+        assert_eq!((t.find(p4(1)), t.adj_out[1].len()), (None, 0));
+        assert_eq!(t.insert(p4(3), PathList::One(e(0))), a);
+        assert_eq!(t.find(p4(3)), Some(a));
+        // Killing a route nobody holds frees it at once; clearing a peer's
+        // Adj-RIB-Out frees the dead routes it held.
+        t.kill(b);
+        assert_eq!(t.find(p4(2)), None);
+        t.adj_set(0, a, Some(3));
+        t.kill(a);
+        assert_eq!(t.adj_clear(0), vec![3]);
+        assert_eq!((t.find(p4(3)), t.len(), t.iter().count()), (None, 0, 0));
     }
 }

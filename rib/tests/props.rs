@@ -267,13 +267,29 @@ proptest! {
         prop_assert_eq!(&sent, &adj);
         let keys: BTreeSet<&String> = sent.keys().collect();
         let best: BTreeSet<&String> = expect.keys().collect();
-        prop_assert_eq!(keys, best);
+        prop_assert_eq!(keys, best.clone());
+        // After a session reset, the initial table is every best path.
+        rib.peer_down(9, false).unwrap();
+        rib.add_peer(peer(9, 65300)).unwrap();
+        let mut full = BTreeSet::new();
+        for b in rib.full_export(9).unwrap() {
+            match b {
+                ExportBatch::Announce { nlri, .. } => {
+                    full.extend(nlri.iter().map(|n| n.prefix.to_string()));
+                }
+                ExportBatch::Withdraw { nlri, .. } => {
+                    prop_assert!(false, "withdrawal {nlri:?} in a fresh table");
+                }
+            }
+        }
+        prop_assert_eq!(full.iter().collect::<BTreeSet<_>>(), best);
         // Everything freed when the peers go.
         for id in [2, 3, 4, 9] {
             rib.remove_peer(id).unwrap();
         }
         prop_assert_eq!(rib.stats().attr_sets, 0);
         prop_assert_eq!(rib.stats().paths, 0);
+        prop_assert_eq!(rib.stats().prefixes_v4, 0);
     }
 
     #[test]

@@ -20,6 +20,8 @@ use tokio::task::JoinHandle;
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Read buffer growth step.
 const READ_CHUNK: usize = 8192;
+/// Most octets the writer coalesces into one write.
+const WRITE_BATCH: usize = 64 * 1024;
 
 /// What reading a connection produced.
 #[derive(Debug)]
@@ -64,7 +66,23 @@ impl Conn {
         let (rd, mut wr) = stream.into_split();
         let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
         let writer = tokio::spawn(async move {
-            while let Some(b) = rx.recv().await {
+            let mut batch = BytesMut::new();
+            while let Some(first) = rx.recv().await {
+                // Coalesce what is queued into one write: a table transfer
+                // is thousands of small UPDATEs, and one syscall (and TCP
+                // segment, with NODELAY) each would cost more than the copy.
+                let b = if rx.is_empty() {
+                    first
+                } else {
+                    batch.extend_from_slice(&first);
+                    while batch.len() < WRITE_BATCH {
+                        match rx.try_recv() {
+                            Ok(more) => batch.extend_from_slice(&more),
+                            Err(_) => break,
+                        }
+                    }
+                    batch.split().freeze()
+                };
                 match tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(&b)).await {
                     Ok(Ok(())) => {}
                     _ => return,
