@@ -133,6 +133,8 @@ pub(crate) struct Core {
     pub peer_index: HashMap<u32, u16>,
     pub unreachable: HashSet<IpAddr>,
     pub fib: Vec<FibChange>,
+    /// Whether FIB changes are recorded (someone drains them).
+    pub fib_output: bool,
     pub now: u32,
 }
 
@@ -316,7 +318,7 @@ impl Core {
         if before.best != after.best {
             t.log_change(id);
         }
-        if before.next_hops != after.next_hops {
+        if self.fib_output && before.next_hops != after.next_hops {
             self.fib.push(FibChange {
                 prefix: key.into(),
                 next_hops: after.next_hops.into_vec(),
@@ -509,6 +511,7 @@ impl Rib {
                 peer_index: HashMap::new(),
                 unreachable: HashSet::new(),
                 fib: Vec::new(),
+                fib_output: true,
                 now: 0,
             },
             v4: FamilyTable::default(),
@@ -662,6 +665,16 @@ impl Rib {
         match n.prefix {
             Prefix::V4(p) => self.core.set_path(&mut self.v4, p, slot, n.path_id, new),
             Prefix::V6(p) => self.core.set_path(&mut self.v6, p, slot, n.path_id, new),
+        }
+    }
+
+    /// Turns the recording of FIB changes on (the default) or off, for a
+    /// daemon that neither writes a FIB nor reports them: a change costs an
+    /// allocation per prefix.
+    pub fn set_fib_output(&mut self, enabled: bool) {
+        self.core.fib_output = enabled;
+        if !enabled {
+            self.core.fib = Vec::new();
         }
     }
 

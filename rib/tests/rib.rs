@@ -354,3 +354,18 @@ fn add_path_ids_are_separate_paths() {
     rib.withdraw(2, [a]).unwrap();
     assert_eq!(rib.drain_fib_changes()[0].next_hops, vec![ip("172.18.0.8")]);
 }
+
+#[test]
+fn fib_output_can_be_switched_off_without_touching_the_loc_rib() {
+    let mut rib = rib();
+    rib.add_peer(peer(2, 65100)).unwrap();
+    rib.set_fib_output(false);
+    announce(&mut rib, 2, "10.11.0.0/16", &[65100]);
+    assert!(rib.drain_fib_changes().is_empty());
+    assert!(rib.route(p("10.11.0.0/16")).unwrap().paths[0].best);
+    rib.set_fib_output(true);
+    announce(&mut rib, 2, "10.12.0.0/16", &[65100]);
+    let changes = rib.drain_fib_changes();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].prefix, p("10.12.0.0/16"));
+}

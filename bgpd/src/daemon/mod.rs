@@ -216,6 +216,10 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
     let mut sigint = signal(tokio::signal::unix::SignalKind::interrupt());
 
     loop {
+        // FIB changes cost an allocation per prefix: record them only for
+        // a FIB writer or a watcher.
+        let wanted = d.fib.is_some() || d.watching();
+        d.rib.set_fib_output(wanted);
         tokio::select! {
             ev = peer_rx.recv() => {
                 let Some(ev) = ev else { break };
