@@ -52,16 +52,14 @@ impl Rib {
         let s = usize::from(slot);
         self.v4.ensure_slot(s);
         self.v6.ensure_slot(s);
-        if let Some(c) = self.v4.cursors.get_mut(s) {
-            *c = families
-                .contains(&Family::IPV4_UNICAST)
-                .then_some(self.v4.log.len());
-        }
-        if let Some(c) = self.v6.cursors.get_mut(s) {
-            *c = families
-                .contains(&Family::IPV6_UNICAST)
-                .then_some(self.v6.log.len());
-        }
+        let v4 = families
+            .contains(&Family::IPV4_UNICAST)
+            .then_some(self.v4.log.len());
+        self.v4.set_cursor(s, v4);
+        let v6 = families
+            .contains(&Family::IPV6_UNICAST)
+            .then_some(self.v6.log.len());
+        self.v6.set_cursor(s, v6);
         Ok(())
     }
 
@@ -131,9 +129,7 @@ impl Rib {
             for id in t.adj_clear(s) {
                 core.attrs.release(id);
             }
-            if let Some(c) = t.cursors.get_mut(s) {
-                *c = None;
-            }
+            t.set_cursor(s, None);
             t.compact_log();
         }
         drop_fam(&mut self.core, &mut self.v4, slot);

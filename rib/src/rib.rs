@@ -364,7 +364,8 @@ impl Core {
             attr,
             tick: self.now,
         });
-        let found = t.find(key);
+        let hash = t.hash(key);
+        let found = t.find_hashed(hash, key);
         let Some((id, list)) = found.and_then(|id| Some((id, t.paths_mut(id)?))) else {
             let Some(e) = entry else {
                 return;
@@ -373,7 +374,14 @@ impl Core {
             let mut list = PathList::One(e);
             self.decide(&mut list);
             let after = self.snapshot(&list);
-            let id = t.insert(key, list);
+            let id = match found {
+                // A dead slot: revived under its id.
+                Some(id) => {
+                    t.revive(id, list);
+                    id
+                }
+                None => t.insert_new(hash, key, list),
+            };
             self.emit(t, id, key, Snapshot::default(), after);
             return;
         };

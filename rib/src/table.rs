@@ -232,8 +232,11 @@ pub(crate) struct FamilyTable<K: Key> {
     /// their cursor in `cursors`.
     pub log: Vec<u32>,
     /// Per peer slot: position in `log` up to which exports were drained
-    /// (`None`: the peer is not exporting).
+    /// (`None`: the peer is not exporting). Start or stop one with
+    /// [`FamilyTable::set_cursor`].
     pub cursors: Vec<Option<usize>>,
+    /// Peers with a cursor (exporting).
+    exporting: usize,
     /// Scratch bitmap over route ids for [`FamilyTable::pending_ids`]
     /// (all clear between calls).
     seen: Vec<u64>,
@@ -250,6 +253,7 @@ impl<K: Key> Default for FamilyTable<K> {
             adj_out: Vec::new(),
             log: Vec::new(),
             cursors: Vec::new(),
+            exporting: 0,
             seen: Vec::new(),
         }
     }
@@ -260,9 +264,18 @@ fn idx(id: u32) -> usize {
 }
 
 impl<K: Key> FamilyTable<K> {
+    /// The hash of `key` in the index.
+    pub fn hash(&self, key: K) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
     /// The route id of `key`, live or dead.
     pub fn find(&self, key: K) -> Option<u32> {
-        let hash = self.hasher.hash_one(key);
+        self.find_hashed(self.hash(key), key)
+    }
+
+    /// [`FamilyTable::find`] with the hash of `key` known.
+    pub fn find_hashed(&self, hash: u64, key: K) -> Option<u32> {
         let slots = &self.slots;
         self.index
             .find(hash, |&id| slots.get(idx(id)).is_some_and(|s| s.key == key))
@@ -313,15 +326,32 @@ impl<K: Key> FamilyTable<K> {
     /// Gives `key` the path list `paths` (the key must have none); returns
     /// its route id. A dead slot of the key is revived, so that peers'
     /// Adj-RIB-Outs keep referring to it.
+    #[cfg(test)]
     pub fn insert(&mut self, key: K, paths: PathList) -> u32 {
-        self.live += 1;
-        if let Some(id) = self.find(key) {
-            if let Some(s) = self.slots.get_mut(idx(id)) {
-                s.paths = paths;
-                s.live = true;
+        let hash = self.hash(key);
+        match self.find_hashed(hash, key) {
+            Some(id) => {
+                self.revive(id, paths);
+                id
             }
-            return id;
+            None => self.insert_new(hash, key, paths),
         }
+    }
+
+    /// Gives dead route `id` the path list `paths`.
+    pub fn revive(&mut self, id: u32, paths: PathList) {
+        if let Some(s) = self.slots.get_mut(idx(id)) {
+            if !s.live {
+                self.live += 1;
+            }
+            s.paths = paths;
+            s.live = true;
+        }
+    }
+
+    /// Adds `key` (with hash `hash`), which must not be in the table.
+    pub fn insert_new(&mut self, hash: u64, key: K, paths: PathList) -> u32 {
+        self.live += 1;
         let slot = Slot {
             key,
             paths,
@@ -340,7 +370,6 @@ impl<K: Key> FamilyTable<K> {
                 self.slot_count() - 1
             }
         };
-        let hash = self.hasher.hash_one(key);
         let (slots, hasher) = (&self.slots, &self.hasher);
         self.index.insert_unique(hash, id, |&i| {
             slots.get(idx(i)).map_or(0, |s| hasher.hash_one(s.key))
@@ -454,8 +483,22 @@ impl<K: Key> FamilyTable<K> {
 
     /// Records that the exported route of `id` may have changed.
     pub fn log_change(&mut self, id: u32) {
-        if self.cursors.iter().any(Option::is_some) {
+        if self.exporting > 0 {
             self.log.push(id);
+        }
+    }
+
+    /// Starts (`Some(position)`) or stops (`None`) `slot`'s export cursor.
+    pub fn set_cursor(&mut self, slot: usize, cursor: Option<usize>) {
+        self.ensure_slot(slot);
+        if let Some(c) = self.cursors.get_mut(slot) {
+            let was = c.is_some();
+            *c = cursor;
+            match (was, cursor.is_some()) {
+                (false, true) => self.exporting += 1,
+                (true, false) => self.exporting -= 1,
+                _ => {}
+            }
         }
     }
 
