@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -485,8 +485,15 @@ impl Monitor {
     /// Null-sink mode: listens on `addr` and counts what every accepted
     /// session announces. Returns the monitor and the bound address.
     pub async fn listen(addr: SocketAddr, me: Identity) -> Result<(Monitor, SocketAddr)> {
-        let listener = TcpListener::bind(addr)
-            .await
+        // A deep accept queue: D connects 1,000 feeders at once, and a
+        // full queue drops SYNs (each then waits out a 1 s retransmit).
+        let sock = TcpSocket::new_v4().map_err(|e| Error::io("socket", e))?;
+        sock.set_reuseaddr(true)
+            .map_err(|e| Error::io("SO_REUSEADDR", e))?;
+        sock.bind(addr)
+            .map_err(|e| Error::io(format!("bind {addr}"), e))?;
+        let listener = sock
+            .listen(4096)
             .map_err(|e| Error::io(format!("listen on {addr}"), e))?;
         let bound = listener
             .local_addr()

@@ -66,6 +66,8 @@ impl Conn {
         let (rd, mut wr) = stream.into_split();
         let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
         let writer = tokio::spawn(async move {
+            // Taken whole for every write, so that an idle session keeps no
+            // buffer.
             let mut batch = BytesMut::new();
             while let Some(first) = rx.recv().await {
                 // Coalesce what is queued into one write: a table transfer
@@ -81,7 +83,7 @@ impl Conn {
                             Err(_) => break,
                         }
                     }
-                    batch.split().freeze()
+                    std::mem::take(&mut batch).freeze()
                 };
                 match tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(&b)).await {
                     Ok(Ok(())) => {}

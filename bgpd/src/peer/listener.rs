@@ -12,6 +12,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tracing::warn;
 
+/// Pending connections the listening socket queues.
+const LISTEN_BACKLOG: i32 = 4096;
+
 /// Binds a listening socket on `addr` (IPv6 sockets are IPv6-only, so
 /// `0.0.0.0:179` and `[::]:179` can both be bound).
 pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
@@ -27,7 +30,10 @@ pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     }
     sock.set_nonblocking(true)?;
     sock.bind(&addr.into())?;
-    sock.listen(128)?;
+    // A deep accept queue (the kernel caps it at net.core.somaxconn): a
+    // large cluster's nodes all connect at once, and a full queue drops
+    // SYNs, each of which then waits out a 1 s retransmit.
+    sock.listen(LISTEN_BACKLOG)?;
     TcpListener::from_std(sock.into())
 }
 
