@@ -152,7 +152,7 @@ pub fn run_null(scenario: &Scenario, workload: &Workload, timeout: Duration) -> 
             router_id: MONITOR_ADDR,
             graceful_restart: false,
         };
-        let (monitor, bound) = Monitor::listen(SocketAddr::from(([127, 0, 0, 1], 0)), me).await?;
+        let (monitor, bound) = Monitor::listen(SocketAddr::from(([127, 0, 0, 1], 0)), me)?;
         let plan = Plan {
             scenario,
             workload,

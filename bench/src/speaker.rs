@@ -484,7 +484,7 @@ impl Monitor {
 
     /// Null-sink mode: listens on `addr` and counts what every accepted
     /// session announces. Returns the monitor and the bound address.
-    pub async fn listen(addr: SocketAddr, me: Identity) -> Result<(Monitor, SocketAddr)> {
+    pub fn listen(addr: SocketAddr, me: Identity) -> Result<(Monitor, SocketAddr)> {
         // A deep accept queue: D connects 1,000 feeders at once, and a
         // full queue drops SYNs (each then waits out a 1 s retransmit).
         let sock = TcpSocket::new_v4().map_err(|e| Error::io("socket", e))?;

@@ -16,13 +16,13 @@
 //! - then the export policy, with `prepend` adding the local AS.
 
 use crate::attrs::{RouteAttrs, DEFAULT_LOCAL_PREF};
-use crate::policy_eval::{Outcome, RouteCtx};
+use crate::policy_eval::{Outcome, PolicyId, RouteCtx};
 use crate::rib::{Core, PeerState, Rib, RibError};
 use crate::table::{FamilyTable, Key, PathEntry, PathList, BEST};
 use bgp_proto::msg::attributes::{Community, MpNextHop, MpReach, MpUnreach, UpdateMessage};
 use bgp_proto::types::{Family, Nlri, Prefix};
 use hashbrown::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 /// Routes for one peer, grouped so that one batch can be packed into as few
@@ -177,9 +177,29 @@ impl<V> SmallMap<V> {
 }
 
 /// Export results cached per source attribute set during one drain, when
-/// the export policy does not look at the prefix. Holds one reference on
-/// every cached out id.
-type ExportCache = SmallMap<Option<u32>>;
+/// the export policy does not look at the prefix: the source peer and the
+/// outgoing id (the memo holds the reference).
+type ExportCache = SmallMap<(u16, Option<u32>)>;
+
+/// What the export of a best path depends on besides the prefix, when the
+/// target's export policy ignores the prefix: peers of one class (same
+/// policy, kind of session and next hop) get the same outgoing attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct ExportClass {
+    src_attr: u32,
+    src_peer: u16,
+    family: Family,
+    export: PolicyId,
+    ebgp: bool,
+    next_hop_unchanged: bool,
+    local_v4: Option<Ipv4Addr>,
+    local_v6: Option<Ipv6Addr>,
+}
+
+/// Export results shared by every peer of a class until the RIB changes:
+/// the outgoing id (holding one reference) and attributes, or `None` when
+/// the route is not exported.
+pub(crate) type ExportMemo = HashMap<ExportClass, Option<(u32, Arc<RouteAttrs>)>>;
 
 impl Core {
     /// The outgoing attributes for `target` of the best path `best` of
@@ -247,7 +267,11 @@ impl Core {
     }
 
     /// The interned outgoing attribute id for `target` and `key` (one
-    /// reference for the caller), using and filling `cache`.
+    /// reference for the caller). With `cache` (the export policy ignores
+    /// the prefix) the result is looked up per source attribute set in the
+    /// drain's `cache`, then in the memo shared by peers of the same class,
+    /// and only computed on a miss of both; `computed` collects the routes
+    /// by outgoing id for the batches.
     fn export_id<K: Key>(
         &mut self,
         list: Option<&PathList>,
@@ -261,26 +285,61 @@ impl Core {
         if best.peer == slot {
             return None;
         }
-        if let Some(cache) = cache {
-            if let Some(&hit) = cache.get(best.attr) {
+        let Some(cache) = cache else {
+            let r = self.export_route(target, slot, &best, key)?;
+            return Some(self.attrs.intern(&r));
+        };
+        if let Some(&(src, hit)) = cache.get(best.attr) {
+            if src == best.peer {
                 if let Some(id) = hit {
                     self.attrs.acquire(id);
                 }
                 return hit;
             }
-            let id = self.export_route(target, slot, &best, key).map(|r| {
-                let id = self.attrs.intern(&r);
-                computed.entry(id).or_insert_with(|| Arc::new(r));
-                id
-            });
-            if let Some(id) = id {
-                self.attrs.acquire(id);
-            }
-            cache.insert_new(best.attr, id);
-            return id;
         }
-        let r = self.export_route(target, slot, &best, key)?;
-        Some(self.attrs.intern(&r))
+        let class = ExportClass {
+            src_attr: best.attr,
+            src_peer: best.peer,
+            family: K::FAMILY,
+            export: target.export,
+            ebgp: target.ebgp,
+            next_hop_unchanged: target.info.next_hop_unchanged,
+            local_v4: target.info.local_v4,
+            local_v6: target.info.local_v6,
+        };
+        let hit = match self.memo.get(&class) {
+            Some(m) => m.clone(),
+            None => {
+                // The memo keeps the reference `intern` hands out.
+                let m = self
+                    .export_route(target, slot, &best, key)
+                    .map(|r| (self.attrs.intern(&r), Arc::new(r)));
+                self.memo.insert(class, m.clone());
+                m
+            }
+        };
+        let id = hit.map(|(id, route)| {
+            computed.entry(id).or_insert(route);
+            self.attrs.acquire(id);
+            id
+        });
+        if cache.position(best.attr).is_none() {
+            cache.insert_new(best.attr, (best.peer, id));
+        }
+        id
+    }
+
+    /// Drops the export memo (and its references); called before every
+    /// change of the RIB, on which the memo's results may depend.
+    pub(crate) fn forget_exports(&mut self) {
+        if self.memo.is_empty() {
+            return;
+        }
+        for (_, m) in self.memo.drain() {
+            if let Some((id, _)) = m {
+                self.attrs.release(id);
+            }
+        }
     }
 
     /// Compares the desired export of each route id with the Adj-RIB-Out
@@ -332,10 +391,6 @@ impl Core {
                 }
                 (None, None) => {}
             }
-        }
-        for (_, id) in cache.into_iter().flat_map(|c| c.entries) {
-            let Some(id) = id else { continue };
-            self.attrs.release(id);
         }
         // Sorted by key (cheaper to compare than `Nlri`), then converted.
         let to_nlri = |mut keys: Vec<K>| -> Vec<Nlri> {

@@ -16,6 +16,7 @@ impl Rib {
     /// them again or [`Rib::end_of_rib`] / [`Rib::sweep_stale`].
     /// Call [`Rib::full_export`] next for the initial table.
     pub fn add_peer(&mut self, info: PeerInfo) -> Result<(), RibError> {
+        self.core.forget_exports();
         let import = self.core.policies.resolve(&info.import)?;
         let export = self.core.policies.resolve(&info.export)?;
         let ebgp = info.remote_as != self.core.local_as;
@@ -68,6 +69,7 @@ impl Rib {
     /// End-of-RIB or the restart timer fires ([`Rib::sweep_stale`]);
     /// otherwise remove them now. Its Adj-RIB-Out is dropped either way.
     pub fn peer_down(&mut self, peer: u32, graceful: bool) -> Result<(), RibError> {
+        self.core.forget_exports();
         let slot = self.core.slot_of(peer)?;
         if let Some(p) = self.core.peer_mut(slot) {
             p.up = false;
@@ -142,6 +144,7 @@ impl Rib {
     // received from the peer, it MUST immediately remove any routes from
     // the peer that are still marked as stale for that address family."
     pub fn end_of_rib(&mut self, peer: u32, family: Family) -> Result<(), RibError> {
+        self.core.forget_exports();
         let slot = self.core.slot_of(peer)?;
         let stale = move |_: &Core, e: &PathEntry| e.peer == slot && e.has(STALE);
         if family == Family::IPV4_UNICAST {
@@ -170,6 +173,7 @@ impl Rib {
         policies: &[Policy],
         prefix_lists: &[PrefixList],
     ) -> Result<(), RibError> {
+        self.core.forget_exports();
         let compiled = CompiledPolicies::new(policies, prefix_lists)?;
         let mut resolved = Vec::new();
         for (slot, p) in self.core.peers.iter().enumerate() {
@@ -198,6 +202,7 @@ impl Rib {
         import: PolicyRef,
         export: PolicyRef,
     ) -> Result<(), RibError> {
+        self.core.forget_exports();
         let slot = self.core.slot_of(peer)?;
         let import_id = self.core.policies.resolve(&import)?;
         let export_id = self.core.policies.resolve(&export)?;

@@ -193,7 +193,7 @@ struct CompiledPolicy {
 }
 
 /// A [`PolicyRef`] resolved against the compiled policies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PolicyId {
     /// Everything passes unchanged.
     All,

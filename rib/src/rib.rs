@@ -135,6 +135,8 @@ pub(crate) struct Core {
     pub fib: Vec<FibChange>,
     /// Whether FIB changes are recorded (someone drains them).
     pub fib_output: bool,
+    /// Export results shared across peers until the next change.
+    pub memo: crate::export::ExportMemo,
     pub now: u32,
 }
 
@@ -520,6 +522,7 @@ impl Rib {
                 unreachable: HashSet::new(),
                 fib: Vec::new(),
                 fib_output: true,
+                memo: HashMap::new(),
                 now: 0,
             },
             v4: FamilyTable::default(),
@@ -536,6 +539,7 @@ impl Rib {
     /// Tells whether next hop `ip` is reachable (all are by default); paths
     /// via an unreachable next hop are not candidates for best path.
     pub fn set_next_hop_reachable(&mut self, ip: IpAddr, reachable: bool) {
+        self.core.forget_exports();
         let ip = unmap(ip);
         let changed = if reachable {
             self.core.unreachable.remove(&ip)
@@ -562,6 +566,7 @@ impl Rib {
         next_hop: IpAddr,
         mut attrs: PathAttributes,
     ) -> Result<(), RibError> {
+        self.core.forget_exports();
         let slot = self.core.slot_of(peer)?;
         let (ebgp, import, remote_as) = match self.core.peer(slot) {
             Some(p) => (p.ebgp, p.import, p.info.remote_as),
@@ -638,6 +643,7 @@ impl Rib {
         peer: u32,
         nlri: impl IntoIterator<Item = Nlri>,
     ) -> Result<(), RibError> {
+        self.core.forget_exports();
         let slot = self.core.slot_of(peer)?;
         for n in nlri {
             self.set(slot, n, None);

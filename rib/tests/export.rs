@@ -452,3 +452,56 @@ fn policy_changes_at_run_time_re_export() {
         .set_peer_policies(13, PolicyRef::Named("gone".into()), PolicyRef::All)
         .is_err());
 }
+
+/// The route each batch announces `prefix` with, over all batches.
+fn route_of(batches: &[ExportBatch], prefix: &str) -> Option<std::sync::Arc<rib::RouteAttrs>> {
+    batches.iter().rev().find_map(|b| match b {
+        ExportBatch::Announce { route, nlri, .. } if nlri.iter().any(|n| n.prefix == p(prefix)) => {
+            Some(route.clone())
+        }
+        _ => None,
+    })
+}
+
+#[test]
+fn peers_in_one_drain_round_get_their_own_next_hop_and_rules() {
+    // One source route drained for several targets in a row: results
+    // shared between peers must still differ where the session does.
+    let mut rib = rib();
+    rib.add_peer(peer(2, 65100)).unwrap();
+    let mut other_side = peer(3, 65200);
+    other_side.local_v4 = Some(Ipv4Addr::new(192, 0, 2, 5));
+    rib.add_peer(other_side).unwrap();
+    rib.add_peer(peer(4, 65300)).unwrap();
+    rib.add_peer(peer(6, LOCAL_AS)).unwrap();
+    let mut unchanged = peer(7, 65400);
+    unchanged.next_hop_unchanged = true;
+    rib.add_peer(unchanged).unwrap();
+    announce(&mut rib, 2, "10.241.0.0/24", &[65100]);
+    let drained: Vec<(u32, Vec<ExportBatch>)> = [3, 4, 6, 7, 2]
+        .into_iter()
+        .map(|id| (id, rib.drain_exports(id).unwrap()))
+        .collect();
+    let nh = |id: u32| {
+        let b = &drained.iter().find(|(i, _)| *i == id).unwrap().1;
+        route_of(b, "10.241.0.0/24").map(|r| (r.next_hop, r.attrs.as_path.path_len()))
+    };
+    assert_eq!(
+        nh(3),
+        Some((ip("192.0.2.5"), 2)),
+        "next hop self, our AS prepended"
+    );
+    assert_eq!(nh(4), Some((ip("172.18.0.5"), 2)));
+    assert_eq!(
+        nh(6),
+        Some((ip("172.18.0.2"), 1)),
+        "iBGP: next hop and path kept"
+    );
+    assert_eq!(nh(7), Some((ip("172.18.0.2"), 2)), "next_hop_unchanged");
+    assert_eq!(nh(2), None, "never back to the source");
+    // A later change is seen by the next round.
+    announce(&mut rib, 2, "10.241.0.0/24", &[65100, 65101]);
+    let b = rib.drain_exports(4).unwrap();
+    let r = route_of(&b, "10.241.0.0/24").unwrap();
+    assert_eq!(r.attrs.as_path.path_len(), 3);
+}
