@@ -23,7 +23,8 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_value = "A")]
     scenario: Vec<String>,
     /// Targets, comma separated: null (the harness against itself),
-    /// rbgpd, bird, gobgp, frr.
+    /// ip-batch (FIB mode: `ip -batch` adding the same routes), rbgpd,
+    /// bird, gobgp, frr.
     #[arg(
         long,
         value_delimiter = ',',
@@ -42,6 +43,11 @@ struct Args {
     /// Override the scenario's feeder count.
     #[arg(long)]
     feeders: Option<usize>,
+    /// Spread the feeders' connects evenly over this many seconds (D as
+    /// a cluster whose nodes come up one by one; BIRD's listen backlog
+    /// needs it).
+    #[arg(long, default_value_t = 0.0)]
+    spread: f64,
     /// Seed of the generated table.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -67,6 +73,8 @@ struct Args {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Target {
     Null,
+    /// FIB mode's yardstick: `ip -batch` installing the same routes.
+    IpBatch,
     Daemon(Daemon),
 }
 
@@ -74,6 +82,7 @@ impl Target {
     fn name(self) -> &'static str {
         match self {
             Target::Null => "null-sink",
+            Target::IpBatch => "ip-batch",
             Target::Daemon(d) => d.name(),
         }
     }
@@ -125,6 +134,7 @@ fn real_main() -> Result<()> {
     for name in &args.daemons {
         let t = match name.as_str() {
             "null" | "null-sink" => Target::Null,
+            "ip-batch" => Target::IpBatch,
             other => Target::Daemon(
                 Daemon::parse(other)
                     .ok_or_else(|| Error::Usage(format!("unknown daemon {other:?}")))?,
@@ -132,7 +142,9 @@ fn real_main() -> Result<()> {
         };
         targets.push(t);
     }
-    let needs_root = targets.iter().any(|t| matches!(t, Target::Daemon(_)));
+    let needs_root = targets
+        .iter()
+        .any(|t| matches!(t, Target::Daemon(_) | Target::IpBatch));
     // SAFETY: geteuid has no preconditions.
     if needs_root && unsafe { libc::geteuid() } != 0 {
         return Err(Error::Usage(
@@ -168,6 +180,8 @@ fn real_main() -> Result<()> {
         if let Some(f) = args.feeders {
             sc.feeders = f.max(1);
         }
+        sc.spread = Duration::try_from_secs_f64(args.spread)
+            .map_err(|_| Error::Usage(format!("--spread {}: not a duration", args.spread)))?;
         let t = Instant::now();
         let wl = sc.workload(args.seed)?;
         eprintln!(
@@ -187,6 +201,10 @@ fn real_main() -> Result<()> {
                     continue;
                 }
             }
+            if target == Target::IpBatch && !sc.fib {
+                eprintln!("  ip-batch: skipped (FIB mode only, --fib)");
+                continue;
+            }
             let mut row = Row {
                 target: target.name().to_string(),
                 ..Row::default()
@@ -194,6 +212,7 @@ fn real_main() -> Result<()> {
             for run in 0..args.runs {
                 let r = match target {
                     Target::Null => scenario::run_null(&sc, &wl, opts.timeout),
+                    Target::IpBatch => scenario::run_ip_batch(&sc, &wl, run),
                     Target::Daemon(d) => scenario::run_daemon(d, &sc, &wl, &opts, run),
                 };
                 match r {

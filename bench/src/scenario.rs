@@ -16,6 +16,7 @@ use crate::procstat::ProcStat;
 use crate::speaker::{self, Feeder, Identity, Monitor};
 use crate::workload::{self, Workload};
 use crate::{Error, Result};
+use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,6 +40,9 @@ pub struct Scenario {
     pub churn: bool,
     /// FIB mode: the daemon writes routes into the kernel.
     pub fib: bool,
+    /// The feeders' connects are spread evenly over this time (zero: all
+    /// at once).
+    pub spread: Duration,
 }
 
 impl Scenario {
@@ -60,16 +64,23 @@ impl Scenario {
             feeders,
             churn,
             fib,
+            spread: Duration::ZERO,
         })
     }
 
     /// "A" or "A (FIB)".
     pub fn label(&self) -> String {
+        let mut l = self.name.clone();
         if self.fib {
-            format!("{} (FIB)", self.name)
-        } else {
-            self.name.clone()
+            l.push_str(" (FIB)");
         }
+        if !self.spread.is_zero() {
+            l.push_str(&format!(
+                " (connects over {:.1} s)",
+                self.spread.as_secs_f64()
+            ));
+        }
+        l
     }
 
     /// The feeders' addresses and ASes: 10.99.1.1, 10.99.1.2, ... (250
@@ -164,6 +175,37 @@ pub fn run_null(scenario: &Scenario, workload: &Workload, timeout: Duration) -> 
             timeout,
         };
         measure(&plan, Some(monitor)).await
+    })
+}
+
+/// FIB mode's yardstick: `ip -batch` adds the same routes (each via its
+/// feeder, protocol bgp) in a fresh daemon namespace; `fib` is the time
+/// from starting it until it returned and a dump counts every route.
+/// There are no sessions: `established` and `converged` stay zero.
+pub fn run_ip_batch(scenario: &Scenario, workload: &Workload, run: usize) -> Result<RunResult> {
+    let tag = format!("ipb{}{run}", scenario.name.to_ascii_lowercase());
+    let addrs: Vec<Ipv4Addr> = workload.feeders.iter().map(|f| f.addr).collect();
+    let topo = Topology::create(&tag, &addrs)?;
+    let mut lines = String::with_capacity(workload.prefix_count() * 48);
+    for f in &workload.feeders {
+        for n in f.groups.iter().flat_map(|g| &g.nlri) {
+            let _ = writeln!(lines, "route add {} via {} proto bgp", n.prefix, f.addr);
+        }
+    }
+    let counter = RouteCounter::open_in(&topo.dut)?;
+    let t0 = Instant::now();
+    topo.dut.ip_batch(&lines)?;
+    let n = counter.count()?;
+    let took = t0.elapsed();
+    if n < workload.prefix_count() {
+        return Err(Error::Usage(format!(
+            "ip -batch left {n} of {} routes in the kernel",
+            workload.prefix_count()
+        )));
+    }
+    Ok(RunResult {
+        fib: Some(took),
+        ..RunResult::default()
     })
 }
 
@@ -336,7 +378,11 @@ async fn measure(plan: &Plan<'_>, listening: Option<Monitor>) -> Result<RunResul
         .clone()
         .map(|c| tokio::spawn(wait_fib(c, n, plan.timeout)));
     let mut starting = Vec::with_capacity(plan.workload.feeders.len());
-    for (load, &local) in plan.workload.feeders.iter().zip(&plan.locals) {
+    let count = u32::try_from(plan.workload.feeders.len())
+        .unwrap_or(u32::MAX)
+        .max(1);
+    for (i, (load, &local)) in (0u32..).zip(plan.workload.feeders.iter().zip(&plan.locals)) {
+        let delay = plan.scenario.spread * i / count;
         let me = Identity {
             asn: load.asn,
             router_id: load.addr,
@@ -344,6 +390,7 @@ async fn measure(plan: &Plan<'_>, listening: Option<Monitor>) -> Result<RunResul
         };
         let remote = plan.remote;
         starting.push(tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
             speaker::connect(local, remote, &me, Duration::from_secs(60)).await
         }));
     }

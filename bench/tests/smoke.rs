@@ -13,6 +13,7 @@ fn null_sink_counts_every_prefix_and_the_churn() {
         feeders: 2,
         churn: true,
         fib: false,
+        spread: Duration::ZERO,
     };
     let wl = sc.workload(3).unwrap();
     assert_eq!(wl.prefix_count(), 1_000);
@@ -21,4 +22,22 @@ fn null_sink_counts_every_prefix_and_the_churn() {
     assert!(r.converged < Duration::from_secs(30), "{r:?}");
     assert!(r.withdraw.is_some() && r.reannounce.is_some(), "{r:?}");
     assert!(r.fib.is_none() && r.cpu_secs.is_none(), "{r:?}");
+}
+
+#[test]
+fn spread_connects_start_one_by_one() {
+    let sc = Scenario {
+        name: "spread".into(),
+        prefixes: 40,
+        feeders: 10,
+        churn: false,
+        fib: false,
+        spread: Duration::from_millis(200),
+    };
+    let wl = sc.workload(3).unwrap();
+    let r = run_null(&sc, &wl, Duration::from_secs(30)).unwrap();
+    // The last of 10 feeders starts connecting 9/10 of the spread in.
+    assert!(r.established >= Duration::from_millis(180), "{r:?}");
+    assert!(r.converged >= r.established, "{r:?}");
+    assert!(sc.label().contains("connects over 0.2 s"), "{}", sc.label());
 }
