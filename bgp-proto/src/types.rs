@@ -153,10 +153,43 @@ impl Ipv4Prefix {
 }
 
 /// An IPv6 prefix; host bits beyond `len` are zero.
+///
+/// The address is kept as big-endian bytes (alignment 1), so that a
+/// [`Prefix`] is 20 bytes rather than the 48 a `u128` field would make it
+/// (a `u128` is 16-aligned); comparing the bytes orders like the number.
+/// Serialized as the number, as before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(from = "Ipv6PrefixRepr", into = "Ipv6PrefixRepr")]
 pub struct Ipv6Prefix {
+    addr: [u8; 16],
+    len: u8,
+}
+
+/// The serialized form of [`Ipv6Prefix`].
+#[derive(Clone, Copy, Serialize, Deserialize)]
+struct Ipv6PrefixRepr {
     addr: u128,
     len: u8,
+}
+
+impl From<Ipv6PrefixRepr> for Ipv6Prefix {
+    fn from(r: Ipv6PrefixRepr) -> Self {
+        // Host bits are cleared and the length capped, as `new` would.
+        let len = r.len.min(128);
+        Ipv6Prefix {
+            addr: (r.addr & mask128(len)).to_be_bytes(),
+            len,
+        }
+    }
+}
+
+impl From<Ipv6Prefix> for Ipv6PrefixRepr {
+    fn from(p: Ipv6Prefix) -> Self {
+        Ipv6PrefixRepr {
+            addr: p.addr_bits(),
+            len: p.len,
+        }
+    }
 }
 
 impl Ipv6Prefix {
@@ -166,7 +199,7 @@ impl Ipv6Prefix {
             return None;
         }
         Some(Ipv6Prefix {
-            addr: u128::from(addr) & mask128(len),
+            addr: (u128::from(addr) & mask128(len)).to_be_bytes(),
             len,
         })
     }
@@ -176,7 +209,7 @@ impl Ipv6Prefix {
     }
     /// The network address as a host-order integer.
     pub fn addr_bits(&self) -> u128 {
-        self.addr
+        u128::from_be_bytes(self.addr)
     }
     /// The prefix length.
     pub fn len(&self) -> u8 {
@@ -188,7 +221,7 @@ impl Ipv6Prefix {
     }
     /// Whether `ip` falls inside this prefix.
     pub fn contains(&self, ip: Ipv6Addr) -> bool {
-        u128::from(ip) & mask128(self.len) == self.addr
+        u128::from(ip) & mask128(self.len) == self.addr_bits()
     }
 }
 
@@ -357,5 +390,29 @@ mod tests {
         assert!(!p.contains("::1".parse().unwrap()));
         let d: Prefix = "0.0.0.0/0".parse().unwrap();
         assert!(d.contains("1.2.3.4".parse().unwrap()));
+    }
+
+    #[test]
+    fn prefixes_are_compact_and_ipv6_orders_and_serializes_like_the_number() {
+        assert_eq!(std::mem::size_of::<Prefix>(), 20);
+        assert_eq!(std::mem::size_of::<Nlri>(), 24);
+        let a: Ipv6Prefix = match "2001:db8::/32".parse::<Prefix>().unwrap() {
+            Prefix::V6(p) => p,
+            Prefix::V4(_) => unreachable!(),
+        };
+        let b = Ipv6Prefix::new("2001:db9::".parse().unwrap(), 32).unwrap();
+        let c = Ipv6Prefix::new("2001:db8::".parse().unwrap(), 48).unwrap();
+        assert!(a < b && a < c && c < b);
+        assert_eq!(a.addr_bits(), 0x2001_0db8_u128 << 96);
+        assert!(a.contains("2001:db8:ffff::1".parse().unwrap()));
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(
+            json,
+            format!("{{\"addr\":{},\"len\":32}}", 0x2001_0db8_u128 << 96)
+        );
+        assert_eq!(serde_json::from_str::<Ipv6Prefix>(&json).unwrap(), a);
+        // Host bits in a deserialized prefix are cleared.
+        let loose = format!("{{\"addr\":{},\"len\":32}}", (0x2001_0db8_u128 << 96) | 1);
+        assert_eq!(serde_json::from_str::<Ipv6Prefix>(&loose).unwrap(), a);
     }
 }
