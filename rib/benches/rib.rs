@@ -175,6 +175,7 @@ fn drain_all(rib: &mut Rib) {
             black_box(rib.drain_exports(id).unwrap());
         }
     }
+    rib.end_export_round();
 }
 
 /// Feeds a table into `rib` as peer `id`, draining FIB changes and exports
@@ -254,6 +255,7 @@ fn memory_report() {
         rib.add_peer(peer(3, 65300)).unwrap();
         let cpu = thread_cpu();
         drop(rib.full_export(3).unwrap());
+        rib.end_export_round();
         let export_ns = (thread_cpu() - cpu) * 1e9 / f64::from(n);
         let out = LIVE.load(Relaxed) - base;
         println!(

@@ -505,6 +505,14 @@ impl Rib {
         Ok(out)
     }
 
+    /// Ends an export round: drops the results shared between the peers
+    /// drained since the last change (they would be dropped at the next
+    /// change anyway, but keep a decoded attribute set per outgoing set
+    /// alive until then). Call after draining every peer.
+    pub fn end_export_round(&mut self) {
+        self.core.forget_exports();
+    }
+
     /// Whether any peer has export work pending (cheap; for the core's
     /// scheduling).
     pub fn exports_pending(&self, peer: u32) -> bool {

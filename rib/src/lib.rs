@@ -18,8 +18,9 @@
 //! 6. config reload: [`Rib::set_policies`], [`Rib::set_peer_policies`].
 //!
 //! Memory: attribute sets are interned ([`RouteAttrs`] stored once per
-//! distinct value), a path is 16 bytes, and a prefix with one path needs no
-//! allocation beyond its hash-map slot. See BENCHMARKS.md (RIB).
+//! distinct value), a path is 16 bytes, a prefix with one path needs no
+//! allocation beyond its slab slot and index bucket, and each exporting
+//! peer's Adj-RIB-Out costs 4 bytes per prefix. See BENCHMARKS.md (RIB).
 
 #![warn(missing_docs)]
 

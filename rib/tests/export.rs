@@ -499,6 +499,10 @@ fn peers_in_one_drain_round_get_their_own_next_hop_and_rules() {
     );
     assert_eq!(nh(7), Some((ip("172.18.0.2"), 2)), "next_hop_unchanged");
     assert_eq!(nh(2), None, "never back to the source");
+    // Ending the round keeps the Adj-RIB-Outs: nothing is sent again.
+    rib.end_export_round();
+    assert!(rib.drain_exports(4).unwrap().is_empty());
+    assert_eq!(rib.adj_rib_out(4).unwrap().len(), 1);
     // A later change is seen by the next round.
     announce(&mut rib, 2, "10.241.0.0/24", &[65100, 65101]);
     let b = rib.drain_exports(4).unwrap();

@@ -829,6 +829,7 @@ impl Daemon {
                 Err(e) => warn!(peer = %s.info.addr, error = %e, "export failed"),
             }
         }
+        self.rib.end_export_round();
     }
 
     /// Applies the config file again: new neighbors come up, removed ones
