@@ -401,18 +401,10 @@ impl<K: Key> FamilyTable<K> {
         let Some(key) = self.key(id) else {
             return;
         };
-        let hash = self.hasher.hash_one(key);
-        if let Ok(e) = self.index.find_entry(hash, |&i| i == id) {
+        // A dead slot's list is inline: the last path left it `One`.
+        if let Ok(e) = self.index.find_entry(self.hash(key), |&i| i == id) {
             e.remove();
             self.free.push(id);
-        }
-        // Drop a boxed path list now rather than at reuse.
-        if let Some(s) = self.slots.get_mut(idx(id)) {
-            if matches!(s.paths, PathList::Many(_)) {
-                if let Some(&first) = s.paths.as_slice().first() {
-                    s.paths = PathList::One(first);
-                }
-            }
         }
     }
 

@@ -66,9 +66,6 @@ impl Conn {
         let (rd, mut wr) = stream.into_split();
         let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
         let writer = tokio::spawn(async move {
-            // Taken whole for every write, so that an idle session keeps no
-            // buffer.
-            let mut batch = BytesMut::new();
             while let Some(first) = rx.recv().await {
                 // Coalesce what is queued into one write: a table transfer
                 // is thousands of small UPDATEs, and one syscall (and TCP
@@ -76,6 +73,8 @@ impl Conn {
                 let b = if rx.is_empty() {
                     first
                 } else {
+                    // A fresh buffer per write: an idle session keeps none.
+                    let mut batch = BytesMut::new();
                     batch.extend_from_slice(&first);
                     while batch.len() < WRITE_BATCH {
                         match rx.try_recv() {
@@ -83,7 +82,7 @@ impl Conn {
                             Err(_) => break,
                         }
                     }
-                    std::mem::take(&mut batch).freeze()
+                    batch.freeze()
                 };
                 match tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(&b)).await {
                     Ok(Ok(())) => {}
