@@ -18,7 +18,7 @@ mod export;
 use crate::config::{self, Config, MaxPrefixAction};
 use crate::ctl::proto::{Event, EventKind, PeerState as CtlPeerState, ReloadResult};
 use crate::ctl::server::CtlCall;
-use crate::fib::{self, FibHandle, FibStatus, NetlinkFib, NetlinkOptions};
+use crate::fib::{self, FibHandle, FibSummary, NetlinkFib, NetlinkOptions};
 use crate::metrics::Metrics;
 use crate::peer::{PeerCommand, PeerEvent, PeerId, PeerManager, SessionInfo};
 use bgp_proto::fsm::State;
@@ -700,7 +700,7 @@ impl Daemon {
             self.fib_startup_done = true;
             return;
         };
-        let status: FibStatus = match fib.status().await {
+        let status: FibSummary = match fib.summary().await {
             Ok(s) => s,
             Err(_) => return,
         };
@@ -729,18 +729,14 @@ impl Daemon {
             .filter(|s| eor_complete(s))
             .map(|s| s.info.addr)
             .collect();
-        let all_accounted = status
-            .routes
-            .iter()
-            .filter(|r| r.state == fib::FibRouteState::Stale)
-            .all(|r| {
-                r.installed
-                    .iter()
-                    .any(|nh| done_peers.contains(&unmapped(nh.gateway)))
-            });
-        if all_accounted && (!done_peers.is_empty() || status.stale == 0) {
+        let all_accounted = status.stale.iter().all(|r| {
+            r.next_hops
+                .iter()
+                .any(|nh| done_peers.contains(&unmapped(nh.gateway)))
+        });
+        if all_accounted && (!done_peers.is_empty() || status.stale.is_empty()) {
             info!(
-                stale = status.stale,
+                stale = status.stale.len(),
                 "FIB startup phase over: removing routes no longer wanted"
             );
             if fib.startup_complete().await.is_ok() {
@@ -776,7 +772,7 @@ impl Daemon {
             }
         }
         if let Some(fib) = &self.fib {
-            if let Ok(s) = fib.status().await {
+            if let Ok(s) = fib.summary().await {
                 m.set_fib_routes(s.installed as u64);
             }
         }

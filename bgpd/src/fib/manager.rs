@@ -6,13 +6,16 @@
 //! difference between [`FibManager::target`] and `installed` for a prefix, so
 //! re-running reconciliation is idempotent and retries failed ops.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
+
+use hashbrown::{HashMap as FastMap, HashSet as FastSet};
 
 use bgp_proto::Prefix;
 use serde::{Deserialize, Serialize};
 
-use super::{Connected, Fib, FibChange, FibError, FibOp, FibRoute, NextHop};
+use super::{Connected, Fib, FibChange, FibError, FibOp, FibRoute, NextHop, OpFailure};
 use crate::config::FibConfig;
 
 /// Why an IPv6 route with only IPv4 next hops stays pending.
@@ -71,21 +74,168 @@ pub struct FibStatus {
     pub routes: Vec<FibStatusEntry>,
 }
 
+/// The FIB in a few numbers plus the routes a previous run left behind:
+/// what the core polls (startup phase, metrics) without the cost of a full
+/// [`FibStatus`] of every route.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FibSummary {
+    /// Whether stale routes of a previous run have been cleaned up.
+    pub startup_complete: bool,
+    /// Routes in the kernel as far as we know.
+    pub installed: usize,
+    /// Routes of a previous run that are not wanted now, as installed.
+    pub stale: Vec<FibRoute>,
+}
+
+/// "No list": a prefix not wanted, or not installed.
+const NONE: u32 = u32::MAX;
+
+/// Most ops handed to the backend at once: bounds the memory of a big load
+/// (one op and a few dozen netlink bytes per route in flight, not a
+/// million), while each batch is still large enough to fill the socket.
+pub const WRITE_BATCH: usize = 16_384;
+
+/// What the manager knows about one prefix. Next-hop lists are interned
+/// (a table of a million routes shares a handful of lists), so an entry
+/// is two list ids and a flag.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// Id in `wanted` of the next hops the RIB asked for, or [`NONE`].
+    desired: u32,
+    /// Id in `kernel` of the next hops in the backend, or [`NONE`].
+    installed: u32,
+    /// Queued in `dirty`.
+    dirty: bool,
+}
+
+impl Entry {
+    const EMPTY: Entry = Entry {
+        desired: NONE,
+        installed: NONE,
+        dirty: false,
+    };
+}
+
+/// Interned, reference-counted lists; a freed id is reused.
+#[derive(Debug)]
+struct Lists<T> {
+    slots: Vec<(Box<[T]>, u32)>,
+    free: Vec<u32>,
+    index: FastMap<Box<[T]>, u32>,
+}
+
+impl<T: Clone + Eq + Hash> Lists<T> {
+    fn new() -> Self {
+        Lists {
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: FastMap::default(),
+        }
+    }
+
+    /// The id of `items`, with one more reference.
+    fn intern(&mut self, items: &[T]) -> u32 {
+        if let Some(&id) = self.index.get(items) {
+            self.slots[id as usize].1 += 1;
+            return id;
+        }
+        let boxed: Box<[T]> = items.into();
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.slots[id as usize] = (boxed.clone(), 1);
+                id
+            }
+            None => {
+                self.slots.push((boxed.clone(), 1));
+                u32::try_from(self.slots.len() - 1).unwrap_or(NONE)
+            }
+        };
+        self.index.insert(boxed, id);
+        id
+    }
+
+    /// One more reference to `id` (no-op for [`NONE`]).
+    fn retain(&mut self, id: u32) {
+        if let Some(slot) = self.slots.get_mut(id as usize) {
+            slot.1 += 1;
+        }
+    }
+
+    /// One reference less; true when that freed the list.
+    fn release(&mut self, id: u32) -> bool {
+        let Some(slot) = self.slots.get_mut(id as usize) else {
+            return false;
+        };
+        slot.1 -= 1;
+        if slot.1 > 0 {
+            return false;
+        }
+        let items = std::mem::take(&mut slot.0);
+        self.index.remove(&items);
+        self.free.push(id);
+        true
+    }
+
+    /// The list (empty for [`NONE`]).
+    fn get(&self, id: u32) -> &[T] {
+        self.slots.get(id as usize).map_or(&[], |s| &s.0)
+    }
+}
+
 /// Owns the desired table and drives a [`Fib`] backend towards it.
+///
+/// Changes are noted first ([`FibManager::note`]: the desired table and a
+/// queue of dirty prefixes) and written in bounded batches
+/// ([`FibManager::write_pending`]), so a full table never exists as one
+/// batch of owned operations. While the backend writes one batch, the next
+/// one is prepared.
 #[derive(Debug)]
 pub struct FibManager<F: Fib> {
     fib: F,
+    t: Table,
+}
+
+/// Everything the manager knows, apart from the backend: split out so a
+/// batch can be prepared while the backend writes the previous one.
+#[derive(Debug)]
+struct Table {
     max_paths: usize,
     persist: bool,
-    /// Prefix -> next hops asked for by the RIB (deduplicated, in RIB order).
-    desired: HashMap<Prefix, Vec<IpAddr>>,
-    /// Prefix -> next hops in the backend (sorted).
-    installed: HashMap<Prefix, Vec<NextHop>>,
+    routes: FastMap<Prefix, Entry>,
+    /// Next-hop lists asked for by the RIB (deduplicated, in RIB order).
+    wanted: Lists<IpAddr>,
+    /// Next-hop lists as written to the backend (resolved, sorted).
+    kernel: Lists<NextHop>,
+    /// Per `wanted` id: its resolution for an IPv4 and an IPv6 prefix, as
+    /// an id in `kernel` (holding a reference) or [`NONE`] if not computed
+    /// since the connected networks last changed.
+    resolved: Vec<[u32; 2]>,
+    /// Prefixes to reconcile, from `dirty_next` on.
+    dirty: Vec<Prefix>,
+    dirty_next: usize,
+    installed_count: usize,
     /// Routes found at start, kept until `startup_complete`.
-    preserved: HashSet<Prefix>,
+    preserved: FastSet<Prefix>,
     startup_done: bool,
     connected: Vec<Connected>,
     errors: HashMap<Prefix, String>,
+}
+
+/// A batch handed to the backend. `entries` are already updated as if
+/// every op succeeds; `undo` (one per op) puts back what failed.
+#[derive(Debug, Default)]
+struct Batch {
+    ops: Vec<FibOp>,
+    undo: Vec<Undo>,
+}
+
+/// What one op changed in its entry: the `kernel` ids before (still
+/// referenced by the batch) and after.
+#[derive(Debug, Clone, Copy)]
+struct Undo {
+    prefix: Prefix,
+    old: u32,
+    new: u32,
 }
 
 impl<F: Fib> FibManager<F> {
@@ -94,14 +244,21 @@ impl<F: Fib> FibManager<F> {
     pub fn new(fib: F, cfg: &FibConfig) -> Self {
         FibManager {
             fib,
-            max_paths: cfg.max_paths.max(1),
-            persist: cfg.persist,
-            desired: HashMap::new(),
-            installed: HashMap::new(),
-            preserved: HashSet::new(),
-            startup_done: false,
-            connected: Vec::new(),
-            errors: HashMap::new(),
+            t: Table {
+                max_paths: cfg.max_paths.max(1),
+                persist: cfg.persist,
+                routes: FastMap::default(),
+                wanted: Lists::new(),
+                kernel: Lists::new(),
+                resolved: Vec::new(),
+                dirty: Vec::new(),
+                dirty_next: 0,
+                installed_count: 0,
+                preserved: FastSet::default(),
+                startup_done: false,
+                connected: Vec::new(),
+                errors: HashMap::new(),
+            },
         }
     }
 
@@ -119,16 +276,20 @@ impl<F: Fib> FibManager<F> {
     /// the kernel. Those routes are kept (traffic keeps flowing while the
     /// sessions come up) until [`FibManager::startup_complete`].
     pub async fn start(&mut self) -> Result<(), FibError> {
-        self.connected = self.fib.connected().await?;
+        let connected = self.fib.connected().await?;
+        self.t.set_connected(connected);
         let routes = self.fib.dump().await?;
-        self.installed = routes
-            .into_iter()
-            .map(|r| (r.prefix, r.next_hops))
+        self.t.load_installed(routes);
+        self.t.preserved = self
+            .t
+            .routes
+            .iter()
+            .filter(|(_, e)| e.installed != NONE)
+            .map(|(p, _)| *p)
             .collect();
-        self.preserved = self.installed.keys().copied().collect();
         tracing::info!(
-            kept = self.preserved.len(),
-            connected = self.connected.len(),
+            kept = self.t.preserved.len(),
+            connected = self.t.connected.len(),
             "FIB started; keeping routes of a previous run until startup completes"
         );
         Ok(())
@@ -137,61 +298,72 @@ impl<F: Fib> FibManager<F> {
     /// Applies desired-state changes from the RIB and writes the resulting
     /// differences to the backend.
     pub async fn update(&mut self, changes: &[FibChange]) -> Result<(), FibError> {
-        let mut dirty = Vec::with_capacity(changes.len());
-        for change in changes {
-            if change.next_hops.is_empty() {
-                self.desired.remove(&change.prefix);
-                self.errors.remove(&change.prefix);
-            } else {
-                let mut nhs: Vec<IpAddr> = Vec::with_capacity(change.next_hops.len());
-                for nh in &change.next_hops {
-                    if !nhs.contains(nh) {
-                        nhs.push(*nh);
-                    }
-                }
-                self.desired.insert(change.prefix, nhs);
+        self.note(changes);
+        self.write_all().await.map(|_| ())
+    }
+
+    /// Records desired-state changes from the RIB without writing them:
+    /// they wait in the dirty queue for [`FibManager::write_pending`].
+    pub fn note(&mut self, changes: &[FibChange]) {
+        self.t.note(changes);
+    }
+
+    /// Whether noted changes wait to be written.
+    pub fn has_pending_writes(&self) -> bool {
+        self.t.has_pending()
+    }
+
+    /// Writes up to `batches` batches of [`WRITE_BATCH`] queued prefixes;
+    /// returns how many ops it wrote (refused ones included). On lost
+    /// messages the kernel table is re-read and repaired.
+    pub async fn write_pending(&mut self, batches: usize) -> Result<usize, FibError> {
+        match self.write_batches(batches).await {
+            Err(FibError::Desync(why)) => {
+                tracing::warn!(%why, "FIB desync; dumping kernel table");
+                self.resync().await
             }
-            dirty.push(change.prefix);
+            other => other,
         }
-        self.flush(dirty).await
     }
 
     /// Ends the startup phase: routes of a previous run that are not wanted
     /// now are deleted. Call when every peer sent End-of-RIB, or when the
     /// grace time has passed.
     pub async fn startup_complete(&mut self) -> Result<(), FibError> {
-        if self.startup_done {
+        if self.t.startup_done {
             return Ok(());
         }
-        self.startup_done = true;
-        let dirty: Vec<Prefix> = self.preserved.drain().collect();
+        self.t.startup_done = true;
+        let preserved = std::mem::take(&mut self.t.preserved);
         tracing::info!(
-            candidates = dirty.len(),
+            candidates = preserved.len(),
             "FIB startup complete; removing stale routes"
         );
-        self.flush(dirty).await
+        for p in preserved {
+            self.t.mark_dirty(p);
+        }
+        self.write_all().await.map(|_| ())
     }
 
     /// Whether [`FibManager::startup_complete`] has run.
     pub fn is_startup_complete(&self) -> bool {
-        self.startup_done
+        self.t.startup_done
     }
 
     /// Re-reads the connected networks; installs routes whose next hop has
     /// become reachable and removes those whose next hops are all gone.
     /// Returns whether the connected networks changed.
     pub async fn refresh_connected(&mut self) -> Result<bool, FibError> {
-        let mut now = self.fib.connected().await?;
-        now.sort_by_key(|c| (c.ifindex, c.prefix, c.local));
-        let mut old = self.connected.clone();
-        old.sort_by_key(|c| (c.ifindex, c.prefix, c.local));
-        if now == old {
+        let now = self.fib.connected().await?;
+        if !self.t.set_connected(now) {
             return Ok(false);
         }
-        tracing::info!(networks = now.len(), "connected networks changed");
-        self.connected = now;
-        let dirty = self.all_prefixes();
-        self.flush(dirty).await?;
+        tracing::info!(
+            networks = self.t.connected.len(),
+            "connected networks changed"
+        );
+        self.t.mark_all_dirty();
+        self.write_all().await?;
         Ok(true)
     }
 
@@ -199,23 +371,15 @@ impl<F: Fib> FibManager<F> {
     /// in the kernel, and repairs every difference (routes deleted or changed
     /// behind our back, ops lost earlier). Returns how many routes differed.
     pub async fn resync(&mut self) -> Result<usize, FibError> {
-        self.connected = self.fib.connected().await?;
+        let connected = self.fib.connected().await?;
+        self.t.set_connected(connected);
         let mut last = None;
         for _ in 0..MAX_DESYNC_RETRIES {
             let routes = self.fib.dump().await?;
-            let kernel: HashMap<Prefix, Vec<NextHop>> = routes
-                .into_iter()
-                .map(|r| (r.prefix, r.next_hops))
-                .collect();
-            let mut dirty = self.all_prefixes();
-            dirty.extend(kernel.keys().filter(|p| !self.installed.contains_key(p)));
-            self.installed = kernel;
-            let differing = dirty
-                .iter()
-                .filter(|p| self.target(p) != self.current(p))
-                .count();
-            match self.flush_once(dirty).await {
-                Ok(()) => return Ok(differing),
+            self.t.load_installed(routes);
+            self.t.mark_all_dirty();
+            match self.write_batches(usize::MAX).await {
+                Ok(written) => return Ok(written),
                 Err(FibError::Desync(why)) => last = Some(why),
                 Err(e) => return Err(e),
             }
@@ -225,33 +389,40 @@ impl<F: Fib> FibManager<F> {
 
     /// Exit: removes our routes unless `persist` is set.
     pub async fn shutdown(&mut self) -> Result<(), FibError> {
-        if self.persist {
+        if self.t.persist {
             tracing::info!(
-                routes = self.installed.len(),
+                routes = self.t.installed_count,
                 "FIB persist: leaving routes in kernel"
             );
             return Ok(());
         }
-        let ops: Vec<FibOp> = self.installed.keys().map(|p| FibOp::Delete(*p)).collect();
-        let failures = self.fib.apply(&ops).await?;
-        if let Some(f) = failures.first() {
-            tracing::warn!(failed = failures.len(), first = %f.error, "FIB cleanup incomplete");
+        let mut prefixes: Vec<Prefix> = self
+            .t
+            .routes
+            .iter()
+            .filter(|(_, e)| e.installed != NONE)
+            .map(|(p, _)| *p)
+            .collect();
+        prefixes.sort_unstable();
+        let mut failed = 0;
+        let mut first = None;
+        for chunk in prefixes.chunks(WRITE_BATCH) {
+            let ops: Vec<FibOp> = chunk.iter().map(|p| FibOp::Delete(*p)).collect();
+            let failures = self.fib.apply(&ops).await?;
+            failed += failures.len();
+            if first.is_none() {
+                first = failures.into_iter().next().map(|f| f.error);
+            }
+        }
+        if let Some(first) = first {
+            tracing::warn!(failed, %first, "FIB cleanup incomplete");
         }
         Ok(())
     }
 
     /// The route the kernel should hold for `prefix` now, if any.
     pub fn target(&self, prefix: &Prefix) -> Option<Vec<NextHop>> {
-        if let Some(nhs) = self.desired.get(prefix) {
-            let resolved = self.resolve(prefix, nhs);
-            if !resolved.is_empty() {
-                return Some(resolved);
-            }
-        }
-        if !self.startup_done && self.preserved.contains(prefix) {
-            return self.installed.get(prefix).cloned();
-        }
-        None
+        self.t.target(prefix)
     }
 
     /// Resolves the next hops of `prefix` against the connected networks:
@@ -263,11 +434,271 @@ impl<F: Fib> FibManager<F> {
     /// routes via IPv6 gateways, RFC 5549). Such next hops are dropped too,
     /// and [`FibManager::status`] says why.
     pub fn resolve(&self, prefix: &Prefix, next_hops: &[IpAddr]) -> Vec<NextHop> {
+        self.t.resolve_family(prefix.addr().is_ipv6(), next_hops)
+    }
+
+    /// The connected networks in use.
+    pub fn connected(&self) -> &[Connected] {
+        &self.t.connected
+    }
+
+    /// Number of routes installed in the backend as far as we know.
+    pub fn installed_count(&self) -> usize {
+        self.t.installed_count
+    }
+
+    /// Whether `prefix` is installed as far as we know.
+    pub fn is_installed(&self, prefix: &Prefix) -> bool {
+        self.t
+            .routes
+            .get(prefix)
+            .is_some_and(|e| e.installed != NONE)
+    }
+
+    /// Counts and stale routes; cheap next to [`FibManager::status`].
+    pub fn summary(&self) -> FibSummary {
+        self.t.summary()
+    }
+
+    /// A snapshot for `rbgpctl show fib`.
+    pub fn status(&self) -> FibStatus {
+        self.t.status()
+    }
+
+    /// Writes every queued change; on lost messages resyncs.
+    async fn write_all(&mut self) -> Result<usize, FibError> {
+        let mut written = 0;
+        while self.has_pending_writes() {
+            written += self.write_pending(usize::MAX).await?;
+        }
+        Ok(written)
+    }
+
+    /// Up to `batches` batches, each prepared while the backend writes the
+    /// one before. An error leaves the unwritten prefixes queued.
+    async fn write_batches(&mut self, batches: usize) -> Result<usize, FibError> {
+        let mut written = 0;
+        let mut left = batches;
+        let mut batch = Batch::default();
+        while left > 0 && batch.ops.is_empty() && self.t.has_pending() {
+            batch = self.t.prepare(WRITE_BATCH);
+        }
+        while !batch.ops.is_empty() {
+            left = left.saturating_sub(1);
+            let (result, next) = {
+                let mut apply = std::pin::pin!(self.fib.apply(&batch.ops));
+                // The first poll hands the batch to the backend (a blocking
+                // thread for netlink); then the next batch is prepared.
+                let first = futures::poll!(apply.as_mut());
+                let mut next = Batch::default();
+                while left > 0 && next.ops.is_empty() && self.t.has_pending() {
+                    next = self.t.prepare(WRITE_BATCH);
+                }
+                let result = match first {
+                    std::task::Poll::Ready(r) => r,
+                    std::task::Poll::Pending => apply.await,
+                };
+                (result, next)
+            };
+            match self.t.settle(batch, result) {
+                Ok(n) => written += n,
+                Err(e) => {
+                    self.t.abandon(next);
+                    return Err(e);
+                }
+            }
+            batch = next;
+        }
+        Ok(written)
+    }
+}
+
+impl Table {
+    fn note(&mut self, changes: &[FibChange]) {
+        for change in changes {
+            let desired = if change.next_hops.is_empty() {
+                if !self.errors.is_empty() {
+                    self.errors.remove(&change.prefix);
+                }
+                NONE
+            } else if has_duplicates(&change.next_hops) {
+                let mut nhs: Vec<IpAddr> = Vec::with_capacity(change.next_hops.len());
+                for nh in &change.next_hops {
+                    if !nhs.contains(nh) {
+                        nhs.push(*nh);
+                    }
+                }
+                self.wanted.intern(&nhs)
+            } else {
+                self.wanted.intern(&change.next_hops)
+            };
+            let entry = self.routes.entry(change.prefix).or_insert(Entry::EMPTY);
+            let old = std::mem::replace(&mut entry.desired, desired);
+            if !entry.dirty {
+                entry.dirty = true;
+                self.dirty.push(change.prefix);
+            }
+            self.release_wanted(old);
+        }
+    }
+
+    fn has_pending(&self) -> bool {
+        self.dirty_next < self.dirty.len()
+    }
+
+    /// Takes up to `max` prefixes off the dirty queue and makes the ops that
+    /// bring the backend to each one's target, updating the entries as if
+    /// every op succeeds.
+    fn prepare(&mut self, max: usize) -> Batch {
+        let end = self.dirty.len().min(self.dirty_next + max.max(1));
+        let mut prefixes: Vec<Prefix> = self.dirty[self.dirty_next..end].to_vec();
+        self.dirty_next = end;
+        if end == self.dirty.len() {
+            self.dirty.clear();
+            self.dirty_next = 0;
+        }
+        prefixes.sort_unstable();
+        let mut batch = Batch::default();
+        for p in prefixes {
+            let Some(entry) = self.routes.get_mut(&p) else {
+                continue;
+            };
+            entry.dirty = false;
+            let entry = *entry;
+            let want = self.target_id(&p, entry);
+            if want == entry.installed {
+                // The kernel holds what we want: any old complaint is moot.
+                if !self.errors.is_empty() {
+                    self.errors.remove(&p);
+                }
+                if want == NONE && entry.desired == NONE {
+                    self.routes.remove(&p);
+                }
+                continue;
+            }
+            batch.ops.push(match want {
+                NONE => FibOp::Delete(p),
+                id => FibOp::Replace(FibRoute {
+                    prefix: p,
+                    next_hops: self.kernel.get(id).to_vec(),
+                }),
+            });
+            batch.undo.push(Undo {
+                prefix: p,
+                old: entry.installed,
+                new: want,
+            });
+            self.kernel.retain(want);
+            self.set_installed(p, want);
+        }
+        batch
+    }
+
+    /// Records the outcome of a written batch: refused ops are put back and
+    /// remembered as errors. Returns how many ops were written.
+    fn settle(
+        &mut self,
+        batch: Batch,
+        result: Result<Vec<OpFailure>, FibError>,
+    ) -> Result<usize, FibError> {
+        let failures = match result {
+            Ok(f) => f,
+            Err(e) => {
+                self.abandon(batch);
+                return Err(e);
+            }
+        };
+        let mut failed = vec![false; batch.ops.len()];
+        if !failures.is_empty() {
+            tracing::warn!(
+                refused = failures.len(),
+                of = batch.ops.len(),
+                "FIB writes refused"
+            );
+        }
+        for (n, f) in failures.into_iter().enumerate() {
+            let Some(undo) = batch.undo.get(f.index) else {
+                continue;
+            };
+            if n < 10 {
+                tracing::warn!(prefix = %undo.prefix, error = %f.error, "FIB write refused");
+            }
+            if let Some(slot) = failed.get_mut(f.index) {
+                *slot = true;
+            }
+            self.errors.insert(undo.prefix, f.error);
+        }
+        for (undo, failed) in batch.undo.iter().zip(failed) {
+            if failed {
+                self.revert(undo);
+            } else {
+                if !self.errors.is_empty() {
+                    self.errors.remove(&undo.prefix);
+                }
+                self.kernel.release(undo.old);
+            }
+        }
+        Ok(batch.ops.len())
+    }
+
+    /// A batch whose outcome is unknown or that was never written: its
+    /// entries are put back and queued again.
+    fn abandon(&mut self, batch: Batch) {
+        for undo in &batch.undo {
+            self.revert(undo);
+            self.mark_dirty(undo.prefix);
+        }
+    }
+
+    /// Puts back the installed list an op replaced.
+    fn revert(&mut self, undo: &Undo) {
+        let current = self.routes.get(&undo.prefix).map_or(NONE, |e| e.installed);
+        if current == undo.new {
+            self.routes.entry(undo.prefix).or_insert(Entry::EMPTY);
+            self.set_installed(undo.prefix, undo.old);
+            self.kernel.release(undo.new);
+        } else {
+            self.kernel.release(undo.old);
+        }
+    }
+
+    /// Sets the installed list of an existing entry (the reference moves
+    /// with the caller), keeping the count, and forgets an entry that is
+    /// neither wanted nor installed any more.
+    fn set_installed(&mut self, prefix: Prefix, id: u32) {
+        let Some(e) = self.routes.get_mut(&prefix) else {
+            return;
+        };
+        let old = std::mem::replace(&mut e.installed, id);
+        match (old == NONE, id == NONE) {
+            (true, false) => self.installed_count += 1,
+            (false, true) => self.installed_count -= 1,
+            _ => {}
+        }
+        if id == NONE && e.desired == NONE && !e.dirty {
+            self.routes.remove(&prefix);
+        }
+    }
+
+    /// The route the kernel should hold for `prefix` now, if any.
+    fn target(&self, prefix: &Prefix) -> Option<Vec<NextHop>> {
+        let entry = self.routes.get(prefix)?;
+        let resolved = self.resolve_family(prefix.addr().is_ipv6(), self.wanted.get(entry.desired));
+        if !resolved.is_empty() {
+            return Some(resolved);
+        }
+        if !self.startup_done && entry.installed != NONE && self.preserved.contains(prefix) {
+            return Some(self.kernel.get(entry.installed).to_vec());
+        }
+        None
+    }
+
+    fn resolve_family(&self, ipv6: bool, next_hops: &[IpAddr]) -> Vec<NextHop> {
         let mut out: Vec<NextHop> = next_hops
             .iter()
             .filter_map(|nh| {
                 let gw = unmap(*nh);
-                if prefix.addr().is_ipv6() && gw.is_ipv4() {
+                if ipv6 && gw.is_ipv4() {
                     return None;
                 }
                 self.lookup_connected(gw).map(|c| NextHop {
@@ -294,44 +725,61 @@ impl<F: Fib> FibManager<F> {
             .max_by_key(|c| c.prefix.len())
     }
 
-    /// The connected networks in use.
-    pub fn connected(&self) -> &[Connected] {
-        &self.connected
+    fn summary(&self) -> FibSummary {
+        let stale = if self.startup_done {
+            Vec::new()
+        } else {
+            let mut stale: Vec<FibRoute> = self
+                .preserved
+                .iter()
+                .filter_map(|p| {
+                    let e = self.routes.get(p)?;
+                    (e.desired == NONE && e.installed != NONE).then(|| FibRoute {
+                        prefix: *p,
+                        next_hops: self.kernel.get(e.installed).to_vec(),
+                    })
+                })
+                .collect();
+            stale.sort_unstable_by_key(|r| r.prefix);
+            stale
+        };
+        FibSummary {
+            startup_complete: self.startup_done,
+            installed: self.installed_count,
+            stale,
+        }
     }
 
-    /// Number of routes installed in the backend as far as we know.
-    pub fn installed_count(&self) -> usize {
-        self.installed.len()
-    }
-
-    /// Whether `prefix` is installed as far as we know.
-    pub fn is_installed(&self, prefix: &Prefix) -> bool {
-        self.installed.contains_key(prefix)
-    }
-
-    /// A snapshot for `rbgpctl show fib`.
-    pub fn status(&self) -> FibStatus {
+    fn status(&self) -> FibStatus {
         let mut st = FibStatus {
             startup_complete: self.startup_done,
             ..FibStatus::default()
         };
-        let mut prefixes = self.all_prefixes();
-        prefixes.sort();
+        let mut prefixes: Vec<Prefix> = self.routes.keys().copied().collect();
+        prefixes.sort_unstable();
         for p in prefixes {
-            let installed = self.installed.get(&p).cloned().unwrap_or_default();
+            let Some(entry) = self.routes.get(&p) else {
+                continue;
+            };
+            if entry.desired == NONE && entry.installed == NONE {
+                continue;
+            }
+            let installed = self.kernel.get(entry.installed).to_vec();
             let target = self.target(&p);
-            let in_sync = target.as_ref() == self.installed.get(&p);
+            let in_sync = target.as_deref() == (entry.installed != NONE).then_some(&installed[..]);
             let mut error = self.errors.get(&p).cloned();
-            let state = match self.desired.get(&p) {
-                None => FibRouteState::Stale,
-                Some(_) if error.is_some() => FibRouteState::Error,
-                Some(nhs) if self.resolve(&p, nhs).is_empty() => {
-                    if p.addr().is_ipv6() && nhs.iter().all(|nh| unmap(*nh).is_ipv4()) {
-                        error = Some(V6_VIA_V4.to_string());
-                    }
-                    FibRouteState::Pending
+            let desired = self.wanted.get(entry.desired);
+            let state = if entry.desired == NONE {
+                FibRouteState::Stale
+            } else if error.is_some() {
+                FibRouteState::Error
+            } else if self.resolve_family(p.addr().is_ipv6(), desired).is_empty() {
+                if p.addr().is_ipv6() && desired.iter().all(|nh| unmap(*nh).is_ipv4()) {
+                    error = Some(V6_VIA_V4.to_string());
                 }
-                Some(_) => FibRouteState::Installed,
+                FibRouteState::Pending
+            } else {
+                FibRouteState::Installed
             };
             match state {
                 FibRouteState::Installed => st.installed += 1,
@@ -339,10 +787,9 @@ impl<F: Fib> FibManager<F> {
                 FibRouteState::Error => st.errors += 1,
                 FibRouteState::Stale => st.stale += 1,
             }
-            let desired = self.desired.get(&p).cloned().unwrap_or_default();
             st.routes.push(FibStatusEntry {
                 prefix: p,
-                desired,
+                desired: desired.to_vec(),
                 installed,
                 state,
                 error,
@@ -352,92 +799,113 @@ impl<F: Fib> FibManager<F> {
         st
     }
 
-    fn current(&self, prefix: &Prefix) -> Option<Vec<NextHop>> {
-        self.installed.get(prefix).cloned()
+    /// Takes the connected networks; true if they differ from before, in
+    /// which case every cached resolution is dropped.
+    fn set_connected(&mut self, mut now: Vec<Connected>) -> bool {
+        now.sort_by_key(|c| (c.ifindex, c.prefix, c.local));
+        if now == self.connected {
+            return false;
+        }
+        self.connected = now;
+        for pair in &mut self.resolved {
+            for id in pair.iter_mut() {
+                let old = std::mem::replace(id, NONE);
+                self.kernel.release(old);
+            }
+        }
+        true
     }
 
-    /// Every prefix we want or hold.
-    fn all_prefixes(&self) -> Vec<Prefix> {
-        let mut v: Vec<Prefix> = self.desired.keys().copied().collect();
-        v.extend(
-            self.installed
-                .keys()
-                .filter(|p| !self.desired.contains_key(p)),
-        );
-        v
+    /// Replaces what we believe the backend holds with `routes` (a dump).
+    fn load_installed(&mut self, routes: Vec<FibRoute>) {
+        for e in self.routes.values_mut() {
+            let old = std::mem::replace(&mut e.installed, NONE);
+            self.kernel.release(old);
+        }
+        self.installed_count = 0;
+        for r in routes {
+            let mut nhs = r.next_hops;
+            nhs.sort();
+            nhs.dedup();
+            let id = self.kernel.intern(&nhs);
+            let e = self.routes.entry(r.prefix).or_insert(Entry::EMPTY);
+            let old = std::mem::replace(&mut e.installed, id);
+            if old == NONE {
+                self.installed_count += 1;
+            }
+            self.kernel.release(old);
+        }
+        // Forget prefixes that are neither wanted nor in the kernel.
+        self.routes
+            .retain(|_, e| e.dirty || e.desired != NONE || e.installed != NONE);
     }
 
-    /// Writes the differences for `dirty`; on lost messages resyncs with a
-    /// dump and retries.
-    async fn flush(&mut self, dirty: Vec<Prefix>) -> Result<(), FibError> {
-        match self.flush_once(dirty).await {
-            Err(FibError::Desync(why)) => {
-                tracing::warn!(%why, "FIB desync; dumping kernel table");
-                self.resync().await.map(|_| ())
-            }
-            other => other,
-        }
-    }
-
-    async fn flush_once(&mut self, mut dirty: Vec<Prefix>) -> Result<(), FibError> {
-        dirty.sort();
-        dirty.dedup();
-        let mut ops = Vec::new();
-        for p in dirty {
-            let want = self.target(&p);
-            if want.as_ref() == self.installed.get(&p) {
-                // The kernel holds what we want: any old complaint is moot.
-                self.errors.remove(&p);
-                continue;
-            }
-            ops.push(match want {
-                Some(nhs) => FibOp::Replace(FibRoute {
-                    prefix: p,
-                    next_hops: nhs,
-                }),
-                None => FibOp::Delete(p),
-            });
-        }
-        if ops.is_empty() {
-            return Ok(());
-        }
-        let failures = self.fib.apply(&ops).await?;
-        let mut failed = vec![false; ops.len()];
-        if !failures.is_empty() {
-            tracing::warn!(
-                refused = failures.len(),
-                of = ops.len(),
-                "FIB writes refused"
-            );
-        }
-        for (n, f) in failures.into_iter().enumerate() {
-            if let Some(slot) = failed.get_mut(f.index) {
-                *slot = true;
-            }
-            if let Some(op) = ops.get(f.index) {
-                if n < 10 {
-                    tracing::warn!(prefix = %op.prefix(), error = %f.error, "FIB write refused");
-                }
-                self.errors.insert(op.prefix(), f.error);
-            }
-        }
-        for (op, failed) in ops.into_iter().zip(failed) {
-            if failed {
-                continue;
-            }
-            match op {
-                FibOp::Replace(r) => {
-                    self.errors.remove(&r.prefix);
-                    self.installed.insert(r.prefix, r.next_hops);
-                }
-                FibOp::Delete(p) => {
-                    self.errors.remove(&p);
-                    self.installed.remove(&p);
+    /// Drops a reference to a `wanted` list and, when that frees it, its
+    /// cached resolutions.
+    fn release_wanted(&mut self, id: u32) {
+        if self.wanted.release(id) {
+            if let Some(pair) = self.resolved.get_mut(id as usize) {
+                for r in std::mem::replace(pair, [NONE; 2]) {
+                    self.kernel.release(r);
                 }
             }
         }
-        Ok(())
     }
+
+    /// The `kernel` id the route of `prefix` (with `entry`) should have, or
+    /// [`NONE`] for "no route".
+    fn target_id(&mut self, prefix: &Prefix, entry: Entry) -> u32 {
+        if entry.desired != NONE {
+            let family = usize::from(prefix.addr().is_ipv6());
+            let idx = entry.desired as usize;
+            if self.resolved.len() <= idx {
+                self.resolved.resize(idx + 1, [NONE; 2]);
+            }
+            let mut id = self.resolved[idx][family];
+            if id == NONE {
+                let list = self.resolve_family(family == 1, self.wanted.get(entry.desired));
+                id = self.kernel.intern(&list);
+                self.resolved[idx][family] = id;
+            }
+            if !self.kernel.get(id).is_empty() {
+                return id;
+            }
+        }
+        if !self.startup_done
+            && entry.installed != NONE
+            && !self.preserved.is_empty()
+            && self.preserved.contains(prefix)
+        {
+            return entry.installed;
+        }
+        NONE
+    }
+
+    fn mark_dirty(&mut self, prefix: Prefix) {
+        if let Some(e) = self.routes.get_mut(&prefix) {
+            if !e.dirty {
+                e.dirty = true;
+                self.dirty.push(prefix);
+            }
+        }
+    }
+
+    fn mark_all_dirty(&mut self) {
+        self.dirty.clear();
+        self.dirty_next = 0;
+        for (p, e) in &mut self.routes {
+            e.dirty = true;
+            self.dirty.push(*p);
+        }
+    }
+}
+
+/// Whether a short list repeats an element (next-hop lists are tiny).
+fn has_duplicates<T: PartialEq>(items: &[T]) -> bool {
+    items
+        .iter()
+        .enumerate()
+        .any(|(i, a)| items[i + 1..].contains(a))
 }
 
 /// `::ffff:a.b.c.d` (Cilium's next hop for IPv6 routes over IPv4 sessions)

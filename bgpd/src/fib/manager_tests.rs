@@ -108,6 +108,13 @@ async fn startup_keeps_old_routes_and_removes_only_stale_after_complete() {
     );
     let st = m.status();
     assert_eq!((st.installed, st.stale, st.startup_complete), (1, 1, false));
+    // The summary the core polls says the same without a per-route status.
+    let sum = m.summary();
+    assert_eq!((sum.installed, sum.startup_complete), (2, false));
+    assert_eq!(
+        sum.stale,
+        vec![FibRoute::new(p("10.2.0.0/24"), vec![nh("172.18.0.3", 2)])]
+    );
     // A route withdrawn during startup that was ours before goes at once
     // only if it was not in the kernel at start: 10.3 is new, so it goes.
     m.update(&[ann("10.3.0.0/24", &["172.18.0.2"])])
@@ -125,6 +132,9 @@ async fn startup_keeps_old_routes_and_removes_only_stale_after_complete() {
     );
     assert!(m.status().startup_complete);
     assert_eq!(m.status().stale, 0);
+    let sum = m.summary();
+    assert_eq!((sum.installed, sum.startup_complete), (1, true));
+    assert!(sum.stale.is_empty());
 }
 
 #[tokio::test]
@@ -423,4 +433,111 @@ async fn task_serves_handle_and_ends_startup_after_grace() {
     task.await.unwrap();
     assert!(mem.routes().is_empty());
     assert!(h.status().await.is_err(), "task gone");
+}
+
+#[tokio::test]
+async fn a_big_load_is_written_in_bounded_batches() {
+    let (mem, mut m) = lab().await;
+    let n = 2 * WRITE_BATCH + 100;
+    let changes: Vec<FibChange> = (0..n)
+        .map(|i| {
+            let i = u32::try_from(i).unwrap();
+            let net = std::net::Ipv4Addr::from(0x0a00_0000 | (i << 8));
+            ann(&format!("{net}/24"), &["172.18.0.2"])
+        })
+        .collect();
+    m.note(&changes);
+    assert!(m.has_pending_writes());
+    assert_eq!(mem.routes().len(), 0, "noting writes nothing");
+    let mut batches = 0;
+    while m.has_pending_writes() {
+        let written = m.write_pending(1).await.unwrap();
+        assert!(written <= WRITE_BATCH);
+        batches += 1;
+    }
+    assert_eq!(batches, 3);
+    assert_eq!(mem.routes().len(), n);
+    assert_eq!(m.installed_count(), n);
+    // All the routes share one list of next hops, and one batch is one apply.
+    assert_eq!(mem.counters(), (n, 3));
+    // Written back to back, the batches are the same.
+    let (mem, mut m) = lab().await;
+    m.note(&changes);
+    assert_eq!(m.write_pending(usize::MAX).await.unwrap(), n);
+    assert!(!m.has_pending_writes());
+    assert_eq!(mem.counters(), (n, 3));
+    assert_eq!(m.t.wanted.index.len(), 1);
+    assert_eq!(m.t.kernel.index.len(), 1);
+}
+
+#[tokio::test]
+async fn next_hop_lists_are_freed_with_their_last_route() {
+    let (mem, mut m) = lab().await;
+    m.update(&[
+        ann("10.1.0.0/24", &["172.18.0.2", "172.18.0.3"]),
+        ann("10.2.0.0/24", &["172.18.0.3", "172.18.0.2", "172.18.0.3"]),
+        ann("10.3.0.0/24", &["172.18.0.9"]),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        mem.route(&p("10.2.0.0/24")),
+        Some(vec![nh("172.18.0.2", 2), nh("172.18.0.3", 2)])
+    );
+    // Desired lists keep RIB order: three lists, resolving to two.
+    assert_eq!(m.t.wanted.index.len(), 3);
+    assert_eq!(m.t.kernel.index.len(), 2);
+    m.update(&[
+        FibChange::withdraw(p("10.1.0.0/24")),
+        FibChange::withdraw(p("10.2.0.0/24")),
+        FibChange::withdraw(p("10.3.0.0/24")),
+    ])
+    .await
+    .unwrap();
+    assert!(mem.routes().is_empty());
+    assert_eq!(m.installed_count(), 0);
+    assert!(m.t.routes.is_empty());
+    assert!(m.t.wanted.index.is_empty());
+    assert!(m.t.kernel.index.is_empty());
+    assert_eq!(m.t.kernel.free.len(), m.t.kernel.slots.len());
+}
+
+#[tokio::test]
+async fn a_refused_change_keeps_what_the_kernel_holds() {
+    let (mem, mut m) = lab().await;
+    m.update(&[
+        ann("10.5.0.0/16", &["172.18.0.2"]),
+        ann("10.6.0.0/16", &["172.18.0.2"]),
+    ])
+    .await
+    .unwrap();
+    mem.refuse(p("10.5.0.0/16"), true);
+    m.update(&[
+        ann("10.5.0.0/16", &["172.18.0.3"]),
+        FibChange::withdraw(p("10.6.0.0/16")),
+    ])
+    .await
+    .unwrap();
+    // The refused replace leaves the old route, known as installed.
+    assert!(m.is_installed(&p("10.5.0.0/16")));
+    assert_eq!(
+        m.status().routes[0].installed,
+        vec![nh("172.18.0.2", 2)],
+        "the manager still knows the old next hop"
+    );
+    assert!(!m.is_installed(&p("10.6.0.0/16")));
+    assert_eq!(m.installed_count(), 1);
+    // A refused withdrawal keeps the route too, and a later success frees
+    // every list.
+    m.update(&[FibChange::withdraw(p("10.5.0.0/16"))])
+        .await
+        .unwrap();
+    assert_eq!(m.installed_count(), 1);
+    mem.refuse(p("10.5.0.0/16"), false);
+    m.resync().await.unwrap();
+    assert!(mem.routes().is_empty());
+    assert_eq!(m.installed_count(), 0);
+    assert!(m.t.routes.is_empty());
+    assert!(m.t.kernel.index.is_empty());
+    assert!(m.t.wanted.index.is_empty());
 }

@@ -43,7 +43,7 @@ use std::net::IpAddr;
 use bgp_proto::Prefix;
 use serde::{Deserialize, Serialize};
 
-pub use manager::{FibManager, FibRouteState, FibStatus, FibStatusEntry};
+pub use manager::{FibManager, FibRouteState, FibStatus, FibStatusEntry, FibSummary};
 pub use memory::MemoryFib;
 pub use monitor::{FibMonitor, KernelEvent};
 pub use netlink::{NetlinkFib, NetlinkOptions};

@@ -28,6 +28,51 @@ const RTNLGRP_IPV4_ROUTE: u32 = 7;
 const RTNLGRP_IPV6_IFADDR: u32 = 9;
 const RTNLGRP_IPV6_ROUTE: u32 = 11;
 
+/// Attaches a classic BPF filter that drops `RTM_NEWROUTE` notifications
+/// before they are queued. The monitor acts only on deletions, while every
+/// route we install echoes one `RTM_NEWROUTE`: at a full table that is a
+/// million wake-ups and reads, and a receive buffer that overflows into a
+/// needless full resync.
+fn drop_new_routes(sock: &Socket) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // `ldh` loads in network byte order; nlmsg_type is in host order.
+    let new_route = u32::from(u16::from_be_bytes(nlmsg::RTM_NEWROUTE.to_ne_bytes()));
+    let code = |code: u32, k: u32, jt: u8, jf: u8| libc::sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    };
+    let program = [
+        // A = nlmsg_type (offset 4 of the one message of a notification)
+        code(libc::BPF_LD | libc::BPF_H | libc::BPF_ABS, 4, 0, 0),
+        // if A == RTM_NEWROUTE goto drop else goto accept
+        code(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K, new_route, 1, 0),
+        code(libc::BPF_RET | libc::BPF_K, u32::MAX, 0, 0),
+        code(libc::BPF_RET | libc::BPF_K, 0, 0, 0),
+    ];
+    let prog = libc::sock_fprog {
+        len: program.len() as u16,
+        filter: program.as_ptr().cast_mut(),
+    };
+    // SAFETY: `prog` points at `program`, both live across the call; the
+    // kernel copies the program.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            std::ptr::addr_of!(prog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// Something changed in the kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KernelEvent {
@@ -59,6 +104,10 @@ impl FibMonitor {
             RTNLGRP_IPV6_ROUTE,
         ];
         let sock = open_socket(opts.socket_buffer, &groups)?;
+        if let Err(e) = drop_new_routes(&sock) {
+            // Still correct, only slower under a big load.
+            tracing::debug!(error = %e, "no socket filter on the FIB monitor");
+        }
         sock.set_non_blocking(true).map_err(|source| FibError::Io {
             op: "nonblock",
             source,

@@ -14,24 +14,26 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 
 use super::{
-    Fib, FibChange, FibError, FibManager, FibMonitor, FibStatus, KernelEvent, NetlinkFib,
-    NetlinkOptions,
+    Fib, FibChange, FibError, FibManager, FibMonitor, FibStatus, FibSummary, KernelEvent,
+    NetlinkFib, NetlinkOptions,
 };
 use crate::config::FibConfig;
 
+/// Batches written back to back before queued commands are looked at
+/// again (a batch is [`super::manager::WRITE_BATCH`] routes).
+const BATCHES_BETWEEN_COMMANDS: usize = 8;
 /// Debounce after a link/address notification.
 const CONNECTED_DEBOUNCE: Duration = Duration::from_millis(100);
 /// Debounce after one of our routes vanished.
 const RESYNC_DEBOUNCE: Duration = Duration::from_millis(500);
 /// Debounce after lost notifications (a big load overflows the monitor).
 const OVERRUN_DEBOUNCE: Duration = Duration::from_secs(5);
-/// Most changes merged into one write.
-const MAX_MERGED_CHANGES: usize = 1_000_000;
 
 enum Command {
     Update(Vec<FibChange>),
     StartupComplete,
     Status(oneshot::Sender<FibStatus>),
+    Summary(oneshot::Sender<FibSummary>),
     Resync(oneshot::Sender<Result<usize, String>>),
     Shutdown(oneshot::Sender<Result<(), String>>),
 }
@@ -75,6 +77,13 @@ impl FibHandle {
     pub async fn status(&self) -> Result<FibStatus, FibError> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Status(tx)).await?;
+        rx.await.map_err(|_| FibError::Stopped)
+    }
+
+    /// Counts and stale routes (cheap: no per-route status).
+    pub async fn summary(&self) -> Result<FibSummary, FibError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Summary(tx)).await?;
         rx.await.map_err(|_| FibError::Stopped)
     }
 
@@ -176,21 +185,27 @@ async fn run<F: Fib>(
                     return;
                 };
                 match cmd {
-                    Command::Update(mut changes) => {
-                        // Merge whatever else is queued into one write.
-                        let mut after = None;
-                        while changes.len() < MAX_MERGED_CHANGES {
-                            match rx.try_recv() {
-                                Ok(CommandBox(Command::Update(more))) => changes.extend(more),
-                                Ok(CommandBox(other)) => { after = Some(other); break; }
-                                Err(_) => break,
+                    Command::Update(changes) => {
+                        // Note this and whatever else is queued, then write in
+                        // bounded batches, noting what arrives in between:
+                        // the queue never holds a full table.
+                        m.note(&changes);
+                        loop {
+                            loop {
+                                match rx.try_recv() {
+                                    Ok(CommandBox(Command::Update(more))) => m.note(&more),
+                                    Ok(CommandBox(other)) => {
+                                        if !handle_other(&mut m, other).await {
+                                            return;
+                                        }
+                                    }
+                                    Err(_) => break,
+                                }
                             }
-                        }
-                        log_err("update", m.update(&changes).await);
-                        if let Some(other) = after {
-                            if !handle_other(&mut m, other).await {
-                                return;
+                            if !m.has_pending_writes() {
+                                break;
                             }
+                            log_err("update", m.write_pending(BATCHES_BETWEEN_COMMANDS).await);
                         }
                     }
                     other => {
@@ -251,6 +266,9 @@ async fn handle_other<F: Fib>(m: &mut FibManager<F>, cmd: Command) -> bool {
         Command::StartupComplete => log_err("startup complete", m.startup_complete().await),
         Command::Status(tx) => {
             let _ = tx.send(m.status());
+        }
+        Command::Summary(tx) => {
+            let _ = tx.send(m.summary());
         }
         Command::Resync(tx) => {
             let _ = tx.send(m.resync().await.map_err(|e| e.to_string()));
