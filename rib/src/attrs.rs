@@ -9,6 +9,7 @@
 //! `intern` + [`AttrTable::acquire`] calls were made for it.
 
 use crate::compact;
+use crate::slot_index::{index_hash, narrow, spread, Indexed};
 use bgp_proto::msg::attributes::{Origin, PathAttributes};
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
@@ -78,7 +79,9 @@ struct Slot {
 pub(crate) struct AttrTable {
     slots: Vec<Slot>,
     free: Vec<u32>,
-    index: HashTable<u32>,
+    /// Ids by bytes, with their hash bits (the index grows without
+    /// rehashing every set's bytes).
+    index: HashTable<Indexed>,
     hasher: DefaultHashBuilder,
 }
 
@@ -96,14 +99,15 @@ impl AttrTable {
     /// Returns the id of `ra`, storing it if new; takes one reference.
     pub fn intern(&mut self, ra: &RouteAttrs) -> u32 {
         let bytes = compact::encode(ra);
-        let hash = self.hasher.hash_one(&*bytes);
+        let hash = index_hash(self.hasher.hash_one(&*bytes));
+        let h = narrow(hash);
         let slots = &self.slots;
         let found = self
             .index
-            .find(hash, |&id| {
-                slots.get(id as usize).is_some_and(|s| s.bytes == bytes)
+            .find(hash, |e| {
+                e.hash == h && slots.get(e.id as usize).is_some_and(|s| s.bytes == bytes)
             })
-            .copied();
+            .map(|e| e.id);
         if let Some(id) = found {
             self.acquire(id);
             return id;
@@ -126,10 +130,8 @@ impl AttrTable {
                 u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
             }
         };
-        let (slots, hasher) = (&self.slots, &self.hasher);
-        self.index.insert_unique(hash, id, |&i| {
-            hasher.hash_one(slots.get(i as usize).map_or(&[][..], |s| &s.bytes[..]))
-        });
+        self.index
+            .insert_unique(hash, Indexed { id, hash: h }, |e| spread(e.hash));
         id
     }
 
@@ -150,8 +152,8 @@ impl AttrTable {
             return;
         }
         let bytes = std::mem::take(&mut s.bytes);
-        let hash = self.hasher.hash_one(&*bytes);
-        if let Ok(entry) = self.index.find_entry(hash, |&i| i == id) {
+        let hash = index_hash(self.hasher.hash_one(&*bytes));
+        if let Ok(entry) = self.index.find_entry(hash, |e| e.id == id) {
             entry.remove();
         }
         self.free.push(id);

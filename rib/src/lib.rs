@@ -33,6 +33,7 @@ pub mod policy;
 pub mod policy_eval;
 mod query;
 mod rib;
+mod slot_index;
 mod table;
 
 pub use attrs::{RouteAttrs, DEFAULT_LOCAL_PREF};

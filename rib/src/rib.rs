@@ -298,7 +298,9 @@ impl Core {
             if e.has(BEST) {
                 s.best = Some((e.peer, e.attr));
             }
-            if e.has(MULTIPATH) {
+            // Next hops matter only to a FIB (and reading them is a cache
+            // miss per prefix).
+            if self.fib_output && e.has(MULTIPATH) {
                 s.next_hops.push(self.attrs.next_hop(e.attr));
             }
         }

@@ -14,6 +14,8 @@
 
 use bgp_proto::types::{Family, Ipv4Prefix, Ipv6Prefix, Prefix};
 use hashbrown::{DefaultHashBuilder, HashTable};
+
+use crate::slot_index::{index_hash, narrow, spread, Indexed};
 use std::hash::{BuildHasher, Hash};
 use std::net::IpAddr;
 use std::num::NonZeroU8;
@@ -220,8 +222,9 @@ impl AdjOut {
 /// so the export path does no hashing.
 #[derive(Debug)]
 pub(crate) struct FamilyTable<K: Key> {
-    /// Route ids by prefix (hashes of `slots[id].key`).
-    index: HashTable<u32>,
+    /// Route ids by prefix, each with 32 bits of its key's hash so the
+    /// index grows (rehashes) without reading the slab.
+    index: HashTable<Indexed>,
     hasher: DefaultHashBuilder,
     /// Prefixes by route id.
     slots: Vec<Slot<K>>,
@@ -269,7 +272,7 @@ fn idx(id: u32) -> usize {
 impl<K: Key> FamilyTable<K> {
     /// The hash of `key` in the index.
     pub fn hash(&self, key: K) -> u64 {
-        self.hasher.hash_one(key)
+        index_hash(self.hasher.hash_one(key))
     }
 
     /// The route id of `key`, live or dead.
@@ -280,9 +283,12 @@ impl<K: Key> FamilyTable<K> {
     /// [`FamilyTable::find`] with the hash of `key` known.
     pub fn find_hashed(&self, hash: u64, key: K) -> Option<u32> {
         let slots = &self.slots;
+        let h = narrow(hash);
         self.index
-            .find(hash, |&id| slots.get(idx(id)).is_some_and(|s| s.key == key))
-            .copied()
+            .find(hash, |e| {
+                e.hash == h && slots.get(idx(e.id)).is_some_and(|s| s.key == key)
+            })
+            .map(|e| e.id)
     }
 
     /// The paths of `key`, if it has any.
@@ -373,10 +379,11 @@ impl<K: Key> FamilyTable<K> {
                 self.slot_count() - 1
             }
         };
-        let (slots, hasher) = (&self.slots, &self.hasher);
-        self.index.insert_unique(hash, id, |&i| {
-            slots.get(idx(i)).map_or(0, |s| hasher.hash_one(s.key))
-        });
+        let entry = Indexed {
+            id,
+            hash: narrow(hash),
+        };
+        self.index.insert_unique(hash, entry, |e| spread(e.hash));
         id
     }
 
@@ -402,7 +409,7 @@ impl<K: Key> FamilyTable<K> {
             return;
         };
         // A dead slot's list is inline: the last path left it `One`.
-        if let Ok(e) = self.index.find_entry(self.hash(key), |&i| i == id) {
+        if let Ok(e) = self.index.find_entry(self.hash(key), |e| e.id == id) {
             e.remove();
             self.free.push(id);
         }
@@ -423,8 +430,14 @@ impl<K: Key> FamilyTable<K> {
         if adj.ids.len() <= i {
             // Nothing is held beyond the vector: clearing is a no-op.
             attr?;
-            // Grow to the whole slab at once: one resize per table growth.
-            adj.ids.resize(n.max(i + 1), 0);
+            // Grow to the whole slab, with room for an eighth more or up to
+            // the slab's capacity, whichever is less: few resizes while the
+            // table grows, and (unlike doubling) little unused space in a
+            // thousand peers' vectors.
+            let want = n.max(i + 1);
+            let room = (want + want / 8).min(self.slots.capacity()).max(want);
+            adj.ids.reserve_exact(room.saturating_sub(adj.ids.len()));
+            adj.ids.resize(want, 0);
         }
         let cell = adj.ids.get_mut(i)?;
         let old = cell.checked_sub(1);
@@ -553,7 +566,7 @@ impl<K: Key> FamilyTable<K> {
     /// Heap bytes held by the prefix table (estimate from capacities):
     /// index, slab, boxed path lists and Adj-RIB-Outs.
     pub fn heap_bytes(&self) -> usize {
-        let index = self.index.capacity() * (std::mem::size_of::<u32>() + 1);
+        let index = self.index.capacity() * (std::mem::size_of::<Indexed>() + 1);
         let slab = self.slots.capacity() * std::mem::size_of::<Slot<K>>();
         let lists: usize = self.iter().map(|(_, _, l)| l.heap_bytes()).sum();
         let adj: usize = self

@@ -93,7 +93,7 @@ impl Conn {
         });
         Ok(Conn {
             rd,
-            buf: BytesMut::with_capacity(READ_CHUNK),
+            buf: BytesMut::new(),
             tx,
             writer,
             ctx: SessionContext::default(),
@@ -147,8 +147,27 @@ impl Conn {
                     return Input::DecodeError(e.notification(), e.to_string());
                 }
             }
+            // An idle connection holds no read buffer: wait for data
+            // first, then reserve (a thousand idle sessions would
+            // otherwise keep 8 MB).
+            if self.buf.is_empty() {
+                self.buf = BytesMut::new();
+                if let Err(e) = self.rd.readable().await {
+                    self.closed = true;
+                    return Input::Closed(format!("read error: {e}"));
+                }
+            }
             self.buf.reserve(READ_CHUNK);
-            match self.rd.read_buf(&mut self.buf).await {
+            let read = match self.rd.try_read_buf(&mut self.buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if self.buf.is_empty() {
+                        continue;
+                    }
+                    self.rd.read_buf(&mut self.buf).await
+                }
+                other => other,
+            };
+            match read {
                 Ok(0) => {
                     self.closed = true;
                     return Input::Closed("connection closed by peer".into());

@@ -72,6 +72,8 @@ pub(crate) struct NeighborTask {
     session: Option<Negotiated>,
     flushing: Vec<JoinHandle<()>>,
     on_exit: Option<Box<dyn FnOnce() + Send>>,
+    /// Removed or shut down: the run loop ends.
+    stopped: bool,
 }
 
 fn lock(status: &Mutex<PeerStatus>) -> std::sync::MutexGuard<'_, PeerStatus> {
@@ -128,9 +130,9 @@ impl NeighborTask {
         status: Arc<Mutex<PeerStatus>>,
         rx: mpsc::UnboundedReceiver<TaskMsg>,
         on_exit: Box<dyn FnOnce() + Send>,
-    ) -> Self {
+    ) -> Box<Self> {
         let fsm = Fsm::new(spec.fsm_config(rand::random()));
-        NeighborTask {
+        Box::new(NeighborTask {
             id,
             ttl: spec.ttl_policy(),
             spec,
@@ -143,7 +145,8 @@ impl NeighborTask {
             session: None,
             flushing: Vec::new(),
             on_exit: Some(on_exit),
-        }
+            stopped: false,
+        })
     }
 
     fn side(&mut self, which: Which) -> Option<&mut Side> {
@@ -156,12 +159,17 @@ impl NeighborTask {
     /// Runs the neighbor until it is removed (or, for a dynamic neighbor,
     /// until its session ends). `first` is the accepted connection that
     /// created a dynamic neighbor.
-    pub(crate) async fn run(mut self, first: Option<TcpStream>) {
+    ///
+    /// The task lives boxed and awaits its handlers boxed: a neighbor's
+    /// future then stays a few hundred bytes (it was ~9 KB, two copies of
+    /// the task plus the largest handler), which counts with a thousand
+    /// neighbors.
+    pub(crate) async fn run(mut self: Box<Self>, first: Option<TcpStream>) {
         if !self.spec.config.shutdown || self.spec.dynamic {
-            self.handle(Which::Main, Event::ManualStart).await;
+            Box::pin(self.handle(Which::Main, Event::ManualStart)).await;
         }
         if let Some(stream) = first {
-            self.accept(stream).await;
+            Box::pin(self.accept(stream)).await;
         }
         loop {
             // A dynamic neighbor lives as long as its connection.
@@ -189,35 +197,11 @@ impl NeighborTask {
                 }
                 _ = sleep_opt(deadline) => Wake::Timer,
             };
-            match wake {
-                Wake::Msg(None) => {
-                    self.stop_all(cease(cease_subcode::ADMINISTRATIVE_SHUTDOWN))
-                        .await;
-                    break;
-                }
-                Wake::Msg(Some(TaskMsg::Remove(n))) => {
-                    let n = n.unwrap_or_else(|| cease(cease_subcode::PEER_DECONFIGURED));
-                    self.stop_all(n).await;
-                    break;
-                }
-                Wake::Msg(Some(TaskMsg::Command(c))) => self.command(c).await,
-                Wake::Msg(Some(TaskMsg::Incoming(s))) => self.accept(s).await,
-                Wake::Dialed(r) => {
-                    self.dial = None;
-                    self.dialed(r).await;
-                }
-                Wake::Input(which, input) => self.input(which, input).await,
-                Wake::Timer => {
-                    let now = Instant::now();
-                    let acts = self.main.fsm.handle_timeout(now);
-                    self.apply(Which::Main, acts).await;
-                    if let Some(o) = self.other.as_mut() {
-                        let acts = o.fsm.handle_timeout(now);
-                        self.apply(Which::Other, acts).await;
-                    }
-                }
+            Box::pin(self.wake(wake)).await;
+            if self.stopped {
+                break;
             }
-            self.check_collision().await;
+            Box::pin(self.check_collision()).await;
             self.flushing.retain(|h| !h.is_finished());
         }
         // Let the last NOTIFICATIONs reach the wire.
@@ -229,6 +213,38 @@ impl NeighborTask {
         }
         let _ = self.events.send(PeerEvent::Removed { peer: self.id }).await;
         debug!(peer = %self.spec.addr, id = self.id, "neighbor task ended");
+    }
+
+    /// Acts on what woke the task; sets `stopped` when it must end.
+    async fn wake(&mut self, wake: Wake) {
+        match wake {
+            Wake::Msg(None) => {
+                self.stop_all(cease(cease_subcode::ADMINISTRATIVE_SHUTDOWN))
+                    .await;
+                self.stopped = true;
+            }
+            Wake::Msg(Some(TaskMsg::Remove(n))) => {
+                let n = n.unwrap_or_else(|| cease(cease_subcode::PEER_DECONFIGURED));
+                self.stop_all(n).await;
+                self.stopped = true;
+            }
+            Wake::Msg(Some(TaskMsg::Command(c))) => self.command(c).await,
+            Wake::Msg(Some(TaskMsg::Incoming(s))) => self.accept(s).await,
+            Wake::Dialed(r) => {
+                self.dial = None;
+                self.dialed(r).await;
+            }
+            Wake::Input(which, input) => self.input(which, input).await,
+            Wake::Timer => {
+                let now = Instant::now();
+                let acts = self.main.fsm.handle_timeout(now);
+                self.apply(Which::Main, acts).await;
+                if let Some(o) = self.other.as_mut() {
+                    let acts = o.fsm.handle_timeout(now);
+                    self.apply(Which::Other, acts).await;
+                }
+            }
+        }
     }
 
     async fn handle(&mut self, which: Which, ev: Event) {
