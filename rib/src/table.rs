@@ -200,10 +200,11 @@ pub(crate) struct Slot<K> {
 
 /// One peer's Adj-RIB-Out of one family: per route id, the interned
 /// outgoing attribute id plus one (0: nothing sent). A dense vector indexed
-/// by route id costs 4 bytes per prefix, where a map costs 8 times that.
+/// by route id costs 2 or 4 bytes per prefix, where a map costs 8 to 16
+/// times that.
 #[derive(Debug, Default)]
 pub(crate) struct AdjOut {
-    ids: Vec<u32>,
+    cells: Cells,
     len: usize,
 }
 
@@ -211,6 +212,91 @@ impl AdjOut {
     /// Prefixes held.
     pub fn len(&self) -> usize {
         self.len
+    }
+}
+
+/// A vector of `u32` cells kept as `u16` while every value fits: a
+/// thousand peers of a cluster share a few thousand attribute sets, so
+/// their Adj-RIB-Outs take half the memory; the first larger value widens
+/// the vector for good.
+#[derive(Debug)]
+enum Cells {
+    Narrow(Vec<u16>),
+    Wide(Vec<u32>),
+}
+
+impl Default for Cells {
+    fn default() -> Self {
+        Cells::Narrow(Vec::new())
+    }
+}
+
+impl Cells {
+    fn len(&self) -> usize {
+        match self {
+            Cells::Narrow(v) => v.len(),
+            Cells::Wide(v) => v.len(),
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<u32> {
+        match self {
+            Cells::Narrow(v) => v.get(i).map(|&c| u32::from(c)),
+            Cells::Wide(v) => v.get(i).copied(),
+        }
+    }
+
+    /// Sets cell `i` (which must exist); returns the old value.
+    fn set(&mut self, i: usize, value: u32) -> Option<u32> {
+        if let Cells::Narrow(v) = self {
+            match u16::try_from(value) {
+                Ok(narrow) => {
+                    let cell = v.get_mut(i)?;
+                    return Some(u32::from(std::mem::replace(cell, narrow)));
+                }
+                Err(_) => {
+                    let mut wide = Vec::with_capacity(v.capacity());
+                    wide.extend(v.iter().map(|&c| u32::from(c)));
+                    *self = Cells::Wide(wide);
+                }
+            }
+        }
+        match self {
+            Cells::Wide(v) => Some(std::mem::replace(v.get_mut(i)?, value)),
+            Cells::Narrow(_) => None,
+        }
+    }
+
+    /// Grows to `len` zero cells, reserving `room` in all.
+    fn grow(&mut self, len: usize, room: usize) {
+        match self {
+            Cells::Narrow(v) => {
+                v.reserve_exact(room.saturating_sub(v.len()));
+                v.resize(len, 0);
+            }
+            Cells::Wide(v) => {
+                v.reserve_exact(room.saturating_sub(v.len()));
+                v.resize(len, 0);
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        let (narrow, wide) = match self {
+            Cells::Narrow(v) => (&v[..], &[][..]),
+            Cells::Wide(v) => (&[][..], &v[..]),
+        };
+        narrow
+            .iter()
+            .map(|&c| u32::from(c))
+            .chain(wide.iter().copied())
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Cells::Narrow(v) => v.capacity() * 2,
+            Cells::Wide(v) => v.capacity() * 4,
+        }
     }
 }
 
@@ -417,7 +503,7 @@ impl<K: Key> FamilyTable<K> {
 
     /// The outgoing attribute id `peer` holds for route `id`.
     pub fn adj_get(&self, peer: usize, id: u32) -> Option<u32> {
-        let v = *self.adj_out.get(peer)?.ids.get(idx(id))?;
+        let v = self.adj_out.get(peer)?.cells.get(idx(id))?;
         v.checked_sub(1)
     }
 
@@ -427,7 +513,7 @@ impl<K: Key> FamilyTable<K> {
         let n = self.slots.len();
         let adj = self.adj_out.get_mut(peer)?;
         let i = idx(id);
-        if adj.ids.len() <= i {
+        if adj.cells.len() <= i {
             // Nothing is held beyond the vector: clearing is a no-op.
             attr?;
             // Grow to the whole slab, with room for an eighth more or up to
@@ -436,12 +522,12 @@ impl<K: Key> FamilyTable<K> {
             // thousand peers' vectors.
             let want = n.max(i + 1);
             let room = (want + want / 8).min(self.slots.capacity()).max(want);
-            adj.ids.reserve_exact(room.saturating_sub(adj.ids.len()));
-            adj.ids.resize(want, 0);
+            adj.cells.grow(want, room);
         }
-        let cell = adj.ids.get_mut(i)?;
-        let old = cell.checked_sub(1);
-        *cell = attr.map_or(0, |a| a.saturating_add(1));
+        let old = adj
+            .cells
+            .set(i, attr.map_or(0, |a| a.saturating_add(1)))?
+            .checked_sub(1);
         let delta = i64::from(attr.is_some()) - i64::from(old.is_some());
         if delta != 0 {
             let slot = self.slots.get_mut(i)?;
@@ -464,10 +550,10 @@ impl<K: Key> FamilyTable<K> {
         let Some(adj) = self.adj_out.get_mut(peer) else {
             return Vec::new();
         };
-        let ids = std::mem::take(&mut adj.ids);
+        let cells = std::mem::take(&mut adj.cells);
         adj.len = 0;
         let mut attrs = Vec::new();
-        for (id, v) in (0u32..).zip(ids) {
+        for (id, v) in (0u32..).zip(cells.iter()) {
             let Some(a) = v.checked_sub(1) else {
                 continue;
             };
@@ -484,8 +570,9 @@ impl<K: Key> FamilyTable<K> {
 
     /// Route ids `peer` holds in its Adj-RIB-Out.
     pub fn adj_ids(&self, peer: usize) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let cells = self.adj_out.get(peer).map(|a| a.cells.iter());
         (0u32..)
-            .zip(self.adj_out.get(peer).map_or(&[][..], |a| &a.ids[..]))
+            .zip(cells.into_iter().flatten())
             .filter_map(|(id, v)| Some((id, v.checked_sub(1)?)))
     }
 
@@ -569,11 +656,7 @@ impl<K: Key> FamilyTable<K> {
         let index = self.index.capacity() * (std::mem::size_of::<Indexed>() + 1);
         let slab = self.slots.capacity() * std::mem::size_of::<Slot<K>>();
         let lists: usize = self.iter().map(|(_, _, l)| l.heap_bytes()).sum();
-        let adj: usize = self
-            .adj_out
-            .iter()
-            .map(|a| a.ids.capacity() * std::mem::size_of::<u32>())
-            .sum();
+        let adj: usize = self.adj_out.iter().map(|a| a.cells.heap_bytes()).sum();
         index + slab + lists + adj + self.free.capacity() * 4 + self.log.capacity() * 4
     }
 }
@@ -590,6 +673,25 @@ mod tests {
             attr: 0,
             tick: 0,
         }
+    }
+
+    #[test]
+    fn cells_stay_narrow_until_a_value_needs_more() {
+        let mut c = Cells::default();
+        c.grow(4, 8);
+        assert_eq!(c.set(1, 7), Some(0));
+        assert_eq!(c.set(2, u32::from(u16::MAX)), Some(0));
+        assert!(matches!(c, Cells::Narrow(_)));
+        assert_eq!(c.heap_bytes(), 16);
+        // One larger value widens the vector and keeps every other one.
+        assert_eq!(c.set(3, 70_000), Some(0));
+        assert!(matches!(c, Cells::Wide(_)));
+        assert_eq!(c.iter().collect::<Vec<_>>(), vec![0, 7, 65_535, 70_000]);
+        assert_eq!(c.set(1, 3), Some(7));
+        assert_eq!(c.get(1), Some(3));
+        assert_eq!(c.get(4), None);
+        assert_eq!(c.set(4, 1), None, "no cell beyond the length");
+        assert_eq!(c.heap_bytes(), 32);
     }
 
     #[test]

@@ -306,7 +306,7 @@ impl Daemon {
     fn handle_peer_event(&mut self, ev: PeerEvent) {
         match ev {
             PeerEvent::State { peer, state } => self.on_state(peer, state),
-            PeerEvent::Established { peer, info } => self.on_established(peer, info),
+            PeerEvent::Established { peer, info } => self.on_established(peer, *info),
             PeerEvent::Update { peer, update } => self.on_update(peer, &update),
             PeerEvent::RouteRefresh { peer, family } => self.on_route_refresh(peer, family),
             PeerEvent::Down {

@@ -13,8 +13,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+
+use super::mailbox;
 
 /// How long one write may stall before the writer gives up.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -42,7 +43,7 @@ pub enum Input {
 pub struct Conn {
     rd: OwnedReadHalf,
     buf: BytesMut,
-    tx: mpsc::UnboundedSender<Bytes>,
+    tx: mailbox::Sender<Bytes>,
     writer: JoinHandle<()>,
     /// Codec context (the negotiated one once OPENs are exchanged).
     pub ctx: SessionContext,
@@ -64,7 +65,7 @@ impl Conn {
         // BGP messages are small and latency matters for KEEPALIVEs.
         stream.set_nodelay(true)?;
         let (rd, mut wr) = stream.into_split();
-        let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+        let (tx, mut rx) = mailbox::mailbox::<Bytes>();
         let writer = tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 // Coalesce what is queued into one write: a table transfer
@@ -78,8 +79,8 @@ impl Conn {
                     batch.extend_from_slice(&first);
                     while batch.len() < WRITE_BATCH {
                         match rx.try_recv() {
-                            Ok(more) => batch.extend_from_slice(&more),
-                            Err(_) => break,
+                            Some(more) => batch.extend_from_slice(&more),
+                            None => break,
                         }
                     }
                     batch.freeze()

@@ -2,6 +2,7 @@
 //! routes accepted connections and core commands to them.
 
 use super::listener;
+use super::mailbox;
 use super::spec::{LocalSettings, NeighborSpec};
 use super::task::{NeighborTask, TaskMsg};
 use super::{PeerCommand, PeerEvent, PeerId, PeerStatus};
@@ -27,7 +28,7 @@ pub(crate) struct Md5Key {
 }
 
 struct PeerEntry {
-    tx: mpsc::UnboundedSender<TaskMsg>,
+    tx: mailbox::Sender<TaskMsg>,
     status: Arc<Mutex<PeerStatus>>,
     addr: IpAddr,
     /// For a dynamic neighbor, its range.
@@ -104,7 +105,7 @@ impl Shared {
         reg.next_id += 1;
         let id = reg.next_id;
         let status = Arc::new(Mutex::new(PeerStatus::new(id, &spec)));
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mailbox::mailbox();
         let weak = self.me.clone();
         let on_exit = Box::new(move || {
             if let Some(shared) = weak.upgrade() {

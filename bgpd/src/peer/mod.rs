@@ -20,6 +20,7 @@
 
 mod conn;
 mod listener;
+mod mailbox;
 mod manager;
 pub mod sockopt;
 pub mod spec;
@@ -72,8 +73,9 @@ pub enum PeerEvent {
     Established {
         /// Neighbor.
         peer: PeerId,
-        /// Session details.
-        info: SessionInfo,
+        /// Session details (boxed: every event in the core's queue is as
+        /// large as the largest kind, and UPDATEs are the many).
+        info: Box<SessionInfo>,
     },
     /// An UPDATE arrived on an Established session (RFC 7606 handling is
     /// the core's).

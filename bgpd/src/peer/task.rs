@@ -6,6 +6,7 @@
 //! session ends: see [`Negotiated::is_graceful`].
 
 use super::conn::{next_input, Conn, Input};
+use super::mailbox;
 use super::sockopt;
 use super::spec::{NeighborSpec, TtlPolicy};
 use super::{PeerCommand, PeerEvent, PeerId, PeerStatus, SessionInfo};
@@ -65,9 +66,10 @@ pub(crate) struct NeighborTask {
     ttl: TtlPolicy,
     events: mpsc::Sender<PeerEvent>,
     status: Arc<Mutex<PeerStatus>>,
-    rx: mpsc::UnboundedReceiver<TaskMsg>,
+    rx: mailbox::Receiver<TaskMsg>,
     main: Side,
-    other: Option<Side>,
+    /// The second connection of a collision (boxed: rarely there).
+    other: Option<Box<Side>>,
     dial: Option<DialFuture>,
     session: Option<Negotiated>,
     flushing: Vec<JoinHandle<()>>,
@@ -128,7 +130,7 @@ impl NeighborTask {
         spec: NeighborSpec,
         events: mpsc::Sender<PeerEvent>,
         status: Arc<Mutex<PeerStatus>>,
-        rx: mpsc::UnboundedReceiver<TaskMsg>,
+        rx: mailbox::Receiver<TaskMsg>,
         on_exit: Box<dyn FnOnce() + Send>,
     ) -> Box<Self> {
         let fsm = Fsm::new(spec.fsm_config(rand::random()));
@@ -152,7 +154,7 @@ impl NeighborTask {
     fn side(&mut self, which: Which) -> Option<&mut Side> {
         match which {
             Which::Main => Some(&mut self.main),
-            Which::Other => self.other.as_mut(),
+            Which::Other => self.other.as_deref_mut(),
         }
     }
 
@@ -211,7 +213,7 @@ impl NeighborTask {
         if let Some(f) = self.on_exit.take() {
             f();
         }
-        let _ = self.events.send(PeerEvent::Removed { peer: self.id }).await;
+        let _ = Box::pin(self.events.send(PeerEvent::Removed { peer: self.id })).await;
         debug!(peer = %self.spec.addr, id = self.id, "neighbor task ended");
     }
 
@@ -347,7 +349,7 @@ impl NeighborTask {
                 cfg.passive = true;
                 cfg.seed = rand::random();
                 let fsm = Fsm::new(cfg);
-                self.other = Some(Side { fsm, conn: None });
+                self.other = Some(Box::new(Side { fsm, conn: None }));
                 self.set_conn(Which::Other, conn);
                 self.handle(Which::Other, Event::ManualStart).await;
                 self.handle(Which::Other, Event::TcpConnected).await;
@@ -584,7 +586,7 @@ impl NeighborTask {
                         .events
                         .send(PeerEvent::Established {
                             peer: self.id,
-                            info,
+                            info: Box::new(info),
                         })
                         .await;
                 }
