@@ -7,10 +7,11 @@
 //! re-running reconciliation is idempotent and retries failed ops.
 
 use std::collections::HashMap;
-use std::hash::Hash;
 use std::net::IpAddr;
 
 use hashbrown::{HashMap as FastMap, HashSet as FastSet};
+
+use super::lists::{Lists, NONE};
 
 use bgp_proto::Prefix;
 use serde::{Deserialize, Serialize};
@@ -87,9 +88,6 @@ pub struct FibSummary {
     pub stale: Vec<FibRoute>,
 }
 
-/// "No list": a prefix not wanted, or not installed.
-const NONE: u32 = u32::MAX;
-
 /// Most ops handed to the backend at once: bounds the memory of a big load
 /// (one op and a few dozen netlink bytes per route in flight, not a
 /// million), while each batch is still large enough to fill the socket.
@@ -114,72 +112,6 @@ impl Entry {
         installed: NONE,
         dirty: false,
     };
-}
-
-/// Interned, reference-counted lists; a freed id is reused.
-#[derive(Debug)]
-struct Lists<T> {
-    slots: Vec<(Box<[T]>, u32)>,
-    free: Vec<u32>,
-    index: FastMap<Box<[T]>, u32>,
-}
-
-impl<T: Clone + Eq + Hash> Lists<T> {
-    fn new() -> Self {
-        Lists {
-            slots: Vec::new(),
-            free: Vec::new(),
-            index: FastMap::default(),
-        }
-    }
-
-    /// The id of `items`, with one more reference.
-    fn intern(&mut self, items: &[T]) -> u32 {
-        if let Some(&id) = self.index.get(items) {
-            self.slots[id as usize].1 += 1;
-            return id;
-        }
-        let boxed: Box<[T]> = items.into();
-        let id = match self.free.pop() {
-            Some(id) => {
-                self.slots[id as usize] = (boxed.clone(), 1);
-                id
-            }
-            None => {
-                self.slots.push((boxed.clone(), 1));
-                u32::try_from(self.slots.len() - 1).unwrap_or(NONE)
-            }
-        };
-        self.index.insert(boxed, id);
-        id
-    }
-
-    /// One more reference to `id` (no-op for [`NONE`]).
-    fn retain(&mut self, id: u32) {
-        if let Some(slot) = self.slots.get_mut(id as usize) {
-            slot.1 += 1;
-        }
-    }
-
-    /// One reference less; true when that freed the list.
-    fn release(&mut self, id: u32) -> bool {
-        let Some(slot) = self.slots.get_mut(id as usize) else {
-            return false;
-        };
-        slot.1 -= 1;
-        if slot.1 > 0 {
-            return false;
-        }
-        let items = std::mem::take(&mut slot.0);
-        self.index.remove(&items);
-        self.free.push(id);
-        true
-    }
-
-    /// The list (empty for [`NONE`]).
-    fn get(&self, id: u32) -> &[T] {
-        self.slots.get(id as usize).map_or(&[], |s| &s.0)
-    }
 }
 
 /// Owns the desired table and drives a [`Fib`] backend towards it.

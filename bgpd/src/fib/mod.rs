@@ -29,6 +29,7 @@
 //! monitor and a periodic scan that puts back routes deleted or changed
 //! behind our back.
 
+mod lists;
 mod manager;
 mod memory;
 mod monitor;

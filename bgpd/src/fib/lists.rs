@@ -1,0 +1,79 @@
+//! Interned next-hop lists for the FIB manager: a table of a million
+//! routes uses a handful of distinct lists, so a route holds a `u32` id.
+
+use std::hash::Hash;
+
+use hashbrown::HashMap as FastMap;
+
+/// "No list": a prefix not wanted, or not installed.
+pub(super) const NONE: u32 = u32::MAX;
+
+/// Interned, reference-counted lists; a freed id is reused.
+#[derive(Debug)]
+pub(super) struct Lists<T> {
+    /// Each id's list and reference count (an empty list when free).
+    pub(super) slots: Vec<(Box<[T]>, u32)>,
+    /// Ids free for reuse.
+    pub(super) free: Vec<u32>,
+    /// Ids by list.
+    pub(super) index: FastMap<Box<[T]>, u32>,
+}
+
+impl<T: Clone + Eq + Hash> Lists<T> {
+    /// An empty table.
+    pub(super) fn new() -> Self {
+        Lists {
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: FastMap::default(),
+        }
+    }
+
+    /// The id of `items`, with one more reference.
+    pub(super) fn intern(&mut self, items: &[T]) -> u32 {
+        if let Some(&id) = self.index.get(items) {
+            self.slots[id as usize].1 += 1;
+            return id;
+        }
+        let boxed: Box<[T]> = items.into();
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.slots[id as usize] = (boxed.clone(), 1);
+                id
+            }
+            None => {
+                self.slots.push((boxed.clone(), 1));
+                u32::try_from(self.slots.len() - 1).unwrap_or(NONE)
+            }
+        };
+        self.index.insert(boxed, id);
+        id
+    }
+
+    /// One more reference to `id` (no-op for [`NONE`]).
+    pub(super) fn retain(&mut self, id: u32) {
+        if let Some(slot) = self.slots.get_mut(id as usize) {
+            slot.1 += 1;
+        }
+    }
+
+    /// One reference less; true when that freed the list.
+    pub(super) fn release(&mut self, id: u32) -> bool {
+        let Some(slot) = self.slots.get_mut(id as usize) else {
+            return false;
+        };
+        slot.1 -= 1;
+        if slot.1 > 0 {
+            return false;
+        }
+        let items = std::mem::take(&mut slot.0);
+        self.index.remove(&items);
+        self.free.push(id);
+        true
+    }
+
+    /// The list (empty for [`NONE`]).
+    pub(super) fn get(&self, id: u32) -> &[T] {
+        self.slots.get(id as usize).map_or(&[], |s| &s.0)
+    }
+}
