@@ -411,10 +411,7 @@ impl<F: Fib> FibManager<F> {
     async fn write_batches(&mut self, batches: usize) -> Result<usize, FibError> {
         let mut written = 0;
         let mut left = batches;
-        let mut batch = Batch::default();
-        while left > 0 && batch.ops.is_empty() && self.t.has_pending() {
-            batch = self.t.prepare(WRITE_BATCH);
-        }
+        let mut batch = self.t.prepare_next(left);
         while !batch.ops.is_empty() {
             left = left.saturating_sub(1);
             let (result, next) = {
@@ -422,10 +419,7 @@ impl<F: Fib> FibManager<F> {
                 // The first poll hands the batch to the backend (a blocking
                 // thread for netlink); then the next batch is prepared.
                 let first = futures::poll!(apply.as_mut());
-                let mut next = Batch::default();
-                while left > 0 && next.ops.is_empty() && self.t.has_pending() {
-                    next = self.t.prepare(WRITE_BATCH);
-                }
+                let next = self.t.prepare_next(left);
                 let result = match first {
                     std::task::Poll::Ready(r) => r,
                     std::task::Poll::Pending => apply.await,
@@ -476,6 +470,17 @@ impl Table {
 
     fn has_pending(&self) -> bool {
         self.dirty_next < self.dirty.len()
+    }
+
+    /// The next batch of [`WRITE_BATCH`] prefixes that has an op (prefixes
+    /// already as wanted make none), or an empty one when the queue runs
+    /// dry or no batch is `left`.
+    fn prepare_next(&mut self, left: usize) -> Batch {
+        let mut batch = Batch::default();
+        while left > 0 && batch.ops.is_empty() && self.has_pending() {
+            batch = self.prepare(WRITE_BATCH);
+        }
+        batch
     }
 
     /// Takes up to `max` prefixes off the dirty queue and makes the ops that
