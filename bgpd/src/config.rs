@@ -237,6 +237,11 @@ pub struct FibConfig {
     /// stale routes left by a previous run.
     #[serde(default = "default_fib_grace")]
     pub startup_grace: u32,
+    /// Name next hops as shared kernel nexthop objects (`ip nexthop`,
+    /// Linux >= 5.3) instead of a gateway in every route: faster to write.
+    /// Falls back to plain routes where the kernel has no such objects.
+    #[serde(default = "default_true")]
+    pub nexthop_objects: bool,
 }
 
 /// `[control]`.
@@ -339,6 +344,7 @@ impl Default for FibConfig {
             max_paths: default_max_paths(),
             persist: true,
             startup_grace: default_fib_grace(),
+            nexthop_objects: true,
         }
     }
 }

@@ -56,7 +56,12 @@ impl Netns {
             self.name,
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if args.contains("route") {
+            without_nhid(&text)
+        } else {
+            text
+        }
     }
 
     /// A veth pair `<a>`/`<b>`, both ends in the namespace and up, with
@@ -109,6 +114,22 @@ impl Drop for Netns {
                 .status();
         }
     }
+}
+
+/// `ip route` text without the `nhid N` of routes naming nexthop objects,
+/// so route checks read the same with objects on or off (the tests of the
+/// objects themselves look at `ip nexthop` and `ip -d route`).
+fn without_nhid(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" nhid ") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + " nhid ".len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn p(s: &str) -> Prefix {
@@ -377,7 +398,7 @@ fn restart_keeps_routes_then_removes_only_stale_and_leaves_foreign() {
                 .args(["route", "show", "table", "1000"])
                 .output()
                 .unwrap();
-            let v4 = String::from_utf8_lossy(&v4.stdout).into_owned();
+            let v4 = without_nhid(&String::from_utf8_lossy(&v4.stdout));
             assert!(
                 v4.contains("10.2.0.0/24 via 10.99.0.2"),
                 "kept during startup: {v4}"
@@ -444,10 +465,15 @@ fn route_deleted_or_changed_behind_our_back_comes_back() {
             ])
             .await
             .unwrap();
-            h.status().await.unwrap(); // the update is done
             let ns = Netns { name, owned: false };
             let show = |ns: &Netns| ns.routes(false);
-            assert!(show(&ns).contains("10.1.0.0/24 via 10.99.0.2"));
+            // Queued commands are answered between writes: wait for the
+            // kernel, not for the task.
+            eventually("routes installed", || {
+                show(&ns).contains("10.1.0.0/24 via 10.99.0.2")
+                    && show(&ns).contains("10.2.0.0/24 via 10.99.0.2")
+            })
+            .await;
             // Deleted: the monitor notices and puts it back.
             ns.ip("route del 10.1.0.0/24 proto bgp");
             eventually("deleted route restored", || {
@@ -520,6 +546,210 @@ fn refused_ops_are_reported_by_index_and_overflow_is_desync() {
                 Err(FibError::Desync(_)) => {}
                 other => panic!("expected Desync, got {other:?}"),
             }
+        })
+    });
+}
+
+/// `ip nexthop` of the namespace, one object per line.
+fn nexthops(ns: &Netns) -> Vec<String> {
+    ns.ip("nexthop show")
+        .lines()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Our objects (`proto bgp`) of `ip nexthop`.
+fn our_nexthops(ns: &Netns) -> Vec<String> {
+    nexthops(ns)
+        .into_iter()
+        .filter(|l| l.contains("proto bgp"))
+        .collect()
+}
+
+/// The raw `ip route` text, `nhid` included.
+fn raw_routes(ns: &Netns) -> String {
+    let out = Command::new("ip")
+        .args(["-n", &ns.name, "route", "show", "proto", "bgp"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn routes_share_nexthop_objects_that_go_with_their_last_route() {
+    let Some(ns) = Netns::new() else { return };
+    ns.veth("rbfa0", "rbfb0", &["10.99.0.1/24", "fd99::1/64"]);
+    // Someone else's object holds id 1: never taken, never touched.
+    ns.ip("nexthop add id 1 via 10.99.0.9 dev rbfa0");
+    ns.run(|| {
+        Box::pin(async {
+            let mut m = manager(254);
+            m.start().await.unwrap();
+            m.startup_complete().await.unwrap();
+            m.update(&[
+                ann("10.1.0.0/24", &["10.99.0.2"]),
+                ann("10.2.0.0/24", &["10.99.0.2"]),
+                ann("10.3.0.0/24", &["10.99.0.2"]),
+                ann("10.4.0.0/24", &["10.99.0.3", "10.99.0.2"]),
+                ann("fd01::/64", &["fd99::2"]),
+                // No object for an IPv4 route via an IPv6 gateway.
+                ann("10.5.0.0/24", &["fd99::2"]),
+            ])
+            .await
+            .unwrap();
+            assert_eq!(m.resync().await.unwrap(), 0, "the dump reads back");
+            // 10.99.0.2, 10.99.0.3, their group, fd99::2.
+            assert_eq!(m.fib().nexthop_objects(), Some(4));
+        })
+    });
+    let ours = our_nexthops(&ns);
+    assert_eq!(ours.len(), 4, "{ours:?}");
+    assert!(
+        ours.iter().all(|l| !l.starts_with("id 1 ")),
+        "id 1 is someone else's: {ours:?}"
+    );
+    assert_eq!(ours.iter().filter(|l| l.contains("group")).count(), 1);
+    let raw = raw_routes(&ns);
+    assert_eq!(raw.matches("nhid").count(), 4, "{raw}");
+    assert!(raw.contains("10.5.0.0/24 via inet6 fd99::2"), "{raw}");
+    assert!(
+        !raw.lines().any(|l| l.starts_with("10.5.0.0/24 nhid")),
+        "{raw}"
+    );
+    // The ECMP route reads as two next hops, as before.
+    let v4 = ns.routes(false);
+    assert!(v4.contains("10.4.0.0/24 metric 32"), "{v4}");
+    assert_eq!(v4.matches("nexthop via").count(), 2, "{v4}");
+
+    // Moving routes off a list frees its object once the last one moved;
+    // exit without persist removes the rest, and only ours.
+    ns.run(|| {
+        Box::pin(async {
+            let c = FibConfig {
+                persist: false,
+                ..cfg(254)
+            };
+            let mut m = FibManager::new(
+                NetlinkFib::new(NetlinkOptions::from_config(&c)).unwrap(),
+                &c,
+            );
+            m.start().await.unwrap();
+            // Adopted: the previous run's objects, none created.
+            assert_eq!(m.fib().nexthop_objects(), Some(4));
+            m.update(&[
+                ann("10.1.0.0/24", &["10.99.0.2"]),
+                ann("10.2.0.0/24", &["10.99.0.2"]),
+                ann("10.3.0.0/24", &["10.99.0.2"]),
+                ann("10.4.0.0/24", &["10.99.0.2"]),
+                ann("fd01::/64", &["fd99::2"]),
+                ann("10.5.0.0/24", &["fd99::2"]),
+            ])
+            .await
+            .unwrap();
+            // The group and 10.99.0.3 went with the ECMP route.
+            assert_eq!(m.fib().nexthop_objects(), Some(2));
+            m.shutdown().await.unwrap();
+        })
+    });
+    assert_eq!(our_nexthops(&ns), Vec::<String>::new());
+    assert_eq!(ns.routes(false).trim(), "");
+    let all = nexthops(&ns);
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert!(all[0].starts_with("id 1 via 10.99.0.9"), "{all:?}");
+}
+
+#[test]
+fn plain_routes_when_nexthop_objects_are_off() {
+    let Some(ns) = Netns::new() else { return };
+    ns.veth("rbfa0", "rbfb0", &["10.99.0.1/24"]);
+    ns.run(|| {
+        Box::pin(async {
+            let c = FibConfig {
+                nexthop_objects: false,
+                ..cfg(254)
+            };
+            let mut m = FibManager::new(
+                NetlinkFib::new(NetlinkOptions::from_config(&c)).unwrap(),
+                &c,
+            );
+            m.start().await.unwrap();
+            m.update(&[
+                ann("10.1.0.0/24", &["10.99.0.2"]),
+                ann("10.4.0.0/24", &["10.99.0.3", "10.99.0.2"]),
+            ])
+            .await
+            .unwrap();
+            assert_eq!(m.fib().nexthop_objects(), None);
+            assert_eq!(m.resync().await.unwrap(), 0);
+        })
+    });
+    let raw = raw_routes(&ns);
+    assert!(
+        raw.contains("10.1.0.0/24 via 10.99.0.2 dev rbfa0 metric 32"),
+        "{raw}"
+    );
+    assert!(!raw.contains("nhid"), "{raw}");
+    assert!(nexthops(&ns).is_empty());
+}
+
+#[test]
+fn routes_come_back_after_their_object_is_deleted_or_their_link_flaps() {
+    let Some(ns) = Netns::new() else { return };
+    ns.veth("rbfa0", "rbfb0", &["10.99.0.1/24"]);
+    let name = ns.name.clone();
+    ns.run(move || {
+        Box::pin(async move {
+            let c = cfg(254);
+            let opts = NetlinkOptions::from_config(&c);
+            let m = FibManager::new(NetlinkFib::new(opts.clone()).unwrap(), &c);
+            let monitor = FibMonitor::new(&opts).unwrap();
+            let (h, task) = spawn(
+                m,
+                Some(monitor),
+                Duration::from_secs(3600),
+                Duration::from_secs(3600),
+            );
+            h.update(vec![
+                ann("10.1.0.0/24", &["10.99.0.2"]),
+                ann("10.2.0.0/24", &["10.99.0.2"]),
+                ann("10.3.0.0/24", &["10.99.0.2", "10.99.0.3"]),
+            ])
+            .await
+            .unwrap();
+            let ns = Netns { name, owned: false };
+            let all_there = |ns: &Netns| {
+                let v4 = ns.routes(false);
+                v4.contains("10.1.0.0/24 via 10.99.0.2")
+                    && v4.contains("10.2.0.0/24 via 10.99.0.2")
+                    && v4.matches("nexthop via").count() == 2
+            };
+            // Queued commands are answered between writes: wait for the
+            // kernel, not for the task.
+            eventually("routes installed", || all_there(&ns)).await;
+            // Deleting an object deletes its routes, and the group shrinks,
+            // without a route notification: the object's is enough.
+            let single = our_nexthops(&ns)
+                .into_iter()
+                .find(|l| l.contains("via 10.99.0.2 "))
+                .unwrap();
+            let id = single.split_whitespace().nth(1).unwrap().to_string();
+            ns.ip(&format!("nexthop del id {id}"));
+            assert!(!ns.routes(false).contains("10.1.0.0/24"));
+            eventually("routes of a deleted object restored", || all_there(&ns)).await;
+            // A link going down takes its objects and routes (silently);
+            // they come back with the link.
+            ns.ip("link set rbfa0 down");
+            eventually("routes gone with the link", || {
+                ns.routes(false).trim().is_empty()
+            })
+            .await;
+            ns.ip("link set rbfa0 up");
+            eventually("routes back with the link", || all_there(&ns)).await;
+            let st = h.status().await.unwrap();
+            assert_eq!((st.installed, st.errors), (3, 0));
+            h.shutdown().await.unwrap();
+            task.await.unwrap();
         })
     });
 }

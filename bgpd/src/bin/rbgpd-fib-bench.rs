@@ -44,6 +44,9 @@ struct Args {
     /// Skip the ip -batch phase (to compare rbgpd settings only).
     #[arg(long)]
     no_ip: bool,
+    /// Write routes with their gateways, not as kernel nexthop objects.
+    #[arg(long)]
+    no_nexthop_objects: bool,
     /// Rounds (each: rbgpd add, rbgpd delete, ip add, ip delete).
     #[arg(long, default_value_t = 1)]
     rounds: u32,
@@ -106,6 +109,7 @@ fn rbgpd_round(
     ns: &str,
     routes: Vec<(Prefix, Vec<Ipv4Addr>)>,
     chunk_kb: usize,
+    nexthop_objects: bool,
 ) -> Result<(Duration, Duration)> {
     let path = format!("/run/netns/{ns}");
     let worker = std::thread::spawn(move || -> Result<(Duration, Duration)> {
@@ -122,6 +126,7 @@ fn rbgpd_round(
             let cfg = FibConfig {
                 persist: false,
                 max_paths: 16,
+                nexthop_objects,
                 ..FibConfig::default()
             };
             let opts = NetlinkOptions {
@@ -154,9 +159,18 @@ fn rbgpd_round(
                     st.errors
                 );
             }
+            let objects = m.fib().nexthop_objects();
             let t = Instant::now();
             m.update(&dels).await?;
-            Ok((add, t.elapsed()))
+            let del = t.elapsed();
+            println!(
+                "  nexthop objects: {} with the table, {} after the delete",
+                objects.map_or("off".into(), |n| n.to_string()),
+                m.fib()
+                    .nexthop_objects()
+                    .map_or("off".into(), |n| n.to_string()),
+            );
+            Ok((add, del))
         })
     });
     worker
@@ -327,8 +341,13 @@ fn main() -> Result<()> {
     };
     for round in 1..=args.rounds {
         println!("round {round}:");
-        let (add, del) =
-            rbgpd_round(&ns.0, routes.clone(), args.chunk_kb).context("rbgpd round")?;
+        let (add, del) = rbgpd_round(
+            &ns.0,
+            routes.clone(),
+            args.chunk_kb,
+            !args.no_nexthop_objects,
+        )
+        .context("rbgpd round")?;
         let left = count_routes(&ns)?;
         if left != 0 {
             bail!("{left} routes left after rbgpd delete");

@@ -57,19 +57,17 @@ impl<T: Clone + Eq + Hash> Lists<T> {
         }
     }
 
-    /// One reference less; true when that freed the list.
-    pub(super) fn release(&mut self, id: u32) -> bool {
-        let Some(slot) = self.slots.get_mut(id as usize) else {
-            return false;
-        };
+    /// One reference less; the list, when that freed it.
+    pub(super) fn release(&mut self, id: u32) -> Option<Box<[T]>> {
+        let slot = self.slots.get_mut(id as usize)?;
         slot.1 -= 1;
         if slot.1 > 0 {
-            return false;
+            return None;
         }
         let items = std::mem::take(&mut slot.0);
         self.index.remove(&items);
         self.free.push(id);
-        true
+        Some(items)
     }
 
     /// The list (empty for [`NONE`]).

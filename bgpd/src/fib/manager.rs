@@ -138,6 +138,9 @@ struct Table {
     wanted: Lists<IpAddr>,
     /// Next-hop lists as written to the backend (resolved, sorted).
     kernel: Lists<NextHop>,
+    /// `kernel` lists freed since the backend was last told (it may drop
+    /// what it keeps for them, see [`Fib::release_next_hops`]).
+    freed: Vec<Box<[NextHop]>>,
     /// Per `wanted` id: its resolution for an IPv4 and an IPv6 prefix, as
     /// an id in `kernel` (holding a reference) or [`NONE`] if not computed
     /// since the connected networks last changed.
@@ -182,6 +185,7 @@ impl<F: Fib> FibManager<F> {
                 routes: FastMap::default(),
                 wanted: Lists::new(),
                 kernel: Lists::new(),
+                freed: Vec::new(),
                 resolved: Vec::new(),
                 dirty: Vec::new(),
                 dirty_next: 0,
@@ -349,7 +353,7 @@ impl<F: Fib> FibManager<F> {
         if let Some(first) = first {
             tracing::warn!(failed, %first, "FIB cleanup incomplete");
         }
-        Ok(())
+        self.fib.cleanup().await
     }
 
     /// The route the kernel should hold for `prefix` now, if any.
@@ -411,6 +415,7 @@ impl<F: Fib> FibManager<F> {
     async fn write_batches(&mut self, batches: usize) -> Result<usize, FibError> {
         let mut written = 0;
         let mut left = batches;
+        let _ = self.release_freed();
         let mut batch = self.t.prepare_next(left);
         while !batch.ops.is_empty() {
             left = left.saturating_sub(1);
@@ -426,16 +431,34 @@ impl<F: Fib> FibManager<F> {
                 };
                 (result, next)
             };
-            match self.t.settle(batch, result) {
+            let settled = self.t.settle(batch, result);
+            let _ = self.release_freed();
+            match settled {
                 Ok(n) => written += n,
                 Err(e) => {
                     self.t.abandon(next);
+                    let _ = self.release_freed();
                     return Err(e);
                 }
             }
             batch = next;
         }
+        if self.release_freed() {
+            // An empty batch: the backend deletes what it kept for them.
+            self.fib.apply(&[]).await?;
+        }
         Ok(written)
+    }
+
+    /// Tells the backend which next-hop lists no route uses any more;
+    /// true if there were any.
+    fn release_freed(&mut self) -> bool {
+        if self.t.freed.is_empty() {
+            return false;
+        }
+        let freed = std::mem::take(&mut self.t.freed);
+        self.fib.release_next_hops(&freed);
+        true
     }
 }
 
@@ -572,7 +595,7 @@ impl Table {
                 if !self.errors.is_empty() {
                     self.errors.remove(&undo.prefix);
                 }
-                self.kernel.release(undo.old);
+                self.release_kernel(undo.old);
             }
         }
         Ok(batch.ops.len())
@@ -593,9 +616,9 @@ impl Table {
         if current == undo.new {
             self.routes.entry(undo.prefix).or_insert(Entry::EMPTY);
             self.set_installed(undo.prefix, undo.old);
-            self.kernel.release(undo.new);
+            self.release_kernel(undo.new);
         } else {
-            self.kernel.release(undo.old);
+            self.release_kernel(undo.old);
         }
     }
 
@@ -744,10 +767,10 @@ impl Table {
             return false;
         }
         self.connected = now;
-        for pair in &mut self.resolved {
-            for id in pair.iter_mut() {
-                let old = std::mem::replace(id, NONE);
-                self.kernel.release(old);
+        // Emptied: `target_id` grows it again as lists are resolved.
+        for pair in std::mem::take(&mut self.resolved) {
+            for id in pair {
+                self.release_kernel(id);
             }
         }
         true
@@ -755,10 +778,15 @@ impl Table {
 
     /// Replaces what we believe the backend holds with `routes` (a dump).
     fn load_installed(&mut self, routes: Vec<FibRoute>) {
-        for e in self.routes.values_mut() {
-            let old = std::mem::replace(&mut e.installed, NONE);
-            self.kernel.release(old);
-        }
+        // The old references go only after the dump's are taken, so a list
+        // still in the kernel is never freed in between (a backend would
+        // drop its kernel object, and the routes with it).
+        let mut old: Vec<u32> = self
+            .routes
+            .values_mut()
+            .map(|e| std::mem::replace(&mut e.installed, NONE))
+            .filter(|id| *id != NONE)
+            .collect();
         self.installed_count = 0;
         for r in routes {
             let mut nhs = r.next_hops;
@@ -766,11 +794,15 @@ impl Table {
             nhs.dedup();
             let id = self.kernel.intern(&nhs);
             let e = self.routes.entry(r.prefix).or_insert(Entry::EMPTY);
-            let old = std::mem::replace(&mut e.installed, id);
-            if old == NONE {
+            let prev = std::mem::replace(&mut e.installed, id);
+            if prev == NONE {
                 self.installed_count += 1;
+            } else {
+                old.push(prev);
             }
-            self.kernel.release(old);
+        }
+        for id in old {
+            self.release_kernel(id);
         }
         // Forget prefixes that are neither wanted nor in the kernel.
         self.routes
@@ -780,10 +812,10 @@ impl Table {
     /// Drops a reference to a `wanted` list and, when that frees it, its
     /// cached resolutions.
     fn release_wanted(&mut self, id: u32) {
-        if self.wanted.release(id) {
+        if self.wanted.release(id).is_some() {
             if let Some(pair) = self.resolved.get_mut(id as usize) {
                 for r in std::mem::replace(pair, [NONE; 2]) {
-                    self.kernel.release(r);
+                    self.release_kernel(r);
                 }
             }
         }
@@ -816,6 +848,13 @@ impl Table {
             return entry.installed;
         }
         NONE
+    }
+
+    /// Drops a reference to a `kernel` list, noting it if that freed it.
+    fn release_kernel(&mut self, id: u32) {
+        if let Some(list) = self.kernel.release(id) {
+            self.freed.push(list);
+        }
     }
 
     fn mark_dirty(&mut self, prefix: Prefix) {

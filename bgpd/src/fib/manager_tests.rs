@@ -541,3 +541,44 @@ async fn a_refused_change_keeps_what_the_kernel_holds() {
     assert!(m.t.kernel.index.is_empty());
     assert!(m.t.wanted.index.is_empty());
 }
+
+#[tokio::test]
+async fn a_list_is_released_only_when_no_route_uses_it() {
+    let (mem, mut m) = lab().await;
+    let a = vec![nh("172.18.0.2", 2)];
+    let b = vec![nh("172.18.0.2", 2), nh("172.18.0.3", 2)];
+    m.update(&[
+        ann("10.1.0.0/24", &["172.18.0.2"]),
+        ann("10.2.0.0/24", &["172.18.0.2"]),
+        ann("10.3.0.0/24", &["172.18.0.3", "172.18.0.2"]),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(mem.released(), (vec![], 0));
+    // The last route of the ECMP list goes: that list is released.
+    m.update(&[FibChange::withdraw(p("10.3.0.0/24"))])
+        .await
+        .unwrap();
+    assert_eq!(mem.released(), (vec![b.clone()], 0));
+    // A resync re-reads the kernel: lists still in use are not released
+    // in between, though every installed reference is replaced.
+    m.resync().await.unwrap();
+    // New connected networks drop every cached resolution; the routes
+    // still hold theirs.
+    mem.set_connected(vec![
+        conn("172.18.0.0/16", "172.18.0.5", 2),
+        conn("192.168.0.0/24", "192.168.0.1", 3),
+    ]);
+    m.refresh_connected().await.unwrap();
+    assert_eq!(mem.released(), (vec![b.clone()], 0));
+    // A route moving to another list releases the old one with its last
+    // user only.
+    m.update(&[ann("10.1.0.0/24", &["172.18.0.3"])])
+        .await
+        .unwrap();
+    assert_eq!(mem.released().0.len(), 1);
+    m.update(&[ann("10.2.0.0/24", &["172.18.0.3"])])
+        .await
+        .unwrap();
+    assert_eq!(mem.released(), (vec![b, a], 0));
+}

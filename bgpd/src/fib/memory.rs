@@ -19,6 +19,11 @@ struct State {
     lose_next_batch: bool,
     ops: usize,
     batches: usize,
+    /// Next-hop lists the manager released, in order.
+    released: Vec<Vec<NextHop>>,
+    /// Releases of a list some route here still used: what would have cost
+    /// the kernel those routes with nexthop objects.
+    released_in_use: usize,
 }
 
 /// A shared in-memory table: clones see the same state, so a test keeps one
@@ -93,6 +98,13 @@ impl MemoryFib {
         (st.ops, st.batches)
     }
 
+    /// Next-hop lists released so far (see [`Fib::release_next_hops`]), and
+    /// how many of those releases came while a route still used the list.
+    pub fn released(&self) -> (Vec<Vec<NextHop>>, usize) {
+        let st = self.lock();
+        (st.released.clone(), st.released_in_use)
+    }
+
     fn apply_now(&self, batch: &[FibOp]) -> Result<Vec<OpFailure>, FibError> {
         let mut st = self.lock();
         st.batches += 1;
@@ -158,5 +170,15 @@ impl Fib for MemoryFib {
 
     fn connected(&mut self) -> impl Future<Output = Result<Vec<Connected>, FibError>> + Send {
         ready(Ok(self.lock().connected.clone()))
+    }
+
+    fn release_next_hops(&mut self, lists: &[Box<[NextHop]>]) {
+        let mut st = self.lock();
+        for list in lists {
+            if st.routes.values().any(|nhs| nhs[..] == list[..]) {
+                st.released_in_use += 1;
+            }
+            st.released.push(list.to_vec());
+        }
     }
 }

@@ -9,7 +9,9 @@
 //!
 //! - [`MemoryFib`]: an in-memory table for unit tests;
 //! - [`NetlinkFib`]: the Linux kernel over a raw rtnetlink socket, routes
-//!   tagged `proto bgp` (186), in the configured table and metric.
+//!   tagged `proto bgp` (186), in the configured table and metric; each
+//!   distinct next-hop list is one shared kernel nexthop object that routes
+//!   name by id, where the kernel has them (`nexthops`).
 //!
 //! Invariants:
 //! - only this module talks netlink;
@@ -34,6 +36,7 @@ mod manager;
 mod memory;
 mod monitor;
 mod netlink;
+mod nexthops;
 mod nlmsg;
 mod task;
 
@@ -191,7 +194,8 @@ pub enum FibError {
 pub trait Fib: Send + 'static {
     /// Applies `batch` in order. `Ok` carries the ops the backend refused
     /// (the rest succeeded); `Err` means the outcome of the batch is unknown
-    /// and the caller must resync with [`Fib::dump`].
+    /// and the caller must resync with [`Fib::dump`]. An empty batch lets
+    /// the backend finish its housekeeping (see [`Fib::release_next_hops`]).
     fn apply(
         &mut self,
         batch: &[FibOp],
@@ -202,4 +206,21 @@ pub trait Fib: Send + 'static {
 
     /// The connected networks next hops are resolved against.
     fn connected(&mut self) -> impl Future<Output = Result<Vec<Connected>, FibError>> + Send;
+
+    /// Next-hop lists no route of ours uses any more (every op that moved
+    /// a route off them has been applied): a backend that keeps a shared
+    /// kernel object per list may delete those objects.
+    fn release_next_hops(&mut self, _lists: &[Box<[NextHop]>]) {}
+
+    /// Whether the backend holds the kernel nexthop object `id`, so its
+    /// deletion behind our back took routes with it.
+    fn holds_object(&self, _id: u32) -> bool {
+        false
+    }
+
+    /// At exit, after our routes were deleted: removes whatever else the
+    /// backend created in the kernel (nexthop objects).
+    fn cleanup(&mut self) -> impl Future<Output = Result<(), FibError>> + Send {
+        async { Ok(()) }
+    }
 }

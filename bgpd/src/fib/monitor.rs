@@ -12,6 +12,7 @@ use netlink_sys::Socket;
 use tokio::io::unix::AsyncFd;
 
 use super::netlink::{open_socket, NetlinkOptions};
+use super::nexthops::{self, NH_PROTOCOL_OFFSET, RTM_DELNEXTHOP};
 use super::nlmsg::{self, Reply, RouteParams};
 use super::FibError;
 
@@ -27,6 +28,7 @@ const RTNLGRP_IPV4_IFADDR: u32 = 5;
 const RTNLGRP_IPV4_ROUTE: u32 = 7;
 const RTNLGRP_IPV6_IFADDR: u32 = 9;
 const RTNLGRP_IPV6_ROUTE: u32 = 11;
+const RTNLGRP_NEXTHOP: u32 = 32;
 
 /// Attaches a classic BPF filter that drops `RTM_NEWROUTE` notifications
 /// before they are queued. The monitor acts only on deletions, while every
@@ -73,6 +75,18 @@ fn drop_new_routes(sock: &Socket) -> std::io::Result<()> {
     }
 }
 
+/// Whether an `RTM_NEWLINK` says the link is up and running.
+fn link_running(msg: &[u8]) -> bool {
+    const IFF_UP: u32 = 0x1;
+    const IFF_RUNNING: u32 = 0x40;
+    // struct ifinfomsg { u8 family, pad; u16 type; i32 index; u32 flags; u32 change; }
+    let at = nlmsg::NLMSG_HDRLEN + 8;
+    msg.get(at..at + 4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_ne_bytes)
+        .is_some_and(|f| f & (IFF_UP | IFF_RUNNING) == IFF_UP | IFF_RUNNING)
+}
+
 /// Something changed in the kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KernelEvent {
@@ -80,6 +94,13 @@ pub enum KernelEvent {
     Connected,
     /// One of our routes (protocol, table, metric) was deleted.
     RouteDeleted(Prefix),
+    /// A link is down or gone: the kernel flushed the routes (and nexthop
+    /// objects) through it without a word, and the connected networks
+    /// changed, perhaps only for a moment.
+    LinkDown,
+    /// A nexthop object carrying our protocol was deleted (the kernel
+    /// deleted the routes naming it, without telling).
+    NexthopDeleted(u32),
     /// Notifications were dropped (`ENOBUFS`): anything may have changed.
     Overrun,
 }
@@ -104,6 +125,10 @@ impl FibMonitor {
             RTNLGRP_IPV6_ROUTE,
         ];
         let sock = open_socket(opts.socket_buffer, &groups)?;
+        // Kernels without nexthop objects have no such group.
+        if let Err(e) = sock.add_membership(RTNLGRP_NEXTHOP) {
+            tracing::debug!(error = %e, "no nexthop notifications");
+        }
         if let Err(e) = drop_new_routes(&sock) {
             // Still correct, only slower under a big load.
             tracing::debug!(error = %e, "no socket filter on the FIB monitor");
@@ -164,9 +189,9 @@ impl FibMonitor {
                 continue;
             };
             let ev = match kind {
-                RTM_NEWLINK | RTM_DELLINK | RTM_NEWADDR | RTM_DELADDR => {
-                    Some(KernelEvent::Connected)
-                }
+                RTM_DELLINK => Some(KernelEvent::LinkDown),
+                RTM_NEWLINK if !link_running(msg) => Some(KernelEvent::LinkDown),
+                RTM_NEWLINK | RTM_NEWADDR | RTM_DELADDR => Some(KernelEvent::Connected),
                 // Only parse deletions carrying our protocol number: a big
                 // load echoes one notification per route we write.
                 nlmsg::RTM_DELROUTE
@@ -183,6 +208,9 @@ impl FibMonitor {
                         },
                         _ => None,
                     }
+                }
+                RTM_DELNEXTHOP if msg.get(NH_PROTOCOL_OFFSET) == Some(&self.params.protocol) => {
+                    nexthops::parse(msg).map(|n| KernelEvent::NexthopDeleted(n.id))
                 }
                 _ => None,
             };

@@ -17,13 +17,17 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
+use hashbrown::HashSet as FastSet;
+
+use super::nexthops::{self, KernelNexthop, NewObject, NexthopObjects};
 use super::nlmsg::{self, Reply, RouteParams};
-use super::{Connected, Fib, FibError, FibOp, FibRoute, OpFailure, RTPROT_BGP};
+use super::{Connected, Fib, FibError, FibOp, FibRoute, NextHop, OpFailure, RTPROT_BGP};
 use crate::config::FibConfig;
 
 /// Tunables of the netlink backend.
@@ -41,6 +45,8 @@ pub struct NetlinkOptions {
     pub socket_buffer: usize,
     /// How long to wait for an ACK before declaring the batch lost.
     pub ack_timeout: Duration,
+    /// Name next hops as kernel nexthop objects where the kernel has them.
+    pub nexthop_objects: bool,
 }
 
 impl NetlinkOptions {
@@ -53,6 +59,7 @@ impl NetlinkOptions {
             chunk_bytes: 128 * 1024,
             socket_buffer: 32 * 1024 * 1024,
             ack_timeout: Duration::from_secs(10),
+            nexthop_objects: cfg.nexthop_objects,
         }
     }
 
@@ -132,6 +139,11 @@ pub struct NetlinkFib {
     conn: Option<Conn>,
     opts: NetlinkOptions,
     seq: u32,
+    /// Our kernel nexthop objects; `None` when off or unsupported.
+    objects: Option<NexthopObjects>,
+    /// The registry must be re-read from the kernel before the next write
+    /// (never read yet, or a route naming an object was refused).
+    verify_objects: bool,
 }
 
 impl NetlinkFib {
@@ -150,9 +162,17 @@ impl NetlinkFib {
                 sock,
                 rx: Vec::with_capacity(64 * 1024),
             }),
+            objects: opts.nexthop_objects.then(NexthopObjects::new),
+            verify_objects: true,
             opts,
             seq: 1,
         })
+    }
+
+    /// How many kernel nexthop objects we hold (`None`: routes carry their
+    /// gateways, objects are off or the kernel has none).
+    pub fn nexthop_objects(&self) -> Option<usize> {
+        self.objects.as_ref().map(NexthopObjects::len)
     }
 
     /// The options in use.
@@ -191,31 +211,170 @@ impl NetlinkFib {
         }
     }
 
-    fn encode(&mut self, batch: &[FibOp]) -> (Vec<Chunk>, u32) {
+    /// Encodes route ops; op `i` names object `ids[i]` if there is one.
+    fn encode(&mut self, batch: &[FibOp], ids: &[Option<u32>]) -> (Vec<Chunk>, u32) {
         let params = self.opts.params();
         let base = self.next_seq(batch.len());
-        let mut chunks = Vec::new();
-        let mut buf = Vec::with_capacity(self.opts.chunk_bytes + 512);
-        let mut first = base;
-        let last_index = batch.len().saturating_sub(1);
-        for (i, op) in batch.iter().enumerate() {
-            let seq = base.wrapping_add(u32::try_from(i).unwrap_or(u32::MAX));
-            // Every chunk ends with a request that asks for an ACK.
-            let closes = i == last_index || buf.len() + 256 >= self.opts.chunk_bytes;
-            nlmsg::push_op(&mut buf, op, &params, seq, closes);
-            if closes {
-                let full =
-                    std::mem::replace(&mut buf, Vec::with_capacity(self.opts.chunk_bytes + 512));
-                chunks.push(Chunk {
-                    buf: full,
-                    first,
-                    last: seq,
-                });
-                first = seq.wrapping_add(1);
-            }
-        }
+        let chunks = build_chunks(
+            self.opts.chunk_bytes,
+            base,
+            batch.len(),
+            |buf, i, seq, ack| {
+                if let Some(op) = batch.get(i) {
+                    let id = ids.get(i).copied().flatten();
+                    nlmsg::push_op(buf, op, id, &params, seq, ack);
+                }
+            },
+        );
         (chunks, base)
     }
+
+    /// Takes the result of a nexthop dump: the registry follows the kernel
+    /// (`referenced`: the ids our routes name, from a full route dump), or
+    /// objects are turned off if the kernel has none.
+    fn take_objects(
+        &mut self,
+        dumped: Option<Result<Vec<KernelNexthop>, FibError>>,
+        referenced: Option<&FastSet<u32>>,
+    ) {
+        let (Some(objects), Some(dumped)) = (self.objects.as_mut(), dumped) else {
+            return;
+        };
+        match dumped {
+            Ok(list) => {
+                objects.sync(&list, self.opts.protocol, referenced);
+                self.verify_objects = false;
+            }
+            Err(FibError::Io { source, .. })
+                if matches!(
+                    source.raw_os_error(),
+                    Some(libc::EOPNOTSUPP | libc::EINVAL | libc::EAFNOSUPPORT)
+                ) =>
+            {
+                tracing::info!(
+                    error = %source,
+                    "kernel has no nexthop objects; routes carry their gateways"
+                );
+                self.objects = None;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "nexthop objects: dump failed");
+                self.verify_objects = true;
+            }
+        }
+    }
+
+    /// Re-reads our nexthop objects if a refused write cast doubt on them.
+    async fn verify_objects(&mut self) -> Result<(), FibError> {
+        if !self.verify_objects || self.objects.is_none() {
+            return Ok(());
+        }
+        let seq = self.next_seq(1);
+        let dumped = self.with_conn(move |c| Ok(c.dump_nexthops(seq))).await?;
+        self.take_objects(Some(dumped), None);
+        Ok(())
+    }
+
+    /// The object each op of `batch` names (`None`: written the plain way),
+    /// after creating the objects missing and deleting the unused ones.
+    async fn prepare_objects(&mut self, batch: &[FibOp]) -> Result<Vec<Option<u32>>, FibError> {
+        self.verify_objects().await?;
+        let Some(objects) = self.objects.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let mut create = Vec::new();
+        let mut ids = Vec::with_capacity(batch.len());
+        // Neighbouring routes often share a list: skip the hash lookup.
+        let mut last: Option<(bool, &[NextHop], Option<u32>)> = None;
+        for op in batch {
+            let FibOp::Replace(route) = op else {
+                ids.push(None);
+                continue;
+            };
+            let v6 = route.prefix.addr().is_ipv6();
+            let id = match last {
+                Some((l6, hops, id)) if l6 == v6 && hops == route.next_hops.as_slice() => id,
+                _ => objects.id_for(v6, &route.next_hops, &mut create),
+            };
+            last = Some((v6, &route.next_hops, id));
+            ids.push(id);
+        }
+        let deletes = objects.take_deletes();
+        if create.is_empty() && deletes.is_empty() {
+            return Ok(ids);
+        }
+        let failed = self.write_objects(&deletes, &create).await?;
+        if let Some(objects) = self.objects.as_mut() {
+            for (k, errno) in failed {
+                if let Some(obj) = k.checked_sub(deletes.len()).and_then(|k| create.get(k)) {
+                    tracing::debug!(id = obj.id(), error = %errno_text(errno), "nexthop object refused");
+                    objects.failed(obj.id(), errno);
+                }
+            }
+            for id in &mut ids {
+                if id.is_some_and(|i| !objects.holds(i)) {
+                    *id = None;
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Deletes then creates nexthop objects; returns (index, errno) of the
+    /// refused requests (index into `deletes` then `create`).
+    async fn write_objects(
+        &mut self,
+        deletes: &[u32],
+        create: &[NewObject],
+    ) -> Result<Vec<(usize, i32)>, FibError> {
+        let n = deletes.len() + create.len();
+        let base = self.next_seq(n);
+        let protocol = self.opts.protocol;
+        let chunks = build_chunks(self.opts.chunk_bytes, base, n, |buf, i, seq, ack| {
+            match i.checked_sub(deletes.len()) {
+                None => nexthops::push_delete(buf, deletes[i], seq, ack),
+                Some(k) => {
+                    if let Some(obj) = create.get(k) {
+                        nexthops::push_new(buf, obj, protocol, seq, ack);
+                    }
+                }
+            }
+        });
+        let failed = self.with_conn(move |c| c.run_chunks(&chunks)).await?;
+        Ok(failed
+            .into_iter()
+            .map(|(seq, errno)| (seq.wrapping_sub(base) as usize, errno))
+            .collect())
+    }
+}
+
+/// Splits `n` requests into chunks of about `chunk_bytes`; request `i` has
+/// sequence number `base + i` and is written by `push(buf, i, seq, ack)`.
+/// The last request of every chunk asks for an ACK.
+fn build_chunks(
+    chunk_bytes: usize,
+    base: u32,
+    n: usize,
+    mut push: impl FnMut(&mut Vec<u8>, usize, u32, bool),
+) -> Vec<Chunk> {
+    let mut chunks = Vec::new();
+    let mut buf = Vec::with_capacity(chunk_bytes + 512);
+    let mut first = base;
+    for i in 0..n {
+        let seq = base.wrapping_add(u32::try_from(i).unwrap_or(u32::MAX));
+        let closes = i + 1 == n || buf.len() + 256 >= chunk_bytes;
+        push(&mut buf, i, seq, closes);
+        if closes {
+            let full = std::mem::replace(&mut buf, Vec::with_capacity(chunk_bytes + 512));
+            chunks.push(Chunk {
+                buf: full,
+                first,
+                last: seq,
+            });
+            first = seq.wrapping_add(1);
+        }
+    }
+    chunks
 }
 
 impl Conn {
@@ -289,21 +448,32 @@ impl Conn {
         Ok(failed)
     }
 
-    /// Sends a dump request and collects every message of the answer.
-    fn dump(
+    /// Sends a dump request and hands every message of the answer, raw, to
+    /// `each`.
+    fn dump_raw(
         &mut self,
         req: &[u8],
         seq: u32,
-        mut each: impl FnMut(RouteNetlinkMessage),
+        mut each: impl FnMut(&[u8]) -> Result<(), FibError>,
     ) -> Result<(), FibError> {
         self.send(req)?;
         loop {
             self.recv()?;
             for msg in nlmsg::split(&self.rx) {
-                match nlmsg::decode(msg) {
-                    Ok(Reply::Done { seq: s }) if s == seq => return Ok(()),
-                    // A table that does not exist (yet) dumps as ENOENT.
-                    Ok(Reply::Error { seq: s, errno }) if s == seq => {
+                let Some((kind, s)) = nlmsg::header(msg) else {
+                    continue;
+                };
+                if s != seq {
+                    continue;
+                }
+                match kind {
+                    nlmsg::NLMSG_DONE => return Ok(()),
+                    nlmsg::NLMSG_ERROR => {
+                        let errno = match nlmsg::decode(msg) {
+                            Ok(Reply::Error { errno, .. }) => errno,
+                            _ => -libc::EIO,
+                        };
+                        // A table that does not exist (yet) dumps as ENOENT.
                         return if errno == 0 || -errno == libc::ENOENT {
                             Ok(())
                         } else {
@@ -313,12 +483,39 @@ impl Conn {
                             })
                         };
                     }
-                    Ok(Reply::Msg(m)) if nlmsg::header(msg).map(|h| h.1) == Some(seq) => each(*m),
-                    Ok(_) => {}
-                    Err(e) => return Err(FibError::Decode(e)),
+                    _ => each(msg)?,
                 }
             }
         }
+    }
+
+    /// Sends a dump request and collects every message of the answer.
+    fn dump(
+        &mut self,
+        req: &[u8],
+        seq: u32,
+        mut each: impl FnMut(RouteNetlinkMessage),
+    ) -> Result<(), FibError> {
+        self.dump_raw(req, seq, |msg| match nlmsg::decode(msg) {
+            Ok(Reply::Msg(m)) => {
+                each(*m);
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(FibError::Decode(e)),
+        })
+    }
+
+    /// Every nexthop object in the namespace.
+    fn dump_nexthops(&mut self, seq: u32) -> Result<Vec<KernelNexthop>, FibError> {
+        let mut req = Vec::new();
+        nexthops::push_dump(&mut req, seq);
+        let mut out = Vec::new();
+        self.dump_raw(&req, seq, |msg| {
+            out.extend(nexthops::parse(msg));
+            Ok(())
+        })?;
+        Ok(out)
     }
 }
 
@@ -331,79 +528,145 @@ fn errno_text(errno: i32) -> String {
     std::io::Error::from_raw_os_error(-errno).to_string()
 }
 
+/// Set once the first refusal of a route naming an object is logged.
+static LOGGED_PLAIN_FALLBACK: AtomicBool = AtomicBool::new(false);
+
 impl Fib for NetlinkFib {
-    fn apply(
-        &mut self,
-        batch: &[FibOp],
-    ) -> impl Future<Output = Result<Vec<OpFailure>, FibError>> + Send {
-        let (chunks, base) = self.encode(batch);
-        async move {
-            if chunks.is_empty() {
-                return Ok(Vec::new());
+    async fn apply(&mut self, batch: &[FibOp]) -> Result<Vec<OpFailure>, FibError> {
+        let ids = if self.objects.is_some() {
+            self.prepare_objects(batch).await?
+        } else {
+            Vec::new()
+        };
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (chunks, base) = self.encode(batch, &ids);
+        let failed = self.with_conn(move |c| c.run_chunks(&chunks)).await?;
+        let failures: Vec<OpFailure> = failed
+            .into_iter()
+            .map(|(seq, errno)| OpFailure {
+                index: seq.wrapping_sub(base) as usize,
+                error: errno_text(errno),
+            })
+            .collect();
+        if failures
+            .iter()
+            .any(|f| ids.get(f.index).copied().flatten().is_some())
+        {
+            self.verify_objects = true;
+            if !LOGGED_PLAIN_FALLBACK.swap(true, Ordering::Relaxed) {
+                tracing::info!("a route naming a nexthop object was refused; re-reading objects");
             }
-            let failed = self.with_conn(move |c| c.run_chunks(&chunks)).await?;
-            Ok(failed
+        }
+        Ok(failures)
+    }
+
+    fn dump(&mut self) -> impl Future<Output = Result<Vec<FibRoute>, FibError>> + Send {
+        let params = self.opts.params();
+        let seq = self.next_seq(nlmsg::FAMILIES.len() + 1);
+        let objects = self.objects.is_some();
+        async move {
+            let (dumped, routes) = self
+                .with_conn(move |c| {
+                    let nh_seq =
+                        seq.wrapping_add(u32::try_from(nlmsg::FAMILIES.len()).unwrap_or(0));
+                    let dumped = objects.then(|| c.dump_nexthops(nh_seq));
+                    let mut routes = Vec::new();
+                    for (i, family) in nlmsg::FAMILIES.iter().enumerate() {
+                        let s = seq.wrapping_add(u32::try_from(i).unwrap_or(0));
+                        let mut req = Vec::new();
+                        nlmsg::push_dump(&mut req, nlmsg::RTM_GETROUTE, *family, s, &params);
+                        c.dump(&req, s, |m| {
+                            if let RouteNetlinkMessage::NewRoute(r) = m {
+                                if nlmsg::is_ours(&r, &params) {
+                                    if let Some(route) = nlmsg::to_fib_route(&r) {
+                                        routes.push((route, nlmsg::route_nh_id(&r)));
+                                    }
+                                }
+                            }
+                        })?;
+                    }
+                    Ok((dumped, routes))
+                })
+                .await?;
+            let referenced: FastSet<u32> = routes.iter().filter_map(|(_, id)| *id).collect();
+            self.take_objects(dumped, Some(&referenced));
+            Ok(routes
                 .into_iter()
-                .map(|(seq, errno)| OpFailure {
-                    index: seq.wrapping_sub(base) as usize,
-                    error: errno_text(errno),
+                .map(|(route, id)| {
+                    // With net.ipv4.nexthop_compat_mode=0 a route shows only
+                    // its object id.
+                    match (route.next_hops.is_empty(), id, self.objects.as_ref()) {
+                        (true, Some(id), Some(objects)) => match objects.hops(id) {
+                            Some(hops) => FibRoute::new(route.prefix, hops.to_vec()),
+                            None => route,
+                        },
+                        _ => route,
+                    }
                 })
                 .collect())
         }
     }
 
-    fn dump(&mut self) -> impl Future<Output = Result<Vec<FibRoute>, FibError>> + Send {
+    fn connected(&mut self) -> impl Future<Output = Result<Vec<Connected>, FibError>> + Send {
         let params = self.opts.params();
-        let seq = self.next_seq(nlmsg::FAMILIES.len());
+        let seq = self.next_seq(3);
+        let objects = self.objects.is_some();
         async move {
-            self.with_conn(move |c| {
-                let mut routes = Vec::new();
-                for (i, family) in nlmsg::FAMILIES.iter().enumerate() {
-                    let s = seq.wrapping_add(u32::try_from(i).unwrap_or(0));
+            let (out, dumped) = self
+                .with_conn(move |c| {
+                    let mut up = HashSet::new();
                     let mut req = Vec::new();
-                    nlmsg::push_dump(&mut req, nlmsg::RTM_GETROUTE, *family, s, &params);
-                    c.dump(&req, s, |m| {
-                        if let RouteNetlinkMessage::NewRoute(r) = m {
-                            if nlmsg::is_ours(&r, &params) {
-                                routes.extend(nlmsg::to_fib_route(&r));
+                    nlmsg::push_dump(&mut req, nlmsg::RTM_GETLINK, 0, seq, &params);
+                    c.dump(&req, seq, |m| {
+                        if let RouteNetlinkMessage::NewLink(l) = m {
+                            let (index, is_up) = nlmsg::link_up(&l);
+                            if is_up {
+                                up.insert(index);
                             }
                         }
                     })?;
-                }
-                Ok(routes)
-            })
-            .await
+                    let mut out = Vec::new();
+                    let s = seq.wrapping_add(1);
+                    req.clear();
+                    nlmsg::push_dump(&mut req, nlmsg::RTM_GETADDR, 0, s, &params);
+                    c.dump(&req, s, |m| {
+                        if let RouteNetlinkMessage::NewAddress(a) = m {
+                            out.extend(nlmsg::to_connected(&a).filter(|c| up.contains(&c.ifindex)));
+                        }
+                    })?;
+                    // A link that went down took its objects (and their
+                    // routes) with it, silently.
+                    let dumped = objects.then(|| c.dump_nexthops(seq.wrapping_add(2)));
+                    Ok((out, dumped))
+                })
+                .await?;
+            self.take_objects(dumped, None);
+            Ok(out)
         }
     }
 
-    fn connected(&mut self) -> impl Future<Output = Result<Vec<Connected>, FibError>> + Send {
-        let params = self.opts.params();
-        let seq = self.next_seq(2);
-        async move {
-            self.with_conn(move |c| {
-                let mut up = HashSet::new();
-                let mut req = Vec::new();
-                nlmsg::push_dump(&mut req, nlmsg::RTM_GETLINK, 0, seq, &params);
-                c.dump(&req, seq, |m| {
-                    if let RouteNetlinkMessage::NewLink(l) = m {
-                        let (index, is_up) = nlmsg::link_up(&l);
-                        if is_up {
-                            up.insert(index);
-                        }
-                    }
-                })?;
-                let mut out = Vec::new();
-                let s = seq.wrapping_add(1);
-                req.clear();
-                nlmsg::push_dump(&mut req, nlmsg::RTM_GETADDR, 0, s, &params);
-                c.dump(&req, s, |m| {
-                    if let RouteNetlinkMessage::NewAddress(a) = m {
-                        out.extend(nlmsg::to_connected(&a).filter(|c| up.contains(&c.ifindex)));
-                    }
-                })?;
-                Ok(out)
-            })
-            .await
+    fn release_next_hops(&mut self, lists: &[Box<[NextHop]>]) {
+        if let Some(objects) = self.objects.as_mut() {
+            for hops in lists {
+                objects.release(hops);
+            }
         }
+    }
+
+    fn holds_object(&self, id: u32) -> bool {
+        self.objects.as_ref().is_some_and(|o| o.holds(id))
+    }
+
+    async fn cleanup(&mut self) -> Result<(), FibError> {
+        let Some(objects) = self.objects.as_mut() else {
+            return Ok(());
+        };
+        let ids = objects.take_all();
+        if !ids.is_empty() {
+            self.write_objects(&ids, &[]).await?;
+        }
+        Ok(())
     }
 }

@@ -32,11 +32,11 @@ pub(super) const RTM_NEWROUTE: u16 = 24;
 pub(super) const RTM_DELROUTE: u16 = 25;
 pub(super) const RTM_GETROUTE: u16 = 26;
 
-const NLM_F_REQUEST: u16 = 0x1;
+pub(super) const NLM_F_REQUEST: u16 = 0x1;
 pub(super) const NLM_F_ACK: u16 = 0x4;
-const NLM_F_DUMP: u16 = 0x300;
+pub(super) const NLM_F_DUMP: u16 = 0x300;
 const NLM_F_REPLACE: u16 = 0x100;
-const NLM_F_CREATE: u16 = 0x400;
+pub(super) const NLM_F_CREATE: u16 = 0x400;
 
 const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
@@ -53,6 +53,7 @@ const RTA_PRIORITY: u16 = 6;
 const RTA_MULTIPATH: u16 = 9;
 const RTA_TABLE: u16 = 15;
 const RTA_VIA: u16 = 18;
+const RTA_NH_ID: u16 = 30;
 
 /// Length of `nlmsghdr`.
 pub(super) const NLMSG_HDRLEN: usize = 16;
@@ -87,7 +88,7 @@ fn addr_bytes(ip: &IpAddr) -> ([u8; 16], usize) {
 }
 
 /// Starts a message; returns its offset so [`finish`] can fill in the length.
-fn begin(buf: &mut Vec<u8>, kind: u16, flags: u16, seq: u32) -> usize {
+pub(super) fn begin(buf: &mut Vec<u8>, kind: u16, flags: u16, seq: u32) -> usize {
     let start = buf.len();
     buf.extend_from_slice(&0u32.to_ne_bytes());
     buf.extend_from_slice(&kind.to_ne_bytes());
@@ -105,7 +106,7 @@ fn set_len16(buf: &mut [u8], start: usize) {
     }
 }
 
-fn finish(buf: &mut [u8], start: usize) {
+pub(super) fn finish(buf: &mut [u8], start: usize) {
     let len = u32::try_from(buf.len().saturating_sub(start)).unwrap_or(u32::MAX);
     if let Some(slot) = buf.get_mut(start..start + 4) {
         slot.copy_from_slice(&len.to_ne_bytes());
@@ -118,7 +119,7 @@ fn pad(buf: &mut Vec<u8>) {
     }
 }
 
-fn attr(buf: &mut Vec<u8>, kind: u16, data: &[u8]) {
+pub(super) fn attr(buf: &mut Vec<u8>, kind: u16, data: &[u8]) {
     let len = u16::try_from(4 + data.len()).unwrap_or(u16::MAX);
     buf.extend_from_slice(&len.to_ne_bytes());
     buf.extend_from_slice(&kind.to_ne_bytes());
@@ -149,12 +150,20 @@ fn rtmsg(buf: &mut Vec<u8>, family: u8, dst_len: u8, table: u32, proto: u8, scop
 }
 
 /// Appends one `RTM_NEWROUTE` (replace or create) or `RTM_DELROUTE` request.
-/// Only requests with `ack` set are acknowledged on success; a failure is
-/// always reported with the request's `seq`.
-pub(super) fn push_op(buf: &mut Vec<u8>, op: &FibOp, params: &RouteParams, seq: u32, ack: bool) {
+/// A replace names its next hops as the kernel nexthop object `nh_id` if
+/// given, else carries them. Only requests with `ack` set are acknowledged
+/// on success; a failure is always reported with the request's `seq`.
+pub(super) fn push_op(
+    buf: &mut Vec<u8>,
+    op: &FibOp,
+    nh_id: Option<u32>,
+    params: &RouteParams,
+    seq: u32,
+    ack: bool,
+) {
     let ack = if ack { NLM_F_ACK } else { 0 };
     match op {
-        FibOp::Replace(route) => push_replace(buf, route, params, seq, ack),
+        FibOp::Replace(route) => push_replace(buf, route, nh_id, params, seq, ack),
         FibOp::Delete(prefix) => {
             let start = begin(buf, RTM_DELROUTE, NLM_F_REQUEST | ack, seq);
             let family = family_of(prefix);
@@ -180,7 +189,14 @@ fn common_attrs(buf: &mut Vec<u8>, prefix: &Prefix, params: &RouteParams) {
     attr(buf, RTA_PRIORITY, &params.metric.to_ne_bytes());
 }
 
-fn push_replace(buf: &mut Vec<u8>, route: &FibRoute, params: &RouteParams, seq: u32, ack: u16) {
+fn push_replace(
+    buf: &mut Vec<u8>,
+    route: &FibRoute,
+    nh_id: Option<u32>,
+    params: &RouteParams,
+    seq: u32,
+    ack: u16,
+) {
     let flags = NLM_F_REQUEST | NLM_F_REPLACE | NLM_F_CREATE | ack;
     let start = begin(buf, RTM_NEWROUTE, flags, seq);
     let family = family_of(&route.prefix);
@@ -195,6 +211,11 @@ fn push_replace(buf: &mut Vec<u8>, route: &FibRoute, params: &RouteParams, seq: 
         RTN_UNICAST,
     );
     common_attrs(buf, &route.prefix, params);
+    if let Some(id) = nh_id {
+        attr(buf, RTA_NH_ID, &id.to_ne_bytes());
+        finish(buf, start);
+        return;
+    }
     match route.next_hops.as_slice() {
         [one] => {
             gateway_attr(buf, family, &one.gateway);
@@ -259,7 +280,7 @@ pub(super) enum Reply {
     /// `NLMSG_ERROR` with errno 0 (an ACK) or a negative errno.
     Error { seq: u32, errno: i32 },
     /// `NLMSG_DONE` of a dump.
-    Done { seq: u32 },
+    Done,
     /// A route, address or link message.
     Msg(Box<RouteNetlinkMessage>),
     /// Something else (ignored).
@@ -305,7 +326,7 @@ pub(super) fn decode(msg: &[u8]) -> Result<Reply, String> {
                 .ok_or("short NLMSG_ERROR")?;
             Ok(Reply::Error { seq, errno })
         }
-        NLMSG_DONE => Ok(Reply::Done { seq }),
+        NLMSG_DONE => Ok(Reply::Done),
         _ => match NetlinkMessage::<RouteNetlinkMessage>::deserialize(msg) {
             Ok(NetlinkMessage {
                 payload: NetlinkPayload::InnerMessage(m),
@@ -412,6 +433,14 @@ pub(super) fn to_fib_route(m: &RouteMessage) -> Option<FibRoute> {
     Some(FibRoute::new(prefix, nhs))
 }
 
+/// The kernel nexthop object a route names (`RTA_NH_ID`), if any.
+pub(super) fn route_nh_id(m: &RouteMessage) -> Option<u32> {
+    m.attributes.iter().find_map(|a| match a {
+        RouteAttribute::NhId(id) => Some(*id),
+        _ => None,
+    })
+}
+
 /// Link index and whether it is administratively up.
 pub(super) fn link_up(m: &LinkMessage) -> (u32, bool) {
     (m.header.index, m.header.flags.contains(LinkFlags::Up))
@@ -450,7 +479,7 @@ mod tests {
 
     fn roundtrip(op: &FibOp) -> RouteMessage {
         let mut buf = Vec::new();
-        push_op(&mut buf, op, &P, 7, true);
+        push_op(&mut buf, op, None, &P, 7, true);
         assert_eq!(buf.len() % 4, 0);
         let msgs: Vec<&[u8]> = split(&buf).collect();
         assert_eq!(msgs.len(), 1);
@@ -523,6 +552,7 @@ mod tests {
         push_op(
             &mut buf,
             &FibOp::Delete("10.0.0.0/8".parse().unwrap()),
+            None,
             &P,
             1,
             false,

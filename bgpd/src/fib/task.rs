@@ -222,13 +222,22 @@ async fn run<F: Fib>(
                             KernelEvent::Connected => {
                                 connected_at = connected_at.min(Instant::now() + CONNECTED_DEBOUNCE);
                             }
+                            KernelEvent::LinkDown => {
+                                // Even if it is up again by the time we look,
+                                // its routes are gone: read the table.
+                                connected_at = connected_at.min(Instant::now() + CONNECTED_DEBOUNCE);
+                                resync_at = resync_at.min(Instant::now() + RESYNC_DEBOUNCE);
+                            }
                             KernelEvent::RouteDeleted(p) if m.is_installed(&p) => {
                                 resync_at = resync_at.min(Instant::now() + RESYNC_DEBOUNCE);
                             }
                             KernelEvent::Overrun => {
                                 resync_at = resync_at.min(Instant::now() + OVERRUN_DEBOUNCE);
                             }
-                            KernelEvent::RouteDeleted(_) => {}
+                            KernelEvent::NexthopDeleted(id) if m.fib().holds_object(id) => {
+                                resync_at = resync_at.min(Instant::now() + RESYNC_DEBOUNCE);
+                            }
+                            KernelEvent::RouteDeleted(_) | KernelEvent::NexthopDeleted(_) => {}
                         }
                     }
                 }
