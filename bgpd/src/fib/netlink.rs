@@ -331,13 +331,14 @@ impl NetlinkFib {
         let base = self.next_seq(n);
         let protocol = self.opts.protocol;
         let chunks = build_chunks(self.opts.chunk_bytes, base, n, |buf, i, seq, ack| {
-            match i.checked_sub(deletes.len()) {
-                None => nexthops::push_delete(buf, deletes[i], seq, ack),
-                Some(k) => {
+            match (deletes.get(i), i.checked_sub(deletes.len())) {
+                (Some(id), _) => nexthops::push_delete(buf, *id, seq, ack),
+                (None, Some(k)) => {
                     if let Some(obj) = create.get(k) {
                         nexthops::push_new(buf, obj, protocol, seq, ack);
                     }
                 }
+                (None, None) => {}
             }
         });
         let failed = self.with_conn(move |c| c.run_chunks(&chunks)).await?;

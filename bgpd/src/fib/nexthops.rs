@@ -509,10 +509,10 @@ pub(super) fn parse(msg: &[u8]) -> Option<KernelNexthop> {
     let protocol = *body.get(2)?;
     let mut attrs = body.get(NHMSG_LEN..)?;
     let (mut id, mut gateway, mut oif, mut group) = (None, None, 0u32, Vec::new());
-    while attrs.len() >= 4 {
-        let len = usize::from(u16::from_ne_bytes([attrs[0], attrs[1]]));
+    while let Some(Ok([l0, l1, k0, k1])) = attrs.get(..4).map(<[u8; 4]>::try_from) {
+        let len = usize::from(u16::from_ne_bytes([l0, l1]));
         // NLA_F_NESTED and NLA_F_NET_BYTEORDER are flags, not the type.
-        let kind = u16::from_ne_bytes([attrs[2], attrs[3]]) & 0x3fff;
+        let kind = u16::from_ne_bytes([k0, k1]) & 0x3fff;
         let data = attrs.get(4..len)?;
         match kind {
             NHA_ID => id = Some(u32::from_ne_bytes(data.get(..4)?.try_into().ok()?)),
