@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use bgp_proto::Prefix;
 use bgpd::config::FibConfig;
 use bgpd::fib::{
-    spawn, Fib, FibChange, FibManager, FibMonitor, FibRouteState, NetlinkFib, NetlinkOptions,
+    spawn, Fib, FibChange, FibHandle, FibManager, FibMonitor, FibRouteState, NetlinkFib,
+    NetlinkOptions,
 };
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -158,6 +159,22 @@ fn manager(table: u32) -> FibManager<NetlinkFib> {
     FibManager::new(
         NetlinkFib::new(NetlinkOptions::from_config(&c)).unwrap(),
         &c,
+    )
+}
+
+/// The FIB task with a kernel monitor on the main table, as the daemon
+/// runs it, minus the periodic scan and the startup grace. Call inside the
+/// namespace's runtime.
+fn spawn_monitored() -> (FibHandle, tokio::task::JoinHandle<()>) {
+    let c = cfg(254);
+    let opts = NetlinkOptions::from_config(&c);
+    let m = FibManager::new(NetlinkFib::new(opts.clone()).unwrap(), &c);
+    let monitor = FibMonitor::new(&opts).unwrap();
+    spawn(
+        m,
+        Some(monitor),
+        Duration::from_secs(3600),
+        Duration::from_secs(3600),
     )
 }
 
@@ -313,16 +330,7 @@ fn unreachable_next_hop_installed_when_interface_appears() {
     let name = ns.name.clone();
     ns.run(move || {
         Box::pin(async move {
-            let c = cfg(254);
-            let opts = NetlinkOptions::from_config(&c);
-            let m = FibManager::new(NetlinkFib::new(opts.clone()).unwrap(), &c);
-            let monitor = FibMonitor::new(&opts).unwrap();
-            let (h, task) = spawn(
-                m,
-                Some(monitor),
-                Duration::from_secs(3600),
-                Duration::from_secs(3600),
-            );
+            let (h, task) = spawn_monitored();
             h.update(vec![
                 ann("10.242.0.0/24", &["172.19.0.4"]),
                 ann("10.1.0.0/24", &["10.99.0.2"]),
@@ -449,16 +457,7 @@ fn route_deleted_or_changed_behind_our_back_comes_back() {
     let name = ns.name.clone();
     ns.run(move || {
         Box::pin(async move {
-            let c = cfg(254);
-            let opts = NetlinkOptions::from_config(&c);
-            let m = FibManager::new(NetlinkFib::new(opts.clone()).unwrap(), &c);
-            let monitor = FibMonitor::new(&opts).unwrap();
-            let (h, task) = spawn(
-                m,
-                Some(monitor),
-                Duration::from_secs(3600),
-                Duration::from_secs(3600),
-            );
+            let (h, task) = spawn_monitored();
             h.update(vec![
                 ann("10.1.0.0/24", &["10.99.0.2"]),
                 ann("10.2.0.0/24", &["10.99.0.2"]),
@@ -700,16 +699,7 @@ fn routes_come_back_after_their_object_is_deleted_or_their_link_flaps() {
     let name = ns.name.clone();
     ns.run(move || {
         Box::pin(async move {
-            let c = cfg(254);
-            let opts = NetlinkOptions::from_config(&c);
-            let m = FibManager::new(NetlinkFib::new(opts.clone()).unwrap(), &c);
-            let monitor = FibMonitor::new(&opts).unwrap();
-            let (h, task) = spawn(
-                m,
-                Some(monitor),
-                Duration::from_secs(3600),
-                Duration::from_secs(3600),
-            );
+            let (h, task) = spawn_monitored();
             h.update(vec![
                 ann("10.1.0.0/24", &["10.99.0.2"]),
                 ann("10.2.0.0/24", &["10.99.0.2"]),
