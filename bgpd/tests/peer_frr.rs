@@ -121,7 +121,9 @@ router bgp 65100
 
     let want: Prefix = "10.241.3.0/24".parse().unwrap();
     wait_for(&mut rx, "UPDATE for 10.241.3.0/24", 30, |e| match e {
-        PeerEvent::Update { update, .. } => update.nlri().any(|n: Nlri| n.prefix == want),
+        PeerEvent::Update { updates, .. } => updates
+            .iter()
+            .any(|u| u.nlri().any(|n: Nlri| n.prefix == want)),
         _ => false,
     })
     .await;

@@ -196,13 +196,19 @@ async fn gobgpd_session_update_and_down() {
 
     let want: Prefix = "10.241.0.0/24".parse().unwrap();
     let ev = wait_for(&mut rx, "UPDATE for 10.241.0.0/24", 30, |e| match e {
-        PeerEvent::Update { update, .. } => update.nlri().any(|n: Nlri| n.prefix == want),
+        PeerEvent::Update { updates, .. } => updates
+            .iter()
+            .any(|u| u.nlri().any(|n: Nlri| n.prefix == want)),
         _ => false,
     })
     .await;
-    let PeerEvent::Update { update, .. } = ev else {
+    let PeerEvent::Update { updates, .. } = ev else {
         unreachable!()
     };
+    let update = updates
+        .iter()
+        .find(|u| u.nlri().any(|n: Nlri| n.prefix == want))
+        .unwrap();
     let attrs = update.attributes();
     println!("UPDATE attributes from gobgpd: {attrs:?}");
     let st = mgr.peers();

@@ -8,7 +8,7 @@
 use bgp_proto::fsm::State;
 use bgp_proto::{Nlri, Prefix};
 use bgpd::config::Config;
-use bgpd::peer::{PeerCommand, PeerEvent, PeerManager};
+use bgpd::peer::{PeerCommand, PeerEvent, PeerManager, UPDATE_BURST};
 use bytes::Bytes;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
@@ -133,14 +133,15 @@ async fn two_managers_collide_establish_exchange_and_go_down() {
 
     // An UPDATE from A reaches B's core.
     assert!(a.send(pa_id, PeerCommand::Send(vec![update_bytes()])));
-    let PeerEvent::Update { update, .. } = wait_for(&mut rxb, "UPDATE", |e| {
+    let PeerEvent::Update { updates, .. } = wait_for(&mut rxb, "UPDATE", |e| {
         matches!(e, PeerEvent::Update { .. })
     })
     .await
     else {
         unreachable!()
     };
-    let nlri: Vec<Nlri> = update.nlri().collect();
+    assert_eq!(updates.len(), 1);
+    let nlri: Vec<Nlri> = updates[0].nlri().collect();
     assert_eq!(nlri.len(), 1);
     assert_eq!(nlri[0].prefix, "10.241.0.0/24".parse::<Prefix>().unwrap());
     assert_eq!(a.peers()[0].counters.updates_out, 1);
@@ -177,6 +178,30 @@ async fn two_managers_collide_establish_exchange_and_go_down() {
         .contains("Administrative Shutdown"));
 
     // And comes back when enabled.
+    assert!(a.send(pa_id, PeerCommand::Enable));
+    wait_for(&mut rxa, "A re-established", is_established).await;
+    wait_for(&mut rxb, "B re-established", is_established).await;
+
+    // UPDATEs reach the core in bursts, and in order with the session's
+    // other events: all 40 before the Down that followed them on the wire.
+    assert!(a.send(pa_id, PeerCommand::Send(vec![update_bytes(); 40])));
+    assert!(a.send(pa_id, PeerCommand::Shutdown(None)));
+    let mut received = 0;
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(10), rxb.recv())
+            .await
+            .expect("B's events")
+            .expect("B's queue open");
+        match ev {
+            PeerEvent::Update { updates, .. } => {
+                assert!((1..=UPDATE_BURST).contains(&updates.len()));
+                received += updates.len();
+            }
+            PeerEvent::Down { .. } => break,
+            _ => {}
+        }
+    }
+    assert_eq!(received, 40);
     assert!(a.send(pa_id, PeerCommand::Enable));
     wait_for(&mut rxa, "A re-established", is_established).await;
     wait_for(&mut rxb, "B re-established", is_established).await;

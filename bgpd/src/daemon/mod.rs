@@ -180,7 +180,7 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
         None => None,
     };
 
-    let (peer_tx, mut peer_rx) = mpsc::channel::<PeerEvent>(16 * 1024);
+    let (peer_tx, mut peer_rx) = mpsc::channel::<PeerEvent>(crate::peer::EVENT_QUEUE);
     let peers = PeerManager::spawn(&config, peer_tx);
     info!(
         asn = config.router.asn,
@@ -223,15 +223,14 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
         tokio::select! {
             ev = peer_rx.recv() => {
                 let Some(ev) = ev else { break };
-                d.handle_peer_event(ev);
-                // Apply a burst as one batch before flushing outputs.
-                let mut n = 1;
+                // Apply a burst as one batch before flushing outputs; an
+                // event of several UPDATEs counts each.
+                let mut n = d.handle_peer_event(ev);
                 while n < EVENT_BATCH {
                     match peer_rx.try_recv() {
-                        Ok(ev) => d.handle_peer_event(ev),
+                        Ok(ev) => n += d.handle_peer_event(ev),
                         Err(_) => break,
                     }
-                    n += 1;
                 }
                 d.flush().await;
             }
@@ -303,11 +302,19 @@ impl Daemon {
         }
     }
 
-    fn handle_peer_event(&mut self, ev: PeerEvent) {
+    /// Applies one event; returns how many messages it carried (its share
+    /// of an [`EVENT_BATCH`]).
+    fn handle_peer_event(&mut self, ev: PeerEvent) -> usize {
+        let mut weight = 1;
         match ev {
             PeerEvent::State { peer, state } => self.on_state(peer, state),
             PeerEvent::Established { peer, info } => self.on_established(peer, *info),
-            PeerEvent::Update { peer, update } => self.on_update(peer, &update),
+            PeerEvent::Update { peer, updates } => {
+                weight = updates.len().max(1);
+                for update in &updates {
+                    self.on_update(peer, update);
+                }
+            }
             PeerEvent::RouteRefresh { peer, family } => self.on_route_refresh(peer, family),
             PeerEvent::Down {
                 peer,
@@ -320,6 +327,7 @@ impl Daemon {
                 self.max_prefix_restarts.remove(&peer);
             }
         }
+        weight
     }
 
     fn on_state(&mut self, peer: PeerId, state: State) {

@@ -125,6 +125,29 @@ impl Conn {
         self.writer
     }
 
+    /// The next message already in the read buffer, without reading the
+    /// socket: `None` if no whole message is buffered (or the connection is
+    /// closed).
+    pub fn try_next(&mut self) -> Option<Input> {
+        if self.closed {
+            return None;
+        }
+        match split_frame(&mut self.buf, &self.ctx) {
+            Ok(Some(frame)) => Some(match decode_message(frame, &self.ctx) {
+                Ok(d) => Input::Message(d),
+                Err(e) => {
+                    self.closed = true;
+                    Input::DecodeError(e.notification(), e.to_string())
+                }
+            }),
+            Ok(None) => None,
+            Err(e) => {
+                self.closed = true;
+                Some(Input::DecodeError(e.notification(), e.to_string()))
+            }
+        }
+    }
+
     /// The next message. Cancel-safe: bytes read stay in the buffer and a
     /// frame is split and decoded without awaiting.
     pub async fn next(&mut self) -> Input {
@@ -132,21 +155,8 @@ impl Conn {
             return std::future::pending().await;
         }
         loop {
-            match split_frame(&mut self.buf, &self.ctx) {
-                Ok(Some(frame)) => {
-                    return match decode_message(frame, &self.ctx) {
-                        Ok(d) => Input::Message(d),
-                        Err(e) => {
-                            self.closed = true;
-                            Input::DecodeError(e.notification(), e.to_string())
-                        }
-                    };
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    self.closed = true;
-                    return Input::DecodeError(e.notification(), e.to_string());
-                }
+            if let Some(input) = self.try_next() {
+                return input;
             }
             // An idle connection holds no read buffer: wait for data
             // first, then reserve (a thousand idle sessions would

@@ -65,6 +65,13 @@ pub struct SessionInfo {
     pub config: NeighborConfig,
 }
 
+/// Most UPDATEs in one [`PeerEvent::Update`]; the core's queue holds
+/// [`EVENT_QUEUE`] events, so at most their product is in flight.
+pub const UPDATE_BURST: usize = 16;
+
+/// Capacity of the core's event queue (events, not UPDATEs).
+pub const EVENT_QUEUE: usize = 16 * 1024;
+
 /// What neighbor tasks tell the core.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // one per session event
@@ -77,13 +84,15 @@ pub enum PeerEvent {
         /// large as the largest kind, and UPDATEs are the many).
         info: Box<SessionInfo>,
     },
-    /// An UPDATE arrived on an Established session (RFC 7606 handling is
-    /// the core's).
+    /// UPDATEs arrived on an Established session, in order (RFC 7606
+    /// handling is the core's). Those one read brought are sent together
+    /// (at most [`UPDATE_BURST`]): one hand-over to the core per read, not
+    /// per message.
     Update {
         /// Neighbor.
         peer: PeerId,
-        /// The UPDATE, zero-copy.
-        update: bgp_proto::wire::update::Update,
+        /// The UPDATEs, zero-copy.
+        updates: Vec<bgp_proto::wire::update::Update>,
     },
     /// The peer asked for a route refresh of a family it negotiated.
     RouteRefresh {

@@ -9,7 +9,7 @@ use super::conn::{next_input, Conn, Input};
 use super::mailbox;
 use super::sockopt;
 use super::spec::{NeighborSpec, TtlPolicy};
-use super::{PeerCommand, PeerEvent, PeerId, PeerStatus, SessionInfo};
+use super::{PeerCommand, PeerEvent, PeerId, PeerStatus, SessionInfo, UPDATE_BURST};
 use bgp_proto::fsm::{collision_winner, Action, Event, Fsm, Incoming, Negotiated, Origin, State};
 use bgp_proto::msg::notification::cease_subcode;
 use bgp_proto::wire::Decoded;
@@ -76,6 +76,8 @@ pub(crate) struct NeighborTask {
     on_exit: Option<Box<dyn FnOnce() + Send>>,
     /// Removed or shut down: the run loop ends.
     stopped: bool,
+    /// UPDATEs received and not yet handed to the core.
+    updates: Vec<bgp_proto::wire::update::Update>,
 }
 
 fn lock(status: &Mutex<PeerStatus>) -> std::sync::MutexGuard<'_, PeerStatus> {
@@ -148,6 +150,7 @@ impl NeighborTask {
             flushing: Vec::new(),
             on_exit: Some(on_exit),
             stopped: false,
+            updates: Vec::new(),
         })
     }
 
@@ -213,7 +216,7 @@ impl NeighborTask {
         if let Some(f) = self.on_exit.take() {
             f();
         }
-        let _ = Box::pin(self.events.send(PeerEvent::Removed { peer: self.id })).await;
+        Box::pin(self.send_event(PeerEvent::Removed { peer: self.id })).await;
         debug!(peer = %self.spec.addr, id = self.id, "neighbor task ended");
     }
 
@@ -236,7 +239,11 @@ impl NeighborTask {
                 self.dial = None;
                 self.dialed(r).await;
             }
-            Wake::Input(which, input) => self.input(which, input).await,
+            Wake::Input(which, input) => {
+                self.input(which, input).await;
+                self.input_burst(which).await;
+                self.send_updates().await;
+            }
             Wake::Timer => {
                 let now = Instant::now();
                 let acts = self.main.fsm.handle_timeout(now);
@@ -247,6 +254,47 @@ impl NeighborTask {
                 }
             }
         }
+    }
+
+    /// Handles the messages an established session already has in its
+    /// read buffer (up to [`UPDATE_BURST`] more) without a trip through the
+    /// task's `select!` each, so the UPDATEs of one read reach the core
+    /// together.
+    async fn input_burst(&mut self, which: Which) {
+        for _ in 1..UPDATE_BURST {
+            if self.stopped {
+                return;
+            }
+            let Some(side) = self.side(which) else { return };
+            if side.fsm.state() != State::Established {
+                return;
+            }
+            let Some(input) = side.conn.as_mut().and_then(Conn::try_next) else {
+                return;
+            };
+            self.input(which, input).await;
+        }
+    }
+
+    /// Hands the UPDATEs received so far to the core.
+    async fn send_updates(&mut self) {
+        if self.updates.is_empty() {
+            return;
+        }
+        let updates = std::mem::take(&mut self.updates);
+        let _ = self
+            .events
+            .send(PeerEvent::Update {
+                peer: self.id,
+                updates,
+            })
+            .await;
+    }
+
+    /// Sends an event to the core after the UPDATEs received before it.
+    async fn send_event(&mut self, ev: PeerEvent) {
+        self.send_updates().await;
+        let _ = self.events.send(ev).await;
     }
 
     async fn handle(&mut self, which: Which, ev: Event) {
@@ -459,13 +507,10 @@ impl NeighborTask {
                     return;
                 }
                 if let Some(update) = update {
-                    let _ = self
-                        .events
-                        .send(PeerEvent::Update {
-                            peer: self.id,
-                            update,
-                        })
-                        .await;
+                    self.updates.push(update);
+                    if self.updates.len() >= UPDATE_BURST {
+                        self.send_updates().await;
+                    }
                 }
                 if let Some(rr) = rr.filter(|rr| rr.subtype == RouteRefreshSubtype::Request) {
                     let known = self
@@ -477,7 +522,7 @@ impl NeighborTask {
                             peer: self.id,
                             family: rr.family,
                         };
-                        let _ = self.events.send(ev).await;
+                        self.send_event(ev).await;
                     }
                 }
             }
@@ -582,13 +627,11 @@ impl NeighborTask {
                         dynamic: self.spec.dynamic,
                         config: self.spec.config.clone(),
                     };
-                    let _ = self
-                        .events
-                        .send(PeerEvent::Established {
-                            peer: self.id,
-                            info: Box::new(info),
-                        })
-                        .await;
+                    self.send_event(PeerEvent::Established {
+                        peer: self.id,
+                        info: Box::new(info),
+                    })
+                    .await;
                 }
                 Action::Down {
                     reason,
@@ -621,7 +664,7 @@ impl NeighborTask {
                         notification: reason.notification().cloned(),
                         graceful,
                     };
-                    let _ = self.events.send(ev).await;
+                    self.send_event(ev).await;
                 }
                 Action::StateChange { from, to } => {
                     if let Some(side) = self.side(which) {
@@ -638,13 +681,11 @@ impl NeighborTask {
                     }
                     info!(peer = %addr, asn, %from, %to, "state change");
                     lock(&self.status).state = to;
-                    let _ = self
-                        .events
-                        .send(PeerEvent::State {
-                            peer: self.id,
-                            state: to,
-                        })
-                        .await;
+                    self.send_event(PeerEvent::State {
+                        peer: self.id,
+                        state: to,
+                    })
+                    .await;
                 }
             }
         }
@@ -731,13 +772,11 @@ impl NeighborTask {
                 st.state = self.main.fsm.state();
             }
             let state = self.main.fsm.state();
-            let _ = self
-                .events
-                .send(PeerEvent::State {
-                    peer: self.id,
-                    state,
-                })
-                .await;
+            self.send_event(PeerEvent::State {
+                peer: self.id,
+                state,
+            })
+            .await;
         }
         let n = cease(cease_subcode::CONNECTION_COLLISION_RESOLUTION);
         self.handle(Which::Other, Event::ManualStop(Some(n))).await;
