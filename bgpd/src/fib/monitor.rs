@@ -75,16 +75,25 @@ fn drop_new_routes(sock: &Socket) -> std::io::Result<()> {
     }
 }
 
+/// A `u32` field of a link message's `struct ifinfomsg { u8 family, pad;
+/// u16 type; i32 index; u32 flags; u32 change; }` at `offset`.
+fn ifinfo_u32(msg: &[u8], offset: usize) -> Option<u32> {
+    let at = nlmsg::NLMSG_HDRLEN + offset;
+    msg.get(at..at + 4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_ne_bytes)
+}
+
+/// The interface index of a link message.
+fn link_index(msg: &[u8]) -> Option<u32> {
+    ifinfo_u32(msg, 4)
+}
+
 /// Whether an `RTM_NEWLINK` says the link is up and running.
 fn link_running(msg: &[u8]) -> bool {
     const IFF_UP: u32 = 0x1;
     const IFF_RUNNING: u32 = 0x40;
-    // struct ifinfomsg { u8 family, pad; u16 type; i32 index; u32 flags; u32 change; }
-    let at = nlmsg::NLMSG_HDRLEN + 8;
-    msg.get(at..at + 4)
-        .and_then(|b| b.try_into().ok())
-        .map(u32::from_ne_bytes)
-        .is_some_and(|f| f & (IFF_UP | IFF_RUNNING) == IFF_UP | IFF_RUNNING)
+    ifinfo_u32(msg, 8).is_some_and(|f| f & (IFF_UP | IFF_RUNNING) == IFF_UP | IFF_RUNNING)
 }
 
 /// Something changed in the kernel.
@@ -94,10 +103,10 @@ pub enum KernelEvent {
     Connected,
     /// One of our routes (protocol, table, metric) was deleted.
     RouteDeleted(Prefix),
-    /// A link is down or gone: the kernel flushed the routes (and nexthop
-    /// objects) through it without a word, and the connected networks
-    /// changed, perhaps only for a moment.
-    LinkDown,
+    /// The link with this index is down or gone: the kernel flushed the
+    /// routes (and nexthop objects) through it without a word, and the
+    /// connected networks changed, perhaps only for a moment.
+    LinkDown(u32),
     /// A nexthop object carrying our protocol was deleted (the kernel
     /// deleted the routes naming it, without telling).
     NexthopDeleted(u32),
@@ -189,8 +198,8 @@ impl FibMonitor {
                 continue;
             };
             let ev = match kind {
-                RTM_DELLINK => Some(KernelEvent::LinkDown),
-                RTM_NEWLINK if !link_running(msg) => Some(KernelEvent::LinkDown),
+                RTM_DELLINK => link_index(msg).map(KernelEvent::LinkDown),
+                RTM_NEWLINK if !link_running(msg) => link_index(msg).map(KernelEvent::LinkDown),
                 RTM_NEWLINK | RTM_NEWADDR | RTM_DELADDR => Some(KernelEvent::Connected),
                 // Only parse deletions carrying our protocol number: a big
                 // load echoes one notification per route we write.

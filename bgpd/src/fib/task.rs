@@ -222,11 +222,14 @@ async fn run<F: Fib>(
                             KernelEvent::Connected => {
                                 connected_at = connected_at.min(Instant::now() + CONNECTED_DEBOUNCE);
                             }
-                            KernelEvent::LinkDown => {
-                                // Even if it is up again by the time we look,
-                                // its routes are gone: read the table.
+                            KernelEvent::LinkDown(index) => {
                                 connected_at = connected_at.min(Instant::now() + CONNECTED_DEBOUNCE);
-                                resync_at = resync_at.min(Instant::now() + RESYNC_DEBOUNCE);
+                                // Even if it is up again by the time we look,
+                                // the routes through it are gone: read the
+                                // table (only for a link our next hops use).
+                                if m.connected().iter().any(|c| c.ifindex == index) {
+                                    resync_at = resync_at.min(Instant::now() + RESYNC_DEBOUNCE);
+                                }
                             }
                             KernelEvent::RouteDeleted(p) if m.is_installed(&p) => {
                                 resync_at = resync_at.min(Instant::now() + RESYNC_DEBOUNCE);
