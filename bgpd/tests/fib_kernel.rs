@@ -155,11 +155,11 @@ fn cfg(table: u32) -> FibConfig {
 }
 
 fn manager(table: u32) -> FibManager<NetlinkFib> {
-    let c = cfg(table);
-    FibManager::new(
-        NetlinkFib::new(NetlinkOptions::from_config(&c)).unwrap(),
-        &c,
-    )
+    manager_with(&cfg(table))
+}
+
+fn manager_with(c: &FibConfig) -> FibManager<NetlinkFib> {
+    FibManager::new(NetlinkFib::new(NetlinkOptions::from_config(c)).unwrap(), c)
 }
 
 /// The FIB task with a kernel monitor on the main table, as the daemon
@@ -434,10 +434,7 @@ fn restart_keeps_routes_then_removes_only_stale_and_leaves_foreign() {
                 persist: false,
                 ..cfg(1000)
             };
-            let mut m = FibManager::new(
-                NetlinkFib::new(NetlinkOptions::from_config(&c)).unwrap(),
-                &c,
-            );
+            let mut m = manager_with(&c);
             m.start().await.unwrap();
             m.shutdown().await.unwrap();
         })
@@ -629,10 +626,7 @@ fn routes_share_nexthop_objects_that_go_with_their_last_route() {
                 persist: false,
                 ..cfg(254)
             };
-            let mut m = FibManager::new(
-                NetlinkFib::new(NetlinkOptions::from_config(&c)).unwrap(),
-                &c,
-            );
+            let mut m = manager_with(&c);
             m.start().await.unwrap();
             // Adopted: the previous run's objects, none created.
             assert_eq!(m.fib().nexthop_objects(), Some(4));
@@ -668,10 +662,7 @@ fn plain_routes_when_nexthop_objects_are_off() {
                 nexthop_objects: false,
                 ..cfg(254)
             };
-            let mut m = FibManager::new(
-                NetlinkFib::new(NetlinkOptions::from_config(&c)).unwrap(),
-                &c,
-            );
+            let mut m = manager_with(&c);
             m.start().await.unwrap();
             m.update(&[
                 ann("10.1.0.0/24", &["10.99.0.2"]),
