@@ -640,8 +640,15 @@ fn routes_share_nexthop_objects_that_go_with_their_last_route() {
             ])
             .await
             .unwrap();
-            // The group and 10.99.0.3 went with the ECMP route.
+            // The group and 10.99.0.3 went with the ECMP route, from the
+            // kernel too (this thread is in the namespace).
             assert_eq!(m.fib().nexthop_objects(), Some(2));
+            let listed = Command::new("ip")
+                .args(["nexthop", "show"])
+                .output()
+                .unwrap();
+            let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+            assert_eq!(listed.matches("proto bgp").count(), 2, "{listed}");
             m.shutdown().await.unwrap();
         })
     });

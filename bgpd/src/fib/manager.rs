@@ -415,7 +415,8 @@ impl<F: Fib> FibManager<F> {
     async fn write_batches(&mut self, batches: usize) -> Result<usize, FibError> {
         let mut written = 0;
         let mut left = batches;
-        let _ = self.release_freed();
+        // Lists released and not yet seen by the backend's next write.
+        let mut unsent = self.release_freed();
         let mut batch = self.t.prepare_next(left);
         while !batch.ops.is_empty() {
             left = left.saturating_sub(1);
@@ -432,7 +433,7 @@ impl<F: Fib> FibManager<F> {
                 (result, next)
             };
             let settled = self.t.settle(batch, result);
-            let _ = self.release_freed();
+            unsent = self.release_freed();
             match settled {
                 Ok(n) => written += n,
                 Err(e) => {
@@ -443,7 +444,7 @@ impl<F: Fib> FibManager<F> {
             }
             batch = next;
         }
-        if self.release_freed() {
+        if unsent {
             // An empty batch: the backend deletes what it kept for them.
             self.fib.apply(&[]).await?;
         }

@@ -17,7 +17,6 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use netlink_packet_route::RouteNetlinkMessage;
@@ -143,7 +142,9 @@ pub struct NetlinkFib {
     objects: Option<NexthopObjects>,
     /// The registry must be re-read from the kernel before the next write
     /// (never read yet, or a route naming an object was refused).
-    verify_objects: bool,
+    objects_in_doubt: bool,
+    /// A refused route naming an object has been logged (once is enough).
+    logged_refusal: bool,
 }
 
 impl NetlinkFib {
@@ -163,7 +164,8 @@ impl NetlinkFib {
                 rx: Vec::with_capacity(64 * 1024),
             }),
             objects: opts.nexthop_objects.then(NexthopObjects::new),
-            verify_objects: true,
+            objects_in_doubt: true,
+            logged_refusal: false,
             opts,
             seq: 1,
         })
@@ -243,7 +245,7 @@ impl NetlinkFib {
         match dumped {
             Ok(list) => {
                 objects.sync(&list, self.opts.protocol, referenced);
-                self.verify_objects = false;
+                self.objects_in_doubt = false;
             }
             Err(FibError::Io { source, .. })
                 if matches!(
@@ -259,14 +261,14 @@ impl NetlinkFib {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "nexthop objects: dump failed");
-                self.verify_objects = true;
+                self.objects_in_doubt = true;
             }
         }
     }
 
     /// Re-reads our nexthop objects if a refused write cast doubt on them.
     async fn verify_objects(&mut self) -> Result<(), FibError> {
-        if !self.verify_objects || self.objects.is_none() {
+        if !self.objects_in_doubt || self.objects.is_none() {
             return Ok(());
         }
         let seq = self.next_seq(1);
@@ -529,9 +531,6 @@ fn errno_text(errno: i32) -> String {
     std::io::Error::from_raw_os_error(-errno).to_string()
 }
 
-/// Set once the first refusal of a route naming an object is logged.
-static LOGGED_PLAIN_FALLBACK: AtomicBool = AtomicBool::new(false);
-
 impl Fib for NetlinkFib {
     async fn apply(&mut self, batch: &[FibOp]) -> Result<Vec<OpFailure>, FibError> {
         let ids = if self.objects.is_some() {
@@ -555,8 +554,8 @@ impl Fib for NetlinkFib {
             .iter()
             .any(|f| ids.get(f.index).copied().flatten().is_some())
         {
-            self.verify_objects = true;
-            if !LOGGED_PLAIN_FALLBACK.swap(true, Ordering::Relaxed) {
+            self.objects_in_doubt = true;
+            if !std::mem::replace(&mut self.logged_refusal, true) {
                 tracing::info!("a route naming a nexthop object was refused; re-reading objects");
             }
         }
