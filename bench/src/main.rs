@@ -67,6 +67,9 @@ struct Args {
     /// run directory (implies --keep; perf's overhead skews the numbers).
     #[arg(long)]
     perf: bool,
+    /// Samples per second for --perf (more samples, more skew).
+    #[arg(long, default_value_t = 499, value_parser = clap::value_parser!(u32).range(1..=20000))]
+    perf_freq: u32,
 }
 
 /// A target of the runs.
@@ -168,7 +171,7 @@ fn real_main() -> Result<()> {
         timeout: Duration::from_secs(args.timeout),
         rbgpd: rbgpd.clone(),
         work_dir: work_dir.clone(),
-        perf: args.perf,
+        perf: args.perf.then_some(args.perf_freq),
     };
     println!("{}", machine_info(&targets, &rbgpd));
     let mut all_ok = true;

@@ -132,9 +132,10 @@ pub struct Options {
     pub rbgpd: PathBuf,
     /// Where run directories (configs, logs) go.
     pub work_dir: PathBuf,
-    /// Profile the daemon with `perf record -e cpu-clock -g` (kept as
-    /// `perf.data` in the run directory; perf's own cost skews the run).
-    pub perf: bool,
+    /// Profile the daemon with `perf record -e cpu-clock -g` at this many
+    /// samples per second (kept as `perf.data` in the run directory;
+    /// perf's own cost skews the run).
+    pub perf: Option<u32>,
 }
 
 /// Where the speakers connect and who measures what.
@@ -246,13 +247,21 @@ pub fn run_daemon(
         rbgpd: opts.rbgpd.clone(),
     };
     let mut running = daemons::start(daemon, &topo.dut, &setup)?;
-    let profiler = if opts.perf {
+    let profiler = if let Some(freq) = opts.perf {
         let pids: Vec<String> = running.pids().iter().map(u32::to_string).collect();
         let mut c = std::process::Command::new("perf");
-        c.args(["record", "-e", "cpu-clock", "-F", "499", "-g", "-o"])
-            .arg(dir.join("perf.data"))
-            .arg("-p")
-            .arg(pids.join(","));
+        c.args([
+            "record",
+            "-e",
+            "cpu-clock",
+            "-F",
+            &freq.to_string(),
+            "-g",
+            "-o",
+        ])
+        .arg(dir.join("perf.data"))
+        .arg("-p")
+        .arg(pids.join(","));
         Some(Proc::spawn("perf", c, &dir.join("perf.log"))?)
     } else {
         None

@@ -592,6 +592,8 @@ impl Rib {
         let base_id = self.core.attrs.intern(&base);
         // Outcome per family when the policy does not look at the prefix.
         let mut cached: [Option<Option<u32>>; 2] = [None, None];
+        let nlri: SmallVec<[Nlri; 32]> = nlri.into_iter().collect();
+        self.warm(&nlri);
         for n in nlri {
             let result = if looped {
                 None
@@ -647,6 +649,8 @@ impl Rib {
     ) -> Result<(), RibError> {
         self.core.forget_exports();
         let slot = self.core.slot_of(peer)?;
+        let nlri: SmallVec<[Nlri; 32]> = nlri.into_iter().collect();
+        self.warm(&nlri);
         for n in nlri {
             self.set(slot, n, None);
         }
@@ -675,6 +679,22 @@ impl Rib {
             self.update(peer, nlri, r.next_hop.global, msg.attributes.clone())?;
         }
         Ok(())
+    }
+
+    /// Looks up every prefix of `nlri` once, results unused: the index
+    /// probes of different prefixes are independent, so their cache misses
+    /// overlap instead of being paid one after the other by the changes.
+    fn warm(&self, nlri: &[Nlri]) {
+        if nlri.len() < 2 {
+            return;
+        }
+        for n in nlri {
+            let found = match n.prefix {
+                Prefix::V4(p) => self.v4.find(p),
+                Prefix::V6(p) => self.v6.find(p),
+            };
+            std::hint::black_box(found);
+        }
     }
 
     fn set(&mut self, slot: u16, n: Nlri, new: Option<(u32, bool)>) {

@@ -13,9 +13,9 @@
 //! there is one) is first.
 
 use bgp_proto::types::{Family, Ipv4Prefix, Ipv6Prefix, Prefix};
-use hashbrown::{DefaultHashBuilder, HashTable};
+use hashbrown::DefaultHashBuilder;
 
-use crate::slot_index::{index_hash, narrow, spread, Indexed};
+use crate::slot_index::{index_hash, narrow, IdIndex};
 use std::hash::{BuildHasher, Hash};
 use std::net::IpAddr;
 use std::num::NonZeroU8;
@@ -310,7 +310,7 @@ impl Cells {
 pub(crate) struct FamilyTable<K: Key> {
     /// Route ids by prefix, each with 32 bits of its key's hash so the
     /// index grows (rehashes) without reading the slab.
-    index: HashTable<Indexed>,
+    index: IdIndex,
     hasher: DefaultHashBuilder,
     /// Prefixes by route id.
     slots: Vec<Slot<K>>,
@@ -337,7 +337,7 @@ pub(crate) struct FamilyTable<K: Key> {
 impl<K: Key> Default for FamilyTable<K> {
     fn default() -> Self {
         FamilyTable {
-            index: HashTable::new(),
+            index: IdIndex::default(),
             hasher: DefaultHashBuilder::default(),
             slots: Vec::new(),
             free: Vec::new(),
@@ -369,12 +369,9 @@ impl<K: Key> FamilyTable<K> {
     /// [`FamilyTable::find`] with the hash of `key` known.
     pub fn find_hashed(&self, hash: u64, key: K) -> Option<u32> {
         let slots = &self.slots;
-        let h = narrow(hash);
-        self.index
-            .find(hash, |e| {
-                e.hash == h && slots.get(idx(e.id)).is_some_and(|s| s.key == key)
-            })
-            .map(|e| e.id)
+        self.index.find(narrow(hash), |id| {
+            slots.get(idx(id)).is_some_and(|s| s.key == key)
+        })
     }
 
     /// The paths of `key`, if it has any.
@@ -465,11 +462,7 @@ impl<K: Key> FamilyTable<K> {
                 self.slot_count() - 1
             }
         };
-        let entry = Indexed {
-            id,
-            hash: narrow(hash),
-        };
-        self.index.insert_unique(hash, entry, |e| spread(e.hash));
+        self.index.insert(narrow(hash), id);
         id
     }
 
@@ -495,8 +488,7 @@ impl<K: Key> FamilyTable<K> {
             return;
         };
         // A dead slot's list is inline: the last path left it `One`.
-        if let Ok(e) = self.index.find_entry(self.hash(key), |e| e.id == id) {
-            e.remove();
+        if self.index.remove(narrow(self.hash(key)), id) {
             self.free.push(id);
         }
     }
@@ -653,7 +645,7 @@ impl<K: Key> FamilyTable<K> {
     /// Heap bytes held by the prefix table (estimate from capacities):
     /// index, slab, boxed path lists and Adj-RIB-Outs.
     pub fn heap_bytes(&self) -> usize {
-        let index = self.index.capacity() * (std::mem::size_of::<Indexed>() + 1);
+        let index = self.index.capacity() * 8;
         let slab = self.slots.capacity() * std::mem::size_of::<Slot<K>>();
         let lists: usize = self.iter().map(|(_, _, l)| l.heap_bytes()).sum();
         let adj: usize = self.adj_out.iter().map(|a| a.cells.heap_bytes()).sum();
