@@ -366,9 +366,33 @@ impl Core {
         let mut computed: HashMap<u32, Arc<RouteAttrs>> = HashMap::new();
         let mut withdrawn: Vec<K> = Vec::new();
         let mut groups: SmallMap<Vec<K>> = SmallMap::new();
+        // Routes arrive in the order they changed, so runs of them share a
+        // best path's attributes (one UPDATE's prefixes): the last result
+        // and group are reused without a lookup while the source is the
+        // same (only where the cache applies: the policy ignores the
+        // prefix).
+        let mut last: Option<((u32, u16), Option<u32>)> = None;
+        let mut last_group: Option<(u32, usize)> = None;
         for id in ids {
             let Some(key) = t.key(id) else { continue };
-            let desired = self.export_id(t.paths(id), slot, key, cache.as_mut(), &mut computed);
+            let list = t.paths(id);
+            let source = list
+                .and_then(|l| l.as_slice().first())
+                .filter(|e| e.has(BEST))
+                .map(|e| (e.attr, e.peer));
+            let desired = match (last, source) {
+                (Some((from, hit)), Some(src)) if from == src && cache.is_some() => {
+                    if let Some(d) = hit {
+                        self.attrs.acquire(d);
+                    }
+                    hit
+                }
+                _ => {
+                    let d = self.export_id(list, slot, key, cache.as_mut(), &mut computed);
+                    last = source.map(|src| (src, d));
+                    d
+                }
+            };
             let current = t.adj_get(s, id);
             match (current, desired) {
                 (Some(c), Some(d)) if c == d && !force => self.attrs.release(d),
@@ -376,9 +400,16 @@ impl Core {
                     if let Some(c) = t.adj_set(s, id, Some(d)) {
                         self.attrs.release(c);
                     }
-                    let g = match groups.position(d) {
-                        Some(g) => g,
-                        None => groups.insert_new(d, Vec::new()),
+                    let g = match last_group {
+                        Some((of, g)) if of == d => g,
+                        _ => {
+                            let g = match groups.position(d) {
+                                Some(g) => g,
+                                None => groups.insert_new(d, Vec::new()),
+                            };
+                            last_group = Some((d, g));
+                            g
+                        }
                     };
                     if let Some((_, v)) = groups.entries.get_mut(g) {
                         v.push(key);

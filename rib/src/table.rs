@@ -508,12 +508,12 @@ impl<K: Key> FamilyTable<K> {
         if adj.cells.len() <= i {
             // Nothing is held beyond the vector: clearing is a no-op.
             attr?;
-            // Grow to the whole slab, with room for an eighth more or up to
-            // the slab's capacity, whichever is less: few resizes while the
-            // table grows, and (unlike doubling) little unused space in a
-            // thousand peers' vectors.
+            // Grow to the whole slab, with room up to the slab's capacity:
+            // the vector is reallocated (copied) only as often as the slab
+            // doubles, and the room is never written, so it costs address
+            // space, not memory.
             let want = n.max(i + 1);
-            let room = (want + want / 8).min(self.slots.capacity()).max(want);
+            let room = self.slots.capacity().max(want);
             adj.cells.grow(want, room);
         }
         let old = adj
