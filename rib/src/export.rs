@@ -18,7 +18,7 @@
 use crate::attrs::{RouteAttrs, DEFAULT_LOCAL_PREF};
 use crate::policy_eval::{Outcome, PolicyId, RouteCtx};
 use crate::rib::{Core, PeerState, Rib, RibError};
-use crate::table::{FamilyTable, Key, PathEntry, PathList, BEST};
+use crate::table::{FamilyTable, Key, PathEntry, BEST};
 use bgp_proto::msg::attributes::{Community, MpNextHop, MpReach, MpUnreach, UpdateMessage};
 use bgp_proto::types::{Family, Nlri, Prefix};
 use hashbrown::HashMap;
@@ -124,63 +124,6 @@ impl ExportBatch {
     }
 }
 
-/// A map from `u32` that is a plain vector while small (a drain after one
-/// UPDATE touches a few keys: no hashing, one allocation) and adds a hash
-/// index once it grows (full export).
-#[derive(Debug)]
-struct SmallMap<V> {
-    entries: Vec<(u32, V)>,
-    index: HashMap<u32, usize>,
-}
-
-/// Entries up to which [`SmallMap`] searches linearly.
-const SMALL: usize = 32;
-
-impl<V> SmallMap<V> {
-    fn new() -> Self {
-        SmallMap {
-            entries: Vec::new(),
-            index: HashMap::new(),
-        }
-    }
-
-    fn position(&self, k: u32) -> Option<usize> {
-        if self.entries.len() <= SMALL {
-            self.entries.iter().position(|(x, _)| *x == k)
-        } else {
-            self.index.get(&k).copied()
-        }
-    }
-
-    fn get(&self, k: u32) -> Option<&V> {
-        self.position(k)
-            .and_then(|i| self.entries.get(i))
-            .map(|(_, v)| v)
-    }
-
-    /// Inserts `k`, which must not be present; returns its position.
-    fn insert_new(&mut self, k: u32, v: V) -> usize {
-        self.entries.push((k, v));
-        let n = self.entries.len();
-        if n == SMALL + 1 {
-            self.index = self
-                .entries
-                .iter()
-                .enumerate()
-                .map(|(i, (x, _))| (*x, i))
-                .collect();
-        } else if n > SMALL + 1 {
-            self.index.insert(k, n - 1);
-        }
-        n - 1
-    }
-}
-
-/// Export results cached per source attribute set during one drain, when
-/// the export policy does not look at the prefix: the source peer and the
-/// outgoing id (the memo holds the reference).
-type ExportCache = SmallMap<(u16, Option<u32>)>;
-
 /// What the export of a best path depends on besides the prefix, when the
 /// target's export policy ignores the prefix: peers of one class (same
 /// policy, kind of session and next hop) get the same outgoing attributes.
@@ -267,35 +210,25 @@ impl Core {
     }
 
     /// The interned outgoing attribute id for `target` and `key` (one
-    /// reference for the caller). With `cache` (the export policy ignores
-    /// the prefix) the result is looked up per source attribute set in the
-    /// drain's `cache`, then in the memo shared by peers of the same class,
-    /// and only computed on a miss of both; `computed` collects the routes
-    /// by outgoing id for the batches.
+    /// reference for the caller), from the best path `best`. With `memo`
+    /// (the export policy ignores the prefix) the result is looked up in the
+    /// memo shared by peers of the same class, computed only on a miss, and
+    /// comes with the outgoing attributes.
     fn export_id<K: Key>(
         &mut self,
-        list: Option<&PathList>,
+        best: Option<PathEntry>,
         slot: u16,
         key: K,
-        cache: Option<&mut ExportCache>,
-        computed: &mut HashMap<u32, Arc<RouteAttrs>>,
-    ) -> Option<u32> {
-        let best = *list?.as_slice().iter().find(|e| e.has(BEST))?;
+        memo: bool,
+    ) -> Option<(u32, Option<Arc<RouteAttrs>>)> {
+        let best = best?;
         let target = self.peer(slot)?;
         if best.peer == slot {
             return None;
         }
-        let Some(cache) = cache else {
+        if !memo {
             let r = self.export_route(target, slot, &best, key)?;
-            return Some(self.attrs.intern(&r));
-        };
-        if let Some(&(src, hit)) = cache.get(best.attr) {
-            if src == best.peer {
-                if let Some(id) = hit {
-                    self.attrs.acquire(id);
-                }
-                return hit;
-            }
+            return Some((self.attrs.intern(&r), None));
         }
         let class = ExportClass {
             src_attr: best.attr,
@@ -318,15 +251,9 @@ impl Core {
                 m
             }
         };
-        let id = hit.map(|(id, route)| {
-            computed.entry(id).or_insert(route);
-            self.attrs.acquire(id);
-            id
-        });
-        if cache.position(best.attr).is_none() {
-            cache.insert_new(best.attr, (best.peer, id));
-        }
-        id
+        let (id, route) = hit?;
+        self.attrs.acquire(id);
+        Some((id, Some(route)))
     }
 
     /// Drops the export memo (and its references); called before every
@@ -357,38 +284,41 @@ impl Core {
         if t.adj_out.get(s).is_none() {
             return;
         }
-        let mut cache: Option<ExportCache> = self
+        let memo = self
             .peer(slot)
-            .filter(|p| !self.policies.prefix_dependent(p.export))
-            .map(|_| SmallMap::new());
-        // Routes computed in this drain by outgoing id, so that a batch
-        // does not decode its attributes again.
-        let mut computed: HashMap<u32, Arc<RouteAttrs>> = HashMap::new();
+            .is_some_and(|p| !self.policies.prefix_dependent(p.export));
         let mut withdrawn: Vec<K> = Vec::new();
-        let mut groups: SmallMap<Vec<K>> = SmallMap::new();
+        // Announcements by outgoing attribute id; `group_of` (indexed by
+        // that id, all zero between calls) holds each group's position + 1.
+        let mut groups: Vec<(u32, Option<Arc<RouteAttrs>>, Vec<K>)> = Vec::new();
+        let mut group_of = std::mem::take(&mut self.group_of);
         // Routes arrive in the order they changed, so runs of them share a
-        // best path's attributes (one UPDATE's prefixes): the last result
-        // and group are reused without a lookup while the source is the
-        // same (only where the cache applies: the policy ignores the
-        // prefix).
+        // best path's attributes (one UPDATE's prefixes): while the source
+        // is the same, the last result is reused without a lookup (only
+        // with the memo: the policy ignores the prefix).
         let mut last: Option<((u32, u16), Option<u32>)> = None;
+        // The attributes of the last computed result, for a new group.
+        let mut last_route: Option<Arc<RouteAttrs>> = None;
         let mut last_group: Option<(u32, usize)> = None;
         for id in ids {
             let Some(key) = t.key(id) else { continue };
-            let list = t.paths(id);
-            let source = list
+            let best = t
+                .paths(id)
                 .and_then(|l| l.as_slice().first())
                 .filter(|e| e.has(BEST))
-                .map(|e| (e.attr, e.peer));
+                .copied();
+            let source = best.map(|e| (e.attr, e.peer));
             let desired = match (last, source) {
-                (Some((from, hit)), Some(src)) if from == src && cache.is_some() => {
+                (Some((from, hit)), Some(src)) if from == src && memo => {
                     if let Some(d) = hit {
                         self.attrs.acquire(d);
                     }
                     hit
                 }
                 _ => {
-                    let d = self.export_id(list, slot, key, cache.as_mut(), &mut computed);
+                    let r = self.export_id(best, slot, key, memo);
+                    let d = r.as_ref().map(|(d, _)| *d);
+                    last_route = r.and_then(|(_, route)| route);
                     last = source.map(|src| (src, d));
                     d
                 }
@@ -403,15 +333,27 @@ impl Core {
                     let g = match last_group {
                         Some((of, g)) if of == d => g,
                         _ => {
-                            let g = match groups.position(d) {
-                                Some(g) => g,
-                                None => groups.insert_new(d, Vec::new()),
+                            let at = d as usize;
+                            if group_of.len() <= at {
+                                group_of.resize(at + 1, 0);
+                            }
+                            let g = match group_of.get(at).copied() {
+                                Some(g) if g > 0 => g as usize - 1,
+                                _ => {
+                                    // `d` is the last computed result (a
+                                    // reused one has its group already).
+                                    groups.push((d, last_route.clone(), Vec::new()));
+                                    if let Some(cell) = group_of.get_mut(at) {
+                                        *cell = u32::try_from(groups.len()).unwrap_or(u32::MAX);
+                                    }
+                                    groups.len() - 1
+                                }
                             };
                             last_group = Some((d, g));
                             g
                         }
                     };
-                    if let Some((_, v)) = groups.entries.get_mut(g) {
+                    if let Some((_, _, v)) = groups.get_mut(g) {
                         v.push(key);
                     }
                 }
@@ -434,11 +376,11 @@ impl Core {
                 nlri: to_nlri(withdrawn),
             });
         }
-        for (id, keys) in groups.entries {
-            let route = match computed.get(&id) {
-                Some(r) => Some(r.clone()),
-                None => self.attrs.get(id).map(Arc::new),
-            };
+        for (id, route, keys) in groups {
+            if let Some(cell) = group_of.get_mut(id as usize) {
+                *cell = 0;
+            }
+            let route = route.or_else(|| self.attrs.get(id).map(Arc::new));
             if let Some(route) = route {
                 out.push(ExportBatch::Announce {
                     family: K::FAMILY,
@@ -447,6 +389,7 @@ impl Core {
                 });
             }
         }
+        self.group_of = group_of;
     }
 
     /// The changes of one family for `slot` since its last drain.

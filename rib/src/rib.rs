@@ -137,6 +137,9 @@ pub(crate) struct Core {
     pub fib_output: bool,
     /// Export results shared across peers until the next change.
     pub memo: crate::export::ExportMemo,
+    /// Scratch for an export drain: group position + 1 by outgoing
+    /// attribute id (all zero between drains).
+    pub group_of: Vec<u32>,
     pub now: u32,
 }
 
@@ -525,6 +528,7 @@ impl Rib {
                 fib: Vec::new(),
                 fib_output: true,
                 memo: HashMap::new(),
+                group_of: Vec::new(),
                 now: 0,
             },
             v4: FamilyTable::default(),

@@ -509,3 +509,59 @@ fn peers_in_one_drain_round_get_their_own_next_hop_and_rules() {
     let r = route_of(&b, "10.241.0.0/24").unwrap();
     assert_eq!(r.attrs.as_path.path_len(), 3);
 }
+
+#[test]
+fn routes_with_equal_outgoing_attributes_share_a_batch_however_they_interleave() {
+    let mut rib = rib();
+    rib.add_peer(peer(2, 65100)).unwrap();
+    rib.add_peer(peer(3, 65200)).unwrap();
+    // Two attribute sets, changed in the order X Y X Y X: two batches in
+    // the order each set first came, each with its prefixes sorted.
+    for (prefix, path) in [
+        ("10.0.3.0/24", &[65100, 1][..]),
+        ("10.0.9.0/24", &[65100, 2]),
+        ("10.0.1.0/24", &[65100, 1]),
+        ("10.0.8.0/24", &[65100, 2]),
+        ("10.0.2.0/24", &[65100, 1]),
+    ] {
+        announce(&mut rib, 2, prefix, path);
+    }
+    let batches = rib.drain_exports(3).unwrap();
+    let got: Vec<(Vec<u32>, Vec<Prefix>)> = batches
+        .iter()
+        .map(|b| match b {
+            ExportBatch::Announce { route, nlri, .. } => (
+                route
+                    .attrs
+                    .as_path
+                    .segments
+                    .iter()
+                    .flat_map(|s| s.asns.clone())
+                    .collect(),
+                nlri.iter().map(|n| n.prefix).collect(),
+            ),
+            ExportBatch::Withdraw { .. } => panic!("nothing was withdrawn"),
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                vec![65000, 65100, 1],
+                vec![p("10.0.1.0/24"), p("10.0.2.0/24"), p("10.0.3.0/24")]
+            ),
+            (
+                vec![65000, 65100, 2],
+                vec![p("10.0.8.0/24"), p("10.0.9.0/24")]
+            ),
+        ]
+    );
+    // A second drain after more changes starts from clean groups.
+    announce(&mut rib, 2, "10.0.4.0/24", &[65100, 2]);
+    let again = rib.drain_exports(3).unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        announced(&again).into_iter().collect::<Vec<_>>(),
+        vec![p("10.0.4.0/24")]
+    );
+}

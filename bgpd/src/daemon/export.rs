@@ -1,11 +1,15 @@
-//! Turning the RIB's export batches into UPDATE messages for one session.
+//! Turning the RIB's export batches into UPDATE messages for one session,
+//! and sharing them between sessions within an export round.
 
 use bgp_proto::msg::{Message, RouteRefresh, RouteRefreshSubtype, SessionContext};
 use bgp_proto::wire::update::UpdatePacker;
 use bgp_proto::{Family, MpNextHop};
 use bytes::Bytes;
+use hashbrown::{DefaultHashBuilder, HashTable};
 use rib::ExportBatch;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
+use std::sync::Arc;
 use tracing::error;
 
 /// Packs `batches` into as few UPDATE messages as the session allows.
@@ -14,29 +18,153 @@ pub(super) fn encode_batches(
     batches: &[ExportBatch],
     peer: IpAddr,
 ) -> Vec<Bytes> {
-    let packer = UpdatePacker::new(ctx);
     let mut out = Vec::new();
     for b in batches {
-        let r = match b {
-            ExportBatch::Withdraw { family, nlri } => packer.withdraw(*family, nlri),
-            ExportBatch::Announce {
-                family,
-                route,
-                nlri,
-            } => {
-                let nh = MpNextHop {
-                    global: route.next_hop,
-                    link_local: None,
-                };
-                packer.announce(&route.attrs, Some(nh), *family, nlri)
-            }
-        };
-        match r {
-            Ok(msgs) => out.extend(msgs),
-            Err(e) => error!(%peer, family = %b.family(), error = %e, "cannot encode an export"),
-        }
+        out.extend(encode_batch(ctx, b, peer));
     }
     out
+}
+
+/// The UPDATE messages of one batch (none, logged, if it cannot be
+/// encoded).
+fn encode_batch(ctx: &SessionContext, batch: &ExportBatch, peer: IpAddr) -> Vec<Bytes> {
+    let packer = UpdatePacker::new(ctx);
+    let r = match batch {
+        ExportBatch::Withdraw { family, nlri } => packer.withdraw(*family, nlri),
+        ExportBatch::Announce {
+            family,
+            route,
+            nlri,
+        } => {
+            let nh = MpNextHop {
+                global: route.next_hop,
+                link_local: None,
+            };
+            packer.announce(&route.attrs, Some(nh), *family, nlri)
+        }
+    };
+    r.unwrap_or_else(|e| {
+        error!(%peer, family = %batch.family(), error = %e, "cannot encode an export");
+        Vec::new()
+    })
+}
+
+/// What the encoding of a batch depends on besides the batch: the session
+/// options the packer reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Format {
+    four_octet_as: bool,
+    extended_message: bool,
+    add_path: bool,
+}
+
+impl Format {
+    fn of(ctx: &SessionContext, family: Family) -> Self {
+        Format {
+            four_octet_as: ctx.four_octet_as,
+            extended_message: ctx.extended_message,
+            add_path: ctx.add_path_tx(family),
+        }
+    }
+}
+
+/// An encoded batch of this round.
+struct Encoded {
+    hash: u64,
+    format: Format,
+    batch: ExportBatch,
+    msgs: Vec<Bytes>,
+}
+
+/// The UPDATEs of one export round, shared between sessions. Peers of one
+/// export class get equal batches (the same prefixes with the same `Arc`
+/// of outgoing attributes, from the RIB's export memo), so a route new to
+/// a thousand neighbors is encoded once and its messages are shared, as
+/// FRR's and GoBGP's update groups do, instead of encoded a thousand times.
+#[derive(Default)]
+pub(super) struct RoundEncoder {
+    done: HashTable<Encoded>,
+    hasher: DefaultHashBuilder,
+}
+
+impl RoundEncoder {
+    /// The messages of `batches` for a session with `ctx`: those encoded
+    /// earlier in the round for an equal batch and format are reused.
+    pub fn encode(
+        &mut self,
+        ctx: &SessionContext,
+        batches: Vec<ExportBatch>,
+        peer: IpAddr,
+    ) -> Vec<Bytes> {
+        let mut out = Vec::new();
+        for batch in batches {
+            let format = Format::of(ctx, batch.family());
+            let hash = self.hash(format, &batch);
+            let found = self
+                .done
+                .find(hash, |e| e.format == format && same_batch(&e.batch, &batch));
+            if let Some(e) = found {
+                out.extend(e.msgs.iter().cloned());
+                continue;
+            }
+            let msgs = encode_batch(ctx, &batch, peer);
+            out.extend(msgs.iter().cloned());
+            self.done.insert_unique(
+                hash,
+                Encoded {
+                    hash,
+                    format,
+                    batch,
+                    msgs,
+                },
+                |e| e.hash,
+            );
+        }
+        out
+    }
+
+    /// Hashes the batch's attributes by identity (equal batches of one
+    /// round share the `Arc`; a batch with an equal copy is only encoded
+    /// again, never mistaken).
+    fn hash(&self, format: Format, batch: &ExportBatch) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        format.hash(&mut h);
+        batch.family().hash(&mut h);
+        if let ExportBatch::Announce { route, .. } = batch {
+            std::ptr::hash(Arc::as_ptr(route), &mut h);
+        }
+        batch.nlri().hash(&mut h);
+        h.finish()
+    }
+}
+
+/// Whether two batches are equal (attributes compared by pointer first).
+fn same_batch(a: &ExportBatch, b: &ExportBatch) -> bool {
+    match (a, b) {
+        (
+            ExportBatch::Announce {
+                family: fa,
+                route: ra,
+                nlri: na,
+            },
+            ExportBatch::Announce {
+                family: fb,
+                route: rb,
+                nlri: nb,
+            },
+        ) => fa == fb && na == nb && (Arc::ptr_eq(ra, rb) || ra == rb),
+        (
+            ExportBatch::Withdraw {
+                family: fa,
+                nlri: na,
+            },
+            ExportBatch::Withdraw {
+                family: fb,
+                nlri: nb,
+            },
+        ) => fa == fb && na == nb,
+        _ => false,
+    }
 }
 
 /// End-of-RIB markers for every family of the session.
@@ -61,4 +189,93 @@ pub(super) fn route_refresh_marker(
     };
     let msg = Message::RouteRefresh(RouteRefresh { family, subtype });
     bgp_proto::wire::encode_to_bytes(&msg, ctx).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bgp_proto::msg::attributes::{AsPath, Origin, PathAttributes};
+    use bgp_proto::types::{Nlri, Prefix};
+    use rib::RouteAttrs;
+
+    fn route(asn: u32) -> Arc<RouteAttrs> {
+        Arc::new(RouteAttrs {
+            attrs: PathAttributes {
+                origin: Some(Origin::Igp),
+                as_path: AsPath::from_sequence(vec![65000, asn]),
+                ..PathAttributes::default()
+            },
+            next_hop: "192.0.2.1".parse().unwrap(),
+        })
+    }
+
+    fn nlri(prefixes: &[&str]) -> Vec<Nlri> {
+        prefixes
+            .iter()
+            .map(|p| {
+                let (a, l) = p.split_once('/').unwrap();
+                Nlri::new(Prefix::new(a.parse().unwrap(), l.parse().unwrap()).unwrap())
+            })
+            .collect()
+    }
+
+    fn announce(route: &Arc<RouteAttrs>, prefixes: &[&str]) -> ExportBatch {
+        ExportBatch::Announce {
+            family: Family::IPV4_UNICAST,
+            route: route.clone(),
+            nlri: nlri(prefixes),
+        }
+    }
+
+    fn four_octet() -> SessionContext {
+        SessionContext {
+            four_octet_as: true,
+            ..SessionContext::default()
+        }
+    }
+
+    #[test]
+    fn equal_batches_share_their_messages_within_a_round() {
+        let peer: IpAddr = "192.0.2.9".parse().unwrap();
+        let (a, b) = (route(65001), route(65002));
+        let first = vec![
+            announce(&a, &["10.1.0.0/24"]),
+            announce(&b, &["10.2.0.0/24", "10.2.1.0/24"]),
+        ];
+        let second = vec![
+            announce(&b, &["10.2.0.0/24", "10.2.1.0/24"]),
+            announce(&a, &["10.1.0.0/24", "10.1.1.0/24"]),
+            ExportBatch::Withdraw {
+                family: Family::IPV4_UNICAST,
+                nlri: nlri(&["10.9.0.0/16"]),
+            },
+        ];
+        let ctx = four_octet();
+        let mut round = RoundEncoder::default();
+        let one = round.encode(&ctx, first.clone(), peer);
+        let two = round.encode(&ctx, second.clone(), peer);
+        // The same bytes as encoding each session on its own.
+        assert_eq!(one, encode_batches(&ctx, &first, peer));
+        assert_eq!(two, encode_batches(&ctx, &second, peer));
+        assert_eq!(two.len(), 3);
+        // b's batch is the very same buffer; a's differs (another prefix).
+        assert_eq!(one[1].as_ptr(), two[0].as_ptr());
+        assert_ne!(one[0], two[1]);
+        // A session with 2-octet AS numbers gets its own encoding.
+        let two_octet = SessionContext::default();
+        let three = round.encode(&two_octet, first.clone(), peer);
+        assert_eq!(three, encode_batches(&two_octet, &first, peer));
+        assert_ne!(three[1].as_ptr(), one[1].as_ptr());
+        assert_ne!(three[1], one[1]);
+    }
+
+    #[test]
+    fn equal_attributes_in_another_allocation_are_still_encoded_right() {
+        let peer: IpAddr = "192.0.2.9".parse().unwrap();
+        let ctx = four_octet();
+        let mut round = RoundEncoder::default();
+        let one = round.encode(&ctx, vec![announce(&route(65001), &["10.1.0.0/24"])], peer);
+        let two = round.encode(&ctx, vec![announce(&route(65001), &["10.1.0.0/24"])], peer);
+        assert_eq!(one, two);
+    }
 }

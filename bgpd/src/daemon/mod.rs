@@ -815,18 +815,25 @@ impl Daemon {
                 }
             }
         }
-        let ids: Vec<PeerId> = self.sessions.keys().copied().collect();
-        for peer in ids {
+        let pending: Vec<PeerId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| self.rib.exports_pending(s.rib_id))
+            .map(|(&peer, _)| peer)
+            .collect();
+        // With two sessions, each gets the other's routes: nothing to share.
+        let mut shared = (pending.len() > 2).then(export::RoundEncoder::default);
+        for peer in pending {
             let Some(s) = self.sessions.get(&peer) else {
                 continue;
             };
-            if !self.rib.exports_pending(s.rib_id) {
-                continue;
-            }
             match self.rib.drain_exports(s.rib_id) {
                 Ok(batches) if !batches.is_empty() => {
-                    let msgs =
-                        export::encode_batches(&s.info.negotiated.context, &batches, s.info.addr);
+                    let ctx = &s.info.negotiated.context;
+                    let msgs = match shared.as_mut() {
+                        Some(round) => round.encode(ctx, batches, s.info.addr),
+                        None => export::encode_batches(ctx, &batches, s.info.addr),
+                    };
                     self.peers.send(peer, PeerCommand::Send(msgs));
                 }
                 Ok(_) => {}
