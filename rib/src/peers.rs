@@ -144,8 +144,19 @@ impl Rib {
     // received from the peer, it MUST immediately remove any routes from
     // the peer that are still marked as stale for that address family."
     pub fn end_of_rib(&mut self, peer: u32, family: Family) -> Result<(), RibError> {
-        self.core.forget_exports();
         let slot = self.core.slot_of(peer)?;
+        // Without stale paths (no graceful restart) there is nothing to
+        // sweep: a full-table walk per End-of-RIB would be wasted.
+        let fam = fam_idx(family);
+        if self
+            .core
+            .peer(slot)
+            .and_then(|p| p.counts.get(fam))
+            .is_some_and(|c| c.stale == 0)
+        {
+            return Ok(());
+        }
+        self.core.forget_exports();
         let stale = move |_: &Core, e: &PathEntry| e.peer == slot && e.has(STALE);
         if family == Family::IPV4_UNICAST {
             self.core.sweep(&mut self.v4, stale, |_, _| false);

@@ -76,11 +76,17 @@ struct Encoded {
     msgs: Vec<Bytes>,
 }
 
+/// Batches of more prefixes than this are encoded for each session and not
+/// kept: sharing pays for many small UPDATEs to many peers, and keeping a
+/// full table's batches would hold their prefixes until the round ends.
+const SHARE_MAX_NLRI: usize = 256;
+
 /// The UPDATEs of one export round, shared between sessions. Peers of one
-/// export class get equal batches (the same prefixes with the same `Arc`
-/// of outgoing attributes, from the RIB's export memo), so a route new to
-/// a thousand neighbors is encoded once and its messages are shared, as
-/// FRR's and GoBGP's update groups do, instead of encoded a thousand times.
+/// export class get equal batches (the same prefixes with the same
+/// outgoing attributes, usually the same `Arc` from the RIB's export
+/// memo), so a route new to a thousand neighbors is encoded once and its
+/// messages are shared, as FRR's and GoBGP's update groups do, instead of
+/// encoded a thousand times.
 #[derive(Default)]
 pub(super) struct RoundEncoder {
     done: HashTable<Encoded>,
@@ -98,6 +104,10 @@ impl RoundEncoder {
     ) -> Vec<Bytes> {
         let mut out = Vec::new();
         for batch in batches {
+            if batch.nlri().len() > SHARE_MAX_NLRI {
+                out.extend(encode_batch(ctx, &batch, peer));
+                continue;
+            }
             let format = Format::of(ctx, batch.family());
             let hash = self.hash(format, &batch);
             let found = self
@@ -123,15 +133,15 @@ impl RoundEncoder {
         out
     }
 
-    /// Hashes the batch's attributes by identity (equal batches of one
-    /// round share the `Arc`; a batch with an equal copy is only encoded
-    /// again, never mistaken).
+    /// Hashes the format and the batch by content: batches computed before
+    /// and after a change of the RIB hold equal attributes in different
+    /// `Arc`s.
     fn hash(&self, format: Format, batch: &ExportBatch) -> u64 {
         let mut h = self.hasher.build_hasher();
         format.hash(&mut h);
         batch.family().hash(&mut h);
         if let ExportBatch::Announce { route, .. } = batch {
-            std::ptr::hash(Arc::as_ptr(route), &mut h);
+            route.hash(&mut h);
         }
         batch.nlri().hash(&mut h);
         h.finish()
@@ -270,12 +280,36 @@ mod tests {
     }
 
     #[test]
-    fn equal_attributes_in_another_allocation_are_still_encoded_right() {
+    fn equal_attributes_in_another_allocation_share_too() {
         let peer: IpAddr = "192.0.2.9".parse().unwrap();
         let ctx = four_octet();
         let mut round = RoundEncoder::default();
         let one = round.encode(&ctx, vec![announce(&route(65001), &["10.1.0.0/24"])], peer);
         let two = round.encode(&ctx, vec![announce(&route(65001), &["10.1.0.0/24"])], peer);
+        assert_eq!(one[0].as_ptr(), two[0].as_ptr());
+        // Other attributes, other messages.
+        let three = round.encode(&ctx, vec![announce(&route(65002), &["10.1.0.0/24"])], peer);
+        assert_ne!(three, one);
+        assert_eq!(
+            three,
+            encode_batches(&ctx, &[announce(&route(65002), &["10.1.0.0/24"])], peer)
+        );
+    }
+
+    #[test]
+    fn large_batches_are_encoded_for_each_session() {
+        let peer: IpAddr = "192.0.2.9".parse().unwrap();
+        let ctx = four_octet();
+        let prefixes: Vec<String> = (0..=SHARE_MAX_NLRI)
+            .map(|i| format!("10.{}.{}.0/24", i / 256, i % 256))
+            .collect();
+        let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+        let batch = announce(&route(65001), &prefixes);
+        let mut round = RoundEncoder::default();
+        let one = round.encode(&ctx, vec![batch.clone()], peer);
+        let two = round.encode(&ctx, vec![batch.clone()], peer);
         assert_eq!(one, two);
+        assert_eq!(one, encode_batches(&ctx, &[batch], peer));
+        assert_ne!(one[0].as_ptr(), two[0].as_ptr());
     }
 }

@@ -96,6 +96,10 @@ pub struct Daemon {
     events: broadcast::Sender<Event>,
     started: Instant,
     fib_startup_done: bool,
+    /// UPDATEs encoded in this round (since the last flush), shared by the
+    /// sessions that get equal batches: initial tables of sessions coming
+    /// up together, and the round's exports.
+    encoded: export::RoundEncoder,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -207,6 +211,7 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
         events,
         started: Instant::now(),
         fib_startup_done: false,
+        encoded: export::RoundEncoder::default(),
     };
 
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -411,7 +416,9 @@ impl Daemon {
                 Vec::new()
             }
         };
-        let mut msgs = export::encode_batches(&info.negotiated.context, &batches, info.addr);
+        let mut msgs = self
+            .encoded
+            .encode(&info.negotiated.context, batches, info.addr);
         msgs.extend(export::end_of_ribs(
             &info.negotiated.context,
             &info.negotiated.families,
@@ -822,7 +829,7 @@ impl Daemon {
             .map(|(&peer, _)| peer)
             .collect();
         // With two sessions, each gets the other's routes: nothing to share.
-        let mut shared = (pending.len() > 2).then(export::RoundEncoder::default);
+        let share = pending.len() > 2;
         for peer in pending {
             let Some(s) = self.sessions.get(&peer) else {
                 continue;
@@ -830,9 +837,10 @@ impl Daemon {
             match self.rib.drain_exports(s.rib_id) {
                 Ok(batches) if !batches.is_empty() => {
                     let ctx = &s.info.negotiated.context;
-                    let msgs = match shared.as_mut() {
-                        Some(round) => round.encode(ctx, batches, s.info.addr),
-                        None => export::encode_batches(ctx, &batches, s.info.addr),
+                    let msgs = if share {
+                        self.encoded.encode(ctx, batches, s.info.addr)
+                    } else {
+                        export::encode_batches(ctx, &batches, s.info.addr)
                     };
                     self.peers.send(peer, PeerCommand::Send(msgs));
                 }
@@ -841,6 +849,7 @@ impl Daemon {
             }
         }
         self.rib.end_export_round();
+        self.encoded = export::RoundEncoder::default();
     }
 
     /// Applies the config file again: new neighbors come up, removed ones
