@@ -9,7 +9,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use hashbrown::{HashMap as FastMap, HashSet as FastSet};
+use super::prefix_map::{PrefixMap, PrefixQueue};
+use hashbrown::HashSet as FastSet;
 
 use super::lists::{Lists, NONE};
 
@@ -133,7 +134,7 @@ pub struct FibManager<F: Fib> {
 struct Table {
     max_paths: usize,
     persist: bool,
-    routes: FastMap<Prefix, Entry>,
+    routes: PrefixMap<Entry>,
     /// Next-hop lists asked for by the RIB (deduplicated, in RIB order).
     wanted: Lists<IpAddr>,
     /// Next-hop lists as written to the backend (resolved, sorted).
@@ -145,9 +146,8 @@ struct Table {
     /// an id in `kernel` (holding a reference) or [`NONE`] if not computed
     /// since the connected networks last changed.
     resolved: Vec<[u32; 2]>,
-    /// Prefixes to reconcile, from `dirty_next` on.
-    dirty: Vec<Prefix>,
-    dirty_next: usize,
+    /// Prefixes to reconcile.
+    dirty: PrefixQueue,
     installed_count: usize,
     /// Routes found at start, kept until `startup_complete`.
     preserved: FastSet<Prefix>,
@@ -182,13 +182,12 @@ impl<F: Fib> FibManager<F> {
             t: Table {
                 max_paths: cfg.max_paths.max(1),
                 persist: cfg.persist,
-                routes: FastMap::default(),
+                routes: PrefixMap::default(),
                 wanted: Lists::new(),
                 kernel: Lists::new(),
                 freed: Vec::new(),
                 resolved: Vec::new(),
-                dirty: Vec::new(),
-                dirty_next: 0,
+                dirty: PrefixQueue::default(),
                 installed_count: 0,
                 preserved: FastSet::default(),
                 startup_done: false,
@@ -221,7 +220,7 @@ impl<F: Fib> FibManager<F> {
             .routes
             .iter()
             .filter(|(_, e)| e.installed != NONE)
-            .map(|(p, _)| *p)
+            .map(|(p, _)| p)
             .collect();
         tracing::info!(
             kept = self.t.preserved.len(),
@@ -337,7 +336,7 @@ impl<F: Fib> FibManager<F> {
             .routes
             .iter()
             .filter(|(_, e)| e.installed != NONE)
-            .map(|(p, _)| *p)
+            .map(|(p, _)| p)
             .collect();
         prefixes.sort_unstable();
         let mut failed = 0;
@@ -482,7 +481,7 @@ impl Table {
             } else {
                 self.wanted.intern(&change.next_hops)
             };
-            let entry = self.routes.entry(change.prefix).or_insert(Entry::EMPTY);
+            let entry = self.routes.get_or_insert(change.prefix, Entry::EMPTY);
             let old = std::mem::replace(&mut entry.desired, desired);
             if !entry.dirty {
                 entry.dirty = true;
@@ -493,7 +492,7 @@ impl Table {
     }
 
     fn has_pending(&self) -> bool {
-        self.dirty_next < self.dirty.len()
+        self.dirty.has_pending()
     }
 
     /// The next batch of [`WRITE_BATCH`] prefixes that has an op (prefixes
@@ -511,13 +510,7 @@ impl Table {
     /// bring the backend to each one's target, updating the entries as if
     /// every op succeeds.
     fn prepare(&mut self, max: usize) -> Batch {
-        let end = self.dirty.len().min(self.dirty_next + max.max(1));
-        let mut prefixes: Vec<Prefix> = self.dirty[self.dirty_next..end].to_vec();
-        self.dirty_next = end;
-        if end == self.dirty.len() {
-            self.dirty.clear();
-            self.dirty_next = 0;
-        }
+        let mut prefixes = self.dirty.take(max);
         prefixes.sort_unstable();
         let mut batch = Batch::default();
         for p in prefixes {
@@ -615,7 +608,7 @@ impl Table {
     fn revert(&mut self, undo: &Undo) {
         let current = self.routes.get(&undo.prefix).map_or(NONE, |e| e.installed);
         if current == undo.new {
-            self.routes.entry(undo.prefix).or_insert(Entry::EMPTY);
+            self.routes.get_or_insert(undo.prefix, Entry::EMPTY);
             self.set_installed(undo.prefix, undo.old);
             self.release_kernel(undo.new);
         } else {
@@ -716,7 +709,7 @@ impl Table {
             startup_complete: self.startup_done,
             ..FibStatus::default()
         };
-        let mut prefixes: Vec<Prefix> = self.routes.keys().copied().collect();
+        let mut prefixes: Vec<Prefix> = self.routes.keys().collect();
         prefixes.sort_unstable();
         for p in prefixes {
             let Some(entry) = self.routes.get(&p) else {
@@ -784,8 +777,8 @@ impl Table {
         // drop its kernel object, and the routes with it).
         let mut old: Vec<u32> = self
             .routes
-            .values_mut()
-            .map(|e| std::mem::replace(&mut e.installed, NONE))
+            .iter_mut()
+            .map(|(_, e)| std::mem::replace(&mut e.installed, NONE))
             .filter(|id| *id != NONE)
             .collect();
         self.installed_count = 0;
@@ -794,7 +787,7 @@ impl Table {
             nhs.sort();
             nhs.dedup();
             let id = self.kernel.intern(&nhs);
-            let e = self.routes.entry(r.prefix).or_insert(Entry::EMPTY);
+            let e = self.routes.get_or_insert(r.prefix, Entry::EMPTY);
             let prev = std::mem::replace(&mut e.installed, id);
             if prev == NONE {
                 self.installed_count += 1;
@@ -807,7 +800,7 @@ impl Table {
         }
         // Forget prefixes that are neither wanted nor in the kernel.
         self.routes
-            .retain(|_, e| e.dirty || e.desired != NONE || e.installed != NONE);
+            .retain(|e| e.dirty || e.desired != NONE || e.installed != NONE);
     }
 
     /// Drops a reference to a `wanted` list and, when that frees it, its
@@ -869,10 +862,9 @@ impl Table {
 
     fn mark_all_dirty(&mut self) {
         self.dirty.clear();
-        self.dirty_next = 0;
-        for (p, e) in &mut self.routes {
+        for (p, e) in self.routes.iter_mut() {
             e.dirty = true;
-            self.dirty.push(*p);
+            self.dirty.push(p);
         }
     }
 }

@@ -38,6 +38,7 @@ mod monitor;
 mod netlink;
 mod nexthops;
 mod nlmsg;
+mod prefix_map;
 mod task;
 
 use std::fmt;
