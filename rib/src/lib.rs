@@ -20,7 +20,7 @@
 //! Memory: attribute sets are interned ([`RouteAttrs`] stored once per
 //! distinct value), a path is 16 bytes, a prefix with one path needs no
 //! allocation beyond its slab slot and index bucket, and each exporting
-//! peer's Adj-RIB-Out costs 4 bytes per prefix. See BENCHMARKS.md (RIB).
+//! peer's Adj-RIB-Out costs 2 or 4 bytes per prefix. See BENCHMARKS.md (RIB).
 
 #![warn(missing_docs)]
 

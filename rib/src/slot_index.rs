@@ -71,6 +71,14 @@ impl IdIndex {
 
     /// The id with hash bits `h` for which `is_key` holds.
     pub fn find(&self, h: u32, mut is_key: impl FnMut(u32) -> bool) -> Option<u32> {
+        let i = self.probe(h, |b| b.hash == h && is_key(b.id))?;
+        self.buckets.get(i).map(|b| b.id)
+    }
+
+    /// The position of the first entry of `h`'s probe run for which `hit`
+    /// holds; the run ends at an empty bucket.
+    #[inline(always)]
+    fn probe(&self, h: u32, mut hit: impl FnMut(&Indexed) -> bool) -> Option<usize> {
         let mask = self.mask();
         let mut i = h as usize & mask;
         // Never more probes than buckets (the table is never full; this
@@ -80,8 +88,8 @@ impl IdIndex {
             if b.id == EMPTY {
                 return None;
             }
-            if b.hash == h && is_key(b.id) {
-                return Some(b.id);
+            if hit(b) {
+                return Some(i);
             }
             i = (i + 1) & mask;
         }
@@ -165,19 +173,7 @@ impl IdIndex {
     }
 
     fn position(&self, h: u32, id: u32) -> Option<usize> {
-        let mask = self.mask();
-        let mut i = h as usize & mask;
-        for _ in 0..self.buckets.len() {
-            let b = self.buckets.get(i)?;
-            if b.id == EMPTY {
-                return None;
-            }
-            if b.id == id {
-                return Some(i);
-            }
-            i = (i + 1) & mask;
-        }
-        None
+        self.probe(h, |b| b.id == id)
     }
 }
 

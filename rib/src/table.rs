@@ -1,8 +1,9 @@
 //! Compact per-prefix storage. Per family, prefixes live in a slab under
 //! dense route ids (32 bytes per IPv4 prefix with its first path), found by
-//! a hash index that holds only the ids (5 bytes per bucket); a
-//! [`PathList`] keeps the common case of one path inline. The route ids let
-//! the Adj-RIB-Outs be plain vectors (4 bytes per prefix and peer) and the
+//! an index of ids with their hash bits (8 bytes per bucket, see
+//! `slot_index.rs`); a [`PathList`] keeps the common case of one path
+//! inline. The route ids let the Adj-RIB-Outs be plain vectors (2 or 4
+//! bytes per prefix and peer) and the
 //! export log a list of ids, so exporting does no hashing.
 //!
 //! A path is 16 bytes ([`PathEntry`]): peer slot, flags, ADD-PATH id,
