@@ -81,6 +81,11 @@ struct Encoded {
 /// full table's batches would hold their prefixes until the round ends.
 const SHARE_MAX_NLRI: usize = 256;
 
+/// Batches kept per round at most (a few MB); later ones are still matched
+/// against those but encoded alone. A thousand sessions' round keeps a few
+/// thousand; a full table sent to one new session would keep all of its.
+const SHARE_MAX_BATCHES: usize = 16 * 1024;
+
 /// The UPDATEs of one export round, shared between sessions. Peers of one
 /// export class get equal batches (the same prefixes with the same
 /// outgoing attributes, usually the same `Arc` from the RIB's export
@@ -118,6 +123,10 @@ impl RoundEncoder {
                 continue;
             }
             let msgs = encode_batch(ctx, &batch, peer);
+            if self.done.len() >= SHARE_MAX_BATCHES {
+                out.extend(msgs);
+                continue;
+            }
             out.extend(msgs.iter().cloned());
             self.done.insert_unique(
                 hash,
@@ -294,6 +303,26 @@ mod tests {
             three,
             encode_batches(&ctx, &[announce(&route(65002), &["10.1.0.0/24"])], peer)
         );
+    }
+
+    #[test]
+    fn a_round_keeps_a_bounded_number_of_batches() {
+        let peer: IpAddr = "192.0.2.9".parse().unwrap();
+        let ctx = four_octet();
+        let a = route(65001);
+        let batches: Vec<ExportBatch> = (0..SHARE_MAX_BATCHES + 2)
+            .map(|i| announce(&a, &[&format!("10.{}.{}.0/24", i / 256 % 256, i % 256)]))
+            .collect();
+        let mut round = RoundEncoder::default();
+        let one = round.encode(&ctx, batches.clone(), peer);
+        assert_eq!(round.done.len(), SHARE_MAX_BATCHES);
+        let two = round.encode(&ctx, batches.clone(), peer);
+        assert_eq!(one, two);
+        assert_eq!(one, encode_batches(&ctx, &batches, peer));
+        // Kept ones are shared, the rest encoded again.
+        assert_eq!(one[0].as_ptr(), two[0].as_ptr());
+        let last = SHARE_MAX_BATCHES + 1;
+        assert_ne!(one[last].as_ptr(), two[last].as_ptr());
     }
 
     #[test]
