@@ -395,21 +395,14 @@ impl CompiledPolicies {
             return false;
         }
         if let Some(nhs) = &m.next_hop {
-            let nh = normalise_next_hop(route.next_hop);
+            // An IPv4-mapped next hop matches IPv4 prefixes too (IPv6 routes over
+            // IPv4 sessions).
+            let nh = route.next_hop.to_canonical();
             if !nhs.iter().any(|p| p.contains(nh)) {
                 return false;
             }
         }
         true
-    }
-}
-
-/// An IPv4-mapped IPv6 next hop as its IPv4 address, so that IPv4 prefixes
-/// in a `next_hop` match also cover IPv6 routes over IPv4 sessions.
-fn normalise_next_hop(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
     }
 }
 

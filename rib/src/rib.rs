@@ -156,14 +156,6 @@ pub(crate) fn fam_idx(f: Family) -> usize {
     usize::from(f != Family::IPV4_UNICAST)
 }
 
-/// An IPv4-mapped IPv6 address as IPv4, anything else unchanged.
-pub(crate) fn unmap(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
 /// Paths per prefix up to which the decision runs without allocating.
 const INLINE: usize = 8;
 
@@ -546,7 +538,7 @@ impl Rib {
     /// via an unreachable next hop are not candidates for best path.
     pub fn set_next_hop_reachable(&mut self, ip: IpAddr, reachable: bool) {
         self.core.forget_exports();
-        let ip = unmap(ip);
+        let ip = ip.to_canonical();
         let changed = if reachable {
             self.core.unreachable.remove(&ip)
         } else {
@@ -578,7 +570,7 @@ impl Rib {
             Some(p) => (p.ebgp, p.import, p.info.remote_as),
             None => return Err(RibError::UnknownPeer(peer)),
         };
-        let next_hop = unmap(next_hop);
+        let next_hop = next_hop.to_canonical();
         attrs.next_hop = None;
         if ebgp {
             // RFC 4271 5.1.5: LOCAL_PREF from an external peer is ignored.

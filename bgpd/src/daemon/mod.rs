@@ -747,7 +747,7 @@ impl Daemon {
         let all_accounted = status.stale.iter().all(|r| {
             r.next_hops
                 .iter()
-                .any(|nh| done_peers.contains(&unmapped(nh.gateway)))
+                .any(|nh| done_peers.contains(&nh.gateway.to_canonical()))
         });
         if all_accounted && (!done_peers.is_empty() || status.stale.is_empty()) {
             info!(
@@ -998,11 +998,4 @@ fn eor_complete(s: &Session) -> bool {
         .families
         .iter()
         .all(|f| s.eor_received.contains(f))
-}
-
-fn unmapped(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
-        v4 => v4,
-    }
 }

@@ -651,7 +651,9 @@ impl Table {
         let mut out: Vec<NextHop> = next_hops
             .iter()
             .filter_map(|nh| {
-                let gw = unmap(*nh);
+                // `::ffff:a.b.c.d` (Cilium's next hop for IPv6 routes over IPv4
+                // sessions) is the IPv4 gateway a.b.c.d.
+                let gw = nh.to_canonical();
                 if ipv6 && gw.is_ipv4() {
                     return None;
                 }
@@ -728,7 +730,7 @@ impl Table {
             } else if error.is_some() {
                 FibRouteState::Error
             } else if self.resolve_family(p.addr().is_ipv6(), desired).is_empty() {
-                if p.addr().is_ipv6() && desired.iter().all(|nh| unmap(*nh).is_ipv4()) {
+                if p.addr().is_ipv6() && desired.iter().all(|nh| nh.to_canonical().is_ipv4()) {
                     error = Some(V6_VIA_V4.to_string());
                 }
                 FibRouteState::Pending
@@ -875,15 +877,6 @@ fn has_duplicates<T: PartialEq>(items: &[T]) -> bool {
         .iter()
         .enumerate()
         .any(|(i, a)| items[i + 1..].contains(a))
-}
-
-/// `::ffff:a.b.c.d` (Cilium's next hop for IPv6 routes over IPv4 sessions)
-/// is the IPv4 gateway a.b.c.d.
-fn unmap(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
 }
 
 #[cfg(test)]

@@ -59,13 +59,6 @@ pub(crate) struct Shared {
     me: Weak<Shared>,
 }
 
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
 fn md5_keys(config: &Config) -> Vec<Md5Key> {
     config
         .neighbors
@@ -156,7 +149,7 @@ impl Shared {
     /// Hands an accepted connection to its neighbor, creates a dynamic
     /// neighbor for it, or closes it.
     pub(crate) fn dispatch(&self, stream: TcpStream, from: SocketAddr) {
-        let ip = canonical(from.ip());
+        let ip = from.ip().to_canonical();
         let mut reg = self.lock();
         if let Some(entry) = reg.by_addr.get(&ip).and_then(|id| reg.peers.get(id)) {
             if entry.tx.send(TaskMsg::Incoming(stream)).is_err() {
@@ -244,7 +237,7 @@ impl PeerManager {
             match (n.address, n.range) {
                 (Some(addr), _) => {
                     let spec = NeighborSpec {
-                        addr: canonical(addr),
+                        addr: addr.to_canonical(),
                         config: n.clone(),
                         local: local.clone(),
                         dynamic: false,
