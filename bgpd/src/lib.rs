@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod core;
 pub mod ctl;
 pub mod daemon;
 pub mod fib;

@@ -55,6 +55,10 @@ struct Args {
     /// Check a configuration file and exit (0 when it is valid).
     #[arg(long, value_name = "FILE")]
     check_config: Option<PathBuf>,
+    /// Record every input and output of the routing core in FILE (JSON
+    /// lines), for a replay as a test. It grows with every UPDATE received.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -84,7 +88,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run(cfg, args.config) {
+    let opts = bgpd::daemon::Options {
+        record: args.record,
+    };
+    match run(cfg, args.config, opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("rbgpd: {e:#}");
@@ -93,13 +100,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cfg: config::Config, path: PathBuf) -> anyhow::Result<()> {
+fn run(cfg: config::Config, path: PathBuf, opts: bgpd::daemon::Options) -> anyhow::Result<()> {
     bgpd::logging::init(&cfg.log).context("logging")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("rbgpd")
         .build()
         .context("tokio runtime")?;
-    rt.block_on(bgpd::daemon::run(cfg, path))?;
+    rt.block_on(bgpd::daemon::run(cfg, path, opts))?;
     Ok(())
 }

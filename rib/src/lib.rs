@@ -9,8 +9,8 @@
 //! 1. [`Rib::new`] with the router settings and policies;
 //! 2. [`Rib::add_peer`] when a session is established, then
 //!    [`Rib::full_export`] for the initial table (then End-of-RIB);
-//! 3. per decoded UPDATE: [`Rib::apply_update`] (or [`Rib::update`] /
-//!    [`Rib::withdraw`]); End-of-RIB: [`Rib::end_of_rib`];
+//! 3. per decoded UPDATE: [`Rib::apply`], straight from the codec's
+//!    zero-copy view (or [`Rib::update`] / [`Rib::withdraw`]);
 //! 4. after a batch of input: [`Rib::drain_fib_changes`] for the kernel and
 //!    [`Rib::drain_exports`] for every established peer;
 //! 5. session down: [`Rib::peer_down`] (graceful keeps stale paths until
@@ -40,4 +40,4 @@ pub use attrs::{RouteAttrs, DEFAULT_LOCAL_PREF};
 pub use decision::Reason;
 pub use export::ExportBatch;
 pub use query::{PathView, RibStats, RouteView};
-pub use rib::{FibChange, PeerCounts, PeerInfo, Rib, RibConfig, RibError};
+pub use rib::{Applied, FibChange, PeerCounts, PeerInfo, Rib, RibConfig, RibError};

@@ -15,8 +15,9 @@ use crate::policy_eval::{CompiledPolicies, Outcome, PolicyError, PolicyId, Route
 use crate::table::{
     FamilyTable, Flags, Key, PathEntry, PathList, BEST, MULTIPATH, REJECTED, STALE,
 };
-use bgp_proto::msg::attributes::{PathAttributes, UpdateMessage};
+use bgp_proto::msg::attributes::PathAttributes;
 use bgp_proto::types::{Family, Ipv4Prefix, Ipv6Prefix, Nlri, Prefix};
+use bgp_proto::wire::update::Update;
 use hashbrown::{HashMap, HashSet};
 use smallvec::SmallVec;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -97,11 +98,22 @@ pub struct PeerCounts {
     pub advertised: usize,
 }
 
+/// What [`Rib::apply`] made of an UPDATE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Routes announced and/or withdrawn.
+    Routes,
+    /// RFC 7606 treat-as-withdraw: every prefix it named was withdrawn.
+    Withdrawn,
+    /// End-of-RIB for this family (RFC 4724).
+    EndOfRib(Family),
+}
+
 /// A change of the forwarding entry of a prefix: the ECMP next hops of the
 /// best and multipath paths, sorted and without duplicates, at most
 /// `max_paths`; empty means delete the route. Apply in order: a prefix may
 /// appear more than once, the last one wins.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FibChange {
     /// The prefix.
     pub prefix: Prefix,
@@ -653,28 +665,45 @@ impl Rib {
         Ok(())
     }
 
-    /// Applies a whole decoded UPDATE from `peer`: withdrawals (body and
-    /// MP_UNREACH), IPv4 NLRI with NEXT_HOP, MP_REACH NLRI with its global
-    /// next hop. IPv4 NLRI without a NEXT_HOP are treated as withdrawn.
-    pub fn apply_update(&mut self, peer: u32, msg: &UpdateMessage) -> Result<(), RibError> {
-        self.withdraw(peer, msg.withdrawn.iter().copied())?;
-        if let Some(u) = &msg.mp_unreach {
-            self.withdraw(peer, u.withdrawn.iter().copied())?;
+    /// Applies one UPDATE from `peer` straight from its zero-copy view:
+    /// End-of-RIB, withdrawals (body and MP_UNREACH), IPv4 NLRI with their
+    /// NEXT_HOP, MP_REACH NLRI with its global next hop. An UPDATE that
+    /// RFC 7606 makes treat-as-withdraw withdraws everything it names.
+    /// Families the codec does not support are ignored.
+    pub fn apply(&mut self, peer: u32, update: &Update) -> Result<Applied, RibError> {
+        if let Some(family) = update.end_of_rib() {
+            self.end_of_rib(peer, family)?;
+            return Ok(Applied::EndOfRib(family));
         }
-        if !msg.nlri.is_empty() {
-            match msg.attributes.next_hop {
-                Some(nh) => {
-                    let nlri = msg.nlri.iter().copied();
-                    self.update(peer, nlri, IpAddr::V4(nh), msg.attributes.clone())?
-                }
-                None => self.withdraw(peer, msg.nlri.iter().copied())?,
+        self.withdraw(peer, update.withdrawn())?;
+        if let Some(u) = update.mp_unreach().filter(|u| u.is_supported()) {
+            self.withdraw(peer, u.withdrawn())?;
+        }
+        let reach = update.mp_reach().filter(|r| r.is_supported());
+        if update.is_treat_as_withdraw() {
+            self.withdraw(peer, update.nlri())?;
+            if let Some(r) = reach {
+                self.withdraw(peer, r.nlri())?;
+            }
+            return Ok(Applied::Withdrawn);
+        }
+        let has_nlri = update.nlri().next().is_some();
+        if !has_nlri && reach.is_none() {
+            return Ok(Applied::Routes);
+        }
+        let attrs = update.attributes();
+        if has_nlri {
+            match attrs.next_hop {
+                Some(nh) => self.update(peer, update.nlri(), IpAddr::V4(nh), attrs.clone())?,
+                // RFC 7606 3.d makes this treat-as-withdraw; the codec flags
+                // it, this is the belt to its braces.
+                None => self.withdraw(peer, update.nlri())?,
             }
         }
-        if let Some(r) = &msg.mp_reach {
-            let nlri = r.nlri.iter().copied();
-            self.update(peer, nlri, r.next_hop.global, msg.attributes.clone())?;
+        if let Some(r) = reach {
+            self.update(peer, r.nlri(), r.next_hop().global, attrs)?;
         }
-        Ok(())
+        Ok(Applied::Routes)
     }
 
     /// Looks up every prefix of `nlri` once, results unused: the index

@@ -4,9 +4,11 @@
 mod common;
 
 use bgp_proto::msg::attributes::{AsPath, MpNextHop, MpReach, MpUnreach, UpdateMessage};
+use bgp_proto::msg::SessionContext;
 use bgp_proto::types::Family;
+use bgp_proto::wire::update::{encode_body, Update};
 use common::*;
-use rib::{FibChange, Reason, RibError};
+use rib::{Applied, FibChange, Reason, RibError};
 use std::net::Ipv4Addr;
 
 #[test]
@@ -166,7 +168,7 @@ fn ebgp_local_pref_is_ignored_ibgp_local_pref_counts() {
 }
 
 #[test]
-fn apply_update_handles_body_and_mp_nlri() {
+fn apply_handles_body_and_mp_nlri() {
     let mut rib = rib();
     rib.add_peer(peer(2, 65100)).unwrap();
     let mut a = attrs(&[65100]);
@@ -184,7 +186,7 @@ fn apply_update_handles_body_and_mp_nlri() {
         }),
         ..UpdateMessage::default()
     };
-    rib.apply_update(2, &msg).unwrap();
+    assert_eq!(rib.apply(2, &view(&msg)).unwrap(), Applied::Routes);
     let fib = rib.drain_fib_changes();
     assert_eq!(fib.len(), 2);
     // The IPv4-mapped next hop is given to the FIB as IPv4 ("via inet").
@@ -200,10 +202,52 @@ fn apply_update_handles_body_and_mp_nlri() {
         }),
         ..UpdateMessage::default()
     };
-    rib.apply_update(2, &w).unwrap();
+    assert_eq!(rib.apply(2, &view(&w)).unwrap(), Applied::Routes);
     let fib = rib.drain_fib_changes();
     assert_eq!(fib.len(), 2);
     assert!(fib.iter().all(|c| c.next_hops.is_empty()));
+}
+
+/// The zero-copy view of `msg` as a 4-octet AS session receives it.
+fn view(msg: &UpdateMessage) -> Update {
+    let ctx = SessionContext {
+        four_octet_as: true,
+        ..SessionContext::default()
+    };
+    let mut body = bytes::BytesMut::new();
+    encode_body(msg, &ctx, &mut body).unwrap();
+    Update::decode(body.freeze(), &ctx).unwrap()
+}
+
+#[test]
+fn apply_reports_end_of_rib_and_treat_as_withdraw() {
+    let mut rib = rib();
+    rib.add_peer(peer(2, 65100)).unwrap();
+    announce(&mut rib, 2, "10.241.0.0/24", &[65100]);
+    rib.drain_fib_changes();
+    assert_eq!(
+        rib.apply(2, &view(&UpdateMessage::default())).unwrap(),
+        Applied::EndOfRib(Family::IPV4_UNICAST)
+    );
+    // An ORIGIN of the wrong length is RFC 7606 treat-as-withdraw.
+    let ctx = SessionContext {
+        four_octet_as: true,
+        ..SessionContext::default()
+    };
+    let body: &[u8] = &[
+        0, 0, // no withdrawn routes
+        0, 15, // attributes
+        0x40, 1, 2, 0, 0, // ORIGIN, 2 octets: malformed
+        0x40, 2, 0, // empty AS_PATH
+        0x40, 3, 4, 172, 18, 0, 2, // NEXT_HOP
+        24, 10, 241, 0, // 10.241.0.0/24
+    ];
+    let u = Update::decode(bytes::Bytes::from_static(body), &ctx).unwrap();
+    assert!(u.is_treat_as_withdraw());
+    assert_eq!(rib.apply(2, &u).unwrap(), Applied::Withdrawn);
+    let fib = rib.drain_fib_changes();
+    assert_eq!(fib.len(), 1);
+    assert!(fib[0].next_hops.is_empty());
 }
 
 #[test]

@@ -79,7 +79,7 @@ pub struct FibStatus {
 /// The FIB in a few numbers plus the routes a previous run left behind:
 /// what the core polls (startup phase, metrics) without the cost of a full
 /// [`FibStatus`] of every route.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FibSummary {
     /// Whether stale routes of a previous run have been cleaned up.
     pub startup_complete: bool,

@@ -18,6 +18,7 @@
 //! them, counting nothing); every state change and NOTIFICATION is logged
 //! with the peer address and AS.
 
+mod burst;
 mod conn;
 mod listener;
 mod mailbox;
@@ -26,13 +27,14 @@ pub mod sockopt;
 pub mod spec;
 mod task;
 
+pub use burst::UpdateBurst;
 pub use manager::PeerManager;
 pub use spec::{parse_family, LocalSettings, NeighborSpec, TtlPolicy};
 
 use crate::config::NeighborConfig;
 use bgp_proto::fsm::{Negotiated, State};
 use bgp_proto::{Family, Notification};
-use serde::Serialize;
+use serde::{Deserialize, Serialize, Serializer};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -41,7 +43,7 @@ use std::time::{Duration, Instant};
 pub type PeerId = u32;
 
 /// Everything the core needs to know about a session that came up.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionInfo {
     /// Peer address.
     pub addr: IpAddr,
@@ -72,8 +74,9 @@ pub const UPDATE_BURST: usize = 16;
 /// Capacity of the core's event queue (events, not UPDATEs).
 pub const EVENT_QUEUE: usize = 16 * 1024;
 
-/// What neighbor tasks tell the core.
-#[derive(Debug)]
+/// What neighbor tasks tell the core. Events serialise, so that a
+/// recorded run replays (`rbgpd --record`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[allow(clippy::large_enum_variant)] // one per session event
 pub enum PeerEvent {
     /// The session is up.
@@ -91,8 +94,8 @@ pub enum PeerEvent {
     Update {
         /// Neighbor.
         peer: PeerId,
-        /// The UPDATEs, zero-copy.
-        updates: Vec<bgp_proto::wire::update::Update>,
+        /// The UPDATEs, zero-copy, with their codec context.
+        updates: UpdateBurst,
     },
     /// The peer asked for a route refresh of a family it negotiated.
     RouteRefresh {
@@ -122,16 +125,18 @@ pub enum PeerEvent {
     State {
         /// Neighbor.
         peer: PeerId,
+        /// Its address.
+        addr: IpAddr,
         /// New state.
         state: State,
     },
 }
 
 /// Commands from the core to one neighbor.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum PeerCommand {
     /// Send these pre-encoded UPDATE messages (dropped unless Established).
-    Send(Vec<bytes::Bytes>),
+    Send(#[serde(serialize_with = "hex_messages")] Vec<bytes::Bytes>),
     /// Close the session (Cease / Administrative Reset) and start again.
     Reset,
     /// Close the session with this NOTIFICATION (default Cease /
@@ -145,7 +150,7 @@ pub enum PeerCommand {
 }
 
 /// Message counters of one neighbor, over its lifetime.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
     /// OPENs received.
     pub opens_in: u64,
@@ -172,7 +177,7 @@ pub struct Counters {
 }
 
 /// The state of one neighbor, for `show peers`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PeerStatus {
     /// Neighbor id.
     pub id: PeerId,
@@ -225,4 +230,16 @@ impl PeerStatus {
             negotiated: None,
         }
     }
+}
+
+/// Messages as hex strings (recorded outputs).
+fn hex_messages<S: Serializer>(msgs: &[bytes::Bytes], s: S) -> Result<S::Ok, S::Error> {
+    use std::fmt::Write;
+    s.collect_seq(msgs.iter().map(|m| {
+        let mut h = String::with_capacity(m.len() * 2);
+        for b in m.iter() {
+            let _ = write!(h, "{b:02x}");
+        }
+        h
+    }))
 }

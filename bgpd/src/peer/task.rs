@@ -78,6 +78,9 @@ pub(crate) struct NeighborTask {
     stopped: bool,
     /// UPDATEs received and not yet handed to the core.
     updates: Vec<bgp_proto::wire::update::Update>,
+    /// The codec context of the Established session, handed over with
+    /// its UPDATEs.
+    burst_ctx: std::sync::Arc<bgp_proto::msg::SessionContext>,
 }
 
 fn lock(status: &Mutex<PeerStatus>) -> std::sync::MutexGuard<'_, PeerStatus> {
@@ -151,6 +154,7 @@ impl NeighborTask {
             on_exit: Some(on_exit),
             stopped: false,
             updates: Vec::new(),
+            burst_ctx: std::sync::Arc::default(),
         })
     }
 
@@ -286,7 +290,7 @@ impl NeighborTask {
             .events
             .send(PeerEvent::Update {
                 peer: self.id,
-                updates,
+                updates: super::UpdateBurst::new(self.burst_ctx.clone(), updates),
             })
             .await;
     }
@@ -597,6 +601,7 @@ impl NeighborTask {
                         continue;
                     };
                     conn.ctx = neg.context.clone();
+                    self.burst_ctx = std::sync::Arc::new(neg.context.clone());
                     let (remote, local) = (conn.remote, conn.local);
                     info!(
                         peer = %addr,
@@ -683,6 +688,7 @@ impl NeighborTask {
                     lock(&self.status).state = to;
                     self.send_event(PeerEvent::State {
                         peer: self.id,
+                        addr,
                         state: to,
                     })
                     .await;
@@ -774,6 +780,7 @@ impl NeighborTask {
             let state = self.main.fsm.state();
             self.send_event(PeerEvent::State {
                 peer: self.id,
+                addr: self.spec.addr,
                 state,
             })
             .await;

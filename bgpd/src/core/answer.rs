@@ -1,7 +1,8 @@
-//! Answers to rbgpctl requests, built from the neighbor manager, the RIB
-//! and the FIB.
+//! Answers to rbgpctl requests, built from the RIB and what the driver
+//! read from the neighbor tasks and the FIB task ([`CtlContext`]).
 
-use super::{ctl_state, Daemon};
+use super::session::ctl_state;
+use super::{Core, CtlContext, FibView};
 use crate::ctl::proto::{
     FamilyCounters, FibEntry, MessageCounts, PeerActionResult, PeerDetail, PeerSummary, Request,
     Response, RouteEntry, RoutePath, RouteQuery, RouteTarget, Summary,
@@ -12,41 +13,40 @@ use bgp_proto::{Capability, Family, Notification};
 use rib::RouteView;
 use std::net::IpAddr;
 
-impl Daemon {
+impl Core {
     /// Answers one control request.
-    pub(super) async fn answer(&mut self, req: Request) -> Response {
+    pub(super) fn answer(&mut self, req: Request, ctx: &CtlContext) -> Response {
         match req {
             Request::ShowPeers => {
-                let mut peers: Vec<PeerSummary> = self
-                    .peers
-                    .peers()
-                    .iter()
-                    .map(|p| self.peer_summary(p))
-                    .collect();
+                let mut peers: Vec<PeerSummary> =
+                    ctx.peers.iter().map(|p| self.peer_summary(p)).collect();
                 peers.sort_by_key(|p| p.address);
                 Response::Peers { peers }
             }
-            Request::ShowPeer { address } => match self.find_peer(address) {
+            Request::ShowPeer { address } => match find_peer(ctx, address) {
                 Some(p) => Response::Peer {
-                    peer: Box::new(self.peer_detail(&p)),
+                    peer: Box::new(self.peer_detail(p)),
                 },
                 None => error(format!("no neighbor {address}")),
             },
             Request::ShowRoutes(q) => self.show_routes(&q),
-            Request::ShowFib => self.show_fib().await,
-            Request::ShowSummary => self.summary().await,
-            Request::Reload => Response::Reload {
-                result: self.reload(),
-            },
+            Request::ShowFib => self.show_fib(ctx),
+            Request::ShowSummary => self.summary(ctx),
+            Request::Reload => error("reload is read by the driver (Input::Reload)".into()),
             Request::PeerReset { address, message } => {
                 let n = message.map(|m| {
                     Notification::cease_with_message(cease_subcode::ADMINISTRATIVE_RESET, &m)
                 });
+                // A reset with a message is a shutdown with that text, then
+                // enable.
                 match n {
-                    Some(n) => self
-                        .peer_action(address, "reset", PeerCommand::Shutdown(Some(n)))
-                        .and_then_enable(self, address),
-                    None => self.peer_action(address, "reset", PeerCommand::Reset),
+                    Some(n) => self.peer_actions(
+                        ctx,
+                        address,
+                        "reset",
+                        [PeerCommand::Shutdown(Some(n)), PeerCommand::Enable],
+                    ),
+                    None => self.peer_actions(ctx, address, "reset", [PeerCommand::Reset]),
                 }
             }
             Request::PeerShutdown { address, message } => {
@@ -54,16 +54,17 @@ impl Daemon {
                     cease_subcode::ADMINISTRATIVE_SHUTDOWN,
                     message.as_deref().unwrap_or(""),
                 );
-                if let Some(p) = self.find_peer(address) {
+                if let Some(p) = find_peer(ctx, address) {
                     self.admin_down.insert(p.id);
                 }
-                self.peer_action(address, "shutdown", PeerCommand::Shutdown(Some(n)))
+                let cmd = PeerCommand::Shutdown(Some(n));
+                self.peer_actions(ctx, address, "shutdown", [cmd])
             }
             Request::PeerEnable { address } => {
-                if let Some(p) = self.find_peer(address) {
+                if let Some(p) = find_peer(ctx, address) {
                     self.admin_down.remove(&p.id);
                 }
-                self.peer_action(address, "enable", PeerCommand::Enable)
+                self.peer_actions(ctx, address, "enable", [PeerCommand::Enable])
             }
             Request::Watch => error("watch is served by the control socket itself".into()),
         }
@@ -78,49 +79,44 @@ impl Daemon {
         })
     }
 
-    fn find_peer(&self, address: IpAddr) -> Option<PeerStatus> {
-        self.peers.peers().into_iter().find(|p| p.addr == address)
-    }
-
-    fn peer_action(&mut self, address: IpAddr, action: &str, cmd: PeerCommand) -> Response {
-        match self.find_peer(address) {
-            Some(p) if self.peers.send(p.id, cmd) => Response::PeerAction {
-                result: PeerActionResult {
-                    address,
-                    action: action.into(),
-                    message: None,
-                },
+    fn peer_actions<const N: usize>(
+        &mut self,
+        ctx: &CtlContext,
+        address: IpAddr,
+        action: &str,
+        cmds: [PeerCommand; N],
+    ) -> Response {
+        let Some(p) = find_peer(ctx, address) else {
+            return error(format!("no neighbor {address}"));
+        };
+        for cmd in cmds {
+            self.send(p.id, cmd);
+        }
+        Response::PeerAction {
+            result: PeerActionResult {
+                address,
+                action: action.into(),
+                message: None,
             },
-            Some(_) => error(format!("neighbor {address} is not running")),
-            None => error(format!("no neighbor {address}")),
         }
     }
 
     fn family_counters(&self, addr: IpAddr) -> Vec<FamilyCounters> {
-        let Some(id) = self.rib_ids.get(&addr) else {
-            return Vec::new();
-        };
-        if !self.rib_known.contains(id) {
-            return Vec::new();
-        }
-        match self.rib.peer_counts(*id) {
-            Ok(counts) => counts
-                .into_iter()
-                .map(|(f, c)| FamilyCounters {
-                    family: f.to_string(),
-                    received: c.received as u64,
-                    accepted: c.accepted as u64,
-                    advertised: c.advertised as u64,
-                })
-                .collect(),
-            Err(_) => Vec::new(),
-        }
+        self.peer_counts(addr)
+            .into_iter()
+            .map(|(f, c)| FamilyCounters {
+                family: f.to_string(),
+                received: c.received as u64,
+                accepted: c.accepted as u64,
+                advertised: c.advertised as u64,
+            })
+            .collect()
     }
 
     fn peer_summary(&self, p: &PeerStatus) -> PeerSummary {
         let state = ctl_state(p.state);
         let down_secs = match (p.uptime, self.tracks.get(&p.id)) {
-            (None, Some(t)) => Some(t.since.elapsed().as_secs()),
+            (None, Some(t)) => Some(self.now.saturating_duration_since(t.since).as_secs()),
             _ => None,
         };
         PeerSummary {
@@ -187,7 +183,7 @@ impl Daemon {
             Ok(Some(RouteTarget::Prefix(p))) => self.rib.route(p).into_iter().collect(),
             Ok(Some(RouteTarget::LongestMatch(ip))) => self.rib.lookup(ip).into_iter().collect(),
         };
-        let now = self.started.elapsed().as_secs();
+        let now = self.now.saturating_duration_since(self.started).as_secs();
         let routes = views
             .into_iter()
             .filter(|v| family.is_none_or(|f| v.prefix.family() == f))
@@ -231,15 +227,15 @@ impl Daemon {
         Response::Routes { routes }
     }
 
-    async fn show_fib(&self) -> Response {
-        let Some(fib) = &self.fib else {
+    fn show_fib(&self, ctx: &CtlContext) -> Response {
+        if !self.fib {
             return error("the FIB is disabled in the config ([fib] enabled = false)".into());
-        };
-        match fib.status().await {
-            Ok(s) => Response::Fib {
+        }
+        match &ctx.fib {
+            Some(FibView::Status(s)) => Response::Fib {
                 routes: s
                     .routes
-                    .into_iter()
+                    .iter()
                     .map(|r| FibEntry {
                         prefix: r.prefix.to_string(),
                         next_hops: if r.installed.is_empty() {
@@ -255,7 +251,7 @@ impl Daemon {
                                 Some("pending: no next hop on a connected network".into())
                             }
                             crate::fib::FibRouteState::Error => {
-                                Some(format!("error: {}", r.error.unwrap_or_default()))
+                                Some(format!("error: {}", r.error.as_deref().unwrap_or("")))
                             }
                             crate::fib::FibRouteState::Stale => {
                                 Some("stale: from a previous run, kept until startup ends".into())
@@ -264,23 +260,25 @@ impl Daemon {
                     })
                     .collect(),
             },
-            Err(e) => error(format!("FIB: {e}")),
+            Some(FibView::Unavailable(e)) => error(format!("FIB: {e}")),
+            Some(FibView::Summary(_)) | None => error("FIB: no status read".into()),
         }
     }
 
-    async fn summary(&self) -> Response {
+    fn summary(&self, ctx: &CtlContext) -> Response {
         let stats = self.rib.stats();
-        let peers = self.peers.peers();
-        let fib_routes = match &self.fib {
-            Some(f) => f.status().await.map(|s| s.installed as u64).unwrap_or(0),
-            None => 0,
+        let peers = &ctx.peers;
+        let fib_routes = match &ctx.fib {
+            Some(FibView::Summary(s)) => s.installed as u64,
+            Some(FibView::Status(s)) => s.installed as u64,
+            _ => 0,
         };
         Response::Summary {
             summary: Summary {
                 version: env!("CARGO_PKG_VERSION").into(),
                 router_id: Some(self.config.router.router_id),
                 asn: self.config.router.asn,
-                uptime_secs: self.started.elapsed().as_secs(),
+                uptime_secs: self.now.saturating_duration_since(self.started).as_secs(),
                 peers_established: peers
                     .iter()
                     .filter(|p| p.state == bgp_proto::fsm::State::Established)
@@ -290,7 +288,7 @@ impl Daemon {
                 rib_prefixes_v6: stats.prefixes_v6 as u64,
                 rib_paths: stats.paths as u64,
                 fib_routes,
-                memory_rss_bytes: crate::metrics::rss_bytes(),
+                memory_rss_bytes: ctx.rss_bytes,
             },
         }
     }
@@ -300,20 +298,8 @@ fn error(message: String) -> Response {
     Response::Error { message }
 }
 
-trait ThenEnable {
-    fn and_then_enable(self, d: &mut Daemon, address: IpAddr) -> Response;
-}
-
-impl ThenEnable for Response {
-    /// A reset with a message is a shutdown with that text, then enable.
-    fn and_then_enable(self, d: &mut Daemon, address: IpAddr) -> Response {
-        if let Response::PeerAction { .. } = &self {
-            if let Some(p) = d.find_peer(address) {
-                d.peers.send(p.id, PeerCommand::Enable);
-            }
-        }
-        self
-    }
+fn find_peer(ctx: &CtlContext, address: IpAddr) -> Option<&PeerStatus> {
+    ctx.peers.iter().find(|p| p.addr == address)
 }
 
 fn capabilities(n: &bgp_proto::fsm::Negotiated) -> Vec<String> {

@@ -1,0 +1,323 @@
+//! # The core
+//!
+//! DOC: the routing core of rbgpd as a sans-IO state machine, in the shape
+//! of the session FSM (and of quinn-proto's `Connection`). It owns the RIB
+//! and everything the daemon decides: which neighbor gets which UPDATEs,
+//! what the kernel should hold, graceful-restart stale timers, max-prefix,
+//! route refresh, reloads and the answers to rbgpctl. It reads no clock and
+//! does no I/O: time and events come in through [`Core::handle`], and what
+//! to do comes out of [`Core::poll_output`]; [`Core::poll_timeout`] says
+//! when to call back with [`Input::Tick`]. `bgpd::daemon` is the driver that
+//! feeds it from the neighbor tasks, the control socket, the FIB task and
+//! signals, and carries out its outputs.
+//!
+//! Calling order: any number of `handle` calls (a batch of events), then
+//! `poll_output` until it returns `None` (the first call after a batch
+//! flushes the RIB's changes: FIB changes, then per-neighbor exports), then
+//! `poll_timeout`.
+//!
+//! Invariants:
+//! - only the core touches the RIB;
+//! - the RIB peer id of a neighbor is derived from its address, so a
+//!   dynamic neighbor that comes back finds its stale paths (GR) under the
+//!   same id;
+//! - outputs depend only on the inputs and their times: sessions and timers
+//!   are kept in ordered maps, so a replay gives the same outputs.
+
+mod answer;
+mod export;
+mod io;
+pub mod record;
+mod reload;
+mod session;
+mod timers;
+
+#[cfg(test)]
+mod tests;
+
+pub use io::{CallId, CtlContext, FibCommand, FibQuery, FibReport, FibView, Input, Output};
+
+use crate::config::Config;
+use crate::ctl::proto::{EventKind, Request};
+use crate::peer::{PeerId, SessionInfo};
+use bgp_proto::fsm::State;
+use bgp_proto::Family;
+use rib::{PeerCounts, Rib, RibConfig, RibError, RibStats};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+/// How often the FIB is asked whether its start-up phase can end.
+const FIB_STARTUP_POLL: Duration = Duration::from_secs(2);
+
+/// One established session, as the core knows it.
+#[derive(Debug)]
+struct Session {
+    info: SessionInfo,
+    rib_id: u32,
+    /// Families for which the peer sent End-of-RIB in this session.
+    eor_received: HashSet<Family>,
+}
+
+/// What the core tracks of every neighbor it has heard of.
+#[derive(Debug, Clone)]
+struct PeerTrack {
+    state: State,
+    since: Instant,
+}
+
+/// The routing core: RIB, sessions and timers; events in, actions out.
+pub struct Core {
+    config: Config,
+    /// A FIB writer runs (fixed at start: `[fib]` changes need a restart).
+    fib: bool,
+    rib: Rib,
+    sessions: BTreeMap<PeerId, Session>,
+    tracks: BTreeMap<PeerId, PeerTrack>,
+    /// RIB ids by neighbor address (stable across reconnects).
+    rib_ids: HashMap<IpAddr, u32>,
+    /// RIB ids registered with the RIB (up, or down with stale paths).
+    rib_known: HashSet<u32>,
+    /// GR helper deadlines: stale paths of these RIB ids are swept then.
+    stale_deadlines: BTreeMap<u32, Instant>,
+    /// Neighbors stopped by max-prefix, with when to enable them again.
+    max_prefix_restarts: BTreeMap<PeerId, Option<Instant>>,
+    /// Neighbors shut down by rbgpctl.
+    admin_down: BTreeSet<PeerId>,
+    started: Instant,
+    now: Instant,
+    watching: bool,
+    /// When to ask the FIB again whether its start-up phase can end; `None`
+    /// once it has ended (or without a FIB).
+    fib_startup_check: Option<Instant>,
+    /// Hand-overs to the FIB task that failed.
+    fib_failures: u64,
+    /// Inputs changed the RIB since the last flush.
+    dirty: bool,
+    out: VecDeque<Output>,
+    /// UPDATEs encoded in this round (since the last flush), shared by the
+    /// sessions that get equal batches: initial tables of sessions coming
+    /// up together, and the round's exports.
+    encoded: export::RoundEncoder,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("sessions", &self.sessions.len())
+            .field("pending_outputs", &self.out.len())
+            .finish()
+    }
+}
+
+/// The RIB's settings from a config.
+pub fn rib_config(cfg: &Config) -> RibConfig {
+    RibConfig {
+        local_as: cfg.router.asn,
+        router_id: cfg.router.router_id,
+        max_paths: cfg.router.max_paths.min(cfg.fib.max_paths).max(1),
+        multipath_relax: cfg.router.multipath_relax,
+        always_compare_med: cfg.router.always_compare_med,
+        policies: cfg.policies.clone(),
+        prefix_lists: cfg.prefix_lists.clone(),
+    }
+}
+
+/// What the driver must read before it hands `request` to the core.
+pub fn ctl_needs(request: &Request) -> FibQuery {
+    match request {
+        Request::ShowFib => FibQuery::Status,
+        Request::ShowSummary => FibQuery::Summary,
+        _ => FibQuery::None,
+    }
+}
+
+impl Core {
+    /// A core for `config`, started at `now`. Fails when the RIB refuses
+    /// the policies.
+    pub fn new(config: Config, now: Instant) -> Result<Core, RibError> {
+        let mut rib = Rib::new(rib_config(&config))?;
+        let fib = config.fib.enabled;
+        rib.set_fib_output(fib);
+        Ok(Core {
+            config,
+            fib,
+            rib,
+            sessions: BTreeMap::new(),
+            tracks: BTreeMap::new(),
+            rib_ids: HashMap::new(),
+            rib_known: HashSet::new(),
+            stale_deadlines: BTreeMap::new(),
+            max_prefix_restarts: BTreeMap::new(),
+            admin_down: BTreeSet::new(),
+            started: now,
+            now,
+            watching: false,
+            fib_startup_check: fib.then_some(now + FIB_STARTUP_POLL),
+            fib_failures: 0,
+            dirty: false,
+            out: VecDeque::new(),
+            encoded: export::RoundEncoder::default(),
+        })
+    }
+
+    // ===== inputs =====
+
+    /// Applies one input at time `now` (never earlier than the last one's).
+    pub fn handle(&mut self, now: Instant, input: Input) {
+        self.now = now.max(self.now);
+        let secs = self.now.saturating_duration_since(self.started).as_secs();
+        self.rib.set_clock(u32::try_from(secs).unwrap_or(u32::MAX));
+        match input {
+            Input::Peer(ev) => {
+                self.on_peer_event(ev);
+                self.dirty = true;
+            }
+            Input::Ctl {
+                call,
+                request,
+                context,
+            } => {
+                let response = self.answer(request, &context);
+                self.out.push_back(Output::Answer { call, response });
+                self.dirty = true;
+            }
+            Input::Reload { call, config } => {
+                let result = self.reload(config);
+                if let Some(call) = call {
+                    self.out.push_back(Output::Answer {
+                        call,
+                        response: crate::ctl::proto::Response::Reload { result },
+                    });
+                }
+                self.dirty = true;
+            }
+            Input::Fib(report) => self.on_fib_report(report),
+            Input::Watching(on) => {
+                self.watching = on;
+                self.rib.set_fib_output(self.fib || on);
+            }
+            Input::Tick => {
+                self.on_timeout();
+                self.dirty = true;
+            }
+        }
+    }
+
+    // ===== outputs =====
+
+    /// The next thing to do, in order; `None` when there is nothing left.
+    /// The first call after a batch of inputs flushes the RIB's changes.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        if self.out.is_empty() && self.dirty {
+            self.dirty = false;
+            self.flush();
+        }
+        self.out.pop_front()
+    }
+
+    /// When the core wants an [`Input::Tick`] at the latest.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let stale = self.stale_deadlines.values().copied().min();
+        let restart = self.max_prefix_restarts.values().flatten().copied().min();
+        [stale, restart, self.fib_startup_check]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    // ===== getters =====
+
+    /// The running config.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// RIB totals (metrics).
+    pub fn rib_stats(&self) -> RibStats {
+        self.rib.stats()
+    }
+
+    /// A neighbor's route counters per family, if it ever had a session.
+    pub fn peer_counts(&self, addr: IpAddr) -> Vec<(Family, PeerCounts)> {
+        self.rib_ids
+            .get(&addr)
+            .filter(|id| self.rib_known.contains(id))
+            .and_then(|id| self.rib.peer_counts(*id).ok())
+            .unwrap_or_default()
+    }
+
+    /// Established sessions.
+    pub fn established(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Hand-overs to the FIB task that failed so far.
+    pub fn fib_failures(&self) -> u64 {
+        self.fib_failures
+    }
+
+    // ===== helpers =====
+
+    fn send(&mut self, peer: PeerId, command: crate::peer::PeerCommand) {
+        self.out.push_back(Output::Peer { peer, command });
+    }
+
+    fn emit(&mut self, kind: EventKind) {
+        if self.watching {
+            self.out.push_back(Output::Event(kind));
+        }
+    }
+
+    fn rib_id(&mut self, addr: IpAddr) -> u32 {
+        let next = u32::try_from(self.rib_ids.len()).unwrap_or(u32::MAX);
+        *self.rib_ids.entry(addr).or_insert(next)
+    }
+
+    /// Queues what the last batch of inputs changed: FIB changes for the
+    /// FIB task, export batches for every established neighbor.
+    fn flush(&mut self) {
+        let changes = self.rib.drain_fib_changes();
+        if !changes.is_empty() {
+            if self.watching {
+                for c in &changes {
+                    self.out.push_back(Output::Event(EventKind::Best {
+                        prefix: c.prefix.to_string(),
+                        next_hops: c.next_hops.iter().map(ToString::to_string).collect(),
+                    }));
+                }
+            }
+            if self.fib {
+                self.out.push_back(Output::Fib(FibCommand::Update(changes)));
+            }
+        }
+        let pending: Vec<PeerId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| self.rib.exports_pending(s.rib_id))
+            .map(|(&peer, _)| peer)
+            .collect();
+        // With two sessions, each gets the other's routes: nothing to share.
+        let share = pending.len() > 2;
+        for peer in pending {
+            let Some(s) = self.sessions.get(&peer) else {
+                continue;
+            };
+            match self.rib.drain_exports(s.rib_id) {
+                Ok(batches) if !batches.is_empty() => {
+                    let ctx = &s.info.negotiated.context;
+                    let msgs = if share {
+                        self.encoded.encode(ctx, batches, s.info.addr)
+                    } else {
+                        export::encode_batches(ctx, &batches, s.info.addr)
+                    };
+                    self.send(peer, crate::peer::PeerCommand::Send(msgs));
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(peer = %s.info.addr, error = %e, "export failed"),
+            }
+        }
+        self.rib.end_export_round();
+        self.encoded = export::RoundEncoder::default();
+    }
+}

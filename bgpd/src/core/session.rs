@@ -1,0 +1,307 @@
+//! Neighbor events: sessions coming up and going down, their UPDATEs,
+//! route refresh and max-prefix.
+
+use super::{export, Core, Output, PeerTrack, Session};
+use crate::config::MaxPrefixAction;
+use crate::ctl::proto::{EventKind, PeerState as CtlPeerState};
+use crate::peer::{PeerCommand, PeerEvent, PeerId, SessionInfo};
+use bgp_proto::fsm::State;
+use bgp_proto::msg::notification::{cease_subcode, code};
+use bgp_proto::wire::update::Update;
+use bgp_proto::{Family, Notification};
+use rib::{Applied, PeerInfo};
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::time::Duration;
+use tracing::{debug, error, info, warn};
+
+/// The control protocol's name of an FSM state.
+pub(super) fn ctl_state(s: State) -> CtlPeerState {
+    match s {
+        State::Idle => CtlPeerState::Idle,
+        State::Connect => CtlPeerState::Connect,
+        State::Active => CtlPeerState::Active,
+        State::OpenSent => CtlPeerState::OpenSent,
+        State::OpenConfirm => CtlPeerState::OpenConfirm,
+        State::Established => CtlPeerState::Established,
+    }
+}
+
+impl Core {
+    pub(super) fn on_peer_event(&mut self, ev: PeerEvent) {
+        match ev {
+            PeerEvent::State { peer, addr, state } => self.on_state(peer, addr, state),
+            PeerEvent::Established { peer, info } => self.on_established(peer, *info),
+            PeerEvent::Update { peer, updates } => {
+                for update in &updates {
+                    self.on_update(peer, update);
+                }
+            }
+            PeerEvent::RouteRefresh { peer, family } => self.on_route_refresh(peer, family),
+            PeerEvent::Down {
+                peer,
+                reason,
+                notification,
+                graceful,
+            } => self.on_down(peer, &reason, notification.as_ref(), graceful),
+            PeerEvent::Removed { peer } => {
+                self.tracks.remove(&peer);
+                self.max_prefix_restarts.remove(&peer);
+            }
+        }
+    }
+
+    fn on_state(&mut self, peer: PeerId, addr: IpAddr, state: State) {
+        let from = self.tracks.get(&peer).map_or(State::Idle, |t| t.state);
+        self.tracks.insert(
+            peer,
+            PeerTrack {
+                state,
+                since: self.now,
+            },
+        );
+        self.out.push_back(Output::PeerState {
+            addr,
+            state: ctl_state(state),
+        });
+        self.emit(EventKind::PeerState {
+            peer: addr,
+            from: ctl_state(from),
+            to: ctl_state(state),
+            reason: None,
+        });
+    }
+
+    fn on_established(&mut self, peer: PeerId, info: SessionInfo) {
+        let rib_id = self.rib_id(info.addr);
+        let (local_v4, local_v6) = match info.local.ip().to_canonical() {
+            IpAddr::V4(a) => (Some(a), None),
+            IpAddr::V6(a) => (None, Some(a)),
+        };
+        let pi = PeerInfo {
+            id: rib_id,
+            addr: info.addr,
+            remote_as: info.remote_as,
+            router_id: info.negotiated.peer_id,
+            local_v4,
+            local_v6,
+            import: info.config.import.clone(),
+            export: info.config.export.clone(),
+            next_hop_unchanged: info.config.next_hop_unchanged,
+            families: info.negotiated.families.clone(),
+        };
+        if let Err(e) = self.rib.add_peer(pi) {
+            error!(peer = %info.addr, error = %e, "RIB refused the peer; resetting the session");
+            self.send(peer, PeerCommand::Reset);
+            return;
+        }
+        self.rib_known.insert(rib_id);
+        info!(
+            peer = %info.addr, remote_as = info.remote_as,
+            families = %families(&info.negotiated.families),
+            "session established"
+        );
+        self.tracks.insert(
+            peer,
+            PeerTrack {
+                state: State::Established,
+                since: self.now,
+            },
+        );
+        // The initial table, then End-of-RIB for every negotiated family,
+        // always: GoBGP with GR withholds its routes until it has them all.
+        let batches = self.rib.full_export(rib_id).unwrap_or_else(|e| {
+            error!(peer = %info.addr, error = %e, "initial export failed");
+            Vec::new()
+        });
+        let ctx = &info.negotiated.context;
+        let mut msgs = self.encoded.encode(ctx, batches, info.addr);
+        msgs.extend(export::end_of_ribs(ctx, &info.negotiated.families));
+        self.send(peer, PeerCommand::Send(msgs));
+        self.sessions.insert(
+            peer,
+            Session {
+                info,
+                rib_id,
+                eor_received: HashSet::new(),
+            },
+        );
+    }
+
+    fn on_update(&mut self, peer: PeerId, update: &Update) {
+        let Some(s) = self.sessions.get_mut(&peer) else {
+            debug!(
+                peer,
+                "UPDATE from a neighbor that is not established; ignored"
+            );
+            return;
+        };
+        let (rib_id, addr) = (s.rib_id, s.info.addr);
+        if let Some(family) = update.end_of_rib() {
+            s.eor_received.insert(family);
+            debug!(peer = %addr, %family, "End-of-RIB received");
+        }
+        for issue in update.issues() {
+            warn!(peer = %addr, issue = ?issue, "malformed attribute (RFC 7606)");
+        }
+        match self.rib.apply(rib_id, update) {
+            Ok(Applied::EndOfRib(_)) => return,
+            Ok(_) => {}
+            Err(e) => warn!(peer = %addr, error = %e, "UPDATE not applied"),
+        }
+        if self.watching {
+            self.emit_route_events(addr, update);
+        }
+        self.check_max_prefix(peer);
+    }
+
+    fn emit_route_events(&mut self, addr: IpAddr, update: &Update) {
+        let withdrawn = update
+            .withdrawn()
+            .chain(update.mp_unreach().into_iter().flat_map(|u| u.withdrawn()));
+        let mut events: Vec<EventKind> = withdrawn
+            .map(|n| EventKind::Route {
+                peer: addr,
+                prefix: n.prefix.to_string(),
+                withdrawn: true,
+                next_hop: None,
+                as_path: None,
+            })
+            .collect();
+        let attrs = update.attributes();
+        let as_path = attrs.as_path.to_string();
+        let v4 = attrs.next_hop.map(|a| a.to_string());
+        let announced = update.nlri().map(|n| (n, v4.clone()));
+        let mp = update.mp_reach().into_iter().flat_map(|r| {
+            let nh = Some(r.next_hop().global.to_string());
+            r.nlri().map(move |n| (n, nh.clone()))
+        });
+        for (n, next_hop) in announced.chain(mp) {
+            events.push(EventKind::Route {
+                peer: addr,
+                prefix: n.prefix.to_string(),
+                withdrawn: false,
+                next_hop,
+                as_path: Some(as_path.clone()),
+            });
+        }
+        for e in events {
+            self.emit(e);
+        }
+    }
+
+    fn check_max_prefix(&mut self, peer: PeerId) {
+        let Some(s) = self.sessions.get(&peer) else {
+            return;
+        };
+        let Some(mp) = s.info.config.max_prefixes.clone() else {
+            return;
+        };
+        let received: usize = match self.rib.peer_counts(s.rib_id) {
+            Ok(c) => c.iter().map(|(_, c)| c.received).sum(),
+            Err(_) => return,
+        };
+        if received <= mp.limit {
+            return;
+        }
+        let addr = s.info.addr;
+        match mp.action {
+            MaxPrefixAction::Warn => {
+                warn!(peer = %addr, limit = mp.limit, received, "max-prefix exceeded")
+            }
+            MaxPrefixAction::Stop => {
+                if self.max_prefix_restarts.contains_key(&peer) {
+                    return;
+                }
+                warn!(
+                    peer = %addr, limit = mp.limit, received,
+                    "max-prefix exceeded: closing the session (Cease / Maximum Number of Prefixes Reached)"
+                );
+                // RFC 4486: AFI, SAFI and the upper bound.
+                let mut data = vec![0, 1, 1];
+                data.extend_from_slice(&u32::try_from(mp.limit).unwrap_or(u32::MAX).to_be_bytes());
+                let n = Notification::new(code::CEASE, cease_subcode::MAX_PREFIXES, data);
+                self.send(peer, PeerCommand::Shutdown(Some(n)));
+                let again = (mp.restart_after > 0)
+                    .then(|| self.now + Duration::from_secs(u64::from(mp.restart_after)));
+                self.max_prefix_restarts.insert(peer, again);
+            }
+        }
+    }
+
+    fn on_route_refresh(&mut self, peer: PeerId, family: Family) {
+        let Some(s) = self.sessions.get(&peer) else {
+            return;
+        };
+        let ctx = s.info.negotiated.context.clone();
+        let addr = s.info.addr;
+        let enhanced = s.info.negotiated.enhanced_rr;
+        match self.rib.full_export(s.rib_id) {
+            Ok(batches) => {
+                let batches: Vec<_> = batches
+                    .into_iter()
+                    .filter(|b| b.family() == family)
+                    .collect();
+                let mut msgs = Vec::new();
+                if enhanced {
+                    msgs.extend(export::route_refresh_marker(&ctx, family, true));
+                }
+                msgs.extend(export::encode_batches(&ctx, &batches, addr));
+                if enhanced {
+                    msgs.extend(export::route_refresh_marker(&ctx, family, false));
+                }
+                info!(peer = %addr, %family, messages = msgs.len(), "route refresh answered");
+                self.send(peer, PeerCommand::Send(msgs));
+            }
+            Err(e) => warn!(peer = %addr, error = %e, "route refresh failed"),
+        }
+    }
+
+    fn on_down(
+        &mut self,
+        peer: PeerId,
+        reason: &str,
+        notification: Option<&Notification>,
+        graceful: bool,
+    ) {
+        let Some(s) = self.sessions.remove(&peer) else {
+            return;
+        };
+        let addr = s.info.addr;
+        let restart_time = s.info.negotiated.peer_gr.as_ref().map(|g| g.restart_time);
+        match restart_time.filter(|_| graceful) {
+            Some(t) => {
+                let t = Duration::from_secs(u64::from(t.max(1)));
+                info!(
+                    peer = %addr, %reason, restart_time = ?t,
+                    "session down; graceful restart helper keeps its routes as stale"
+                );
+                self.stale_deadlines.insert(s.rib_id, self.now + t);
+            }
+            None => {
+                info!(
+                    peer = %addr, %reason,
+                    notification = ?notification.map(Notification::describe),
+                    "session down; its routes are withdrawn"
+                );
+                self.stale_deadlines.remove(&s.rib_id);
+            }
+        }
+        let keep = graceful && restart_time.is_some();
+        if let Err(e) = self.rib.peer_down(s.rib_id, keep) {
+            warn!(peer = %addr, error = %e, "peer down");
+        }
+        self.out.push_back(Output::PeerState {
+            addr,
+            state: CtlPeerState::Idle,
+        });
+    }
+}
+
+/// Families for a log line: `ipv4-unicast,ipv6-unicast`.
+fn families(fs: &[Family]) -> String {
+    fs.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}

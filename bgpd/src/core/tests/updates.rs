@@ -1,0 +1,166 @@
+//! UPDATE handling: RFC 7606 outcomes, route refresh.
+
+use super::*;
+use bgp_proto::msg::route_refresh::RouteRefreshSubtype;
+use bgp_proto::wire::Decoded;
+use bytes::Bytes;
+
+/// An UPDATE for 10.241.0.0/24 whose ORIGIN has the wrong length: RFC 7606
+/// treat-as-withdraw.
+fn malformed_origin() -> Update {
+    let body: &[u8] = &[
+        0, 0, // no withdrawn routes
+        0, 15, // attributes
+        0x40, 1, 2, 0, 0, // ORIGIN of 2 octets
+        0x40, 2, 0, // empty AS_PATH
+        0x40, 3, 4, 172, 18, 0, 2, // NEXT_HOP
+        24, 10, 241, 0, // 10.241.0.0/24
+    ];
+    let u = Update::decode(Bytes::from_static(body), &Peer::node(2).ctx()).unwrap();
+    assert!(u.is_treat_as_withdraw());
+    u
+}
+
+#[test]
+fn treat_as_withdraw_removes_the_route_it_names() {
+    let mut h = H::new();
+    let (a, b) = (Peer::node(2), Peer::node2(3));
+    h.up(&a);
+    h.up(&b);
+    h.announce(&a, &["10.241.0.0/24"], &[65100]);
+    h.drain();
+    h.raw_update(&a, malformed_origin());
+    let outs = h.drain();
+    assert_eq!(fib_changes(&outs), vec![fib("10.241.0.0/24", &[])]);
+    assert_eq!(withdrawn_from(&outs, 3), vec!["10.241.0.0/24"]);
+    assert_eq!(h.core.established(), 2, "the session stays up");
+}
+
+#[test]
+fn treat_as_withdraw_of_an_unknown_route_changes_nothing() {
+    let mut h = H::new();
+    let a = Peer::node(2);
+    h.up(&a);
+    h.raw_update(&a, malformed_origin());
+    assert!(fib_changes(&h.drain()).is_empty());
+}
+
+#[test]
+fn a_discarded_attribute_leaves_the_route_in() {
+    let mut h = H::new();
+    let a = Peer::node(2);
+    h.up(&a);
+    // ATOMIC_AGGREGATE with a length of 1: RFC 7606 7.6, discard it.
+    let body: &[u8] = &[
+        0, 0, 0, 18, 0x40, 1, 1, 0, 0x40, 2, 0, 0x40, 3, 4, 172, 18, 0, 2, 0x40, 6, 1, 0, 24, 10,
+        241, 0,
+    ];
+    let u = Update::decode(Bytes::from_static(body), &a.ctx()).unwrap();
+    assert!(!u.is_treat_as_withdraw());
+    assert!(!u.issues().is_empty());
+    h.raw_update(&a, u);
+    assert_eq!(
+        fib_changes(&h.drain()),
+        vec![fib("10.241.0.0/24", &["172.18.0.2"])]
+    );
+}
+
+#[test]
+fn a_burst_of_updates_is_applied_in_order() {
+    let mut h = H::new();
+    let a = Peer::node(2);
+    h.up(&a);
+    let ctx = a.ctx();
+    let decode = |m: &UpdateMessage| {
+        let mut body = bytes::BytesMut::new();
+        encode_body(m, &ctx, &mut body).unwrap();
+        Update::decode(body.freeze(), &ctx).unwrap()
+    };
+    let add = announcement(&a, &["10.241.0.0/24"], &[65100]);
+    let del = UpdateMessage {
+        withdrawn: vec![Nlri::new(pfx("10.241.0.0/24"))],
+        ..UpdateMessage::default()
+    };
+    h.peer_event(PeerEvent::Update {
+        peer: 2,
+        updates: UpdateBurst::new(Arc::new(ctx.clone()), vec![decode(&add), decode(&del)]),
+    });
+    let outs = h.drain();
+    // Announced and withdrawn in one batch: the kernel is told the end
+    // state, in order.
+    assert_eq!(fib_changes(&outs).last(), Some(&fib("10.241.0.0/24", &[])));
+}
+
+#[test]
+fn route_refresh_sends_the_family_again() {
+    let mut h = H::new();
+    let (a, b) = (Peer::node(2), Peer::node2(3));
+    h.up(&a);
+    h.up(&b);
+    h.announce(&a, &["10.241.0.0/24", "fd00:10:241::/64"], &[65100]);
+    h.drain();
+    h.peer_event(PeerEvent::RouteRefresh {
+        peer: 3,
+        family: Family::IPV4_UNICAST,
+    });
+    let outs = h.drain();
+    assert_eq!(announced_to(&outs, 3), vec!["10.241.0.0/24"]);
+}
+
+#[test]
+fn enhanced_route_refresh_is_framed_by_begin_and_end_markers() {
+    let mut h = H::new();
+    let a = Peer::node(2);
+    let b = Peer {
+        enhanced_rr: true,
+        ..Peer::node2(3)
+    };
+    h.up(&a);
+    h.up(&b);
+    h.announce(&a, &["10.241.0.0/24"], &[65100]);
+    h.drain();
+    h.peer_event(PeerEvent::RouteRefresh {
+        peer: 3,
+        family: Family::IPV4_UNICAST,
+    });
+    let outs = h.drain();
+    let PeerCommand::Send(msgs) = &commands_to(&outs, 3)[0] else {
+        panic!("a send")
+    };
+    let kinds: Vec<String> = msgs
+        .iter()
+        .map(|m| match decode_message(m.clone(), &b.ctx()).unwrap() {
+            Decoded::RouteRefresh(rr) => match rr.subtype {
+                RouteRefreshSubtype::Begin => "begin".to_string(),
+                RouteRefreshSubtype::End => "end".to_string(),
+                RouteRefreshSubtype::Request => "request".to_string(),
+                _ => "other".to_string(),
+            },
+            Decoded::Update(_) => "update".to_string(),
+            _ => "other".to_string(),
+        })
+        .collect();
+    assert_eq!(kinds, vec!["begin", "update", "end"]);
+}
+
+#[test]
+fn route_refresh_from_a_neighbor_not_established_is_ignored() {
+    let mut h = H::new();
+    h.peer_event(PeerEvent::RouteRefresh {
+        peer: 3,
+        family: Family::IPV4_UNICAST,
+    });
+    assert!(h.drain().is_empty());
+}
+
+#[test]
+fn a_looped_route_is_kept_out_of_the_kernel_and_the_exports() {
+    let mut h = H::new();
+    let (a, b) = (Peer::node(2), Peer::node2(3));
+    h.up(&a);
+    h.up(&b);
+    h.announce(&a, &["10.241.0.0/24"], &[65100, 65000]);
+    let outs = h.drain();
+    assert!(fib_changes(&outs).is_empty());
+    assert!(announced_to(&outs, 3).is_empty());
+}
