@@ -4,8 +4,9 @@
 #   scripts/test.sh          installs the system packages the tests need
 #                            (idempotent), fmt check, clippy, all tests
 #                            (e2e serially)
-#   scripts/test.sh --ci     the same plus a fuzz smoke run (installs
-#                            cargo-fuzz if missing)
+#   scripts/test.sh --ci     the same plus a fuzz smoke run and the
+#                            unused-dependency check (installs cargo-fuzz
+#                            and cargo-machete if missing)
 #   scripts/test.sh --docker also build the image (docker/build.sh, tag
 #                            rbgpd:latest) so that the image tests run
 #                            (they skip when the image is absent)
@@ -46,6 +47,19 @@ cargo fmt --all --check || die "rustfmt (run: cargo fmt --all)"
 
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings || die "clippy"
+
+# Unused dependencies: cargo-machete reads every crate's sources against
+# its Cargo.toml (installed in --ci mode when missing; otherwise said).
+if ! cargo machete --version >/dev/null 2>&1 && ((ci)); then
+    step "cargo install cargo-machete --locked"
+    cargo install cargo-machete --locked || die "cargo install cargo-machete"
+fi
+if cargo machete --version >/dev/null 2>&1; then
+    step "cargo machete (unused dependencies)"
+    cargo machete || die "unused dependencies (cargo machete)"
+else
+    echo "test.sh: cargo machete not installed: unused-dependency check skipped (--ci installs it)"
+fi
 
 step "cargo build -p bgpd --bins (the e2e lab runs rbgpd)"
 cargo build -p bgpd --bins || die "build rbgpd"

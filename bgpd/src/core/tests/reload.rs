@@ -156,3 +156,33 @@ fn a_router_change_is_reported_as_needing_a_restart() {
         r.errors
     );
 }
+
+#[test]
+fn a_changed_neighbor_is_reported_as_changed_and_handed_to_the_neighbors() {
+    let mut h = H::new();
+    let a = Peer::node(2);
+    h.up(&a);
+    let new = LAB.replacen("remote_as = 65100", "remote_as = 65100\nhold_time = 30", 1);
+    let (r, outs) = reload(&mut h, &new);
+    assert!(r.applied);
+    assert_eq!(r.changed, vec!["172.18.0.0/16"]);
+    assert!(r.added.is_empty() && r.removed.is_empty());
+    let cfg = reconfigured(&outs).unwrap();
+    assert_eq!(cfg.neighbors[0].hold_time, 30);
+    // The session itself is the neighbor tasks' to restart: the core
+    // sends it nothing.
+    assert!(commands_to(&outs, 2).is_empty());
+}
+
+#[test]
+fn a_removed_range_is_reported_as_removed() {
+    let mut h = H::new();
+    let new = LAB.replace(
+        "[[neighbor]]\nrange = \"172.19.0.0/16\"\nremote_as = 65200\n",
+        "",
+    );
+    let (r, outs) = reload(&mut h, &new);
+    assert!(r.applied);
+    assert_eq!(r.removed, vec!["172.19.0.0/16"]);
+    assert_eq!(reconfigured(&outs).unwrap().neighbors.len(), 1);
+}
