@@ -63,7 +63,7 @@ pub use encode::encode_body;
 pub use error::{AttrAction, AttrIssue, NlriField, UpdateError};
 pub use mp_nlri::{MpReachView, MpUnreachView};
 pub use nlri::NlriIter;
-pub use pack::{pack_announcements, pack_withdrawals, UpdatePacker};
+pub use pack::UpdatePacker;
 pub use view::{AsPathView, Asns, AttrsView, FixedList, SegmentIter};
 
 use crate::msg::attributes::type_code as tc;
