@@ -7,16 +7,41 @@
 //! right where it happens, because only there is it known which field was
 //! short and at which offset; `nom::Err` never leaves this crate.
 //!
-//! The `complete` flavours are used throughout: a frame is whole when it
-//! is decoded, so running short of input is an error, never "need more".
+//! The numbers are nom's (`nom::number::complete`); `take` and
+//! `length_data` are written here as nom parsers over `&[u8]`. nom's own
+//! `take` is generic over the input type and goes through the `Input`
+//! trait (an index check, then a second one when slicing): on the UPDATE
+//! validation path it cost 10 instructions per prefix more than
+//! `split_at_checked` (BENCHMARKS.md, UPDATE codec). All of them fail like
+//! nom's `complete` parsers: a frame is whole when it is decoded, so
+//! running short of input is an error, never "need more".
 
-use nom::IResult;
+use nom::{Err, IResult};
 
-pub(crate) use nom::bytes::complete::take;
 pub(crate) use nom::combinator::rest;
-pub(crate) use nom::multi::length_data;
 pub(crate) use nom::number::complete::{be_u16, be_u32, be_u8};
 pub(crate) use nom::Parser;
+
+/// The next `n` octets.
+#[inline(always)]
+pub(crate) fn take(n: impl Into<usize>) -> impl Fn(&[u8]) -> Res<'_, &[u8]> {
+    let n = n.into();
+    move |i| match i.split_at_checked(n) {
+        Some((v, r)) => Ok((r, v)),
+        None => Err(Err::Error(())),
+    }
+}
+
+/// A length (read by `len`) and that many octets after it.
+#[inline(always)]
+pub(crate) fn length_data<'a, L: Into<usize>>(
+    len: impl Fn(&'a [u8]) -> Res<'a, L>,
+) -> impl Fn(&'a [u8]) -> Res<'a, &'a [u8]> {
+    move |i| {
+        let (i, n) = len(i)?;
+        take(n)(i)
+    }
+}
 
 /// The result of one of our nom parsers: the rest of the input and the
 /// value, or a failure that carries nothing (see the module doc).
