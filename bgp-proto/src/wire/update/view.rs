@@ -7,6 +7,7 @@
 //!
 //! [`Update::attributes`]: super::Update::attributes
 
+use super::super::parse::{be_u8, run, take};
 #[cfg(test)]
 use super::as_path;
 use super::attrs::{RawAttr, RawAttrIter};
@@ -347,12 +348,10 @@ impl<'a> Iterator for SegmentIter<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        let [kind, count, rest @ ..] = self.rest else {
-            return None;
-        };
-        let kind = AsSegmentType::from_code(*kind)?;
+        let (r, (kind, count)) = run((be_u8, be_u8), self.rest)?;
+        let kind = AsSegmentType::from_code(kind)?;
         let width = if self.four { 4 } else { 2 };
-        let (asns, rest) = rest.split_at_checked(usize::from(*count) * width)?;
+        let (rest, asns) = run(take(usize::from(count) * width), r)?;
         self.rest = rest;
         Some((
             kind,
