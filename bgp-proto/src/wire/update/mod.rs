@@ -40,10 +40,11 @@
 //! [`Update::attributes_view`] reads every attribute without allocating or
 //! re-scanning, and [`Update::attributes`] builds the owned set from it.
 //!
-//! Parsing: the length fields, the attribute headers (both walks),
-//! AS_PATH, MP_REACH/MP_UNREACH and the AS_PATH segment iterator are nom
-//! parsers (`super::parse`); the two per-prefix NLRI loops are not, for
-//! speed (`nlri.rs` gives the numbers).
+//! Parsing: the length fields, the attribute headers (both walks), AS_PATH
+//! validation and MP_REACH/MP_UNREACH are nom parsers (`super::parse`);
+//! the per-prefix NLRI loops and the iterators over validated AS_PATH
+//! segments are slice code, for speed (`nlri.rs` and `view.rs` say how
+//! much).
 //!
 //! Encoding: [`encode_body`] writes an owned [`UpdateMessage`];
 //! [`UpdatePacker`] writes whole messages (with header) that carry as many

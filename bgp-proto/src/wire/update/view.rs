@@ -7,7 +7,6 @@
 //!
 //! [`Update::attributes`]: super::Update::attributes
 
-use super::super::parse::{be_u8, run, take};
 #[cfg(test)]
 use super::as_path;
 use super::attrs::{RawAttr, RawAttrIter};
@@ -337,6 +336,9 @@ impl<'a> AsPathView<'a> {
 }
 
 /// Iterator over AS_PATH segments: (type, ASes).
+// Slice code, not nom, like `NlriIter`: it walks a path validated at
+// decode once per segment, and as a nom parser it cost `attributes()`
+// about 8 instructions per prefix more (BENCHMARKS.md, UPDATE codec).
 #[derive(Debug, Clone)]
 pub struct SegmentIter<'a> {
     rest: &'a [u8],
@@ -348,10 +350,12 @@ impl<'a> Iterator for SegmentIter<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        let (r, (kind, count)) = run((be_u8, be_u8), self.rest)?;
-        let kind = AsSegmentType::from_code(kind)?;
+        let [kind, count, rest @ ..] = self.rest else {
+            return None;
+        };
+        let kind = AsSegmentType::from_code(*kind)?;
         let width = if self.four { 4 } else { 2 };
-        let (rest, asns) = run(take(usize::from(count) * width), r)?;
+        let (asns, rest) = rest.split_at_checked(usize::from(*count) * width)?;
         self.rest = rest;
         Some((
             kind,
