@@ -22,13 +22,15 @@
 //! extended next hop SAFI above 255, an FQDN that is not UTF-8), the
 //! capability is kept as [`Capability::Unknown`], which the FSM ignores.
 
-use super::reader::Reader;
+use super::parse::{be_u16, be_u32, be_u8, consumed, length_data, run, take, Parser, Res};
 use crate::error::{DecodeError, EncodeError};
 use crate::msg::open::{
     AddPathMode, Capability, ExtendedNextHop, GracefulRestart, GracefulRestartFamily,
 };
 use crate::types::Family;
 use bytes::{BufMut, BytesMut};
+use nom::combinator::all_consuming;
+use nom::multi::many0;
 
 /// Capability codes (IANA "Capability Codes").
 pub mod code {
@@ -75,22 +77,21 @@ pub(crate) fn decode_capabilities(
     base: usize,
     out: &mut Vec<Capability>,
 ) -> Result<(), DecodeError> {
-    let mut r = Reader::new(value);
+    let mut r = value;
     while !r.is_empty() {
-        let offset = base + r.offset();
+        let offset = base + consumed(value, r);
         let malformed = |code: u8, reason| DecodeError::MalformedCapability {
             offset,
             code,
             reason,
         };
-        let code = r.u8().ok_or(malformed(0, "truncated capability header"))?;
-        let len = r
-            .u8()
-            .ok_or(malformed(code, "truncated capability header"))?;
-        let v = r.take(usize::from(len)).ok_or(malformed(
+        let (q, code) = run(be_u8, r).ok_or(malformed(0, "truncated capability header"))?;
+        let (q, len) = run(be_u8, q).ok_or(malformed(code, "truncated capability header"))?;
+        let (q, v) = run(take(len), q).ok_or(malformed(
             code,
             "capability overruns its optional parameter",
         ))?;
+        r = q;
         out.push(decode_one(code, v).map_err(|reason| malformed(code, reason))?);
     }
     Ok(())
@@ -98,11 +99,10 @@ pub(crate) fn decode_capabilities(
 
 /// Decodes one capability value; the error is the reason it is malformed.
 fn decode_one(code: u8, v: &[u8]) -> Result<Capability, &'static str> {
-    let mut r = Reader::new(v);
     let cap = match code {
         // RFC 4760 8: AFI (2), Reserved (1), SAFI (1).
         code::MULTIPROTOCOL => {
-            let (afi, _reserved, safi) = fixed(v, 4, |r| Some((r.u16()?, r.u8()?, r.u8()?)))?;
+            let (afi, _reserved, safi) = fixed(v, 4, (be_u16, be_u8, be_u8))?;
             Capability::Multiprotocol(Family::new(afi, safi))
         }
         // RFC 2918 2, RFC 8654 3, RFC 7313 3: these have length 0.
@@ -111,27 +111,25 @@ fn decode_one(code: u8, v: &[u8]) -> Result<Capability, &'static str> {
         code::EXTENDED_MESSAGE => empty(v, Capability::ExtendedMessage)?,
         code::ENHANCED_ROUTE_REFRESH => empty(v, Capability::EnhancedRouteRefresh)?,
         // RFC 6793 3: the value is the 4-octet AS number, length 4.
-        code::FOUR_OCTET_AS => Capability::FourOctetAs(fixed(v, 4, |r| r.u32())?),
+        code::FOUR_OCTET_AS => Capability::FourOctetAs(fixed(v, 4, be_u32)?),
         // RFC 4724 3: Restart Flags (4 bits), Restart Time (12 bits), then
         // per family AFI (2), SAFI (1), Flags for Address Family (1).
         code::GRACEFUL_RESTART => {
             if v.len() < 2 || (v.len() - 2) % 4 != 0 {
                 return Err("graceful restart length is not 2 + 4n");
             }
-            let head = r.u16().ok_or("truncated graceful restart")?;
-            let mut families = Vec::with_capacity((v.len() - 2) / 4);
-            while !r.is_empty() {
-                let (afi, safi, flags) = afi_safi_octet(&mut r).ok_or("truncated family")?;
-                families.push(GracefulRestartFamily {
-                    family: Family::new(afi, safi),
-                    forwarding_preserved: flags & GR_FLAG_FORWARDING != 0,
-                });
-            }
+            let (head, families) = entries(v, (be_u16, many0(afi_safi_octet)), "truncated family")?;
             Capability::GracefulRestart(GracefulRestart {
                 restart_state: head & GR_FLAG_RESTART != 0,
                 notification: head & GR_FLAG_NOTIFICATION != 0,
                 restart_time: head & GR_TIME_MASK,
-                families,
+                families: families
+                    .into_iter()
+                    .map(|(afi, safi, flags)| GracefulRestartFamily {
+                        family: Family::new(afi, safi),
+                        forwarding_preserved: flags & GR_FLAG_FORWARDING != 0,
+                    })
+                    .collect(),
             })
         }
         // RFC 7911 4: AFI (2), SAFI (1), Send/Receive (1), repeated. "If
@@ -141,15 +139,14 @@ fn decode_one(code: u8, v: &[u8]) -> Result<Capability, &'static str> {
             if v.len() % 4 != 0 {
                 return Err("ADD-PATH length is not a multiple of 4");
             }
-            let mut list = Vec::with_capacity(v.len() / 4);
-            while !r.is_empty() {
-                let (afi, safi, mode) = afi_safi_octet(&mut r).ok_or("truncated family")?;
-                match AddPathMode::from_code(mode) {
-                    Some(m) => list.push((Family::new(afi, safi), m)),
-                    None => return Ok(raw(code, v)),
-                }
+            let list = entries(v, many0(afi_safi_octet), "truncated family")?;
+            let modes = list.into_iter().map(|(afi, safi, mode)| {
+                AddPathMode::from_code(mode).map(|m| (Family::new(afi, safi), m))
+            });
+            match modes.collect::<Option<Vec<_>>>() {
+                Some(list) => Capability::AddPath(list),
+                None => raw(code, v),
             }
-            Capability::AddPath(list)
         }
         // RFC 8950 3: NLRI AFI (2), NLRI SAFI (2), Nexthop AFI (2),
         // repeated.
@@ -157,33 +154,25 @@ fn decode_one(code: u8, v: &[u8]) -> Result<Capability, &'static str> {
             if v.len() % 6 != 0 {
                 return Err("extended next hop length is not a multiple of 6");
             }
-            let mut list = Vec::with_capacity(v.len() / 6);
-            while !r.is_empty() {
-                let entry = (r.u16(), r.u16(), r.u16());
-                let (Some(afi), Some(safi), Some(nh)) = entry else {
-                    return Err("truncated entry");
-                };
-                let Ok(safi) = u8::try_from(safi) else {
-                    return Ok(raw(code, v));
-                };
-                list.push(ExtendedNextHop {
-                    family: Family::new(afi, safi),
+            let list = entries(v, many0((be_u16, be_u16, be_u16)), "truncated entry")?;
+            // A SAFI above 255 does not fit our types: keep the capability
+            // raw (the FSM ignores it) rather than refuse the OPEN.
+            let entries = list.into_iter().map(|(afi, safi, nh)| {
+                Some(ExtendedNextHop {
+                    family: Family::new(afi, u8::try_from(safi).ok()?),
                     next_hop_afi: nh,
-                });
+                })
+            });
+            match entries.collect::<Option<Vec<_>>>() {
+                Some(list) => Capability::ExtendedNextHop(list),
+                None => raw(code, v),
             }
-            Capability::ExtendedNextHop(list)
         }
         // draft-walton-bgp-hostname-capability 3: Hostname Length (1),
         // Hostname, Domain Name Length (1), Domain Name.
         code::FQDN => {
-            let host = r
-                .u8()
-                .and_then(|n| r.take(usize::from(n)))
-                .ok_or("truncated hostname")?;
-            let dom = r
-                .u8()
-                .and_then(|n| r.take(usize::from(n)))
-                .ok_or("truncated domain")?;
+            let (r, host) = run(length_data(be_u8), v).ok_or("truncated hostname")?;
+            let (r, dom) = run(length_data(be_u8), r).ok_or("truncated domain")?;
             if !r.is_empty() {
                 return Err("octets after the domain name");
             }
@@ -200,9 +189,19 @@ fn decode_one(code: u8, v: &[u8]) -> Result<Capability, &'static str> {
     Ok(cap)
 }
 
-/// Reads AFI (2), SAFI (1) and one more octet (flags or mode).
-fn afi_safi_octet(r: &mut Reader<'_>) -> Option<(u16, u8, u8)> {
-    Some((r.u16()?, r.u8()?, r.u8()?))
+/// AFI (2), SAFI (1) and one more octet (flags or mode).
+fn afi_safi_octet(v: &[u8]) -> Res<'_, (u16, u8, u8)> {
+    (be_u16, be_u8, be_u8).parse_complete(v)
+}
+
+/// Runs `p` over the whole value (the callers checked its length, so a
+/// failure means a truncated entry: `reason`).
+fn entries<'a, O>(
+    v: &'a [u8],
+    p: impl Parser<&'a [u8], Output = O, Error = ()>,
+    reason: &'static str,
+) -> Result<O, &'static str> {
+    run(all_consuming(p), v).map(|(_, o)| o).ok_or(reason)
 }
 
 fn raw(code: u8, v: &[u8]) -> Capability {
@@ -220,15 +219,16 @@ fn empty(v: &[u8], cap: Capability) -> Result<Capability, &'static str> {
     }
 }
 
-fn fixed<T>(
-    v: &[u8],
+/// Parses a value that must be exactly `len` octets long with `p`.
+fn fixed<'a, O>(
+    v: &'a [u8],
     len: usize,
-    f: impl FnOnce(&mut Reader<'_>) -> Option<T>,
-) -> Result<T, &'static str> {
+    p: impl Parser<&'a [u8], Output = O, Error = ()>,
+) -> Result<O, &'static str> {
     if v.len() != len {
         return Err("capability length is wrong for its code");
     }
-    f(&mut Reader::new(v)).ok_or("capability length is wrong for its code")
+    entries(v, p, "capability length is wrong for its code")
 }
 
 /// Appends one capability TLV.

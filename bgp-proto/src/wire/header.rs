@@ -1,8 +1,8 @@
 //! The 19-octet message header (RFC 4271 4.1) and framing: finding one
 //! whole message in a receive buffer.
 //!
-//! Invariant: a frame handed out by [`split_frame`] or [`Framer`] has
-//! passed [`check_header`], so its marker is all ones, its length equals
+//! Invariant: a frame handed out by [`split_frame`] has passed
+//! [`check_header`], so its marker is all ones, its length equals
 //! the Length field and lies within the session's and the type's bounds,
 //! and its type is known. The frame is split off the buffer without copy.
 //!
@@ -20,6 +20,7 @@
 //! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //! ```
 
+use super::parse::{be_u16, be_u8, run, take};
 use crate::error::DecodeError;
 use crate::msg::message_type as mt;
 use crate::msg::SessionContext;
@@ -91,16 +92,13 @@ pub fn max_len(msg_type: u8, ctx: &SessionContext) -> usize {
 /// message header is not recognized, then the Error Subcode MUST be set
 /// to Bad Message Type."
 pub fn check_header(buf: &[u8], ctx: &SessionContext) -> Result<Option<Header>, DecodeError> {
-    let Some(head) = buf.get(..HEADER_LEN) else {
+    let Some((_, (marker, length, msg_type))) = run((take(MARKER.len()), be_u16, be_u8), buf)
+    else {
         return Ok(None);
     };
-    if let Some(offset) = head.iter().take(MARKER.len()).position(|&b| b != 0xff) {
+    if let Some(offset) = marker.iter().position(|&b| b != 0xff) {
         return Err(DecodeError::ConnectionNotSynchronized { offset });
     }
-    let (length, msg_type) = match head {
-        [.., l0, l1, t] => (u16::from_be_bytes([*l0, *l1]), *t),
-        _ => return Ok(None),
-    };
     let bad_len = DecodeError::BadMessageLength {
         offset: LENGTH_OFFSET,
         len: length,
@@ -134,56 +132,6 @@ pub fn split_frame(buf: &mut BytesMut, ctx: &SessionContext) -> Result<Option<By
         return Ok(None);
     }
     Ok(Some(buf.split_to(len).freeze()))
-}
-
-/// A receive buffer that hands out whole messages: read from the socket
-/// into [`Framer::buffer_mut`] (or [`Framer::extend`]), then call
-/// [`Framer::next_frame`] until it returns `Ok(None)`.
-#[derive(Debug, Default)]
-pub struct Framer {
-    buf: BytesMut,
-}
-
-impl Framer {
-    /// An empty framer with room for one maximal standard message.
-    pub fn new() -> Self {
-        Framer {
-            buf: BytesMut::with_capacity(MAX_MESSAGE_LEN),
-        }
-    }
-
-    /// Appends received octets.
-    pub fn extend(&mut self, data: &[u8]) {
-        self.buf.extend_from_slice(data);
-    }
-
-    /// The buffer itself, for reading straight into it.
-    pub fn buffer_mut(&mut self) -> &mut BytesMut {
-        &mut self.buf
-    }
-
-    /// Octets buffered but not yet handed out.
-    pub fn buffered(&self) -> usize {
-        self.buf.len()
-    }
-
-    /// The next whole message, if one is buffered (see [`split_frame`]).
-    /// After an error the stream cannot be resynchronised: the session
-    /// must send the error's NOTIFICATION and close.
-    pub fn next_frame(&mut self, ctx: &SessionContext) -> Result<Option<Bytes>, DecodeError> {
-        split_frame(&mut self.buf, ctx)
-    }
-
-    /// The next whole message, decoded (see [`super::decode_message`]).
-    pub fn next_message(
-        &mut self,
-        ctx: &SessionContext,
-    ) -> Result<Option<super::Decoded>, DecodeError> {
-        match self.next_frame(ctx)? {
-            Some(frame) => super::decode_message(frame, ctx).map(Some),
-            None => Ok(None),
-        }
-    }
 }
 
 /// Writes a header with a zero Length; [`finish_message`] fills it in.
@@ -271,21 +219,22 @@ mod tests {
     #[test]
     fn splits_whole_frames_only() {
         let ctx = SessionContext::default();
-        let mut f = Framer::new();
+        let mut buf = BytesMut::new();
         let ka = header(19, 4);
-        f.extend(&ka[..10]);
-        assert_eq!(f.next_frame(&ctx), Ok(None));
-        f.extend(&ka[10..]);
-        f.extend(&ka);
-        f.extend(&header(23, 5)); // body not yet there
-        assert_eq!(f.next_frame(&ctx).unwrap().unwrap(), &ka[..]);
-        assert_eq!(f.next_frame(&ctx).unwrap().unwrap(), &ka[..]);
-        assert_eq!(f.next_frame(&ctx), Ok(None));
-        f.extend(&[0, 1, 0, 1]);
+        buf.extend_from_slice(&ka[..10]);
+        assert_eq!(split_frame(&mut buf, &ctx), Ok(None));
+        buf.extend_from_slice(&ka[10..]);
+        buf.extend_from_slice(&ka);
+        buf.extend_from_slice(&header(23, 5)); // body not yet there
+        assert_eq!(split_frame(&mut buf, &ctx).unwrap().unwrap(), &ka[..]);
+        assert_eq!(split_frame(&mut buf, &ctx).unwrap().unwrap(), &ka[..]);
+        assert_eq!(split_frame(&mut buf, &ctx), Ok(None));
+        buf.extend_from_slice(&[0, 1, 0, 1]);
+        let frame = split_frame(&mut buf, &ctx).unwrap().unwrap();
         assert!(matches!(
-            f.next_message(&ctx),
-            Ok(Some(super::super::Decoded::RouteRefresh(_)))
+            super::super::decode_message(frame, &ctx),
+            Ok(super::super::Decoded::RouteRefresh(_))
         ));
-        assert_eq!(f.buffered(), 0);
+        assert!(buf.is_empty());
     }
 }

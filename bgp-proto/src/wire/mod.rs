@@ -1,11 +1,11 @@
 //! DOC: the wire codec: framing, decoding and encoding of every message.
 //!
-//! Receiving is two steps. [`split_frame`] (or a [`Framer`]) checks the
-//! 19-octet header as soon as it is buffered and splits one whole message
-//! off the receive buffer without copy; [`decode_message`] then decodes
-//! that frame. OPEN, NOTIFICATION and ROUTE-REFRESH decode into small
-//! owned values; an UPDATE stays in the frame's [`Bytes`] and is validated
-//! once by [`update::Update::decode`]. Any error is a [`DecodeError`],
+//! Receiving is two steps. [`split_frame`] checks the 19-octet header as
+//! soon as it is buffered and splits one whole message off the receive
+//! buffer without copy; [`decode_message`] then decodes that frame. OPEN,
+//! NOTIFICATION and ROUTE-REFRESH decode into small owned values; an
+//! UPDATE stays in the frame's [`Bytes`] and is validated once by
+//! [`update::Update::decode`]. Any error is a [`DecodeError`],
 //! which names the NOTIFICATION to send.
 //!
 //! Sending: [`encode_message`] writes header and body into a `BytesMut`,
@@ -14,17 +14,19 @@
 //!
 //! Module map: [`header`] (header checks, framing), [`open`] and
 //! [`capability`] (OPEN and its optional parameters), [`notification`],
-//! [`route_refresh`], [`update`] (UPDATE, attributes and NLRI).
+//! [`route_refresh`], [`update`] (UPDATE, attributes and NLRI). The
+//! parsers are nom combinators over `&[u8]` (`parse.rs`, private); nom's
+//! errors never leave the crate.
 
 pub mod capability;
 pub mod header;
 pub mod notification;
 pub mod open;
-pub(crate) mod reader;
+pub(crate) mod parse;
 pub mod route_refresh;
 pub mod update;
 
-pub use header::{check_header, split_frame, Framer, Header, HEADER_LEN, MARKER};
+pub use header::{check_header, split_frame, Header, HEADER_LEN, MARKER};
 
 use crate::error::{DecodeError, EncodeError};
 use crate::msg::message_type as mt;

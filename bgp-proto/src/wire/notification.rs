@@ -13,16 +13,15 @@
 //! There is no NOTIFICATION decode error beyond the header's minimum
 //! length of 21: RFC 4271 6.4 forbids answering a NOTIFICATION with one.
 
+use super::parse::{be_u8, rest, run};
 use crate::msg::Notification;
 use bytes::{BufMut, BytesMut};
 
 /// Decodes a NOTIFICATION body (after the header). `None` when shorter
 /// than 2 octets, which a checked header rules out.
 pub fn decode_notification(body: &[u8]) -> Option<Notification> {
-    match body {
-        [code, subcode, data @ ..] => Some(Notification::new(*code, *subcode, data)),
-        _ => None,
-    }
+    let (_, (code, subcode, data)) = run((be_u8, be_u8, rest), body)?;
+    Some(Notification::new(code, subcode, data))
 }
 
 /// Appends a NOTIFICATION body.

@@ -45,7 +45,7 @@
 
 use super::capability::{decode_capabilities, encode_capability};
 use super::header::HEADER_LEN;
-use super::reader::Reader;
+use super::parse::{be_u16, be_u32, be_u8, consumed, run, take, Parser};
 use crate::error::{DecodeError, EncodeError};
 use crate::msg::open::OpenMessage;
 use bytes::{BufMut, BytesMut};
@@ -61,39 +61,35 @@ pub const PARAM_EXTENDED_LENGTH: u8 = 255;
 /// Decodes an OPEN from its body (the message after the 19-octet header).
 /// Offsets in errors count from the start of the message.
 pub fn decode_open(body: &[u8]) -> Result<OpenMessage, DecodeError> {
-    let mut r = Reader::new(body);
     let total = HEADER_LEN + body.len();
     let bad_len = DecodeError::BadMessageLength {
         offset: 16,
         len: u16::try_from(total).unwrap_or(u16::MAX),
     };
-    let version = r.u8().ok_or(bad_len.clone())?;
+    let (r, version) = run(be_u8, body).ok_or(bad_len.clone())?;
     if version != BGP_VERSION {
         return Err(DecodeError::UnsupportedVersion {
             offset: HEADER_LEN,
             version,
         });
     }
-    let fixed = (r.u16(), r.u16(), r.u32(), r.u8());
-    let (Some(my_as), Some(hold_time), Some(bgp_id), Some(opt_len)) = fixed else {
-        return Err(bad_len);
-    };
+    let (r, (my_as, hold_time, bgp_id, opt_len)) =
+        run((be_u16, be_u16, be_u32, be_u8), r).ok_or(bad_len.clone())?;
 
     // RFC 9072 2 (paraphrased): when the one-octet Optional Parameters
     // Length ("Non-Ext OP Len") is non-zero, the octet after it ("Non-Ext
     // OP Type") decides the format: 255 means a two-octet "Extended Opt.
     // Parm. Length" follows and every parameter has a two-octet length;
     // anything else is the RFC 4271 format.
-    let mut after_type = r;
-    let extended = opt_len != 0 && after_type.u8() == Some(PARAM_EXTENDED_LENGTH);
-    let params_len = if extended {
-        r = after_type;
-        r.u16().ok_or(bad_len.clone())?
+    let extended = opt_len != 0 && r.first() == Some(&PARAM_EXTENDED_LENGTH);
+    let (r, params_len) = if extended {
+        // The Non-Ext OP Type octet, then the extended length.
+        run((be_u8, be_u16).map(|(_, len)| len), r).ok_or(bad_len.clone())?
     } else {
-        u16::from(opt_len)
+        (r, u16::from(opt_len))
     };
-    let params_at = HEADER_LEN + r.offset();
-    let params = r.take(usize::from(params_len)).ok_or(bad_len.clone())?;
+    let params_at = HEADER_LEN + consumed(body, r);
+    let (r, params) = run(take(params_len), r).ok_or(bad_len.clone())?;
     if !r.is_empty() {
         return Err(bad_len);
     }
@@ -107,21 +103,20 @@ pub fn decode_open(body: &[u8]) -> Result<OpenMessage, DecodeError> {
         other_params: Vec::new(),
         extended_params: extended,
     };
-    let mut p = Reader::new(params);
+    let mut p = params;
     while !p.is_empty() {
-        let offset = params_at + p.offset();
+        let offset = params_at + consumed(params, p);
         let malformed = |reason| DecodeError::MalformedOptionalParameter { offset, reason };
-        let param_type = p.u8().ok_or(malformed("truncated parameter header"))?;
-        let len = if extended {
-            p.u16()
+        let header = if extended {
+            run((be_u8, be_u16), p)
         } else {
-            p.u8().map(u16::from)
+            run((be_u8, be_u8.map(u16::from)), p)
         };
-        let len = len.ok_or(malformed("truncated parameter header"))?;
-        let value_at = params_at + p.offset();
-        let value = p
-            .take(usize::from(len))
-            .ok_or(malformed("parameter overruns the optional parameters"))?;
+        let (q, (param_type, len)) = header.ok_or(malformed("truncated parameter header"))?;
+        let value_at = params_at + consumed(params, q);
+        let (q, value) =
+            run(take(len), q).ok_or(malformed("parameter overruns the optional parameters"))?;
+        p = q;
         // RFC 4271 6.2: "If one of the Optional Parameters in the OPEN
         // message is not recognized, then the Error Subcode MUST be set to
         // Unsupported Optional Parameters."

@@ -20,6 +20,7 @@
 //! decoded as [`RouteRefreshSubtype::Reserved`] for the FSM to drop.
 
 use super::header::HEADER_LEN;
+use super::parse::{be_u16, be_u8, run};
 use crate::error::DecodeError;
 use crate::msg::route_refresh::{RouteRefresh, RouteRefreshSubtype};
 use crate::types::Family;
@@ -29,14 +30,15 @@ use bytes::{BufMut, BytesMut};
 /// RFC 7313 wants it in the NOTIFICATION data).
 pub fn decode_route_refresh(frame: &[u8]) -> Result<RouteRefresh, DecodeError> {
     let len = u16::try_from(frame.len()).unwrap_or(u16::MAX);
-    let Some([a0, a1, subtype, safi]) = frame.get(HEADER_LEN..HEADER_LEN + 4) else {
+    let body = frame.get(HEADER_LEN..).unwrap_or_default();
+    let Some((orf, (afi, subtype, safi))) = run((be_u16, be_u8, be_u8), body) else {
         return Err(DecodeError::BadMessageLength { offset: 16, len });
     };
-    let subtype = RouteRefreshSubtype::from_code(*subtype);
+    let subtype = RouteRefreshSubtype::from_code(subtype);
     if matches!(
         subtype,
         RouteRefreshSubtype::Begin | RouteRefreshSubtype::End
-    ) && frame.len() != HEADER_LEN + 4
+    ) && !orf.is_empty()
     {
         return Err(DecodeError::RouteRefreshLength {
             offset: 16,
@@ -45,7 +47,7 @@ pub fn decode_route_refresh(frame: &[u8]) -> Result<RouteRefresh, DecodeError> {
         });
     }
     Ok(RouteRefresh {
-        family: Family::new(u16::from_be_bytes([*a0, *a1]), *safi),
+        family: Family::new(afi, safi),
         subtype,
     })
 }

@@ -14,6 +14,7 @@
 //!                                     then the value
 //! ```
 
+use super::super::parse::{be_u16, be_u8, run};
 use super::as_path;
 use super::error::{AttrIssue, UpdateError};
 use super::index::{self, AttrIndex};
@@ -50,21 +51,19 @@ impl RawAttr<'_> {
     }
 }
 
-/// Reads one attribute header at `pos`: (flags, type, value range).
+/// Reads one attribute header at `pos`: (flags, type, value range). The
+/// error is the type code when at least two octets were there.
 #[inline]
 fn header(buf: &[u8], pos: usize) -> Result<(u8, u8, usize, usize), Option<u8>> {
     let rest = buf.get(pos..).unwrap_or_default();
-    match *rest {
-        [f, t, l0, l1, ..] if f & flags::EXTENDED_LENGTH != 0 => {
-            let len = usize::from(u16::from_be_bytes([l0, l1]));
-            Ok((f, t, pos + 4, pos + 4 + len))
-        }
-        [f, t, l, ..] if f & flags::EXTENDED_LENGTH == 0 => {
-            Ok((f, t, pos + 3, pos + 3 + usize::from(l)))
-        }
-        [_, t, ..] => Err(Some(t)),
-        _ => Err(None),
-    }
+    let (r, (f, t)) = run((be_u8, be_u8), rest).ok_or(None)?;
+    let len = if f & flags::EXTENDED_LENGTH != 0 {
+        run(be_u16, r).map(|(_, l)| (4, usize::from(l)))
+    } else {
+        run(be_u8, r).map(|(_, l)| (3, usize::from(l)))
+    };
+    let (hdr, len) = len.ok_or(Some(t))?;
+    Ok((f, t, pos + hdr, pos + hdr + len))
 }
 
 /// Iterator over the attributes of a decoded UPDATE, skipping the ones

@@ -8,6 +8,7 @@
 //! input: the fast one only ever accepts what the full one accepts without
 //! any issue, and records the same [`super::attrs::Walk`].
 
+use super::super::parse::{be_u16, be_u8, run, take};
 use super::as_path;
 use super::attrs::Walk;
 use super::index;
@@ -32,20 +33,19 @@ pub(crate) fn walk_clean(
     let four = ctx.four_octet_as;
     let mut rest = field;
     let mut count = 0u32;
-    while let [f, t, r @ ..] = rest {
-        let (f, t) = (*f, *t);
-        let (len, hdr, r) = if f & flags::EXTENDED_LENGTH != 0 {
-            let [l0, l1, r @ ..] = r else {
-                return false;
-            };
-            (usize::from(u16::from_be_bytes([*l0, *l1])), 4, r)
-        } else {
-            let [l, r @ ..] = r else {
-                return false;
-            };
-            (usize::from(*l), 3, r)
+    while !rest.is_empty() {
+        let Some((r, (f, t))) = run((be_u8, be_u8), rest) else {
+            return false;
         };
-        let Some((value, r)) = r.split_at_checked(len) else {
+        let len = if f & flags::EXTENDED_LENGTH != 0 {
+            run(be_u16, r).map(|(r, l)| (r, usize::from(l), 4))
+        } else {
+            run(be_u8, r).map(|(r, l)| (r, usize::from(l), 3))
+        };
+        let Some((r, len, hdr)) = len else {
+            return false;
+        };
+        let Some((r, value)) = run(take(len), r) else {
             return false;
         };
         let Some((slot, expected)) = index::lookup(t) else {
@@ -92,10 +92,6 @@ pub(crate) fn walk_clean(
         w.index.put(slot, vs, len);
         count += 1;
         rest = r;
-    }
-    // One or two octets left: an attribute header overruns the field.
-    if !rest.is_empty() {
-        return false;
     }
     w.count = count;
     true

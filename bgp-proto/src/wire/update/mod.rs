@@ -40,6 +40,12 @@
 //! [`Update::attributes_view`] reads every attribute without allocating or
 //! re-scanning, and [`Update::attributes`] builds the owned set from it.
 //!
+//! Parsing: the length fields, the attribute headers (both walks), AS_PATH
+//! validation and MP_REACH/MP_UNREACH are nom parsers (`super::parse`);
+//! the per-prefix NLRI loops and the iterators over validated AS_PATH
+//! segments are slice code, for speed (`nlri.rs` and `view.rs` say how
+//! much).
+//!
 //! Encoding: [`encode_body`] writes an owned [`UpdateMessage`];
 //! [`UpdatePacker`] writes whole messages (with header) that carry as many
 //! NLRI as fit. Unknown optional transitive attributes are written with the
@@ -63,9 +69,10 @@ pub use encode::encode_body;
 pub use error::{AttrAction, AttrIssue, NlriField, UpdateError};
 pub use mp_nlri::{MpReachView, MpUnreachView};
 pub use nlri::NlriIter;
-pub use pack::{pack_announcements, pack_withdrawals, UpdatePacker};
+pub use pack::UpdatePacker;
 pub use view::{AsPathView, Asns, AttrsView, FixedList, SegmentIter};
 
+use super::parse::{be_u16, consumed, length_data, run};
 use crate::msg::attributes::type_code as tc;
 use crate::msg::{MpReach, MpUnreach, PathAttributes, SessionContext, UpdateMessage};
 use crate::types::Family;
@@ -91,14 +98,6 @@ pub struct Update {
     issues: Vec<AttrIssue>,
 }
 
-/// Reads a big-endian u16 at `pos`.
-fn u16_at(b: &[u8], pos: usize) -> Option<usize> {
-    match b.get(pos..)? {
-        [a, b, ..] => Some(usize::from(u16::from_be_bytes([*a, *b]))),
-        _ => None,
-    }
-}
-
 impl Update {
     /// Decodes and validates an UPDATE body (the message after its 19-octet
     /// header). `Err` is a session reset; softer RFC 7606 outcomes are in
@@ -121,39 +120,35 @@ impl Update {
         // Length is too large (i.e., if Withdrawn Routes Length + Total
         // Attribute Length + 23 exceeds the message Length), then the Error
         // Subcode MUST be set to Malformed Attribute List."
-        let Some(wlen) = u16_at(b, 0) else {
-            return Err(UpdateError::BodyTooShort { len: b.len() });
-        };
-        let withdrawn = 2..2 + wlen;
-        let Some(alen) = u16_at(b, withdrawn.end) else {
-            return Err(if b.len() < 4 {
+        let short = || {
+            if b.len() < 4 {
                 UpdateError::BodyTooShort { len: b.len() }
             } else {
                 UpdateError::MalformedAttributeList {
                     offset: 0,
                     reason: "Withdrawn Routes Length overruns the message",
                 }
-            });
+            }
         };
-        let attrs_start = withdrawn.end + 2;
-        let attrs_end = attrs_start + alen;
-        if attrs_end > b.len() {
-            return Err(UpdateError::MalformedAttributeList {
-                offset: withdrawn.end,
-                reason: "Total Path Attribute Length overruns the message",
-            });
-        }
+        let (r, wfield) = run(length_data(be_u16), b).ok_or_else(short)?;
+        let (nlri_field, afield) = match run(length_data(be_u16), r) {
+            Some(fields) => fields,
+            // No room for the Total Path Attribute Length.
+            None if r.len() < 2 => return Err(short()),
+            None => {
+                return Err(UpdateError::MalformedAttributeList {
+                    offset: consumed(b, r),
+                    reason: "Total Path Attribute Length overruns the message",
+                })
+            }
+        };
+        let withdrawn = 2..2 + wfield.len();
+        let attrs_end = consumed(b, nlri_field);
+        let attrs_start = attrs_end - afield.len();
         let nlri = attrs_end..b.len();
         let add_path_v4 = ctx.add_path_rx(Family::IPV4_UNICAST);
-        let field = |r: &Range<usize>| b.get(r.clone()).unwrap_or_default();
         // RFC 7606 5.3: a syntactically incorrect NLRI field -> reset.
-        nlri::validate(
-            field(&withdrawn),
-            2,
-            AddrKind::V4,
-            add_path_v4,
-            NlriField::Withdrawn,
-        )?;
+        nlri::validate(wfield, 2, AddrKind::V4, add_path_v4, NlriField::Withdrawn)?;
         let mut u = Update {
             body,
             withdrawn,

@@ -19,6 +19,7 @@
 //! multicast are kept (family, next hop) but their NLRI are not parsed: the
 //! iterators yield nothing and the attribute is reported as discarded.
 
+use super::super::parse::{be_u16, be_u8, run, take};
 use super::error::{NlriField, UpdateError};
 use super::nlri::{self, AddrKind, NlriIter};
 use crate::msg::attributes::{type_code as tc, MpNextHop};
@@ -93,16 +94,11 @@ pub(crate) fn parse_reach(
         reason,
         data: body.slice(attr.clone()),
     };
-    let [a0, a1, safi, nh_len, rest @ ..] = v else {
-        return Err(err("shorter than AFI, SAFI and next hop length"));
-    };
-    let family = Family::new(u16::from_be_bytes([*a0, *a1]), *safi);
-    let Some((nh, rest)) = rest.split_at_checked(usize::from(*nh_len)) else {
-        return Err(err("next hop overruns the attribute"));
-    };
-    let Some((_reserved, nlri)) = rest.split_first() else {
-        return Err(err("reserved octet missing"));
-    };
+    let (r, (afi, safi, nh_len)) = run((be_u16, be_u8, be_u8), v)
+        .ok_or_else(|| err("shorter than AFI, SAFI and next hop length"))?;
+    let family = Family::new(afi, safi);
+    let (r, nh) = run(take(nh_len), r).ok_or_else(|| err("next hop overruns the attribute"))?;
+    let (nlri, _reserved) = run(be_u8, r).ok_or_else(|| err("reserved octet missing"))?;
     let kind = addr_kind(family);
     // RFC 7606 7.11: "If the Length of Next Hop Network Address field of
     // the MP_REACH attribute is inconsistent with that which was expected,
@@ -145,7 +141,7 @@ pub(crate) fn parse_unreach(
     add_path: impl Fn(Family) -> bool,
 ) -> Result<MpSlot, UpdateError> {
     let v = body.get(base..attr.end).unwrap_or_default();
-    let [a0, a1, safi, nlri @ ..] = v else {
+    let Some((nlri, (afi, safi))) = run((be_u16, be_u8), v) else {
         return Err(UpdateError::OptionalAttribute {
             offset: attr.start,
             type_code: tc::MP_UNREACH_NLRI,
@@ -153,7 +149,7 @@ pub(crate) fn parse_unreach(
             data: body.slice(attr.clone()),
         });
     };
-    let family = Family::new(u16::from_be_bytes([*a0, *a1]), *safi);
+    let family = Family::new(afi, safi);
     let kind = addr_kind(family);
     let start = attr.end - nlri.len();
     let ap = add_path(family);

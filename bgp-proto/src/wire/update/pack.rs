@@ -277,23 +277,3 @@ fn fill<'n>(
     }
     Ok(list.get(taken..).unwrap_or_default())
 }
-
-/// [`UpdatePacker::announce`] as a function.
-pub fn pack_announcements(
-    attrs: &PathAttributes,
-    next_hop: Option<MpNextHop>,
-    nlri: &[Nlri],
-    family: Family,
-    ctx: &SessionContext,
-) -> Result<Vec<Bytes>, EncodeError> {
-    UpdatePacker::new(ctx).announce(attrs, next_hop, family, nlri)
-}
-
-/// [`UpdatePacker::withdraw`] as a function.
-pub fn pack_withdrawals(
-    nlri: &[Nlri],
-    family: Family,
-    ctx: &SessionContext,
-) -> Result<Vec<Bytes>, EncodeError> {
-    UpdatePacker::new(ctx).withdraw(family, nlri)
-}

@@ -336,6 +336,9 @@ impl<'a> AsPathView<'a> {
 }
 
 /// Iterator over AS_PATH segments: (type, ASes).
+// Slice code, not nom, like `NlriIter`: it walks a path validated at
+// decode once per segment, and as a nom parser it cost `attributes()`
+// about 8 instructions per prefix more (BENCHMARKS.md, UPDATE codec).
 #[derive(Debug, Clone)]
 pub struct SegmentIter<'a> {
     rest: &'a [u8],
