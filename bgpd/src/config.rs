@@ -178,6 +178,11 @@ pub struct NeighborConfig {
     /// Keep the next hop unchanged on export instead of setting ourselves.
     #[serde(default)]
     pub next_hop_unchanged: bool,
+    /// From an external peer, treat as withdrawn the routes whose AS_PATH
+    /// does not start with the peer's AS (RFC 4271 6.3); turn off for a
+    /// route server that does not prepend its AS.
+    #[serde(default = "default_true")]
+    pub enforce_first_as: bool,
     /// Max prefixes accepted from the peer.
     #[serde(default)]
     pub max_prefixes: Option<MaxPrefixConfig>,

@@ -124,6 +124,7 @@ fn peer(id: u32, asn: u32) -> PeerInfo {
         import: PolicyRef::All,
         export: PolicyRef::All,
         next_hop_unchanged: false,
+        enforce_first_as: false,
         families: vec![Family::IPV4_UNICAST],
     }
 }

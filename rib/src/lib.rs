@@ -24,6 +24,7 @@
 
 #![warn(missing_docs)]
 
+mod apply;
 mod attrs;
 mod compact;
 pub mod decision;
@@ -36,8 +37,9 @@ mod rib;
 mod slot_index;
 mod table;
 
+pub use apply::{Applied, WithdrawReason};
 pub use attrs::{RouteAttrs, DEFAULT_LOCAL_PREF};
 pub use decision::Reason;
 pub use export::ExportBatch;
 pub use query::{PathView, RibStats, RouteView};
-pub use rib::{Applied, FibChange, PeerCounts, PeerInfo, Rib, RibConfig, RibError};
+pub use rib::{FibChange, PeerCounts, PeerInfo, Rib, RibConfig, RibError};

@@ -17,7 +17,6 @@ use crate::table::{
 };
 use bgp_proto::msg::attributes::PathAttributes;
 use bgp_proto::types::{Family, Ipv4Prefix, Ipv6Prefix, Nlri, Prefix};
-use bgp_proto::wire::update::Update;
 use hashbrown::{HashMap, HashSet};
 use smallvec::SmallVec;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -81,6 +80,10 @@ pub struct PeerInfo {
     pub export: PolicyRef,
     /// Keep the route's next hop on export to eBGP instead of ourselves.
     pub next_hop_unchanged: bool,
+    /// From an external peer, refuse (treat as withdrawn) routes whose
+    /// AS_PATH does not start with the peer's AS (RFC 4271 6.3); off for a
+    /// route server that does not prepend its AS.
+    pub enforce_first_as: bool,
     /// Negotiated families; routes of other families are not exported.
     pub families: Vec<Family>,
 }
@@ -96,17 +99,6 @@ pub struct PeerCounts {
     pub stale: usize,
     /// Prefixes in the peer's Adj-RIB-Out.
     pub advertised: usize,
-}
-
-/// What [`Rib::apply`] made of an UPDATE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
-    /// Routes announced and/or withdrawn.
-    Routes,
-    /// RFC 7606 treat-as-withdraw: every prefix it named was withdrawn.
-    Withdrawn,
-    /// End-of-RIB for this family (RFC 4724).
-    EndOfRib(Family),
 }
 
 /// A change of the forwarding entry of a prefix: the ECMP next hops of the
@@ -665,51 +657,10 @@ impl Rib {
         Ok(())
     }
 
-    /// Applies one UPDATE from `peer` straight from its zero-copy view:
-    /// End-of-RIB, withdrawals (body and MP_UNREACH), IPv4 NLRI with their
-    /// NEXT_HOP, MP_REACH NLRI with its global next hop. An UPDATE that
-    /// RFC 7606 makes treat-as-withdraw withdraws everything it names.
-    /// Families the codec does not support are ignored.
-    pub fn apply(&mut self, peer: u32, update: &Update) -> Result<Applied, RibError> {
-        if let Some(family) = update.end_of_rib() {
-            self.end_of_rib(peer, family)?;
-            return Ok(Applied::EndOfRib(family));
-        }
-        self.withdraw(peer, update.withdrawn())?;
-        if let Some(u) = update.mp_unreach().filter(|u| u.is_supported()) {
-            self.withdraw(peer, u.withdrawn())?;
-        }
-        let reach = update.mp_reach().filter(|r| r.is_supported());
-        if update.is_treat_as_withdraw() {
-            self.withdraw(peer, update.nlri())?;
-            if let Some(r) = reach {
-                self.withdraw(peer, r.nlri())?;
-            }
-            return Ok(Applied::Withdrawn);
-        }
-        let has_nlri = update.nlri().next().is_some();
-        if !has_nlri && reach.is_none() {
-            return Ok(Applied::Routes);
-        }
-        let attrs = update.attributes();
-        if has_nlri {
-            match attrs.next_hop {
-                Some(nh) => self.update(peer, update.nlri(), IpAddr::V4(nh), attrs.clone())?,
-                // RFC 7606 3.d makes this treat-as-withdraw; the codec flags
-                // it, this is the belt to its braces.
-                None => self.withdraw(peer, update.nlri())?,
-            }
-        }
-        if let Some(r) = reach {
-            self.update(peer, r.nlri(), r.next_hop().global, attrs)?;
-        }
-        Ok(Applied::Routes)
-    }
-
     /// Looks up every prefix of `nlri` once, results unused: the index
     /// probes of different prefixes are independent, so their cache misses
     /// overlap instead of being paid one after the other by the changes.
-    fn warm(&self, nlri: &[Nlri]) {
+    pub(crate) fn warm(&self, nlri: &[Nlri]) {
         if nlri.len() < 2 {
             return;
         }

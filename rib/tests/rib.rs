@@ -8,7 +8,7 @@ use bgp_proto::msg::SessionContext;
 use bgp_proto::types::Family;
 use bgp_proto::wire::update::{encode_body, Update};
 use common::*;
-use rib::{Applied, FibChange, Reason, RibError};
+use rib::{Applied, FibChange, Reason, RibError, WithdrawReason};
 use std::net::Ipv4Addr;
 
 #[test]
@@ -186,7 +186,10 @@ fn apply_handles_body_and_mp_nlri() {
         }),
         ..UpdateMessage::default()
     };
-    assert_eq!(rib.apply(2, &view(&msg)).unwrap(), Applied::Routes);
+    assert_eq!(
+        rib.apply(2, &view(&msg)).unwrap(),
+        Applied::Routes { ignored: None }
+    );
     let fib = rib.drain_fib_changes();
     assert_eq!(fib.len(), 2);
     // The IPv4-mapped next hop is given to the FIB as IPv4 ("via inet").
@@ -202,7 +205,10 @@ fn apply_handles_body_and_mp_nlri() {
         }),
         ..UpdateMessage::default()
     };
-    assert_eq!(rib.apply(2, &view(&w)).unwrap(), Applied::Routes);
+    assert_eq!(
+        rib.apply(2, &view(&w)).unwrap(),
+        Applied::Routes { ignored: None }
+    );
     let fib = rib.drain_fib_changes();
     assert_eq!(fib.len(), 2);
     assert!(fib.iter().all(|c| c.next_hops.is_empty()));
@@ -244,7 +250,10 @@ fn apply_reports_end_of_rib_and_treat_as_withdraw() {
     ];
     let u = Update::decode(bytes::Bytes::from_static(body), &ctx).unwrap();
     assert!(u.is_treat_as_withdraw());
-    assert_eq!(rib.apply(2, &u).unwrap(), Applied::Withdrawn);
+    assert_eq!(
+        rib.apply(2, &u).unwrap(),
+        Applied::Withdrawn(WithdrawReason::Malformed)
+    );
     let fib = rib.drain_fib_changes();
     assert_eq!(fib.len(), 1);
     assert!(fib[0].next_hops.is_empty());

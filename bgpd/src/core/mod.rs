@@ -27,6 +27,7 @@
 mod answer;
 mod export;
 mod io;
+mod log_gate;
 pub mod record;
 mod reload;
 mod session;
@@ -57,6 +58,8 @@ struct Session {
     rib_id: u32,
     /// Families for which the peer sent End-of-RIB in this session.
     eor_received: HashSet<Family>,
+    /// Bounds the warnings about what the peer sends.
+    log_gate: log_gate::LogGate,
 }
 
 /// What the core tracks of every neighbor it has heard of.

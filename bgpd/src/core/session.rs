@@ -1,6 +1,7 @@
 //! Neighbor events: sessions coming up and going down, their UPDATEs,
 //! route refresh and max-prefix.
 
+use super::log_gate::LogGate;
 use super::{export, Core, Output, PeerTrack, Session};
 use crate::config::MaxPrefixAction;
 use crate::ctl::proto::{EventKind, PeerState as CtlPeerState};
@@ -88,6 +89,7 @@ impl Core {
             import: info.config.import.clone(),
             export: info.config.export.clone(),
             next_hop_unchanged: info.config.next_hop_unchanged,
+            enforce_first_as: info.config.enforce_first_as,
             families: info.negotiated.families.clone(),
         };
         if let Err(e) = self.rib.add_peer(pi) {
@@ -124,6 +126,7 @@ impl Core {
                 info,
                 rib_id,
                 eor_received: HashSet::new(),
+                log_gate: LogGate::default(),
             },
         );
     }
@@ -141,13 +144,35 @@ impl Core {
             s.eor_received.insert(family);
             debug!(peer = %addr, %family, "End-of-RIB received");
         }
-        for issue in update.issues() {
-            warn!(peer = %addr, issue = ?issue, "malformed attribute (RFC 7606)");
+        let issues = update.issues();
+        let applied = self.rib.apply(rib_id, update);
+        if let Ok(Applied::EndOfRib(_)) = applied {
+            return;
         }
-        match self.rib.apply(rib_id, update) {
-            Ok(Applied::EndOfRib(_)) => return,
-            Ok(_) => {}
-            Err(e) => warn!(peer = %addr, error = %e, "UPDATE not applied"),
+        let complaint = match &applied {
+            Ok(Applied::Routes { ignored: Some(f) }) => {
+                Some(format!("NLRI of {f}, a family not negotiated, ignored"))
+            }
+            Ok(Applied::Withdrawn(reason)) => Some(format!("treated as withdraw: {reason}")),
+            Err(e) => Some(format!("not applied: {e}")),
+            Ok(_) => None,
+        };
+        if complaint.is_some() || !issues.is_empty() {
+            // One line per period and session, however many UPDATEs or
+            // attributes are wrong: a peer cannot fill the disk.
+            let now = self.now;
+            if let Some(s) = self.sessions.get_mut(&peer) {
+                if let Some(suppressed) = s.log_gate.admit(now) {
+                    warn!(
+                        peer = %addr,
+                        malformed_attributes = issues.len(),
+                        first = ?issues.first().map(|i| &i.error),
+                        outcome = complaint.as_deref().unwrap_or("applied"),
+                        suppressed,
+                        "bad UPDATE (RFC 7606)"
+                    );
+                }
+            }
         }
         if self.watching {
             self.emit_route_events(addr, update);

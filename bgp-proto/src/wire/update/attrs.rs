@@ -100,7 +100,16 @@ impl<'a> Iterator for RawAttrIter<'a> {
             let (f, t, vs, ve) = header(self.body, offset).ok()?;
             let value = self.body.get(vs..ve)?;
             self.pos = ve;
-            if !self.skip.is_empty() && self.skip.iter().any(|i| i.offset == offset) {
+            // The issues are in walk order (ascending offsets, whole-message
+            // ones last), so one cursor passes them all: linear in the
+            // attributes even when every one of them is a duplicate.
+            while let Some((first, rest)) = self.skip.split_first() {
+                if first.offset >= offset {
+                    break;
+                }
+                self.skip = rest;
+            }
+            if self.skip.first().is_some_and(|i| i.offset == offset) {
                 continue;
             }
             return Some(RawAttr {

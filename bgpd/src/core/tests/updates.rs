@@ -52,8 +52,13 @@ fn a_discarded_attribute_leaves_the_route_in() {
     h.up(&a);
     // ATOMIC_AGGREGATE with a length of 1: RFC 7606 7.6, discard it.
     let body: &[u8] = &[
-        0, 0, 0, 18, 0x40, 1, 1, 0, 0x40, 2, 0, 0x40, 3, 4, 172, 18, 0, 2, 0x40, 6, 1, 0, 24, 10,
-        241, 0,
+        0, 0, // no withdrawn routes
+        0, 24, // attributes
+        0x40, 1, 1, 0, // ORIGIN IGP
+        0x40, 2, 6, 2, 1, 0, 0, 0xfe, 0x4c, // AS_PATH 65100
+        0x40, 3, 4, 172, 18, 0, 2, // NEXT_HOP
+        0x40, 6, 1, 0, // ATOMIC_AGGREGATE of 1 octet
+        24, 10, 241, 0, // 10.241.0.0/24
     ];
     let u = Update::decode(Bytes::from_static(body), &a.ctx()).unwrap();
     assert!(!u.is_treat_as_withdraw());
@@ -163,4 +168,110 @@ fn a_looped_route_is_kept_out_of_the_kernel_and_the_exports() {
     let outs = h.drain();
     assert!(fib_changes(&outs).is_empty());
     assert!(announced_to(&outs, 3).is_empty());
+}
+
+/// A config whose cluster-1 range has `extra` set.
+fn lab_with(extra: &str) -> H {
+    H::with(&super::LAB.replacen(
+        "remote_as = 65100",
+        &format!("remote_as = 65100\n{extra}"),
+        1,
+    ))
+}
+
+#[test]
+fn an_external_path_not_starting_with_the_peers_as_is_treated_as_withdraw() {
+    let mut h = H::new();
+    let (a, b) = (Peer::node(2), Peer::node2(3));
+    h.up(&a);
+    h.up(&b);
+    h.announce(&a, &["10.241.0.0/24"], &[65100]);
+    h.drain();
+    // The same prefix again, now with a path that starts elsewhere.
+    h.announce(&a, &["10.241.0.0/24", "10.241.9.0/24"], &[65999, 65100]);
+    let outs = h.drain();
+    assert_eq!(fib_changes(&outs), vec![fib("10.241.0.0/24", &[])]);
+    assert_eq!(withdrawn_from(&outs, 3), vec!["10.241.0.0/24"]);
+    assert!(announced_to(&outs, 3).is_empty());
+    assert_eq!(h.core.established(), 2, "the session stays up");
+}
+
+#[test]
+fn the_first_as_check_can_be_turned_off_for_a_route_server() {
+    let mut h = lab_with("enforce_first_as = false");
+    let a = Peer::node(2);
+    h.up(&a);
+    h.announce(&a, &["10.241.0.0/24"], &[65999]);
+    assert_eq!(
+        fib_changes(&h.drain()),
+        vec![fib("10.241.0.0/24", &["172.18.0.2"])]
+    );
+}
+
+#[test]
+fn an_empty_path_from_an_external_peer_is_refused() {
+    let mut h = H::new();
+    let a = Peer::node(2);
+    h.up(&a);
+    h.announce(&a, &["10.241.0.0/24"], &[]);
+    assert!(fib_changes(&h.drain()).is_empty());
+}
+
+#[test]
+fn confederation_segments_from_an_external_peer_are_refused() {
+    use bgp_proto::msg::attributes::{AsSegment, AsSegmentType};
+    let mut h = lab_with("enforce_first_as = false");
+    let a = Peer::node(2);
+    h.up(&a);
+    let mut msg = announcement(&a, &["10.241.0.0/24"], &[65100]);
+    msg.attributes.as_path.segments.insert(
+        0,
+        AsSegment {
+            kind: AsSegmentType::ConfedSequence,
+            asns: vec![64512],
+        },
+    );
+    h.update(&a, &msg);
+    assert!(fib_changes(&h.drain()).is_empty());
+}
+
+#[test]
+fn ipv6_routes_on_a_session_that_negotiated_ipv4_only_are_ignored() {
+    let mut h = H::new();
+    let a = Peer {
+        families: vec![Family::IPV4_UNICAST],
+        ..Peer::node(2)
+    };
+    h.up(&a);
+    h.announce(&a, &["10.241.0.0/24", "fd00:10:241::/64"], &[65100]);
+    assert_eq!(
+        fib_changes(&h.drain()),
+        vec![fib("10.241.0.0/24", &["172.18.0.2"])]
+    );
+}
+
+#[test]
+fn multicast_routes_are_never_installed() {
+    use bgp_proto::types::{Afi, Safi};
+    let mut h = H::new();
+    let a = Peer::node(2);
+    h.up(&a);
+    let mut msg = announcement(&a, &["10.241.0.0/24"], &[65100]);
+    msg.mp_reach = Some(MpReach {
+        family: Family {
+            afi: Afi::Ipv4,
+            safi: Safi::Multicast,
+        },
+        next_hop: MpNextHop {
+            global: ip("172.18.0.2"),
+            link_local: None,
+        },
+        nlri: vec![Nlri::new(pfx("10.99.0.0/16"))],
+    });
+    h.update(&a, &msg);
+    assert_eq!(
+        fib_changes(&h.drain()),
+        vec![fib("10.241.0.0/24", &["172.18.0.2"])],
+        "the unicast NLRI only"
+    );
 }
