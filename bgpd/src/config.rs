@@ -120,6 +120,10 @@ pub struct RouterConfig {
     /// Restart time announced in the GR capability, seconds.
     #[serde(default = "default_restart_time")]
     pub restart_time: u16,
+    /// Longest a peer's routes are kept as stale when it restarts (GR
+    /// helper), whatever restart time it announces; seconds.
+    #[serde(default = "default_restart_time")]
+    pub max_restart_time: u16,
 }
 
 /// One `[[neighbor]]`: either `address` (one peer) or `range` (dynamic

@@ -108,7 +108,7 @@ fn unknown_key_names_valid_keys_and_guesses() {
         err("[router]\nasn = 65000\nrouter_id = \"172.18.0.5\"\nrouterid = 1\n"),
         "rbgpd.toml:4:1: router.routerid: unknown key `routerid`, expected one of `asn`, \
          `router_id`, `listen`, `max_paths`, `multipath_relax`, `always_compare_med`, \
-         `graceful_restart`, `restart_time` (did you mean `router_id`?)"
+         `graceful_restart`, `restart_time`, `max_restart_time` (did you mean `router_id`?)"
     );
     let e =
         err_with("\n[[neighbor]]\naddress = \"172.18.0.2\"\nremote_as = 65100\nhold_tme = 30\n");

@@ -81,6 +81,15 @@ fn check_router(c: &mut Checker<'_, '_>, cfg: &Config, p: &KeyPath) {
             ),
         );
     }
+    if r.max_restart_time == 0 || r.max_restart_time > 4095 {
+        c.err(
+            &p.key("max_restart_time"),
+            format!(
+                "max_restart_time {} is out of range, expected 1 to 4095 seconds",
+                r.max_restart_time
+            ),
+        );
+    }
     for (i, a) in r.listen.iter().enumerate() {
         if let Some(j) = r.listen.iter().take(i).position(|b| b == a) {
             let first = c.loc.line_of(&p.key("listen").index(j));

@@ -98,6 +98,15 @@ impl Core {
             return;
         }
         self.rib_known.insert(rib_id);
+        // RFC 4724 4.2: back without graceful restart, the routes kept
+        // from its last session go at once.
+        if self.stale_deadlines.contains_key(&rib_id) && info.negotiated.peer_gr.is_none() {
+            self.stale_deadlines.remove(&rib_id);
+            info!(peer = %info.addr, "back without graceful restart: its stale routes are removed");
+            if let Err(e) = self.rib.sweep_stale(rib_id) {
+                warn!(peer = %info.addr, error = %e, "removing stale routes");
+            }
+        }
         info!(
             peer = %info.addr, remote_as = info.remote_as,
             families = %families(&info.negotiated.families),
@@ -293,15 +302,30 @@ impl Core {
             return;
         };
         let addr = s.info.addr;
-        let restart_time = s.info.negotiated.peer_gr.as_ref().map(|g| g.restart_time);
-        match restart_time.filter(|_| graceful) {
-            Some(t) => {
-                let t = Duration::from_secs(u64::from(t.max(1)));
+        let gr = s.info.negotiated.peer_gr.as_ref().filter(|_| graceful);
+        match gr {
+            Some(gr) => {
+                // The peer's restart time, but no longer than we allow: a
+                // peer must not make us keep its routes for an hour.
+                let max = self.config.router.max_restart_time.max(1);
+                let t = Duration::from_secs(u64::from(gr.restart_time.clamp(1, max)));
                 info!(
                     peer = %addr, %reason, restart_time = ?t,
                     "session down; graceful restart helper keeps its routes as stale"
                 );
                 self.stale_deadlines.insert(s.rib_id, self.now + t);
+                if let Err(e) = self.rib.peer_down(s.rib_id, true) {
+                    warn!(peer = %addr, error = %e, "peer down");
+                }
+                // RFC 4724 4.2: only the families of the peer's capability
+                // are kept; the others go at once.
+                for f in &s.info.negotiated.families {
+                    if !gr.families.iter().any(|g| g.family == *f) {
+                        if let Err(e) = self.rib.end_of_rib(s.rib_id, *f) {
+                            warn!(peer = %addr, error = %e, "removing stale routes");
+                        }
+                    }
+                }
             }
             None => {
                 info!(
@@ -310,11 +334,10 @@ impl Core {
                     "session down; its routes are withdrawn"
                 );
                 self.stale_deadlines.remove(&s.rib_id);
+                if let Err(e) = self.rib.peer_down(s.rib_id, false) {
+                    warn!(peer = %addr, error = %e, "peer down");
+                }
             }
-        }
-        let keep = graceful && restart_time.is_some();
-        if let Err(e) = self.rib.peer_down(s.rib_id, keep) {
-            warn!(peer = %addr, error = %e, "peer down");
         }
         self.out.push_back(Output::PeerState {
             addr,

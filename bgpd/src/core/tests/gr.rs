@@ -113,3 +113,49 @@ fn end_of_rib_changes_nothing_without_stale_routes() {
     assert!(fib_changes(&outs).is_empty());
     assert!(outs.iter().all(|o| !matches!(o, Output::Peer { .. })));
 }
+
+#[test]
+fn a_peers_restart_time_is_capped_by_max_restart_time() {
+    let mut h = H::new();
+    let a = Peer::node(2).gr(4000);
+    h.up(&a);
+    h.announce(&a, &["10.241.0.0/24"], &[65100]);
+    h.drain();
+    h.down(&a, true);
+    assert_eq!(
+        h.core.poll_timeout(),
+        Some(h.now + Duration::from_secs(120)),
+        "the default max_restart_time"
+    );
+}
+
+#[test]
+fn only_the_families_of_the_gr_capability_are_kept() {
+    let mut h = H::new();
+    let a = Peer {
+        gr_families: vec![Family::IPV4_UNICAST],
+        ..Peer::node(2).gr(120)
+    };
+    h.up(&a);
+    h.announce(&a, &["10.241.0.0/24", "fd00:10:241::/64"], &[65100]);
+    h.drain();
+    let outs = h.down(&a, true);
+    assert_eq!(fib_changes(&outs), vec![fib("fd00:10:241::/64", &[])]);
+}
+
+#[test]
+fn a_peer_back_without_graceful_restart_loses_its_stale_routes_at_once() {
+    let (mut h, a, _) = restarting();
+    h.down(&a, true);
+    let plain = Peer { gr: None, ..a };
+    let outs = h.up(&plain);
+    assert_eq!(
+        withdrawn_from(&outs, 3),
+        vec!["10.241.0.0/24", "10.241.1.0/24"]
+    );
+    assert_eq!(
+        fib_changes(&outs),
+        vec![fib("10.241.0.0/24", &[]), fib("10.241.1.0/24", &[])]
+    );
+    assert_eq!(h.core.poll_timeout(), None);
+}

@@ -21,7 +21,7 @@ use crate::config::{self, Config};
 use crate::peer::{PeerCommand, PeerEvent, PeerId, SessionInfo, UpdateBurst};
 use bgp_proto::fsm::{Negotiated, State};
 use bgp_proto::msg::attributes::{AsPath, MpNextHop, MpReach, MpUnreach, Origin, PathAttributes};
-use bgp_proto::msg::open::GracefulRestart;
+use bgp_proto::msg::open::{GracefulRestart, GracefulRestartFamily};
 use bgp_proto::msg::{OpenMessage, SessionContext, UpdateMessage};
 use bgp_proto::types::{Family, Nlri, Prefix};
 use bgp_proto::wire::update::{encode_body, Update};
@@ -60,6 +60,8 @@ pub(super) struct Peer {
     pub families: Vec<Family>,
     /// The peer's GR restart time, if it announced GR.
     pub gr: Option<u16>,
+    /// The families of its GR capability.
+    pub gr_families: Vec<Family>,
     pub route_refresh: bool,
     pub enhanced_rr: bool,
 }
@@ -73,6 +75,7 @@ impl Peer {
             asn: 65100,
             families: vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
             gr: None,
+            gr_families: vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
             route_refresh: true,
             enhanced_rr: false,
         }
@@ -203,7 +206,14 @@ impl H {
                 restart_state: false,
                 notification: false,
                 restart_time: t,
-                families: Vec::new(),
+                families: p
+                    .gr_families
+                    .iter()
+                    .map(|f| GracefulRestartFamily {
+                        family: *f,
+                        forwarding_preserved: true,
+                    })
+                    .collect(),
             }),
             gr_notification: false,
             peer_open: open(p.asn, peer_id),
