@@ -103,10 +103,11 @@ impl Lab {
     fn gobgpd(&self, addr: &str, asn: u32, api_port: u16, gr: bool) -> Proc {
         let cfg = GobgpdSpeaker {
             addr,
+            router_id: addr,
             asn,
             listen_port: -1,
             rbgpd: ("10.99.0.1", self.bgp_port),
-            timers: (90, 30),
+            timers: (90, 30, 1),
             gr,
         }
         .config();

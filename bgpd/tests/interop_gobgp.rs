@@ -43,10 +43,11 @@ fn gobgp_missing() -> bool {
 fn gobgpd(lab: &Lab, addr: &str, asn: u32, gr: bool, hold: u16, keepalive: u16) -> Proc {
     let cfg = GobgpdSpeaker {
         addr,
+        router_id: addr,
         asn,
         listen_port: 179,
         rbgpd: (RBGPD, 179),
-        timers: (hold, keepalive),
+        timers: (hold, keepalive, 1),
         gr,
     }
     .config();

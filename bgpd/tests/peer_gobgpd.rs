@@ -11,10 +11,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "interop_util/gobgpd.rs"]
+mod gobgpd;
 mod peer_util;
 
 use bgp_proto::{Nlri, Prefix};
 use bgpd::peer::{PeerCommand, PeerEvent, PeerManager};
+use gobgpd::GobgpdSpeaker;
 use peer_util::{end_of_rib, free_port, peer_config, scratch, skip_without, spawn, wait_for};
 use std::process::Command;
 use tokio::sync::mpsc;
@@ -31,45 +34,16 @@ async fn gobgpd_session_update_and_down() {
     );
     let dir = scratch("gobgp");
     let conf = dir.join("gobgpd.toml");
-    std::fs::write(
-        &conf,
-        format!(
-            r#"
-[global.config]
-  as = 65100
-  router-id = "172.18.0.2"
-  port = {gobgp_port}
-  local-address-list = ["127.0.0.2"]
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "127.0.0.1"
-    peer-as = 65000
-  [neighbors.timers.config]
-    hold-time = 90
-    keepalive-interval = 30
-    connect-retry = 5
-  [neighbors.transport.config]
-    local-address = "127.0.0.2"
-    remote-port = {our_port}
-  [neighbors.graceful-restart.config]
-    enabled = true
-    restart-time = 120
-    notification-enabled = true
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-    [neighbors.afi-safis.mp-graceful-restart.config]
-      enabled = true
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-    [neighbors.afi-safis.mp-graceful-restart.config]
-      enabled = true
-"#
-        ),
-    )
-    .unwrap();
+    let speaker = GobgpdSpeaker {
+        addr: "127.0.0.2",
+        router_id: "172.18.0.2",
+        asn: 65100,
+        listen_port: i32::from(gobgp_port),
+        rbgpd: ("127.0.0.1", our_port),
+        timers: (90, 30, 5),
+        gr: true,
+    };
+    std::fs::write(&conf, speaker.config()).unwrap();
     let api = format!("127.0.0.2:{api_port}");
     let mut cmd = Command::new("gobgpd");
     cmd.arg("-f")

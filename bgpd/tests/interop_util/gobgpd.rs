@@ -1,20 +1,23 @@
 //! The config of a gobgpd speaker as Cilium configures its embedded GoBGP:
 //! one neighbor (rbgpd, AS 65000), IPv4 and IPv6 unicast, the given timers,
-//! optionally graceful restart with the RFC 8538 notification bit.
+//! optionally graceful restart with the RFC 8538 notification bit. Shared
+//! by the whole-daemon tests and `peer_gobgpd.rs` (through `#[path]`).
 
 /// One speaker's settings.
 #[derive(Clone, Debug)]
 pub struct GobgpdSpeaker<'a> {
-    /// Its address (router id, local address).
+    /// Its address (local address, where it listens).
     pub addr: &'a str,
+    /// Its BGP Identifier.
+    pub router_id: &'a str,
     /// Its AS.
     pub asn: u32,
     /// The port it listens on (-1: it only dials).
     pub listen_port: i32,
     /// rbgpd's address and port.
     pub rbgpd: (&'a str, u16),
-    /// Hold time and keepalive interval proposed.
-    pub timers: (u16, u16),
+    /// Hold time and keepalive interval proposed, connect retry.
+    pub timers: (u16, u16, u16),
     /// Graceful restart (120 s, N bit, both families).
     pub gr: bool,
 }
@@ -24,10 +27,11 @@ impl GobgpdSpeaker<'_> {
     pub fn config(&self) -> String {
         let GobgpdSpeaker {
             addr,
+            router_id,
             asn,
             listen_port,
             rbgpd: (rbgpd, rbgpd_port),
-            timers: (hold, keepalive),
+            timers: (hold, keepalive, connect_retry),
             gr,
         } = self;
         let gr_cfg = if *gr {
@@ -43,7 +47,7 @@ impl GobgpdSpeaker<'_> {
         format!(
             r#"[global.config]
   as = {asn}
-  router-id = "{addr}"
+  router-id = "{router_id}"
   port = {listen_port}
   local-address-list = ["{addr}"]
 [[neighbors]]
@@ -56,7 +60,7 @@ impl GobgpdSpeaker<'_> {
   [neighbors.timers.config]
     hold-time = {hold}
     keepalive-interval = {keepalive}
-    connect-retry = 1
+    connect-retry = {connect_retry}
 {gr_cfg}
   [[neighbors.afi-safis]]
     [neighbors.afi-safis.config]
