@@ -6,12 +6,13 @@
 //! IPv4 unicast only, importing and exporting everything. In FIB mode it
 //! also writes its best routes into the kernel of its namespace.
 
-use crate::netns::{Netns, Proc, DUT_ADDR};
+use crate::netns::DUT_ADDR;
 use crate::{Error, Result};
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use testbed::{Netns, Proc};
 
 /// The daemon's AS.
 pub const DUT_AS: u32 = 65000;
@@ -134,7 +135,7 @@ impl Running {
         for p in &mut self.procs {
             if let Some(st) = p.exited() {
                 return Err(Error::Daemon {
-                    daemon: p.name.clone(),
+                    daemon: p.name().to_string(),
                     detail: format!("exited ({st}); see its log"),
                 });
             }
@@ -148,7 +149,7 @@ pub fn start(daemon: Daemon, ns: &Netns, s: &Setup) -> Result<Running> {
     let procs = match daemon {
         Daemon::Rbgpd => {
             let conf = s.write("rbgpd.toml", &rbgpd_config(s))?;
-            let mut c = ns.command(&s.rbgpd.to_string_lossy());
+            let mut c = ns.command(&s.rbgpd);
             c.arg("-c").arg(&conf);
             vec![Proc::spawn("rbgpd", c, &s.path("rbgpd.log"))?]
         }
@@ -196,7 +197,7 @@ fn start_frr(ns: &Netns, s: &Setup) -> Result<Vec<Proc>> {
     };
     // FRR drops to its own user (root is not in its vty group), which
     // must be able to write its pid files and sockets.
-    crate::netns::run(Command::new("chown").arg("frr:frr").arg(&s.dir))?;
+    testbed::run(Command::new("chown").arg("frr:frr").arg(&s.dir))?;
     let mut procs = Vec::new();
     if s.fib {
         let conf = s.write("zebra.conf", "hostname rbbench-zebra\nlog stdout errors\n")?;

@@ -5,9 +5,9 @@
 //! a routing daemon's (above RTPROT_STATIC = 4: BIRD writes 12, FRR's zebra
 //! and rbgpd 186), so the veth's connected route is not.
 
-use crate::netns::Netns;
 use crate::{Error, Result};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use testbed::Netns;
 
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
@@ -34,14 +34,7 @@ impl RouteCounter {
     /// Opens the socket from a short-lived thread that entered `ns` (a
     /// socket stays in the namespace it was made in).
     pub fn open_in(ns: &Netns) -> Result<RouteCounter> {
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                ns.enter()?;
-                RouteCounter::open_here()
-            })
-            .join()
-            .map_err(|_| Error::Usage("netlink thread panicked".into()))?
-        })
+        ns.run(RouteCounter::open_here)?
     }
 
     /// Opens the socket in the caller's namespace.

@@ -7,8 +7,8 @@
 //! gets the same UPDATE bytes ([`workload`]), so the numbers compare.
 //!
 //! Module map: [`workload`] (the generated table and its UPDATEs),
-//! [`speaker`] (the feeder and monitor sessions), [`netns`] (namespaces,
-//! veth, child processes, all cleaned up on drop), [`daemons`] (one adapter
+//! [`speaker`] (the feeder and monitor sessions), [`netns`] (the run's
+//! namespaces and veth link, on `testbed`), [`daemons`] (one adapter
 //! per daemon: config and command line), [`fib`] (counting kernel routes
 //! over netlink), [`procstat`] (peak RSS and CPU time from /proc),
 //! [`scenario`] (scenarios and one measured run), [`report`] (medians and
@@ -34,14 +34,9 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// An external command failed.
-    #[error("`{cmd}` failed: {detail}")]
-    Command {
-        /// The command line.
-        cmd: String,
-        /// Exit status and stderr.
-        detail: String,
-    },
+    /// A command, namespace or child process of the test bed failed.
+    #[error(transparent)]
+    Testbed(#[from] testbed::Error),
     /// A BGP session misbehaved (bad message, NOTIFICATION, closed).
     #[error("session {peer}: {detail}")]
     Session {

@@ -148,8 +148,7 @@ fn real_main() -> Result<()> {
     let needs_root = targets
         .iter()
         .any(|t| matches!(t, Target::Daemon(_) | Target::IpBatch));
-    // SAFETY: geteuid has no preconditions.
-    if needs_root && unsafe { libc::geteuid() } != 0 {
+    if needs_root && !testbed::is_root() {
         return Err(Error::Usage(
             "running daemons needs root (network namespaces)".into(),
         ));

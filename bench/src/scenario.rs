@@ -11,7 +11,7 @@
 
 use crate::daemons::{self, Daemon, Neighbor, Setup};
 use crate::fib::RouteCounter;
-use crate::netns::{Proc, Topology, DUT_ADDR, MONITOR_ADDR};
+use crate::netns::{Topology, DUT_ADDR, MONITOR_ADDR};
 use crate::procstat::ProcStat;
 use crate::speaker::{self, Feeder, Identity, Monitor};
 use crate::workload::{self, Workload};
@@ -262,7 +262,7 @@ pub fn run_daemon(
         .arg(dir.join("perf.data"))
         .arg("-p")
         .arg(pids.join(","));
-        Some(Proc::spawn("perf", c, &dir.join("perf.log"))?)
+        Some(testbed::Proc::spawn("perf", c, &dir.join("perf.log"))?)
     } else {
         None
     };
@@ -282,23 +282,14 @@ pub fn run_daemon(
         timeout: opts.timeout,
     };
     let peers = &topo.peers;
-    let result = std::thread::scope(|s| {
-        s.spawn(|| -> Result<RunResult> {
-            peers.enter()?;
-            runtime()?.block_on(measure(&plan, None))
-        })
-        .join()
-        .map_err(|_| Error::Usage("measuring thread panicked".into()))?
-    });
+    let result = peers
+        .run(|| runtime()?.block_on(measure(&plan, None)))
+        .map_err(Error::from)
+        .and_then(|r| r);
     let alive = running.check_alive();
     if let Some(mut p) = profiler {
         // perf writes its data on SIGINT; give it time to.
-        if let Ok(pid) = i32::try_from(p.pid()) {
-            // SAFETY: kill(2) on our own child.
-            unsafe {
-                libc::kill(pid, libc::SIGINT);
-            }
-        }
+        let _ = p.signal(libc::SIGINT);
         let deadline = Instant::now() + Duration::from_secs(30);
         while p.exited().is_none() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));

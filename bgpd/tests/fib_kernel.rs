@@ -5,9 +5,7 @@
 //! Needs root and `ip netns`; otherwise every test prints why and passes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::fs::File;
 use std::net::IpAddr;
-use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -21,44 +19,43 @@ use bgpd::fib::{
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// A named network namespace, deleted on drop.
-struct Netns {
-    name: String,
-    /// Only the owner deletes the namespace.
-    owned: bool,
-}
+/// The test's namespace (testbed's), with `ip` taking one string and
+/// panicking on failure.
+struct Netns(testbed::Netns);
 
 impl Netns {
     /// A fresh namespace with `lo` up, or `None` (skip) without privileges.
     fn new() -> Option<Netns> {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let name = format!("rbfib-{}-{n}", std::process::id());
-        let ok = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .map(|s| s.success());
-        if !matches!(ok, Ok(true)) {
-            eprintln!("SKIP: cannot create network namespace {name} (not root or no `ip netns`)");
+        if let Some(why) = testbed::netns_unavailable() {
+            testbed::skip(why);
             return None;
         }
-        let ns = Netns { name, owned: true };
-        ns.ip("link set lo up");
-        Some(ns)
+        match testbed::Netns::create(&name) {
+            Ok(ns) => Some(Netns(ns)),
+            Err(e) => {
+                testbed::skip(format!("cannot create network namespace {name}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// A handle on the namespace `name` that leaves it in place on drop
+    /// (for use inside [`Netns::run`]).
+    fn open(name: &str) -> Netns {
+        Netns(testbed::Netns::open(name))
+    }
+
+    fn name(&self) -> &str {
+        self.0.name()
     }
 
     /// Runs `ip -n NS <args>` and returns stdout; panics on failure.
     fn ip(&self, args: &str) -> String {
-        let mut cmd = Command::new("ip");
-        cmd.args(["-n", &self.name]).args(args.split_whitespace());
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "ip -n {} {args}: {}",
-            self.name,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        if args.contains("route") {
+        let args: Vec<&str> = args.split_whitespace().collect();
+        let text = self.0.ip(&args).unwrap();
+        if args.contains(&"route") {
             without_nhid(&text)
         } else {
             text
@@ -66,15 +63,14 @@ impl Netns {
     }
 
     /// A veth pair `<a>`/`<b>`, both ends in the namespace and up, with
-    /// `addr` (CIDR) on `<a>`.
+    /// `addrs` (CIDR) on `<a>`.
     fn veth(&self, a: &str, b: &str, addrs: &[&str]) {
-        self.ip(&format!("link add {a} type veth peer name {b}"));
+        self.0.veth_pair(a, b).unwrap();
         for addr in addrs {
-            let nodad = if addr.contains(':') { " nodad" } else { "" };
-            self.ip(&format!("addr add {addr} dev {a}{nodad}"));
+            self.0.add_addr(a, addr).unwrap();
         }
-        self.ip(&format!("link set {a} up"));
-        self.ip(&format!("link set {b} up"));
+        self.0.link_up(a).unwrap();
+        self.0.link_up(b).unwrap();
     }
 
     /// Runs `f` on a thread inside the namespace, with a tokio runtime.
@@ -82,20 +78,15 @@ impl Netns {
         &self,
         f: impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>> + Send + 'static,
     ) -> T {
-        let path = format!("/run/netns/{}", self.name);
-        std::thread::spawn(move || {
-            let file = File::open(&path).unwrap();
-            // SAFETY: a valid namespace fd; setns only affects this thread.
-            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(f())
-        })
-        .join()
-        .unwrap()
+        self.0
+            .run(|| {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(f())
+            })
+            .unwrap()
     }
 
     fn routes(&self, v6: bool) -> String {
@@ -104,16 +95,6 @@ impl Netns {
         } else {
             "route show proto bgp"
         })
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        if self.owned {
-            let _ = Command::new("ip")
-                .args(["netns", "del", &self.name])
-                .status();
-        }
     }
 }
 
@@ -327,7 +308,7 @@ fn ecmp_group_grows_and_shrinks() {
 fn unreachable_next_hop_installed_when_interface_appears() {
     let Some(ns) = Netns::new() else { return };
     ns.veth("rbfa0", "rbfb0", &["10.99.0.1/24"]);
-    let name = ns.name.clone();
+    let name = ns.name().to_string();
     ns.run(move || {
         Box::pin(async move {
             let (h, task) = spawn_monitored();
@@ -346,7 +327,7 @@ fn unreachable_next_hop_installed_when_interface_appears() {
             assert_eq!(pending.state, FibRouteState::Pending);
             assert_eq!(st.installed, 1);
             // `docker network connect kind2`: eth1 appears with 172.19.0.5/16.
-            let ns = Netns { name, owned: false };
+            let ns = Netns::open(&name);
             ns.veth("rbfeth1", "rbfpeer1", &["172.19.0.5/16"]);
             let mut installed = false;
             for _ in 0..100 {
@@ -451,7 +432,7 @@ fn restart_keeps_routes_then_removes_only_stale_and_leaves_foreign() {
 fn route_deleted_or_changed_behind_our_back_comes_back() {
     let Some(ns) = Netns::new() else { return };
     ns.veth("rbfa0", "rbfb0", &["10.99.0.1/24"]);
-    let name = ns.name.clone();
+    let name = ns.name().to_string();
     ns.run(move || {
         Box::pin(async move {
             let (h, task) = spawn_monitored();
@@ -461,7 +442,7 @@ fn route_deleted_or_changed_behind_our_back_comes_back() {
             ])
             .await
             .unwrap();
-            let ns = Netns { name, owned: false };
+            let ns = Netns::open(&name);
             let show = |ns: &Netns| ns.routes(false);
             // Queued commands are answered between writes: wait for the
             // kernel, not for the task.
@@ -565,11 +546,7 @@ fn our_nexthops(ns: &Netns) -> Vec<String> {
 
 /// The raw `ip route` text, `nhid` included.
 fn raw_routes(ns: &Netns) -> String {
-    let out = Command::new("ip")
-        .args(["-n", &ns.name, "route", "show", "proto", "bgp"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    ns.0.ip(&["route", "show", "proto", "bgp"]).unwrap()
 }
 
 #[test]
@@ -694,7 +671,7 @@ fn plain_routes_when_nexthop_objects_are_off() {
 fn routes_come_back_after_their_object_is_deleted_or_their_link_flaps() {
     let Some(ns) = Netns::new() else { return };
     ns.veth("rbfa0", "rbfb0", &["10.99.0.1/24"]);
-    let name = ns.name.clone();
+    let name = ns.name().to_string();
     ns.run(move || {
         Box::pin(async move {
             let (h, task) = spawn_monitored();
@@ -705,7 +682,7 @@ fn routes_come_back_after_their_object_is_deleted_or_their_link_flaps() {
             ])
             .await
             .unwrap();
-            let ns = Netns { name, owned: false };
+            let ns = Netns::open(&name);
             let all_there = |ns: &Netns| {
                 let v4 = ns.routes(false);
                 v4.contains("10.1.0.0/24 via 10.99.0.2")

@@ -23,18 +23,18 @@
 mod interop_util;
 
 use interop_util::{
-    check_frozen_peer, check_refused_sessions, have, stays, wait_for, Lab, Neighbor, Proc, RBGPD,
+    check_frozen_peer, check_refused_sessions, stays, wait_for, Lab, Neighbor, Proc, Rbgpctl, RBGPD,
 };
+use std::time::Duration;
 
 const A: &str = "10.98.0.2";
 const B: &str = "10.98.0.3";
 
+/// Prints a `SKIP:` line and returns true when the peer is not installed.
 fn bird_missing() -> bool {
-    if have("bird") && have("birdc") {
-        return false;
-    }
-    println!("SKIPPED: bird/birdc not installed");
-    true
+    testbed::missing(&["bird", "birdc"])
+        .map(testbed::skip)
+        .is_some()
 }
 
 /// A BIRD speaker at `addr` announcing `prefix` (a static blackhole),
@@ -183,7 +183,7 @@ fn bird_speakers_collide_exchange_routes_and_survive_gr_restart() {
     let count_a = lab.established_count(A);
 
     // B (graceful restart on) crashes: its route stays, stale.
-    b.crash();
+    b.kill();
     wait_for("B's session down", 10, || !lab.established(B));
     let paths = lab.paths("10.242.2.0/24");
     assert_eq!(paths.len(), 1, "kept across the restart");
@@ -237,7 +237,7 @@ fn bird_frozen_speaker_dropped_at_hold_expiry_then_comes_back() {
     );
 
     let before = lab.established_count(A);
-    a.terminate();
+    a.stop(Duration::from_secs(10));
     wait_for("A down after SIGTERM", 10, || !lab.established(A));
     wait_for("route withdrawn", 5, || {
         lab.paths("10.241.3.0/24").is_empty()

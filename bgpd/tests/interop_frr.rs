@@ -24,21 +24,21 @@
 mod interop_util;
 
 use interop_util::{
-    check_frozen_peer, check_refused_sessions, have, stays, wait_for, Lab, Neighbor, Proc, RBGPD,
+    check_frozen_peer, check_refused_sessions, stays, wait_for, Lab, Neighbor, Proc, Rbgpctl, RBGPD,
 };
 use serde_json::Value;
 use std::path::PathBuf;
+use std::time::Duration;
 
 const FRR_BGPD: &str = "/usr/lib/frr/bgpd";
 const A: &str = "10.98.0.2";
 const B: &str = "10.98.0.3";
 
+/// Prints a `SKIP:` line and returns true when the peer is not installed.
 fn frr_missing() -> bool {
-    if have(FRR_BGPD) && have("vtysh") {
-        return false;
-    }
-    println!("SKIPPED: {FRR_BGPD} or vtysh not installed");
-    true
+    testbed::missing(&[FRR_BGPD, "vtysh"])
+        .map(testbed::skip)
+        .is_some()
 }
 
 /// How an FRR speaker handles graceful restart.
@@ -212,7 +212,7 @@ fn frr_speakers_collide_exchange_routes_and_survive_gr_restart() {
     assert!(frr_has(&lab, A, "10.242.4.0/24"));
 
     // (f) B (graceful restart) crashes: its route stays, stale.
-    b.crash();
+    b.kill();
     wait_for("B's session down", 10, || !lab.established(B));
     let paths = lab.paths("10.242.4.0/24");
     assert_eq!(paths.len(), 1, "kept across the restart");
@@ -267,7 +267,7 @@ fn frr_frozen_speaker_dropped_at_hold_expiry_then_comes_back() {
     );
 
     let before = lab.established_count(A);
-    a.terminate();
+    a.stop(Duration::from_secs(10));
     wait_for("A down after SIGTERM", 10, || !lab.established(A));
     wait_for("route withdrawn", 5, || {
         lab.paths("10.241.5.0/24").is_empty()

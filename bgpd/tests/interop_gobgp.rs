@@ -22,61 +22,35 @@
 mod interop_util;
 
 use interop_util::{
-    check_frozen_peer, check_refused_sessions, have, stays, wait_for, Lab, Neighbor, Proc, RBGPD,
+    check_frozen_peer, check_refused_sessions, stays, wait_for, GobgpdSpeaker, Lab, Neighbor, Proc,
+    Rbgpctl, RBGPD,
 };
+use std::time::Duration;
 
 const A: &str = "10.98.0.2";
 const B: &str = "10.98.0.3";
 
+/// Prints a `SKIP:` line and returns true when the peer is not installed.
 fn gobgp_missing() -> bool {
-    if have("gobgpd") && have("gobgp") {
-        return false;
-    }
-    println!("SKIPPED: gobgpd/gobgp not installed");
-    true
+    testbed::missing(&["gobgpd", "gobgp"])
+        .map(testbed::skip)
+        .is_some()
 }
 
 /// A gobgpd speaker as Cilium runs it: one neighbor (rbgpd), IPv4 and IPv6
 /// unicast, the given timers, optionally GR; it listens on `addr`:179 and
 /// dials too. Its API is on `addr`:50051 inside the namespace.
 fn gobgpd(lab: &Lab, addr: &str, asn: u32, gr: bool, hold: u16, keepalive: u16) -> Proc {
-    let gr_cfg = if gr {
-        "  [neighbors.graceful-restart.config]\n    enabled = true\n    restart-time = 120\n    notification-enabled = true\n"
-    } else {
-        ""
-    };
-    let fam_gr = if gr {
-        "    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n"
-    } else {
-        ""
-    };
-    let cfg = format!(
-        r#"[global.config]
-  as = {asn}
-  router-id = "{addr}"
-  port = 179
-  local-address-list = ["{addr}"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "{RBGPD}"
-    peer-as = 65000
-  [neighbors.transport.config]
-    local-address = "{addr}"
-  [neighbors.timers.config]
-    hold-time = {hold}
-    keepalive-interval = {keepalive}
-    connect-retry = 1
-{gr_cfg}
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-{fam_gr}
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-{fam_gr}
-"#
-    );
+    let cfg = GobgpdSpeaker {
+        addr,
+        router_id: addr,
+        asn,
+        listen_port: 179,
+        rbgpd: (RBGPD, 179),
+        timers: (hold, keepalive, 1),
+        gr,
+    }
+    .config();
     let path = lab.dir.join(format!("gobgpd-{addr}.toml"));
     std::fs::write(&path, cfg).unwrap();
     lab.spawn(
@@ -216,7 +190,7 @@ fn gobgp_cilium_speakers_collide_exchange_routes_and_survive_gr_restart() {
     check_refused_sessions(&lab, &[A, B], &[("10.241.0.0/24", A), ("10.242.0.0/24", B)]);
 
     // (f) B (GR) crashes: its route stays, stale, and A keeps it too.
-    b.crash();
+    b.kill();
     wait_for("B's session down", 10, || !lab.established(B));
     let paths = lab.paths("10.242.0.0/24");
     assert_eq!(paths.len(), 1, "kept across the restart");
@@ -273,7 +247,7 @@ fn gobgp_frozen_speaker_dropped_at_hold_expiry_then_comes_back() {
 
     // Restarted (stopped cleanly, started again), it comes back.
     let before = lab.established_count(A);
-    a.terminate();
+    a.stop(Duration::from_secs(10));
     wait_for("A down after SIGTERM", 10, || !lab.established(A));
     wait_for("no GR: route withdrawn", 5, || {
         lab.paths("10.241.1.0/24").is_empty()

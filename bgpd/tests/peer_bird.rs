@@ -12,16 +12,16 @@
 mod peer_util;
 
 use bgp_proto::{Family, Nlri, Prefix};
-use bgpd::config::Config;
 use bgpd::peer::{PeerCommand, PeerEvent, PeerManager};
-use peer_util::{end_of_rib, free_port, have, init_logs, scratch, wait_for, Proc};
-use std::process::{Command, Stdio};
+use peer_util::{
+    end_of_rib, free_port, init_logs, peer_config, scratch, skip_without, spawn, wait_for,
+};
+use std::process::Command;
 use tokio::sync::mpsc;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bird_session_update_and_down() {
-    if !have("bird") {
-        println!("SKIPPED: bird not installed");
+    if skip_without(&["bird"]) {
         return;
     }
     init_logs();
@@ -49,36 +49,17 @@ protocol bgp rbgpd {{
         ),
     )
     .unwrap();
-    let log = std::fs::File::create(dir.join("bird.log")).unwrap();
-    let child = Command::new("bird")
-        .arg("-f")
+    let mut cmd = Command::new("bird");
+    cmd.arg("-f")
         .arg("-c")
         .arg(&conf)
         .arg("-s")
         .arg(dir.join("bird.ctl"))
         .arg("-P")
-        .arg(dir.join("bird.pid"))
-        .stdout(Stdio::from(log.try_clone().unwrap()))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
-    let bird = Proc(child);
+        .arg(dir.join("bird.pid"));
+    let bird = spawn("bird", cmd, &dir, "bird.log");
 
-    let config: Config = toml::from_str(&format!(
-        r#"
-        [router]
-        asn = 65000
-        router_id = "172.18.0.5"
-        listen = ["127.0.0.1:{ours}"]
-        [[neighbor]]
-        address = "127.0.0.2"
-        remote_as = 65100
-        port = {theirs}
-        local_address = "127.0.0.1"
-        connect_retry = 1
-        "#
-    ))
-    .unwrap();
+    let config = peer_config(ours, theirs);
     let (tx, mut rx) = mpsc::channel(256);
     let mut mgr = PeerManager::spawn(&config, tx);
 
@@ -107,7 +88,7 @@ protocol bgp rbgpd {{
     })
     .await;
 
-    bird.terminate();
+    bird.signal(libc::SIGTERM).unwrap();
     let ev = wait_for(&mut rx, "Down after BIRD stops", 30, |e| {
         matches!(e, PeerEvent::Down { .. })
     })

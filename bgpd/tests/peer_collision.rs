@@ -9,6 +9,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod peer_util;
+
 use bgp_proto::wire::{decode_message, encode_to_bytes, split_frame, Decoded};
 use bgp_proto::{
     Capability, Family, GracefulRestart, Message, Notification, OpenMessage, SessionContext,
@@ -16,16 +18,12 @@ use bgp_proto::{
 use bgpd::config::Config;
 use bgpd::peer::{PeerEvent, PeerManager};
 use bytes::BytesMut;
+use peer_util::free_port;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc;
-
-fn free_port(ip: &str) -> u16 {
-    let l = std::net::TcpListener::bind((ip, 0)).unwrap();
-    l.local_addr().unwrap().port()
-}
 
 /// A scripted BGP speaker's end of one connection.
 struct Raw {

@@ -11,18 +11,18 @@
 mod peer_util;
 
 use bgp_proto::{Family, Nlri, Prefix};
-use bgpd::config::Config;
 use bgpd::peer::{PeerCommand, PeerEvent, PeerManager};
-use peer_util::{end_of_rib, free_port, have, init_logs, scratch, wait_for, Proc};
-use std::process::{Command, Stdio};
+use peer_util::{
+    end_of_rib, free_port, init_logs, peer_config, scratch, skip_without, spawn, wait_for,
+};
+use std::process::Command;
 use tokio::sync::mpsc;
 
 const FRR_BGPD: &str = "/usr/lib/frr/bgpd";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frr_session_update_and_down() {
-    if !have(FRR_BGPD) {
-        println!("SKIPPED: {FRR_BGPD} not installed");
+    if skip_without(&[FRR_BGPD]) {
         return;
     }
     init_logs();
@@ -57,9 +57,8 @@ router bgp 65100
         ),
     )
     .unwrap();
-    let log = std::fs::File::create(dir.join("bgpd.log")).unwrap();
-    let child = Command::new(FRR_BGPD)
-        .arg("-f")
+    let mut cmd = Command::new(FRR_BGPD);
+    cmd.arg("-f")
         .arg(&conf)
         .arg("-i")
         .arg(dir.join("bgpd.pid"))
@@ -77,28 +76,10 @@ router bgp 65100
             "0",
         ])
         .arg("-p")
-        .arg(theirs.to_string())
-        .stdout(Stdio::from(log.try_clone().unwrap()))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
-    let frr = Proc(child);
+        .arg(theirs.to_string());
+    let frr = spawn("frr", cmd, &dir, "bgpd.log");
 
-    let config: Config = toml::from_str(&format!(
-        r#"
-        [router]
-        asn = 65000
-        router_id = "172.18.0.5"
-        listen = ["127.0.0.1:{ours}"]
-        [[neighbor]]
-        address = "127.0.0.2"
-        remote_as = 65100
-        port = {theirs}
-        local_address = "127.0.0.1"
-        connect_retry = 1
-        "#
-    ))
-    .unwrap();
+    let config = peer_config(ours, theirs);
     let (tx, mut rx) = mpsc::channel(256);
     let mut mgr = PeerManager::spawn(&config, tx);
 
@@ -128,7 +109,7 @@ router bgp 65100
     })
     .await;
 
-    frr.terminate();
+    frr.signal(libc::SIGTERM).unwrap();
     let ev = wait_for(&mut rx, "Down after FRR stops", 30, |e| {
         matches!(e, PeerEvent::Down { .. })
     })

@@ -11,73 +11,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "interop_util/gobgpd.rs"]
+mod gobgpd;
+mod peer_util;
+
 use bgp_proto::{Nlri, Prefix};
-use bgpd::config::Config;
 use bgpd::peer::{PeerCommand, PeerEvent, PeerManager};
-use bytes::Bytes;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use gobgpd::GobgpdSpeaker;
+use peer_util::{end_of_rib, free_port, peer_config, scratch, skip_without, spawn, wait_for};
+use std::process::Command;
 use tokio::sync::mpsc;
-
-/// Kills (and reaps) the gobgpd it holds when dropped, also on panic.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port(ip: &str) -> u16 {
-    let l = std::net::TcpListener::bind((ip, 0)).unwrap();
-    l.local_addr().unwrap().port()
-}
-
-fn have(cmd: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
-        .unwrap_or(false)
-}
-
-async fn wait_for(
-    rx: &mut mpsc::Receiver<PeerEvent>,
-    what: &str,
-    secs: u64,
-    pred: impl Fn(&PeerEvent) -> bool,
-) -> PeerEvent {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(ev)) if pred(&ev) => return ev,
-            Ok(Some(_)) => {}
-            Ok(None) => panic!("event channel closed waiting for {what}"),
-            Err(_) => panic!("timed out waiting for {what}"),
-        }
-    }
-}
-
-fn message(msg_type: u8, body: &[u8]) -> Bytes {
-    let mut m = vec![0xff; 16];
-    m.extend_from_slice(&((19 + body.len()) as u16).to_be_bytes());
-    m.push(msg_type);
-    m.extend_from_slice(body);
-    Bytes::from(m)
-}
-
-/// End-of-RIB for IPv4 unicast (an empty UPDATE) and IPv6 unicast (an
-/// empty MP_UNREACH_NLRI), RFC 4724 2.
-fn end_of_rib() -> Vec<Bytes> {
-    let v4 = message(2, &[0, 0, 0, 0]);
-    let v6 = message(2, &[0, 0, 0, 6, 0x80, 15, 3, 0, 2, 1]);
-    vec![v4, v6]
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gobgpd_session_update_and_down() {
-    if !have("gobgpd") || !have("gobgp") {
-        println!("SKIPPED: gobgpd/gobgp not installed");
+    if skip_without(&["gobgpd", "gobgp"]) {
         return;
     }
     let (our_port, gobgp_port, api_port) = (
@@ -85,79 +32,29 @@ async fn gobgpd_session_update_and_down() {
         free_port("127.0.0.2"),
         free_port("127.0.0.2"),
     );
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("rbgpd-sessions-gobgp-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("gobgp");
     let conf = dir.join("gobgpd.toml");
-    std::fs::write(
-        &conf,
-        format!(
-            r#"
-[global.config]
-  as = 65100
-  router-id = "172.18.0.2"
-  port = {gobgp_port}
-  local-address-list = ["127.0.0.2"]
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "127.0.0.1"
-    peer-as = 65000
-  [neighbors.timers.config]
-    hold-time = 90
-    keepalive-interval = 30
-    connect-retry = 5
-  [neighbors.transport.config]
-    local-address = "127.0.0.2"
-    remote-port = {our_port}
-  [neighbors.graceful-restart.config]
-    enabled = true
-    restart-time = 120
-    notification-enabled = true
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-    [neighbors.afi-safis.mp-graceful-restart.config]
-      enabled = true
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-    [neighbors.afi-safis.mp-graceful-restart.config]
-      enabled = true
-"#
-        ),
-    )
-    .unwrap();
-    let log = std::fs::File::create(dir.join("gobgpd.log")).unwrap();
+    let speaker = GobgpdSpeaker {
+        addr: "127.0.0.2",
+        router_id: "172.18.0.2",
+        asn: 65100,
+        listen_port: i32::from(gobgp_port),
+        rbgpd: ("127.0.0.1", our_port),
+        timers: (90, 30, 5),
+        gr: true,
+    };
+    std::fs::write(&conf, speaker.config()).unwrap();
     let api = format!("127.0.0.2:{api_port}");
-    let child = Command::new("gobgpd")
-        .arg("-f")
+    let mut cmd = Command::new("gobgpd");
+    cmd.arg("-f")
         .arg(&conf)
         .arg("--api-hosts")
         .arg(&api)
         .arg("--pprof-disable")
-        .arg("-p")
-        .stdout(Stdio::from(log.try_clone().unwrap()))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
-    let mut gobgpd = Proc(child);
+        .arg("-p");
+    let mut gobgpd = spawn("gobgpd", cmd, &dir, "gobgpd.log");
 
-    let config: Config = toml::from_str(&format!(
-        r#"
-        [router]
-        asn = 65000
-        router_id = "172.18.0.5"
-        listen = ["127.0.0.1:{our_port}"]
-        [[neighbor]]
-        address = "127.0.0.2"
-        remote_as = 65100
-        port = {gobgp_port}
-        local_address = "127.0.0.1"
-        connect_retry = 1
-        "#
-    ))
-    .unwrap();
+    let config = peer_config(our_port, gobgp_port);
     let (tx, mut rx) = mpsc::channel(256);
     let mut mgr = PeerManager::spawn(&config, tx);
 
@@ -216,9 +113,7 @@ async fn gobgpd_session_update_and_down() {
     assert!(st[0].counters.keepalives_in >= 1);
 
     // Stopping gobgpd ends the session.
-    // SAFETY: plain kill(2) on the child we spawned and still own.
-    let rc = unsafe { libc::kill(gobgpd.0.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(rc, 0);
+    gobgpd.signal(libc::SIGTERM).unwrap();
     let ev = wait_for(&mut rx, "Down after gobgpd stops", 30, |e| {
         matches!(e, PeerEvent::Down { .. })
     })
@@ -237,7 +132,7 @@ async fn gobgpd_session_update_and_down() {
     // a bare TCP close, keeps the routes (RFC 8538 / RFC 4724).
     let hard = notification.as_ref().is_some_and(|n| n.is_hard_reset());
     assert_eq!(graceful, !hard);
-    let _ = gobgpd.0.wait();
+    gobgpd.wait();
 
     mgr.shutdown(None).await;
     drop(gobgpd);

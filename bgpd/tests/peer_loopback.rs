@@ -5,46 +5,29 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod peer_util;
+
 use bgp_proto::fsm::State;
 use bgp_proto::{Nlri, Prefix};
 use bgpd::config::Config;
 use bgpd::peer::{PeerCommand, PeerEvent, PeerManager, UPDATE_BURST};
 use bytes::Bytes;
+use peer_util::{free_port, init_logs};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
-
-/// Logs to the test output with `RUST_LOG=bgpd=debug`.
-fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-}
-
-fn free_port(ip: &str) -> u16 {
-    let l = std::net::TcpListener::bind((ip, 0)).unwrap();
-    l.local_addr().unwrap().port()
-}
 
 fn config(text: &str) -> Config {
     toml::from_str(text).unwrap()
 }
 
+/// [`peer_util::wait_for`] with 30 s.
 async fn wait_for(
     rx: &mut mpsc::Receiver<PeerEvent>,
     what: &str,
     pred: impl Fn(&PeerEvent) -> bool,
 ) -> PeerEvent {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(ev)) if pred(&ev) => return ev,
-            Ok(Some(_)) => {}
-            Ok(None) => panic!("event channel closed waiting for {what}"),
-            Err(_) => panic!("timed out waiting for {what}"),
-        }
-    }
+    peer_util::wait_for(rx, what, 30, pred).await
 }
 
 fn is_established(ev: &PeerEvent) -> bool {

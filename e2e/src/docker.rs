@@ -11,11 +11,11 @@
 //!   alone and [`unavailable_reason`] reports it;
 //! - containers are addressed by name; callers use `rb-*` names.
 
-use crate::netns::run;
 use crate::{Error, Result};
 use std::net::Ipv4Addr;
 use std::process::Command;
 use std::time::{Duration, Instant};
+use testbed::run;
 
 /// Label key=value on every network the harness creates.
 pub const LABEL: &str = "org.rbgpd.e2e=lab";
@@ -28,7 +28,7 @@ pub const LAB_NETWORKS: [(&str, &str); 2] = [("kind", "172.18.0.0/16"), ("kind2"
 
 /// Runs `docker args`; fails on a non-zero exit. Returns stdout.
 pub fn docker(args: &[&str]) -> Result<String> {
-    run(Command::new("docker").args(args))
+    Ok(run(Command::new("docker").args(args))?)
 }
 
 /// Whether `docker args` exits 0 (output ignored).
@@ -51,7 +51,7 @@ pub fn network_is_ours(name: &str) -> Option<bool> {
 /// missing or unreachable, `image` not built, or a network named `kind` /
 /// `kind2` (or one holding their subnets) that is not ours.
 pub fn unavailable_reason(image: &str) -> Option<String> {
-    if crate::which("docker").is_none() {
+    if testbed::which("docker").is_none() {
         return Some("docker not installed".into());
     }
     if !docker_ok(&["info"]) {
@@ -165,7 +165,8 @@ impl Drop for DockerNetwork {
 /// Plugs host interface `port` into bridge `br` and brings it up.
 pub fn enslave(port: &str, br: &str) -> Result<()> {
     run(Command::new("ip").args(["link", "set", port, "master", br]))?;
-    run(Command::new("ip").args(["link", "set", port, "up"])).map(|_| ())
+    run(Command::new("ip").args(["link", "set", port, "up"]))?;
+    Ok(())
 }
 
 /// `docker inspect -f FORMAT container`, trimmed.

@@ -14,13 +14,12 @@
 //! Cilium does; the API listens on 127.0.0.1:50051 inside the node's own
 //! namespace, so every node uses the same port without clashing.
 
-use crate::netns::Netns;
-use crate::process::Proc;
 use crate::{wait_for, Error, Result};
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use testbed::{Netns, Proc};
 
 /// Graceful restart as Cilium's `gracefulRestart` block sets it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,7 +162,7 @@ impl Speaker {
             "127.0.0.1:50051",
             "--pprof-disable",
         ];
-        let mut proc = Proc::spawn(
+        let mut proc = Proc::spawn_in(
             ns,
             &format!("gobgpd in {}", ns.name()),
             "gobgpd",

@@ -1,12 +1,12 @@
 //! The data plane: an HTTP server per node on port 80, and HTTP GETs
 //! from any namespace (curl when installed, else Python's http.client).
 
-use crate::netns::{output, Netns};
-use crate::process::Proc;
-use crate::{which, Error, Result};
+use crate::{Error, Result};
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::Duration;
+use testbed::which;
+use testbed::{output, Netns, Proc};
 
 /// Starts `python3 -m http.server 80` in `ns`, serving a page that names
 /// the node, from `dir/<ns>-www`.
@@ -24,7 +24,7 @@ pub fn serve(ns: &Netns, dir: &Path) -> Result<Proc> {
     let py = python()?;
     let www_s = www.to_string_lossy().into_owned();
     let log = dir.join(format!("{}-http.log", ns.name()));
-    Proc::spawn(
+    Ok(Proc::spawn_in(
         ns,
         &format!("http server in {}", ns.name()),
         &py,
@@ -38,7 +38,7 @@ pub fn serve(ns: &Netns, dir: &Path) -> Result<Proc> {
             &www_s,
         ],
         &log,
-    )
+    )?)
 }
 
 fn python() -> Result<String> {

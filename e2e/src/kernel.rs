@@ -1,8 +1,8 @@
 //! Reading a namespace's kernel routing table (`ip -j route`).
 
-use crate::netns::Netns;
 use crate::{Error, Result};
 use std::net::Ipv4Addr;
+use testbed::Netns;
 
 /// One IPv4 route of the main table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +25,7 @@ pub fn routes(ns: &Netns) -> Result<Vec<KernelRoute>> {
 
 /// The human-readable `ip route` of `ns` (as the write-up shows it).
 pub fn routes_text(ns: &Netns) -> Result<String> {
-    ns.ip(&["-4", "route", "show"])
+    Ok(ns.ip(&["-4", "route", "show"])?)
 }
 
 /// Finds the route for `dst` ("10.241.0.0/24" or "10.11.192.248/32").

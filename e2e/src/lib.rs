@@ -14,8 +14,9 @@
 //!
 //! Invariants:
 //! - every namespace this crate creates is named `rb-*` ([`NS_PREFIX`]);
-//!   [`netns::Netns`] deletes it (and kills what runs in it) on drop;
-//! - every process is started through [`process::Proc`], which stops it
+//!   its [`testbed::Netns`] deletes it (and kills what runs in it) on
+//!   drop;
+//! - every process is started through [`testbed::Proc`], which stops it
 //!   by PID on drop;
 //! - the tests sharing these names must run serially
 //!   (`cargo test -p e2e -- --test-threads=1`, or nextest's `e2e` group).
@@ -24,14 +25,12 @@ pub mod docker;
 pub mod gobgp;
 pub mod http;
 pub mod kernel;
-pub mod netns;
-pub mod process;
 pub mod rogue;
 pub mod router;
 pub mod topology;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Prefix of every namespace (and lab directory) the harness creates.
 pub const NS_PREFIX: &str = "rb-";
@@ -39,25 +38,9 @@ pub const NS_PREFIX: &str = "rb-";
 /// Errors of the harness.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A command ran but exited unsuccessfully.
-    #[error("`{cmd}` failed ({status}): {stderr}")]
-    Command {
-        /// The command line.
-        cmd: String,
-        /// Exit status as text.
-        status: String,
-        /// What it printed on stderr (trimmed).
-        stderr: String,
-    },
-    /// A command could not be started.
-    #[error("could not run `{cmd}`: {source}")]
-    Spawn {
-        /// The command line.
-        cmd: String,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
+    /// A command, namespace, process or wait of the test bed failed.
+    #[error(transparent)]
+    Testbed(#[from] testbed::Error),
     /// File I/O failed.
     #[error("i/o on {path}: {source}")]
     Io {
@@ -76,14 +59,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// Waited too long for a condition.
-    #[error("timed out after {secs:.1} s waiting for {what}")]
-    Timeout {
-        /// What was awaited, with the last observed state.
-        what: String,
-        /// How long we waited.
-        secs: f64,
-    },
     /// A tool printed something we could not understand.
     #[error("cannot parse output of {what}: {detail}")]
     Parse {
@@ -95,72 +70,25 @@ pub enum Error {
     /// A required program or binary is not available.
     #[error("missing: {0}")]
     Missing(String),
-    /// A process exited when it should be running.
-    #[error("{name} exited early ({status}); log tail:\n{log}")]
-    Exited {
-        /// Process name.
-        name: String,
-        /// Exit status as text.
-        status: String,
-        /// Last lines of its log.
-        log: String,
-    },
 }
 
 /// Result type of the harness.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Polls `f` every `every` until it returns `Ok(Some(v))` or `timeout`
-/// passes; the last `Err` or `what` describes the failure.
+/// Whether this process can build the lab: root, `ip netns`, GoBGP.
+/// Returns the reason when it cannot.
+pub fn lab_unavailable_reason() -> Option<String> {
+    testbed::netns_unavailable().or_else(|| testbed::missing(&["gobgpd", "gobgp"]))
+}
+
+/// [`testbed::wait::poll`] with the harness's errors: polls `f` every
+/// `every` until it returns `Ok(Some(v))` or `timeout` passes; the last
+/// `Err` or `what` describes the failure.
 pub fn wait_for<T>(
     what: &str,
     timeout: Duration,
     every: Duration,
-    mut f: impl FnMut() -> Result<Option<T>>,
+    f: impl FnMut() -> Result<Option<T>>,
 ) -> Result<T> {
-    let start = Instant::now();
-    let mut last = String::new();
-    loop {
-        match f() {
-            Ok(Some(v)) => return Ok(v),
-            Ok(None) => {}
-            Err(e) => last = e.to_string(),
-        }
-        if start.elapsed() >= timeout {
-            let what = if last.is_empty() {
-                what.to_string()
-            } else {
-                format!("{what} (last: {last})")
-            };
-            return Err(Error::Timeout {
-                what,
-                secs: timeout.as_secs_f64(),
-            });
-        }
-        std::thread::sleep(every);
-    }
-}
-
-/// Whether this process can build the lab: root, `ip netns` works.
-/// Returns the reason when it cannot.
-pub fn lab_unavailable_reason() -> Option<String> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
-    if euid != 0 {
-        return Some("needs root (network namespaces)".into());
-    }
-    for tool in ["ip", "gobgpd", "gobgp"] {
-        if which(tool).is_none() {
-            return Some(format!("`{tool}` not found (run scripts/install-deps.sh)"));
-        }
-    }
-    None
-}
-
-/// Finds `program` on `PATH`.
-pub fn which(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
+    Ok(testbed::wait::poll(what, timeout, every, f)?)
 }

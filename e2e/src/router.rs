@@ -3,14 +3,13 @@
 //! router kind (config file, how to start it, how to read its sessions)
 //! lives here, so the topology and the tests stay router-agnostic.
 
-use crate::netns::{output, Netns};
-use crate::process::Proc;
 use crate::{Error, Result};
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+use testbed::{output, Netns, Proc};
 
 /// Which daemon routes the lab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,7 +214,7 @@ impl Router {
             .dir
             .join(format!("{}.out", self.setup.kind.as_str()));
         let proc = match self.setup.kind {
-            RouterKind::Bird => Proc::spawn(
+            RouterKind::Bird => Proc::spawn_in(
                 ns,
                 "bird",
                 "bird",
@@ -225,9 +224,9 @@ impl Router {
             RouterKind::Rbgpd => {
                 let bins = self.bins()?;
                 // A config the daemon refuses fails here, with its message.
-                crate::netns::run(Command::new(&bins.rbgpd).args(["--check-config", &conf_s]))?;
+                testbed::run(Command::new(&bins.rbgpd).args(["--check-config", &conf_s]))?;
                 let bin = bins.rbgpd.to_string_lossy().into_owned();
-                Proc::spawn(ns, "rbgpd", &bin, &["--config", &conf_s], &log)?
+                Proc::spawn_in(ns, "rbgpd", &bin, &["--config", &conf_s], &log)?
             }
             RouterKind::Docker => {
                 // The container is started by `start_container`; its
@@ -383,15 +382,16 @@ impl Router {
             let out = crate::docker::inspect(self.container(), "{{.State.Running}}")?;
             return match out.trim() {
                 "true" => Ok(()),
-                _ => Err(Error::Exited {
+                _ => Err(testbed::Error::Exited {
                     name: self.container().into(),
                     status: out.trim().into(),
                     log: self.log_tail(30),
-                }),
+                }
+                .into()),
             };
         }
         match self.proc.as_mut() {
-            Some(p) => p.check_running(),
+            Some(p) => Ok(p.check_running()?),
             None => Err(Error::Missing("router not running".into())),
         }
     }
@@ -435,18 +435,18 @@ impl Router {
             if self.setup.network.is_none() {
                 cmd.args(["--socket", &self.container_socket()]);
             }
-            return crate::netns::run(cmd.args(args));
+            return Ok(testbed::run(cmd.args(args))?);
         }
         let sock = self.socket().to_string_lossy().into_owned();
         let ctl = self.bins()?.rbgpctl.to_string_lossy().into_owned();
-        ns.exec(&ctl, &[&["--socket", sock.as_str()][..], args].concat())
+        Ok(ns.exec(&ctl, &[&["--socket", sock.as_str()][..], args].concat())?)
     }
 
     /// `birdc show protocols` or `rbgpctl show peers`, as text.
     pub fn show_peers_text(&self, ns: &Netns) -> Result<String> {
         let sock = self.socket().to_string_lossy().into_owned();
         match self.setup.kind {
-            RouterKind::Bird => ns.exec("birdc", &["-s", &sock, "show", "protocols"]),
+            RouterKind::Bird => Ok(ns.exec("birdc", &["-s", &sock, "show", "protocols"])?),
             RouterKind::Rbgpd | RouterKind::Docker => self.rbgpctl(ns, &["show", "peers"]),
         }
     }
@@ -455,7 +455,7 @@ impl Router {
     pub fn show_routes_text(&self, ns: &Netns) -> Result<String> {
         let sock = self.socket().to_string_lossy().into_owned();
         match self.setup.kind {
-            RouterKind::Bird => ns.exec("birdc", &["-s", &sock, "show", "route"]),
+            RouterKind::Bird => Ok(ns.exec("birdc", &["-s", &sock, "show", "route"])?),
             RouterKind::Rbgpd | RouterKind::Docker => self.rbgpctl(ns, &["show", "routes"]),
         }
     }

@@ -12,8 +12,6 @@
 
 use crate::docker::{DockerNetwork, LAB_NETWORKS};
 use crate::gobgp::{GracefulRestart, Speaker, SpeakerConfig, StopMode};
-use crate::netns::{attach, bridge, veth, veth_to_host, Netns};
-use crate::process::Proc;
 use crate::router::{
     ContainerNetwork, RbgpdBins, Router, RouterKind, RouterPeer, RouterRange, RouterSetup,
 };
@@ -21,6 +19,8 @@ use crate::{http, kernel, wait_for, Error, Result};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use testbed::netns::{veth, veth_to_host};
+use testbed::{Netns, Proc};
 
 /// Router address on the cluster-1 network (eth0).
 pub const ROUTER1: Ipv4Addr = Ipv4Addr::new(172, 18, 0, 5);
@@ -248,7 +248,7 @@ impl Lab {
         }
         // Stale state from an earlier run (same names) goes first.
         for name in lab_namespace_names() {
-            crate::netns::destroy(&name);
+            testbed::netns::destroy(&name);
         }
         let _ = std::fs::remove_dir_all(&opts.dir);
         std::fs::create_dir_all(&opts.dir).map_err(|source| Error::Io {
@@ -266,8 +266,8 @@ impl Lab {
             (None, nets)
         } else {
             let switch = Netns::create(SWITCH_NS)?;
-            bridge(&switch, "br1")?;
-            bridge(&switch, "br2")?;
+            switch.bridge("br1")?;
+            switch.bridge("br2")?;
             (Some(switch), Vec::new())
         };
         let bridges = match networks.as_slice() {
@@ -322,8 +322,8 @@ impl Lab {
             Some(switch) => {
                 veth(&router_ns, "eth0", switch, "router-1")?;
                 veth(&router_ns, "eth1", switch, "router-2")?;
-                attach(switch, "router-1", "br1")?;
-                attach(switch, "router-2", "br2")?;
+                switch.enslave("router-1", "br1")?;
+                switch.enslave("router-2", "br2")?;
                 router_ns.ip(&["addr", "add", &format!("{ROUTER1}/16"), "dev", "eth0"])?;
                 router_ns.ip(&["addr", "add", &format!("{ROUTER2}/16"), "dev", "eth1"])?;
                 router_ns.ip(&["link", "set", "eth0", "up"])?;
@@ -402,7 +402,7 @@ impl Lab {
         match &self.switch {
             Some(switch) => {
                 veth(&ns, "eth0", switch, name)?;
-                attach(switch, name, br)?;
+                switch.enslave(name, br)?;
             }
             None => {
                 // The host end is named like the namespace ("rb-c1-cp").

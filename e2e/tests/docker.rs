@@ -35,7 +35,7 @@ fn docker(args: &[&str]) -> (bool, String) {
 #[test]
 fn docker_image_starts_healthy() {
     let image = std::env::var("RBGPD_IMAGE").unwrap_or_else(|_| "rbgpd:latest".into());
-    if e2e::which("docker").is_none() {
+    if testbed::which("docker").is_none() {
         println!("SKIP: docker not installed");
         return;
     }

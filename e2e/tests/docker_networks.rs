@@ -33,7 +33,7 @@ const SESSIONS: Duration = Duration::from_secs(60);
 const ROUTES: Duration = Duration::from_secs(30);
 
 /// Unwraps, or panics with the lab's logs.
-fn ok<T>(lab: &Lab, what: &str, r: e2e::Result<T>) -> T {
+fn ok<T, E: std::fmt::Display>(lab: &Lab, what: &str, r: Result<T, E>) -> T {
     match r {
         Ok(v) => v,
         Err(e) => panic!("{what}: {e}\n{}\n{}", lab.report(), lab.logs()),
@@ -73,7 +73,7 @@ fn docker_networks_kind_and_kind2() {
         println!("SKIP: {why}");
         return;
     }
-    if e2e::which("nsenter").is_none() {
+    if testbed::which("nsenter").is_none() {
         println!("SKIP: nsenter not found (util-linux)");
         return;
     }

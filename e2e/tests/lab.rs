@@ -49,7 +49,7 @@ fn lab_with(kind: RouterKind, gr: bool, merge_paths: bool) -> Option<Lab> {
     opts.bird_merge_paths = merge_paths;
     match kind {
         RouterKind::Bird => {
-            if e2e::which("bird").is_none() || e2e::which("birdc").is_none() {
+            if testbed::which("bird").is_none() || testbed::which("birdc").is_none() {
                 println!("SKIP: bird2 not installed (scripts/install-deps.sh)");
                 return None;
             }
@@ -78,7 +78,7 @@ fn lab_with(kind: RouterKind, gr: bool, merge_paths: bool) -> Option<Lab> {
 }
 
 /// Unwraps, or panics with the lab's logs.
-fn ok<T>(lab: &Lab, what: &str, r: e2e::Result<T>) -> T {
+fn ok<T, E: std::fmt::Display>(lab: &Lab, what: &str, r: Result<T, E>) -> T {
     match r {
         Ok(v) => v,
         Err(e) => panic!("{what}: {e}\n{}\n{}", lab.report(), lab.logs()),

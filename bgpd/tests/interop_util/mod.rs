@@ -1,196 +1,112 @@
-//! Helpers shared by the whole-daemon interop tests (`interop_gobgp.rs`,
-//! `interop_bird.rs`, `interop_frr.rs`): a network namespace per test with
-//! addresses 10.98.0.1 to 10.98.0.9 on its `lo` (rbgpd is always
-//! 10.98.0.1, port 179, AS 65000), or two joined by a veth pair
+//! Helpers shared by the whole-daemon tests (`interop_gobgp.rs`,
+//! `interop_bird.rs`, `interop_frr.rs`; `daemon_gobgp.rs` takes the
+//! namespace, the [`Rbgpctl`] queries and the gobgpd config), on top of
+//! `testbed`: a network namespace per test with addresses 10.98.0.1 to
+//! 10.98.0.9 on its `lo` (rbgpd is always 10.98.0.1, port 179, AS
+//! 65000), or two joined by a veth pair
 //! (`Lab::new_split`); rbgpd started from a generated config; `rbgpctl
 //! --json` queries; processes owned by PID; a real connection collision
-//! forced with nftables (`Lab::start_colliding`); and, in [`raw`], a
-//! scripted BGP speaker (raw OPENs, run inside the namespace through
-//! `setns(2)`).
+//! forced with nftables (`Lab::start_colliding`); gobgpd configured as
+//! Cilium configures it ([`GobgpdSpeaker`]); and, in [`raw`], a scripted
+//! BGP speaker (raw OPENs, run inside the namespace through `setns(2)`).
 //!
 //! Everything made here is removed in `Drop`, also when a test panics.
 //! `RBI_KEEP_LOGS=1` keeps the scratch directory (configs, logs) of a
 //! passing test too; `RBI_CAPTURE=1` adds a tshark capture of port 179.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
+mod gobgpd;
 pub mod raw;
 
+pub use gobgpd::GobgpdSpeaker;
 pub use raw::check_refused_sessions;
+pub use testbed::wait::{settles, stays, wait_for};
+pub use testbed::{Netns, Proc};
 
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use testbed::netns::veth;
 
 /// rbgpd's address in every lab.
 pub const RBGPD: &str = "10.98.0.1";
 /// rbgpd's AS in every lab.
 pub const RBGPD_AS: u32 = 65000;
 
-/// Whether `cmd` is an executable on PATH or an absolute path that exists.
-pub fn have(cmd: &str) -> bool {
-    if cmd.starts_with('/') {
-        return Path::new(cmd).is_file();
+/// A namespace `name` with `on_lo` (CIDRs) on its `lo`, or `None` (with
+/// a `SKIP:` line) when it cannot be made here.
+pub fn netns_with_lo(name: &str, on_lo: &[String]) -> Option<Netns> {
+    if let Some(why) = testbed::netns_unavailable() {
+        testbed::skip(why);
+        return None;
     }
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
-        .unwrap_or(false)
-}
-
-/// A child process, killed (and reaped) by PID when dropped.
-pub struct Proc {
-    child: Child,
-    done: bool,
-}
-
-impl Proc {
-    /// Its PID.
-    pub fn pid(&self) -> libc::pid_t {
-        self.child.id() as libc::pid_t
-    }
-
-    /// Sends `sig` to it.
-    pub fn signal(&self, sig: libc::c_int) {
-        if self.done {
-            return;
+    let made = Netns::create(name).and_then(|ns| {
+        for a in on_lo {
+            ns.add_addr("lo", a)?;
         }
-        // SAFETY: kill(2) on a child we spawned and have not reaped.
-        let rc = unsafe { libc::kill(self.pid(), sig) };
-        assert_eq!(rc, 0, "kill({}, {sig})", self.pid());
-    }
-
-    /// Freezes it (SIGSTOP).
-    pub fn freeze(&self) {
-        self.signal(libc::SIGSTOP);
-    }
-
-    /// Thaws it (SIGCONT).
-    pub fn thaw(&self) {
-        self.signal(libc::SIGCONT);
-    }
-
-    /// SIGKILL (a crash: TCP closes without a NOTIFICATION) and reap.
-    pub fn crash(&mut self) {
-        self.stop_with(libc::SIGKILL);
-    }
-
-    /// SIGTERM (a clean stop) and reap, SIGKILL after 10 s.
-    pub fn terminate(&mut self) {
-        self.stop_with(libc::SIGTERM);
-    }
-
-    fn stop_with(&mut self, sig: libc::c_int) {
-        if self.done {
-            return;
-        }
-        self.signal(libc::SIGCONT);
-        self.signal(sig);
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                self.done = true;
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.done = true;
-    }
+        Ok(ns)
+    });
+    made.map_err(|e| testbed::skip(format!("cannot set up network namespace {name}: {e}")))
+        .ok()
 }
 
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if !self.done {
-            // A frozen process must be thawed to die of anything but
-            // SIGKILL; SIGKILL works either way.
-            // SAFETY: kill(2) on a child we spawned and have not reaped.
-            unsafe { libc::kill(self.pid(), libc::SIGCONT) };
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// `10.98.0.<i>/32` for each `i`.
+fn lab_addrs(on_lo: &[u8]) -> Vec<String> {
+    on_lo.iter().map(|i| format!("10.98.0.{i}/32")).collect()
 }
 
-/// One network namespace with some of 10.98.0.1 to .9 on `lo`; deleted
-/// on drop.
-pub struct Netns {
-    /// Its name, `rbi-<test>-<pid>`.
-    pub name: String,
-}
+/// `rbgpctl --json` queries against an rbgpd's control socket.
+pub trait Rbgpctl {
+    /// The control socket.
+    fn socket(&self) -> &Path;
 
-fn ip_ok(args: &[&str]) -> bool {
-    Command::new("ip")
-        .args(args)
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-impl Netns {
-    fn new(name: &str, on_lo: &[u8]) -> Option<Netns> {
-        let ok = |args: &[&str]| {
-            Command::new("ip")
-                .args(args)
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        let _ = Command::new("ip")
-            .args(["netns", "del", name])
-            .stderr(Stdio::null())
-            .status();
-        if !ok(&["netns", "add", name]) {
-            return None;
-        }
-        let ns = Netns {
-            name: name.to_string(),
-        };
-        let mut good = ok(&["-n", name, "link", "set", "lo", "up"]);
-        for i in on_lo {
-            good &= ok(&[
-                "-n",
-                name,
-                "addr",
-                "add",
-                &format!("10.98.0.{i}/32"),
-                "dev",
-                "lo",
-            ]);
-        }
-        good.then_some(ns)
+    /// `rbgpctl --json ARGS` (Null when it fails).
+    fn ctl(&self, args: &[&str]) -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_rbgpctl"))
+            .arg("--socket")
+            .arg(self.socket())
+            .arg("--json")
+            .args(args)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
     }
 
-    /// `program` run inside the namespace.
-    pub fn command(&self, program: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name, program]);
-        c
+    /// `show peer ADDR`'s `peer` object.
+    fn peer(&self, addr: &str) -> Value {
+        self.ctl(&["show", "peer", addr])["peer"].clone()
     }
 
-    /// Runs `f` on a thread that has entered the namespace.
-    pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let path = format!("/var/run/netns/{}", self.name);
-        std::thread::spawn(move || {
-            let file = std::fs::File::open(&path).unwrap();
-            use std::os::fd::AsRawFd;
-            // SAFETY: setns(2) on this thread only, with a valid namespace fd.
-            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0, "setns {path}");
-            f()
-        })
-        .join()
-        .unwrap()
+    /// Whether rbgpd's session with `addr` is Established.
+    fn established(&self, addr: &str) -> bool {
+        self.ctl(&["show", "peers"])["peers"]
+            .as_array()
+            .is_some_and(|ps| {
+                ps.iter()
+                    .any(|p| p["address"] == addr && p["state"] == "established")
+            })
     }
-}
 
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
+    /// How many times rbgpd's session with `addr` reached Established.
+    fn established_count(&self, addr: &str) -> u64 {
+        self.peer(addr)["established_count"].as_u64().unwrap_or(0)
+    }
+
+    /// The paths rbgpd holds for exactly `prefix`.
+    fn paths(&self, prefix: &str) -> Vec<Value> {
+        self.ctl(&["show", "routes", prefix])["routes"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|e| e["prefix"] == prefix))
+            .and_then(|e| e["paths"].as_array().cloned())
+            .unwrap_or_default()
+    }
+
+    /// Whether rbgpd holds `prefix` from `peer`.
+    fn has_route_from(&self, prefix: &str, peer: &str) -> bool {
+        self.paths(prefix).iter().any(|p| p["peer"] == peer)
     }
 }
 
@@ -253,11 +169,8 @@ impl Lab {
     /// `None` (with a printed reason) when namespaces cannot be made.
     pub fn new(name: &str) -> Option<Lab> {
         let pid = std::process::id();
-        let Some(ns) = Netns::new(&format!("rbi-{name}-{pid}"), &[1, 2, 3, 4, 5, 6, 7, 8, 9])
-        else {
-            println!("SKIPPED: cannot create network namespace rbi-{name}-{pid} (not root?)");
-            return None;
-        };
+        let on_lo = lab_addrs(&[1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        let ns = netns_with_lo(&format!("rbi-{name}-{pid}"), &on_lo)?;
         Lab::with(name, ns, None)
     }
 
@@ -267,25 +180,19 @@ impl Lab {
     /// (BIRD refuses a next hop that is one of its own addresses).
     pub fn new_split(name: &str) -> Option<Lab> {
         let pid = std::process::id();
-        let (r, p) = (format!("rbi-{name}-{pid}"), format!("rbi-{name}-{pid}-p"));
-        let skip = || println!("SKIPPED: cannot create network namespaces {r}, {p} (not root?)");
-        let Some(ns) = Netns::new(&r, &[4, 5, 6, 7, 8, 9]) else {
-            skip();
-            return None;
-        };
-        let Some(peer) = Netns::new(&p, &[]) else {
-            skip();
-            return None;
-        };
-        let good = ip_ok(&[
-            "-n", &r, "link", "add", "v0", "type", "veth", "peer", "name", "v1", "netns", &p,
-        ]) && ip_ok(&["-n", &r, "addr", "add", "10.98.0.1/24", "dev", "v0"])
-            && ip_ok(&["-n", &r, "link", "set", "v0", "up"])
-            && ip_ok(&["-n", &p, "addr", "add", "10.98.0.2/24", "dev", "v1"])
-            && ip_ok(&["-n", &p, "addr", "add", "10.98.0.3/24", "dev", "v1"])
-            && ip_ok(&["-n", &p, "link", "set", "v1", "up"]);
-        if !good {
-            skip();
+        let ns = netns_with_lo(
+            &format!("rbi-{name}-{pid}"),
+            &lab_addrs(&[4, 5, 6, 7, 8, 9]),
+        )?;
+        let peer = netns_with_lo(&format!("rbi-{name}-{pid}-p"), &[])?;
+        let wired = veth(&ns, "v0", &peer, "v1")
+            .and_then(|()| ns.add_addr("v0", "10.98.0.1/24"))
+            .and_then(|()| ns.link_up("v0"))
+            .and_then(|()| peer.add_addr("v1", "10.98.0.2/24"))
+            .and_then(|()| peer.add_addr("v1", "10.98.0.3/24"))
+            .and_then(|()| peer.link_up("v1"));
+        if let Err(e) = wired {
+            testbed::skip(format!("cannot wire {} to {}: {e}", ns.name(), peer.name()));
             return None;
         }
         Lab::with(name, ns, Some(peer))
@@ -307,7 +214,7 @@ impl Lab {
             socket,
         };
         // RBI_CAPTURE=1: a packet capture of port 179 kept with the logs.
-        if std::env::var_os("RBI_CAPTURE").is_some() && have("tshark") {
+        if std::env::var_os("RBI_CAPTURE").is_some() && testbed::have("tshark") {
             let pcap = lab.dir.join("bgp.pcap");
             let p = lab.spawn(
                 "tshark",
@@ -350,17 +257,9 @@ impl Lab {
     }
 
     fn spawn_in(&self, ns: &Netns, program: &str, args: &[&str], log: &str) -> Proc {
-        let f = std::fs::File::create(self.dir.join(log)).unwrap();
-        let g = f.try_clone().unwrap();
-        let child = ns
-            .command(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(f)
-            .stderr(g)
-            .spawn()
-            .unwrap();
-        Proc { child, done: false }
+        Proc::spawn_in(ns, program, program, args, &self.dir.join(log))
+            .unwrap()
+            .kill_on_drop()
     }
 
     /// Writes rbgpd's config (listening on 10.98.0.1:179, no FIB,
@@ -393,52 +292,6 @@ impl Lab {
         wait_for("rbgpd's control socket", 10, || {
             self.ctl(&["show", "peers"])["peers"].is_array()
         });
-    }
-
-    /// `rbgpctl --json ARGS` (Null when it fails).
-    pub fn ctl(&self, args: &[&str]) -> Value {
-        let out = Command::new(env!("CARGO_BIN_EXE_rbgpctl"))
-            .arg("--socket")
-            .arg(&self.socket)
-            .arg("--json")
-            .args(args)
-            .output()
-            .unwrap();
-        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-    }
-
-    /// `show peer ADDR`'s `peer` object.
-    pub fn peer(&self, addr: &str) -> Value {
-        self.ctl(&["show", "peer", addr])["peer"].clone()
-    }
-
-    /// Whether rbgpd's session with `addr` is Established.
-    pub fn established(&self, addr: &str) -> bool {
-        self.ctl(&["show", "peers"])["peers"]
-            .as_array()
-            .is_some_and(|ps| {
-                ps.iter()
-                    .any(|p| p["address"] == addr && p["state"] == "established")
-            })
-    }
-
-    /// How many times rbgpd's session with `addr` reached Established.
-    pub fn established_count(&self, addr: &str) -> u64 {
-        self.peer(addr)["established_count"].as_u64().unwrap_or(0)
-    }
-
-    /// The paths rbgpd holds for exactly `prefix`.
-    pub fn paths(&self, prefix: &str) -> Vec<Value> {
-        self.ctl(&["show", "routes", prefix])["routes"]
-            .as_array()
-            .and_then(|rs| rs.iter().find(|e| e["prefix"] == prefix))
-            .and_then(|e| e["paths"].as_array().cloned())
-            .unwrap_or_default()
-    }
-
-    /// Whether rbgpd holds `prefix` from `peer`.
-    pub fn has_route_from(&self, prefix: &str, peer: &str) -> bool {
-        self.paths(prefix).iter().any(|p| p["peer"] == peer)
     }
 
     /// TCP connections in state ESTABLISHED between rbgpd and `peer` on
@@ -620,13 +473,18 @@ impl Drop for Lab {
     }
 }
 
+impl Rbgpctl for Lab {
+    fn socket(&self) -> &Path {
+        &self.socket
+    }
+}
+
 /// Whether `ss`'s `ADDR[%IFACE]:PORT` column is for host `ip`.
 fn host_is(column: &str, ip: &str) -> bool {
     let host = column.rsplit_once(':').map_or(column, |(h, _)| h);
     host.split('%').next() == Some(ip)
 }
 
-/// Polls `f` every 200 ms until it holds; panics after `secs`.
 /// Freezes peer `a` (SIGSTOP, its hold time short), and checks that rbgpd
 /// drops it at hold-timer expiry (not before 5 s) and withdraws `prefix`
 /// from its own table and from peer `b` (`b_has` asks b's RIB); `b` stays
@@ -640,7 +498,7 @@ pub fn check_frozen_peer(
     b_has: impl Fn() -> bool,
     back_secs: u64,
 ) {
-    a_proc.freeze();
+    a_proc.freeze().unwrap();
     let frozen = Instant::now();
     wait_for("A dropped", 15, || !lab.established(a));
     let took = frozen.elapsed();
@@ -656,46 +514,7 @@ pub fn check_frozen_peer(
     assert!(lab.established(b));
 
     // Thawed, it finds its connection gone and comes back.
-    a_proc.thaw();
+    a_proc.thaw().unwrap();
     wait_for("A back after thaw", back_secs, || lab.established(a));
     wait_for("A's route again", 15, || lab.has_route_from(prefix, a));
-}
-
-pub fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(secs) {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("timed out after {secs} s waiting for {what}");
-}
-
-/// Waits until `f` holds for `stable` seconds in a row; panics after
-/// `secs` in all.
-pub fn settles(what: &str, secs: u64, stable: u64, f: impl Fn() -> bool) {
-    let start = Instant::now();
-    let mut since: Option<Instant> = None;
-    while start.elapsed() < Duration::from_secs(secs) {
-        if f() {
-            let s = *since.get_or_insert_with(Instant::now);
-            if s.elapsed() >= Duration::from_secs(stable) {
-                return;
-            }
-        } else {
-            since = None;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("{what} did not hold for {stable} s in a row within {secs} s");
-}
-
-/// Asserts `f` holds for the whole of `secs` (polled every 200 ms).
-pub fn stays(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(secs) {
-        assert!(f(), "{what} no longer holds");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }

@@ -2,7 +2,7 @@
 //! with a wrong AS or an unacceptable hold time, and a connection from an
 //! address that is no neighbor.
 
-use super::{Lab, RBGPD};
+use super::{Lab, Rbgpctl, RBGPD};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -48,7 +48,7 @@ pub struct RawOutcome {
 /// Connects from `from` to rbgpd, sends `open` (if any) once rbgpd's OPEN
 /// arrived, and reads until rbgpd closes or 8 s pass.
 pub fn raw_session(lab: &Lab, from: &'static str, open: Option<Vec<u8>>) -> RawOutcome {
-    lab.ns.run(move || {
+    let outcome = lab.ns.run(move || {
         let mut out = RawOutcome::default();
         let sock =
             socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
@@ -109,7 +109,8 @@ pub fn raw_session(lab: &Lab, from: &'static str, open: Option<Vec<u8>>) -> RawO
             }
         }
         out
-    })
+    });
+    outcome.unwrap()
 }
 
 /// The checks every interop test makes about sessions that must fail,

@@ -1,46 +1,51 @@
-//! Helpers shared by the neighbor-session tests against real peers.
+//! Helpers shared by the neighbor-session tests (`peer_*.rs`): peer
+//! events awaited, raw messages, scratch directories; processes, ports and
+//! prerequisites come from `testbed`.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
+pub use testbed::{free_port, Proc};
+
+use bgpd::config::Config;
 use bgpd::peer::PeerEvent;
 use bytes::Bytes;
-use std::process::Child;
+use std::process::Command;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// Kills (and reaps) the process it holds when dropped, also on panic.
-pub struct Proc(pub Child);
-
-impl Proc {
-    /// Sends SIGTERM (a clean stop: the peer sends its Cease).
-    pub fn terminate(&self) {
-        // SAFETY: kill(2) on the child we spawned and still own.
-        let rc = unsafe { libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM) };
-        assert_eq!(rc, 0);
-    }
+/// Spawns `cmd` (a peer daemon), output to `log` in `dir`; it is killed
+/// (SIGKILL) when dropped, also on panic.
+pub fn spawn(name: &str, cmd: Command, dir: &std::path::Path, log: &str) -> Proc {
+    Proc::spawn(name, cmd, &dir.join(log))
+        .unwrap()
+        .kill_on_drop()
 }
 
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// Prints a `SKIP:` line and returns true when one of `programs` is not
+/// installed.
+pub fn skip_without(programs: &[&str]) -> bool {
+    testbed::missing(programs).map(testbed::skip).is_some()
 }
 
-/// A port free on `ip` right now.
-pub fn free_port(ip: &str) -> u16 {
-    let l = std::net::TcpListener::bind((ip, 0)).unwrap();
-    l.local_addr().unwrap().port()
-}
-
-/// Whether `cmd` is an executable on PATH or an absolute path that exists.
-pub fn have(cmd: &str) -> bool {
-    if cmd.starts_with('/') {
-        return std::path::Path::new(cmd).is_file();
-    }
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
-        .unwrap_or(false)
+/// rbgpd's config for a session on loopback with a real peer: our side
+/// AS 65000 on 127.0.0.1:`ours`, the peer AS 65100 on 127.0.0.2:`theirs`,
+/// connect retry 1 s.
+pub fn peer_config(ours: u16, theirs: u16) -> Config {
+    toml::from_str(&format!(
+        r#"
+        [router]
+        asn = 65000
+        router_id = "172.18.0.5"
+        listen = ["127.0.0.1:{ours}"]
+        [[neighbor]]
+        address = "127.0.0.2"
+        remote_as = 65100
+        port = {theirs}
+        local_address = "127.0.0.1"
+        connect_retry = 1
+        "#
+    ))
+    .unwrap()
 }
 
 /// A private scratch directory for one test.

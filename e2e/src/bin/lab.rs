@@ -227,7 +227,7 @@ fn status(dir: &Path) -> Result<()> {
 }
 
 fn down(dir: &Path) -> Result<()> {
-    let gone = e2e::netns::destroy_all_lab()?;
+    let gone = testbed::netns::destroy_matching(e2e::NS_PREFIX)?;
     println!(
         "removed namespaces: {}",
         if gone.is_empty() {

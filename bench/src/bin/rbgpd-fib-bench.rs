@@ -9,8 +9,6 @@
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
-use std::os::fd::AsRawFd;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -18,6 +16,7 @@ use bgp_proto::Prefix;
 use bgpd::config::FibConfig;
 use bgpd::fib::{FibChange, FibManager, NetlinkFib, NetlinkOptions};
 use clap::Parser;
+use testbed::{Netns, Proc};
 
 #[derive(Parser, Debug, Clone)]
 #[command(about = "Benchmark the netlink FIB writer against ip -batch")]
@@ -52,27 +51,6 @@ struct Args {
     rounds: u32,
 }
 
-struct Netns(String);
-
-impl Netns {
-    fn ip(&self, args: &[&str]) -> Result<()> {
-        let st = Command::new("ip")
-            .args(["-n", &self.0])
-            .args(args)
-            .status()?;
-        if !st.success() {
-            bail!("ip -n {} {}: failed", self.0, args.join(" "));
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
 fn gw(i: u32) -> Ipv4Addr {
     Ipv4Addr::new(10, 200, 0, u8::try_from(2 + i % 200).unwrap_or(2))
 }
@@ -92,33 +70,29 @@ fn table(a: &Args) -> Vec<(Prefix, Vec<Ipv4Addr>)> {
     v
 }
 
-fn count_routes(ns: &Netns) -> Result<usize> {
-    let out = Command::new("ip")
-        .args(["-n", &ns.0, "route", "show", "proto", "bgp"])
-        .output()?;
+/// Routes of protocol `proto` in the namespace's main table.
+fn count_proto(ns: &Netns, proto: &str) -> Result<usize> {
+    let out = ns.ip(&["route", "show", "proto", proto])?;
     // ECMP next hops are continuation lines starting with a tab.
     Ok(out
-        .stdout
-        .split(|b| *b == b'\n')
-        .filter(|l| l.first().is_some_and(|c| *c != b'\t'))
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('\t'))
         .count())
+}
+
+fn count_routes(ns: &Netns) -> Result<usize> {
+    count_proto(ns, "bgp")
 }
 
 /// Adds then deletes the table through FibManager + NetlinkFib, inside `ns`.
 fn rbgpd_round(
-    ns: &str,
+    ns: &Netns,
     routes: Vec<(Prefix, Vec<Ipv4Addr>)>,
     chunk_kb: usize,
     nexthop_objects: bool,
 ) -> Result<(Duration, Duration)> {
-    let path = format!("/run/netns/{ns}");
-    let worker = std::thread::spawn(move || -> Result<(Duration, Duration)> {
-        let file = std::fs::File::open(&path)?;
-        // SAFETY: a valid netns fd; setns affects only this thread, which
-        // then creates the runtime and the socket inside the namespace.
-        if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            bail!("setns: {}", std::io::Error::last_os_error());
-        }
+    // The thread creates the runtime and the socket inside the namespace.
+    ns.run(move || -> Result<(Duration, Duration)> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -172,10 +146,7 @@ fn rbgpd_round(
             );
             Ok((add, del))
         })
-    });
-    worker
-        .join()
-        .map_err(|_| anyhow::anyhow!("bench thread panicked"))?
+    })?
 }
 
 /// Adds the table with one `ip -batch`, then deletes it with another;
@@ -206,7 +177,7 @@ fn ip_round(ns: &Netns, routes: &[(Prefix, Vec<Ipv4Addr>)]) -> Result<(Duration,
         let r = ns.ip(&["-batch", &file.to_string_lossy()]);
         let took = t.elapsed();
         let _ = std::fs::remove_file(file);
-        r.map(|()| took)
+        r.map(|_| took).map_err(Into::into)
     };
     let add = run(&add_file)?;
     let n = count_routes(ns)?;
@@ -219,28 +190,6 @@ fn ip_round(ns: &Netns, routes: &[(Prefix, Vec<Ipv4Addr>)]) -> Result<(Duration,
         bail!("{left} routes left after ip -batch route del");
     }
     Ok((add, del))
-}
-
-/// Kills the BIRD started by [`bird_round`] by its pid, on drop.
-struct BirdGuard(std::path::PathBuf);
-
-impl Drop for BirdGuard {
-    fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(&self.0) {
-            let _ = Command::new("kill").arg(pid.trim()).status();
-        }
-    }
-}
-
-fn count_proto(ns: &Netns, proto: &str) -> Result<usize> {
-    let out = Command::new("ip")
-        .args(["-n", &ns.0, "route", "show", "proto", proto])
-        .output()?;
-    Ok(out
-        .stdout
-        .split(|b| *b == b'\n')
-        .filter(|l| l.first().is_some_and(|c| *c != b'\t'))
-        .count())
 }
 
 /// Starts BIRD 2 in `ns` exporting `routes` from `protocol static`; returns
@@ -270,59 +219,54 @@ fn bird_round(
     writeln!(w, "}}")?;
     w.flush()?;
     drop(w);
-    let pid = dir.join("bird.pid");
-    let _guard = BirdGuard(pid.clone());
+    let path = |f: &str| dir.join(f).to_string_lossy().into_owned();
     let t = Instant::now();
-    let st = Command::new("ip")
-        .args(["netns", "exec", &ns.0, "bird", "-c"])
-        .arg(&conf)
-        .arg("-s")
-        .arg(dir.join("bird.ctl"))
-        .arg("-P")
-        .arg(&pid)
-        .status()?;
-    if !st.success() {
-        bail!("bird failed to start");
-    }
+    // In the foreground, so that it is our child, stopped by PID.
+    let mut bird = Proc::spawn_in(
+        ns,
+        "bird",
+        "bird",
+        &[
+            "-f",
+            "-c",
+            &path("bird.conf"),
+            "-s",
+            &path("bird.ctl"),
+            "-P",
+            &path("bird.pid"),
+        ],
+        &dir.join("bird.log"),
+    )?;
     let mut done = None;
     while t.elapsed() < Duration::from_secs(limit) {
         std::thread::sleep(Duration::from_millis(500));
+        bird.check_running()?;
         if count_proto(ns, "bird")? == routes.len() {
             done = Some(t.elapsed());
             break;
         }
     }
-    drop(_guard);
+    let _ = bird.signal(libc::SIGTERM);
     std::thread::sleep(Duration::from_secs(1));
     let _ = std::fs::remove_dir_all(&dir);
     // BIRD without `persist` removes its routes on exit; make sure.
     while count_proto(ns, "bird")? != 0 && t.elapsed() < Duration::from_secs(limit + 120) {
         std::thread::sleep(Duration::from_millis(500));
     }
+    drop(bird);
     Ok(done)
 }
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let ns = Netns(format!("rbfbench-{}", std::process::id()));
-    let st = Command::new("ip").args(["netns", "add", &ns.0]).status()?;
-    if !st.success() {
-        bail!("cannot create netns {} (root needed)", ns.0);
+    if let Some(why) = testbed::netns_unavailable() {
+        bail!("cannot create a network namespace: {why}");
     }
-    ns.ip(&["link", "set", "lo", "up"])?;
-    ns.ip(&[
-        "link",
-        "add",
-        "rbfbench0",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "rbfbench1",
-    ])?;
-    ns.ip(&["addr", "add", "10.200.0.1/16", "dev", "rbfbench0"])?;
-    ns.ip(&["link", "set", "rbfbench0", "up"])?;
-    ns.ip(&["link", "set", "rbfbench1", "up"])?;
+    let ns = Netns::create(&format!("rbfbench-{}", std::process::id()))?;
+    ns.veth_pair("rbfbench0", "rbfbench1")?;
+    ns.add_addr("rbfbench0", "10.200.0.1/16")?;
+    ns.link_up("rbfbench0")?;
+    ns.link_up("rbfbench1")?;
     let routes = table(&args);
     println!(
         "table: {} single-path + {} ECMP x{} IPv4 routes = {}",
@@ -341,13 +285,8 @@ fn main() -> Result<()> {
     };
     for round in 1..=args.rounds {
         println!("round {round}:");
-        let (add, del) = rbgpd_round(
-            &ns.0,
-            routes.clone(),
-            args.chunk_kb,
-            !args.no_nexthop_objects,
-        )
-        .context("rbgpd round")?;
+        let (add, del) = rbgpd_round(&ns, routes.clone(), args.chunk_kb, !args.no_nexthop_objects)
+            .context("rbgpd round")?;
         let left = count_routes(&ns)?;
         if left != 0 {
             bail!("{left} routes left after rbgpd delete");
