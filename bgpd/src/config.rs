@@ -120,6 +120,10 @@ pub struct RouterConfig {
     /// Restart time announced in the GR capability, seconds.
     #[serde(default = "default_restart_time")]
     pub restart_time: u16,
+    /// Least hold time accepted from a peer, seconds (3 or more; 0 also
+    /// accepts a peer's hold time of 0, which turns keepalives off).
+    #[serde(default = "default_min_hold_time")]
+    pub min_hold_time: u16,
     /// Longest a peer's routes are kept as stale when it restarts (GR
     /// helper), whatever restart time it announces; seconds.
     #[serde(default = "default_restart_time")]
@@ -310,6 +314,10 @@ fn default_true() -> bool {
 fn default_max_paths() -> usize {
     8
 }
+fn default_min_hold_time() -> u16 {
+    3
+}
+
 fn default_restart_time() -> u16 {
     120
 }

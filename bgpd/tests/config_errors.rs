@@ -108,7 +108,7 @@ fn unknown_key_names_valid_keys_and_guesses() {
         err("[router]\nasn = 65000\nrouter_id = \"172.18.0.5\"\nrouterid = 1\n"),
         "rbgpd.toml:4:1: router.routerid: unknown key `routerid`, expected one of `asn`, \
          `router_id`, `listen`, `max_paths`, `multipath_relax`, `always_compare_med`, \
-         `graceful_restart`, `restart_time`, `max_restart_time` (did you mean `router_id`?)"
+         `graceful_restart`, `restart_time`, `min_hold_time`, `max_restart_time` (did you mean `router_id`?)"
     );
     let e =
         err_with("\n[[neighbor]]\naddress = \"172.18.0.2\"\nremote_as = 65100\nhold_tme = 30\n");
@@ -513,5 +513,38 @@ fn render_shows_the_source_line() {
          |\n\
          8 | hold_time = 2\n  \
          |             ^\n"
+    );
+}
+
+#[test]
+fn a_tcp_md5_key_longer_than_the_kernel_takes_is_refused() {
+    let long = "k".repeat(81);
+    let e = err_with(&format!(
+        "\n[[neighbor]]\naddress = \"172.18.0.2\"\nremote_as = 65100\npassword = \"{long}\"\n"
+    ));
+    assert!(
+        e.contains("neighbor[0].password: password of 81 bytes is invalid, expected 1 to 80 bytes"),
+        "{e}"
+    );
+    let ok = format!(
+        "{ROUTER}\n[[neighbor]]\naddress = \"172.18.0.2\"\nremote_as = 65100\npassword = \"{}\"\n",
+        "k".repeat(80)
+    );
+    assert!(config::parse(&ok, "rbgpd.toml").is_ok());
+}
+
+#[test]
+fn router_hold_and_restart_bounds_are_checked() {
+    let e = err(&ROUTER.replace(
+        "[router]\n",
+        "[router]\nmin_hold_time = 2\nmax_restart_time = 0\n",
+    ));
+    assert!(
+        e.contains("router.min_hold_time: min_hold_time 2 is invalid"),
+        "{e}"
+    );
+    assert!(
+        e.contains("router.max_restart_time: max_restart_time 0 is out of range"),
+        "{e}"
     );
 }

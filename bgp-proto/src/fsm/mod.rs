@@ -78,6 +78,9 @@ pub struct FsmConfig {
     pub peer_asn: u32,
     /// Hold time we propose, seconds (0, or 3 and more).
     pub hold_time: u16,
+    /// Least hold time accepted from the peer (at least 3); its 0 is
+    /// accepted only when `min_hold_time` or our own hold time is 0.
+    pub min_hold_time: u16,
     /// Configured keepalive interval (default: a third of the hold time).
     pub keepalive: Option<u16>,
     /// Time between connection attempts.
@@ -112,6 +115,7 @@ impl FsmConfig {
             local_id,
             peer_asn,
             hold_time: 90,
+            min_hold_time: 3,
             keepalive: None,
             connect_retry: Duration::from_secs(5),
             passive: false,
@@ -155,6 +159,8 @@ impl FsmConfig {
             local_id: self.local_id,
             peer_asn: self.peer_asn,
             required_capabilities: self.required_capabilities.clone(),
+            min_hold_time: self.min_hold_time,
+            allow_zero_hold: self.min_hold_time == 0 || self.hold_time == 0,
         }
     }
 }

@@ -83,6 +83,11 @@ pub struct OpenPolicy {
     /// Capability codes the peer must announce (RFC 5492: otherwise
     /// "Unsupported Capability"). Empty by default.
     pub required_capabilities: Vec<u8>,
+    /// Least hold time accepted from the peer, seconds (at least 3).
+    pub min_hold_time: u16,
+    /// Accept a hold time of 0 (no keepalives, so a dead peer is never
+    /// noticed) from the peer.
+    pub allow_zero_hold: bool,
 }
 
 // RFC 4271 6.2:
@@ -141,7 +146,11 @@ pub fn check_open(open: &OpenMessage, policy: &OpenPolicy) -> Result<(), Notific
             [],
         ));
     }
-    if matches!(open.hold_time, 1 | 2) {
+    let unacceptable = match open.hold_time {
+        0 => !policy.allow_zero_hold,
+        t => t < policy.min_hold_time.max(3),
+    };
+    if unacceptable {
         return Err(Notification::new(
             code::OPEN_MESSAGE,
             open_subcode::UNACCEPTABLE_HOLD_TIME,

@@ -475,9 +475,38 @@ fn open_hold_time_one_or_two_is_refused() {
 }
 
 #[test]
-fn open_hold_time_zero_disables_hold_and_keepalive() {
+fn open_hold_time_zero_is_refused_unless_configured() {
+    let mut o = peer_open();
+    o.hold_time = 0;
+    assert_eq!(
+        open_error(o),
+        Notification::new(2, open_subcode::UNACCEPTABLE_HOLD_TIME, [])
+    );
+}
+
+#[test]
+fn open_hold_time_below_the_minimum_is_refused() {
+    let mut c = cfg();
+    c.min_hold_time = 10;
+    let mut o = peer_open();
+    o.hold_time = 9;
+    assert_eq!(
+        open_error_with(c.clone(), o.clone()),
+        Notification::new(2, open_subcode::UNACCEPTABLE_HOLD_TIME, [])
+    );
+    o.hold_time = 10;
     let t0 = Instant::now();
-    let mut f = open_sent(cfg(), t0);
+    let mut f = open_sent(c, t0);
+    f.handle(t0, Event::Received(Incoming::Open(o)));
+    assert_eq!(f.state(), State::OpenConfirm);
+}
+
+#[test]
+fn open_hold_time_zero_disables_hold_and_keepalive_when_allowed() {
+    let t0 = Instant::now();
+    let mut c = cfg();
+    c.min_hold_time = 0;
+    let mut f = open_sent(c, t0);
     let mut o = peer_open();
     o.hold_time = 0;
     f.handle(t0, Event::Received(Incoming::Open(o)));

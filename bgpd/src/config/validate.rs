@@ -81,6 +81,16 @@ fn check_router(c: &mut Checker<'_, '_>, cfg: &Config, p: &KeyPath) {
             ),
         );
     }
+    if matches!(r.min_hold_time, 1 | 2) {
+        c.err(
+            &p.key("min_hold_time"),
+            format!(
+                "min_hold_time {} is invalid, expected 0 (also accept a peer's 0) or 3 \
+                 to 65535 seconds (RFC 4271 section 4.2)",
+                r.min_hold_time
+            ),
+        );
+    }
     if r.max_restart_time == 0 || r.max_restart_time > 4095 {
         c.err(
             &p.key("max_restart_time"),
@@ -216,6 +226,19 @@ fn check_neighbor_values(c: &mut Checker<'_, '_>, p: &KeyPath, n: &NeighborConfi
         c.err(
             &p.key("connect_retry"),
             "connect_retry 0 is invalid, expected 1 or more seconds".into(),
+        );
+    }
+    // The kernel's TCP_MD5SIG_MAXKEYLEN: a longer key cannot be installed,
+    // and the session would never come up.
+    if let Some(len) = n
+        .password
+        .as_ref()
+        .map(String::len)
+        .filter(|l| *l > 80 || *l == 0)
+    {
+        c.err(
+            &p.key("password"),
+            format!("password of {len} bytes is invalid, expected 1 to 80 bytes (TCP-MD5 key)"),
         );
     }
     if n.multihop == Some(0) {

@@ -23,6 +23,8 @@ pub struct LocalSettings {
     pub restart_time: u16,
     /// Kernel routes survive our restart: set the F bit.
     pub fib_persist: bool,
+    /// Least hold time accepted from a peer.
+    pub min_hold_time: u16,
 }
 
 impl LocalSettings {
@@ -34,6 +36,7 @@ impl LocalSettings {
             graceful_restart: config.router.graceful_restart,
             restart_time: config.router.restart_time,
             fib_persist: config.fib.persist && config.fib.enabled,
+            min_hold_time: config.router.min_hold_time,
         }
     }
 }
@@ -149,6 +152,7 @@ impl NeighborSpec {
     pub fn fsm_config(&self, seed: u64) -> FsmConfig {
         let mut c = FsmConfig::new(self.local.asn, self.local.router_id, self.config.remote_as);
         c.hold_time = self.config.hold_time;
+        c.min_hold_time = self.local.min_hold_time;
         c.keepalive = self.config.keepalive;
         c.connect_retry = Duration::from_secs(u64::from(self.config.connect_retry.max(1)));
         c.passive = self.config.passive || self.dynamic;
