@@ -3,8 +3,12 @@
 //! `watch` is answered here from the core's event broadcast.
 //!
 //! Invariant: a client can never make the server panic or block the core:
-//! lines are length-capped, bad JSON gets an error line, and a core that
-//! does not answer in [`CORE_TIMEOUT`] gets the client an error.
+//! lines are length-capped, bad JSON gets an error line, a core that does
+//! not answer in [`CORE_TIMEOUT`] gets the client an error, a client that
+//! does not read its answer within [`WRITE_TIMEOUT`] is dropped, and at
+//! most [`MAX_CLIENTS`] are served at once. Only `watch` clients take a
+//! receiver of the event broadcast, so the core makes events only for
+//! them.
 
 use super::proto::PROTOCOL_VERSION;
 use super::proto::{Event, EventKind, Request, RequestLine, Response, ResponseLine};
@@ -24,6 +28,12 @@ pub const MAX_LINE: u64 = 64 * 1024;
 
 /// How long the server waits for the core to answer one request.
 pub const CORE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a client may take to read one answer (or event).
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Most clients served at once; more are told so and closed.
+pub const MAX_CLIENTS: usize = 64;
 
 /// Why the control socket could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -103,8 +113,10 @@ pub async fn serve_listener(
     tx: mpsc::Sender<CtlCall>,
     events: broadcast::Receiver<Event>,
 ) -> Result<(), CtlError> {
+    let events = std::sync::Arc::new(events);
+    let clients = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CLIENTS));
     loop {
-        let stream = match listener.accept().await {
+        let mut stream = match listener.accept().await {
             Ok((s, _)) => s,
             Err(e) => {
                 // Out of file descriptors and the like: wait and go on.
@@ -113,12 +125,20 @@ pub async fn serve_listener(
                 continue;
             }
         };
+        let Ok(permit) = clients.clone().try_acquire_owned() else {
+            let busy = error(format!("too many control clients (at most {MAX_CLIENTS})"));
+            tokio::spawn(async move {
+                let _ = write_response(&mut stream, busy).await;
+            });
+            continue;
+        };
         let tx = tx.clone();
-        let events = events.resubscribe();
+        let events = events.clone();
         tokio::spawn(async move {
-            if let Err(e) = handle_client(stream, tx, events).await {
+            if let Err(e) = handle_client(stream, tx, &events).await {
                 tracing::debug!(error = %e, "control client closed");
             }
+            drop(permit);
         });
     }
 }
@@ -130,8 +150,13 @@ async fn write_response(w: &mut (impl AsyncWriteExt + Unpin), r: Response) -> io
     };
     let mut text = serde_json::to_string(&line).map_err(io::Error::other)?;
     text.push('\n');
-    w.write_all(text.as_bytes()).await?;
-    w.flush().await
+    let write = async {
+        w.write_all(text.as_bytes()).await?;
+        w.flush().await
+    };
+    tokio::time::timeout(WRITE_TIMEOUT, write)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client does not read"))?
 }
 
 fn error(message: impl Into<String>) -> Response {
@@ -143,7 +168,7 @@ fn error(message: impl Into<String>) -> Response {
 async fn handle_client(
     stream: UnixStream,
     tx: mpsc::Sender<CtlCall>,
-    events: broadcast::Receiver<Event>,
+    events: &broadcast::Receiver<Event>,
 ) -> io::Result<()> {
     let (r, mut w) = stream.into_split();
     let mut reader = BufReader::new(r);
@@ -183,7 +208,7 @@ async fn handle_client(
             }
         };
         if req == Request::Watch {
-            return watch(&mut reader, &mut w, events).await;
+            return watch(&mut reader, &mut w, events.resubscribe()).await;
         }
         let resp = ask_core(&tx, req).await;
         write_response(&mut w, resp).await?;
