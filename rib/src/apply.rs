@@ -110,16 +110,19 @@ impl Rib {
     /// prefix it names.
     pub fn apply(&mut self, peer: u32, update: &Update) -> Result<Applied, RibError> {
         let slot = self.core.slot_of(peer)?;
-        let (families, ebgp, remote_as, enforce_first_as) = match self.core.peer(slot) {
+        let (v4, v6, ebgp, remote_as, enforce_first_as) = match self.core.peer(slot) {
             Some(p) => (
-                p.info.families.clone(),
+                p.info.families.contains(&Family::IPV4_UNICAST),
+                p.info.families.contains(&Family::IPV6_UNICAST),
                 p.ebgp,
                 p.info.remote_as,
                 p.info.enforce_first_as,
             ),
             None => return Err(RibError::UnknownPeer(peer)),
         };
-        let negotiated = |f: Family| families.contains(&f);
+        // The RIB holds unicast only: any other family is never negotiated.
+        let negotiated =
+            |f: Family| (f == Family::IPV4_UNICAST && v4) || (f == Family::IPV6_UNICAST && v6);
         if let Some(family) = update.end_of_rib() {
             if negotiated(family) {
                 self.end_of_rib(peer, family)?;

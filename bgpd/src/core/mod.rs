@@ -11,10 +11,11 @@
 //! feeds it from the neighbor tasks, the control socket, the FIB task and
 //! signals, and carries out its outputs.
 //!
-//! Calling order: any number of `handle` calls (a batch of events), then
-//! `poll_output` until it returns `None` (the first call after a batch
-//! flushes the RIB's changes: FIB changes, then per-neighbor exports), then
-//! `poll_timeout`.
+//! Calling order: any number of `handle` calls (a batch of events), each
+//! optionally followed by `poll_pending` until it returns `None` (what that
+//! input decided), then `poll_output` until it returns `None` (the first
+//! call after a batch flushes the RIB's changes: FIB changes, then
+//! per-neighbor exports), then `poll_timeout`.
 //!
 //! Invariants:
 //! - only the core touches the RIB;
@@ -216,6 +217,14 @@ impl Core {
             self.dirty = false;
             self.flush();
         }
+        self.out.pop_front()
+    }
+
+    /// The next output already decided, without flushing the RIB's
+    /// changes: the driver calls it between the inputs of a batch, so that
+    /// what they decided (a new session's table, a command) is carried out
+    /// at once and not held until the batch ends.
+    pub fn poll_pending(&mut self) -> Option<Output> {
         self.out.pop_front()
     }
 

@@ -32,10 +32,14 @@ pub enum Line {
         /// The input.
         input: Input,
     },
-    /// What one `poll_output` call returned.
+    /// What one `poll_output` call (or `poll_pending`, when `pending`)
+    /// returned.
     Out {
         /// The output as JSON, or nothing.
         output: Option<Box<RawValue>>,
+        /// The call was `poll_pending`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        pending: bool,
     },
 }
 
@@ -83,14 +87,19 @@ impl Recorder {
         self.write(&line);
     }
 
-    /// Records what one `poll_output` call returned.
-    pub fn output(&mut self, output: Option<&Output>) {
+    /// Records what one `poll_output` call (`pending`: `poll_pending`)
+    /// returned.
+    pub fn output(&mut self, output: Option<&Output>, pending: bool) {
         #[derive(Serialize)]
         #[serde(rename_all = "snake_case")]
         enum Ref<'a> {
-            Out { output: Option<&'a Output> },
+            Out {
+                output: Option<&'a Output>,
+                #[serde(skip_serializing_if = "std::ops::Not::not")]
+                pending: bool,
+            },
         }
-        self.write(&Ref::Out { output });
+        self.write(&Ref::Out { output, pending });
     }
 
     /// Writes what is buffered.
@@ -175,8 +184,19 @@ pub fn replay(r: impl BufRead) -> Result<ReplayStats, ReplayError> {
                 c.handle(base + Duration::from_micros(us), input);
                 stats.inputs += 1;
             }
-            (Line::Out { output: want }, Some(c)) => {
-                let got = c.poll_output().map(|o| to_json(&o));
+            (
+                Line::Out {
+                    output: want,
+                    pending,
+                },
+                Some(c),
+            ) => {
+                let got = if pending {
+                    c.poll_pending()
+                } else {
+                    c.poll_output()
+                };
+                let got = got.map(|o| to_json(&o));
                 let want = want.map(|w| w.get().to_string());
                 if got != want {
                     return Err(ReplayError::Mismatch {

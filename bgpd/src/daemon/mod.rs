@@ -151,11 +151,13 @@ pub async fn run(config: Config, config_path: PathBuf, opts: Options) -> Result<
             ev = peer_rx.recv() => {
                 let Some(ev) = ev else { break };
                 let mut n = d.feed(Input::Peer(ev));
+                d.carry_out_pending().await;
                 while n < EVENT_BATCH {
                     match peer_rx.try_recv() {
                         Ok(ev) => n += d.feed(Input::Peer(ev)),
                         Err(_) => break,
                     }
+                    d.carry_out_pending().await;
                 }
             }
             call = ctl_rx.recv() => {
@@ -269,12 +271,37 @@ impl Driver {
 
     /// Carries out everything the core has to say, in order.
     async fn carry_out(&mut self) {
-        loop {
-            let out = self.core.poll_output();
-            if let Some(r) = &mut self.recorder {
-                r.output(out.as_ref());
-            }
-            let Some(out) = out else { break };
+        while let Some(out) = self.poll(false) {
+            self.carry_out_one(out).await;
+        }
+        if let Some(r) = &mut self.recorder {
+            r.flush();
+        }
+    }
+
+    /// Carries out what the inputs so far decided, without flushing the
+    /// RIB's changes (between the events of a batch).
+    async fn carry_out_pending(&mut self) {
+        while let Some(out) = self.poll(true) {
+            self.carry_out_one(out).await;
+        }
+    }
+
+    /// One `poll_pending` (`pending`) or `poll_output` call, recorded.
+    fn poll(&mut self, pending: bool) -> Option<Output> {
+        let out = if pending {
+            self.core.poll_pending()
+        } else {
+            self.core.poll_output()
+        };
+        if let Some(r) = &mut self.recorder {
+            r.output(out.as_ref(), pending);
+        }
+        out
+    }
+
+    async fn carry_out_one(&mut self, out: Output) {
+        {
             match out {
                 Output::Peer { peer, command } => {
                     self.peers.send(peer, command);
@@ -295,9 +322,6 @@ impl Driver {
                     }
                 }
             }
-        }
-        if let Some(r) = &mut self.recorder {
-            r.flush();
         }
     }
 

@@ -50,7 +50,7 @@ impl Recorded {
         let mut n = 0;
         loop {
             let out = self.h.core.poll_output();
-            self.rec.output(out.as_ref());
+            self.rec.output(out.as_ref(), false);
             if out.is_none() {
                 return n;
             }

@@ -263,3 +263,26 @@ fn sessions_coming_up_in_one_batch_each_get_the_table_once() {
     assert_eq!(announced_to(&outs, 6), vec!["10.241.0.0/24"]);
     assert_eq!(announced_to(&outs, 7), vec!["10.241.0.0/24"]);
 }
+
+#[test]
+fn what_an_input_decided_comes_out_before_the_flush() {
+    let mut h = H::new();
+    let (a, b) = (Peer::node(2), Peer::node2(3));
+    h.up(&a);
+    h.up(&b);
+    h.announce(&a, &["10.241.0.0/24"], &[65100]);
+    // Pending: nothing yet (the export waits for the flush).
+    assert_eq!(h.core.poll_pending(), None);
+    let c = Peer::node2(4);
+    h.peer_event(PeerEvent::Established {
+        peer: c.id,
+        info: Box::new(h.session_info(&c)),
+    });
+    // The new session's table is decided by its event: out at once.
+    let pending: Vec<Output> = std::iter::from_fn(|| h.core.poll_pending()).collect();
+    assert_eq!(announced_to(&pending, 4), vec!["10.241.0.0/24"]);
+    assert!(announced_to(&pending, 3).is_empty());
+    // The flush then brings the batch's export to the other session.
+    let rest = h.drain();
+    assert_eq!(announced_to(&rest, 3), vec!["10.241.0.0/24"]);
+}
