@@ -807,13 +807,6 @@ impl Daemon {
                 }
             }
             if let Some(fib) = &self.fib {
-                let changes = changes
-                    .into_iter()
-                    .map(|c| fib::FibChange {
-                        prefix: c.prefix,
-                        next_hops: c.next_hops,
-                    })
-                    .collect();
                 if let Err(e) = fib.update(changes).await {
                     error!(error = %e, "FIB update failed");
                     if let Some(m) = &self.metrics {

@@ -52,33 +52,14 @@ pub use manager::{FibManager, FibRouteState, FibStatus, FibStatusEntry, FibSumma
 pub use memory::MemoryFib;
 pub use monitor::{FibMonitor, KernelEvent};
 pub use netlink::{NetlinkFib, NetlinkOptions};
+/// A desired-state change from the RIB: the best paths for a prefix (no
+/// next hops: withdraw). The RIB's own type: the FIB takes what the RIB
+/// drains, as is.
+pub use rib::FibChange;
 pub use task::{spawn, spawn_netlink, FibHandle, DEFAULT_SCAN_INTERVAL};
 
 /// Protocol number our routes carry in the kernel (`RTPROT_BGP`).
 pub const RTPROT_BGP: u8 = 186;
-
-/// A desired-state change from the RIB: the best paths for `prefix`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FibChange {
-    /// The destination.
-    pub prefix: Prefix,
-    /// Next hops of the ECMP group; empty means remove the route.
-    pub next_hops: Vec<IpAddr>,
-}
-
-impl FibChange {
-    /// Install or change `prefix` with these next hops.
-    pub fn announce(prefix: Prefix, next_hops: Vec<IpAddr>) -> Self {
-        FibChange { prefix, next_hops }
-    }
-    /// Remove `prefix`.
-    pub fn withdraw(prefix: Prefix) -> Self {
-        FibChange {
-            prefix,
-            next_hops: Vec::new(),
-        }
-    }
-}
 
 /// One next hop of a kernel route: a gateway and the interface it is
 /// reached through (0 lets the kernel pick the interface).
