@@ -18,7 +18,7 @@ mod export;
 use crate::config::{self, Config, MaxPrefixAction};
 use crate::ctl::proto::{Event, EventKind, PeerState as CtlPeerState, ReloadResult};
 use crate::ctl::server::CtlCall;
-use crate::fib::{self, FibHandle, FibSummary, NetlinkFib, NetlinkOptions};
+use crate::fib::{self, FibHandle, FibSummary};
 use crate::metrics::Metrics;
 use crate::peer::{PeerCommand, PeerEvent, PeerId, PeerManager, SessionInfo};
 use bgp_proto::fsm::State;
@@ -138,19 +138,7 @@ pub async fn run(config: Config, config_path: PathBuf) -> Result<(), DaemonError
     let rib = Rib::new(rib_config(&config))?;
 
     let fib = if config.fib.enabled {
-        let opts = NetlinkOptions::from_config(&config.fib);
-        let backend = NetlinkFib::new(opts.clone())?;
-        let manager = fib::FibManager::new(backend, &config.fib);
-        let monitor = match fib::FibMonitor::new(&opts) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                warn!(error = %e, "no kernel route monitor; relying on periodic scans");
-                None
-            }
-        };
-        let grace = Duration::from_secs(u64::from(config.fib.startup_grace));
-        let (handle, _task) = fib::spawn(manager, monitor, Duration::from_secs(30), grace);
-        Some(handle)
+        Some(fib::spawn_netlink(&config.fib)?.0)
     } else {
         None
     };
