@@ -39,6 +39,8 @@ mod netlink;
 mod nexthops;
 mod nlmsg;
 mod prefix_map;
+mod status;
+mod table;
 mod task;
 
 use std::fmt;
@@ -48,7 +50,7 @@ use std::net::IpAddr;
 use bgp_proto::Prefix;
 use serde::{Deserialize, Serialize};
 
-pub use manager::{FibManager, FibRouteState, FibStatus, FibStatusEntry, FibSummary};
+pub use manager::FibManager;
 pub use memory::MemoryFib;
 pub use monitor::{FibMonitor, KernelEvent};
 pub use netlink::{NetlinkFib, NetlinkOptions};
@@ -56,6 +58,7 @@ pub use netlink::{NetlinkFib, NetlinkOptions};
 /// next hops: withdraw). The RIB's own type: the FIB takes what the RIB
 /// drains, as is.
 pub use rib::FibChange;
+pub use status::{FibRouteState, FibStatus, FibStatusEntry, FibSummary};
 pub use task::{spawn, spawn_netlink, FibHandle, DEFAULT_SCAN_INTERVAL};
 
 /// Protocol number our routes carry in the kernel (`RTPROT_BGP`).
