@@ -284,14 +284,15 @@ impl<F: Fib> FibManager<F> {
         Ok(written)
     }
 
-    /// Tells the backend which next-hop lists no route uses any more;
-    /// true if there were any.
+    /// Tells the backend which next-hop lists no route uses any more, then
+    /// lets their ids be reused; true if there were any.
     fn release_freed(&mut self) -> bool {
         if self.t.freed.is_empty() {
             return false;
         }
         let freed = std::mem::take(&mut self.t.freed);
         self.fib.release_next_hops(&freed);
+        self.t.recycle(&freed);
         true
     }
 }

@@ -50,6 +50,7 @@ use std::net::IpAddr;
 use bgp_proto::Prefix;
 use serde::{Deserialize, Serialize};
 
+pub use lists::ListId;
 pub use manager::FibManager;
 pub use memory::MemoryFib;
 pub use monitor::{FibMonitor, KernelEvent};
@@ -109,7 +110,10 @@ impl FibRoute {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FibOp {
     /// Create the route or replace the one with the same prefix in place.
-    Replace(FibRoute),
+    /// The [`ListId`] is the manager's id of the route's next hops (`None`
+    /// for a route written without a manager): a backend that keeps one
+    /// kernel object per list keys the object by it.
+    Replace(FibRoute, Option<ListId>),
     /// Delete our route for this prefix; absent is not an error.
     Delete(Prefix),
 }
@@ -118,7 +122,7 @@ impl FibOp {
     /// The prefix this op writes.
     pub fn prefix(&self) -> Prefix {
         match self {
-            FibOp::Replace(r) => r.prefix,
+            FibOp::Replace(r, _) => r.prefix,
             FibOp::Delete(p) => *p,
         }
     }
@@ -192,10 +196,11 @@ pub trait Fib: Send + 'static {
     /// The connected networks next hops are resolved against.
     fn connected(&mut self) -> impl Future<Output = Result<Vec<Connected>, FibError>> + Send;
 
-    /// Next-hop lists no route of ours uses any more (every op that moved
-    /// a route off them has been applied): a backend that keeps a shared
-    /// kernel object per list may delete those objects.
-    fn release_next_hops(&mut self, _lists: &[Box<[NextHop]>]) {}
+    /// The manager's next-hop lists that no route of ours uses any more
+    /// (every op that moved a route off them has been applied), with their
+    /// next hops: a backend that keeps a shared kernel object per list may
+    /// delete those objects. An id is not reused before this call.
+    fn release_next_hops(&mut self, _lists: &[(ListId, Box<[NextHop]>)]) {}
 
     /// Whether the backend holds the kernel nexthop object `id`, so its
     /// deletion behind our back took routes with it.

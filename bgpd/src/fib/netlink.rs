@@ -26,7 +26,7 @@ use hashbrown::HashSet as FastSet;
 
 use super::nexthops::{self, KernelNexthop, NewObject, NexthopObjects};
 use super::nlmsg::{self, Reply, RouteParams};
-use super::{Connected, Fib, FibError, FibOp, FibRoute, NextHop, OpFailure, RTPROT_BGP};
+use super::{Connected, Fib, FibError, FibOp, FibRoute, ListId, NextHop, OpFailure, RTPROT_BGP};
 use crate::config::FibConfig;
 
 /// Tunables of the netlink backend.
@@ -286,19 +286,20 @@ impl NetlinkFib {
         };
         let mut create = Vec::new();
         let mut ids = Vec::with_capacity(batch.len());
-        // Neighbouring routes often share a list: skip the hash lookup.
-        let mut last: Option<(bool, &[NextHop], Option<u32>)> = None;
+        // Neighbouring routes often share a list: skip the lookups.
+        let mut last: Option<(bool, ListId, Option<u32>)> = None;
         for op in batch {
-            let FibOp::Replace(route) = op else {
+            // A route written without the manager has no list: plain.
+            let FibOp::Replace(route, Some(list)) = op else {
                 ids.push(None);
                 continue;
             };
             let v6 = route.prefix.addr().is_ipv6();
             let id = match last {
-                Some((l6, hops, id)) if l6 == v6 && hops == route.next_hops.as_slice() => id,
-                _ => objects.id_for(v6, &route.next_hops, &mut create),
+                Some((l6, l, id)) if l6 == v6 && l == *list => id,
+                _ => objects.id_for(v6, *list, &route.next_hops, &mut create),
             };
-            last = Some((v6, &route.next_hops, id));
+            last = Some((v6, *list, id));
             ids.push(id);
         }
         let deletes = objects.take_deletes();
@@ -599,7 +600,7 @@ impl Fib for NetlinkFib {
                     // its object id.
                     match (route.next_hops.is_empty(), id, self.objects.as_ref()) {
                         (true, Some(id), Some(objects)) => match objects.hops(id) {
-                            Some(hops) => FibRoute::new(route.prefix, hops.to_vec()),
+                            Some(hops) => FibRoute::new(route.prefix, hops),
                             None => route,
                         },
                         _ => route,
@@ -647,10 +648,10 @@ impl Fib for NetlinkFib {
         }
     }
 
-    fn release_next_hops(&mut self, lists: &[Box<[NextHop]>]) {
+    fn release_next_hops(&mut self, lists: &[(ListId, Box<[NextHop]>)]) {
         if let Some(objects) = self.objects.as_mut() {
-            for hops in lists {
-                objects.release(hops);
+            for (list, hops) in lists {
+                objects.release(*list, hops);
             }
         }
     }

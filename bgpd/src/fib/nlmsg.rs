@@ -163,7 +163,7 @@ pub(super) fn push_op(
 ) {
     let ack = if ack { NLM_F_ACK } else { 0 };
     match op {
-        FibOp::Replace(route) => push_replace(buf, route, nh_id, params, seq, ack),
+        FibOp::Replace(route, _) => push_replace(buf, route, nh_id, params, seq, ack),
         FibOp::Delete(prefix) => {
             let start = begin(buf, RTM_DELROUTE, NLM_F_REQUEST | ack, seq);
             let family = family_of(prefix);
@@ -504,7 +504,7 @@ mod tests {
     #[test]
     fn single_path_route_decodes_with_netlink_packet_route() {
         let route = FibRoute::new("10.241.0.0/24".parse().unwrap(), vec![nh("172.18.0.2", 3)]);
-        let m = roundtrip(&FibOp::Replace(route.clone()));
+        let m = roundtrip(&FibOp::Replace(route.clone(), None));
         assert!(is_ours(&m, &P));
         assert_eq!(route_table(&m), 1000);
         assert_eq!(to_fib_route(&m), Some(route));
@@ -520,7 +520,7 @@ mod tests {
                 nh("172.18.0.4", 2),
             ],
         );
-        let m = roundtrip(&FibOp::Replace(route.clone()));
+        let m = roundtrip(&FibOp::Replace(route.clone(), None));
         assert!(m
             .attributes
             .iter()
@@ -531,7 +531,7 @@ mod tests {
     #[test]
     fn ipv6_route_via_ipv4_uses_rta_via() {
         let route = FibRoute::new("fd00::/64".parse().unwrap(), vec![nh("172.18.0.2", 0)]);
-        let m = roundtrip(&FibOp::Replace(route.clone()));
+        let m = roundtrip(&FibOp::Replace(route.clone(), None));
         assert!(m.attributes.iter().any(
             |a| matches!(a, RouteAttribute::Via(RouteVia::Inet(v)) if v.octets() == [172, 18, 0, 2])
         ));

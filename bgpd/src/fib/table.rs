@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use bgp_proto::Prefix;
 use hashbrown::HashSet as FastSet;
 
-use super::lists::{Lists, NONE};
+use super::lists::{ListId, Lists, NONE};
 use super::manager::WRITE_BATCH;
 use super::prefix_map::{PrefixMap, PrefixQueue};
 use super::{Connected, FibChange, FibError, FibOp, FibRoute, NextHop, OpFailure};
@@ -55,11 +55,14 @@ pub(super) struct Table {
     pub(super) routes: PrefixMap<Entry>,
     /// Next-hop lists asked for by the RIB (deduplicated, in RIB order).
     pub(super) wanted: Lists<IpAddr>,
-    /// Next-hop lists as written to the backend (resolved, sorted).
+    /// Next-hop lists as written to the backend (resolved, sorted): the one
+    /// interning of what we write, whose ids the backend keys its objects
+    /// by.
     pub(super) kernel: Lists<NextHop>,
     /// `kernel` lists freed since the backend was last told (it may drop
-    /// what it keeps for them, see [`super::Fib::release_next_hops`]).
-    pub(super) freed: Vec<Box<[NextHop]>>,
+    /// what it keeps for them, see [`super::Fib::release_next_hops`]);
+    /// their ids are retired until then.
+    pub(super) freed: Vec<(ListId, Box<[NextHop]>)>,
     /// Per `wanted` id: its resolution for an IPv4 and an IPv6 prefix, as
     /// an id in `kernel` (holding a reference) or [`NONE`] if not computed
     /// since the connected networks last changed.
@@ -122,6 +125,13 @@ impl Table {
     /// Whether `prefix` is installed as far as we know.
     pub(super) fn is_installed(&self, prefix: &Prefix) -> bool {
         self.routes.get(prefix).is_some_and(|e| e.installed != NONE)
+    }
+
+    /// Lets the ids of freed lists the backend has been told of be reused.
+    pub(super) fn recycle(&mut self, freed: &[(ListId, Box<[NextHop]>)]) {
+        for (id, _) in freed {
+            self.kernel.recycle(id.0);
+        }
     }
 
     pub(super) fn note(&mut self, changes: &[FibChange]) {
@@ -193,10 +203,13 @@ impl Table {
             }
             batch.ops.push(match want {
                 NONE => FibOp::Delete(p),
-                id => FibOp::Replace(FibRoute {
-                    prefix: p,
-                    next_hops: self.kernel.get(id).to_vec(),
-                }),
+                id => FibOp::Replace(
+                    FibRoute {
+                        prefix: p,
+                        next_hops: self.kernel.get(id).to_vec(),
+                    },
+                    Some(ListId(id)),
+                ),
             });
             batch.undo.push(Undo {
                 prefix: p,
@@ -435,8 +448,8 @@ impl Table {
 
     /// Drops a reference to a `kernel` list, noting it if that freed it.
     fn release_kernel(&mut self, id: u32) {
-        if let Some(list) = self.kernel.release(id) {
-            self.freed.push(list);
+        if let Some(list) = self.kernel.retire(id) {
+            self.freed.push((ListId(id), list));
         }
     }
 
