@@ -39,6 +39,7 @@ mod netlink;
 mod nexthops;
 mod nlmsg;
 mod prefix_map;
+mod rtnl;
 mod status;
 mod table;
 mod task;
