@@ -483,13 +483,16 @@ fn refused_ops_are_reported_by_index_and_overflow_is_desync() {
             let route = |i: u32, gw: &str| {
                 let prefix = Prefix::new(IpAddr::V4((0x1400_0000 + (i << 8)).into()), 24).unwrap();
                 let gateway = gw.parse().unwrap();
-                FibOp::Replace(FibRoute::new(
-                    prefix,
-                    vec![NextHop {
-                        gateway,
-                        ifindex: 0,
-                    }],
-                ))
+                FibOp::Replace(
+                    FibRoute::new(
+                        prefix,
+                        vec![NextHop {
+                            gateway,
+                            ifindex: 0,
+                        }],
+                    ),
+                    None,
+                )
             };
             // Every third op has an unreachable gateway; 5,000 ops span
             // several chunks.

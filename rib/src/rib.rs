@@ -113,6 +113,21 @@ pub struct FibChange {
     pub next_hops: Vec<IpAddr>,
 }
 
+impl FibChange {
+    /// Install or change `prefix` with these next hops.
+    pub fn announce(prefix: Prefix, next_hops: Vec<IpAddr>) -> Self {
+        FibChange { prefix, next_hops }
+    }
+
+    /// Remove `prefix`.
+    pub fn withdraw(prefix: Prefix) -> Self {
+        FibChange {
+            prefix,
+            next_hops: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct PeerState {
     pub info: PeerInfo,

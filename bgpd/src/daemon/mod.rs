@@ -329,10 +329,6 @@ impl Driver {
         let Some(fib) = &self.fib else { return };
         match cmd {
             FibCommand::Update(changes) => {
-                let changes = changes
-                    .into_iter()
-                    .map(|c| fib::FibChange::announce(c.prefix, c.next_hops))
-                    .collect();
                 if let Err(e) = fib.update(changes).await {
                     if let Some(m) = &self.metrics {
                         m.inc_fib_errors();

@@ -1,5 +1,12 @@
 //! Interned next-hop lists for the FIB manager: a table of a million
 //! routes uses a handful of distinct lists, so a route holds a `u32` id.
+//!
+//! The manager's table of resolved lists is the one interning of the next
+//! hops we write: a backend that keeps a kernel object per list keys it by
+//! the list's [`ListId`] and keeps no list of its own. So that an id always
+//! means one list to the backend, the id of a freed resolved list is
+//! *retired* and reused only after the backend has been told it is free
+//! ([`Lists::retire`], [`Lists::recycle`]).
 
 use std::hash::Hash;
 
@@ -8,7 +15,21 @@ use hashbrown::HashMap as FastMap;
 /// "No list": a prefix not wanted, or not installed.
 pub(super) const NONE: u32 = u32::MAX;
 
-/// Interned, reference-counted lists; a freed id is reused.
+/// The id of one of the FIB manager's interned next-hop lists: every route
+/// written with the same (resolved, sorted) next hops names the same id,
+/// for as long as a route, a batch in flight or a cached resolution holds
+/// the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ListId(pub(super) u32);
+
+impl ListId {
+    /// The id as an index (ids are dense, from 0).
+    pub(super) fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Interned, reference-counted lists.
 #[derive(Debug)]
 pub(super) struct Lists<T> {
     /// Each id's list and reference count (an empty list when free).
@@ -57,8 +78,17 @@ impl<T: Clone + Eq + Hash> Lists<T> {
         }
     }
 
-    /// One reference less; the list, when that freed it.
+    /// One reference less; the list, when that freed it (its id is free
+    /// for reuse at once).
     pub(super) fn release(&mut self, id: u32) -> Option<Box<[T]>> {
+        let items = self.retire(id)?;
+        self.free.push(id);
+        Some(items)
+    }
+
+    /// One reference less; the list, when that freed it. The id is not
+    /// reused before [`Lists::recycle`].
+    pub(super) fn retire(&mut self, id: u32) -> Option<Box<[T]>> {
         let slot = self.slots.get_mut(id as usize)?;
         slot.1 -= 1;
         if slot.1 > 0 {
@@ -66,8 +96,12 @@ impl<T: Clone + Eq + Hash> Lists<T> {
         }
         let items = std::mem::take(&mut slot.0);
         self.index.remove(&items);
-        self.free.push(id);
         Some(items)
+    }
+
+    /// Makes the id of a retired list free for reuse.
+    pub(super) fn recycle(&mut self, id: u32) {
+        self.free.push(id);
     }
 
     /// The list (empty for [`NONE`]).

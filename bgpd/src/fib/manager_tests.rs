@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use super::*;
-use crate::fib::MemoryFib;
+use crate::fib::{FibRoute, FibRouteState, MemoryFib};
 
 fn p(s: &str) -> Prefix {
     s.parse().unwrap()

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bgp_proto::Prefix;
 
-use super::{Connected, Fib, FibError, FibOp, FibRoute, NextHop, OpFailure};
+use super::{Connected, Fib, FibError, FibOp, FibRoute, ListId, NextHop, OpFailure};
 
 #[derive(Debug, Default)]
 struct State {
@@ -121,7 +121,7 @@ impl MemoryFib {
                 continue;
             }
             match op {
-                FibOp::Replace(r) => {
+                FibOp::Replace(r, _) => {
                     let unreachable = r.next_hops.iter().find(|nh| {
                         !st.connected.iter().any(|c| {
                             c.prefix.contains(nh.gateway)
@@ -172,9 +172,9 @@ impl Fib for MemoryFib {
         ready(Ok(self.lock().connected.clone()))
     }
 
-    fn release_next_hops(&mut self, lists: &[Box<[NextHop]>]) {
+    fn release_next_hops(&mut self, lists: &[(ListId, Box<[NextHop]>)]) {
         let mut st = self.lock();
-        for list in lists {
+        for (_, list) in lists {
             if st.routes.values().any(|nhs| nhs[..] == list[..]) {
                 st.released_in_use += 1;
             }

@@ -39,6 +39,9 @@ mod netlink;
 mod nexthops;
 mod nlmsg;
 mod prefix_map;
+mod rtnl;
+mod status;
+mod table;
 mod task;
 
 use std::fmt;
@@ -48,37 +51,20 @@ use std::net::IpAddr;
 use bgp_proto::Prefix;
 use serde::{Deserialize, Serialize};
 
-pub use manager::{FibManager, FibRouteState, FibStatus, FibStatusEntry, FibSummary};
+pub use lists::ListId;
+pub use manager::FibManager;
 pub use memory::MemoryFib;
 pub use monitor::{FibMonitor, KernelEvent};
 pub use netlink::{NetlinkFib, NetlinkOptions};
+/// A desired-state change from the RIB: the best paths for a prefix (no
+/// next hops: withdraw). The RIB's own type: the FIB takes what the RIB
+/// drains, as is.
+pub use rib::FibChange;
+pub use status::{FibRouteState, FibStatus, FibStatusEntry, FibSummary};
 pub use task::{spawn, spawn_netlink, FibHandle, DEFAULT_SCAN_INTERVAL};
 
 /// Protocol number our routes carry in the kernel (`RTPROT_BGP`).
 pub const RTPROT_BGP: u8 = 186;
-
-/// A desired-state change from the RIB: the best paths for `prefix`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FibChange {
-    /// The destination.
-    pub prefix: Prefix,
-    /// Next hops of the ECMP group; empty means remove the route.
-    pub next_hops: Vec<IpAddr>,
-}
-
-impl FibChange {
-    /// Install or change `prefix` with these next hops.
-    pub fn announce(prefix: Prefix, next_hops: Vec<IpAddr>) -> Self {
-        FibChange { prefix, next_hops }
-    }
-    /// Remove `prefix`.
-    pub fn withdraw(prefix: Prefix) -> Self {
-        FibChange {
-            prefix,
-            next_hops: Vec::new(),
-        }
-    }
-}
 
 /// One next hop of a kernel route: a gateway and the interface it is
 /// reached through (0 lets the kernel pick the interface).
@@ -125,7 +111,10 @@ impl FibRoute {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FibOp {
     /// Create the route or replace the one with the same prefix in place.
-    Replace(FibRoute),
+    /// The [`ListId`] is the manager's id of the route's next hops (`None`
+    /// for a route written without a manager): a backend that keeps one
+    /// kernel object per list keys the object by it.
+    Replace(FibRoute, Option<ListId>),
     /// Delete our route for this prefix; absent is not an error.
     Delete(Prefix),
 }
@@ -134,7 +123,7 @@ impl FibOp {
     /// The prefix this op writes.
     pub fn prefix(&self) -> Prefix {
         match self {
-            FibOp::Replace(r) => r.prefix,
+            FibOp::Replace(r, _) => r.prefix,
             FibOp::Delete(p) => *p,
         }
     }
@@ -208,10 +197,11 @@ pub trait Fib: Send + 'static {
     /// The connected networks next hops are resolved against.
     fn connected(&mut self) -> impl Future<Output = Result<Vec<Connected>, FibError>> + Send;
 
-    /// Next-hop lists no route of ours uses any more (every op that moved
-    /// a route off them has been applied): a backend that keeps a shared
-    /// kernel object per list may delete those objects.
-    fn release_next_hops(&mut self, _lists: &[Box<[NextHop]>]) {}
+    /// The manager's next-hop lists that no route of ours uses any more
+    /// (every op that moved a route off them has been applied), with their
+    /// next hops: a backend that keeps a shared kernel object per list may
+    /// delete those objects. An id is not reused before this call.
+    fn release_next_hops(&mut self, _lists: &[(ListId, Box<[NextHop]>)]) {}
 
     /// Whether the backend holds the kernel nexthop object `id`, so its
     /// deletion behind our back took routes with it.

@@ -10,23 +10,26 @@
 //! (`ENOBUFS`) or an ACK never arrives, the batch is reported as
 //! [`FibError::Desync`] and the manager re-reads the table with a dump.
 //!
-//! The socket is opened in the network namespace of the thread calling
-//! [`NetlinkFib::new`] and keeps it for life; blocking socket calls run on
+//! The links and addresses behind the connected networks are read with the
+//! `rtnetlink` crate instead (`rtnl.rs`); our routes and nexthop objects
+//! are written and dumped on the raw socket.
+//!
+//! The sockets are opened in the network namespace of the thread calling
+//! [`NetlinkFib::new`] and keep it for life; blocking socket calls run on
 //! tokio's blocking pool.
 
-use std::collections::HashSet;
-use std::future::Future;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
+use hashbrown::HashSet as FastSet;
+use netlink_packet_route::route::RouteMessage;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
-use hashbrown::HashSet as FastSet;
-
 use super::nexthops::{self, KernelNexthop, NewObject, NexthopObjects};
 use super::nlmsg::{self, Reply, RouteParams};
-use super::{Connected, Fib, FibError, FibOp, FibRoute, NextHop, OpFailure, RTPROT_BGP};
+use super::rtnl::Rtnl;
+use super::{Connected, Fib, FibError, FibOp, FibRoute, ListId, NextHop, OpFailure, RTPROT_BGP};
 use crate::config::FibConfig;
 
 /// Tunables of the netlink backend.
@@ -135,7 +138,10 @@ pub(super) fn open_socket(buffer: usize, groups: &[u32]) -> Result<Socket, FibEr
 /// The Linux kernel routing table, written over rtnetlink.
 #[derive(Debug)]
 pub struct NetlinkFib {
+    /// The raw socket: route and nexthop-object writes, nexthop dumps.
     conn: Option<Conn>,
+    /// Link and address dumps.
+    rtnl: Rtnl,
     opts: NetlinkOptions,
     seq: u32,
     /// Our kernel nexthop objects; `None` when off or unsupported.
@@ -148,8 +154,10 @@ pub struct NetlinkFib {
 }
 
 impl NetlinkFib {
-    /// Opens the socket in the current thread's network namespace.
+    /// Opens the sockets in the current thread's network namespace. Must
+    /// be called inside a tokio runtime, which runs the dumps' connection.
     pub fn new(mut opts: NetlinkOptions) -> Result<Self, FibError> {
+        let rtnl = Rtnl::open()?;
         let sock = open_socket(opts.socket_buffer, &[])?;
         let timeout = Some(opts.ack_timeout);
         let sref = socket2::SockRef::from(&sock);
@@ -163,6 +171,7 @@ impl NetlinkFib {
                 sock,
                 rx: Vec::with_capacity(64 * 1024),
             }),
+            rtnl,
             objects: opts.nexthop_objects.then(NexthopObjects::new),
             objects_in_doubt: true,
             logged_refusal: false,
@@ -271,10 +280,23 @@ impl NetlinkFib {
         if !self.objects_in_doubt || self.objects.is_none() {
             return Ok(());
         }
+        let dumped = self.dump_objects().await?;
+        self.take_objects(dumped, None);
+        Ok(())
+    }
+
+    /// Our nexthop objects as the kernel has them, if we use objects: the
+    /// outer error is the socket's, the inner one the dump's (see
+    /// [`NetlinkFib::take_objects`]).
+    async fn dump_objects(
+        &mut self,
+    ) -> Result<Option<Result<Vec<KernelNexthop>, FibError>>, FibError> {
+        if self.objects.is_none() {
+            return Ok(None);
+        }
         let seq = self.next_seq(1);
         let dumped = self.with_conn(move |c| Ok(c.dump_nexthops(seq))).await?;
-        self.take_objects(Some(dumped), None);
-        Ok(())
+        Ok(Some(dumped))
     }
 
     /// The object each op of `batch` names (`None`: written the plain way),
@@ -286,19 +308,20 @@ impl NetlinkFib {
         };
         let mut create = Vec::new();
         let mut ids = Vec::with_capacity(batch.len());
-        // Neighbouring routes often share a list: skip the hash lookup.
-        let mut last: Option<(bool, &[NextHop], Option<u32>)> = None;
+        // Neighbouring routes often share a list: skip the lookups.
+        let mut last: Option<(bool, ListId, Option<u32>)> = None;
         for op in batch {
-            let FibOp::Replace(route) = op else {
+            // A route written without the manager has no list: plain.
+            let FibOp::Replace(route, Some(list)) = op else {
                 ids.push(None);
                 continue;
             };
             let v6 = route.prefix.addr().is_ipv6();
             let id = match last {
-                Some((l6, hops, id)) if l6 == v6 && hops == route.next_hops.as_slice() => id,
-                _ => objects.id_for(v6, &route.next_hops, &mut create),
+                Some((l6, l, id)) if l6 == v6 && l == *list => id,
+                _ => objects.id_for(v6, *list, &route.next_hops, &mut create),
             };
-            last = Some((v6, &route.next_hops, id));
+            last = Some((v6, *list, id));
             ids.push(id);
         }
         let deletes = objects.take_deletes();
@@ -492,16 +515,19 @@ impl Conn {
         }
     }
 
-    /// Sends a dump request and collects every message of the answer.
-    fn dump(
+    /// Sends a route dump request and hands every route of the answer to
+    /// `each`.
+    fn dump_routes(
         &mut self,
         req: &[u8],
         seq: u32,
-        mut each: impl FnMut(RouteNetlinkMessage),
+        mut each: impl FnMut(RouteMessage),
     ) -> Result<(), FibError> {
         self.dump_raw(req, seq, |msg| match nlmsg::decode(msg) {
             Ok(Reply::Msg(m)) => {
-                each(*m);
+                if let RouteNetlinkMessage::NewRoute(r) = *m {
+                    each(r);
+                }
                 Ok(())
             }
             Ok(_) => Ok(()),
@@ -562,95 +588,63 @@ impl Fib for NetlinkFib {
         Ok(failures)
     }
 
-    fn dump(&mut self) -> impl Future<Output = Result<Vec<FibRoute>, FibError>> + Send {
+    async fn dump(&mut self) -> Result<Vec<FibRoute>, FibError> {
         let params = self.opts.params();
         let seq = self.next_seq(nlmsg::FAMILIES.len() + 1);
         let objects = self.objects.is_some();
-        async move {
-            let (dumped, routes) = self
-                .with_conn(move |c| {
-                    let nh_seq =
-                        seq.wrapping_add(u32::try_from(nlmsg::FAMILIES.len()).unwrap_or(0));
-                    let dumped = objects.then(|| c.dump_nexthops(nh_seq));
-                    let mut routes = Vec::new();
-                    for (i, family) in nlmsg::FAMILIES.iter().enumerate() {
-                        let s = seq.wrapping_add(u32::try_from(i).unwrap_or(0));
-                        let mut req = Vec::new();
-                        nlmsg::push_dump(&mut req, nlmsg::RTM_GETROUTE, *family, s, &params);
-                        c.dump(&req, s, |m| {
-                            if let RouteNetlinkMessage::NewRoute(r) = m {
-                                if nlmsg::is_ours(&r, &params) {
-                                    if let Some(route) = nlmsg::to_fib_route(&r) {
-                                        routes.push((route, nlmsg::route_nh_id(&r)));
-                                    }
-                                }
-                            }
-                        })?;
-                    }
-                    Ok((dumped, routes))
-                })
-                .await?;
-            let referenced: FastSet<u32> = routes.iter().filter_map(|(_, id)| *id).collect();
-            self.take_objects(dumped, Some(&referenced));
-            Ok(routes
-                .into_iter()
-                .map(|(route, id)| {
-                    // With net.ipv4.nexthop_compat_mode=0 a route shows only
-                    // its object id.
-                    match (route.next_hops.is_empty(), id, self.objects.as_ref()) {
-                        (true, Some(id), Some(objects)) => match objects.hops(id) {
-                            Some(hops) => FibRoute::new(route.prefix, hops.to_vec()),
-                            None => route,
-                        },
-                        _ => route,
-                    }
-                })
-                .collect())
-        }
-    }
-
-    fn connected(&mut self) -> impl Future<Output = Result<Vec<Connected>, FibError>> + Send {
-        let params = self.opts.params();
-        let seq = self.next_seq(3);
-        let objects = self.objects.is_some();
-        async move {
-            let (out, dumped) = self
-                .with_conn(move |c| {
-                    let mut up = HashSet::new();
+        let (dumped, routes) = self
+            .with_conn(move |c| {
+                // Objects first, so the routes name only objects the
+                // registry has seen.
+                let nh_seq = seq.wrapping_add(u32::try_from(nlmsg::FAMILIES.len()).unwrap_or(0));
+                let dumped = objects.then(|| c.dump_nexthops(nh_seq));
+                let mut routes = Vec::new();
+                for (i, family) in nlmsg::FAMILIES.iter().enumerate() {
+                    let s = seq.wrapping_add(u32::try_from(i).unwrap_or(0));
                     let mut req = Vec::new();
-                    nlmsg::push_dump(&mut req, nlmsg::RTM_GETLINK, 0, seq, &params);
-                    c.dump(&req, seq, |m| {
-                        if let RouteNetlinkMessage::NewLink(l) = m {
-                            let (index, is_up) = nlmsg::link_up(&l);
-                            if is_up {
-                                up.insert(index);
+                    nlmsg::push_route_dump(&mut req, *family, s, &params);
+                    c.dump_routes(&req, s, |r| {
+                        if nlmsg::is_ours(&r, &params) {
+                            if let Some(route) = nlmsg::to_fib_route(&r) {
+                                routes.push((route, nlmsg::route_nh_id(&r)));
                             }
                         }
                     })?;
-                    let mut out = Vec::new();
-                    let s = seq.wrapping_add(1);
-                    req.clear();
-                    nlmsg::push_dump(&mut req, nlmsg::RTM_GETADDR, 0, s, &params);
-                    c.dump(&req, s, |m| {
-                        if let RouteNetlinkMessage::NewAddress(a) = m {
-                            out.extend(nlmsg::to_connected(&a).filter(|c| up.contains(&c.ifindex)));
-                        }
-                    })?;
-                    // A link that went down took its objects (and their
-                    // routes) with it, silently.
-                    let dumped = objects.then(|| c.dump_nexthops(seq.wrapping_add(2)));
-                    Ok((out, dumped))
-                })
-                .await?;
-            self.take_objects(dumped, None);
-            Ok(out)
-        }
+                }
+                Ok((dumped, routes))
+            })
+            .await?;
+        let referenced: FastSet<u32> = routes.iter().filter_map(|(_, id)| *id).collect();
+        self.take_objects(dumped, Some(&referenced));
+        Ok(routes
+            .into_iter()
+            .map(|(route, id)| {
+                // With net.ipv4.nexthop_compat_mode=0 a route shows only
+                // its object id.
+                match (route.next_hops.is_empty(), id, self.objects.as_ref()) {
+                    (true, Some(id), Some(objects)) => match objects.hops(id) {
+                        Some(hops) => FibRoute::new(route.prefix, hops),
+                        None => route,
+                    },
+                    _ => route,
+                }
+            })
+            .collect())
     }
 
-    fn release_next_hops(&mut self, lists: &[Box<[NextHop]>]) {
+    async fn connected(&mut self) -> Result<Vec<Connected>, FibError> {
+        let out = self.rtnl.connected().await?;
+        // A link that went down took its objects (and their routes) with
+        // it, silently.
+        let dumped = self.dump_objects().await?;
+        self.take_objects(dumped, None);
+        Ok(out)
+    }
+
+    fn release_next_hops(&mut self, lists: &[(ListId, Box<[NextHop]>)]) {
         if let Some(objects) = self.objects.as_mut() {
-            for hops in lists {
-                objects.release(hops);
+            for (list, hops) in lists {
+                objects.release(*list, hops);
             }
         }
     }

@@ -14,6 +14,9 @@
 //!   holding it, so an object is deleted only when the manager says no route
 //!   uses its list any more ([`NexthopObjects::release`]) and no group of
 //!   ours holds it.
+//! - Objects are keyed by the manager's list id ([`super::ListId`]): the
+//!   manager's interning is the one table of next-hop lists, and an id is
+//!   not reused before its release reaches the registry.
 //! - The kernel deletes objects by itself (their link goes down) without a
 //!   notification, so the registry is re-read from the kernel whenever the
 //!   routes or the connected networks are ([`NexthopObjects::sync`]).
@@ -26,6 +29,7 @@ use std::net::IpAddr;
 
 use hashbrown::{HashMap as FastMap, HashSet as FastSet};
 
+use super::lists::{ListId, NONE};
 use super::nlmsg;
 use super::NextHop;
 
@@ -86,20 +90,37 @@ impl NewObject {
 
 #[derive(Debug)]
 struct Object {
-    /// The next-hop list (sorted), as the manager knows it.
-    hops: Box<[NextHop]>,
-    /// Member ids of a group (empty for a single).
+    /// The gateway and interface of a single; `None` for a group.
+    hop: Option<NextHop>,
+    /// Member ids of a group, in the order of their next hops (empty for a
+    /// single).
     members: Box<[u32]>,
-    /// A route of the manager may use this list.
+    /// The manager's list this object stands for, once a route named it.
+    list: Option<ListId>,
+    /// A route of the manager may name this object.
     wanted: bool,
     /// Groups of ours holding this single.
     in_groups: u32,
 }
 
-/// The registry of our nexthop objects.
+/// The registry of our nexthop objects, keyed by the manager's list ids.
+///
+/// It keeps no next-hop lists: the manager's interning is the one table of
+/// them. Next hops are looked at only where an object has no list id yet:
+/// when a route first names a list (the single of each next hop is shared
+/// by every group holding it and by the one-hop list), and for the objects
+/// a previous run left (adopted from the kernel, claimed by the first list
+/// with their next hops, or released by it).
 #[derive(Debug, Default)]
 pub(super) struct NexthopObjects {
-    by_hops: FastMap<Box<[NextHop]>, u32>,
+    /// The object of each list that has one, indexed by list id
+    /// ([`NONE`] if none).
+    by_list: Vec<u32>,
+    /// Single objects by their next hop.
+    singles: FastMap<NextHop, u32>,
+    /// Groups no list has claimed (a previous run's, or one the kernel
+    /// shrank), by their sorted member ids.
+    unclaimed: FastMap<Box<[u32]>, u32>,
     objects: FastMap<u32, Object>,
     /// Ids of objects that are not ours.
     foreign: FastSet<u32>,
@@ -116,6 +137,13 @@ fn eligible(v6: bool, hops: &[NextHop]) -> bool {
         && hops
             .iter()
             .all(|h| h.ifindex != 0 && h.gateway.is_ipv6() == v6)
+}
+
+/// `members`, sorted: the key of a group whatever the order of its members.
+fn group_key(members: &[u32]) -> Box<[u32]> {
+    let mut key: Box<[u32]> = members.into();
+    key.sort_unstable();
+    key
 }
 
 impl NexthopObjects {
@@ -138,69 +166,49 @@ impl NexthopObjects {
         self.objects.contains_key(&id)
     }
 
-    /// The next hops of object `id`.
-    pub(super) fn hops(&self, id: u32) -> Option<&[NextHop]> {
-        self.objects.get(&id).map(|o| &*o.hops)
+    /// The next hops of object `id`, sorted.
+    pub(super) fn hops(&self, id: u32) -> Option<Vec<NextHop>> {
+        let o = self.objects.get(&id)?;
+        let mut hops: Vec<NextHop> = match o.hop {
+            Some(hop) => vec![hop],
+            None => o
+                .members
+                .iter()
+                .filter_map(|m| self.objects.get(m).and_then(|s| s.hop))
+                .collect(),
+        };
+        hops.sort();
+        Some(hops)
     }
 
-    /// The object a route of family `v6` to `hops` should name, creating
-    /// it (and the singles of a group) if needed: what to create is
-    /// appended to `create`. `None`: write the route the plain way.
+    /// The object a route of family `v6` names for the manager's `list`
+    /// (next hops `hops`), creating it (and the singles of a group) if
+    /// needed: what to create is appended to `create`. `None`: write the
+    /// route the plain way.
     pub(super) fn id_for(
         &mut self,
         v6: bool,
+        list: ListId,
         hops: &[NextHop],
         create: &mut Vec<NewObject>,
     ) -> Option<u32> {
         if !eligible(v6, hops) {
             return None;
         }
-        if let Some(&id) = self.by_hops.get(hops) {
-            if let Some(o) = self.objects.get_mut(&id) {
-                o.wanted = true;
-            }
-            return Some(id);
-        }
-        if self.objects.len() + hops.len() + 1 > MAX_OBJECTS {
-            return None;
-        }
-        let id = match hops {
-            [hop] => {
-                let id = self.alloc_id();
-                create.push(NewObject::Single { id, hop: *hop });
-                self.insert(id, hops.into(), Box::default());
-                id
-            }
-            many => {
-                let mut members = Vec::with_capacity(many.len());
-                for hop in many {
-                    let one = std::slice::from_ref(hop);
-                    let member = match self.by_hops.get(one) {
-                        Some(&m) => m,
-                        None => {
-                            let m = self.alloc_id();
-                            create.push(NewObject::Single { id: m, hop: *hop });
-                            self.insert(m, one.into(), Box::default());
-                            if let Some(o) = self.objects.get_mut(&m) {
-                                o.wanted = false;
-                            }
-                            m
-                        }
-                    };
-                    if let Some(o) = self.objects.get_mut(&member) {
-                        o.in_groups += 1;
-                    }
-                    members.push(member);
-                }
-                let id = self.alloc_id();
-                create.push(NewObject::Group {
-                    id,
-                    members: members.clone(),
-                });
-                self.insert(id, hops.into(), members.into());
+        let id = match self.claimed(list) {
+            Some(id) => id,
+            None => {
+                let id = match self.find(hops) {
+                    Some(id) => id,
+                    None => self.create(hops, create)?,
+                };
+                self.claim(list, id);
                 id
             }
         };
+        if let Some(o) = self.objects.get_mut(&id) {
+            o.wanted = true;
+        }
         Some(id)
     }
 
@@ -214,15 +222,27 @@ impl NexthopObjects {
         self.remove(id);
     }
 
-    /// The manager dropped its last route with `hops`: the object goes once
-    /// no group of ours holds it.
-    pub(super) fn release(&mut self, hops: &[NextHop]) {
-        if let Some(&id) = self.by_hops.get(hops) {
-            if let Some(o) = self.objects.get_mut(&id) {
-                o.wanted = false;
+    /// The manager dropped its last route with `list` (next hops `hops`):
+    /// the object goes once no group of ours holds it.
+    pub(super) fn release(&mut self, list: ListId, hops: &[NextHop]) {
+        let id = match self.claimed(list) {
+            Some(id) => {
+                if let Some(slot) = self.by_list.get_mut(list.index()) {
+                    *slot = NONE;
+                }
+                id
             }
-            self.delete_if_unused(id);
+            // A previous run's object no route of this run has named.
+            None => match self.find(hops) {
+                Some(id) if self.objects.get(&id).is_some_and(|o| o.list.is_none()) => id,
+                _ => return,
+            },
+        };
+        if let Some(o) = self.objects.get_mut(&id) {
+            o.list = None;
+            o.wanted = false;
         }
+        self.delete_if_unused(id);
     }
 
     /// Deletions to send, groups before their members.
@@ -240,7 +260,9 @@ impl NexthopObjects {
         ids.extend(groups.into_iter().map(|(id, _)| *id));
         ids.extend(singles.into_iter().map(|(id, _)| *id));
         self.objects.clear();
-        self.by_hops.clear();
+        self.by_list.clear();
+        self.singles.clear();
+        self.unclaimed.clear();
         ids
     }
 
@@ -257,59 +279,62 @@ impl NexthopObjects {
     ) {
         self.foreign.clear();
         let mut max_id = 0;
-        let mut singles: FastMap<u32, NextHop> = FastMap::default();
-        let mut ours: FastSet<u32> = FastSet::default();
+        let mut ours: FastMap<u32, &KernelNexthop> = FastMap::default();
         for k in kernel {
             max_id = max_id.max(k.id);
-            if k.protocol != protocol {
+            if k.protocol == protocol {
+                ours.insert(k.id, k);
+            } else {
                 self.foreign.insert(k.id);
-                continue;
-            }
-            ours.insert(k.id);
-            if let Some(hop) = k.hop {
-                singles.insert(k.id, hop);
             }
         }
-        // Forget what the kernel no longer has (or what is not ours now).
-        let gone: Vec<u32> = self
+        self.deletes.retain(|id| ours.contains_key(id));
+        // Forget what the kernel no longer has, and what it changed: a
+        // single with another next hop, a group with other members (the
+        // kernel shrinks a group when a member goes) or over a changed
+        // single. A changed object is adopted again as it is now.
+        let mut stale: FastSet<u32> = self
             .objects
-            .keys()
-            .filter(|id| !ours.contains(*id))
-            .copied()
+            .iter()
+            .filter(|(id, o)| match ours.get(*id) {
+                None => true,
+                Some(k) => match k.hop {
+                    Some(hop) => o.hop != Some(hop),
+                    None => o.hop.is_some() || group_key(&o.members) != group_key(&k.group),
+                },
+            })
+            .map(|(id, _)| *id)
             .collect();
-        for id in gone {
+        let over_stale: Vec<u32> = self
+            .objects
+            .iter()
+            .filter(|(_, o)| o.members.iter().any(|m| stale.contains(m)))
+            .map(|(id, _)| *id)
+            .collect();
+        stale.extend(over_stale);
+        for id in stale {
             self.forget(id);
         }
-        self.deletes.retain(|id| ours.contains(id));
-        // Adopt ours we did not know, and take the kernel's word for ours
-        // it changed (deleting a member shrinks a group).
-        for k in kernel.iter().filter(|k| k.protocol == protocol) {
-            if self.deletes.contains(&k.id) {
-                continue;
-            }
-            let (mut hops, mut members): (Vec<NextHop>, Vec<u32>) = match k.hop {
-                Some(hop) => (vec![hop], Vec::new()),
-                None => {
-                    let hops: Option<Vec<NextHop>> =
-                        k.group.iter().map(|m| singles.get(m).copied()).collect();
-                    match hops {
-                        Some(h) if !h.is_empty() => (h, k.group.clone()),
-                        _ => continue,
-                    }
+        // Adopt ours we do not know: singles, then groups over singles of
+        // ours.
+        for k in ours.values() {
+            if let (Some(hop), false) = (k.hop, self.objects.contains_key(&k.id)) {
+                if !self.deletes.contains(&k.id) {
+                    self.adopt(k.id, Some(hop), Box::default());
                 }
-            };
-            hops.sort();
-            hops.dedup();
-            members.sort_unstable();
-            if let Some(o) = self.objects.get(&k.id) {
-                let mut known = o.members.to_vec();
-                known.sort_unstable();
-                if *o.hops == hops[..] && known == members {
-                    continue;
-                }
-                self.forget(k.id);
             }
-            self.insert(k.id, hops.into(), members.into());
+        }
+        for k in ours.values() {
+            let adoptable = k.hop.is_none()
+                && !k.group.is_empty()
+                && !self.objects.contains_key(&k.id)
+                && !self.deletes.contains(&k.id)
+                && k.group.iter().all(|m| {
+                    ours.get(m).is_some_and(|s| s.hop.is_some()) && self.objects.contains_key(m)
+                });
+            if adoptable {
+                self.adopt(k.id, None, k.group.as_slice().into());
+            }
         }
         // Group holdings, recounted from the groups we hold.
         for o in self.objects.values_mut() {
@@ -351,42 +376,141 @@ impl NexthopObjects {
         self.next_id = self.next_id.max(max_id.saturating_add(1)).max(1);
     }
 
-    fn insert(&mut self, id: u32, hops: Box<[NextHop]>, members: Box<[u32]>) {
-        self.by_hops.entry(hops.clone()).or_insert(id);
+    /// The object `list` has claimed.
+    fn claimed(&self, list: ListId) -> Option<u32> {
+        self.by_list
+            .get(list.index())
+            .copied()
+            .filter(|id| *id != NONE)
+    }
+
+    /// An object of ours with exactly these next hops that no list has
+    /// claimed: the single of a one-hop list (shared with the groups
+    /// holding it), or a group over the singles of the next hops.
+    fn find(&self, hops: &[NextHop]) -> Option<u32> {
+        match hops {
+            [hop] => self.singles.get(hop).copied(),
+            many => {
+                let members: Option<Vec<u32>> =
+                    many.iter().map(|h| self.singles.get(h).copied()).collect();
+                self.unclaimed.get(&group_key(&members?)[..]).copied()
+            }
+        }
+    }
+
+    /// Makes `id` the object of `list`.
+    fn claim(&mut self, list: ListId, id: u32) {
+        let Some(o) = self.objects.get_mut(&id) else {
+            return;
+        };
+        let before = o.list.replace(list);
+        if o.hop.is_none() {
+            let key = group_key(&o.members);
+            if self.unclaimed.get(&key) == Some(&id) {
+                self.unclaimed.remove(&key);
+            }
+        }
+        if let Some(slot) = before.and_then(|l| self.by_list.get_mut(l.index())) {
+            *slot = NONE;
+        }
+        if self.by_list.len() <= list.index() {
+            self.by_list.resize(list.index() + 1, NONE);
+        }
+        self.by_list[list.index()] = id;
+    }
+
+    /// A new object for `hops` (and new singles for a group's next hops
+    /// that have none), appended to `create`; `None` past [`MAX_OBJECTS`].
+    fn create(&mut self, hops: &[NextHop], create: &mut Vec<NewObject>) -> Option<u32> {
+        if self.objects.len() + hops.len() + 1 > MAX_OBJECTS {
+            return None;
+        }
+        if let [hop] = hops {
+            let id = self.alloc_id();
+            create.push(NewObject::Single { id, hop: *hop });
+            self.insert(id, Some(*hop), Box::default(), true);
+            return Some(id);
+        }
+        let mut members = Vec::with_capacity(hops.len());
+        for hop in hops {
+            let member = match self.singles.get(hop) {
+                Some(&m) => m,
+                None => {
+                    let m = self.alloc_id();
+                    create.push(NewObject::Single { id: m, hop: *hop });
+                    // Only the group uses it (for now).
+                    self.insert(m, Some(*hop), Box::default(), false);
+                    m
+                }
+            };
+            if let Some(o) = self.objects.get_mut(&member) {
+                o.in_groups += 1;
+            }
+            members.push(member);
+        }
+        let id = self.alloc_id();
+        create.push(NewObject::Group {
+            id,
+            members: members.clone(),
+        });
+        self.insert(id, None, members.into(), true);
+        Some(id)
+    }
+
+    /// Takes a kernel object of ours into the registry, unclaimed.
+    fn adopt(&mut self, id: u32, hop: Option<NextHop>, members: Box<[u32]>) {
+        if hop.is_none() {
+            self.unclaimed.entry(group_key(&members)).or_insert(id);
+        }
+        self.insert(id, hop, members, true);
+    }
+
+    fn insert(&mut self, id: u32, hop: Option<NextHop>, members: Box<[u32]>, wanted: bool) {
+        if let Some(hop) = hop {
+            self.singles.entry(hop).or_insert(id);
+        }
         self.objects.insert(
             id,
             Object {
-                hops,
+                hop,
                 members,
-                wanted: true,
+                list: None,
+                wanted,
                 in_groups: 0,
             },
         );
     }
 
-    /// Drops `id` from the registry, leaving the kernel and its groups be.
-    fn forget(&mut self, id: u32) {
-        if let Some(o) = self.objects.remove(&id) {
-            if self.by_hops.get(&o.hops) == Some(&id) {
-                self.by_hops.remove(&o.hops);
+    /// Drops `id` from the registry and its indexes, leaving the kernel and
+    /// the groups holding it be.
+    fn forget(&mut self, id: u32) -> Option<Object> {
+        let o = self.objects.remove(&id)?;
+        if let Some(slot) = o.list.and_then(|l| self.by_list.get_mut(l.index())) {
+            if *slot == id {
+                *slot = NONE;
             }
         }
+        match o.hop {
+            Some(hop) if self.singles.get(&hop) == Some(&id) => {
+                self.singles.remove(&hop);
+            }
+            Some(_) => {}
+            None => {
+                let key = group_key(&o.members);
+                if self.unclaimed.get(&key) == Some(&id) {
+                    self.unclaimed.remove(&key);
+                }
+            }
+        }
+        Some(o)
     }
 
     /// Forgets `id` without deleting it in the kernel (it never got there).
     fn remove(&mut self, id: u32) {
-        let Some(o) = self.objects.remove(&id) else {
+        let Some(o) = self.forget(id) else {
             return;
         };
-        if self.by_hops.get(&o.hops) == Some(&id) {
-            self.by_hops.remove(&o.hops);
-        }
-        for m in o.members.iter() {
-            if let Some(mo) = self.objects.get_mut(m) {
-                mo.in_groups = mo.in_groups.saturating_sub(1);
-            }
-            self.delete_if_unused(*m);
-        }
+        self.leave_groups(&o);
     }
 
     /// Queues the deletion of `id` if no route and no group uses it, and
@@ -399,14 +523,16 @@ impl NexthopObjects {
         if !unused {
             return;
         }
-        let Some(o) = self.objects.remove(&id) else {
+        let Some(o) = self.forget(id) else {
             return;
         };
-        if self.by_hops.get(&o.hops) == Some(&id) {
-            self.by_hops.remove(&o.hops);
-        }
         self.deletes.push(id);
-        for m in o.members.iter() {
+        self.leave_groups(&o);
+    }
+
+    /// The members of a group that went lose it, and go if unused.
+    fn leave_groups(&mut self, group: &Object) {
+        for m in group.members.iter() {
             if let Some(mo) = self.objects.get_mut(m) {
                 mo.in_groups = mo.in_groups.saturating_sub(1);
             }

@@ -15,22 +15,18 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use bgp_proto::Prefix;
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
-use netlink_packet_route::address::{AddressAttribute, AddressMessage};
-use netlink_packet_route::link::{LinkFlags, LinkMessage};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteType, RouteVia,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
-use super::{Connected, FibOp, FibRoute, NextHop};
+use super::{FibOp, FibRoute, NextHop};
 
 pub(super) const NLMSG_ERROR: u16 = 2;
 pub(super) const NLMSG_DONE: u16 = 3;
-pub(super) const RTM_GETLINK: u16 = 18;
-pub(super) const RTM_GETADDR: u16 = 22;
 pub(super) const RTM_NEWROUTE: u16 = 24;
 pub(super) const RTM_DELROUTE: u16 = 25;
-pub(super) const RTM_GETROUTE: u16 = 26;
+const RTM_GETROUTE: u16 = 26;
 
 pub(super) const NLM_F_REQUEST: u16 = 0x1;
 pub(super) const NLM_F_ACK: u16 = 0x4;
@@ -163,7 +159,7 @@ pub(super) fn push_op(
 ) {
     let ack = if ack { NLM_F_ACK } else { 0 };
     match op {
-        FibOp::Replace(route) => push_replace(buf, route, nh_id, params, seq, ack),
+        FibOp::Replace(route, _) => push_replace(buf, route, nh_id, params, seq, ack),
         FibOp::Delete(prefix) => {
             let start = begin(buf, RTM_DELROUTE, NLM_F_REQUEST | ack, seq);
             let family = family_of(prefix);
@@ -241,34 +237,20 @@ fn push_replace(
     finish(buf, start);
 }
 
-/// A dump request: `RTM_GETROUTE` for one family filtered (with strict
-/// checking on) by table and protocol, or `RTM_GETADDR` / `RTM_GETLINK`.
-pub(super) fn push_dump(buf: &mut Vec<u8>, kind: u16, family: u8, seq: u32, params: &RouteParams) {
-    let start = begin(buf, kind, NLM_F_REQUEST | NLM_F_DUMP, seq);
-    match kind {
-        RTM_GETROUTE => {
-            rtmsg(
-                buf,
-                family,
-                0,
-                params.table,
-                params.protocol,
-                RT_SCOPE_UNIVERSE,
-                RTN_UNSPEC,
-            );
-            attr(buf, RTA_TABLE, &params.table.to_ne_bytes());
-        }
-        RTM_GETADDR => {
-            // struct ifaddrmsg { u8 family, prefixlen, flags, scope; u32 index; }
-            buf.extend_from_slice(&[family, 0, 0, 0]);
-            buf.extend_from_slice(&0u32.to_ne_bytes());
-        }
-        _ => {
-            // struct ifinfomsg { u8 family, pad; u16 type; i32 index; u32 flags, change; }
-            buf.extend_from_slice(&[family, 0, 0, 0]);
-            buf.extend_from_slice(&[0u8; 12]);
-        }
-    }
+/// A dump request for our routes of one family, filtered in the kernel
+/// (with strict checking on) by table and protocol.
+pub(super) fn push_route_dump(buf: &mut Vec<u8>, family: u8, seq: u32, params: &RouteParams) {
+    let start = begin(buf, RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, seq);
+    rtmsg(
+        buf,
+        family,
+        0,
+        params.table,
+        params.protocol,
+        RT_SCOPE_UNIVERSE,
+        RTN_UNSPEC,
+    );
+    attr(buf, RTA_TABLE, &params.table.to_ne_bytes());
     finish(buf, start);
 }
 
@@ -441,32 +423,6 @@ pub(super) fn route_nh_id(m: &RouteMessage) -> Option<u32> {
     })
 }
 
-/// Link index and whether it is administratively up.
-pub(super) fn link_up(m: &LinkMessage) -> (u32, bool) {
-    (m.header.index, m.header.flags.contains(LinkFlags::Up))
-}
-
-/// The connected network of an address message.
-pub(super) fn to_connected(m: &AddressMessage) -> Option<Connected> {
-    let pick = |want_local: bool| {
-        m.attributes.iter().find_map(|a| match (a, want_local) {
-            (AddressAttribute::Local(ip), true) | (AddressAttribute::Address(ip), false) => {
-                Some(*ip)
-            }
-            _ => None,
-        })
-    };
-    let local = pick(true).or_else(|| pick(false))?;
-    // With a peer address (point-to-point) IFA_ADDRESS is the peer's side.
-    let net = pick(false).unwrap_or(local);
-    let prefix = Prefix::new(net, m.header.prefix_len)?;
-    Some(Connected {
-        prefix,
-        local,
-        ifindex: m.header.index,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,7 +460,7 @@ mod tests {
     #[test]
     fn single_path_route_decodes_with_netlink_packet_route() {
         let route = FibRoute::new("10.241.0.0/24".parse().unwrap(), vec![nh("172.18.0.2", 3)]);
-        let m = roundtrip(&FibOp::Replace(route.clone()));
+        let m = roundtrip(&FibOp::Replace(route.clone(), None));
         assert!(is_ours(&m, &P));
         assert_eq!(route_table(&m), 1000);
         assert_eq!(to_fib_route(&m), Some(route));
@@ -520,7 +476,7 @@ mod tests {
                 nh("172.18.0.4", 2),
             ],
         );
-        let m = roundtrip(&FibOp::Replace(route.clone()));
+        let m = roundtrip(&FibOp::Replace(route.clone(), None));
         assert!(m
             .attributes
             .iter()
@@ -531,7 +487,7 @@ mod tests {
     #[test]
     fn ipv6_route_via_ipv4_uses_rta_via() {
         let route = FibRoute::new("fd00::/64".parse().unwrap(), vec![nh("172.18.0.2", 0)]);
-        let m = roundtrip(&FibOp::Replace(route.clone()));
+        let m = roundtrip(&FibOp::Replace(route.clone(), None));
         assert!(m.attributes.iter().any(
             |a| matches!(a, RouteAttribute::Via(RouteVia::Inet(v)) if v.octets() == [172, 18, 0, 2])
         ));

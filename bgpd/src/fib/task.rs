@@ -125,17 +125,19 @@ pub fn spawn<F: Fib>(
 /// Period of the full dump-and-diff scan of [`spawn_netlink`].
 pub const DEFAULT_SCAN_INTERVAL: Duration = Duration::from_secs(30);
 
-/// The daemon's FIB: a [`NetlinkFib`] and [`FibMonitor`] in the current
-/// thread's network namespace, table/metric/persist/grace from `cfg`, a
-/// scan every [`DEFAULT_SCAN_INTERVAL`]. Call only when `cfg.enabled`;
-/// must run inside a tokio runtime.
+/// The daemon's FIB: a [`NetlinkFib`] and, where the kernel lets us
+/// subscribe, a [`FibMonitor`] (without one, a warning, and the periodic
+/// scans alone repair what others change), both in the current thread's
+/// network namespace; table, metric, persist and startup grace from `cfg`;
+/// a full scan every [`DEFAULT_SCAN_INTERVAL`]. Call only when
+/// `cfg.enabled`, inside a tokio runtime.
 pub fn spawn_netlink(cfg: &FibConfig) -> Result<(FibHandle, JoinHandle<()>), FibError> {
     let opts = NetlinkOptions::from_config(cfg);
     let fib = NetlinkFib::new(opts.clone())?;
     let monitor = match FibMonitor::new(&opts) {
         Ok(m) => Some(m),
         Err(e) => {
-            tracing::warn!(error = %e, "no netlink monitor; relying on periodic scans");
+            tracing::warn!(error = %e, "no kernel route monitor; relying on periodic scans");
             None
         }
     };

@@ -1,0 +1,155 @@
+//! What `rbgpctl show fib` and the core see of the FIB manager: the state of
+//! every route ([`FibStatus`]) and the cheap summary the core polls
+//! ([`FibSummary`]).
+
+use std::net::IpAddr;
+
+use bgp_proto::Prefix;
+use serde::{Deserialize, Serialize};
+
+use super::lists::NONE;
+use super::table::Table;
+use super::{FibRoute, NextHop};
+
+/// Why an IPv6 route with only IPv4 next hops stays pending.
+const V6_VIA_V4: &str = "IPv6 route via an IPv4 next hop: not supported by the Linux kernel";
+
+/// Where one route stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FibRouteState {
+    /// Wanted and in the kernel.
+    Installed,
+    /// Wanted, but no next hop is on a connected network yet.
+    Pending,
+    /// Wanted, but the kernel refused it (see `error`).
+    Error,
+    /// Not wanted, left in the kernel by a previous run and kept until the
+    /// startup phase ends.
+    Stale,
+}
+
+/// One line of `rbgpctl show fib`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FibStatusEntry {
+    /// The destination.
+    pub prefix: Prefix,
+    /// Next hops the RIB asked for.
+    pub desired: Vec<IpAddr>,
+    /// Next hops in the kernel (empty if not installed).
+    pub installed: Vec<NextHop>,
+    /// State.
+    pub state: FibRouteState,
+    /// The kernel's complaint, for [`FibRouteState::Error`].
+    pub error: Option<String>,
+    /// Whether the kernel holds exactly what we want for this prefix.
+    pub in_sync: bool,
+}
+
+/// The FIB's state, for `rbgpctl show fib`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FibStatus {
+    /// Whether stale routes of a previous run have been cleaned up.
+    pub startup_complete: bool,
+    /// Routes in the kernel.
+    pub installed: usize,
+    /// Routes waiting for a reachable next hop.
+    pub pending: usize,
+    /// Routes the kernel refused.
+    pub errors: usize,
+    /// Routes of a previous run still kept.
+    pub stale: usize,
+    /// Every route, sorted by prefix.
+    pub routes: Vec<FibStatusEntry>,
+}
+
+/// The FIB in a few numbers plus the routes a previous run left behind:
+/// what the core polls (startup phase, metrics) without the cost of a full
+/// [`FibStatus`] of every route.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FibSummary {
+    /// Whether stale routes of a previous run have been cleaned up.
+    pub startup_complete: bool,
+    /// Routes in the kernel as far as we know.
+    pub installed: usize,
+    /// Routes of a previous run that are not wanted now, as installed.
+    pub stale: Vec<FibRoute>,
+}
+
+impl Table {
+    /// Counts and the stale routes of a previous run.
+    pub(super) fn summary(&self) -> FibSummary {
+        let stale = if self.startup_done {
+            Vec::new()
+        } else {
+            let mut stale: Vec<FibRoute> = self
+                .preserved
+                .iter()
+                .filter_map(|p| {
+                    let e = self.routes.get(p)?;
+                    (e.desired == NONE && e.installed != NONE).then(|| FibRoute {
+                        prefix: *p,
+                        next_hops: self.kernel.get(e.installed).to_vec(),
+                    })
+                })
+                .collect();
+            stale.sort_unstable_by_key(|r| r.prefix);
+            stale
+        };
+        FibSummary {
+            startup_complete: self.startup_done,
+            installed: self.installed_count,
+            stale,
+        }
+    }
+
+    /// Every route with its state.
+    pub(super) fn status(&self) -> FibStatus {
+        let mut st = FibStatus {
+            startup_complete: self.startup_done,
+            ..FibStatus::default()
+        };
+        let mut prefixes: Vec<Prefix> = self.routes.keys().collect();
+        prefixes.sort_unstable();
+        for p in prefixes {
+            let Some(entry) = self.routes.get(&p) else {
+                continue;
+            };
+            if entry.desired == NONE && entry.installed == NONE {
+                continue;
+            }
+            let installed = self.kernel.get(entry.installed).to_vec();
+            let target = self.target(&p);
+            let in_sync = target.as_deref() == (entry.installed != NONE).then_some(&installed[..]);
+            let mut error = self.errors.get(&p).cloned();
+            let desired = self.wanted.get(entry.desired);
+            let state = if entry.desired == NONE {
+                FibRouteState::Stale
+            } else if error.is_some() {
+                FibRouteState::Error
+            } else if self.resolve_family(p.addr().is_ipv6(), desired).is_empty() {
+                if p.addr().is_ipv6() && desired.iter().all(|nh| nh.to_canonical().is_ipv4()) {
+                    error = Some(V6_VIA_V4.to_string());
+                }
+                FibRouteState::Pending
+            } else {
+                FibRouteState::Installed
+            };
+            match state {
+                FibRouteState::Installed => st.installed += 1,
+                FibRouteState::Pending => st.pending += 1,
+                FibRouteState::Error => st.errors += 1,
+                FibRouteState::Stale => st.stale += 1,
+            }
+            st.routes.push(FibStatusEntry {
+                prefix: p,
+                desired: desired.to_vec(),
+                installed,
+                state,
+                error,
+                in_sync,
+            });
+        }
+        st
+    }
+}

@@ -1,0 +1,480 @@
+//! The FIB manager's bookkeeping, apart from the backend: the desired and
+//! installed next-hop list of every prefix, the dirty queue, next-hop
+//! resolution against the connected networks, and the batches of ops that
+//! bring the backend to the desired table.
+//!
+//! Invariant: `installed` is our best knowledge of the backend's table (the
+//! last dump, updated by every op the backend accepted). Every write is the
+//! difference between [`Table::target`] and `installed` for a prefix, so
+//! re-running reconciliation is idempotent and retries failed ops.
+//!
+//! Reference counts of the resolved (`kernel`) lists: one per route
+//! installed with the list, one per op of a batch in flight (its `Undo`),
+//! one per cached resolution. A list is freed only when all are gone, and
+//! the backend hears of it only then (`freed`).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use bgp_proto::Prefix;
+use hashbrown::HashSet as FastSet;
+
+use super::lists::{ListId, Lists, NONE};
+use super::manager::WRITE_BATCH;
+use super::prefix_map::{PrefixMap, PrefixQueue};
+use super::{Connected, FibChange, FibError, FibOp, FibRoute, NextHop, OpFailure};
+
+/// What the manager knows about one prefix. Next-hop lists are interned
+/// (a table of a million routes shares a handful of lists), so an entry
+/// is two list ids and a flag.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Entry {
+    /// Id in `wanted` of the next hops the RIB asked for, or [`NONE`].
+    pub(super) desired: u32,
+    /// Id in `kernel` of the next hops in the backend, or [`NONE`].
+    pub(super) installed: u32,
+    /// Queued in `dirty`.
+    pub(super) dirty: bool,
+}
+
+impl Entry {
+    const EMPTY: Entry = Entry {
+        desired: NONE,
+        installed: NONE,
+        dirty: false,
+    };
+}
+
+/// Everything the manager knows, apart from the backend: split out so a
+/// batch can be prepared while the backend writes the previous one.
+#[derive(Debug)]
+pub(super) struct Table {
+    max_paths: usize,
+    /// Leave our routes in the kernel at exit.
+    pub(super) persist: bool,
+    pub(super) routes: PrefixMap<Entry>,
+    /// Next-hop lists asked for by the RIB (deduplicated, in RIB order).
+    pub(super) wanted: Lists<IpAddr>,
+    /// Next-hop lists as written to the backend (resolved, sorted): the one
+    /// interning of what we write, whose ids the backend keys its objects
+    /// by.
+    pub(super) kernel: Lists<NextHop>,
+    /// `kernel` lists freed since the backend was last told (it may drop
+    /// what it keeps for them, see [`super::Fib::release_next_hops`]);
+    /// their ids are retired until then.
+    pub(super) freed: Vec<(ListId, Box<[NextHop]>)>,
+    /// Per `wanted` id: its resolution for an IPv4 and an IPv6 prefix, as
+    /// an id in `kernel` (holding a reference) or [`NONE`] if not computed
+    /// since the connected networks last changed.
+    resolved: Vec<[u32; 2]>,
+    /// Prefixes to reconcile.
+    dirty: PrefixQueue,
+    pub(super) installed_count: usize,
+    /// Routes found at start, kept until `startup_complete`.
+    pub(super) preserved: FastSet<Prefix>,
+    pub(super) startup_done: bool,
+    pub(super) connected: Vec<Connected>,
+    pub(super) errors: HashMap<Prefix, String>,
+}
+
+/// A batch handed to the backend. `entries` are already updated as if
+/// every op succeeds; `undo` (one per op) puts back what failed.
+#[derive(Debug, Default)]
+pub(super) struct Batch {
+    pub(super) ops: Vec<FibOp>,
+    undo: Vec<Undo>,
+}
+
+/// What one op changed in its entry: the `kernel` ids before (still
+/// referenced by the batch) and after.
+#[derive(Debug, Clone, Copy)]
+struct Undo {
+    prefix: Prefix,
+    old: u32,
+    new: u32,
+}
+
+impl Table {
+    /// An empty table: ECMP routes of at most `max_paths` next hops.
+    pub(super) fn new(max_paths: usize, persist: bool) -> Self {
+        Table {
+            max_paths,
+            persist,
+            routes: PrefixMap::default(),
+            wanted: Lists::new(),
+            kernel: Lists::new(),
+            freed: Vec::new(),
+            resolved: Vec::new(),
+            dirty: PrefixQueue::default(),
+            installed_count: 0,
+            preserved: FastSet::default(),
+            startup_done: false,
+            connected: Vec::new(),
+            errors: HashMap::new(),
+        }
+    }
+
+    /// The prefixes installed as far as we know, unordered.
+    pub(super) fn installed_prefixes(&self) -> impl Iterator<Item = Prefix> + '_ {
+        self.routes
+            .iter()
+            .filter(|(_, e)| e.installed != NONE)
+            .map(|(p, _)| p)
+    }
+
+    /// Whether `prefix` is installed as far as we know.
+    pub(super) fn is_installed(&self, prefix: &Prefix) -> bool {
+        self.routes.get(prefix).is_some_and(|e| e.installed != NONE)
+    }
+
+    /// Lets the ids of freed lists the backend has been told of be reused.
+    pub(super) fn recycle(&mut self, freed: &[(ListId, Box<[NextHop]>)]) {
+        for (id, _) in freed {
+            self.kernel.recycle(id.0);
+        }
+    }
+
+    pub(super) fn note(&mut self, changes: &[FibChange]) {
+        for change in changes {
+            let desired = if change.next_hops.is_empty() {
+                if !self.errors.is_empty() {
+                    self.errors.remove(&change.prefix);
+                }
+                NONE
+            } else if has_duplicates(&change.next_hops) {
+                let mut nhs: Vec<IpAddr> = Vec::with_capacity(change.next_hops.len());
+                for nh in &change.next_hops {
+                    if !nhs.contains(nh) {
+                        nhs.push(*nh);
+                    }
+                }
+                self.wanted.intern(&nhs)
+            } else {
+                self.wanted.intern(&change.next_hops)
+            };
+            let entry = self.routes.get_or_insert(change.prefix, Entry::EMPTY);
+            let old = std::mem::replace(&mut entry.desired, desired);
+            if !entry.dirty {
+                entry.dirty = true;
+                self.dirty.push(change.prefix);
+            }
+            self.release_wanted(old);
+        }
+    }
+
+    pub(super) fn has_pending(&self) -> bool {
+        self.dirty.has_pending()
+    }
+
+    /// The next batch of [`WRITE_BATCH`] prefixes that has an op (prefixes
+    /// already as wanted make none), or an empty one when the queue runs
+    /// dry or no batch is `left`.
+    pub(super) fn prepare_next(&mut self, left: usize) -> Batch {
+        let mut batch = Batch::default();
+        while left > 0 && batch.ops.is_empty() && self.has_pending() {
+            batch = self.prepare(WRITE_BATCH);
+        }
+        batch
+    }
+
+    /// Takes up to `max` prefixes off the dirty queue and makes the ops that
+    /// bring the backend to each one's target, updating the entries as if
+    /// every op succeeds.
+    fn prepare(&mut self, max: usize) -> Batch {
+        let mut prefixes = self.dirty.take(max);
+        prefixes.sort_unstable();
+        let mut batch = Batch::default();
+        for p in prefixes {
+            let Some(entry) = self.routes.get_mut(&p) else {
+                continue;
+            };
+            entry.dirty = false;
+            let entry = *entry;
+            let want = self.target_id(&p, entry);
+            if want == entry.installed {
+                // The kernel holds what we want: any old complaint is moot.
+                if !self.errors.is_empty() {
+                    self.errors.remove(&p);
+                }
+                if want == NONE && entry.desired == NONE {
+                    self.routes.remove(&p);
+                }
+                continue;
+            }
+            batch.ops.push(match want {
+                NONE => FibOp::Delete(p),
+                id => FibOp::Replace(
+                    FibRoute {
+                        prefix: p,
+                        next_hops: self.kernel.get(id).to_vec(),
+                    },
+                    Some(ListId(id)),
+                ),
+            });
+            batch.undo.push(Undo {
+                prefix: p,
+                old: entry.installed,
+                new: want,
+            });
+            self.kernel.retain(want);
+            self.set_installed(p, want);
+        }
+        batch
+    }
+
+    /// Records the outcome of a written batch: refused ops are put back and
+    /// remembered as errors. Returns how many ops were written.
+    pub(super) fn settle(
+        &mut self,
+        batch: Batch,
+        result: Result<Vec<OpFailure>, FibError>,
+    ) -> Result<usize, FibError> {
+        let failures = match result {
+            Ok(f) => f,
+            Err(e) => {
+                self.abandon(batch);
+                return Err(e);
+            }
+        };
+        let mut failed = vec![false; batch.ops.len()];
+        if !failures.is_empty() {
+            tracing::warn!(
+                refused = failures.len(),
+                of = batch.ops.len(),
+                "FIB writes refused"
+            );
+        }
+        for (n, f) in failures.into_iter().enumerate() {
+            let Some(undo) = batch.undo.get(f.index) else {
+                continue;
+            };
+            if n < 10 {
+                tracing::warn!(prefix = %undo.prefix, error = %f.error, "FIB write refused");
+            }
+            if let Some(slot) = failed.get_mut(f.index) {
+                *slot = true;
+            }
+            self.errors.insert(undo.prefix, f.error);
+        }
+        for (undo, failed) in batch.undo.iter().zip(failed) {
+            if failed {
+                self.revert(undo);
+            } else {
+                if !self.errors.is_empty() {
+                    self.errors.remove(&undo.prefix);
+                }
+                self.release_kernel(undo.old);
+            }
+        }
+        Ok(batch.ops.len())
+    }
+
+    /// A batch whose outcome is unknown or that was never written: its
+    /// entries are put back and queued again.
+    pub(super) fn abandon(&mut self, batch: Batch) {
+        for undo in &batch.undo {
+            self.revert(undo);
+            self.mark_dirty(undo.prefix);
+        }
+    }
+
+    /// Puts back the installed list an op replaced.
+    fn revert(&mut self, undo: &Undo) {
+        let current = self.routes.get(&undo.prefix).map_or(NONE, |e| e.installed);
+        if current == undo.new {
+            self.routes.get_or_insert(undo.prefix, Entry::EMPTY);
+            self.set_installed(undo.prefix, undo.old);
+            self.release_kernel(undo.new);
+        } else {
+            self.release_kernel(undo.old);
+        }
+    }
+
+    /// Sets the installed list of an existing entry (the reference moves
+    /// with the caller), keeping the count, and forgets an entry that is
+    /// neither wanted nor installed any more.
+    fn set_installed(&mut self, prefix: Prefix, id: u32) {
+        let Some(e) = self.routes.get_mut(&prefix) else {
+            return;
+        };
+        let old = std::mem::replace(&mut e.installed, id);
+        match (old == NONE, id == NONE) {
+            (true, false) => self.installed_count += 1,
+            (false, true) => self.installed_count -= 1,
+            _ => {}
+        }
+        if id == NONE && e.desired == NONE && !e.dirty {
+            self.routes.remove(&prefix);
+        }
+    }
+
+    /// The route the kernel should hold for `prefix` now, if any.
+    pub(super) fn target(&self, prefix: &Prefix) -> Option<Vec<NextHop>> {
+        let entry = self.routes.get(prefix)?;
+        let resolved = self.resolve_family(prefix.addr().is_ipv6(), self.wanted.get(entry.desired));
+        if !resolved.is_empty() {
+            return Some(resolved);
+        }
+        if !self.startup_done && entry.installed != NONE && self.preserved.contains(prefix) {
+            return Some(self.kernel.get(entry.installed).to_vec());
+        }
+        None
+    }
+
+    pub(super) fn resolve_family(&self, ipv6: bool, next_hops: &[IpAddr]) -> Vec<NextHop> {
+        let mut out: Vec<NextHop> = next_hops
+            .iter()
+            .filter_map(|nh| {
+                // `::ffff:a.b.c.d` (Cilium's next hop for IPv6 routes over IPv4
+                // sessions) is the IPv4 gateway a.b.c.d.
+                let gw = nh.to_canonical();
+                if ipv6 && gw.is_ipv4() {
+                    return None;
+                }
+                self.lookup_connected(gw).map(|c| NextHop {
+                    gateway: gw,
+                    ifindex: c.ifindex,
+                })
+            })
+            .collect();
+        out.truncate(self.max_paths);
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The most specific connected network holding `gw` (never our own
+    /// address).
+    fn lookup_connected(&self, gw: IpAddr) -> Option<&Connected> {
+        if self.connected.iter().any(|c| c.local == gw) {
+            return None;
+        }
+        self.connected
+            .iter()
+            .filter(|c| c.prefix.contains(gw))
+            .max_by_key(|c| c.prefix.len())
+    }
+
+    /// Takes the connected networks; true if they differ from before, in
+    /// which case every cached resolution is dropped.
+    pub(super) fn set_connected(&mut self, mut now: Vec<Connected>) -> bool {
+        now.sort_by_key(|c| (c.ifindex, c.prefix, c.local));
+        if now == self.connected {
+            return false;
+        }
+        self.connected = now;
+        // Emptied: `target_id` grows it again as lists are resolved.
+        for pair in std::mem::take(&mut self.resolved) {
+            for id in pair {
+                self.release_kernel(id);
+            }
+        }
+        true
+    }
+
+    /// Replaces what we believe the backend holds with `routes` (a dump).
+    pub(super) fn load_installed(&mut self, routes: Vec<FibRoute>) {
+        // The old references go only after the dump's are taken, so a list
+        // still in the kernel is never freed in between (a backend would
+        // drop its kernel object, and the routes with it).
+        let mut old: Vec<u32> = self
+            .routes
+            .iter_mut()
+            .map(|(_, e)| std::mem::replace(&mut e.installed, NONE))
+            .filter(|id| *id != NONE)
+            .collect();
+        self.installed_count = 0;
+        for r in routes {
+            let mut nhs = r.next_hops;
+            nhs.sort();
+            nhs.dedup();
+            let id = self.kernel.intern(&nhs);
+            let e = self.routes.get_or_insert(r.prefix, Entry::EMPTY);
+            let prev = std::mem::replace(&mut e.installed, id);
+            if prev == NONE {
+                self.installed_count += 1;
+            } else {
+                old.push(prev);
+            }
+        }
+        for id in old {
+            self.release_kernel(id);
+        }
+        // Forget prefixes that are neither wanted nor in the kernel.
+        self.routes
+            .retain(|e| e.dirty || e.desired != NONE || e.installed != NONE);
+    }
+
+    /// Drops a reference to a `wanted` list and, when that frees it, its
+    /// cached resolutions.
+    fn release_wanted(&mut self, id: u32) {
+        if self.wanted.release(id).is_some() {
+            if let Some(pair) = self.resolved.get_mut(id as usize) {
+                for r in std::mem::replace(pair, [NONE; 2]) {
+                    self.release_kernel(r);
+                }
+            }
+        }
+    }
+
+    /// The `kernel` id the route of `prefix` (with `entry`) should have, or
+    /// [`NONE`] for "no route".
+    fn target_id(&mut self, prefix: &Prefix, entry: Entry) -> u32 {
+        if entry.desired != NONE {
+            let family = usize::from(prefix.addr().is_ipv6());
+            let idx = entry.desired as usize;
+            if self.resolved.len() <= idx {
+                self.resolved.resize(idx + 1, [NONE; 2]);
+            }
+            let mut id = self.resolved[idx][family];
+            if id == NONE {
+                let list = self.resolve_family(family == 1, self.wanted.get(entry.desired));
+                id = self.kernel.intern(&list);
+                self.resolved[idx][family] = id;
+            }
+            if !self.kernel.get(id).is_empty() {
+                return id;
+            }
+        }
+        if !self.startup_done
+            && entry.installed != NONE
+            && !self.preserved.is_empty()
+            && self.preserved.contains(prefix)
+        {
+            return entry.installed;
+        }
+        NONE
+    }
+
+    /// Drops a reference to a `kernel` list, noting it if that freed it.
+    fn release_kernel(&mut self, id: u32) {
+        if let Some(list) = self.kernel.retire(id) {
+            self.freed.push((ListId(id), list));
+        }
+    }
+
+    pub(super) fn mark_dirty(&mut self, prefix: Prefix) {
+        if let Some(e) = self.routes.get_mut(&prefix) {
+            if !e.dirty {
+                e.dirty = true;
+                self.dirty.push(prefix);
+            }
+        }
+    }
+
+    pub(super) fn mark_all_dirty(&mut self) {
+        self.dirty.clear();
+        for (p, e) in self.routes.iter_mut() {
+            e.dirty = true;
+            self.dirty.push(p);
+        }
+    }
+}
+
+/// Whether a short list repeats an element (next-hop lists are tiny).
+fn has_duplicates<T: PartialEq>(items: &[T]) -> bool {
+    items
+        .iter()
+        .enumerate()
+        .any(|(i, a)| items[i + 1..].contains(a))
+}
