@@ -59,10 +59,17 @@ struct Args {
     /// lines), for a replay as a test. It grows with every UPDATE received.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// Replay a recording (`--record`) into a fresh core, check that it
+    /// gives the same outputs, and exit (0 when it does).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["check_config", "record"])]
+    replay: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(path) = &args.replay {
+        return replay(path);
+    }
     if let Some(path) = &args.check_config {
         return match config::load(path) {
             Ok(cfg) => {
@@ -95,6 +102,31 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("rbgpd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn replay(path: &std::path::Path) -> ExitCode {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    match bgpd::core::record::replay(std::io::BufReader::new(file)) {
+        Ok(stats) => {
+            println!(
+                "{}: replayed {} inputs, {} outputs as recorded",
+                path.display(),
+                stats.inputs,
+                stats.outputs
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
             ExitCode::FAILURE
         }
     }

@@ -63,6 +63,15 @@ struct Session {
     log_gate: log_gate::LogGate,
 }
 
+/// The neighbors an export round has yet to serve.
+#[derive(Debug)]
+struct ExportRound {
+    /// Neighbor ids, the next one last.
+    pending: Vec<PeerId>,
+    /// Share encoded UPDATEs between sessions (more than two of them).
+    share: bool,
+}
+
 /// What the core tracks of every neighbor it has heard of.
 #[derive(Debug, Clone)]
 struct PeerTrack {
@@ -98,6 +107,8 @@ pub struct Core {
     fib_failures: u64,
     /// Inputs changed the RIB since the last flush.
     dirty: bool,
+    /// The export round being polled out, one neighbor per output.
+    round: Option<ExportRound>,
     out: VecDeque<Output>,
     /// UPDATEs encoded in this round (since the last flush), shared by the
     /// sessions that get equal batches: initial tables of sessions coming
@@ -160,6 +171,7 @@ impl Core {
             fib_startup_check: fib.then_some(now + FIB_STARTUP_POLL),
             fib_failures: 0,
             dirty: false,
+            round: None,
             out: VecDeque::new(),
             encoded: export::RoundEncoder::default(),
         })
@@ -211,13 +223,33 @@ impl Core {
     // ===== outputs =====
 
     /// The next thing to do, in order; `None` when there is nothing left.
-    /// The first call after a batch of inputs flushes the RIB's changes.
+    /// The first call after a batch of inputs flushes the RIB's changes:
+    /// the FIB's first, then one neighbor's exports per call, so that the
+    /// encoded UPDATEs of a thousand sessions are never held at once.
     pub fn poll_output(&mut self) -> Option<Output> {
-        if self.out.is_empty() && self.dirty {
+        loop {
+            if let Some(o) = self.out.pop_front() {
+                return Some(o);
+            }
+            if let Some(mut round) = self.round.take() {
+                match round.pending.pop() {
+                    Some(peer) => {
+                        self.export_to(peer, round.share);
+                        self.round = Some(round);
+                    }
+                    None => {
+                        self.rib.end_export_round();
+                        self.encoded = export::RoundEncoder::default();
+                    }
+                }
+                continue;
+            }
+            if !self.dirty {
+                return None;
+            }
             self.dirty = false;
-            self.flush();
+            self.start_flush();
         }
-        self.out.pop_front()
     }
 
     /// The next output already decided, without flushing the RIB's
@@ -286,9 +318,10 @@ impl Core {
         *self.rib_ids.entry(addr).or_insert(next)
     }
 
-    /// Queues what the last batch of inputs changed: FIB changes for the
-    /// FIB task, export batches for every established neighbor.
-    fn flush(&mut self) {
+    /// Starts the flush of what the last batch of inputs changed: FIB
+    /// changes for the FIB task now, export batches for every established
+    /// neighbor as the outputs are polled.
+    fn start_flush(&mut self) {
         let changes = self.rib.drain_fib_changes();
         if !changes.is_empty() {
             if self.watching {
@@ -303,33 +336,36 @@ impl Core {
                 self.out.push_back(Output::Fib(FibCommand::Update(changes)));
             }
         }
-        let pending: Vec<PeerId> = self
+        let mut pending: Vec<PeerId> = self
             .sessions
             .iter()
             .filter(|(_, s)| self.rib.exports_pending(s.rib_id))
             .map(|(&peer, _)| peer)
             .collect();
+        // Popped from the end: in order of neighbor id.
+        pending.reverse();
         // With two sessions, each gets the other's routes: nothing to share.
         let share = pending.len() > 2;
-        for peer in pending {
-            let Some(s) = self.sessions.get(&peer) else {
-                continue;
-            };
-            match self.rib.drain_exports(s.rib_id) {
-                Ok(batches) if !batches.is_empty() => {
-                    let ctx = &s.info.negotiated.context;
-                    let msgs = if share {
-                        self.encoded.encode(ctx, batches, s.info.addr)
-                    } else {
-                        export::encode_batches(ctx, &batches, s.info.addr)
-                    };
-                    self.send(peer, crate::peer::PeerCommand::Send(msgs));
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(peer = %s.info.addr, error = %e, "export failed"),
+        self.round = Some(ExportRound { pending, share });
+    }
+
+    /// Queues the exports of one neighbor in the current round.
+    fn export_to(&mut self, peer: PeerId, share: bool) {
+        let Some(s) = self.sessions.get(&peer) else {
+            return;
+        };
+        match self.rib.drain_exports(s.rib_id) {
+            Ok(batches) if !batches.is_empty() => {
+                let ctx = &s.info.negotiated.context;
+                let msgs = if share {
+                    self.encoded.encode(ctx, batches, s.info.addr)
+                } else {
+                    export::encode_batches(ctx, &batches, s.info.addr)
+                };
+                self.send(peer, crate::peer::PeerCommand::Send(msgs));
             }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(peer = %s.info.addr, error = %e, "export failed"),
         }
-        self.rib.end_export_round();
-        self.encoded = export::RoundEncoder::default();
     }
 }

@@ -129,6 +129,16 @@ impl H {
         h
     }
 
+    /// The lab's core with a node of each cluster up: node 2 of cluster 1
+    /// (`a`) and node 3 of cluster 2 (`b`).
+    pub fn two_nodes() -> (H, Peer, Peer) {
+        let mut h = H::new();
+        let (a, b) = (Peer::node(2), Peer::node2(3));
+        h.up(&a);
+        h.up(&b);
+        (h, a, b)
+    }
+
     /// A core on `toml` just started.
     pub fn starting(toml: &str) -> H {
         let t0 = Instant::now();

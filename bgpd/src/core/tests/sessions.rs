@@ -33,10 +33,7 @@ fn a_new_session_gets_the_table_before_its_end_of_rib() {
 
 #[test]
 fn a_route_goes_to_the_other_cluster_with_us_as_next_hop_and_our_as_prepended() {
-    let mut h = H::new();
-    let (a, b) = (Peer::node(2), Peer::node2(3));
-    h.up(&a);
-    h.up(&b);
+    let (mut h, a, b) = H::two_nodes();
     h.announce(&a, &["10.241.0.0/24"], &[65100]);
     let outs = h.drain();
     let sent = sent_to(&outs, 3);
@@ -48,10 +45,7 @@ fn a_route_goes_to_the_other_cluster_with_us_as_next_hop_and_our_as_prepended() 
 
 #[test]
 fn a_route_is_not_sent_back_to_the_peer_it_came_from() {
-    let mut h = H::new();
-    let (a, b) = (Peer::node(2), Peer::node2(3));
-    h.up(&a);
-    h.up(&b);
+    let (mut h, a, b) = H::two_nodes();
     h.announce(&a, &["10.241.0.0/24"], &[65100]);
     let outs = h.drain();
     assert!(announced_to(&outs, 2).is_empty());
@@ -59,10 +53,7 @@ fn a_route_is_not_sent_back_to_the_peer_it_came_from() {
 
 #[test]
 fn a_withdrawal_is_passed_on_and_removes_the_kernel_route() {
-    let mut h = H::new();
-    let (a, b) = (Peer::node(2), Peer::node2(3));
-    h.up(&a);
-    h.up(&b);
+    let (mut h, a, b) = H::two_nodes();
     h.announce(&a, &["10.241.0.0/24"], &[65100]);
     let outs = h.drain();
     assert_eq!(
@@ -111,10 +102,7 @@ fn nodes_of_one_cluster_make_an_ecmp_route() {
 
 #[test]
 fn a_session_down_without_graceful_restart_withdraws_its_routes_at_once() {
-    let mut h = H::new();
-    let (a, b) = (Peer::node(2), Peer::node2(3));
-    h.up(&a);
-    h.up(&b);
+    let (mut h, a, b) = H::two_nodes();
     h.announce(&a, &["10.241.0.0/24"], &[65100]);
     h.drain();
     let outs = h.down(&a, false);
@@ -266,10 +254,7 @@ fn sessions_coming_up_in_one_batch_each_get_the_table_once() {
 
 #[test]
 fn what_an_input_decided_comes_out_before_the_flush() {
-    let mut h = H::new();
-    let (a, b) = (Peer::node(2), Peer::node2(3));
-    h.up(&a);
-    h.up(&b);
+    let (mut h, a, b) = H::two_nodes();
     h.announce(&a, &["10.241.0.0/24"], &[65100]);
     // Pending: nothing yet (the export waits for the flush).
     assert_eq!(h.core.poll_pending(), None);
