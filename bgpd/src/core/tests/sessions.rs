@@ -33,7 +33,7 @@ fn a_new_session_gets_the_table_before_its_end_of_rib() {
 
 #[test]
 fn a_route_goes_to_the_other_cluster_with_us_as_next_hop_and_our_as_prepended() {
-    let (mut h, a, b) = H::two_nodes();
+    let (mut h, a, _b) = H::two_nodes();
     h.announce(&a, &["10.241.0.0/24"], &[65100]);
     let outs = h.drain();
     let sent = sent_to(&outs, 3);
@@ -45,7 +45,7 @@ fn a_route_goes_to_the_other_cluster_with_us_as_next_hop_and_our_as_prepended() 
 
 #[test]
 fn a_route_is_not_sent_back_to_the_peer_it_came_from() {
-    let (mut h, a, b) = H::two_nodes();
+    let (mut h, a, _b) = H::two_nodes();
     h.announce(&a, &["10.241.0.0/24"], &[65100]);
     let outs = h.drain();
     assert!(announced_to(&outs, 2).is_empty());
@@ -53,7 +53,7 @@ fn a_route_is_not_sent_back_to_the_peer_it_came_from() {
 
 #[test]
 fn a_withdrawal_is_passed_on_and_removes_the_kernel_route() {
-    let (mut h, a, b) = H::two_nodes();
+    let (mut h, a, _b) = H::two_nodes();
     h.announce(&a, &["10.241.0.0/24"], &[65100]);
     let outs = h.drain();
     assert_eq!(
@@ -102,7 +102,7 @@ fn nodes_of_one_cluster_make_an_ecmp_route() {
 
 #[test]
 fn a_session_down_without_graceful_restart_withdraws_its_routes_at_once() {
-    let (mut h, a, b) = H::two_nodes();
+    let (mut h, a, _b) = H::two_nodes();
     h.announce(&a, &["10.241.0.0/24"], &[65100]);
     h.drain();
     let outs = h.down(&a, false);
@@ -254,7 +254,7 @@ fn sessions_coming_up_in_one_batch_each_get_the_table_once() {
 
 #[test]
 fn what_an_input_decided_comes_out_before_the_flush() {
-    let (mut h, a, b) = H::two_nodes();
+    let (mut h, a, _b) = H::two_nodes();
     h.announce(&a, &["10.241.0.0/24"], &[65100]);
     // Pending: nothing yet (the export waits for the flush).
     assert_eq!(h.core.poll_pending(), None);

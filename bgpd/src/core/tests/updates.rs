@@ -23,7 +23,7 @@ fn malformed_origin() -> Update {
 
 #[test]
 fn treat_as_withdraw_removes_the_route_it_names() {
-    let (mut h, a, b) = H::two_nodes();
+    let (mut h, a, _b) = H::two_nodes();
     h.announce(&a, &["10.241.0.0/24"], &[65100]);
     h.drain();
     h.raw_update(&a, malformed_origin());
@@ -95,7 +95,7 @@ fn a_burst_of_updates_is_applied_in_order() {
 
 #[test]
 fn route_refresh_sends_the_family_again() {
-    let (mut h, a, b) = H::two_nodes();
+    let (mut h, a, _b) = H::two_nodes();
     h.announce(&a, &["10.241.0.0/24", "fd00:10:241::/64"], &[65100]);
     h.drain();
     h.peer_event(PeerEvent::RouteRefresh {
@@ -154,7 +154,7 @@ fn route_refresh_from_a_neighbor_not_established_is_ignored() {
 
 #[test]
 fn a_looped_route_is_kept_out_of_the_kernel_and_the_exports() {
-    let (mut h, a, b) = H::two_nodes();
+    let (mut h, a, _b) = H::two_nodes();
     h.announce(&a, &["10.241.0.0/24"], &[65100, 65000]);
     let outs = h.drain();
     assert!(fib_changes(&outs).is_empty());
@@ -172,7 +172,7 @@ fn lab_with(extra: &str) -> H {
 
 #[test]
 fn an_external_path_not_starting_with_the_peers_as_is_treated_as_withdraw() {
-    let (mut h, a, b) = H::two_nodes();
+    let (mut h, a, _b) = H::two_nodes();
     h.announce(&a, &["10.241.0.0/24"], &[65100]);
     h.drain();
     // The same prefix again, now with a path that starts elsewhere.
