@@ -8,29 +8,36 @@ use bytes::Bytes;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use rib::ExportBatch;
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::net::IpAddr;
 use std::sync::Arc;
-use tracing::error;
 
-/// Packs `batches` into as few UPDATE messages as the session allows.
+/// Packs `batches` into as few UPDATE messages as the session allows;
+/// `too_big` counts the announcements sent as withdrawals instead (see
+/// [`encode_batch`]).
 pub(super) fn encode_batches(
     ctx: &SessionContext,
     batches: &[ExportBatch],
-    peer: IpAddr,
+    too_big: &mut usize,
 ) -> Vec<Bytes> {
     let mut out = Vec::new();
     for b in batches {
-        out.extend(encode_batch(ctx, b, peer));
+        let (msgs, withdrawn) = encode_batch(ctx, b);
+        out.extend(msgs);
+        *too_big += usize::from(withdrawn);
     }
     out
 }
 
-/// The UPDATE messages of one batch (none, logged, if it cannot be
-/// encoded).
-fn encode_batch(ctx: &SessionContext, batch: &ExportBatch, peer: IpAddr) -> Vec<Bytes> {
+/// The UPDATE messages of one batch, and whether an announcement had to
+/// go out as a withdrawal. An announcement whose attributes fit no
+/// message of the session (too large without Extended Message) withdraws
+/// its prefixes instead, as RFC 8654 section 4 says: the peer must not
+/// keep an older route for them.
+fn encode_batch(ctx: &SessionContext, batch: &ExportBatch) -> (Vec<Bytes>, bool) {
     let packer = UpdatePacker::new(ctx);
-    let r = match batch {
-        ExportBatch::Withdraw { family, nlri } => packer.withdraw(*family, nlri),
+    match batch {
+        ExportBatch::Withdraw { family, nlri } => {
+            (packer.withdraw(*family, nlri).unwrap_or_default(), false)
+        }
         ExportBatch::Announce {
             family,
             route,
@@ -40,13 +47,12 @@ fn encode_batch(ctx: &SessionContext, batch: &ExportBatch, peer: IpAddr) -> Vec<
                 global: route.next_hop,
                 link_local: None,
             };
-            packer.announce(&route.attrs, Some(nh), *family, nlri)
+            match packer.announce(&route.attrs, Some(nh), *family, nlri) {
+                Ok(msgs) => (msgs, false),
+                Err(_) => (packer.withdraw(*family, nlri).unwrap_or_default(), true),
+            }
         }
-    };
-    r.unwrap_or_else(|e| {
-        error!(%peer, family = %batch.family(), error = %e, "cannot encode an export");
-        Vec::new()
-    })
+    }
 }
 
 /// What the encoding of a batch depends on besides the batch: the session
@@ -74,6 +80,8 @@ struct Encoded {
     format: Format,
     batch: ExportBatch,
     msgs: Vec<Bytes>,
+    /// An announcement sent as a withdrawal (too large for the format).
+    withdrawn: bool,
 }
 
 /// Batches of more prefixes than this are encoded for each session and not
@@ -105,12 +113,14 @@ impl RoundEncoder {
         &mut self,
         ctx: &SessionContext,
         batches: Vec<ExportBatch>,
-        peer: IpAddr,
+        too_big: &mut usize,
     ) -> Vec<Bytes> {
         let mut out = Vec::new();
         for batch in batches {
             if batch.nlri().len() > SHARE_MAX_NLRI {
-                out.extend(encode_batch(ctx, &batch, peer));
+                let (msgs, withdrawn) = encode_batch(ctx, &batch);
+                out.extend(msgs);
+                *too_big += usize::from(withdrawn);
                 continue;
             }
             let format = Format::of(ctx, batch.family());
@@ -120,9 +130,11 @@ impl RoundEncoder {
                 .find(hash, |e| e.format == format && same_batch(&e.batch, &batch));
             if let Some(e) = found {
                 out.extend(e.msgs.iter().cloned());
+                *too_big += usize::from(e.withdrawn);
                 continue;
             }
-            let msgs = encode_batch(ctx, &batch, peer);
+            let (msgs, withdrawn) = encode_batch(ctx, &batch);
+            *too_big += usize::from(withdrawn);
             if self.done.len() >= SHARE_MAX_BATCHES {
                 out.extend(msgs);
                 continue;
@@ -135,6 +147,7 @@ impl RoundEncoder {
                     format,
                     batch,
                     msgs,
+                    withdrawn,
                 },
                 |e| e.hash,
             );
@@ -255,7 +268,7 @@ mod tests {
 
     #[test]
     fn equal_batches_share_their_messages_within_a_round() {
-        let peer: IpAddr = "192.0.2.9".parse().unwrap();
+        let mut too_big = 0;
         let (a, b) = (route(65001), route(65002));
         let first = vec![
             announce(&a, &["10.1.0.0/24"]),
@@ -271,54 +284,70 @@ mod tests {
         ];
         let ctx = four_octet();
         let mut round = RoundEncoder::default();
-        let one = round.encode(&ctx, first.clone(), peer);
-        let two = round.encode(&ctx, second.clone(), peer);
+        let one = round.encode(&ctx, first.clone(), &mut too_big);
+        let two = round.encode(&ctx, second.clone(), &mut too_big);
         // The same bytes as encoding each session on its own.
-        assert_eq!(one, encode_batches(&ctx, &first, peer));
-        assert_eq!(two, encode_batches(&ctx, &second, peer));
+        assert_eq!(one, encode_batches(&ctx, &first, &mut 0));
+        assert_eq!(two, encode_batches(&ctx, &second, &mut 0));
         assert_eq!(two.len(), 3);
         // b's batch is the very same buffer; a's differs (another prefix).
         assert_eq!(one[1].as_ptr(), two[0].as_ptr());
         assert_ne!(one[0], two[1]);
         // A session with 2-octet AS numbers gets its own encoding.
         let two_octet = SessionContext::default();
-        let three = round.encode(&two_octet, first.clone(), peer);
-        assert_eq!(three, encode_batches(&two_octet, &first, peer));
+        let three = round.encode(&two_octet, first.clone(), &mut too_big);
+        assert_eq!(three, encode_batches(&two_octet, &first, &mut 0));
         assert_ne!(three[1].as_ptr(), one[1].as_ptr());
         assert_ne!(three[1], one[1]);
     }
 
     #[test]
     fn equal_attributes_in_another_allocation_share_too() {
-        let peer: IpAddr = "192.0.2.9".parse().unwrap();
+        let mut too_big = 0;
         let ctx = four_octet();
         let mut round = RoundEncoder::default();
-        let one = round.encode(&ctx, vec![announce(&route(65001), &["10.1.0.0/24"])], peer);
-        let two = round.encode(&ctx, vec![announce(&route(65001), &["10.1.0.0/24"])], peer);
+        let one = round.encode(
+            &ctx,
+            vec![announce(&route(65001), &["10.1.0.0/24"])],
+            &mut too_big,
+        );
+        let two = round.encode(
+            &ctx,
+            vec![announce(&route(65001), &["10.1.0.0/24"])],
+            &mut too_big,
+        );
         assert_eq!(one[0].as_ptr(), two[0].as_ptr());
         // Other attributes, other messages.
-        let three = round.encode(&ctx, vec![announce(&route(65002), &["10.1.0.0/24"])], peer);
+        let three = round.encode(
+            &ctx,
+            vec![announce(&route(65002), &["10.1.0.0/24"])],
+            &mut too_big,
+        );
         assert_ne!(three, one);
         assert_eq!(
             three,
-            encode_batches(&ctx, &[announce(&route(65002), &["10.1.0.0/24"])], peer)
+            encode_batches(
+                &ctx,
+                &[announce(&route(65002), &["10.1.0.0/24"])],
+                &mut too_big
+            )
         );
     }
 
     #[test]
     fn a_round_keeps_a_bounded_number_of_batches() {
-        let peer: IpAddr = "192.0.2.9".parse().unwrap();
+        let mut too_big = 0;
         let ctx = four_octet();
         let a = route(65001);
         let batches: Vec<ExportBatch> = (0..SHARE_MAX_BATCHES + 2)
             .map(|i| announce(&a, &[&format!("10.{}.{}.0/24", i / 256 % 256, i % 256)]))
             .collect();
         let mut round = RoundEncoder::default();
-        let one = round.encode(&ctx, batches.clone(), peer);
+        let one = round.encode(&ctx, batches.clone(), &mut too_big);
         assert_eq!(round.done.len(), SHARE_MAX_BATCHES);
-        let two = round.encode(&ctx, batches.clone(), peer);
+        let two = round.encode(&ctx, batches.clone(), &mut too_big);
         assert_eq!(one, two);
-        assert_eq!(one, encode_batches(&ctx, &batches, peer));
+        assert_eq!(one, encode_batches(&ctx, &batches, &mut 0));
         // Kept ones are shared, the rest encoded again.
         assert_eq!(one[0].as_ptr(), two[0].as_ptr());
         let last = SHARE_MAX_BATCHES + 1;
@@ -327,7 +356,7 @@ mod tests {
 
     #[test]
     fn large_batches_are_encoded_for_each_session() {
-        let peer: IpAddr = "192.0.2.9".parse().unwrap();
+        let mut too_big = 0;
         let ctx = four_octet();
         let prefixes: Vec<String> = (0..=SHARE_MAX_NLRI)
             .map(|i| format!("10.{}.{}.0/24", i / 256, i % 256))
@@ -335,10 +364,10 @@ mod tests {
         let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
         let batch = announce(&route(65001), &prefixes);
         let mut round = RoundEncoder::default();
-        let one = round.encode(&ctx, vec![batch.clone()], peer);
-        let two = round.encode(&ctx, vec![batch.clone()], peer);
+        let one = round.encode(&ctx, vec![batch.clone()], &mut too_big);
+        let two = round.encode(&ctx, vec![batch.clone()], &mut too_big);
         assert_eq!(one, two);
-        assert_eq!(one, encode_batches(&ctx, &[batch], peer));
+        assert_eq!(one, encode_batches(&ctx, &[batch], &mut 0));
         assert_ne!(one[0].as_ptr(), two[0].as_ptr());
     }
 }

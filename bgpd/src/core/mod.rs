@@ -61,6 +61,8 @@ struct Session {
     eor_received: HashSet<Family>,
     /// Bounds the warnings about what the peer sends.
     log_gate: log_gate::LogGate,
+    /// Per family, when a ROUTE-REFRESH may be answered again.
+    refresh_next: [Option<Instant>; 2],
 }
 
 /// The neighbors an export round has yet to serve.
@@ -97,6 +99,9 @@ pub struct Core {
     max_prefix_restarts: BTreeMap<PeerId, Option<Instant>>,
     /// Neighbors shut down by rbgpctl.
     admin_down: BTreeSet<PeerId>,
+    /// ROUTE-REFRESHes held back (neighbor, family index), with when to
+    /// answer them.
+    refresh_due: BTreeMap<(PeerId, usize), Instant>,
     started: Instant,
     now: Instant,
     watching: bool,
@@ -165,6 +170,7 @@ impl Core {
             stale_deadlines: BTreeMap::new(),
             max_prefix_restarts: BTreeMap::new(),
             admin_down: BTreeSet::new(),
+            refresh_due: BTreeMap::new(),
             started: now,
             now,
             watching: false,
@@ -264,7 +270,8 @@ impl Core {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let stale = self.stale_deadlines.values().copied().min();
         let restart = self.max_prefix_restarts.values().flatten().copied().min();
-        [stale, restart, self.fib_startup_check]
+        let refresh = self.refresh_due.values().copied().min();
+        [stale, restart, refresh, self.fib_startup_check]
             .into_iter()
             .flatten()
             .min()
@@ -349,6 +356,23 @@ impl Core {
         self.round = Some(ExportRound { pending, share });
     }
 
+    /// Logs (at most once per period and session) that `n` routes were
+    /// withdrawn from `peer` because their attributes fit no message.
+    fn too_big(&mut self, peer: PeerId, n: usize) {
+        let now = self.now;
+        if let Some(s) = self.sessions.get_mut(&peer) {
+            if let Some(suppressed) = s.log_gate.admit(now) {
+                tracing::warn!(
+                    peer = %s.info.addr,
+                    batches = n,
+                    suppressed,
+                    "routes withdrawn instead of announced: their attributes exceed the \
+                     session's message size (no Extended Message, RFC 8654)"
+                );
+            }
+        }
+    }
+
     /// Queues the exports of one neighbor in the current round.
     fn export_to(&mut self, peer: PeerId, share: bool) {
         let Some(s) = self.sessions.get(&peer) else {
@@ -357,12 +381,16 @@ impl Core {
         match self.rib.drain_exports(s.rib_id) {
             Ok(batches) if !batches.is_empty() => {
                 let ctx = &s.info.negotiated.context;
+                let mut too_big = 0;
                 let msgs = if share {
-                    self.encoded.encode(ctx, batches, s.info.addr)
+                    self.encoded.encode(ctx, batches, &mut too_big)
                 } else {
-                    export::encode_batches(ctx, &batches, s.info.addr)
+                    export::encode_batches(ctx, &batches, &mut too_big)
                 };
                 self.send(peer, crate::peer::PeerCommand::Send(msgs));
+                if too_big > 0 {
+                    self.too_big(peer, too_big);
+                }
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(peer = %s.info.addr, error = %e, "export failed"),

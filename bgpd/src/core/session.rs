@@ -126,7 +126,8 @@ impl Core {
             Vec::new()
         });
         let ctx = &info.negotiated.context;
-        let mut msgs = self.encoded.encode(ctx, batches, info.addr);
+        let mut too_big = 0;
+        let mut msgs = self.encoded.encode(ctx, batches, &mut too_big);
         msgs.extend(export::end_of_ribs(ctx, &info.negotiated.families));
         self.send(peer, PeerCommand::Send(msgs));
         self.sessions.insert(
@@ -136,8 +137,12 @@ impl Core {
                 rib_id,
                 eor_received: HashSet::new(),
                 log_gate: LogGate::default(),
+                refresh_next: [None; 2],
             },
         );
+        if too_big > 0 {
+            self.too_big(peer, too_big);
+        }
     }
 
     fn on_update(&mut self, peer: PeerId, update: &Update) {
@@ -263,7 +268,29 @@ impl Core {
         }
     }
 
+    /// A ROUTE-REFRESH: answered at once, or, when the last answer for
+    /// this family is less than [`REFRESH_INTERVAL`] old, once that time
+    /// has passed (however many more came meanwhile): a storm of requests
+    /// costs one full export per interval, not one each.
     fn on_route_refresh(&mut self, peer: PeerId, family: Family) {
+        let now = self.now;
+        let Some(s) = self.sessions.get_mut(&peer) else {
+            return;
+        };
+        let Some(next) = s.refresh_next.get_mut(family_index(family)) else {
+            return;
+        };
+        if let Some(t) = next.filter(|t| now < *t) {
+            self.refresh_due.insert((peer, family_index(family)), t);
+            return;
+        }
+        *next = Some(now + REFRESH_INTERVAL);
+        self.answer_refresh(peer, family);
+    }
+
+    /// Sends `peer` the whole table of `family` again (RFC 2918, framed by
+    /// the RFC 7313 markers when enhanced route refresh was negotiated).
+    pub(super) fn answer_refresh(&mut self, peer: PeerId, family: Family) {
         let Some(s) = self.sessions.get(&peer) else {
             return;
         };
@@ -280,12 +307,16 @@ impl Core {
                 if enhanced {
                     msgs.extend(export::route_refresh_marker(&ctx, family, true));
                 }
-                msgs.extend(export::encode_batches(&ctx, &batches, addr));
+                let mut too_big = 0;
+                msgs.extend(export::encode_batches(&ctx, &batches, &mut too_big));
                 if enhanced {
                     msgs.extend(export::route_refresh_marker(&ctx, family, false));
                 }
                 info!(peer = %addr, %family, messages = msgs.len(), "route refresh answered");
                 self.send(peer, PeerCommand::Send(msgs));
+                if too_big > 0 {
+                    self.too_big(peer, too_big);
+                }
             }
             Err(e) => warn!(peer = %addr, error = %e, "route refresh failed"),
         }
@@ -301,6 +332,7 @@ impl Core {
         let Some(s) = self.sessions.remove(&peer) else {
             return;
         };
+        self.refresh_due.retain(|(p, _), _| *p != peer);
         let addr = s.info.addr;
         let gr = s.info.negotiated.peer_gr.as_ref().filter(|_| graceful);
         match gr {
@@ -343,6 +375,22 @@ impl Core {
             addr,
             state: CtlPeerState::Idle,
         });
+    }
+}
+
+/// Least time between two answers to one neighbor's ROUTE-REFRESHes of
+/// one family.
+pub(super) const REFRESH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The index of a unicast family in per-family arrays (0 IPv4, 1 IPv6; 2,
+/// out of range, for anything else).
+pub(super) fn family_index(f: Family) -> usize {
+    if f == Family::IPV4_UNICAST {
+        0
+    } else if f == Family::IPV6_UNICAST {
+        1
+    } else {
+        2
     }
 }
 

@@ -43,6 +43,28 @@ impl Core {
             );
             self.send(p, PeerCommand::Enable);
         }
+        let refresh: Vec<(PeerId, usize)> = self
+            .refresh_due
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(k, _)| *k)
+            .collect();
+        for (peer, f) in refresh {
+            self.refresh_due.remove(&(peer, f));
+            let family = if f == 0 {
+                bgp_proto::Family::IPV4_UNICAST
+            } else {
+                bgp_proto::Family::IPV6_UNICAST
+            };
+            if let Some(next) = self
+                .sessions
+                .get_mut(&peer)
+                .and_then(|s| s.refresh_next.get_mut(f))
+            {
+                *next = Some(now + super::session::REFRESH_INTERVAL);
+                self.answer_refresh(peer, family);
+            }
+        }
         if self.fib_startup_check.is_some_and(|t| t <= now) {
             self.fib_startup_check = Some(now + FIB_STARTUP_POLL);
             self.out.push_back(Output::Fib(FibCommand::Summary));

@@ -64,6 +64,8 @@ pub(super) struct Peer {
     pub gr_families: Vec<Family>,
     pub route_refresh: bool,
     pub enhanced_rr: bool,
+    /// Both sides announced Extended Message (RFC 8654).
+    pub extended_message: bool,
 }
 
 impl Peer {
@@ -78,6 +80,7 @@ impl Peer {
             gr_families: vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
             route_refresh: true,
             enhanced_rr: false,
+            extended_message: false,
         }
     }
 
@@ -98,6 +101,7 @@ impl Peer {
     pub fn ctx(&self) -> SessionContext {
         SessionContext {
             four_octet_as: true,
+            extended_message: self.extended_message,
             ..SessionContext::default()
         }
     }
@@ -211,7 +215,7 @@ impl H {
             four_octet_as: true,
             route_refresh: p.route_refresh,
             enhanced_rr: p.enhanced_rr,
-            extended_message: false,
+            extended_message: p.extended_message,
             peer_gr: p.gr.map(|t| GracefulRestart {
                 restart_state: false,
                 notification: false,

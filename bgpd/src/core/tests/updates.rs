@@ -263,3 +263,92 @@ fn multicast_routes_are_never_installed() {
         "the unicast NLRI only"
     );
 }
+
+#[test]
+fn a_route_too_large_for_a_peer_is_withdrawn_from_it_not_left_stale() {
+    use bgp_proto::msg::attributes::Community;
+    let mut h = H::new();
+    let a = Peer {
+        extended_message: true,
+        ..Peer::node(2)
+    };
+    let b = Peer::node2(3);
+    h.up(&a);
+    h.up(&b);
+    h.announce(&a, &["10.241.0.0/24"], &[65100]);
+    assert_eq!(announced_to(&h.drain(), 3), vec!["10.241.0.0/24"]);
+    // The same prefix again with 1,200 communities: 4,800 octets of
+    // attributes, more than a 4,096-octet message holds.
+    let mut msg = announcement(&a, &["10.241.0.0/24"], &[65100]);
+    msg.attributes.communities = (0..1200u32).map(|i| Community(0xfde8_0000 | i)).collect();
+    h.update(&a, &msg);
+    let outs = h.drain();
+    assert_eq!(withdrawn_from(&outs, 3), vec!["10.241.0.0/24"]);
+    assert!(announced_to(&outs, 3).is_empty());
+    // The kernel still has the route: only the peer cannot take it.
+    assert!(fib_changes(&outs).is_empty());
+}
+
+fn refreshes(outs: &[Output], peer: PeerId) -> usize {
+    commands_to(outs, peer)
+        .iter()
+        .filter(|c| matches!(c, PeerCommand::Send(m) if !m.is_empty()))
+        .count()
+}
+
+#[test]
+fn a_route_refresh_storm_costs_one_export_per_interval() {
+    let (mut h, a, b) = H::two_nodes();
+    h.announce(&a, &["10.241.0.0/24"], &[65100]);
+    h.drain();
+    // 10,000 requests within a second.
+    for i in 0..10_000u32 {
+        if i % 1000 == 0 {
+            h.advance(Duration::from_millis(100));
+        }
+        h.peer_event(PeerEvent::RouteRefresh {
+            peer: b.id,
+            family: Family::IPV4_UNICAST,
+        });
+    }
+    let outs = h.drain();
+    assert_eq!(refreshes(&outs, b.id), 1, "the first one, at once");
+    // The rest are one answer when the interval has passed.
+    let due = h.core.poll_timeout().unwrap();
+    assert_eq!(
+        due,
+        h.t0 + Duration::from_millis(100) + Duration::from_secs(5)
+    );
+    h.now = due;
+    h.feed(Input::Tick);
+    let outs = h.drain();
+    assert_eq!(refreshes(&outs, b.id), 1);
+    assert_eq!(announced_to(&outs, b.id), vec!["10.241.0.0/24"]);
+    assert_eq!(h.core.poll_timeout(), None, "nothing more held back");
+}
+
+#[test]
+fn route_refreshes_of_two_families_are_answered_each() {
+    let (mut h, _a, b) = H::two_nodes();
+    for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+        h.peer_event(PeerEvent::RouteRefresh { peer: b.id, family });
+    }
+    // Two answers (an empty table is no message, so count the commands).
+    let sends = commands_to(&h.drain(), b.id).len();
+    assert_eq!(sends, 2);
+}
+
+#[test]
+fn a_held_back_route_refresh_is_dropped_with_its_session() {
+    let (mut h, _a, b) = H::two_nodes();
+    for _ in 0..2 {
+        h.peer_event(PeerEvent::RouteRefresh {
+            peer: b.id,
+            family: Family::IPV4_UNICAST,
+        });
+    }
+    h.drain();
+    assert!(h.core.poll_timeout().is_some());
+    h.down(&b, false);
+    assert_eq!(h.core.poll_timeout(), None);
+}
