@@ -170,6 +170,20 @@ impl Notification {
         std::str::from_utf8(text).ok()
     }
 
+    /// This Cease wrapped in a Hard Reset (RFC 8538 section 3: subcode 9,
+    /// the data the inner subcode and its data), so that a peer in GR
+    /// helper mode drops our routes at once instead of keeping them stale.
+    /// Anything else, and a Hard Reset already, is returned as it is.
+    pub fn into_hard_reset(self) -> Notification {
+        if self.code != code::CEASE || self.is_hard_reset() {
+            return self;
+        }
+        let mut data = Vec::with_capacity(self.data.len() + 1);
+        data.push(self.subcode);
+        data.extend_from_slice(&self.data);
+        Notification::new(code::CEASE, cease_subcode::HARD_RESET, data)
+    }
+
     /// Whether this is a Cease Hard Reset (RFC 8538): GR helpers must drop
     /// the peer's routes at once.
     pub fn is_hard_reset(&self) -> bool {
@@ -258,6 +272,17 @@ mod tests {
         assert_eq!(n.data, b"\x05maint");
         assert_eq!(n.shutdown_message(), Some("maint"));
         assert_eq!(n.describe(), "Cease / Administrative Shutdown: \"maint\"");
+    }
+
+    #[test]
+    fn a_cease_wraps_into_a_hard_reset_once() {
+        let n = Notification::cease_with_message(cease_subcode::ADMINISTRATIVE_SHUTDOWN, "maint");
+        let h = n.into_hard_reset();
+        assert!(h.is_hard_reset());
+        assert_eq!(h.data, b"\x02\x05maint");
+        assert_eq!(h.clone().into_hard_reset(), h);
+        let other = Notification::new(code::UPDATE_MESSAGE, 1, []);
+        assert_eq!(other.clone().into_hard_reset(), other);
     }
 
     #[test]

@@ -54,9 +54,13 @@ impl Core {
                     cease_subcode::ADMINISTRATIVE_SHUTDOWN,
                     message.as_deref().unwrap_or(""),
                 );
-                if let Some(p) = find_peer(ctx, address) {
-                    self.admin_down.insert(p.id);
-                }
+                let n = match find_peer(ctx, address) {
+                    Some(p) => {
+                        self.admin_down.insert(p.id);
+                        self.hard_reset_for(p.id, n)
+                    }
+                    None => n,
+                };
                 let cmd = PeerCommand::Shutdown(Some(n));
                 self.peer_actions(ctx, address, "shutdown", [cmd])
             }

@@ -194,6 +194,16 @@ impl Core {
         self.check_max_prefix(peer);
     }
 
+    /// `n` as the NOTIFICATION that ends `peer`'s session for good: a
+    /// Hard Reset when both sides set RFC 8538's N bit, so that the peer
+    /// does not keep our routes as stale (RFC 8538 section 5).
+    pub(super) fn hard_reset_for(&self, peer: PeerId, n: Notification) -> Notification {
+        match self.sessions.get(&peer) {
+            Some(s) if s.info.negotiated.gr_notification => n.into_hard_reset(),
+            _ => n,
+        }
+    }
+
     fn emit_route_events(&mut self, addr: IpAddr, update: &Update) {
         let withdrawn = update
             .withdrawn()
@@ -260,6 +270,7 @@ impl Core {
                 let mut data = vec![0, 1, 1];
                 data.extend_from_slice(&u32::try_from(mp.limit).unwrap_or(u32::MAX).to_be_bytes());
                 let n = Notification::new(code::CEASE, cease_subcode::MAX_PREFIXES, data);
+                let n = self.hard_reset_for(peer, n);
                 self.send(peer, PeerCommand::Shutdown(Some(n)));
                 let again = (mp.restart_after > 0)
                     .then(|| self.now + Duration::from_secs(u64::from(mp.restart_after)));

@@ -293,3 +293,27 @@ fn the_driver_is_told_what_to_read_for_a_request() {
     assert_eq!(ctl_needs(&Request::ShowSummary), FibQuery::Summary);
     assert_eq!(ctl_needs(&Request::ShowPeers), FibQuery::None);
 }
+
+#[test]
+fn shutdown_of_a_session_with_the_n_bit_is_a_hard_reset() {
+    let mut h = H::new();
+    let a = Peer {
+        gr_notification: true,
+        ..Peer::node(2).gr(120)
+    };
+    h.up(&a);
+    let (_, outs) = ask(
+        &mut h,
+        Request::PeerShutdown {
+            address: a.addr,
+            message: None,
+        },
+        peers(&[(&a, State::Established)]),
+    );
+    let n = shutdown_of(&outs, 2).unwrap().unwrap();
+    assert_eq!(n.subcode, cease_subcode::HARD_RESET);
+    assert_eq!(
+        n.data.first(),
+        Some(&cease_subcode::ADMINISTRATIVE_SHUTDOWN)
+    );
+}

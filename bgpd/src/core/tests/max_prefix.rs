@@ -117,3 +117,24 @@ fn the_limit_counts_rejected_routes_too() {
     assert!(fib_changes(&outs).is_empty());
     assert!(shutdown_of(&outs, 2).is_some());
 }
+
+#[test]
+fn stop_is_a_hard_reset_when_the_n_bit_was_negotiated() {
+    let mut h = with_limit("stop", 0);
+    let a = Peer {
+        gr_notification: true,
+        ..Peer::node(2).gr(120)
+    };
+    h.up(&a);
+    h.announce(&a, &["10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"], &[65100]);
+    let n = shutdown_of(&h.drain(), 2).unwrap().unwrap();
+    assert_eq!(
+        (n.code, n.subcode),
+        (code::CEASE, cease_subcode::HARD_RESET)
+    );
+    // RFC 8538: the inner subcode, then its data.
+    assert_eq!(
+        n.data,
+        vec![cease_subcode::MAX_PREFIXES, 0, 1, 1, 0, 0, 0, 2]
+    );
+}

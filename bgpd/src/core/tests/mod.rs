@@ -66,6 +66,8 @@ pub(super) struct Peer {
     pub enhanced_rr: bool,
     /// Both sides announced Extended Message (RFC 8654).
     pub extended_message: bool,
+    /// Both sides set the N bit of graceful restart (RFC 8538).
+    pub gr_notification: bool,
 }
 
 impl Peer {
@@ -81,6 +83,7 @@ impl Peer {
             route_refresh: true,
             enhanced_rr: false,
             extended_message: false,
+            gr_notification: false,
         }
     }
 
@@ -229,7 +232,7 @@ impl H {
                     })
                     .collect(),
             }),
-            gr_notification: false,
+            gr_notification: p.gr_notification,
             peer_open: open(p.asn, peer_id),
             local_open: open(65000, Ipv4Addr::new(172, 18, 0, 5)),
         };
