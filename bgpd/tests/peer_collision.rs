@@ -311,3 +311,114 @@ async fn open_with_the_wrong_as_is_refused_with_bad_peer_as() {
     );
     mgr.shutdown(None).await;
 }
+
+/// The next event that `pick` accepts, within 10 s.
+async fn next_event(
+    rx: &mut mpsc::Receiver<PeerEvent>,
+    pick: impl Fn(&PeerEvent) -> bool,
+) -> PeerEvent {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let ev = rx.recv().await.unwrap();
+            if pick(&ev) {
+                return ev;
+            }
+        }
+    })
+    .await
+    .expect("event")
+}
+
+/// RFC 4724 4.2: a new connection from a peer whose session is
+/// established with graceful restart ends the old session when an OPEN
+/// arrives on it, not when it is merely opened: a bare connect from the
+/// peer's address (anyone on its link can make one) must not end the
+/// session.
+#[tokio::test]
+async fn a_bare_connect_keeps_a_gr_session_and_an_open_on_it_restarts_it() {
+    let (ours, theirs) = ("127.0.10.1", "127.0.10.2");
+    let (pa, pb) = (free_port(ours), free_port(theirs));
+    let config: Config = toml::from_str(&format!(
+        r#"
+        [router]
+        asn = 65000
+        router_id = "10.0.0.5"
+        listen = ["{ours}:{pa}"]
+        [[neighbor]]
+        address = "{theirs}"
+        remote_as = 65100
+        port = {pb}
+        local_address = "{ours}"
+        "#
+    ))
+    .unwrap();
+    let peer_listener = TcpListener::bind((theirs, pb)).await.unwrap();
+    let (tx, mut rx) = mpsc::channel(64);
+    let mut mgr = PeerManager::spawn(&config, tx);
+    let (s, _) = tokio::time::timeout(Duration::from_secs(10), peer_listener.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut first = Raw {
+        s,
+        buf: BytesMut::new(),
+    };
+    assert!(matches!(first.recv().await, Some(Decoded::Open(_))));
+    first
+        .send(Message::Open(open(Ipv4Addr::new(10, 0, 0, 9))))
+        .await;
+    assert!(matches!(first.recv().await, Some(Decoded::Keepalive)));
+    first.send(Message::Keepalive).await;
+    next_event(&mut rx, |e| matches!(e, PeerEvent::Established { .. })).await;
+
+    // A bare connect from the peer's address: nothing is sent on it.
+    let dial = || async {
+        let sock = TcpSocket::new_v4().unwrap();
+        sock.bind(format!("{theirs}:0").parse().unwrap()).unwrap();
+        sock.connect(format!("{ours}:{pa}").parse().unwrap())
+            .await
+            .unwrap()
+    };
+    let mut second = Raw {
+        s: dial().await,
+        buf: BytesMut::new(),
+    };
+    // It gets our OPEN, as any connection would...
+    assert!(matches!(second.recv().await, Some(Decoded::Open(_))));
+    // ...while the session goes on: no Down, still Established.
+    let quiet = tokio::time::timeout(Duration::from_millis(1500), async {
+        loop {
+            if let Some(ev @ PeerEvent::Down { .. }) = rx.recv().await {
+                return ev;
+            }
+        }
+    })
+    .await;
+    assert!(quiet.is_err(), "the session ended: {quiet:?}");
+    assert_eq!(mgr.peers()[0].state, bgp_proto::fsm::State::Established);
+
+    // The peer's OPEN on the new connection: it restarted. The old
+    // session ends gracefully (routes kept stale), the new one comes up.
+    second
+        .send(Message::Open(open(Ipv4Addr::new(10, 0, 0, 9))))
+        .await;
+    let down = next_event(&mut rx, |e| matches!(e, PeerEvent::Down { .. })).await;
+    assert!(
+        matches!(down, PeerEvent::Down { graceful: true, .. }),
+        "{down:?}"
+    );
+    assert!(matches!(second.recv().await, Some(Decoded::Keepalive)));
+    second.send(Message::Keepalive).await;
+    let up = next_event(&mut rx, |e| matches!(e, PeerEvent::Established { .. })).await;
+    let PeerEvent::Established { info, .. } = up else {
+        unreachable!()
+    };
+    assert_eq!(
+        info.remote,
+        second.s.local_addr().unwrap(),
+        "the new connection carries the session"
+    );
+    // The old connection is closed without a NOTIFICATION.
+    assert!(first.recv().await.is_none());
+    mgr.shutdown(None).await;
+}

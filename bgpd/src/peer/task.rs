@@ -10,7 +10,7 @@ use super::mailbox;
 use super::sockopt;
 use super::spec::{NeighborSpec, TtlPolicy};
 use super::{PeerCommand, PeerEvent, PeerId, PeerStatus, SessionInfo, UPDATE_BURST};
-use bgp_proto::fsm::{collision_winner, Action, Event, Fsm, Incoming, Negotiated, Origin, State};
+use bgp_proto::fsm::{Action, Event, Fsm, Incoming, Negotiated, Origin, State};
 use bgp_proto::msg::notification::cease_subcode;
 use bgp_proto::wire::Decoded;
 use bgp_proto::{Message, Notification, RouteRefresh, RouteRefreshSubtype};
@@ -122,6 +122,9 @@ async fn dial(
     }
     sock.connect(remote).await
 }
+
+#[path = "task_collision.rs"]
+mod collision;
 
 fn cease(subcode: u8) -> Notification {
     Notification::new(bgp_proto::msg::notification::code::CEASE, subcode, [])
@@ -397,33 +400,42 @@ impl NeighborTask {
                     debug!(peer = %self.spec.addr, "refusing a third connection");
                     return;
                 }
-                let mut cfg = self.main.fsm.config().clone();
-                cfg.passive = true;
-                cfg.seed = rand::random();
-                let fsm = Fsm::new(cfg);
-                self.other = Some(Box::new(Side { fsm, conn: None }));
-                self.set_conn(Which::Other, conn);
-                self.handle(Which::Other, Event::ManualStart).await;
-                self.handle(Which::Other, Event::TcpConnected).await;
+                self.start_other(conn).await;
             }
             State::Established => {
                 // RFC 4724 4.2: "If a BGP speaker receives an OPEN ... for
                 // a peer with which it has an established session and
                 // graceful restart was negotiated, it MUST close the TCP
-                // connection of the old session" - the peer restarted.
-                let gr = self.session.as_ref().is_some_and(|s| s.peer_gr.is_some());
-                if gr {
-                    info!(peer = %self.spec.addr, "new connection while established: peer restarted");
-                    self.handle(Which::Main, Event::TcpClosed).await;
-                    self.handle(Which::Main, Event::ManualStart).await;
-                    self.dial = None;
-                    self.set_conn(Which::Main, conn);
-                    self.handle(Which::Main, Event::TcpConnected).await;
-                } else {
+                // connection of the old session": on the OPEN, not on the
+                // connect (`restarted`). Until then the connection waits
+                // as the second one, under its OPEN hold timer.
+                if !self.gr_negotiated() {
                     info!(peer = %self.spec.addr, "refusing connection: session established");
+                } else if self.other.is_some() {
+                    debug!(peer = %self.spec.addr, "refusing a third connection");
+                } else {
+                    self.start_other(conn).await;
                 }
             }
         }
+    }
+
+    /// Runs an accepted connection as the second one (a collision, or a
+    /// restarting peer's).
+    async fn start_other(&mut self, conn: Conn) {
+        let mut cfg = self.main.fsm.config().clone();
+        cfg.passive = true;
+        cfg.seed = rand::random();
+        let fsm = Fsm::new(cfg);
+        self.other = Some(Box::new(Side { fsm, conn: None }));
+        self.set_conn(Which::Other, conn);
+        self.handle(Which::Other, Event::ManualStart).await;
+        self.handle(Which::Other, Event::TcpConnected).await;
+    }
+
+    /// Whether the established session negotiated graceful restart.
+    fn gr_negotiated(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| s.peer_gr.is_some())
     }
 
     fn set_conn(&mut self, which: Which, conn: Conn) {
@@ -460,7 +472,7 @@ impl NeighborTask {
         }
     }
 
-    async fn input(&mut self, which: Which, input: Input) {
+    async fn input(&mut self, mut which: Which, input: Input) {
         let (asn, addr) = (self.spec.config.remote_as, self.spec.addr);
         match input {
             Input::Message(d) => {
@@ -495,7 +507,13 @@ impl NeighborTask {
                     }
                 };
                 if let Incoming::Open(o) = &ev {
-                    if self.loses_collision(which, o.bgp_id) {
+                    let established = self.main.fsm.state() == State::Established;
+                    if which == Which::Other && established && self.gr_negotiated() {
+                        self.restarted().await;
+                        which = Which::Main;
+                    } else if (which == Which::Other && established)
+                        || self.loses_collision(which, o.bgp_id)
+                    {
                         let n = cease(cease_subcode::CONNECTION_COLLISION_RESOLUTION);
                         info!(peer = %addr, asn, "connection collision: closing this connection");
                         self.handle(which, Event::ManualStop(Some(n))).await;
@@ -695,99 +713,6 @@ impl NeighborTask {
                 }
             }
         }
-    }
-
-    /// Whether the connection of `which`, whose peer just sent an OPEN with
-    /// `peer_id`, is the one to close because the other connection (opened
-    /// by the other side) wins the collision. Deciding before the FSM sees
-    /// the OPEN means the loser never sends a KEEPALIVE.
-    fn loses_collision(&self, which: Which, peer_id: std::net::Ipv4Addr) -> bool {
-        let Some(other) = &self.other else {
-            return false;
-        };
-        let origin = |side: &Side| side.conn.as_ref().map(|c| c.origin);
-        let (mine, theirs) = match which {
-            Which::Main => (origin(&self.main), origin(other)),
-            Which::Other => (origin(other), origin(&self.main)),
-        };
-        let (Some(mine), Some(theirs)) = (mine, theirs) else {
-            return false;
-        };
-        if mine == theirs {
-            return false;
-        }
-        let winner = collision_winner(
-            self.spec.local.router_id,
-            self.spec.local.asn,
-            peer_id,
-            self.spec.config.remote_as,
-        );
-        winner != mine
-    }
-
-    // RFC 4271 6.8, with the decision in `collision_winner`.
-    async fn check_collision(&mut self) {
-        let Some(other) = &self.other else { return };
-        if other.conn.is_none() || other.fsm.state() == State::Idle {
-            self.other = None;
-            return;
-        }
-        let main_live = self.main.conn.is_some()
-            && matches!(self.main.fsm.state(), State::OpenSent | State::OpenConfirm);
-        let keep_main = if !main_live {
-            false
-        } else {
-            let main_origin = self.main.conn.as_ref().map_or(Origin::Local, |c| c.origin);
-            let other_origin = other.conn.as_ref().map_or(Origin::Remote, |c| c.origin);
-            if main_origin == other_origin {
-                // The peer dialled again: it gave up on the older one.
-                false
-            } else {
-                let peer_id = self
-                    .main
-                    .fsm
-                    .negotiated()
-                    .or(other.fsm.negotiated())
-                    .map(|n| n.peer_id);
-                let Some(peer_id) = peer_id else { return };
-                let winner = collision_winner(
-                    self.spec.local.router_id,
-                    self.spec.local.asn,
-                    peer_id,
-                    self.spec.config.remote_as,
-                );
-                info!(
-                    peer = %self.spec.addr,
-                    asn = self.spec.config.remote_as,
-                    keep = ?winner,
-                    "connection collision"
-                );
-                winner == main_origin
-            }
-        };
-        if !keep_main {
-            if let Some(other) = self.other.as_mut() {
-                std::mem::swap(&mut self.main, other);
-            }
-            let passive = self.spec.config.passive || self.spec.dynamic;
-            self.main.fsm.set_passive(passive);
-            if let Some(conn) = self.main.conn.as_ref() {
-                let mut st = lock(&self.status);
-                st.remote = Some(conn.remote);
-                st.local = Some(conn.local);
-                st.state = self.main.fsm.state();
-            }
-            let state = self.main.fsm.state();
-            self.send_event(PeerEvent::State {
-                peer: self.id,
-                addr: self.spec.addr,
-                state,
-            })
-            .await;
-        }
-        let n = cease(cease_subcode::CONNECTION_COLLISION_RESOLUTION);
-        self.handle(Which::Other, Event::ManualStop(Some(n))).await;
-        self.other = None;
     }
 }
 
