@@ -374,6 +374,12 @@ impl NeighborTask {
     async fn accept(&mut self, stream: TcpStream) {
         let v6 = stream.peer_addr().map(|a| a.is_ipv6()).unwrap_or(false);
         if let Err(e) = sockopt::apply_ttl(&stream, v6, self.ttl) {
+            // GTSM fails closed, as it does on our own dials: a session
+            // without the TTL check is one the operator did not ask for.
+            if self.ttl.min_ttl.is_some() {
+                warn!(peer = %self.spec.addr, "refusing connection: cannot apply GTSM: {e}");
+                return;
+            }
             warn!(peer = %self.spec.addr, "cannot set TTL on accepted connection: {e}");
         }
         let conn = match Conn::new(stream, Origin::Remote) {
