@@ -1,29 +1,40 @@
 #!/usr/bin/env bash
-# Runs each bgp-proto fuzz target for a bounded time and fails on a crash.
+# Runs each fuzz target for a bounded time and fails on a crash.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
-# SECONDS defaults to 30 per target; TARGETs default to all of
-# decode_frame, decode_open and decode_update. Needs cargo-fuzz and a
-# nightly toolchain (`cargo +nightly fuzz`). The corpus of each target is
-# seeded with the captured messages in bgp-proto/tests/data/*.hex. A crash
-# leaves its input in bgp-proto/fuzz/artifacts/TARGET/; turn it into a
-# regression test in bgp-proto/tests/.
+# SECONDS defaults to 30 per target; TARGETs default to all of them:
+#   bgp-proto/fuzz: decode_frame, decode_open, decode_update (the codec),
+#                   fsm_events (the session FSM);
+#   bgpd/fuzz:      core_events (the routing core), ctl_request (the
+#                   control socket's request parser and answers).
+# Needs cargo-fuzz and a nightly toolchain (`cargo +nightly fuzz`). The
+# corpus of each decode target is seeded with the captured messages in
+# bgp-proto/tests/data/*.hex. A crash leaves its input in
+# CRATE/fuzz/artifacts/TARGET/; turn it into a regression test.
 set -euo pipefail
 
 secs="${1:-30}"
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(decode_frame decode_open decode_update)
+all=(decode_frame decode_open decode_update fsm_events core_events ctl_request)
+[ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 
 case "$secs" in
   ''|*[!0-9]*) echo "fuzz.sh: SECONDS must be a number, got '$secs'" >&2; exit 2 ;;
 esac
 
 here="$(cd "$(dirname "$0")" && pwd)"
-fuzz_dir="$here/../bgp-proto/fuzz"
 data_dir="$here/../bgp-proto/tests/data"
-cd "$fuzz_dir"
+
+# The crate whose fuzz folder holds a target.
+fuzz_dir_of() {
+  case "$1" in
+    core_events | ctl_request) echo "$here/../bgpd/fuzz" ;;
+    decode_frame | decode_open | decode_update | fsm_events) echo "$here/../bgp-proto/fuzz" ;;
+    *) echo "fuzz.sh: unknown target '$1' (known: ${all[*]})" >&2; exit 2 ;;
+  esac
+}
 
 # Seeds from the captured messages in tests/data/*.hex (hex text, '#'
 # comments, messages back to back over any number of lines): the whole
@@ -53,7 +64,9 @@ seed() {
 
 failed=()
 for t in "${targets[@]}"; do
-  seed "$t"
+  fuzz_dir="$(fuzz_dir_of "$t")"
+  cd "$fuzz_dir"
+  case "$t" in decode_*) seed "$t" ;; esac
   echo "== fuzzing $t for ${secs}s"
   if ! cargo +nightly fuzz run "$t" -- -max_total_time="$secs" -print_final_stats=1; then
     echo "== $t: CRASH (see $fuzz_dir/artifacts/$t/)" >&2

@@ -113,7 +113,7 @@ if [[ -x scripts/fuzz.sh ]] && rustup toolchain list 2>/dev/null | grep -q '^nig
     fi
     if cargo +nightly fuzz --version >/dev/null 2>&1; then
         step "fuzz smoke (scripts/fuzz.sh, FUZZ_SECONDS=${FUZZ_SECONDS:-20} per target)"
-        if timeout 900 ./scripts/fuzz.sh "${FUZZ_SECONDS:-20}"; then
+        if timeout 1500 ./scripts/fuzz.sh "${FUZZ_SECONDS:-20}"; then
             fuzz="ok"
         else
             echo "test.sh: fuzz smoke failed"
