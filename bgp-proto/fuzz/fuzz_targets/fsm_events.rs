@@ -60,14 +60,20 @@ fuzz_target!(|data: &[u8]| {
             3 => Event::TcpFailed,
             4 => Event::TcpClosed,
             5 => {
-                let asn = if arg & 8 != 0 { 65100 } else { 65000 + u32::from(arg) };
+                let asn = if arg & 8 != 0 {
+                    65100
+                } else {
+                    65000 + u32::from(arg)
+                };
                 let hold = u16::from(next().unwrap_or(0)) % 12;
                 Event::Received(Incoming::Open(open(hold, asn, arg)))
             }
             6 => {
                 // An OPEN from octets: a header in front of `arg` of them.
                 let body: Vec<u8> = (0..arg).map(|_| next().unwrap_or(0)).collect();
-                let Ok(len) = u16::try_from(19 + body.len()) else { continue };
+                let Ok(len) = u16::try_from(19 + body.len()) else {
+                    continue;
+                };
                 let mut frame = BytesMut::from(&[0xffu8; 16][..]);
                 frame.extend_from_slice(&len.to_be_bytes());
                 frame.extend_from_slice(&[1]);
@@ -99,7 +105,9 @@ fuzz_target!(|data: &[u8]| {
         let _ = fsm.handle(now, ev);
         if fsm.state() == State::Established {
             assert!(saw_open, "Established without an OPEN");
-            let n = fsm.negotiated().expect("an Established session has negotiated");
+            let n = fsm
+                .negotiated()
+                .expect("an Established session has negotiated");
             assert!(n.hold_time == 0 || n.hold_time >= 3, "hold {}", n.hold_time);
             if n.hold_time > 0 {
                 assert!(fsm.poll_timeout().is_some(), "no hold timer");

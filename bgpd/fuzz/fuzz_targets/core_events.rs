@@ -169,7 +169,13 @@ fn check(outs: &[Output], ctxs: &HashMap<u32, SessionContext>) {
         for m in msgs {
             match decode_message(m.clone(), &ctx) {
                 Ok(Decoded::Update(u)) => {
-                    assert!(u.issues().is_empty(), "we sent a malformed UPDATE: {:?} {:02x?} ctx {:?}", u.issues(), m.as_ref(), ctx);
+                    assert!(
+                        u.issues().is_empty(),
+                        "we sent a malformed UPDATE: {:?} {:02x?} ctx {:?}",
+                        u.issues(),
+                        m.as_ref(),
+                        ctx
+                    );
                 }
                 Ok(Decoded::RouteRefresh(_)) => {}
                 other => panic!("we sent {other:?}"),
