@@ -84,24 +84,7 @@ impl NeighborTask {
             }
         };
         if !keep_main {
-            if let Some(other) = self.other.as_mut() {
-                std::mem::swap(&mut self.main, other);
-            }
-            let passive = self.spec.config.passive || self.spec.dynamic;
-            self.main.fsm.set_passive(passive);
-            if let Some(conn) = self.main.conn.as_ref() {
-                let mut st = lock(&self.status);
-                st.remote = Some(conn.remote);
-                st.local = Some(conn.local);
-                st.state = self.main.fsm.state();
-            }
-            let state = self.main.fsm.state();
-            self.send_event(PeerEvent::State {
-                peer: self.id,
-                addr: self.spec.addr,
-                state,
-            })
-            .await;
+            self.swap_in_other().await;
         }
         let n = cease(cease_subcode::CONNECTION_COLLISION_RESOLUTION);
         self.handle(Which::Other, Event::ManualStop(Some(n))).await;
@@ -120,8 +103,15 @@ impl NeighborTask {
             "OPEN on a new connection while established: the peer restarted"
         );
         self.handle(Which::Main, Event::TcpClosed).await;
-        if let Some(other) = self.other.take() {
-            self.main = *other;
+        self.swap_in_other().await;
+        self.other = None;
+    }
+
+    /// Makes the second connection the main one (the old main becomes the
+    /// second, for the caller to end) and tells the core its state.
+    async fn swap_in_other(&mut self) {
+        if let Some(other) = self.other.as_mut() {
+            std::mem::swap(&mut self.main, other);
         }
         let passive = self.spec.config.passive || self.spec.dynamic;
         self.main.fsm.set_passive(passive);
