@@ -76,7 +76,21 @@ fn open(id: Ipv4Addr) -> OpenMessage {
     }
 }
 
-async fn collide(peer_id: Ipv4Addr, base: u8, remote_wins: bool) {
+/// A neighbor on `base` (us 127.0.`base`.1, the scripted peer .2) that
+/// listens and dials: the manager, its events, the addresses (ours, its
+/// listening port, the peer's) and the peer's end of our dial after our
+/// OPEN.
+struct Listening {
+    mgr: PeerManager,
+    rx: mpsc::Receiver<PeerEvent>,
+    ours: String,
+    pa: u16,
+    theirs: String,
+    pb: u16,
+    dialled: Raw,
+}
+
+async fn listening(base: u8) -> Listening {
     let ours = format!("127.0.{base}.1");
     let theirs = format!("127.0.{base}.2");
     let (pa, pb) = (free_port(&ours), free_port(&theirs));
@@ -95,9 +109,8 @@ async fn collide(peer_id: Ipv4Addr, base: u8, remote_wins: bool) {
     ))
     .unwrap();
     let peer_listener = TcpListener::bind((theirs.as_str(), pb)).await.unwrap();
-    let (tx, mut rx) = mpsc::channel(64);
-    let mut mgr = PeerManager::spawn(&config, tx);
-
+    let (tx, rx) = mpsc::channel(64);
+    let mgr = PeerManager::spawn(&config, tx);
     // Our dial arrives; read our OPEN on it.
     let (s, _) = tokio::time::timeout(Duration::from_secs(10), peer_listener.accept())
         .await
@@ -108,6 +121,27 @@ async fn collide(peer_id: Ipv4Addr, base: u8, remote_wins: bool) {
         buf: BytesMut::new(),
     };
     assert!(matches!(dialled.recv().await, Some(Decoded::Open(_))));
+    Listening {
+        mgr,
+        rx,
+        ours,
+        pa,
+        theirs,
+        pb,
+        dialled,
+    }
+}
+
+async fn collide(peer_id: Ipv4Addr, base: u8, remote_wins: bool) {
+    let Listening {
+        mut mgr,
+        mut rx,
+        ours,
+        pa,
+        theirs,
+        pb,
+        dialled,
+    } = listening(base).await;
 
     // The peer dials us too, from its address.
     let sock = TcpSocket::new_v4().unwrap();
@@ -336,34 +370,15 @@ async fn next_event(
 /// session.
 #[tokio::test]
 async fn a_bare_connect_keeps_a_gr_session_and_an_open_on_it_restarts_it() {
-    let (ours, theirs) = ("127.0.10.1", "127.0.10.2");
-    let (pa, pb) = (free_port(ours), free_port(theirs));
-    let config: Config = toml::from_str(&format!(
-        r#"
-        [router]
-        asn = 65000
-        router_id = "10.0.0.5"
-        listen = ["{ours}:{pa}"]
-        [[neighbor]]
-        address = "{theirs}"
-        remote_as = 65100
-        port = {pb}
-        local_address = "{ours}"
-        "#
-    ))
-    .unwrap();
-    let peer_listener = TcpListener::bind((theirs, pb)).await.unwrap();
-    let (tx, mut rx) = mpsc::channel(64);
-    let mut mgr = PeerManager::spawn(&config, tx);
-    let (s, _) = tokio::time::timeout(Duration::from_secs(10), peer_listener.accept())
-        .await
-        .unwrap()
-        .unwrap();
-    let mut first = Raw {
-        s,
-        buf: BytesMut::new(),
-    };
-    assert!(matches!(first.recv().await, Some(Decoded::Open(_))));
+    let Listening {
+        mut mgr,
+        mut rx,
+        ours,
+        pa,
+        theirs,
+        dialled: mut first,
+        ..
+    } = listening(10).await;
     first
         .send(Message::Open(open(Ipv4Addr::new(10, 0, 0, 9))))
         .await;
