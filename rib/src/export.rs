@@ -411,11 +411,13 @@ impl Core {
         self.export_ids(t, slot, ids, false, out);
     }
 
-    /// The whole table of one family for `slot`.
+    /// The whole table of one family for `slot`: every route (`force`),
+    /// or only those that differ from its Adj-RIB-Out.
     fn full_family<K: Key>(
         &mut self,
         t: &mut FamilyTable<K>,
         slot: u16,
+        force: bool,
         out: &mut Vec<ExportBatch>,
     ) {
         let s = usize::from(slot);
@@ -431,9 +433,25 @@ impl Core {
         let ids: Vec<u32> = (0..t.slot_count())
             .filter(|&id| t.paths(id).is_some() || t.adj_get(s, id).is_some())
             .collect();
-        self.export_ids(t, slot, ids, true, out);
+        self.export_ids(t, slot, ids, force, out);
+    }
+
+    /// Route-log entries of one family `slot` has yet to drain, and
+    /// whether they outnumber what a comparison of the whole table costs.
+    fn backlog<K: Key>(t: &FamilyTable<K>, slot: u16) -> (usize, bool) {
+        match t.cursors.get(usize::from(slot)) {
+            Some(Some(cur)) => {
+                let n = t.log.len().saturating_sub(*cur);
+                (n, n > (t.slot_count() as usize).max(BACKLOG_MIN))
+            }
+            _ => (0, false),
+        }
     }
 }
+
+/// Below this many entries a peer's backlog is always kept (a full-table
+/// comparison of a small table is cheap, but so is the log).
+const BACKLOG_MIN: usize = 4096;
 
 /// The next hop `nh` in the form a family needs: IPv4 for IPv4 unicast
 /// (`None` if it is IPv6), IPv6 or IPv4 (sent IPv4-mapped) for IPv6.
@@ -474,8 +492,72 @@ impl Rib {
     pub fn full_export(&mut self, peer: u32) -> Result<Vec<ExportBatch>, RibError> {
         let slot = self.core.slot_of(peer)?;
         let mut out = Vec::new();
-        self.core.full_family(&mut self.v4, slot, &mut out);
-        self.core.full_family(&mut self.v6, slot, &mut out);
+        self.core.full_family(&mut self.v4, slot, true, &mut out);
+        self.core.full_family(&mut self.v6, slot, true, &mut out);
+        Ok(out)
+    }
+
+    /// The whole table of one family for `peer` (a route refresh of that
+    /// family); the other family's pending changes stay pending.
+    pub fn full_export_family(
+        &mut self,
+        peer: u32,
+        family: Family,
+    ) -> Result<Vec<ExportBatch>, RibError> {
+        let slot = self.core.slot_of(peer)?;
+        let mut out = Vec::new();
+        if family == Family::IPV4_UNICAST {
+            self.core.full_family(&mut self.v4, slot, true, &mut out);
+        } else if family == Family::IPV6_UNICAST {
+            self.core.full_family(&mut self.v6, slot, true, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// Route-log entries `peer` has yet to drain, and whether they are so
+    /// many that [`Rib::suspend_exports`] is the cheaper way to hold them.
+    pub fn export_backlog(&self, peer: u32) -> (usize, bool) {
+        let Ok(slot) = self.core.slot_of(peer) else {
+            return (0, false);
+        };
+        let (a, big_a) = Core::backlog(&self.v4, slot);
+        let (b, big_b) = Core::backlog(&self.v6, slot);
+        (a + b, big_a || big_b)
+    }
+
+    /// Stops recording changes for `peer`, whose output is blocked: what
+    /// it misses is found again at [`Rib::resume_exports`] by comparing the
+    /// table with its Adj-RIB-Out, so a peer that does not read costs at
+    /// most one Adj-RIB-Out of pending changes, coalesced per prefix, and
+    /// never a log that grows with every change.
+    pub fn suspend_exports(&mut self, peer: u32) -> Result<(), RibError> {
+        let slot = usize::from(self.core.slot_of(peer)?);
+        self.v4.set_cursor(slot, None);
+        self.v4.compact_log();
+        self.v6.set_cursor(slot, None);
+        self.v6.compact_log();
+        Ok(())
+    }
+
+    /// Records changes for a suspended `peer` again and returns what its
+    /// Adj-RIB-Out lacks: each route that differs from what was sent, once.
+    pub fn resume_exports(&mut self, peer: u32) -> Result<Vec<ExportBatch>, RibError> {
+        let slot = self.core.slot_of(peer)?;
+        let families = self
+            .core
+            .peer(slot)
+            .map(|p| p.info.families.clone())
+            .unwrap_or_default();
+        let s = usize::from(slot);
+        let mut out = Vec::new();
+        if families.contains(&Family::IPV4_UNICAST) {
+            self.v4.set_cursor(s, Some(self.v4.log.len()));
+            self.core.full_family(&mut self.v4, slot, false, &mut out);
+        }
+        if families.contains(&Family::IPV6_UNICAST) {
+            self.v6.set_cursor(s, Some(self.v6.log.len()));
+            self.core.full_family(&mut self.v6, slot, false, &mut out);
+        }
         Ok(out)
     }
 

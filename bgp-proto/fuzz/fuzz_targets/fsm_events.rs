@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
             break;
         }
         let arg = next().unwrap_or(0);
-        let ev = match op % 12 {
+        let ev = match op % 13 {
             0 => Event::ManualStart,
             1 => Event::ManualStop(None),
             2 => Event::TcpConnected,
@@ -93,6 +93,7 @@ fuzz_target!(|data: &[u8]| {
                 2 => Timer::Keepalive,
                 _ => Timer::IdleHold,
             }),
+            11 => Event::SendHoldTimerExpired,
             _ => {
                 now += Duration::from_secs(u64::from(arg));
                 let _ = fsm.handle_timeout(now);

@@ -200,6 +200,10 @@ pub enum Event {
     /// A message could not be decoded; this is the NOTIFICATION to send
     /// (Events 21/22/28).
     DecodeError(Notification),
+    /// Nothing could be written to the peer for the send hold time
+    /// (RFC 9687): the session ends with Send Hold Timer Expired, as on a
+    /// hold timer expiry, and restarts as after any error.
+    SendHoldTimerExpired,
     /// A timer fired (the task may also use [`Fsm::handle_timeout`]).
     TimerExpired(Timer),
 }
@@ -390,6 +394,12 @@ impl Fsm {
             Event::Received(msg) => self.received(now, msg, &mut out),
             Event::DecodeError(n) => {
                 if self.connected() {
+                    self.fail_sending(now, n, &mut out);
+                }
+            }
+            Event::SendHoldTimerExpired => {
+                if self.connected() {
+                    let n = Notification::new(code::SEND_HOLD_TIMER_EXPIRED, 0, []);
                     self.fail_sending(now, n, &mut out);
                 }
             }

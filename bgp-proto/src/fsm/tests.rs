@@ -386,6 +386,27 @@ fn decode_error_sends_its_notification() {
 }
 
 #[test]
+fn send_hold_timer_expiry_ends_the_session_with_code_8_and_restarts_it() {
+    let t0 = Instant::now();
+    let mut f = established(t0);
+    let a = f.handle(t0, Event::SendHoldTimerExpired);
+    assert_eq!(sent_notification(&a), Some(Notification::new(8, 0, [])));
+    assert!(a.iter().any(|x| matches!(
+        x,
+        Action::Down {
+            established: true,
+            ..
+        }
+    )));
+    assert_eq!(f.state(), State::Idle);
+    assert!(!f.is_stopped(), "not an administrative stop");
+    assert_eq!(
+        Notification::new(8, 0, []).describe(),
+        "Send Hold Timer Expired / subcode 0"
+    );
+}
+
+#[test]
 fn open_bad_version_names_version_4_in_two_octets() {
     let mut o = peer_open();
     o.version = 5;

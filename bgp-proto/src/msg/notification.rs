@@ -30,6 +30,8 @@ pub mod code {
     pub const CEASE: u8 = 6;
     /// 7: ROUTE-REFRESH Message Error (RFC 7313).
     pub const ROUTE_REFRESH: u8 = 7;
+    /// 8: Send Hold Timer Expired (RFC 9687; subcode 0).
+    pub const SEND_HOLD_TIMER_EXPIRED: u8 = 8;
 }
 
 /// Message Header Error subcodes.
@@ -210,6 +212,7 @@ fn describe_codes(code: u8, subcode: u8) -> (String, String) {
         5 => "Finite State Machine Error",
         6 => "Cease",
         7 => "ROUTE-REFRESH Message Error",
+        8 => "Send Hold Timer Expired",
         _ => "",
     };
     let s = match (code, subcode) {

@@ -27,6 +27,7 @@
 
 mod answer;
 mod export;
+mod flow;
 mod io;
 mod log_gate;
 pub mod record;
@@ -63,6 +64,14 @@ struct Session {
     log_gate: log_gate::LogGate,
     /// Per family, when a ROUTE-REFRESH may be answered again.
     refresh_next: [Option<Instant>; 2],
+    /// The neighbor's write queue is full: no exports until it drains.
+    congested: bool,
+    /// Its changes are no longer logged (the backlog outgrew the table):
+    /// it catches up by comparison with its Adj-RIB-Out when it drains.
+    suspended: bool,
+    /// Per family, a ROUTE-REFRESH held while congested (one answer
+    /// however many came).
+    refresh_held: [bool; 2],
 }
 
 /// The neighbors an export round has yet to serve.
@@ -343,10 +352,11 @@ impl Core {
                 self.out.push_back(Output::Fib(FibCommand::Update(changes)));
             }
         }
+        self.hold_backlogs();
         let mut pending: Vec<PeerId> = self
             .sessions
             .iter()
-            .filter(|(_, s)| self.rib.exports_pending(s.rib_id))
+            .filter(|(_, s)| !s.congested && self.rib.exports_pending(s.rib_id))
             .map(|(&peer, _)| peer)
             .collect();
         // Popped from the end: in order of neighbor id.

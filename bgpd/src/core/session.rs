@@ -45,6 +45,7 @@ impl Core {
                 notification,
                 graceful,
             } => self.on_down(peer, &reason, notification.as_ref(), graceful),
+            PeerEvent::Congested { peer, congested } => self.on_congested(peer, congested),
             PeerEvent::Removed { peer } => {
                 self.tracks.remove(&peer);
                 self.max_prefix_restarts.remove(&peer);
@@ -138,6 +139,9 @@ impl Core {
                 eor_received: HashSet::new(),
                 log_gate: LogGate::default(),
                 refresh_next: [None; 2],
+                congested: false,
+                suspended: false,
+                refresh_held: [false; 2],
             },
         );
         if too_big > 0 {
@@ -288,6 +292,13 @@ impl Core {
         let Some(s) = self.sessions.get_mut(&peer) else {
             return;
         };
+        if s.congested {
+            // Answered when the queue drains: one full export in flight.
+            if let Some(held) = s.refresh_held.get_mut(family_index(family)) {
+                *held = true;
+            }
+            return;
+        }
         let Some(next) = s.refresh_next.get_mut(family_index(family)) else {
             return;
         };
@@ -302,18 +313,20 @@ impl Core {
     /// Sends `peer` the whole table of `family` again (RFC 2918, framed by
     /// the RFC 7313 markers when enhanced route refresh was negotiated).
     pub(super) fn answer_refresh(&mut self, peer: PeerId, family: Family) {
-        let Some(s) = self.sessions.get(&peer) else {
+        let Some(s) = self.sessions.get_mut(&peer) else {
             return;
         };
+        if s.congested {
+            if let Some(held) = s.refresh_held.get_mut(family_index(family)) {
+                *held = true;
+            }
+            return;
+        }
         let ctx = s.info.negotiated.context.clone();
         let addr = s.info.addr;
         let enhanced = s.info.negotiated.enhanced_rr;
-        match self.rib.full_export(s.rib_id) {
+        match self.rib.full_export_family(s.rib_id, family) {
             Ok(batches) => {
-                let batches: Vec<_> = batches
-                    .into_iter()
-                    .filter(|b| b.family() == family)
-                    .collect();
                 let mut msgs = Vec::new();
                 if enhanced {
                     msgs.extend(export::route_refresh_marker(&ctx, family, true));

@@ -116,6 +116,16 @@ pub enum PeerEvent {
         /// negotiated and RFC 4724 / RFC 8538 say the end was graceful).
         graceful: bool,
     },
+    /// The connection's write queue passed its high-water mark
+    /// (`congested`) or drained below its low-water mark again: the core
+    /// holds the neighbor's exports meanwhile, so a peer that reads slowly
+    /// or not at all cannot make the queue grow without bound.
+    Congested {
+        /// Neighbor.
+        peer: PeerId,
+        /// Blocked (true) or writable again (false).
+        congested: bool,
+    },
     /// The neighbor is gone (dynamic neighbor closed, or de-configured).
     Removed {
         /// Neighbor.

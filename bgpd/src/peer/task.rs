@@ -5,7 +5,7 @@
 //! Graceful restart (helper side) is decided here when an Established
 //! session ends: see [`Negotiated::is_graceful`].
 
-use super::conn::{next_input, Conn, Input};
+use super::conn::{next_input, Conn, Input, WriteQueue};
 use super::mailbox;
 use super::sockopt;
 use super::spec::{NeighborSpec, TtlPolicy};
@@ -57,6 +57,8 @@ enum Wake {
     Dialed(io::Result<TcpStream>),
     Input(Which, Input),
     Timer,
+    /// The full write queue drained.
+    Drained,
 }
 
 /// The task's state.
@@ -81,6 +83,8 @@ pub(crate) struct NeighborTask {
     /// The codec context of the Established session, handed over with
     /// its UPDATEs.
     burst_ctx: std::sync::Arc<bgp_proto::msg::SessionContext>,
+    /// The core was told the write queue is full and holds our exports.
+    congested: bool,
 }
 
 fn lock(status: &Mutex<PeerStatus>) -> std::sync::MutexGuard<'_, PeerStatus> {
@@ -90,6 +94,13 @@ fn lock(status: &Mutex<PeerStatus>) -> std::sync::MutexGuard<'_, PeerStatus> {
 async fn dial_opt(dial: &mut Option<DialFuture>) -> io::Result<TcpStream> {
     match dial {
         Some(f) => f.await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn drained_opt(queue: Option<WriteQueue>) {
+    match queue {
+        Some(q) => q.drained().await,
         None => std::future::pending().await,
     }
 }
@@ -158,6 +169,7 @@ impl NeighborTask {
             stopped: false,
             updates: Vec::new(),
             burst_ctx: std::sync::Arc::default(),
+            congested: false,
         })
     }
 
@@ -200,6 +212,10 @@ impl NeighborTask {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
+            let held = match &self.main.conn {
+                Some(c) if self.congested => Some(c.queue()),
+                _ => None,
+            };
             let wake = tokio::select! {
                 m = self.rx.recv() => Wake::Msg(m),
                 r = dial_opt(&mut self.dial) => Wake::Dialed(r),
@@ -208,6 +224,7 @@ impl NeighborTask {
                     Wake::Input(Which::Other, i)
                 }
                 _ = sleep_opt(deadline) => Wake::Timer,
+                () = drained_opt(held) => Wake::Drained,
             };
             Box::pin(self.wake(wake)).await;
             if self.stopped {
@@ -251,6 +268,7 @@ impl NeighborTask {
                 self.input_burst(which).await;
                 self.send_updates().await;
             }
+            Wake::Drained => self.set_congested(false).await,
             Wake::Timer => {
                 let now = Instant::now();
                 let acts = self.main.fsm.handle_timeout(now);
@@ -281,6 +299,17 @@ impl NeighborTask {
             };
             self.input(which, input).await;
         }
+    }
+
+    /// Tells the core the write queue is full (its exports wait) or
+    /// drained again.
+    async fn set_congested(&mut self, congested: bool) {
+        self.congested = congested;
+        let ev = PeerEvent::Congested {
+            peer: self.id,
+            congested,
+        };
+        self.send_event(ev).await;
     }
 
     /// Hands the UPDATEs received so far to the core.
@@ -331,7 +360,11 @@ impl NeighborTask {
                         for u in updates {
                             conn.send_raw(u);
                         }
+                        let full = conn.queued() >= super::conn::HIGH_WATER;
                         lock(&self.status).counters.updates_out += n;
+                        if full && !self.congested {
+                            self.set_congested(true).await;
+                        }
                     }
                     None => debug!(
                         peer = %self.spec.addr,
@@ -558,6 +591,13 @@ impl NeighborTask {
                 warn!(peer = %addr, asn, "malformed message: {text}");
                 self.handle(which, Event::DecodeError(n)).await;
             }
+            Input::SendHoldExpired => {
+                warn!(peer = %addr, asn, "send hold timer expired: the peer reads nothing (RFC 9687)");
+                if which == Which::Main {
+                    lock(&self.status).last_error = Some("send hold timer expired".into());
+                }
+                self.handle(which, Event::SendHoldTimerExpired).await;
+            }
             Input::Closed(reason) => {
                 if which == Which::Main {
                     lock(&self.status).last_error = Some(reason.clone());
@@ -625,6 +665,14 @@ impl NeighborTask {
                         continue;
                     };
                     conn.ctx = neg.context.clone();
+                    conn.set_send_hold(Duration::from_secs(u64::from(neg.hold_time)));
+                    if neg.hold_time == 0 {
+                        // Without KEEPALIVEs, only TCP notices a dead peer.
+                        if let Err(e) = conn.set_tcp_keepalive() {
+                            warn!(peer = %addr, asn, "cannot enable TCP keepalive: {e}");
+                        }
+                    }
+                    self.congested = false;
                     self.burst_ctx = std::sync::Arc::new(neg.context.clone());
                     let (remote, local) = (conn.remote, conn.local);
                     info!(
@@ -670,6 +718,7 @@ impl NeighborTask {
                         debug!(peer = %addr, asn, "second connection closed: {reason}");
                         continue;
                     }
+                    self.congested = false;
                     {
                         let mut st = lock(&self.status);
                         st.last_error = Some(reason.to_string());
