@@ -7,7 +7,8 @@
 #   bgp-proto/fuzz: decode_frame, decode_open, decode_update (the codec),
 #                   fsm_events (the session FSM);
 #   bgpd/fuzz:      core_events (the routing core), ctl_request (the
-#                   control socket's request parser and answers).
+#                   control socket's request parser and answers),
+#                   netlink_parse (the FIB's parsers of kernel messages).
 # Needs cargo-fuzz and a nightly toolchain (`cargo +nightly fuzz`). The
 # corpus of each decode target is seeded with the captured messages in
 # bgp-proto/tests/data/*.hex. A crash leaves its input in
@@ -17,7 +18,7 @@ set -euo pipefail
 secs="${1:-30}"
 [ $# -gt 0 ] && shift
 targets=("$@")
-all=(decode_frame decode_open decode_update fsm_events core_events ctl_request)
+all=(decode_frame decode_open decode_update fsm_events core_events ctl_request netlink_parse)
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 
 case "$secs" in
@@ -30,7 +31,7 @@ data_dir="$here/../bgp-proto/tests/data"
 # The crate whose fuzz folder holds a target.
 fuzz_dir_of() {
   case "$1" in
-    core_events | ctl_request) echo "$here/../bgpd/fuzz" ;;
+    core_events | ctl_request | netlink_parse) echo "$here/../bgpd/fuzz" ;;
     decode_frame | decode_open | decode_update | fsm_events) echo "$here/../bgp-proto/fuzz" ;;
     *) echo "fuzz.sh: unknown target '$1' (known: ${all[*]})" >&2; exit 2 ;;
   esac
@@ -62,11 +63,44 @@ seed() {
   done
 }
 
+# Seeds for netlink_parse: this host's route, link and address dumps as
+# the kernel sends them (read with Python's netlink socket; none if that
+# fails, the fuzzer then starts from nothing).
+seed_netlink() {
+  mkdir -p corpus/netlink_parse
+  python3 - corpus/netlink_parse <<'PY' || true
+import os, socket, struct, sys
+out = sys.argv[1]
+for name, kind, fam in (("route4", 26, 2), ("route6", 26, 10), ("link", 18, 0), ("addr", 22, 0)):
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+    body = struct.pack("B3xI", fam, 0) if kind == 18 else struct.pack("BBBBI", fam, 0, 0, 0, 0) + bytes(8 if kind == 26 else 0)
+    s.send(struct.pack("=IHHII", 16 + len(body), kind, 0x301, 1, 0) + body)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        data += chunk
+        if len(chunk) < 16 or struct.unpack_from("=H", chunk, 4)[0] in (2, 3) or len(data) > 1 << 20:
+            break
+        # the last message of a multipart reply is NLMSG_DONE (3)
+        off = 0
+        done = False
+        while off + 16 <= len(chunk):
+            ln, ty = struct.unpack_from("=IH", chunk, off)
+            if ty == 3 or ln < 16:
+                done = True
+                break
+            off += (ln + 3) & ~3
+        if done:
+            break
+    open(os.path.join(out, "seed-" + name), "wb").write(data)
+PY
+}
+
 failed=()
 for t in "${targets[@]}"; do
   fuzz_dir="$(fuzz_dir_of "$t")"
   cd "$fuzz_dir"
-  case "$t" in decode_*) seed "$t" ;; esac
+  case "$t" in decode_*) seed "$t" ;; netlink_parse) seed_netlink ;; esac
   echo "== fuzzing $t for ${secs}s"
   if ! cargo +nightly fuzz run "$t" -- -max_total_time="$secs" -print_final_stats=1; then
     echo "== $t: CRASH (see $fuzz_dir/artifacts/$t/)" >&2

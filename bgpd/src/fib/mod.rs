@@ -215,3 +215,32 @@ pub trait Fib: Send + 'static {
         async { Ok(()) }
     }
 }
+
+/// Runs every parser of kernel (netlink) messages over `data` as a receive
+/// buffer: the monitor's notifications, route and nexthop dump replies.
+/// For the fuzz target `netlink_parse`; returns how many items were read
+/// so that nothing is optimised away.
+#[doc(hidden)]
+pub fn fuzz_netlink(data: &[u8]) -> usize {
+    use netlink_packet_route::RouteNetlinkMessage;
+    let params = nlmsg::RouteParams {
+        table: data.first().copied().map_or(254, u32::from),
+        metric: 20,
+        protocol: data.get(1).copied().unwrap_or(186),
+    };
+    let mut n = monitor::decode_events(data, &params).len();
+    for msg in nlmsg::split(data) {
+        n += usize::from(nexthops::parse(msg).is_some());
+        match nlmsg::decode(msg) {
+            Ok(nlmsg::Reply::Msg(m)) => {
+                if let RouteNetlinkMessage::NewRoute(r) | RouteNetlinkMessage::DelRoute(r) = *m {
+                    n += usize::from(nlmsg::is_ours(&r, &params));
+                    n += nlmsg::to_fib_route(&r).map_or(0, |f| f.next_hops.len());
+                    n += usize::from(nlmsg::route_nh_id(&r).is_some());
+                }
+            }
+            Ok(_) | Err(_) => {}
+        }
+    }
+    n
+}

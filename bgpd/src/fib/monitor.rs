@@ -192,43 +192,45 @@ impl FibMonitor {
     }
 
     fn decode(&self) -> Vec<KernelEvent> {
-        let mut out = Vec::new();
-        for msg in nlmsg::split(&self.rx) {
-            let Some((kind, _)) = nlmsg::header(msg) else {
-                continue;
-            };
-            let ev = match kind {
-                RTM_DELLINK => link_index(msg).map(KernelEvent::LinkDown),
-                RTM_NEWLINK if !link_running(msg) => link_index(msg).map(KernelEvent::LinkDown),
-                RTM_NEWLINK | RTM_NEWADDR | RTM_DELADDR => Some(KernelEvent::Connected),
-                // Only parse deletions carrying our protocol number: a big
-                // load echoes one notification per route we write.
-                nlmsg::RTM_DELROUTE
-                    if msg.get(RTM_PROTOCOL_OFFSET) == Some(&self.params.protocol) =>
-                {
-                    match nlmsg::decode(msg) {
-                        Ok(Reply::Msg(m)) => match *m {
-                            RouteNetlinkMessage::DelRoute(r)
-                                if nlmsg::is_ours(&r, &self.params) =>
-                            {
-                                nlmsg::route_prefix(&r).map(KernelEvent::RouteDeleted)
-                            }
-                            _ => None,
-                        },
+        decode_events(&self.rx, &self.params)
+    }
+}
+
+/// The events in a buffer of notifications (consecutive duplicates
+/// merged). Never fails: what cannot be read is skipped.
+pub(super) fn decode_events(buf: &[u8], params: &RouteParams) -> Vec<KernelEvent> {
+    let mut out = Vec::new();
+    for msg in nlmsg::split(buf) {
+        let Some((kind, _)) = nlmsg::header(msg) else {
+            continue;
+        };
+        let ev = match kind {
+            RTM_DELLINK => link_index(msg).map(KernelEvent::LinkDown),
+            RTM_NEWLINK if !link_running(msg) => link_index(msg).map(KernelEvent::LinkDown),
+            RTM_NEWLINK | RTM_NEWADDR | RTM_DELADDR => Some(KernelEvent::Connected),
+            // Only parse deletions carrying our protocol number: a big
+            // load echoes one notification per route we write.
+            nlmsg::RTM_DELROUTE if msg.get(RTM_PROTOCOL_OFFSET) == Some(&params.protocol) => {
+                match nlmsg::decode(msg) {
+                    Ok(Reply::Msg(m)) => match *m {
+                        RouteNetlinkMessage::DelRoute(r) if nlmsg::is_ours(&r, params) => {
+                            nlmsg::route_prefix(&r).map(KernelEvent::RouteDeleted)
+                        }
                         _ => None,
-                    }
-                }
-                RTM_DELNEXTHOP if msg.get(NH_PROTOCOL_OFFSET) == Some(&self.params.protocol) => {
-                    nexthops::parse(msg).map(|n| KernelEvent::NexthopDeleted(n.id))
-                }
-                _ => None,
-            };
-            if let Some(ev) = ev {
-                if out.last() != Some(&ev) {
-                    out.push(ev);
+                    },
+                    _ => None,
                 }
             }
+            RTM_DELNEXTHOP if msg.get(NH_PROTOCOL_OFFSET) == Some(&params.protocol) => {
+                nexthops::parse(msg).map(|n| KernelEvent::NexthopDeleted(n.id))
+            }
+            _ => None,
+        };
+        if let Some(ev) = ev {
+            if out.last() != Some(&ev) {
+                out.push(ev);
+            }
         }
-        out
     }
+    out
 }
