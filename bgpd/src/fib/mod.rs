@@ -231,15 +231,12 @@ pub fn fuzz_netlink(data: &[u8]) -> usize {
     let mut n = monitor::decode_events(data, &params).len();
     for msg in nlmsg::split(data) {
         n += usize::from(nexthops::parse(msg).is_some());
-        match nlmsg::decode(msg) {
-            Ok(nlmsg::Reply::Msg(m)) => {
-                if let RouteNetlinkMessage::NewRoute(r) | RouteNetlinkMessage::DelRoute(r) = *m {
-                    n += usize::from(nlmsg::is_ours(&r, &params));
-                    n += nlmsg::to_fib_route(&r).map_or(0, |f| f.next_hops.len());
-                    n += usize::from(nlmsg::route_nh_id(&r).is_some());
-                }
+        if let Ok(nlmsg::Reply::Msg(m)) = nlmsg::decode(msg) {
+            if let RouteNetlinkMessage::NewRoute(r) | RouteNetlinkMessage::DelRoute(r) = *m {
+                n += usize::from(nlmsg::is_ours(&r, &params));
+                n += nlmsg::to_fib_route(&r).map_or(0, |f| f.next_hops.len());
+                n += usize::from(nlmsg::route_nh_id(&r).is_some());
             }
-            Ok(_) | Err(_) => {}
         }
     }
     n
