@@ -20,6 +20,9 @@
 //!   the protocol; note that the kernel's `NLM_F_REPLACE` would overwrite a
 //!   foreign route with the same prefix, table *and metric*, so the metric
 //!   should be one no other routing daemon uses, like BIRD's 32);
+//! - in the neighbour table we only ask the kernel to resolve the gateways
+//!   of stale routes (`neigh`): no address or state of ours is ever set,
+//!   and entries others configured or manage are never touched;
 //! - a change of next hops is one `NLM_F_REPLACE` request, so a route is never
 //!   briefly absent;
 //! - a route whose next hops are all unreachable is *pending*, not installed,
