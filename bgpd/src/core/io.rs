@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::ctl::proto::{EventKind, PeerState as CtlPeerState, Request, Response};
 use crate::fib::{FibStatus, FibSummary};
 use crate::peer::{PeerCommand, PeerEvent, PeerId, PeerStatus};
+use bgp_proto::Prefix;
 use rib::FibChange;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -142,4 +143,8 @@ pub enum FibCommand {
     /// The start-up phase is over: remove what a previous run left and
     /// nobody wants.
     StartupComplete,
+    /// Remove these routes a previous run left, now (their gateways are
+    /// gone); the start-up phase goes on for the others. The FIB removes
+    /// only those still kept and not wanted.
+    RemoveStale(Vec<Prefix>),
 }

@@ -52,6 +52,13 @@ use std::time::{Duration, Instant};
 
 /// How often the FIB is asked whether its start-up phase can end.
 const FIB_STARTUP_POLL: Duration = Duration::from_secs(2);
+/// How long the FIB's start-up phase lasts after the last neighbor that came
+/// back sent End-of-RIB for all its families, with no other neighbor
+/// between OPEN and End-of-RIB: then the routes a previous run left via
+/// neighbors not back are removed. Long enough for neighbors restarted
+/// together to reconnect (a connect retry is typically 5 s), short next to
+/// the FIB's `startup_grace` (120 s), the last resort when none comes back.
+const FIB_STARTUP_SETTLE: Duration = Duration::from_secs(5);
 
 /// One established session, as the core knows it.
 #[derive(Debug)]
@@ -60,6 +67,8 @@ struct Session {
     rib_id: u32,
     /// Families for which the peer sent End-of-RIB in this session.
     eor_received: HashSet<Family>,
+    /// When End-of-RIB had come for every negotiated family.
+    eor_complete_at: Option<Instant>,
     /// Bounds the warnings about what the peer sends.
     log_gate: log_gate::LogGate,
     /// Per family, when a ROUTE-REFRESH may be answered again.

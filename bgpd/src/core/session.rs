@@ -134,6 +134,8 @@ impl Core {
         self.sessions.insert(
             peer,
             Session {
+                // Nothing to wait for when no family was negotiated.
+                eor_complete_at: info.negotiated.families.is_empty().then_some(self.now),
                 info,
                 rib_id,
                 eor_received: HashSet::new(),
@@ -161,6 +163,9 @@ impl Core {
         if let Some(family) = update.end_of_rib() {
             s.eor_received.insert(family);
             debug!(peer = %addr, %family, "End-of-RIB received");
+            if s.eor_complete_at.is_none() && s.eor_complete() {
+                s.eor_complete_at = Some(self.now);
+            }
         }
         let issues = update.issues();
         let applied = self.rib.apply(rib_id, update);

@@ -1,12 +1,15 @@
 //! What time drives: graceful-restart stale timers, max-prefix restarts,
-//! and the end of the FIB's start-up phase.
+//! and the FIB's start-up phase (which routes of a previous run go, and
+//! when the phase ends).
 
-use super::{Core, FibCommand, FibReport, Output, Session, FIB_STARTUP_POLL};
+use super::{Core, FibCommand, FibReport, Output, Session, FIB_STARTUP_POLL, FIB_STARTUP_SETTLE};
 use crate::ctl::proto::EventKind;
-use crate::fib::FibSummary;
+use crate::fib::{FibRoute, FibSummary, NextHop};
 use crate::peer::{PeerCommand, PeerId};
+use bgp_proto::fsm::State;
 use std::collections::HashSet;
 use std::net::IpAddr;
+use std::time::Instant;
 use tracing::{error, info, warn};
 
 impl Core {
@@ -86,10 +89,19 @@ impl Core {
         }
     }
 
-    /// Ends the FIB's start-up phase once every route left in the kernel
-    /// by a previous run is either wanted again or points at a neighbor
-    /// that is back and has sent End-of-RIB without it (the FIB's own grace
-    /// timer covers neighbors that never come back).
+    /// Decides the FIB's start-up phase from its summary. Routes a
+    /// previous run left in the kernel wait for their neighbors, with three
+    /// ways out:
+    /// - a route whose every gateway the kernel failed to resolve (ARP/ND)
+    ///   is removed at once: the node behind it is gone;
+    /// - the phase ends once every such route is either wanted again or
+    ///   points at a neighbor that is back with End-of-RIB, and every
+    ///   explicit neighbor is back;
+    /// - the phase ends [`FIB_STARTUP_SETTLE`] after the last neighbor that
+    ///   came back sent End-of-RIB (none since between OPEN and End-of-RIB):
+    ///   the routes of neighbors not back go then.
+    ///
+    /// The FIB's own grace timer covers the case where none comes back.
     fn check_fib_startup(&mut self, status: &FibSummary) {
         if self.fib_startup_check.is_none() {
             return;
@@ -97,6 +109,40 @@ impl Core {
         if status.startup_complete {
             self.fib_startup_check = None;
             return;
+        }
+        let (gone, left): (Vec<&FibRoute>, Vec<&FibRoute>) = status
+            .stale
+            .iter()
+            .partition(|r| via_gone_gateways(r, &status.unreachable));
+        if let Some(why) = self.fib_startup_over(&left) {
+            info!(
+                stale = status.stale.len(),
+                "FIB startup phase over ({why}): removing routes no longer wanted"
+            );
+            self.fib_startup_check = None;
+            self.out.push_back(Output::Fib(FibCommand::StartupComplete));
+            return;
+        }
+        if !gone.is_empty() {
+            info!(
+                routes = gone.len(),
+                gateways = status.unreachable.len(),
+                "FIB startup: removing routes of a previous run whose gateways do not answer"
+            );
+            let prefixes = gone.iter().map(|r| r.prefix).collect();
+            self.out
+                .push_back(Output::Fib(FibCommand::RemoveStale(prefixes)));
+        }
+    }
+
+    /// Why the start-up phase can end with `left` kept (stale routes not
+    /// via gone gateways), if it can.
+    fn fib_startup_over(&self, left: &[&FibRoute]) -> Option<&'static str> {
+        if self
+            .fib_settled_since()
+            .is_some_and(|t| self.now >= t + FIB_STARTUP_SETTLE)
+        {
+            return Some("neighbors back have sent End-of-RIB");
         }
         let explicit_pending = self
             .config
@@ -108,37 +154,60 @@ impl Core {
                 !self
                     .sessions
                     .values()
-                    .any(|s| s.info.addr == a && eor_complete(s))
+                    .any(|s| s.info.addr == a && s.eor_complete())
             });
         if explicit_pending {
-            return;
+            return None;
         }
         let done_peers: HashSet<IpAddr> = self
             .sessions
             .values()
-            .filter(|s| eor_complete(s))
+            .filter(|s| s.eor_complete())
             .map(|s| s.info.addr)
             .collect();
-        let all_accounted = status.stale.iter().all(|r| {
+        let all_accounted = left.iter().all(|r| {
             r.next_hops
                 .iter()
                 .any(|nh| done_peers.contains(&nh.gateway.to_canonical()))
         });
-        if all_accounted && (!done_peers.is_empty() || status.stale.is_empty()) {
-            info!(
-                stale = status.stale.len(),
-                "FIB startup phase over: removing routes no longer wanted"
-            );
-            self.fib_startup_check = None;
-            self.out.push_back(Output::Fib(FibCommand::StartupComplete));
+        (all_accounted && (!done_peers.is_empty() || left.is_empty()))
+            .then_some("every route left is accounted for")
+    }
+
+    /// Since when every neighbor that came back has sent End-of-RIB for
+    /// all its families, with none between OPEN and End-of-RIB: `None`
+    /// while one is, or none has come back.
+    fn fib_settled_since(&self) -> Option<Instant> {
+        let opening = self
+            .tracks
+            .values()
+            .any(|t| matches!(t.state, State::OpenSent | State::OpenConfirm));
+        if opening {
+            return None;
         }
+        let mut last = None;
+        for s in self.sessions.values() {
+            last = last.max(Some(s.eor_complete_at?));
+        }
+        last
     }
 }
 
-fn eor_complete(s: &Session) -> bool {
-    s.info
-        .negotiated
-        .families
-        .iter()
-        .all(|f| s.eor_received.contains(f))
+impl Session {
+    /// End-of-RIB came for every negotiated family.
+    pub(super) fn eor_complete(&self) -> bool {
+        self.info
+            .negotiated
+            .families
+            .iter()
+            .all(|f| self.eor_received.contains(f))
+    }
+}
+
+/// Whether every next hop of `route` is among `gone` (a route without next
+/// hops is not).
+fn via_gone_gateways(route: &FibRoute, gone: &[NextHop]) -> bool {
+    !gone.is_empty()
+        && !route.next_hops.is_empty()
+        && route.next_hops.iter().all(|nh| gone.contains(nh))
 }

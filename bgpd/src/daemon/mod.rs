@@ -346,6 +346,11 @@ impl Driver {
                     warn!(error = %e, "FIB: ending the startup phase");
                 }
             }
+            FibCommand::RemoveStale(prefixes) => {
+                if let Err(e) = fib.remove_stale(prefixes).await {
+                    warn!(error = %e, "FIB: removing routes whose gateways are gone");
+                }
+            }
         }
     }
 

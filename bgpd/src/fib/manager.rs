@@ -11,7 +11,7 @@ use bgp_proto::Prefix;
 
 use super::status::{FibStatus, FibSummary};
 use super::table::Table;
-use super::{Connected, Fib, FibChange, FibError, FibOp, NextHop};
+use super::{Connected, Fib, FibChange, FibError, FibOp, NextHop, Reach};
 use crate::config::FibConfig;
 
 /// How many times a batch is retried after a resync when the backend
@@ -112,6 +112,7 @@ impl<F: Fib> FibManager<F> {
             return Ok(());
         }
         self.t.startup_done = true;
+        self.t.gone.clear();
         let preserved = std::mem::take(&mut self.t.preserved);
         tracing::info!(
             candidates = preserved.len(),
@@ -121,6 +122,64 @@ impl<F: Fib> FibManager<F> {
             self.t.mark_dirty(p);
         }
         self.write_all().await.map(|_| ())
+    }
+
+    /// Removes these routes of a previous run before the startup phase
+    /// ends (the core found their gateways gone): exactly those of
+    /// `prefixes` that are still kept and not wanted; a prefix the RIB
+    /// wants again meanwhile is left as it is. Returns how many went.
+    pub async fn remove_stale(&mut self, prefixes: &[Prefix]) -> Result<usize, FibError> {
+        let mut removed = 0;
+        for p in prefixes {
+            if self.t.is_stale(p) {
+                // Out of `preserved`, its target is "absent": the write
+                // deletes it.
+                self.t.preserved.remove(p);
+                self.t.mark_dirty(*p);
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            tracing::info!(
+                removed,
+                "FIB: removing routes of a previous run whose gateways are gone"
+            );
+            self.write_all().await?;
+        }
+        Ok(removed)
+    }
+
+    /// Asks the backend whether the gateways of the routes a previous run
+    /// left still answer ARP/ND (making the kernel try), and notes those it
+    /// failed to resolve for [`FibManager::summary`]. A gateway stays noted
+    /// while resolution is retried (FAILED turned INCOMPLETE again by
+    /// traffic) and is forgotten once it answers. Does nothing after the
+    /// startup phase.
+    pub async fn probe_stale_gateways(&mut self) -> Result<(), FibError> {
+        let gateways = self.t.stale_gateways();
+        if gateways.is_empty() {
+            return Ok(());
+        }
+        let reach = self.fib.probe_gateways(&gateways).await?;
+        for (gw, r) in gateways.iter().zip(reach) {
+            match r {
+                Reach::Failed => {
+                    if self.t.gone.insert(*gw) {
+                        tracing::info!(gateway = %gw, "gateway of a previous run's routes does not answer");
+                    }
+                }
+                Reach::Reachable => {
+                    self.t.gone.remove(gw);
+                }
+                Reach::Unknown => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether routes of a previous run are still kept unwanted.
+    pub fn has_stale(&self) -> bool {
+        !self.t.startup_done && !self.t.preserved.is_empty()
     }
 
     /// Whether [`FibManager::startup_complete`] has run.

@@ -160,6 +160,69 @@ async fn old_route_withdrawn_during_startup_is_kept_until_complete() {
 }
 
 #[tokio::test]
+async fn gateways_that_do_not_answer_are_reported_and_only_named_stale_routes_go() {
+    let mem = MemoryFib::new();
+    mem.set_connected(vec![conn("172.18.0.0/16", "172.18.0.5", 2)]);
+    for (prefix, gws) in [
+        ("10.1.0.0/24", &["172.18.0.2"][..]),
+        ("10.2.0.0/24", &["172.18.0.9"]),
+        ("10.3.0.0/24", &["172.18.0.8", "172.18.0.9"]),
+        ("10.4.0.0/24", &["172.18.0.9"]),
+    ] {
+        let hops = gws.iter().map(|g| nh(g, 2)).collect();
+        mem.insert(FibRoute::new(p(prefix), hops));
+    }
+    let mut m = FibManager::new(mem.clone(), &cfg());
+    m.start().await.unwrap();
+    // 10.4 is wanted again, via a node that is back.
+    m.update(&[ann("10.4.0.0/24", &["172.18.0.2"])])
+        .await
+        .unwrap();
+    mem.set_reach(nh("172.18.0.2", 2), Reach::Reachable);
+    mem.set_reach(nh("172.18.0.9", 2), Reach::Failed);
+    m.probe_stale_gateways().await.unwrap();
+    assert_eq!(
+        mem.probed(),
+        vec![
+            nh("172.18.0.2", 2),
+            nh("172.18.0.8", 2),
+            nh("172.18.0.9", 2)
+        ],
+        "the distinct gateways of the stale routes"
+    );
+    assert_eq!(m.summary().unreachable, vec![nh("172.18.0.9", 2)]);
+    // The core names 10.2 (and a 10.4 it saw stale a moment ago).
+    let removed = m
+        .remove_stale(&[p("10.2.0.0/24"), p("10.4.0.0/24")])
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert_eq!(mem.route(&p("10.2.0.0/24")), None);
+    assert_eq!(
+        mem.route(&p("10.4.0.0/24")),
+        Some(vec![nh("172.18.0.2", 2)]),
+        "wanted: left as it is"
+    );
+    let stale: Vec<Prefix> = m.summary().stale.iter().map(|r| r.prefix).collect();
+    assert_eq!(stale, vec![p("10.1.0.0/24"), p("10.3.0.0/24")]);
+    // Still known gone while the kernel retries; forgotten once it answers.
+    mem.set_reach(nh("172.18.0.9", 2), Reach::Unknown);
+    m.probe_stale_gateways().await.unwrap();
+    assert_eq!(m.summary().unreachable, vec![nh("172.18.0.9", 2)]);
+    mem.set_reach(nh("172.18.0.9", 2), Reach::Reachable);
+    m.probe_stale_gateways().await.unwrap();
+    assert!(m.summary().unreachable.is_empty());
+    // After the phase nothing is asked.
+    mem.set_reach(nh("172.18.0.9", 2), Reach::Failed);
+    m.startup_complete().await.unwrap();
+    let asked = mem.probed().len();
+    m.probe_stale_gateways().await.unwrap();
+    assert_eq!(mem.probed().len(), asked);
+    assert!(!m.has_stale());
+    assert_eq!(m.remove_stale(&[p("10.1.0.0/24")]).await.unwrap(), 0);
+}
+
+#[tokio::test]
 async fn ecmp_group_grows_and_shrinks() {
     let (mem, mut m) = lab().await;
     let lb = p("10.11.192.248/32");

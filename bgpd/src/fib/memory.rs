@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bgp_proto::Prefix;
 
-use super::{Connected, Fib, FibError, FibOp, FibRoute, ListId, NextHop, OpFailure};
+use super::{Connected, Fib, FibError, FibOp, FibRoute, ListId, NextHop, OpFailure, Reach};
 
 #[derive(Debug, Default)]
 struct State {
@@ -24,6 +24,10 @@ struct State {
     /// Releases of a list some route here still used: what would have cost
     /// the kernel those routes with nexthop objects.
     released_in_use: usize,
+    /// What the neighbour table says of gateways (others: unknown).
+    reach: BTreeMap<NextHop, Reach>,
+    /// Gateways asked about, in order.
+    probed: Vec<NextHop>,
 }
 
 /// A shared in-memory table: clones see the same state, so a test keeps one
@@ -105,6 +109,17 @@ impl MemoryFib {
         (st.released.clone(), st.released_in_use)
     }
 
+    /// Sets what [`Fib::probe_gateways`] answers for `gateway` (as if the
+    /// node behind it answered ARP, or stopped answering).
+    pub fn set_reach(&self, gateway: NextHop, reach: Reach) {
+        self.lock().reach.insert(gateway, reach);
+    }
+
+    /// The gateways asked about so far, in order.
+    pub fn probed(&self) -> Vec<NextHop> {
+        self.lock().probed.clone()
+    }
+
     fn apply_now(&self, batch: &[FibOp]) -> Result<Vec<OpFailure>, FibError> {
         let mut st = self.lock();
         st.batches += 1;
@@ -170,6 +185,19 @@ impl Fib for MemoryFib {
 
     fn connected(&mut self) -> impl Future<Output = Result<Vec<Connected>, FibError>> + Send {
         ready(Ok(self.lock().connected.clone()))
+    }
+
+    fn probe_gateways(
+        &mut self,
+        gateways: &[NextHop],
+    ) -> impl Future<Output = Result<Vec<Reach>, FibError>> + Send {
+        let mut st = self.lock();
+        st.probed.extend_from_slice(gateways);
+        let out = gateways
+            .iter()
+            .map(|g| st.reach.get(g).copied().unwrap_or(Reach::Unknown))
+            .collect();
+        ready(Ok(out))
     }
 
     fn release_next_hops(&mut self, lists: &[(ListId, Box<[NextHop]>)]) {

@@ -20,12 +20,19 @@
 //!   the protocol; note that the kernel's `NLM_F_REPLACE` would overwrite a
 //!   foreign route with the same prefix, table *and metric*, so the metric
 //!   should be one no other routing daemon uses, like BIRD's 32);
+//! - in the neighbour table we only ask the kernel to resolve the gateways
+//!   of stale routes (`neigh`): no address or state of ours is ever set,
+//!   and entries others configured or manage are never touched;
 //! - a change of next hops is one `NLM_F_REPLACE` request, so a route is never
 //!   briefly absent;
 //! - a route whose next hops are all unreachable is *pending*, not installed,
 //!   and is installed as soon as a covering address appears;
 //! - until [`FibManager::startup_complete`], routes found in the kernel at
-//!   start (from a previous run) are kept even if not (yet) wanted.
+//!   start (from a previous run) are kept even if not (yet) wanted, unless
+//!   the core removes them one by one ([`FibManager::remove_stale`]): the
+//!   manager asks the kernel whether their gateways still answer ARP/ND
+//!   ([`Fib::probe_gateways`]) and the summary the core polls says which do
+//!   not.
 //!
 //! The driver task ([`spawn`], [`FibHandle`]) runs the manager, a kernel
 //! monitor and a periodic scan that puts back routes deleted or changed
@@ -35,6 +42,7 @@ mod lists;
 mod manager;
 mod memory;
 mod monitor;
+mod neigh;
 mod netlink;
 mod nexthops;
 mod nlmsg;
@@ -129,6 +137,19 @@ impl FibOp {
     }
 }
 
+/// What the kernel's neighbour table (ARP, ND) says of a gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// It answered (or is configured): the entry holds a link-layer
+    /// address.
+    Reachable,
+    /// The kernel tried to resolve it after we asked, and nobody answered.
+    Failed,
+    /// No answer yet (resolution in progress, no interface, no backend
+    /// that can tell).
+    Unknown,
+}
+
 /// A network directly reachable through an interface that is up: the
 /// prefix of an address configured on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -202,6 +223,19 @@ pub trait Fib: Send + 'static {
     /// next hops: a backend that keeps a shared kernel object per list may
     /// delete those objects. An id is not reused before this call.
     fn release_next_hops(&mut self, _lists: &[(ListId, Box<[NextHop]>)]) {}
+
+    /// Where the kernel stands on reaching each of `gateways` (in order),
+    /// having asked it to resolve those it has no fresh answer for: a
+    /// gateway nothing is sent through is never resolved otherwise. Called
+    /// in the start-up phase for the gateways of routes a previous run
+    /// left; a backend without a neighbour table knows nothing.
+    fn probe_gateways(
+        &mut self,
+        gateways: &[NextHop],
+    ) -> impl Future<Output = Result<Vec<Reach>, FibError>> + Send {
+        let unknown = vec![Reach::Unknown; gateways.len()];
+        async { Ok(unknown) }
+    }
 
     /// Whether the backend holds the kernel nexthop object `id`, so its
     /// deletion behind our back took routes with it.

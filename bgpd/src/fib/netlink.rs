@@ -26,10 +26,13 @@ use netlink_packet_route::route::RouteMessage;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
+use super::neigh::GatewayProber;
 use super::nexthops::{self, KernelNexthop, NewObject, NexthopObjects};
 use super::nlmsg::{self, Reply, RouteParams};
 use super::rtnl::Rtnl;
-use super::{Connected, Fib, FibError, FibOp, FibRoute, ListId, NextHop, OpFailure, RTPROT_BGP};
+use super::{
+    Connected, Fib, FibError, FibOp, FibRoute, ListId, NextHop, OpFailure, Reach, RTPROT_BGP,
+};
 use crate::config::FibConfig;
 
 /// Tunables of the netlink backend.
@@ -140,8 +143,10 @@ pub(super) fn open_socket(buffer: usize, groups: &[u32]) -> Result<Socket, FibEr
 pub struct NetlinkFib {
     /// The raw socket: route and nexthop-object writes, nexthop dumps.
     conn: Option<Conn>,
-    /// Link and address dumps.
+    /// Link, address and neighbour requests.
     rtnl: Rtnl,
+    /// What the kernel was asked about the gateways of stale routes.
+    prober: GatewayProber,
     opts: NetlinkOptions,
     seq: u32,
     /// Our kernel nexthop objects; `None` when off or unsupported.
@@ -172,6 +177,7 @@ impl NetlinkFib {
                 rx: Vec::with_capacity(64 * 1024),
             }),
             rtnl,
+            prober: GatewayProber::default(),
             objects: opts.nexthop_objects.then(NexthopObjects::new),
             objects_in_doubt: true,
             logged_refusal: false,
@@ -639,6 +645,10 @@ impl Fib for NetlinkFib {
         let dumped = self.dump_objects().await?;
         self.take_objects(dumped, None);
         Ok(out)
+    }
+
+    async fn probe_gateways(&mut self, gateways: &[NextHop]) -> Result<Vec<Reach>, FibError> {
+        self.prober.probe(self.rtnl.handle(), gateways).await
     }
 
     fn release_next_hops(&mut self, lists: &[(ListId, Box<[NextHop]>)]) {

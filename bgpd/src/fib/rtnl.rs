@@ -1,5 +1,6 @@
 //! Reading the links and addresses that make the connected networks, with
-//! the `rtnetlink` crate.
+//! the `rtnetlink` crate (whose connection `neigh.rs` shares for the
+//! neighbour table).
 //!
 //! These are small dumps (at start, with every scan, after each link or
 //! address change), where the crate's request API (one stream of decoded
@@ -49,6 +50,11 @@ impl Rtnl {
         Ok(Rtnl { handle })
     }
 
+    /// The crate's handle, for the neighbour requests of `neigh.rs`.
+    pub(super) fn handle(&self) -> &rtnetlink::Handle {
+        &self.handle
+    }
+
     /// The connected networks: the addresses on links that are up.
     pub(super) async fn connected(&self) -> Result<Vec<Connected>, FibError> {
         let mut up = HashSet::new();
@@ -69,7 +75,7 @@ impl Rtnl {
 }
 
 /// Maps an rtnetlink error of `op`: the kernel's errno, or a decode error.
-fn failed(op: &'static str) -> impl Fn(rtnetlink::Error) -> FibError {
+pub(super) fn failed(op: &'static str) -> impl Fn(rtnetlink::Error) -> FibError {
     move |e| match e {
         rtnetlink::Error::NetlinkError(msg) => FibError::Io {
             op,

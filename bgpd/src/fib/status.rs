@@ -74,9 +74,50 @@ pub struct FibSummary {
     pub installed: usize,
     /// Routes of a previous run that are not wanted now, as installed.
     pub stale: Vec<FibRoute>,
+    /// Next hops of `stale` routes whose gateway the kernel failed to
+    /// resolve (ARP/ND) after the FIB asked it to: the node behind them is
+    /// gone. Sorted. Absent from recordings made before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreachable: Vec<NextHop>,
 }
 
 impl Table {
+    /// Whether `prefix` is a route of a previous run that is not wanted now
+    /// and still kept.
+    pub(super) fn is_stale(&self, prefix: &Prefix) -> bool {
+        !self.startup_done
+            && self.preserved.contains(prefix)
+            && self
+                .routes
+                .get(prefix)
+                .is_some_and(|e| e.desired == NONE && e.installed != NONE)
+    }
+
+    /// The distinct next hops of the routes [`Table::is_stale`] holds,
+    /// sorted.
+    pub(super) fn stale_gateways(&self) -> Vec<NextHop> {
+        if self.startup_done {
+            return Vec::new();
+        }
+        // Few lists serve many routes: collect list ids first.
+        let mut lists: Vec<u32> = self
+            .preserved
+            .iter()
+            .filter_map(|p| self.routes.get(p))
+            .filter(|e| e.desired == NONE && e.installed != NONE)
+            .map(|e| e.installed)
+            .collect();
+        lists.sort_unstable();
+        lists.dedup();
+        let mut out: Vec<NextHop> = lists
+            .into_iter()
+            .flat_map(|id| self.kernel.get(id).iter().copied())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Counts and the stale routes of a previous run.
     pub(super) fn summary(&self) -> FibSummary {
         let stale = if self.startup_done {
@@ -96,10 +137,23 @@ impl Table {
             stale.sort_unstable_by_key(|r| r.prefix);
             stale
         };
+        let mut unreachable: Vec<NextHop> = if self.gone.is_empty() {
+            Vec::new()
+        } else {
+            stale
+                .iter()
+                .flat_map(|r| r.next_hops.iter())
+                .filter(|nh| self.gone.contains(*nh))
+                .copied()
+                .collect()
+        };
+        unreachable.sort_unstable();
+        unreachable.dedup();
         FibSummary {
             startup_complete: self.startup_done,
             installed: self.installed_count,
             stale,
+            unreachable,
         }
     }
 

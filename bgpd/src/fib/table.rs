@@ -72,6 +72,9 @@ pub(super) struct Table {
     pub(super) installed_count: usize,
     /// Routes found at start, kept until `startup_complete`.
     pub(super) preserved: FastSet<Prefix>,
+    /// Gateways of those routes that the kernel failed to resolve after we
+    /// asked it to (ARP/ND): the node behind them is gone.
+    pub(super) gone: FastSet<NextHop>,
     pub(super) startup_done: bool,
     pub(super) connected: Vec<Connected>,
     pub(super) errors: HashMap<Prefix, String>,
@@ -108,6 +111,7 @@ impl Table {
             dirty: PrefixQueue::default(),
             installed_count: 0,
             preserved: FastSet::default(),
+            gone: FastSet::default(),
             startup_done: false,
             connected: Vec::new(),
             errors: HashMap::new(),

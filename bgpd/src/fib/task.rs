@@ -4,11 +4,13 @@
 //! ```text
 //!  core --FibHandle--> [ mpsc ] --> fib task --apply/dump--> Fib backend
 //!                                     ^   ^
-//!                    FibMonitor ------'   '---- scan timer, startup grace
+//!                    FibMonitor ------'   '---- scan timer, startup grace,
+//!                                                 gateway probes
 //! ```
 
 use std::time::Duration;
 
+use bgp_proto::Prefix;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
@@ -28,10 +30,16 @@ const CONNECTED_DEBOUNCE: Duration = Duration::from_millis(100);
 const RESYNC_DEBOUNCE: Duration = Duration::from_millis(500);
 /// Debounce after lost notifications (a big load overflows the monitor).
 const OVERRUN_DEBOUNCE: Duration = Duration::from_secs(5);
+/// How often, in the startup phase, the gateways of a previous run's
+/// routes are looked up in the kernel's neighbour table (and resolution
+/// asked for): a gone node shows as FAILED after the kernel's 3 probes,
+/// 1 s apart, so a round a second costs little of that time.
+const GATEWAY_PROBE_INTERVAL: Duration = Duration::from_secs(1);
 
 enum Command {
     Update(Vec<FibChange>),
     StartupComplete,
+    RemoveStale(Vec<Prefix>),
     Status(oneshot::Sender<FibStatus>),
     Summary(oneshot::Sender<FibSummary>),
     Resync(oneshot::Sender<Result<usize, String>>),
@@ -71,6 +79,12 @@ impl FibHandle {
     /// of a previous run that are not wanted.
     pub async fn startup_complete(&self) -> Result<(), FibError> {
         self.send(Command::StartupComplete).await
+    }
+
+    /// Removes these routes of a previous run now (their gateways are
+    /// gone); see [`FibManager::remove_stale`].
+    pub async fn remove_stale(&self, prefixes: Vec<Prefix>) -> Result<(), FibError> {
+        self.send(Command::RemoveStale(prefixes)).await
     }
 
     /// The state for `rbgpctl show fib`.
@@ -178,6 +192,7 @@ async fn run<F: Fib>(
     let mut scan_at = Instant::now() + scan_interval;
     let mut connected_at = far;
     let mut resync_at = far;
+    let mut probe_at = Instant::now();
     loop {
         tokio::select! {
             cmd = rx.recv() => {
@@ -264,6 +279,10 @@ async fn run<F: Fib>(
                     Err(e) => tracing::warn!(error = %e, "FIB scan failed"),
                 }
             }
+            () = sleep_until(probe_at), if m.has_stale() => {
+                probe_at = Instant::now() + GATEWAY_PROBE_INTERVAL;
+                log_err("gateway probe", m.probe_stale_gateways().await);
+            }
             () = sleep_until(grace_at), if !m.is_startup_complete() => {
                 grace_at = far;
                 tracing::info!("FIB startup grace time over");
@@ -278,6 +297,9 @@ async fn handle_other<F: Fib>(m: &mut FibManager<F>, cmd: Command) -> bool {
     match cmd {
         Command::Update(changes) => log_err("update", m.update(&changes).await),
         Command::StartupComplete => log_err("startup complete", m.startup_complete().await),
+        Command::RemoveStale(prefixes) => {
+            log_err("stale removal", m.remove_stale(&prefixes).await.map(|_| ()));
+        }
         Command::Status(tx) => {
             let _ = tx.send(m.status());
         }
