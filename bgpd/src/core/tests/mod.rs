@@ -9,6 +9,7 @@
 
 mod ctl;
 mod fib;
+mod forget;
 mod gr;
 mod max_prefix;
 mod reload;
