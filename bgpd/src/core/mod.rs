@@ -21,7 +21,9 @@
 //! - only the core touches the RIB;
 //! - the RIB peer id of a neighbor is derived from its address, so a
 //!   dynamic neighbor that comes back finds its stale paths (GR) under the
-//!   same id;
+//!   same id; it is released (and used again) only when no neighbor of that
+//!   address is left ([`PeerEvent::Removed`](crate::peer::PeerEvent) and
+//!   no stale paths), so RIB slots stay as few as the neighbors at once;
 //! - outputs depend only on the inputs and their times: sessions and timers
 //!   are kept in ordered maps, so a replay gives the same outputs.
 
