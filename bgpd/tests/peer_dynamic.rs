@@ -157,3 +157,134 @@ async fn a_dynamic_neighbor_is_remembered_and_a_shut_down_one_stays_down() {
     a.shutdown(None).await;
     b.shutdown(None).await;
 }
+
+/// `rbgpctl --socket SOCKET --json ARGS`: its JSON output (Null when it
+/// prints none) and whether it succeeded.
+fn rbgpctl(socket: &std::path::Path, args: &[&str]) -> (serde_json::Value, bool) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rbgpctl"))
+        .arg("--socket")
+        .arg(socket)
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (v, out.status.success())
+}
+
+/// `show peers`' entry for `addr`, if listed.
+fn listed(socket: &std::path::Path, addr: &str) -> Option<serde_json::Value> {
+    let (v, _) = rbgpctl(socket, &["show", "peers"]);
+    v["peers"]
+        .as_array()?
+        .iter()
+        .find(|p| p["address"] == addr)
+        .cloned()
+}
+
+async fn until(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..300 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// The whole daemon, driven with rbgpctl as an operator would, a node of
+/// its range (a neighbor task in this test) dialing it: `peer shutdown`
+/// keeps the node listed (admin down) and its reconnects refused, `peer
+/// enable` finds it and lets it back, `peer reset` keeps its history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rbgpctl_shutdown_enable_and_reset_of_a_dynamic_peer() {
+    init_logs();
+    let (pa, pb) = (free_port("127.0.3.1"), free_port("127.0.3.2"));
+    let dir = peer_util::scratch("dynamic-ctl");
+    let socket = dir.join("ctl.sock");
+    let cfg = format!(
+        r#"
+        [router]
+        asn = 65000
+        router_id = "10.0.3.2"
+        listen = ["127.0.3.2:{pb}"]
+        [fib]
+        enabled = false
+        [control]
+        socket = "{}"
+        [log]
+        level = "info"
+        [[neighbor]]
+        range = "127.0.3.0/30"
+        remote_as = 65100
+        "#,
+        socket.display()
+    );
+    let path = dir.join("rbgpd.toml");
+    std::fs::write(&path, cfg).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rbgpd"));
+    cmd.arg("--config").arg(&path);
+    let _rbgpd = peer_util::spawn("rbgpd", cmd, &dir, "rbgpd.log");
+    let node_cfg = config(&format!(
+        r#"
+        [router]
+        asn = 65100
+        router_id = "10.0.3.1"
+        listen = ["127.0.3.1:{pa}"]
+        [[neighbor]]
+        address = "127.0.3.2"
+        remote_as = 65000
+        port = {pb}
+        local_address = "127.0.3.1"
+        connect_retry = 1
+        "#
+    ));
+    let (tx, mut rx) = mpsc::channel(256);
+    let mut node = PeerManager::spawn(&node_cfg, tx);
+    let node_addr = "127.0.3.1";
+    let up =
+        |s: &std::path::Path| listed(s, node_addr).is_some_and(|p| p["state"] == "established");
+    until("established", || up(&socket)).await;
+
+    let (_, ok) = rbgpctl(&socket, &["peer", "shutdown", node_addr]);
+    assert!(ok);
+    wait_for(&mut rx, "node down", |e| {
+        matches!(e, PeerEvent::Down { .. })
+    })
+    .await;
+    // The node tries again (its TCP connection completes and is closed
+    // before any BGP): it stays listed, admin down, not established.
+    wait_for(&mut rx, "a reconnect", |e| {
+        matches!(
+            e,
+            PeerEvent::State {
+                state: State::OpenSent,
+                ..
+            }
+        )
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let p = listed(&socket, node_addr).expect("a shut-down dynamic peer stays listed");
+    assert_eq!(p["admin_down"], true, "{p}");
+    assert_ne!(p["state"], "established", "{p}");
+    let (detail, _) = rbgpctl(&socket, &["show", "peer", node_addr]);
+    assert_eq!(detail["peer"]["established_count"], 1, "{detail}");
+
+    let (_, ok) = rbgpctl(&socket, &["peer", "enable", node_addr]);
+    assert!(ok, "peer enable must find the shut-down dynamic peer");
+    until("established again", || up(&socket)).await;
+    let (detail, _) = rbgpctl(&socket, &["show", "peer", node_addr]);
+    assert_eq!(detail["peer"]["established_count"], 2, "{detail}");
+    assert_eq!(detail["peer"]["summary"]["admin_down"], false, "{detail}");
+
+    let (_, ok) = rbgpctl(&socket, &["peer", "reset", node_addr]);
+    assert!(ok);
+    // Listed throughout, and its history kept.
+    until("established after the reset", || {
+        rbgpctl(&socket, &["show", "peer", node_addr]).0["peer"]["established_count"] == 3
+    })
+    .await;
+    assert!(listed(&socket, node_addr).is_some());
+    node.shutdown(None).await;
+}
