@@ -142,6 +142,12 @@ pub struct NeighborConfig {
     /// Most sessions a range accepts at once.
     #[serde(default = "default_range_limit")]
     pub limit: usize,
+    /// How long a range remembers a dynamic neighbor whose session ended
+    /// (its id, counters and last error, for `show peers` and for when it
+    /// comes back), seconds; 0 forgets it at once. A range remembers at
+    /// most `limit` such neighbors, the oldest forgotten first.
+    #[serde(default = "default_remember_time")]
+    pub remember_time: u32,
     /// Peer AS.
     pub remote_as: u32,
     /// Free text shown by rbgpctl.
@@ -323,6 +329,9 @@ fn default_restart_time() -> u16 {
 }
 fn default_range_limit() -> usize {
     1024
+}
+fn default_remember_time() -> u32 {
+    300
 }
 fn default_port() -> u16 {
     179

@@ -482,6 +482,30 @@ mod tests {
         assert_eq!(parse_vmrss("Name: x\n"), None);
     }
 
+    /// Dynamic neighbors from ever new addresses: each forgotten one's
+    /// series are removed, so the label sets stay those of the neighbors
+    /// known at once.
+    #[test]
+    fn series_of_forgotten_peers_go() {
+        let m = Metrics::new();
+        let peer_lines = |m: &Metrics| m.encode().lines().filter(|l| l.contains("peer=\"")).count();
+        let kept: IpAddr = "172.18.0.2".parse().unwrap();
+        m.set_peer_state(kept, PeerState::Established);
+        m.add_messages_received(kept, MessageType::Update, 1);
+        let base = peer_lines(&m);
+        for i in 0..3000u32 {
+            let p = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            m.set_peer_state(p, PeerState::Established);
+            m.set_peer_state(p, PeerState::Idle);
+            m.add_messages_received(p, MessageType::Keepalive, 3);
+            m.add_messages_sent(p, MessageType::Open, 1);
+            m.set_prefixes(p, "ipv4-unicast", 1, 1, 1);
+            m.set_prefixes(p, "ipv6-unicast", 1, 1, 1);
+            m.remove_peer(p);
+        }
+        assert_eq!(peer_lines(&m), base);
+    }
+
     async fn get(addr: SocketAddr, req: &str) -> String {
         let mut s = TcpStream::connect(addr).await.unwrap();
         s.write_all(req.as_bytes()).await.unwrap();

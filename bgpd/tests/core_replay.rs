@@ -8,7 +8,12 @@
 //! learned and passed to the other cluster, rbgpctl requests, a node's
 //! session reset and back, the FIB's start-up phase ending. To record a new
 //! one, start the lab's rbgpd with `--record FILE` (see the file's first
-//! line for the config) and replace the file.
+//! line for the config) and replace the file. One output was added by hand:
+//! the `PeerForgotten` after the reset node's `Removed` (line 287), since
+//! the core frees a forgotten neighbor's RIB peer and metric series; the
+//! recording predates that. (Today's manager remembers a reset dynamic
+//! neighbor instead of removing it, so a new recording has no such
+//! `Removed` there.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use bgpd::core::record::{replay, ReplayError};

@@ -219,6 +219,7 @@ async fn dynamic_neighbors_come_from_ranges_and_strangers_are_refused() {
         range = "127.0.1.0/30"
         remote_as = 65100
         limit = 1
+        remember_time = 0
         "#
     ));
     let cfg_a = config(&format!(
@@ -271,7 +272,8 @@ async fn dynamic_neighbors_come_from_ranges_and_strangers_are_refused() {
         unreachable!()
     };
 
-    // When the session ends, the dynamic neighbor goes away.
+    // When the session ends, the dynamic neighbor goes away (at once with
+    // `remember_time = 0`; peer_dynamic.rs has it remembered).
     assert!(a.send(a_peer, PeerCommand::Shutdown(None)));
     wait_for(&mut rxb, "dynamic down", |e| {
         matches!(e, PeerEvent::Down { .. })

@@ -85,7 +85,21 @@ impl Rib {
         Ok(())
     }
 
-    /// Removes a peer and all its paths (deconfigured, or done for good).
+    /// Peer slots allocated: the size of the per-peer state in the tables
+    /// (Adj-RIB-Outs, export cursors). A removed peer's slot goes to the
+    /// next peer added, so this is the most peers registered at once, not
+    /// how many ever were.
+    pub fn peer_slots(&self) -> usize {
+        self.core.peers.len()
+    }
+
+    /// Peers registered (up, or down and not removed).
+    pub fn peer_count(&self) -> usize {
+        self.core.peer_index.len()
+    }
+
+    /// Removes a peer and all its paths (deconfigured, or done for good);
+    /// its slot is used again by the next peer added.
     pub fn remove_peer(&mut self, peer: u32) -> Result<(), RibError> {
         self.peer_down(peer, false)?;
         let slot = self.core.slot_of(peer)?;

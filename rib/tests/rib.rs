@@ -422,3 +422,26 @@ fn fib_output_can_be_switched_off_without_touching_the_loc_rib() {
     assert_eq!(changes.len(), 1);
     assert_eq!(changes[0].prefix, p("10.12.0.0/16"));
 }
+
+/// Dynamic neighbors come and go from ever new addresses: with each removed
+/// when it is forgotten, its slot is used again, so more than 65,536 peers
+/// over time never run into `TooManyPeers` (slots are `u16`).
+#[test]
+fn removed_peers_free_their_slots_for_good() {
+    let mut rib = rib();
+    rib.add_peer(peer(2, 65100)).unwrap();
+    announce(&mut rib, 2, "10.0.0.0/8", &[65100]);
+    for id in 1_000..71_000u32 {
+        let mut info = peer(3, 65200);
+        info.id = id;
+        rib.add_peer(info).unwrap();
+        rib.update(id, [n("10.1.0.0/16")], ip("172.18.0.3"), attrs(&[65200]))
+            .unwrap();
+        rib.peer_down(id, false).unwrap();
+        rib.remove_peer(id).unwrap();
+        assert_eq!(rib.peer_count(), 1);
+    }
+    assert_eq!(rib.peer_slots(), 2);
+    assert!(rib.route(p("10.1.0.0/16")).is_none());
+    assert_eq!(rib.route(p("10.0.0.0/8")).unwrap().paths.len(), 1);
+}

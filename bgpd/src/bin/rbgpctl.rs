@@ -98,7 +98,8 @@ enum FamilyArg {
 
 #[derive(Debug, Subcommand)]
 enum PeerCmd {
-    /// Close the session (Cease, Administrative Reset); it comes back.
+    /// Close the session (Cease, Administrative Reset); it comes back. A
+    /// dynamic peer keeps its entry and history while it reconnects.
     Reset {
         /// Peer address.
         address: IpAddr,
@@ -107,6 +108,8 @@ enum PeerCmd {
         message: Option<String>,
     },
     /// Close the session (Cease, Administrative Shutdown) and keep it down.
+    /// A dynamic peer stays listed and its reconnects are refused until
+    /// `peer enable`.
     Shutdown {
         /// Peer address.
         address: IpAddr,
@@ -114,7 +117,7 @@ enum PeerCmd {
         #[arg(long)]
         message: Option<String>,
     },
-    /// Allow a shut down session again.
+    /// Allow a shut down session again (a dynamic peer may reconnect).
     Enable {
         /// Peer address.
         address: IpAddr,

@@ -131,6 +131,12 @@ pub enum Output {
         /// Its new state.
         state: CtlPeerState,
     },
+    /// No neighbor of this address is left (de-configured, or a dynamic
+    /// neighbor forgotten): drop its metric series.
+    PeerForgotten {
+        /// The address.
+        addr: IpAddr,
+    },
 }
 
 /// What the core asks of the FIB task.

@@ -1,15 +1,16 @@
 //! A bound on the log lines one peer can cause: what a peer sends wrong is
 //! logged at most once per [`LOG_PERIOD`] per session, with the count of
 //! what was left out since, so a hostile or broken peer cannot fill a disk.
+//! The neighbor manager bounds its refusals of connections the same way.
 
 use std::time::{Duration, Instant};
 
 /// Least time between two warnings about one peer's input.
-pub(super) const LOG_PERIOD: Duration = Duration::from_secs(10);
+pub(crate) const LOG_PERIOD: Duration = Duration::from_secs(10);
 
 /// When a session may log again, and what it left out meanwhile.
 #[derive(Debug, Default, Clone, Copy)]
-pub(super) struct LogGate {
+pub(crate) struct LogGate {
     next: Option<Instant>,
     suppressed: u64,
 }
@@ -17,7 +18,7 @@ pub(super) struct LogGate {
 impl LogGate {
     /// `Some(suppressed)` when a line may be written at `now` (with how
     /// many were left out before it); `None` when this one is left out.
-    pub(super) fn admit(&mut self, now: Instant) -> Option<u64> {
+    pub(crate) fn admit(&mut self, now: Instant) -> Option<u64> {
         if self.next.is_some_and(|t| now < t) {
             self.suppressed = self.suppressed.saturating_add(1);
             return None;

@@ -21,7 +21,9 @@
 //! - only the core touches the RIB;
 //! - the RIB peer id of a neighbor is derived from its address, so a
 //!   dynamic neighbor that comes back finds its stale paths (GR) under the
-//!   same id;
+//!   same id; it is released (and used again) only when no neighbor of that
+//!   address is left ([`PeerEvent::Removed`](crate::peer::PeerEvent) and
+//!   no stale paths), so RIB slots stay as few as the neighbors at once;
 //! - outputs depend only on the inputs and their times: sessions and timers
 //!   are kept in ordered maps, so a replay gives the same outputs.
 
@@ -29,7 +31,7 @@ mod answer;
 mod export;
 mod flow;
 mod io;
-mod log_gate;
+pub(crate) mod log_gate;
 pub mod record;
 mod reload;
 mod session;
@@ -95,8 +97,24 @@ struct ExportRound {
 /// What the core tracks of every neighbor it has heard of.
 #[derive(Debug, Clone)]
 struct PeerTrack {
+    addr: IpAddr,
     state: State,
     since: Instant,
+}
+
+/// How much per-neighbor state the core holds: bounded by the neighbors
+/// known at once (running, or remembered by the manager), not by how many
+/// addresses ever connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerStateSizes {
+    /// Neighbor addresses with a RIB id.
+    pub rib_ids: usize,
+    /// Peers registered with the RIB.
+    pub rib_peers: usize,
+    /// The RIB's peer slots (its per-peer table state).
+    pub rib_slots: usize,
+    /// Neighbors whose state the core tracks.
+    pub tracks: usize,
 }
 
 /// The routing core: RIB, sessions and timers; events in, actions out.
@@ -107,8 +125,14 @@ pub struct Core {
     rib: Rib,
     sessions: BTreeMap<PeerId, Session>,
     tracks: BTreeMap<PeerId, PeerTrack>,
-    /// RIB ids by neighbor address (stable across reconnects).
+    /// RIB ids by neighbor address (stable across reconnects, released
+    /// when no neighbor of that address is left).
     rib_ids: HashMap<IpAddr, u32>,
+    /// RIB ids released, to use again (so ids, and the RIB's peer slots,
+    /// stay as few as the neighbors at once).
+    free_rib_ids: Vec<u32>,
+    /// The next RIB id never used.
+    next_rib_id: u32,
     /// RIB ids registered with the RIB (up, or down with stale paths).
     rib_known: HashSet<u32>,
     /// GR helper deadlines: stale paths of these RIB ids are swept then.
@@ -184,6 +208,8 @@ impl Core {
             sessions: BTreeMap::new(),
             tracks: BTreeMap::new(),
             rib_ids: HashMap::new(),
+            free_rib_ids: Vec::new(),
+            next_rib_id: 0,
             rib_known: HashSet::new(),
             stale_deadlines: BTreeMap::new(),
             max_prefix_restarts: BTreeMap::new(),
@@ -339,8 +365,52 @@ impl Core {
     }
 
     fn rib_id(&mut self, addr: IpAddr) -> u32 {
-        let next = u32::try_from(self.rib_ids.len()).unwrap_or(u32::MAX);
-        *self.rib_ids.entry(addr).or_insert(next)
+        if let Some(&id) = self.rib_ids.get(&addr) {
+            return id;
+        }
+        let id = self.free_rib_ids.pop().unwrap_or_else(|| {
+            self.next_rib_id += 1;
+            self.next_rib_id - 1
+        });
+        self.rib_ids.insert(addr, id);
+        id
+    }
+
+    /// Whether a neighbor of `addr` is still known (another id: a
+    /// reconfigured neighbor, or a dynamic one back after being forgotten).
+    fn addr_in_use(&self, addr: IpAddr) -> bool {
+        self.sessions.values().any(|s| s.info.addr == addr)
+            || self.tracks.values().any(|t| t.addr == addr)
+    }
+
+    /// Releases the RIB peer of `addr`: its slot and id are used again.
+    /// Not while graceful restart keeps its stale routes: the stale timer
+    /// releases it (the neighbor may still come back for them).
+    fn release_rib_id(&mut self, addr: IpAddr) {
+        let Some(&id) = self.rib_ids.get(&addr) else {
+            return;
+        };
+        if self.stale_deadlines.contains_key(&id) {
+            return;
+        }
+        self.rib_ids.remove(&addr);
+        if self.rib_known.remove(&id) {
+            if let Err(e) = self.rib.remove_peer(id) {
+                tracing::warn!(peer = %addr, error = %e, "removing the RIB peer");
+            }
+        }
+        self.free_rib_ids.push(id);
+    }
+
+    /// How much per-neighbor state the core holds (tests and
+    /// diagnostics).
+    pub fn peer_state_sizes(&self) -> PeerStateSizes {
+        PeerStateSizes {
+            rib_ids: self.rib_ids.len(),
+            rib_peers: self.rib.peer_count(),
+            rib_slots: self.rib.peer_slots(),
+            tracks: self.tracks.len(),
+        }
     }
 
     /// Starts the flush of what the last batch of inputs changed: FIB

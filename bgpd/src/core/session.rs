@@ -46,10 +46,7 @@ impl Core {
                 graceful,
             } => self.on_down(peer, &reason, notification.as_ref(), graceful),
             PeerEvent::Congested { peer, congested } => self.on_congested(peer, congested),
-            PeerEvent::Removed { peer } => {
-                self.tracks.remove(&peer);
-                self.max_prefix_restarts.remove(&peer);
-            }
+            PeerEvent::Removed { peer } => self.on_removed(peer),
         }
     }
 
@@ -58,6 +55,7 @@ impl Core {
         self.tracks.insert(
             peer,
             PeerTrack {
+                addr,
                 state,
                 since: self.now,
             },
@@ -72,6 +70,26 @@ impl Core {
             to: ctl_state(state),
             reason: None,
         });
+    }
+
+    /// The neighbor's entry is gone for good (de-configured, or a dynamic
+    /// neighbor its range forgot): what the core kept of it goes too, and,
+    /// unless another neighbor has its address, its RIB peer (slot and id
+    /// used again) and metric series. Otherwise every address that ever
+    /// connected to a range would hold a RIB slot (65,536 at most) forever.
+    fn on_removed(&mut self, peer: PeerId) {
+        let track = self.tracks.remove(&peer);
+        self.max_prefix_restarts.remove(&peer);
+        self.admin_down.remove(&peer);
+        self.refresh_due.retain(|(p, _), _| *p != peer);
+        let Some(addr) = track.map(|t| t.addr) else {
+            return;
+        };
+        if self.addr_in_use(addr) {
+            return;
+        }
+        self.release_rib_id(addr);
+        self.out.push_back(Output::PeerForgotten { addr });
     }
 
     fn on_established(&mut self, peer: PeerId, info: SessionInfo) {
@@ -116,6 +134,7 @@ impl Core {
         self.tracks.insert(
             peer,
             PeerTrack {
+                addr: info.addr,
                 state: State::Established,
                 since: self.now,
             },

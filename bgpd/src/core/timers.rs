@@ -31,6 +31,16 @@ impl Core {
             if let Err(e) = self.rib.sweep_stale(id) {
                 warn!(error = %e, "sweeping stale routes");
             }
+            // A neighbor forgotten while its stale routes were kept: its RIB
+            // peer goes now.
+            let addr = self
+                .rib_ids
+                .iter()
+                .find(|(_, v)| **v == id)
+                .map(|(a, _)| *a);
+            if let Some(addr) = addr.filter(|a| !self.addr_in_use(*a)) {
+                self.release_rib_id(addr);
+            }
         }
         let restart: Vec<PeerId> = self
             .max_prefix_restarts

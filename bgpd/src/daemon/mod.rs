@@ -321,6 +321,12 @@ impl Driver {
                         m.set_peer_state(addr, state);
                     }
                 }
+                Output::PeerForgotten { addr } => {
+                    if let Some(m) = &self.metrics {
+                        m.remove_peer(addr);
+                    }
+                    self.metric_counts.remove(&addr);
+                }
             }
         }
     }

@@ -1,19 +1,20 @@
 //! [`PeerManager`]: spawns and tracks neighbor tasks and listeners, and
-//! routes accepted connections and core commands to them.
+//! routes accepted connections and core commands to them. Its table of
+//! neighbors, and which dynamic neighbors a range remembers while they are
+//! down, is the [`Registry`]; a sweeper task forgets those whose time is up
+//! and reports every forgotten neighbor to the core.
 
 use super::listener;
-use super::mailbox;
+use super::registry::{Admit, Counts, RangeEntry, Registry, Started};
 use super::spec::{LocalSettings, NeighborSpec};
 use super::task::{NeighborTask, TaskMsg};
 use super::{PeerCommand, PeerEvent, PeerId, PeerStatus};
 use crate::config::{Config, NeighborConfig};
 use bgp_proto::msg::notification::{cease_subcode, code};
 use bgp_proto::Notification;
-use ipnetwork::IpNetwork;
-use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -25,31 +26,6 @@ pub(crate) struct Md5Key {
     pub addr: IpAddr,
     pub prefix_len: Option<u8>,
     pub key: String,
-}
-
-struct PeerEntry {
-    tx: mailbox::Sender<TaskMsg>,
-    status: Arc<Mutex<PeerStatus>>,
-    addr: IpAddr,
-    /// For a dynamic neighbor, its range.
-    range: Option<IpNetwork>,
-    /// For an explicit neighbor, its config (to diff on reconfigure).
-    config: Option<NeighborConfig>,
-    handle: Option<JoinHandle<()>>,
-}
-
-struct RangeEntry {
-    net: IpNetwork,
-    config: NeighborConfig,
-    active: usize,
-}
-
-struct Registry {
-    local: LocalSettings,
-    next_id: PeerId,
-    peers: BTreeMap<PeerId, PeerEntry>,
-    by_addr: HashMap<IpAddr, PeerId>,
-    ranges: Vec<RangeEntry>,
 }
 
 /// State shared by the manager, the listeners and the tasks' exit hooks.
@@ -87,102 +63,85 @@ impl Shared {
         self.reg.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Spawns a neighbor task (the registry is locked by the caller).
-    fn spawn_neighbor(
-        &self,
-        reg: &mut Registry,
-        spec: NeighborSpec,
-        range: Option<IpNetwork>,
-        first: Option<TcpStream>,
-    ) -> PeerId {
-        reg.next_id += 1;
-        let id = reg.next_id;
-        let status = Arc::new(Mutex::new(PeerStatus::new(id, &spec)));
-        let (tx, rx) = mailbox::mailbox();
+    /// Spawns the task of a registered neighbor (the registry is locked
+    /// by the caller, so the task cannot end before its handle is noted).
+    fn start(&self, reg: &mut Registry, s: Box<Started>, first: Option<TcpStream>) {
+        let Started {
+            id,
+            gen,
+            spec,
+            status,
+            rx,
+        } = *s;
         let weak = self.me.clone();
-        let on_exit = Box::new(move || {
-            if let Some(shared) = weak.upgrade() {
-                shared.unregister(id);
-            }
+        let on_exit = Box::new(move || match weak.upgrade() {
+            Some(shared) => shared.task_ended(id, gen),
+            None => Vec::new(),
         });
-        let addr = spec.addr;
-        let config = (!spec.dynamic).then(|| spec.config.clone());
-        info!(
-            peer = %addr,
-            asn = spec.config.remote_as,
-            id,
-            dynamic = spec.dynamic,
-            "neighbor added"
-        );
-        let task = NeighborTask::new(id, spec, self.events.clone(), status.clone(), rx, on_exit);
+        let task = NeighborTask::new(id, spec, self.events.clone(), status, rx, on_exit);
         let handle = tokio::spawn(task.run(first));
-        reg.peers.insert(
-            id,
-            PeerEntry {
-                tx,
-                status,
-                addr,
-                range,
-                config,
-                handle: Some(handle),
-            },
-        );
-        reg.by_addr.insert(addr, id);
-        id
+        reg.set_handle(id, gen, handle);
     }
 
-    fn unregister(&self, id: PeerId) {
+    /// A task ended; returns the ids forgotten meanwhile (its own, unless
+    /// its range remembers it), for the task to report as removed.
+    fn task_ended(&self, id: PeerId, gen: u64) -> Vec<PeerId> {
         let mut reg = self.lock();
-        let Some(entry) = reg.peers.remove(&id) else {
-            return;
-        };
-        if reg.by_addr.get(&entry.addr) == Some(&id) {
-            reg.by_addr.remove(&entry.addr);
-        }
-        if let Some(net) = entry.range {
-            if let Some(r) = reg.ranges.iter_mut().find(|r| r.net == net) {
-                r.active = r.active.saturating_sub(1);
-            }
-        }
+        reg.task_ended(id, gen, Instant::now());
+        reg.take_gone()
     }
 
-    /// Hands an accepted connection to its neighbor, creates a dynamic
-    /// neighbor for it, or closes it.
+    /// Hands an accepted connection to its neighbor, creates (or brings
+    /// back) a dynamic neighbor for it, or closes it.
     pub(crate) fn dispatch(&self, stream: TcpStream, from: SocketAddr) {
-        let ip = from.ip().to_canonical();
         let mut reg = self.lock();
-        if let Some(entry) = reg.by_addr.get(&ip).and_then(|id| reg.peers.get(id)) {
-            if entry.tx.send(TaskMsg::Incoming(stream)).is_err() {
-                info!(peer = %ip, "refusing connection: neighbor is going away");
+        match reg.admit(from, Instant::now()) {
+            Admit::Handover(tx) => {
+                if tx.send(TaskMsg::Incoming(stream)).is_err() {
+                    info!(peer = %from, "refusing connection: neighbor is going away");
+                }
             }
-            return;
+            Admit::Start(s) => self.start(&mut reg, s, Some(stream)),
+            Admit::Refused => {}
         }
-        let local = reg.local.clone();
-        let Some(range) = reg.ranges.iter_mut().find(|r| r.net.contains(ip)) else {
-            info!(peer = %from, "refusing connection: no neighbor or range matches");
-            return;
-        };
-        if range.active >= range.config.limit {
-            warn!(peer = %from, range = %range.net, "refusing connection: range limit reached");
-            return;
-        }
-        range.active += 1;
-        let net = range.net;
-        let spec = NeighborSpec {
-            addr: ip,
-            config: range.config.clone(),
-            local,
-            dynamic: true,
-        };
-        self.spawn_neighbor(&mut reg, spec, Some(net), Some(stream));
     }
 }
+
+/// Forgets the remembered dynamic neighbors whose time is up, and reports
+/// every forgotten neighbor to the core, until the manager is gone.
+async fn sweep_loop(shared: Weak<Shared>) {
+    let mut tick = tokio::time::interval(SWEEP_PERIOD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let gone = {
+            let mut reg = shared.lock();
+            reg.expire(Instant::now());
+            reg.take_gone()
+        };
+        let events = shared.events.clone();
+        drop(shared);
+        for peer in gone {
+            if events.send(PeerEvent::Removed { peer }).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// How often remembered dynamic neighbors are checked for expiry (their
+/// `remember_time` is kept to within this).
+const SWEEP_PERIOD: Duration = Duration::from_secs(1);
 
 /// Runs the neighbors of a configuration. Dropping it ends every neighbor
 /// task (Cease / Administrative Shutdown) and stops listening.
 pub struct PeerManager {
     shared: Arc<Shared>,
     listeners: Vec<(Arc<TcpListener>, JoinHandle<()>)>,
+    sweeper: JoinHandle<()>,
     listen: Vec<SocketAddr>,
     keys: Vec<Md5Key>,
 }
@@ -194,13 +153,7 @@ impl PeerManager {
     pub fn spawn(config: &Config, events: mpsc::Sender<PeerEvent>) -> PeerManager {
         let local = LocalSettings::from_config(config);
         let shared = Arc::new_cyclic(|me| Shared {
-            reg: Mutex::new(Registry {
-                local: local.clone(),
-                next_id: 0,
-                peers: BTreeMap::new(),
-                by_addr: HashMap::new(),
-                ranges: Vec::new(),
-            }),
+            reg: Mutex::new(Registry::new(local)),
             events,
             me: me.clone(),
         });
@@ -218,9 +171,11 @@ impl PeerManager {
                 Err(e) => error!(listen = %addr, "cannot listen: {e}"),
             }
         }
+        let sweeper = tokio::spawn(sweep_loop(Arc::downgrade(&shared)));
         let mut mgr = PeerManager {
             shared,
             listeners,
+            sweeper,
             listen: config.router.listen.clone(),
             keys: Vec::new(),
         };
@@ -236,21 +191,34 @@ impl PeerManager {
         for n in neighbors {
             match (n.address, n.range) {
                 (Some(addr), _) => {
+                    let addr = addr.to_canonical();
+                    // An explicit neighbor takes the address over from a
+                    // dynamic neighbor of a range.
+                    let dynamic = reg
+                        .by_addr
+                        .get(&addr)
+                        .copied()
+                        .filter(|id| reg.peers.get(id).is_some_and(|e| e.range.is_some()));
+                    if let Some(id) = dynamic {
+                        if let Some(t) = reg.peers.get(&id).and_then(|e| e.task.as_ref()) {
+                            let sub = cease_subcode::OTHER_CONFIGURATION_CHANGE;
+                            let n = Notification::new(code::CEASE, sub, []);
+                            let _ = t.tx.send(TaskMsg::Remove(Some(n)));
+                        }
+                        reg.doom(id);
+                    }
                     let spec = NeighborSpec {
-                        addr: addr.to_canonical(),
+                        addr,
                         config: n.clone(),
                         local: local.clone(),
                         dynamic: false,
                     };
-                    self.shared.spawn_neighbor(&mut reg, spec, None, None);
+                    let started = reg.add(spec, None);
+                    self.shared.start(&mut reg, started, None);
                 }
                 (None, Some(net)) => {
                     reg.ranges.retain(|r| r.net != net);
-                    reg.ranges.push(RangeEntry {
-                        net,
-                        config: n.clone(),
-                        active: 0,
-                    });
+                    reg.ranges.push(RangeEntry::new(net, n.clone()));
                 }
                 (None, None) => warn!("neighbor without address or range ignored"),
             }
@@ -258,11 +226,23 @@ impl PeerManager {
     }
 
     /// Sends a command to a neighbor; false if there is no such neighbor.
+    /// A dynamic neighbor that is shut down stays listed, with its
+    /// reconnects refused, until it is enabled; a command to one without a
+    /// session (remembered, or shut down) only changes that.
     pub fn send(&self, peer: PeerId, cmd: PeerCommand) -> bool {
-        let reg = self.shared.lock();
-        reg.peers
-            .get(&peer)
-            .is_some_and(|e| e.tx.send(TaskMsg::Command(cmd)).is_ok())
+        self.shared.lock().command(peer, cmd, Instant::now())
+    }
+
+    /// Whether `peer` is a dynamic neighbor shut down by a command (its
+    /// reconnects are refused).
+    pub fn is_admin_down(&self, peer: PeerId) -> bool {
+        self.shared.lock().is_admin_down(peer)
+    }
+
+    /// How many neighbors are running, remembered and shut down (the
+    /// registry's size, for tests and diagnostics).
+    pub fn counts(&self) -> Counts {
+        self.shared.lock().counts()
     }
 
     /// The address of one neighbor (cheap: no status is copied).
@@ -331,16 +311,19 @@ impl PeerManager {
                 }
             }
             for (id, sub) in remove {
-                if let Some(e) = reg.peers.get(&id) {
-                    let _ = e.tx.send(TaskMsg::Remove(Some(Notification::new(
-                        code::CEASE,
-                        sub,
-                        [],
-                    ))));
-                    let addr = e.addr;
-                    if reg.by_addr.get(&addr) == Some(&id) {
-                        reg.by_addr.remove(&addr);
-                    }
+                let Some(e) = reg.peers.get(&id) else {
+                    continue;
+                };
+                if let Some(t) = &e.task {
+                    let n = Notification::new(code::CEASE, sub, []);
+                    let _ = t.tx.send(TaskMsg::Remove(Some(n)));
+                }
+                let (addr, dynamic) = (e.addr, e.range.is_some());
+                if reg.by_addr.get(&addr) == Some(&id) {
+                    reg.by_addr.remove(&addr);
+                }
+                if dynamic {
+                    reg.doom(id);
                 }
             }
             // Explicit neighbors to start: not already running unchanged.
@@ -352,22 +335,15 @@ impl PeerManager {
                     to_add.push(n.clone());
                 }
             }
-            // Ranges: keep the counts of unchanged ones.
-            let mut ranges = Vec::new();
-            for n in new.neighbors.iter().filter(|n| n.address.is_none()) {
-                let Some(net) = n.range else { continue };
-                let active = reg
-                    .ranges
-                    .iter()
-                    .find(|r| r.net == net && r.config == *n && !local_changed)
-                    .map_or(0, |r| r.active);
-                ranges.push(RangeEntry {
-                    net,
-                    config: n.clone(),
-                    active,
-                });
-            }
-            reg.ranges = ranges;
+            // Ranges: unchanged ones keep their neighbors, running and
+            // remembered.
+            let ranges = new
+                .neighbors
+                .iter()
+                .filter(|n| n.address.is_none())
+                .filter_map(|n| Some(RangeEntry::new(n.range?, n.clone())))
+                .collect();
+            reg.set_ranges(ranges, !local_changed);
             reg.local = local;
         }
         // MD5 keys: remove stale ones, install the new set.
@@ -399,14 +375,16 @@ impl PeerManager {
         let n = notification.unwrap_or_else(|| {
             Notification::new(code::CEASE, cease_subcode::ADMINISTRATIVE_SHUTDOWN, [])
         });
+        self.sweeper.abort();
         let handles: Vec<JoinHandle<()>> = {
             let mut reg = self.shared.lock();
             reg.ranges.clear();
             reg.peers
                 .values_mut()
                 .filter_map(|e| {
-                    let _ = e.tx.send(TaskMsg::Remove(Some(n.clone())));
-                    e.handle.take()
+                    let t = e.task.as_mut()?;
+                    let _ = t.tx.send(TaskMsg::Remove(Some(n.clone())));
+                    t.handle.take()
                 })
                 .collect()
         };
@@ -421,10 +399,11 @@ impl Drop for PeerManager {
         for (_, h) in self.listeners.drain(..) {
             h.abort();
         }
+        self.sweeper.abort();
         let reg = self.shared.lock();
-        for e in reg.peers.values() {
+        for t in reg.peers.values().filter_map(|e| e.task.as_ref()) {
             let n = Notification::new(code::CEASE, cease_subcode::ADMINISTRATIVE_SHUTDOWN, []);
-            let _ = e.tx.send(TaskMsg::Remove(Some(n)));
+            let _ = t.tx.send(TaskMsg::Remove(Some(n)));
         }
     }
 }

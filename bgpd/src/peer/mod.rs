@@ -23,12 +23,14 @@ mod conn;
 mod listener;
 mod mailbox;
 mod manager;
+mod registry;
 pub mod sockopt;
 pub mod spec;
 mod task;
 
 pub use burst::UpdateBurst;
 pub use manager::PeerManager;
+pub use registry::Counts as RegistryCounts;
 pub use spec::{parse_family, LocalSettings, NeighborSpec, TtlPolicy};
 
 use crate::config::NeighborConfig;
@@ -38,8 +40,10 @@ use serde::{Deserialize, Serialize, Serializer};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-/// Identifies one neighbor for the lifetime of the process (a dynamic
-/// neighbor that comes back gets a new id).
+/// Identifies one neighbor for the lifetime of the process. A dynamic
+/// neighbor keeps its id while its range remembers it (down for less than
+/// the range's `remember_time`, or shut down); one that comes back after
+/// that gets a new id.
 pub type PeerId = u32;
 
 /// Everything the core needs to know about a session that came up.
@@ -126,7 +130,9 @@ pub enum PeerEvent {
         /// Blocked (true) or writable again (false).
         congested: bool,
     },
-    /// The neighbor is gone (dynamic neighbor closed, or de-configured).
+    /// The neighbor is gone: de-configured, or a dynamic neighbor its range
+    /// forgot (down longer than `remember_time`, pushed out by newer ones,
+    /// or its range reloaded away). Its id is not used again.
     Removed {
         /// Neighbor.
         peer: PeerId,

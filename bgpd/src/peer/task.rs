@@ -37,6 +37,11 @@ pub(crate) enum TaskMsg {
     Remove(Option<Notification>),
 }
 
+/// Runs when the task ends: the manager notes it and returns the ids of
+/// neighbors forgotten meanwhile (this one's, unless its range remembers
+/// it), which the task reports to the core after its own last events.
+pub(crate) type ExitHook = Box<dyn FnOnce() -> Vec<PeerId> + Send>;
+
 type DialFuture = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>;
 
 /// One FSM and its connection.
@@ -75,7 +80,8 @@ pub(crate) struct NeighborTask {
     dial: Option<DialFuture>,
     session: Option<Negotiated>,
     flushing: Vec<JoinHandle<()>>,
-    on_exit: Option<Box<dyn FnOnce() + Send>>,
+    /// Unregisters the task; returns the neighbors forgotten meanwhile.
+    on_exit: Option<ExitHook>,
     /// Removed or shut down: the run loop ends.
     stopped: bool,
     /// UPDATEs received and not yet handed to the core.
@@ -143,14 +149,14 @@ fn cease(subcode: u8) -> Notification {
 
 impl NeighborTask {
     /// A task for `spec`; `on_exit` runs when it ends (the manager
-    /// unregisters it).
+    /// unregisters it, or remembers a dynamic neighbor).
     pub(crate) fn new(
         id: PeerId,
         spec: NeighborSpec,
         events: mpsc::Sender<PeerEvent>,
         status: Arc<Mutex<PeerStatus>>,
         rx: mailbox::Receiver<TaskMsg>,
-        on_exit: Box<dyn FnOnce() + Send>,
+        on_exit: ExitHook,
     ) -> Box<Self> {
         let fsm = Fsm::new(spec.fsm_config(rand::random()));
         Box::new(NeighborTask {
@@ -181,7 +187,8 @@ impl NeighborTask {
     }
 
     /// Runs the neighbor until it is removed (or, for a dynamic neighbor,
-    /// until its session ends). `first` is the accepted connection that
+    /// until its session ends: its range may remember it, and a new task
+    /// runs it when it reconnects). `first` is the accepted connection that
     /// created a dynamic neighbor.
     ///
     /// The task lives boxed and awaits its handlers boxed: a neighbor's
@@ -237,10 +244,11 @@ impl NeighborTask {
         for h in std::mem::take(&mut self.flushing) {
             let _ = tokio::time::timeout(FLUSH_WAIT, h).await;
         }
-        if let Some(f) = self.on_exit.take() {
-            f();
+        let gone = self.on_exit.take().map(|f| f()).unwrap_or_default();
+        Box::pin(self.send_updates()).await;
+        for peer in gone {
+            let _ = self.events.send(PeerEvent::Removed { peer }).await;
         }
-        Box::pin(self.send_event(PeerEvent::Removed { peer: self.id })).await;
         debug!(peer = %self.spec.addr, id = self.id, "neighbor task ended");
     }
 

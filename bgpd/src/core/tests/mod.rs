@@ -10,6 +10,7 @@
 mod ctl;
 mod fib;
 mod flow;
+mod forget;
 mod gr;
 mod max_prefix;
 mod reload;
