@@ -93,6 +93,8 @@ pub struct Setup {
     pub feeders: Vec<Neighbor>,
     /// The monitor.
     pub monitor: Neighbor,
+    /// A peer that stops reading (`--stalled`), if any.
+    pub stalled: Option<Neighbor>,
     /// Write routes into the kernel.
     pub fib: bool,
     /// Directory for config, sockets, pid files and logs.
@@ -103,7 +105,9 @@ pub struct Setup {
 
 impl Setup {
     fn all_neighbors(&self) -> impl Iterator<Item = &Neighbor> {
-        std::iter::once(&self.monitor).chain(self.feeders.iter())
+        std::iter::once(&self.monitor)
+            .chain(self.stalled.iter())
+            .chain(self.feeders.iter())
     }
 
     fn path(&self, file: &str) -> PathBuf {
@@ -325,6 +329,7 @@ mod tests {
                 addr: Ipv4Addr::new(10, 99, 0, 2),
                 asn: 64_999,
             },
+            stalled: None,
             fib,
             dir: PathBuf::from("/tmp/x"),
             rbgpd: PathBuf::from("rbgpd"),

@@ -48,6 +48,15 @@ struct Args {
     /// needs it).
     #[arg(long, default_value_t = 0.0)]
     spread: f64,
+    /// Add a peer that connects before the clock starts, never reads, and
+    /// sends this many ROUTE-REFRESHes (and a KEEPALIVE) every second: the
+    /// daemon's output to it piles up (issue 17's bound on a slow peer).
+    #[arg(long)]
+    stalled: Option<usize>,
+    /// Seconds to wait after the measurement before reading the daemon's
+    /// peak RSS and CPU (with --stalled: its cost over time).
+    #[arg(long, default_value_t = 0)]
+    linger: u64,
     /// Seed of the generated table.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -182,6 +191,8 @@ fn real_main() -> Result<()> {
         if let Some(f) = args.feeders {
             sc.feeders = f.max(1);
         }
+        sc.stalled = args.stalled;
+        sc.linger = Duration::from_secs(args.linger);
         sc.spread = Duration::try_from_secs_f64(args.spread)
             .map_err(|_| Error::Usage(format!("--spread {}: not a duration", args.spread)))?;
         let t = Instant::now();

@@ -18,6 +18,8 @@ pub const NS_PREFIX: &str = "rbbench-";
 pub const DUT_ADDR: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 1);
 /// The monitor's address.
 pub const MONITOR_ADDR: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 2);
+/// The stalled peer's address (`--stalled`).
+pub const STALLED_ADDR: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 3);
 
 /// Blocks SIGINT and SIGTERM in this thread (call it before any other
 /// thread exists, so that all inherit the mask) and starts a thread that

@@ -11,9 +11,9 @@
 
 use crate::daemons::{self, Daemon, Neighbor, Setup};
 use crate::fib::RouteCounter;
-use crate::netns::{Topology, DUT_ADDR, MONITOR_ADDR};
+use crate::netns::{Topology, DUT_ADDR, MONITOR_ADDR, STALLED_ADDR};
 use crate::procstat::ProcStat;
-use crate::speaker::{self, Feeder, Identity, Monitor};
+use crate::speaker::{self, Feeder, Identity, Monitor, Stalled};
 use crate::workload::{self, Workload};
 use crate::{Error, Result};
 use std::fmt::Write as _;
@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 
 /// The monitor's AS.
 pub const MONITOR_AS: u32 = 64_999;
+/// The stalled peer's AS.
+pub const STALLED_AS: u32 = 64_998;
 /// The first feeder's AS (private 4-octet range); feeder k has this + k.
 pub const FEEDER_AS_BASE: u32 = 4_200_000_001;
 
@@ -43,6 +45,13 @@ pub struct Scenario {
     /// The feeders' connects are spread evenly over this time (zero: all
     /// at once).
     pub spread: Duration,
+    /// Before the clock starts, a peer connects that never reads and sends
+    /// this many ROUTE-REFRESHes (`--stalled N`); the daemon's output to
+    /// it piles up while the feeders' tables arrive.
+    pub stalled: Option<usize>,
+    /// Time to let pass after the measurement before reading the peak RSS
+    /// (`--linger`: how the daemon fares with a stalled peer over time).
+    pub linger: Duration,
 }
 
 impl Scenario {
@@ -65,6 +74,8 @@ impl Scenario {
             churn,
             fib,
             spread: Duration::ZERO,
+            stalled: None,
+            linger: Duration::ZERO,
         })
     }
 
@@ -73,6 +84,12 @@ impl Scenario {
         let mut l = self.name.clone();
         if self.fib {
             l.push_str(" (FIB)");
+        }
+        if let Some(n) = self.stalled {
+            l.push_str(&format!(" (stalled peer, {n} refreshes/s)"));
+        }
+        if !self.linger.is_zero() {
+            l.push_str(&format!(" (+{} s)", self.linger.as_secs()));
         }
         if !self.spread.is_zero() {
             l.push_str(&format!(
@@ -149,6 +166,8 @@ struct Plan<'a> {
     /// Connect the monitor to `remote` from this address; `None` in
     /// null-sink mode (the monitor is the listener).
     monitor_from: Option<Ipv4Addr>,
+    /// Connect the stalled peer from this address (`--stalled`).
+    stalled_from: Option<Ipv4Addr>,
     pids: Vec<u32>,
     fib: Option<Arc<RouteCounter>>,
     timeout: Duration,
@@ -171,6 +190,7 @@ pub fn run_null(scenario: &Scenario, workload: &Workload, timeout: Duration) -> 
             remote: bound,
             locals: vec![Ipv4Addr::LOCALHOST; workload.feeders.len()],
             monitor_from: None,
+            stalled_from: None,
             pids: Vec::new(),
             fib: None,
             timeout,
@@ -232,7 +252,11 @@ pub fn run_daemon(
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("mkdir {}", dir.display()), e))?;
     let ids = scenario.feeder_identities();
     let addrs: Vec<Ipv4Addr> = ids.iter().map(|(a, _)| *a).collect();
-    let topo = Topology::create(&tag, &addrs)?;
+    let mut on_peers = addrs.clone();
+    if scenario.stalled.is_some() {
+        on_peers.push(STALLED_ADDR);
+    }
+    let topo = Topology::create(&tag, &on_peers)?;
     let setup = Setup {
         feeders: ids
             .iter()
@@ -242,6 +266,10 @@ pub fn run_daemon(
             addr: MONITOR_ADDR,
             asn: MONITOR_AS,
         },
+        stalled: scenario.stalled.map(|_| Neighbor {
+            addr: STALLED_ADDR,
+            asn: STALLED_AS,
+        }),
         fib: scenario.fib,
         dir: dir.clone(),
         rbgpd: opts.rbgpd.clone(),
@@ -277,6 +305,7 @@ pub fn run_daemon(
         remote: SocketAddr::V4(SocketAddrV4::new(DUT_ADDR, 179)),
         locals: addrs,
         monitor_from: Some(MONITOR_ADDR),
+        stalled_from: scenario.stalled.map(|_| STALLED_ADDR),
         pids: running.pids(),
         fib,
         timeout: opts.timeout,
@@ -400,6 +429,19 @@ async fn measure(plan: &Plan<'_>, listening: Option<Monitor>) -> Result<RunResul
             speaker::tracing_lite("no End-of-RIB from the daemon; starting anyway");
         }
     }
+    let _stalled = match (plan.stalled_from, plan.scenario.stalled) {
+        (Some(from), Some(refreshes)) => {
+            let me = Identity {
+                asn: STALLED_AS,
+                router_id: from,
+                graceful_restart: false,
+            };
+            let session =
+                speaker::connect(from, plan.remote, &me, Duration::from_secs(30)).await?;
+            Some(Stalled::start(session, refreshes))
+        }
+        _ => None,
+    };
     let cpu0 = ProcStat::sum(&plan.pids).map(|s| s.cpu_secs);
     let t0 = Instant::now();
     let fib_task = plan
@@ -451,6 +493,7 @@ async fn measure(plan: &Plan<'_>, listening: Option<Monitor>) -> Result<RunResul
     if plan.scenario.churn {
         churn(plan, &feeders, &monitor, &mut result).await?;
     }
+    tokio::time::sleep(plan.scenario.linger).await;
     if let (Some(c0), Some(end)) = (cpu0, ProcStat::sum(&plan.pids)) {
         result.cpu_secs = Some(end.cpu_secs - c0);
         result.peak_rss_kib = Some(end.peak_rss_kib);

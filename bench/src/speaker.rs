@@ -342,6 +342,57 @@ impl Drop for Feeder {
     }
 }
 
+/// A peer that never reads what the daemon sends: after the handshake it
+/// writes `refreshes` ROUTE-REFRESHes (IPv4 unicast) and a KEEPALIVE every
+/// second, so the session stays up while the daemon's output to it piles
+/// up (the hostile case of issue 17).
+pub struct Stalled {
+    task: JoinHandle<()>,
+}
+
+impl Stalled {
+    /// Starts stalling on `session`.
+    pub fn start(session: Session, refreshes: usize) -> Stalled {
+        let Session {
+            peer,
+            reader,
+            mut writer,
+            ..
+        } = session;
+        let task = tokio::spawn(async move {
+            // Held, never read: the daemon's writes fill the socket.
+            let _reader = reader;
+            let rr = encode_to_bytes(
+                &Message::RouteRefresh(bgp_proto::msg::RouteRefresh {
+                    family: Family::IPV4_UNICAST,
+                    subtype: bgp_proto::msg::RouteRefreshSubtype::Request,
+                }),
+                &SessionContext::default(),
+            );
+            let Ok(rr) = rr else { return };
+            let storm: Vec<u8> = rr.iter().copied().cycle().take(rr.len() * refreshes).collect();
+            let ka = encode_to_bytes(&Message::Keepalive, &SessionContext::default());
+            let Ok(ka) = ka else { return };
+            // Every second: the storm again, and a KEEPALIVE (never late,
+            // whatever the hold time).
+            loop {
+                if writer.write_all(&storm).await.is_err() || writer.write_all(&ka).await.is_err() {
+                    tracing_lite(&format!("{peer}: stalled peer's writes fail; stopping"));
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        Stalled { task }
+    }
+}
+
+impl Drop for Stalled {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// What the monitor has seen so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {

@@ -1,6 +1,7 @@
 //! Drives the routing core with a sequence of events read from the input:
 //! sessions up and down (graceful or not), UPDATEs of arbitrary octets
-//! and well-formed ones, route refreshes, time passing, rbgpctl requests.
+//! and well-formed ones, route refreshes, write queues filling and
+//! draining, time passing, rbgpctl requests.
 //! Invariants after every event: no panic, and every UPDATE the core sends
 //! decodes cleanly with the receiving session's context (we never send a
 //! malformed message, whatever we were sent).
@@ -187,7 +188,11 @@ fn check(outs: &[Output], ctxs: &HashMap<u32, SessionContext>) {
 fuzz_target!(|data: &[u8]| {
     let t0 = Instant::now();
     let mut now = t0;
-    let cfg = config::parse(CONFIG, "fuzz.toml").expect("the fuzz config parses");
+    // Parsed once: the TOML parse costs more than a short input's run.
+    static CFG: std::sync::OnceLock<config::Config> = std::sync::OnceLock::new();
+    let cfg = CFG
+        .get_or_init(|| config::parse(CONFIG, "fuzz.toml").expect("the fuzz config parses"))
+        .clone();
     let mut core = Core::new(cfg, t0).expect("a core");
     let mut ctxs: HashMap<u32, SessionContext> = HashMap::new();
     let mut b = Bytes(data);
@@ -266,7 +271,17 @@ fuzz_target!(|data: &[u8]| {
                     context: CtlContext::default(),
                 }
             }
-            _ => Input::Watching(b.u8() & 1 == 0),
+            _ => {
+                // The write queue filling and draining, or a watcher.
+                let x = b.u8();
+                match x % 3 {
+                    0 => Input::Watching(x & 4 == 0),
+                    c => Input::Peer(PeerEvent::Congested {
+                        peer,
+                        congested: c == 1,
+                    }),
+                }
+            }
         };
         if let Input::Peer(PeerEvent::Down { peer, .. }) = &input {
             ctxs.remove(peer);
