@@ -24,7 +24,11 @@ fuzz_target!(|line: &[u8]| {
         return;
     }
     let now = Instant::now();
-    let cfg = config::parse(CONFIG, "fuzz.toml").expect("the fuzz config parses");
+    // Parsed once: the TOML parse costs more than most requests.
+    static CFG: std::sync::OnceLock<config::Config> = std::sync::OnceLock::new();
+    let cfg = CFG
+        .get_or_init(|| config::parse(CONFIG, "fuzz.toml").expect("the fuzz config parses"))
+        .clone();
     let mut core = Core::new(cfg, now).expect("a core");
     core.handle(
         now,
