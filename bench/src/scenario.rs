@@ -436,8 +436,7 @@ async fn measure(plan: &Plan<'_>, listening: Option<Monitor>) -> Result<RunResul
                 router_id: from,
                 graceful_restart: false,
             };
-            let session =
-                speaker::connect(from, plan.remote, &me, Duration::from_secs(30)).await?;
+            let session = speaker::connect(from, plan.remote, &me, Duration::from_secs(30)).await?;
             Some(Stalled::start(session, refreshes))
         }
         _ => None,

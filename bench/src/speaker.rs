@@ -370,7 +370,12 @@ impl Stalled {
                 &SessionContext::default(),
             );
             let Ok(rr) = rr else { return };
-            let storm: Vec<u8> = rr.iter().copied().cycle().take(rr.len() * refreshes).collect();
+            let storm: Vec<u8> = rr
+                .iter()
+                .copied()
+                .cycle()
+                .take(rr.len() * refreshes)
+                .collect();
             let ka = encode_to_bytes(&Message::Keepalive, &SessionContext::default());
             let Ok(ka) = ka else { return };
             // Every second: the storm again, and a KEEPALIVE (never late,

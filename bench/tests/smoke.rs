@@ -14,6 +14,8 @@ fn null_sink_counts_every_prefix_and_the_churn() {
         churn: true,
         fib: false,
         spread: Duration::ZERO,
+        stalled: None,
+        linger: Duration::ZERO,
     };
     let wl = sc.workload(3).unwrap();
     assert_eq!(wl.prefix_count(), 1_000);
@@ -33,6 +35,8 @@ fn spread_connects_start_one_by_one() {
         churn: false,
         fib: false,
         spread: Duration::from_millis(200),
+        stalled: None,
+        linger: Duration::ZERO,
     };
     let wl = sc.workload(3).unwrap();
     let r = run_null(&sc, &wl, Duration::from_secs(30)).unwrap();

@@ -56,6 +56,17 @@ impl Core {
                 .and_then(|s| s.refresh_held.get_mut(family_index(family)))
                 .is_some_and(std::mem::take);
             if held {
+                // Counts as the family's answer for the rate limit.
+                let f = family_index(family);
+                self.refresh_due.remove(&(peer, f));
+                let next = self.now + super::session::REFRESH_INTERVAL;
+                if let Some(slot) = self
+                    .sessions
+                    .get_mut(&peer)
+                    .and_then(|s| s.refresh_next.get_mut(f))
+                {
+                    *slot = Some(next);
+                }
                 self.answer_refresh(peer, family);
             }
         }

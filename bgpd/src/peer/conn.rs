@@ -37,6 +37,9 @@ pub const MIN_SEND_HOLD: Duration = Duration::from_secs(8 * 60);
 const TCP_KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
 const TCP_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 const TCP_KEEPALIVE_RETRIES: u32 = 6;
+/// Longest a closed connection's writer may flush what was queued (the
+/// final NOTIFICATION last).
+pub const CLOSE_FLUSH: Duration = Duration::from_secs(30);
 /// Read buffer growth step.
 const READ_CHUNK: usize = 8192;
 /// Most octets the writer coalesces into one write.
@@ -77,16 +80,19 @@ struct WriteState {
 pub struct WriteQueue(Arc<WriteState>);
 
 impl WriteQueue {
-    /// Waits until the queue is under [`LOW_WATER`] (or the writer is
-    /// gone).
-    pub async fn drained(&self) {
+    /// Waits until the queue is under [`LOW_WATER`] (true) or the writer
+    /// gave up (false: the connection's reader reports why).
+    pub async fn drained(&self) -> bool {
         let w = &self.0;
         loop {
             // Created before the check: `notify_waiters` reaches a
             // `Notified` from its creation, so a wake in between is kept.
             let notified = w.drained.notified();
-            if w.queued.load(Ordering::Relaxed) < LOW_WATER || w.failed.get().is_some() {
-                return;
+            if w.failed.get().is_some() {
+                return false;
+            }
+            if w.queued.load(Ordering::Relaxed) < LOW_WATER {
+                return true;
             }
             notified.await;
         }
@@ -215,10 +221,20 @@ impl Conn {
         WriteQueue(self.write.clone())
     }
 
-    /// Closes the connection once what was queued is written; the handle
-    /// ends when the socket is closed.
+    /// Closes the connection once what was queued is written, or after
+    /// [`CLOSE_FLUSH`] at most (a peer that stopped reading must not keep
+    /// a closed session's queue for the send hold time); the handle ends
+    /// when the socket is closed.
     pub fn close(self) -> JoinHandle<()> {
-        self.writer
+        let mut writer = self.writer;
+        tokio::spawn(async move {
+            if tokio::time::timeout(CLOSE_FLUSH, &mut writer)
+                .await
+                .is_err()
+            {
+                writer.abort();
+            }
+        })
     }
 
     /// The next message already in the read buffer, without reading the
@@ -419,7 +435,7 @@ mod tests {
         flood(&conn, 16);
         assert!(conn.queued() >= HIGH_WATER, "{}", conn.queued());
         let q = conn.queue();
-        let waiter = tokio::spawn(async move { q.drained().await });
+        let waiter = tokio::spawn(async move { assert!(q.drained().await) });
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!waiter.is_finished(), "the peer has read nothing yet");
         read_all(&mut peer, 16 << 20).await;
@@ -442,9 +458,10 @@ mod tests {
         // Nothing more is queued once the writer is gone, and waiting for
         // the queue to drain does not hang.
         conn.send_raw(Bytes::from_static(b"more"));
-        tokio::time::timeout(Duration::from_secs(5), conn.queue().drained())
+        let drained = tokio::time::timeout(Duration::from_secs(5), conn.queue().drained())
             .await
             .unwrap();
+        assert!(!drained, "a failed writer is not a drained queue");
     }
 
     #[tokio::test]

@@ -205,7 +205,7 @@ impl PeerManager {
                             let n = Notification::new(code::CEASE, sub, []);
                             let _ = t.tx.send(TaskMsg::Remove(Some(n)));
                         }
-                        reg.doom(id);
+                        reg.take_over(id);
                     }
                     let spec = NeighborSpec {
                         addr,

@@ -463,6 +463,31 @@ impl Registry {
         self.peers.get(&id).is_some_and(|e| e.admin_down)
     }
 
+    /// An explicit neighbor takes the address of the dynamic neighbor `id`
+    /// over: the entry leaves its range at once (the range's slot is free
+    /// for other nodes) and is forgotten when its task ends (the caller
+    /// tells it to stop), or now if it has none.
+    pub fn take_over(&mut self, id: PeerId) {
+        let Some(e) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let Some(net) = e.range.take() else {
+            return;
+        };
+        let since = e.down_since.take();
+        // Counted in `active`: a running task, or shut down without one.
+        let counted = since.is_none() && (e.task.is_some() || e.admin_down);
+        if let Some(r) = self.range_mut(net) {
+            if counted {
+                r.active = r.active.saturating_sub(1);
+            }
+            if let Some(since) = since {
+                r.down.remove(&(since, id));
+            }
+        }
+        self.doom(id);
+    }
+
     /// Marks the dynamic neighbor `id` as going away with its range (a
     /// reload dropped or changed it): a running task is told to stop by the
     /// caller and forgotten when it ends; an entry without a task is

@@ -198,6 +198,29 @@ fn a_remembered_node_can_be_shut_down_and_enabled() {
 }
 
 #[test]
+fn an_explicit_neighbor_taking_an_address_over_frees_its_range_slot() {
+    let t0 = Instant::now();
+    let mut reg = registry("127.1.0.0/16", "limit = 2");
+    let (live, gl) = connect(&mut reg, BASE + 1, t0);
+    let (down, gd) = connect(&mut reg, BASE + 2, t0);
+    reg.command(down, PeerCommand::Shutdown(None), t0);
+    reg.task_ended(down, gd, t0);
+    assert!(refused(&mut reg, BASE + 3, t0), "the range is full");
+    // Both addresses become explicit neighbors: their slots are free at
+    // once, whether the entry runs a task or is shut down without one.
+    reg.take_over(live);
+    reg.take_over(down);
+    assert_eq!(reg.take_gone(), vec![down]);
+    connect(&mut reg, BASE + 3, t0);
+    connect(&mut reg, BASE + 4, t0);
+    assert!(refused(&mut reg, BASE + 5, t0));
+    // The running one is forgotten when its task ends, counting nothing.
+    reg.task_ended(live, gl, t0);
+    assert_eq!(reg.take_gone(), vec![live]);
+    assert!(refused(&mut reg, BASE + 5, t0));
+}
+
+#[test]
 fn a_reload_that_drops_the_range_forgets_its_nodes() {
     let t0 = Instant::now();
     let mut reg = registry("127.1.0.0/16", "");

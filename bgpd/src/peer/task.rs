@@ -62,8 +62,8 @@ enum Wake {
     Dialed(io::Result<TcpStream>),
     Input(Which, Input),
     Timer,
-    /// The full write queue drained.
-    Drained,
+    /// The full write queue drained (true), or its writer gave up.
+    Drained(bool),
 }
 
 /// The task's state.
@@ -104,7 +104,7 @@ async fn dial_opt(dial: &mut Option<DialFuture>) -> io::Result<TcpStream> {
     }
 }
 
-async fn drained_opt(queue: Option<WriteQueue>) {
+async fn drained_opt(queue: Option<WriteQueue>) -> bool {
     match queue {
         Some(q) => q.drained().await,
         None => std::future::pending().await,
@@ -231,7 +231,7 @@ impl NeighborTask {
                     Wake::Input(Which::Other, i)
                 }
                 _ = sleep_opt(deadline) => Wake::Timer,
-                () = drained_opt(held) => Wake::Drained,
+                ok = drained_opt(held) => Wake::Drained(ok),
             };
             Box::pin(self.wake(wake)).await;
             if self.stopped {
@@ -276,7 +276,11 @@ impl NeighborTask {
                 self.input_burst(which).await;
                 self.send_updates().await;
             }
-            Wake::Drained => self.set_congested(false).await,
+            // A writer that gave up is no drained queue: the session ends
+            // (its reader reports why), and the core must not send it a
+            // catch-up meanwhile.
+            Wake::Drained(false) => self.congested = false,
+            Wake::Drained(true) => self.set_congested(false).await,
             Wake::Timer => {
                 let now = Instant::now();
                 let acts = self.main.fsm.handle_timeout(now);

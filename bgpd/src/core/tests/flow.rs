@@ -107,3 +107,20 @@ fn congestion_of_a_neighbor_that_went_down_is_ignored() {
     assert!(congested(&mut h, &b, true).is_empty());
     assert!(congested(&mut h, &b, false).is_empty());
 }
+
+#[test]
+fn a_refresh_answered_at_the_drain_counts_for_the_rate_limit() {
+    let (mut h, a, b) = H::two_nodes();
+    h.announce(&a, &["10.241.0.0/24"], &[65100]);
+    h.drain();
+    congested(&mut h, &b, true);
+    refresh(&mut h, &b, Family::IPV4_UNICAST);
+    assert_eq!(commands_to(&congested(&mut h, &b, false), b.id).len(), 1);
+    // Another request right away waits for the interval, as after any
+    // answer.
+    refresh(&mut h, &b, Family::IPV4_UNICAST);
+    assert!(commands_to(&h.drain(), b.id).is_empty());
+    h.advance(Duration::from_secs(5));
+    h.feed(Input::Tick);
+    assert_eq!(announced_to(&h.drain(), b.id), vec!["10.241.0.0/24"]);
+}
