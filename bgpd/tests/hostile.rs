@@ -563,12 +563,13 @@ fn unestablished_dynamic(peers: &[serde_json::Value]) -> usize {
 
 /// Scenario 6: dynamic-neighbor connect churn: [`CHURN_CONNECTS`] TCP connects
 /// from changing addresses in the range, each closed at once (half with
-/// a reset, half after a partial OPEN), from 4 threads. A dynamic neighbor
-/// lives as long as its connection and the range admits [`CHURN_LIMIT`]
-/// at once, so: rbgpd answers `show peers` all along (within 10 s: a
-/// liveness bound, not a speed one), never lists more non-established
-/// dynamic neighbors than the limit, its memory stays bounded, and the
-/// good peers are untouched. No NOTIFICATION can be sent (no OPEN).
+/// a reset, half after a partial OPEN), from 4 threads. The range admits
+/// [`CHURN_LIMIT`] at once and remembers at most as many that went down,
+/// so: rbgpd answers `show peers` all along (within 10 s: a liveness
+/// bound, not a speed one), never lists more non-established dynamic
+/// neighbors than twice the limit, its memory and its log stay bounded,
+/// and the good peers are untouched. No NOTIFICATION can be sent (no
+/// OPEN).
 #[test]
 fn dynamic_neighbor_connect_churn_is_bounded() {
     let _s = serial();
@@ -626,7 +627,12 @@ fn dynamic_neighbor_connect_churn_is_bounded() {
              after), RSS {base} KiB before, at most {max_rss} KiB during, {after} KiB after; \
              rbgpd's log: {log_lines} lines"
         );
-        assert!(max_listed <= CHURN_LIMIT && listed <= CHURN_LIMIT);
+        // The range holds at most `limit` live or shut-down neighbors and
+        // remembers at most `limit` that went down.
+        assert!(max_listed <= 2 * CHURN_LIMIT && listed <= 2 * CHURN_LIMIT);
+        // Failures before Established share one log gate (one line per
+        // 10 s): 100,000 failed connects wrote ~250,000 lines before.
+        assert!(log_lines < 1_000, "{log_lines} log lines");
         assert!(failed < CHURN_CONNECTS / 100, "{failed} connects failed");
         // Bound: at most CHURN_LIMIT neighbor tasks and connections exist at
         // once (a few KiB each with their buffers); 32 MiB over the start

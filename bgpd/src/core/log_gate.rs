@@ -16,6 +16,14 @@ pub(crate) struct LogGate {
 }
 
 impl LogGate {
+    /// A gate that admits the next line.
+    pub(crate) const fn new() -> Self {
+        LogGate {
+            next: None,
+            suppressed: 0,
+        }
+    }
+
     /// `Some(suppressed)` when a line may be written at `now` (with how
     /// many were left out before it); `None` when this one is left out.
     pub(crate) fn admit(&mut self, now: Instant) -> Option<u64> {

@@ -20,10 +20,12 @@
 
 mod burst;
 mod conn;
+mod dial;
 mod listener;
 mod mailbox;
 mod manager;
 mod registry;
+mod setup_log;
 pub mod sockopt;
 pub mod spec;
 mod task;

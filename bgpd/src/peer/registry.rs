@@ -35,7 +35,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// The task running a neighbor.
 pub(super) struct Task {
@@ -186,13 +186,13 @@ impl Registry {
         self.next_id += 1;
         let id = self.next_id;
         let status = Arc::new(Mutex::new(PeerStatus::new(id, &spec)));
-        info!(
-            peer = %spec.addr,
-            asn = spec.config.remote_as,
-            id,
-            dynamic = spec.dynamic,
-            "neighbor added"
-        );
+        // A dynamic neighbor is logged when its session is established:
+        // one added per connect would let anyone in a range fill the log.
+        if spec.dynamic {
+            debug!(peer = %spec.addr, asn = spec.config.remote_as, id, "dynamic neighbor added");
+        } else {
+            info!(peer = %spec.addr, asn = spec.config.remote_as, id, "neighbor added");
+        }
         self.peers.insert(
             id,
             PeerEntry {
@@ -304,7 +304,7 @@ impl Registry {
         };
         e.down_since = None;
         let status = e.status.clone();
-        info!(peer = %from, id, "remembered dynamic neighbor is back");
+        debug!(peer = %from, id, "remembered dynamic neighbor is back");
         Admit::Start(Box::new(Started {
             id,
             gen,

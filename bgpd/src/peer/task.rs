@@ -6,7 +6,9 @@
 //! session ends: see [`Negotiated::is_graceful`].
 
 use super::conn::{next_input, Conn, Input, WriteQueue};
+use super::dial::{dial, dial_opt, DialFuture};
 use super::mailbox;
+use super::setup_log;
 use super::sockopt;
 use super::spec::{NeighborSpec, TtlPolicy};
 use super::{PeerCommand, PeerEvent, PeerId, PeerStatus, SessionInfo, UPDATE_BURST};
@@ -14,13 +16,11 @@ use bgp_proto::fsm::{Action, Event, Fsm, Incoming, Negotiated, Origin, State};
 use bgp_proto::msg::notification::cease_subcode;
 use bgp_proto::wire::Decoded;
 use bgp_proto::{Message, Notification, RouteRefresh, RouteRefreshSubtype};
-use std::future::Future;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
@@ -41,8 +41,6 @@ pub(crate) enum TaskMsg {
 /// neighbors forgotten meanwhile (this one's, unless its range remembers
 /// it), which the task reports to the core after its own last events.
 pub(crate) type ExitHook = Box<dyn FnOnce() -> Vec<PeerId> + Send>;
-
-type DialFuture = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>;
 
 /// One FSM and its connection.
 struct Side {
@@ -97,13 +95,6 @@ fn lock(status: &Mutex<PeerStatus>) -> std::sync::MutexGuard<'_, PeerStatus> {
     status.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-async fn dial_opt(dial: &mut Option<DialFuture>) -> io::Result<TcpStream> {
-    match dial {
-        Some(f) => f.await,
-        None => std::future::pending().await,
-    }
-}
-
 async fn drained_opt(queue: Option<WriteQueue>) -> bool {
     match queue {
         Some(q) => q.drained().await,
@@ -116,28 +107,6 @@ async fn sleep_opt(deadline: Option<Instant>) {
         Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
         None => std::future::pending().await,
     }
-}
-
-async fn dial(
-    remote: SocketAddr,
-    local: Option<IpAddr>,
-    ttl: TtlPolicy,
-    password: Option<String>,
-) -> io::Result<TcpStream> {
-    let v6 = remote.is_ipv6();
-    let sock = if v6 {
-        TcpSocket::new_v6()?
-    } else {
-        TcpSocket::new_v4()?
-    };
-    sockopt::apply_ttl(&sock, v6, ttl)?;
-    if let Some(pw) = password {
-        sockopt::set_md5(&sock, v6, remote.ip(), None, pw.as_bytes())?;
-    }
-    if let Some(l) = local {
-        sock.bind(SocketAddr::new(l, 0))?;
-    }
-    sock.connect(remote).await
 }
 
 #[path = "task_collision.rs"]
@@ -525,6 +494,7 @@ impl NeighborTask {
 
     async fn input(&mut self, mut which: Which, input: Input) {
         let (asn, addr) = (self.spec.config.remote_as, self.spec.addr);
+        let dynamic = self.spec.dynamic;
         match input {
             Input::Message(d) => {
                 let mut update = None;
@@ -542,7 +512,11 @@ impl NeighborTask {
                         }
                         Decoded::Notification(n) => {
                             c.notifications_in += 1;
-                            warn!(peer = %addr, asn, "received NOTIFICATION: {}", n.describe());
+                            if let Some(suppressed) =
+                                setup_log::admit(dynamic, self.session.is_some())
+                            {
+                                warn!(peer = %addr, asn, suppressed, "received NOTIFICATION: {}", n.describe());
+                            }
                             st.last_notification = Some(format!("received {}", n.describe()));
                             Incoming::Notification(n)
                         }
@@ -600,7 +574,9 @@ impl NeighborTask {
                 }
             }
             Input::DecodeError(n, text) => {
-                warn!(peer = %addr, asn, "malformed message: {text}");
+                if let Some(suppressed) = setup_log::admit(dynamic, self.session.is_some()) {
+                    warn!(peer = %addr, asn, suppressed, "malformed message: {text}");
+                }
                 self.handle(which, Event::DecodeError(n)).await;
             }
             Input::SendHoldExpired => {
@@ -622,6 +598,7 @@ impl NeighborTask {
 
     async fn apply(&mut self, which: Which, actions: Vec<Action>) {
         let (asn, addr) = (self.spec.config.remote_as, self.spec.addr);
+        let dynamic = self.spec.dynamic;
         for action in actions {
             match action {
                 Action::Connect => {
@@ -660,7 +637,10 @@ impl NeighborTask {
                         continue;
                     };
                     if let Some(n) = n {
-                        warn!(peer = %addr, asn, "sending NOTIFICATION: {}", n.describe());
+                        if let Some(suppressed) = setup_log::admit(dynamic, self.session.is_some())
+                        {
+                            warn!(peer = %addr, asn, suppressed, "sending NOTIFICATION: {}", n.describe());
+                        }
                         if conn.send(&Message::Notification(n.clone())).is_ok() {
                             let mut st = lock(&self.status);
                             st.counters.notifications_out += 1;
@@ -739,7 +719,9 @@ impl NeighborTask {
                     }
                     let session = self.session.take();
                     if !established {
-                        info!(peer = %addr, asn, "session failed: {reason}");
+                        if let Some(suppressed) = setup_log::admit(dynamic, false) {
+                            info!(peer = %addr, asn, suppressed, "session failed: {reason}");
+                        }
                         continue;
                     }
                     let stopped = matches!(reason, bgp_proto::fsm::DownReason::Stopped(_));
@@ -769,7 +751,11 @@ impl NeighborTask {
                         debug!(peer = %addr, asn, %from, %to, "second connection state change");
                         continue;
                     }
-                    info!(peer = %addr, asn, %from, %to, "state change");
+                    if !dynamic || from == State::Established || to == State::Established {
+                        info!(peer = %addr, asn, %from, %to, "state change");
+                    } else {
+                        debug!(peer = %addr, asn, %from, %to, "state change");
+                    }
                     lock(&self.status).state = to;
                     self.send_event(PeerEvent::State {
                         peer: self.id,
