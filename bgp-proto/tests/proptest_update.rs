@@ -14,7 +14,8 @@ use bgp_proto::msg::attributes::{
 };
 use bgp_proto::wire::update::{encode_body, Update, UpdateError, UpdatePacker};
 use bgp_proto::{
-    Family, Ipv4Prefix, Ipv6Prefix, MpReach, MpUnreach, Nlri, Prefix, SessionContext, UpdateMessage,
+    ExtendedNextHop, Family, Ipv4Prefix, Ipv6Prefix, MpReach, MpUnreach, Nlri, Prefix,
+    SessionContext, UpdateMessage,
 };
 use bytes::{Bytes, BytesMut};
 use proptest::collection::vec;
@@ -182,6 +183,14 @@ fn update(ctx: SessionContext) -> impl Strategy<Value = (SessionContext, UpdateM
     let ap4 = ctx.add_path_tx(Family::IPV4_UNICAST);
     let ap = ctx.clone();
     let reach = (family(), next_hop()).prop_flat_map(move |(f, nh)| {
+        // RFC 8950: an IPv6 next hop for IPv4 NLRI only with the capability.
+        let nh = match nh.global {
+            IpAddr::V6(g) if f == Family::IPV4_UNICAST && !ap.ipv6_next_hop_for(f) => MpNextHop {
+                global: IpAddr::V4(Ipv4Addr::from((u128::from(g) >> 96) as u32)),
+                link_local: None,
+            },
+            _ => nh,
+        };
         nlri_of(f, ap.add_path_tx(f), 6).prop_map(move |nlri| MpReach {
             family: f,
             next_hop: nh,
@@ -217,21 +226,30 @@ fn update(ctx: SessionContext) -> impl Strategy<Value = (SessionContext, UpdateM
 }
 
 fn contexts() -> impl Strategy<Value = SessionContext> {
-    (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(four, ap4, ap6)| {
-        let mut fams = Vec::new();
-        if ap4 {
-            fams.push(Family::IPV4_UNICAST);
-        }
-        if ap6 {
-            fams.push(Family::IPV6_UNICAST);
-        }
-        SessionContext {
-            four_octet_as: four,
-            add_path_receive: fams.clone(),
-            add_path_send: fams,
-            ..Default::default()
-        }
-    })
+    (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        |(four, ap4, ap6, enh)| {
+            let mut fams = Vec::new();
+            if ap4 {
+                fams.push(Family::IPV4_UNICAST);
+            }
+            if ap6 {
+                fams.push(Family::IPV6_UNICAST);
+            }
+            SessionContext {
+                four_octet_as: four,
+                add_path_receive: fams.clone(),
+                add_path_send: fams,
+                extended_next_hop: enh
+                    .then_some(ExtendedNextHop {
+                        family: Family::IPV4_UNICAST,
+                        next_hop_afi: 2,
+                    })
+                    .into_iter()
+                    .collect(),
+                ..Default::default()
+            }
+        },
+    )
 }
 
 fn config(cases: u32) -> ProptestConfig {
@@ -285,6 +303,7 @@ proptest! {
             };
             Nlri { path_id: if ap { i as u32 } else { 0 }, prefix }
         }).collect();
+        let v6_nh = v6_nh && ctx.ipv6_next_hop_for(fam);
         let nh = if v6_nh || fam == Family::IPV6_UNICAST {
             MpNextHop { global: "2001:db8::1".parse().unwrap(), link_local: None }
         } else {

@@ -419,7 +419,16 @@ fn add_path_ipv4_and_ipv6() {
 
 #[test]
 fn rfc8950_ipv4_nlri_with_ipv6_next_hop() {
-    let ctx = ctx4();
+    // Only on a session that negotiated the Extended Next Hop Encoding
+    // capability for IPv4 unicast (the unit tests of mp_nlri.rs check the
+    // refusal without it).
+    let ctx = SessionContext {
+        extended_next_hop: vec![bgp_proto::ExtendedNextHop {
+            family: Family::IPV4_UNICAST,
+            next_hop_afi: 2,
+        }],
+        ..ctx4()
+    };
     let m = UpdateMessage {
         attributes: PathAttributes {
             origin: Some(Origin::Igp),

@@ -85,4 +85,12 @@ impl SessionContext {
     pub fn add_path_tx(&self, family: Family) -> bool {
         self.add_path_send.contains(&family)
     }
+    /// Whether IPv4 NLRI of `family` may carry an IPv6 next hop, in both
+    /// directions: both sides announced the Extended Next Hop Encoding
+    /// capability for the family with next hop AFI IPv6 (RFC 8950 4).
+    pub fn ipv6_next_hop_for(&self, family: Family) -> bool {
+        self.extended_next_hop
+            .iter()
+            .any(|e| e.family == family && e.next_hop_afi == crate::types::Afi::Ipv6.code())
+    }
 }

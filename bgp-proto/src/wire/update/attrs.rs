@@ -288,7 +288,7 @@ pub(crate) fn walk(
                 }),
             },
             tc::MP_REACH_NLRI => {
-                let slot = mp_nlri::parse_reach(body, offset..ve, vs, |f| ctx.add_path_rx(f))?;
+                let slot = mp_nlri::parse_reach(body, offset..ve, vs, ctx)?;
                 let unsupported = slot.kind.is_none() && !slot.nlri.is_empty();
                 let family = slot.family;
                 w.mp_reach = Some(slot);

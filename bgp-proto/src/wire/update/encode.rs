@@ -86,6 +86,11 @@ fn put_mp_reach(out: &mut BytesMut, m: &MpReach, ctx: &SessionContext) -> Result
             "MP_REACH_NLRI prefix of another family",
         ));
     }
+    if !mp_nlri::next_hop_allowed(ctx, m.family, &m.next_hop) {
+        return Err(EncodeError::Invalid(
+            "IPv6 next hop for IPv4 NLRI without the extended next hop capability",
+        ));
+    }
     let ap = ctx.add_path_tx(m.family);
     let nlri_len: usize = m.nlri.iter().map(|n| nlri::encoded_len(n, ap)).sum();
     attr_header(

@@ -67,7 +67,7 @@ pub(crate) fn walk_clean(
                 let attr = vs - hdr..ve;
                 let add_path = |f| ctx.add_path_rx(f);
                 let parsed = if t == tc::MP_REACH_NLRI {
-                    mp_nlri::parse_reach(body, attr, vs, add_path)
+                    mp_nlri::parse_reach(body, attr, vs, ctx)
                 } else {
                     mp_nlri::parse_unreach(body, attr, vs, add_path)
                 };

@@ -15,7 +15,8 @@
 //! Next hops: 4 octets (IPv4), 16 (IPv6 global, which may be IPv4-mapped as
 //! Cilium sends for IPv6 routes over an IPv4 session: kept as given), or 32
 //! (global + link-local, RFC 2545). For IPv4 NLRI, 16 or 32 octets are an
-//! IPv6 next hop (RFC 8950). Families other than IPv4/IPv6 unicast and
+//! IPv6 next hop (RFC 8950), accepted only when the session negotiated the
+//! Extended Next Hop Encoding capability for the family. Families other than IPv4/IPv6 unicast and
 //! multicast are kept (family, next hop) but their NLRI are not parsed: the
 //! iterators yield nothing and the attribute is reported as discarded.
 
@@ -23,6 +24,7 @@ use super::super::parse::{be_u16, be_u8, run, take};
 use super::error::{NlriField, UpdateError};
 use super::nlri::{self, AddrKind, NlriIter};
 use crate::msg::attributes::{type_code as tc, MpNextHop};
+use crate::msg::SessionContext;
 use crate::types::{Afi, Family, Nlri, Safi};
 use bytes::{BufMut, Bytes, BytesMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -79,13 +81,14 @@ fn next_hop(afi: Afi, nh: &[u8]) -> Option<MpNextHop> {
     }
 }
 
-/// Parses MP_REACH_NLRI whose value starts at body offset `base`. Errors
-/// are session resets (RFC 7606 7.11); `Ok((slot, unsupported))`.
+/// Parses MP_REACH_NLRI whose value starts at body offset `base`, on the
+/// session `ctx` (ADD-PATH, extended next hop). Errors are session resets
+/// (RFC 7606 7.11).
 pub(crate) fn parse_reach(
     body: &Bytes,
     attr: Range<usize>,
     base: usize,
-    add_path: impl Fn(Family) -> bool,
+    ctx: &SessionContext,
 ) -> Result<MpSlot, UpdateError> {
     let v = body.get(base..attr.end).unwrap_or_default();
     let err = |reason| UpdateError::OptionalAttribute {
@@ -107,10 +110,22 @@ pub(crate) fn parse_reach(
     if kind.is_some() && next_hop(family.afi, nh).is_none() {
         return Err(err("next hop length does not fit the address family"));
     }
+    // RFC 8950 4: "A BGP speaker MUST only advertise the IPv4 or VPN-IPv4
+    // NLRI with an IPv6 next hop to a BGP peer if the BGP speaker has first
+    // ascertained via the BGP Capability Advertisement that the BGP peer
+    // supports the Extended Next Hop Encoding capability for the relevant
+    // AFI/SAFI pair." Without it the only length expected for IPv4 NLRI is
+    // 4 (RFC 4760 3), so 16 or 32 is the inconsistent length of RFC 7606
+    // 7.11 above: session reset (we do not implement "AFI/SAFI disable").
+    if kind == Some(AddrKind::V4) && nh.len() != 4 && !ctx.ipv6_next_hop_for(family) {
+        return Err(err(
+            "IPv6 next hop for IPv4 NLRI without the extended next hop capability (RFC 8950)",
+        ));
+    }
     let nh_start = base + 4;
     let next_hop = range32(nh_start..nh_start + nh.len());
     let start = attr.end - nlri.len();
-    let ap = add_path(family);
+    let ap = ctx.add_path_rx(family);
     if let Some(k) = kind {
         nlri::validate(nlri, start, k, ap, NlriField::MpReach)?;
     }
@@ -250,6 +265,13 @@ pub(crate) fn next_hop_len(nh: &MpNextHop) -> usize {
     }
 }
 
+/// Whether `nh` may be sent with NLRI of `family` on the session `ctx`:
+/// an IPv6 next hop for IPv4 NLRI only with the extended next hop
+/// capability (RFC 8950 4, the check [`parse_reach`] makes on receipt).
+pub(crate) fn next_hop_allowed(ctx: &SessionContext, family: Family, nh: &MpNextHop) -> bool {
+    addr_kind(family) != Some(AddrKind::V4) || nh.global.is_ipv4() || ctx.ipv6_next_hop_for(family)
+}
+
 /// Writes AFI, SAFI, next hop length, next hop and the reserved octet.
 pub(crate) fn write_reach_head(out: &mut BytesMut, family: Family, nh: &MpNextHop) {
     out.put_u16(family.afi.code());
@@ -277,5 +299,158 @@ pub(crate) fn check_family(family: Family, list: &[Nlri]) -> bool {
             .iter()
             .all(|n| matches!(n.prefix, crate::types::Prefix::V6(_))),
         None => list.is_empty(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::super::{encode_body, AttrAction, Update, UpdatePacker};
+    use crate::msg::attributes::{AsPath, MpNextHop, MpReach, Origin, PathAttributes};
+    use crate::msg::{ExtendedNextHop, SessionContext, UpdateMessage};
+    use crate::types::{Family, Nlri};
+    use bytes::{Bytes, BytesMut};
+
+    /// A 4-octet AS session, with the extended next hop capability
+    /// negotiated for `ext` (IPv4 NLRI families, next hop AFI IPv6).
+    fn ctx(ext: &[Family]) -> SessionContext {
+        SessionContext {
+            four_octet_as: true,
+            extended_next_hop: ext
+                .iter()
+                .map(|f| ExtendedNextHop {
+                    family: *f,
+                    next_hop_afi: 2,
+                })
+                .collect(),
+            ..SessionContext::default()
+        }
+    }
+
+    /// An UPDATE body announcing 10.242.0.0/24 of `safi` in MP_REACH_NLRI
+    /// with next hop `nh`, and the MP_REACH_NLRI attribute alone.
+    fn body(safi: u8, nh: &[u8]) -> (Bytes, Vec<u8>) {
+        let mut mp = vec![0x00, 0x01, safi, nh.len() as u8];
+        mp.extend_from_slice(nh);
+        mp.extend_from_slice(&[0, 24, 10, 242, 0]);
+        let mut attr = vec![0x80, 0x0e, mp.len() as u8];
+        attr.extend_from_slice(&mp);
+        let mut attrs = attr.clone();
+        attrs.extend_from_slice(&[0x40, 1, 1, 0, 0x40, 2, 6, 2, 1, 0, 0, 0xfe, 0x4c]);
+        let mut b = vec![0, 0];
+        b.extend_from_slice(&(attrs.len() as u16).to_be_bytes());
+        b.extend_from_slice(&attrs);
+        (Bytes::from(b), attr)
+    }
+
+    fn global() -> [u8; 16] {
+        "2001:db8::2"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets()
+    }
+
+    fn link_local() -> [u8; 16] {
+        "fe80::2".parse::<std::net::Ipv6Addr>().unwrap().octets()
+    }
+
+    #[test]
+    fn ipv6_next_hop_for_ipv4_nlri_needs_the_capability() {
+        let both = [global(), link_local()].concat();
+        for fast in [true, false] {
+            // Without the capability: RFC 7606 7.11, session reset with
+            // UPDATE Message Error / Optional Attribute Error and the
+            // attribute as data, for 16 and 32 octets alike.
+            for nh in [&global()[..], &both[..]] {
+                let (b, attr) = body(1, nh);
+                let e = Update::decode_with(b, &ctx(&[]), fast).unwrap_err();
+                assert_eq!(e.action(), AttrAction::SessionReset);
+                let n = e.notification();
+                assert_eq!((n.code, n.subcode), (3, 9));
+                assert_eq!(n.data, attr);
+            }
+            // The capability for IPv4 unicast does not cover multicast.
+            let (b, _) = body(2, &global());
+            let e = Update::decode_with(b, &ctx(&[Family::IPV4_UNICAST]), fast);
+            assert!(e.is_err());
+
+            // With it: global, or global + link-local, or still IPv4.
+            let c = ctx(&[Family::IPV4_UNICAST]);
+            let u = Update::decode_with(body(1, &global()).0, &c, fast).unwrap();
+            assert_eq!(u.issues(), &[]);
+            let nh = u.mp_reach().unwrap().next_hop();
+            assert_eq!(nh.global.to_string(), "2001:db8::2");
+            assert_eq!(nh.link_local, None);
+            let got: Vec<_> = u.announcements().collect();
+            assert_eq!(got.len(), 1);
+            assert_eq!(got[0].0, Family::IPV4_UNICAST);
+            assert_eq!(got[0].1.prefix.to_string(), "10.242.0.0/24");
+            let u = Update::decode_with(body(1, &both).0, &c, fast).unwrap();
+            let nh = u.mp_reach().unwrap().next_hop();
+            assert_eq!(
+                nh.link_local.map(|a| a.to_string()).as_deref(),
+                Some("fe80::2")
+            );
+            let u = Update::decode_with(body(1, &[172, 18, 0, 2]).0, &c, fast).unwrap();
+            assert_eq!(
+                u.mp_reach().unwrap().next_hop().global.to_string(),
+                "172.18.0.2"
+            );
+
+            // A length that fits no form is refused with or without it.
+            for len in [0, 8, 17, 48] {
+                let nh = vec![0x20; len];
+                for c in [ctx(&[]), ctx(&[Family::IPV4_UNICAST])] {
+                    let e = Update::decode_with(body(1, &nh).0, &c, fast).unwrap_err();
+                    assert_eq!(e.notification().subcode, 9, "length {len}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ipv6_next_hop_for_ipv4_nlri_is_sent_only_with_the_capability() {
+        let attrs = PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: AsPath::from_sequence(vec![65100]),
+            ..PathAttributes::default()
+        };
+        let nh = MpNextHop {
+            global: "2001:db8::2".parse().unwrap(),
+            link_local: None,
+        };
+        let nlri = vec![Nlri::new("10.242.0.0/24".parse().unwrap())];
+        let msg = UpdateMessage {
+            attributes: attrs.clone(),
+            mp_reach: Some(MpReach {
+                family: Family::IPV4_UNICAST,
+                next_hop: nh,
+                nlri: nlri.clone(),
+            }),
+            ..UpdateMessage::default()
+        };
+        let (without, with) = (ctx(&[]), ctx(&[Family::IPV4_UNICAST]));
+        assert!(encode_body(&msg, &without, &mut BytesMut::new()).is_err());
+        let mut out = BytesMut::new();
+        encode_body(&msg, &with, &mut out).unwrap();
+        let u = Update::decode(out.freeze(), &with).unwrap();
+        assert_eq!(u.to_owned(), msg);
+
+        let fam = Family::IPV4_UNICAST;
+        let p = UpdatePacker::new(&without);
+        assert!(p.announce(&attrs, Some(nh), fam, &nlri).is_err());
+        let p = UpdatePacker::new(&with);
+        let msgs = p.announce(&attrs, Some(nh), fam, &nlri).unwrap();
+        assert_eq!(msgs.len(), 1);
+        let u = Update::decode(msgs[0].slice(19..), &with).unwrap();
+        assert_eq!(u.mp_reach().unwrap().next_hop(), nh);
+        // An IPv4 next hop needs no capability.
+        let v4 = MpNextHop {
+            global: "172.18.0.5".parse().unwrap(),
+            link_local: None,
+        };
+        assert!(UpdatePacker::new(&without)
+            .announce(&attrs, Some(v4), fam, &nlri)
+            .is_ok());
     }
 }

@@ -15,7 +15,8 @@
 //! | family, next hop                   | announcements in              |
 //! |------------------------------------|-------------------------------|
 //! | IPv4 unicast, IPv4 or no next hop  | NEXT_HOP + NLRI field         |
-//! | IPv4 unicast, IPv6 next hop        | MP_REACH_NLRI (RFC 8950)      |
+//! | IPv4 unicast, IPv6 next hop        | MP_REACH_NLRI (RFC 8950; only |
+//! |                                    | with the capability, or error)|
 //! | any other family                   | MP_REACH_NLRI                 |
 //!
 //! Withdrawals go in the Withdrawn Routes field for IPv4 unicast and in
@@ -115,6 +116,12 @@ impl<'a> UpdatePacker<'a> {
                 let Some(nh) = next_hop else {
                     return Err(EncodeError::Invalid("no next hop to announce with"));
                 };
+                // RFC 8950 4: only to a peer that announced the capability.
+                if !mp_nlri::next_hop_allowed(self.ctx, family, &nh) {
+                    return Err(EncodeError::Invalid(
+                        "IPv6 next hop for IPv4 NLRI without the extended next hop capability",
+                    ));
+                }
                 put_path_attributes(&mut attr_buf, attrs, None, four, true)?;
                 let head = 4 + 5 + next_hop_len(&nh);
                 let mp_at = std::cell::Cell::new(0);
