@@ -203,9 +203,28 @@ pub struct NeighborConfig {
     /// Offer ADD-PATH receive for the families.
     #[serde(default)]
     pub add_path_receive: bool,
+    /// Offer the Extended Next Hop Encoding capability (RFC 8950) for IPv4
+    /// unicast with IPv6 next hops; unset: on for an IPv6 `address` or
+    /// `range`, off otherwise (see [`NeighborConfig::extended_next_hop`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extended_next_hop: Option<bool>,
     /// Start administratively down.
     #[serde(default)]
     pub shutdown: bool,
+}
+
+impl NeighborConfig {
+    /// Whether our OPEN offers the Extended Next Hop Encoding capability
+    /// (RFC 8950) for IPv4 unicast: as configured, else when the
+    /// neighbor's `address` (or `range`) is IPv6, link-local included.
+    pub fn extended_next_hop(&self) -> bool {
+        self.extended_next_hop
+            .unwrap_or(match (self.address, self.range) {
+                (Some(a), _) => a.is_ipv6(),
+                (None, Some(r)) => r.is_ipv6(),
+                (None, None) => false,
+            })
+    }
 }
 
 /// `max_prefixes = { limit = 1000, action = "stop", restart_after = 60 }`.

@@ -334,6 +334,31 @@ fn unknown_family() {
 }
 
 #[test]
+fn extended_next_hop_defaults_and_needs_ipv4_unicast() {
+    let n6 = "[[neighbor]]\naddress = \"2001:db8::2\"\nremote_as = 65100\n";
+    let n4 = "[[neighbor]]\naddress = \"172.18.0.2\"\nremote_as = 65100\n";
+    let parse = |rest: &str| config::parse(&format!("{ROUTER}{rest}"), "rbgpd.toml").unwrap();
+    assert!(parse(n6).neighbors[0].extended_next_hop());
+    assert!(!parse(n4).neighbors[0].extended_next_hop());
+    let r6 = "[[neighbor]]\nrange = \"2001:db8::/64\"\nremote_as = 65100\n";
+    assert!(parse(r6).neighbors[0].extended_next_hop());
+    let off = parse(&format!("{n6}extended_next_hop = false\n"));
+    assert!(!off.neighbors[0].extended_next_hop());
+    let on = parse(&format!("{n4}extended_next_hop = true\n"));
+    assert!(on.neighbors[0].extended_next_hop());
+    // IPv6 only: the default is simply not offered; asking for it is a mistake.
+    parse(&format!("{n6}families = [\"ipv6-unicast\"]\n"));
+    assert_eq!(
+        err_with(&format!(
+            "{n6}families = [\"ipv6-unicast\"]\nextended_next_hop = true\n"
+        )),
+        "rbgpd.toml:8:21: neighbor[0].extended_next_hop: extended_next_hop = true needs family \
+         \"ipv4-unicast\", expected it in families (the capability carries IPv4 unicast routes \
+         with IPv6 next hops, RFC 8950)"
+    );
+}
+
+#[test]
 fn policy_not_defined() {
     let n = "[[neighbor]]\naddress = \"172.18.0.2\"\nremote_as = 65100\n";
     assert_eq!(

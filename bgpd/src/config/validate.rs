@@ -280,6 +280,16 @@ fn check_neighbor_values(c: &mut Checker<'_, '_>, p: &KeyPath, n: &NeighborConfi
             c.err(&fp, format!("family \"{f}\" is given twice"));
         }
     }
+    // RFC 8950: the capability we offer is for IPv4 unicast NLRI only, and
+    // the session would never use it without that family.
+    if n.extended_next_hop == Some(true) && !n.families.iter().any(|f| f == "ipv4-unicast") {
+        c.err(
+            &p.key("extended_next_hop"),
+            "extended_next_hop = true needs family \"ipv4-unicast\", expected it in families \
+             (the capability carries IPv4 unicast routes with IPv6 next hops, RFC 8950)"
+                .into(),
+        );
+    }
     if let Some(m) = &n.max_prefixes {
         if m.limit == 0 {
             c.err(

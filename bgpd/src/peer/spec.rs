@@ -5,7 +5,7 @@
 use crate::config::{Config, NeighborConfig};
 use bgp_proto::fsm::FsmConfig;
 use bgp_proto::{AddPathMode, Afi, Safi};
-use bgp_proto::{Capability, Family, GracefulRestart, GracefulRestartFamily};
+use bgp_proto::{Capability, ExtendedNextHop, Family, GracefulRestart, GracefulRestartFamily};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -101,8 +101,10 @@ impl NeighborSpec {
     /// The capabilities of our OPEN: multiprotocol per family, route
     /// refresh, enhanced route refresh, 4-octet AS, extended message,
     /// graceful restart (with the N bit; the F bit when the FIB persists;
-    /// a helper-only capability without families when GR is off), and
-    /// ADD-PATH receive when configured.
+    /// a helper-only capability without families when GR is off),
+    /// ADD-PATH receive when configured, and extended next hop (RFC 8950:
+    /// IPv4 unicast with IPv6 next hops) when enabled and IPv4 unicast is
+    /// offered.
     pub fn capabilities(&self) -> Vec<Capability> {
         let families = self.families();
         let mut caps: Vec<Capability> = families
@@ -144,6 +146,12 @@ impl NeighborSpec {
                     .map(|f| (*f, AddPathMode::Receive))
                     .collect(),
             ));
+        }
+        if self.config.extended_next_hop() && families.contains(&Family::IPV4_UNICAST) {
+            caps.push(Capability::ExtendedNextHop(vec![ExtendedNextHop {
+                family: Family::IPV4_UNICAST,
+                next_hop_afi: Afi::Ipv6.code(),
+            }]));
         }
         caps
     }
@@ -269,6 +277,44 @@ mod tests {
                 min_ttl: Some(254)
             }
         );
+    }
+
+    #[test]
+    fn extended_next_hop_is_offered_for_ipv6_neighbors_by_default() {
+        let enh = |s: &NeighborSpec| {
+            s.capabilities()
+                .into_iter()
+                .filter_map(|c| match c {
+                    Capability::ExtendedNextHop(v) => Some(v),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let want = vec![vec![ExtendedNextHop {
+            family: Family::IPV4_UNICAST,
+            next_hop_afi: 2,
+        }]];
+        for (toml, offered) in [
+            ("address = \"2001:db8::2\"", true),
+            ("address = \"fe80::2\"", true),
+            ("address = \"172.18.0.2\"", false),
+            ("range = \"2001:db8::/64\"", true),
+            ("range = \"172.18.0.0/16\"", false),
+            ("address = \"172.18.0.2\"\nextended_next_hop = true", true),
+            (
+                "address = \"2001:db8::2\"\nextended_next_hop = false",
+                false,
+            ),
+            // Not without IPv4 unicast, the only family it is for.
+            (
+                "address = \"2001:db8::2\"\nfamilies = [\"ipv6-unicast\"]",
+                false,
+            ),
+        ] {
+            let s = spec(&format!("{toml}\nremote_as = 65100"));
+            let got = enh(&s);
+            assert_eq!(got, if offered { want.clone() } else { vec![] }, "{toml}");
+        }
     }
 
     #[test]
