@@ -126,6 +126,7 @@ fn peer(id: u32, asn: u32) -> PeerInfo {
         next_hop_unchanged: false,
         enforce_first_as: false,
         families: vec![Family::IPV4_UNICAST],
+        extended_next_hop: false,
     }
 }
 

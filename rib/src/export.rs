@@ -11,7 +11,11 @@
 //! - to eBGP: the local AS is prepended, LOCAL_PREF, ORIGINATOR_ID and
 //!   CLUSTER_LIST are removed, a MED received from a neighbor AS is removed
 //!   (RFC 4271 5.1.4) though one set by the export policy is sent, and the
-//!   next hop is our address on the session unless `next_hop_unchanged`;
+//!   next hop is our address on the session unless `next_hop_unchanged`
+//!   (for IPv4 routes on a session over IPv6, our IPv6 address when the
+//!   extended next hop capability was negotiated, RFC 8950; without it they
+//!   are not sent, nor is an IPv4 route with an IPv6 next hop ever sent to a
+//!   peer without it);
 //! - to iBGP: the next hop is kept and LOCAL_PREF is sent (100 if none);
 //! - then the export policy, with `prepend` adding the local AS.
 
@@ -41,7 +45,8 @@ pub enum ExportBatch {
         /// Family of every prefix.
         family: Family,
         /// Outgoing attributes (`attrs.next_hop` is `None`) and next hop:
-        /// IPv4 for IPv4 unicast, IPv6 (maybe IPv4-mapped) for IPv6.
+        /// IPv4 for IPv4 unicast (IPv6 to a peer with the extended next hop
+        /// capability, RFC 8950), IPv6 (maybe IPv4-mapped) for IPv6.
         route: Arc<RouteAttrs>,
         /// The prefixes (path id 0), sorted.
         nlri: Vec<Nlri>,
@@ -135,6 +140,7 @@ pub(crate) struct ExportClass {
     export: PolicyId,
     ebgp: bool,
     next_hop_unchanged: bool,
+    extended_next_hop: bool,
     local_v4: Option<Ipv4Addr>,
     local_v6: Option<Ipv6Addr>,
 }
@@ -191,19 +197,20 @@ impl Core {
             Outcome::Modified(m) => attrs = m,
         }
         let v4 = K::FAMILY == Family::IPV4_UNICAST;
+        let enh = target.info.extended_next_hop;
         let next_hop = if target.ebgp {
             // RFC 4271 5.1.2: prepend our own AS towards an external peer.
             attrs.as_path.prepend(self.local_as, 1);
             // RFC 4271 5.1.5: LOCAL_PREF is not sent to external peers.
             attrs.local_pref = None;
             if target.info.next_hop_unchanged {
-                family_next_hop(src_next_hop, v4)?
+                family_next_hop(src_next_hop, v4, enh)?
             } else {
                 self_next_hop(&target.info, v4)?
             }
         } else {
             attrs.local_pref = Some(attrs.local_pref.unwrap_or(DEFAULT_LOCAL_PREF));
-            family_next_hop(src_next_hop, v4)?
+            family_next_hop(src_next_hop, v4, enh)?
         };
         attrs.next_hop = None;
         Some(RouteAttrs { attrs, next_hop })
@@ -237,6 +244,7 @@ impl Core {
             export: target.export,
             ebgp: target.ebgp,
             next_hop_unchanged: target.info.next_hop_unchanged,
+            extended_next_hop: target.info.extended_next_hop,
             local_v4: target.info.local_v4,
             local_v6: target.info.local_v6,
         };
@@ -454,18 +462,25 @@ impl Core {
 const BACKLOG_MIN: usize = 4096;
 
 /// The next hop `nh` in the form a family needs: IPv4 for IPv4 unicast
-/// (`None` if it is IPv6), IPv6 or IPv4 (sent IPv4-mapped) for IPv6.
-fn family_next_hop(nh: IpAddr, v4: bool) -> Option<IpAddr> {
+/// (IPv6 only to a peer with the extended next hop capability, `enh`: RFC
+/// 8950 4; else `None`), IPv6 or IPv4 (sent IPv4-mapped) for IPv6.
+fn family_next_hop(nh: IpAddr, v4: bool, enh: bool) -> Option<IpAddr> {
     match (v4, nh) {
-        (true, IpAddr::V6(_)) => None,
+        (true, IpAddr::V6(_)) if !enh => None,
         _ => Some(nh),
     }
 }
 
-/// Our own address towards the peer for the family.
+/// Our own address towards the peer for the family: for IPv4 unicast our
+/// IPv4 address on the session, or, on a session over IPv6 that negotiated
+/// the extended next hop capability, our IPv6 address (RFC 8950).
 fn self_next_hop(info: &crate::rib::PeerInfo, v4: bool) -> Option<IpAddr> {
     if v4 {
-        info.local_v4.map(IpAddr::V4)
+        info.local_v4.map(IpAddr::V4).or_else(|| {
+            info.local_v6
+                .filter(|_| info.extended_next_hop)
+                .map(IpAddr::V6)
+        })
     } else {
         info.local_v6
             .map(IpAddr::V6)

@@ -86,6 +86,10 @@ pub struct PeerInfo {
     pub enforce_first_as: bool,
     /// Negotiated families; routes of other families are not exported.
     pub families: Vec<Family>,
+    /// The Extended Next Hop Encoding capability (RFC 8950) was negotiated
+    /// for IPv4 unicast: IPv4 routes may go to the peer with an IPv6 next
+    /// hop (`local_v6` when we set ourselves and have no `local_v4`).
+    pub extended_next_hop: bool,
 }
 
 /// Per-peer, per-family route counters.

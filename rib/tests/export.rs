@@ -193,6 +193,70 @@ fn ipv6_over_ipv4_session_uses_mapped_next_hop() {
     assert_eq!(route.next_hop, IpAddr::V6(v6));
 }
 
+/// RFC 8950: IPv4 routes to a session over IPv6 (no IPv4 address of ours)
+/// go with our IPv6 address as next hop when the extended next hop
+/// capability was negotiated, and not at all otherwise; an IPv4 route with
+/// an IPv6 next hop keeps it (next hop unchanged) only towards such a peer.
+#[test]
+fn extended_next_hop_sends_ipv4_routes_with_ipv6_next_hops() {
+    let mut rib = rib();
+    let v6: Ipv6Addr = "2001:db8::5".parse().unwrap();
+    let over_v6 = |id: u32, enh: bool, unchanged: bool| rib::PeerInfo {
+        addr: format!("2001:db8::{id}").parse().unwrap(),
+        local_v4: None,
+        local_v6: Some(v6),
+        extended_next_hop: enh,
+        next_hop_unchanged: unchanged,
+        ..peer(id, 65300 + id)
+    };
+    rib.add_peer(peer(2, 65100)).unwrap();
+    rib.add_peer(over_v6(3, true, false)).unwrap();
+    rib.add_peer(over_v6(4, false, false)).unwrap();
+    announce(&mut rib, 2, "10.241.0.0/24", &[65100]);
+    let b = rib.drain_exports(3).unwrap();
+    let ExportBatch::Announce { family, route, .. } = &b[0] else {
+        panic!("{b:?}")
+    };
+    assert_eq!(*family, Family::IPV4_UNICAST);
+    assert_eq!(route.next_hop, IpAddr::V6(v6));
+    // Owned form: MP_REACH_NLRI for IPv4 unicast, no NEXT_HOP.
+    let upd = b[0].to_updates(100);
+    let reach = upd[0].mp_reach.as_ref().unwrap();
+    assert_eq!(
+        (reach.family, reach.next_hop.global),
+        (Family::IPV4_UNICAST, IpAddr::V6(v6))
+    );
+    assert_eq!(upd[0].attributes.next_hop, None);
+    assert!(rib.drain_exports(4).unwrap().is_empty());
+
+    // A route learned with an IPv6 next hop, passed on unchanged.
+    rib.add_peer(over_v6(5, true, true)).unwrap();
+    rib.add_peer(over_v6(6, false, true)).unwrap();
+    rib.add_peer(rib::PeerInfo {
+        next_hop_unchanged: true,
+        ..peer(7, 65400)
+    })
+    .unwrap();
+    for id in [5, 6, 7] {
+        rib.full_export(id).unwrap();
+    }
+    rib.update(3, [n("10.99.0.0/24")], ip("2001:db8::3"), attrs(&[65303]))
+        .unwrap();
+    let b = rib.drain_exports(5).unwrap();
+    let ExportBatch::Announce { route, .. } = &b[0] else {
+        panic!("{b:?}")
+    };
+    assert_eq!(route.next_hop, ip("2001:db8::3"));
+    assert!(announced(&rib.drain_exports(6).unwrap()).is_empty());
+    assert!(announced(&rib.drain_exports(7).unwrap()).is_empty());
+    // Next hop self towards the IPv4 session.
+    let b = rib.drain_exports(2).unwrap();
+    let ExportBatch::Announce { route, .. } = &b[0] else {
+        panic!("{b:?}")
+    };
+    assert_eq!(route.next_hop, ip("172.18.0.5"));
+}
+
 #[test]
 fn peer_without_ipv6_family_gets_no_ipv6() {
     let mut rib = rib();

@@ -110,6 +110,10 @@ impl Core {
             next_hop_unchanged: info.config.next_hop_unchanged,
             enforce_first_as: info.config.enforce_first_as,
             families: info.negotiated.families.clone(),
+            extended_next_hop: info
+                .negotiated
+                .context
+                .ipv6_next_hop_for(Family::IPV4_UNICAST),
         };
         if let Err(e) = self.rib.add_peer(pi) {
             error!(peer = %info.addr, error = %e, "RIB refused the peer; resetting the session");

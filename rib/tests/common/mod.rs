@@ -50,6 +50,7 @@ pub fn peer(id: u32, asn: u32) -> PeerInfo {
         next_hop_unchanged: false,
         enforce_first_as: false,
         families: vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
+        extended_next_hop: false,
     }
 }
 

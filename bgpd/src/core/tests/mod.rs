@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod ctl;
+mod ext_next_hop;
 mod fib;
 mod flow;
 mod forget;
@@ -70,6 +71,8 @@ pub(super) struct Peer {
     pub extended_message: bool,
     /// Both sides set the N bit of graceful restart (RFC 8538).
     pub gr_notification: bool,
+    /// Both sides announced extended next hop for IPv4 unicast (RFC 8950).
+    pub extended_next_hop: bool,
 }
 
 impl Peer {
@@ -86,6 +89,7 @@ impl Peer {
             enhanced_rr: false,
             extended_message: false,
             gr_notification: false,
+            extended_next_hop: false,
         }
     }
 
@@ -107,6 +111,11 @@ impl Peer {
         SessionContext {
             four_octet_as: true,
             extended_message: self.extended_message,
+            extended_next_hop: if self.extended_next_hop {
+                ext_next_hop_v4()
+            } else {
+                Vec::new()
+            },
             ..SessionContext::default()
         }
     }
@@ -238,7 +247,9 @@ impl H {
             peer_open: open(p.asn, peer_id),
             local_open: open(65000, Ipv4Addr::new(172, 18, 0, 5)),
         };
-        let local: IpAddr = if p.addr.to_string().starts_with("172.19.") {
+        let local: IpAddr = if p.addr.is_ipv6() {
+            "2001:db8::5".parse().unwrap()
+        } else if p.addr.to_string().starts_with("172.19.") {
             "172.19.0.5".parse().unwrap()
         } else {
             "172.18.0.5".parse().unwrap()
@@ -368,10 +379,20 @@ pub(super) struct Sent {
     pub next_hop: Option<IpAddr>,
 }
 
-/// The UPDATEs sent to `peer` in `outs`, decoded.
+/// The extended next hop capability for IPv4 unicast with IPv6 next hops.
+pub(super) fn ext_next_hop_v4() -> Vec<bgp_proto::ExtendedNextHop> {
+    vec![bgp_proto::ExtendedNextHop {
+        family: Family::IPV4_UNICAST,
+        next_hop_afi: 2,
+    }]
+}
+
+/// The UPDATEs sent to `peer` in `outs`, decoded (IPv6 next hops for IPv4
+/// accepted: whether they may be sent is for the tests to check).
 pub(super) fn sent_to(outs: &[Output], peer: PeerId) -> Vec<Sent> {
     let ctx = SessionContext {
         four_octet_as: true,
+        extended_next_hop: ext_next_hop_v4(),
         ..SessionContext::default()
     };
     commands_to(outs, peer)
