@@ -341,6 +341,14 @@ fn capabilities(n: &bgp_proto::fsm::Negotiated) -> Vec<String> {
     for f in &n.context.add_path_send {
         caps.push(format!("add-path send {f}"));
     }
+    // RFC 8950: the (NLRI family, next hop AFI) pairs both sides announced.
+    for e in &n.context.extended_next_hop {
+        let afi = match bgp_proto::Afi::from(e.next_hop_afi) {
+            bgp_proto::Afi::Ipv6 => "IPv6".to_string(),
+            a => format!("AFI {}", a.code()),
+        };
+        caps.push(format!("extended next hop {} ({afi} next hops)", e.family));
+    }
     for c in &n.peer_open.capabilities {
         if let Capability::Fqdn { hostname, domain } = c {
             caps.push(format!(

@@ -317,3 +317,31 @@ fn shutdown_of_a_session_with_the_n_bit_is_a_hard_reset() {
         Some(&cease_subcode::ADMINISTRATIVE_SHUTDOWN)
     );
 }
+
+#[test]
+fn show_peer_lists_extended_next_hop_when_negotiated() {
+    let mut h = H::new();
+    let with = Peer {
+        extended_next_hop: true,
+        ..Peer::node(2)
+    };
+    let without = Peer::node(3);
+    for p in [&with, &without] {
+        h.up(p);
+        let mut st = status(p, State::Established);
+        st.negotiated = Some(h.session_info(p).negotiated);
+        let ctx = CtlContext {
+            peers: vec![st],
+            ..CtlContext::default()
+        };
+        let (r, _) = ask(&mut h, Request::ShowPeer { address: p.addr }, ctx);
+        let Response::Peer { peer } = r else {
+            panic!("{r:?}")
+        };
+        let listed = peer
+            .capabilities
+            .iter()
+            .any(|c| c == "extended next hop ipv4-unicast (IPv6 next hops)");
+        assert_eq!(listed, p.extended_next_hop, "{:?}", peer.capabilities);
+    }
+}
