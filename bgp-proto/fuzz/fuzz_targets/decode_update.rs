@@ -1,6 +1,7 @@
 //! Decodes arbitrary octets as the body of an UPDATE through the full
 //! message decoder (a header is put in front). The first octet picks the
-//! session context (4-octet AS, ADD-PATH, extended messages).
+//! session context (4-octet AS, ADD-PATH, extended messages, RFC 8950
+//! extended next hop for IPv4 unicast).
 #![no_main]
 
 use bgp_proto::wire::{decode_message, Decoded};
@@ -24,6 +25,14 @@ fuzz_target!(|data: &[u8]| {
         extended_message: flags & 2 != 0,
         add_path_receive: families(4),
         add_path_send: families(8),
+        extended_next_hop: if flags & 16 != 0 {
+            vec![bgp_proto::ExtendedNextHop {
+                family: Family::IPV4_UNICAST,
+                next_hop_afi: 2,
+            }]
+        } else {
+            Vec::new()
+        },
         ..Default::default()
     };
     let Ok(len) = u16::try_from(19 + body.len()) else {

@@ -58,6 +58,15 @@ fn ctx_of(flags: u8) -> SessionContext {
         } else {
             Vec::new()
         },
+        // RFC 8950: IPv6 next hops for IPv4 unicast, in and out.
+        extended_next_hop: if flags & 128 != 0 {
+            vec![bgp_proto::ExtendedNextHop {
+                family: Family::IPV4_UNICAST,
+                next_hop_afi: 2,
+            }]
+        } else {
+            Vec::new()
+        },
         ..SessionContext::default()
     }
 }
