@@ -114,9 +114,10 @@ pub(crate) fn parse_reach(
     // NLRI with an IPv6 next hop to a BGP peer if the BGP speaker has first
     // ascertained via the BGP Capability Advertisement that the BGP peer
     // supports the Extended Next Hop Encoding capability for the relevant
-    // AFI/SAFI pair." Without it the only length expected for IPv4 NLRI is
-    // 4 (RFC 4760 3), so 16 or 32 is the inconsistent length of RFC 7606
-    // 7.11 above: session reset (we do not implement "AFI/SAFI disable").
+    // AFI/SAFI pair." Without it the only next hop expected for IPv4 NLRI
+    // is an IPv4 address (4 octets), so 16 or 32 is the inconsistent length
+    // of RFC 7606 7.11 above: session reset (we do not implement "AFI/SAFI
+    // disable").
     if kind == Some(AddrKind::V4) && nh.len() != 4 && !ctx.ipv6_next_hop_for(family) {
         return Err(err(
             "IPv6 next hop for IPv4 NLRI without the extended next hop capability (RFC 8950)",
