@@ -290,13 +290,18 @@ pub(crate) fn walk(
             tc::MP_REACH_NLRI => {
                 let slot = mp_nlri::parse_reach(body, offset..ve, vs, ctx)?;
                 let unsupported = slot.kind.is_none() && !slot.nlri.is_empty();
+                let refused = mp_nlri::ipv6_next_hop_refused(&slot, ctx);
                 let family = slot.family;
                 w.mp_reach = Some(slot);
-                unsupported.then_some(UpdateError::UnsupportedFamily {
-                    offset,
-                    type_code: t,
-                    family,
-                })
+                if refused {
+                    Some(UpdateError::NextHopNotNegotiated { offset, family })
+                } else {
+                    unsupported.then_some(UpdateError::UnsupportedFamily {
+                        offset,
+                        type_code: t,
+                        family,
+                    })
+                }
             }
             tc::MP_UNREACH_NLRI => {
                 let slot = mp_nlri::parse_unreach(body, offset..ve, vs, |f| ctx.add_path_rx(f))?;

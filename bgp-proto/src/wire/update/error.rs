@@ -168,6 +168,21 @@ pub enum UpdateError {
         /// The family.
         family: crate::types::Family,
     },
+    /// IPv4 NLRI in MP_REACH_NLRI with an IPv6 next hop on a session that
+    /// did not negotiate the Extended Next Hop Encoding capability for the
+    /// family (RFC 8950 4): a well-formed attribute with a next hop the
+    /// session does not allow, so the routes are treat-as-withdraw, as for
+    /// a semantically invalid NEXT_HOP (RFC 4271 6.3), not a session reset.
+    #[error(
+        "IPv6 next hop for {family} at byte offset {offset} without the extended next hop \
+         capability (RFC 8950)"
+    )]
+    NextHopNotNegotiated {
+        /// Offset of the attribute.
+        offset: usize,
+        /// The family of the NLRI.
+        family: crate::types::Family,
+    },
     /// A prefix in an NLRI field is malformed (subcode 10).
     #[error("invalid network field in {field} at byte offset {offset}: {reason}")]
     InvalidNetworkField {
@@ -240,9 +255,9 @@ impl UpdateError {
             },
             UpdateError::AttributeLength { type_code, .. }
             | UpdateError::OptionalAttribute { type_code, .. } => value_error_action(*type_code),
-            UpdateError::InvalidOrigin { .. } | UpdateError::MalformedAsPath { .. } => {
-                AttrAction::TreatAsWithdraw
-            }
+            UpdateError::InvalidOrigin { .. }
+            | UpdateError::MalformedAsPath { .. }
+            | UpdateError::NextHopNotNegotiated { .. } => AttrAction::TreatAsWithdraw,
         }
     }
 
@@ -258,6 +273,7 @@ impl UpdateError {
             | UpdateError::AttributeLength { type_code, .. }
             | UpdateError::OptionalAttribute { type_code, .. } => Some(*type_code),
             UpdateError::InvalidOrigin { .. } => Some(tc::ORIGIN),
+            UpdateError::NextHopNotNegotiated { .. } => Some(tc::MP_REACH_NLRI),
             UpdateError::MalformedAsPath { .. } => Some(tc::AS_PATH),
             UpdateError::BodyTooShort { .. }
             | UpdateError::MalformedAttributeList { .. }
@@ -300,7 +316,7 @@ impl UpdateError {
             UpdateError::OptionalAttribute { data, .. } => {
                 u(update_subcode::OPTIONAL_ATTRIBUTE_ERROR, data)
             }
-            UpdateError::UnsupportedFamily { .. } => {
+            UpdateError::UnsupportedFamily { .. } | UpdateError::NextHopNotNegotiated { .. } => {
                 u(update_subcode::OPTIONAL_ATTRIBUTE_ERROR, &[])
             }
             UpdateError::InvalidNetworkField { .. } => {

@@ -74,7 +74,10 @@ pub(crate) fn walk_clean(
                 let Ok(slot) = parsed else {
                     return false;
                 };
-                if slot.kind.is_none() && !slot.nlri.is_empty() {
+                // Issues are the full path's to record.
+                if (slot.kind.is_none() && !slot.nlri.is_empty())
+                    || (t == tc::MP_REACH_NLRI && mp_nlri::ipv6_next_hop_refused(&slot, ctx))
+                {
                     return false;
                 }
                 if t == tc::MP_REACH_NLRI {

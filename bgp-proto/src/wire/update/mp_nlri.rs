@@ -16,7 +16,9 @@
 //! Cilium sends for IPv6 routes over an IPv4 session: kept as given), or 32
 //! (global + link-local, RFC 2545). For IPv4 NLRI, 16 or 32 octets are an
 //! IPv6 next hop (RFC 8950), accepted only when the session negotiated the
-//! Extended Next Hop Encoding capability for the family. Families other than IPv4/IPv6 unicast and
+//! Extended Next Hop Encoding capability for the family (else the routes are
+//! treat-as-withdraw: [`ipv6_next_hop_refused`]). Families other than
+//! IPv4/IPv6 unicast and
 //! multicast are kept (family, next hop) but their NLRI are not parsed: the
 //! iterators yield nothing and the attribute is reported as discarded.
 
@@ -82,8 +84,8 @@ fn next_hop(afi: Afi, nh: &[u8]) -> Option<MpNextHop> {
 }
 
 /// Parses MP_REACH_NLRI whose value starts at body offset `base`, on the
-/// session `ctx` (ADD-PATH, extended next hop). Errors are session resets
-/// (RFC 7606 7.11).
+/// session `ctx` (ADD-PATH). Errors are session resets (RFC 7606 7.11);
+/// a next hop the session does not allow is [`ipv6_next_hop_refused`].
 pub(crate) fn parse_reach(
     body: &Bytes,
     attr: Range<usize>,
@@ -109,19 +111,6 @@ pub(crate) fn parse_reach(
     // "AFI/SAFI disable" approach MUST be used."
     if kind.is_some() && next_hop(family.afi, nh).is_none() {
         return Err(err("next hop length does not fit the address family"));
-    }
-    // RFC 8950 4: "A BGP speaker MUST only advertise the IPv4 or VPN-IPv4
-    // NLRI with an IPv6 next hop to a BGP peer if the BGP speaker has first
-    // ascertained via the BGP Capability Advertisement that the BGP peer
-    // supports the Extended Next Hop Encoding capability for the relevant
-    // AFI/SAFI pair." Without it the only next hop expected for IPv4 NLRI
-    // is an IPv4 address (4 octets), so 16 or 32 is the inconsistent length
-    // of RFC 7606 7.11 above: session reset (we do not implement "AFI/SAFI
-    // disable").
-    if kind == Some(AddrKind::V4) && nh.len() != 4 && !ctx.ipv6_next_hop_for(family) {
-        return Err(err(
-            "IPv6 next hop for IPv4 NLRI without the extended next hop capability (RFC 8950)",
-        ));
     }
     let nh_start = base + 4;
     let next_hop = range32(nh_start..nh_start + nh.len());
@@ -266,6 +255,20 @@ pub(crate) fn next_hop_len(nh: &MpNextHop) -> usize {
     }
 }
 
+/// Whether a parsed MP_REACH_NLRI carries IPv4 NLRI with an IPv6 next hop
+/// the session `ctx` does not allow. RFC 8950 4: "A BGP speaker MUST only
+/// advertise the IPv4 or VPN-IPv4 NLRI with an IPv6 next hop to a BGP peer
+/// if the BGP speaker has first ascertained via the BGP Capability
+/// Advertisement that the BGP peer supports the Extended Next Hop Encoding
+/// capability for the relevant AFI/SAFI pair." The attribute itself is
+/// well formed (its NLRI can be found), so this is not RFC 7606 7.11's
+/// inconsistent length: the routes are treat-as-withdraw, as for a
+/// semantically invalid NEXT_HOP (RFC 4271 6.3), and the session stays.
+pub(crate) fn ipv6_next_hop_refused(slot: &MpSlot, ctx: &SessionContext) -> bool {
+    let nh_len = slot.next_hop.end.saturating_sub(slot.next_hop.start);
+    slot.kind == Some(AddrKind::V4) && nh_len != 4 && !ctx.ipv6_next_hop_for(slot.family)
+}
+
 /// Whether `nh` may be sent with NLRI of `family` on the session `ctx`:
 /// an IPv6 next hop for IPv4 NLRI only with the extended next hop
 /// capability (RFC 8950 4, the check [`parse_reach`] makes on receipt).
@@ -306,7 +309,7 @@ pub(crate) fn check_family(family: Family, list: &[Nlri]) -> bool {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
-    use super::super::{encode_body, AttrAction, Update, UpdatePacker};
+    use super::super::{encode_body, Update, UpdatePacker};
     use crate::msg::attributes::{AsPath, MpNextHop, MpReach, Origin, PathAttributes};
     use crate::msg::{ExtendedNextHop, SessionContext, UpdateMessage};
     use crate::types::{Family, Nlri};
@@ -359,21 +362,26 @@ mod tests {
     fn ipv6_next_hop_for_ipv4_nlri_needs_the_capability() {
         let both = [global(), link_local()].concat();
         for fast in [true, false] {
-            // Without the capability: RFC 7606 7.11, session reset with
-            // UPDATE Message Error / Optional Attribute Error and the
-            // attribute as data, for 16 and 32 octets alike.
+            // Without the capability: the session stays, the routes are
+            // treat-as-withdraw (RFC 8950 4, RFC 4271 6.3), for 16 and 32
+            // octets alike.
             for nh in [&global()[..], &both[..]] {
-                let (b, attr) = body(1, nh);
-                let e = Update::decode_with(b, &ctx(&[]), fast).unwrap_err();
-                assert_eq!(e.action(), AttrAction::SessionReset);
-                let n = e.notification();
-                assert_eq!((n.code, n.subcode), (3, 9));
-                assert_eq!(n.data, attr);
+                let (b, _) = body(1, nh);
+                let u = Update::decode_with(b, &ctx(&[]), fast).unwrap();
+                assert!(u.is_treat_as_withdraw());
+                assert_eq!(u.announcements().count(), 0);
+                let gone: Vec<String> =
+                    u.withdrawals().map(|(_, n)| n.prefix.to_string()).collect();
+                assert_eq!(gone, vec!["10.242.0.0/24"]);
+                assert!(matches!(
+                    u.issues()[0].error,
+                    super::super::UpdateError::NextHopNotNegotiated { .. }
+                ));
             }
             // The capability for IPv4 unicast does not cover multicast.
             let (b, _) = body(2, &global());
-            let e = Update::decode_with(b, &ctx(&[Family::IPV4_UNICAST]), fast);
-            assert!(e.is_err());
+            let u = Update::decode_with(b, &ctx(&[Family::IPV4_UNICAST]), fast).unwrap();
+            assert!(u.is_treat_as_withdraw());
 
             // With it: global, or global + link-local, or still IPv4.
             let c = ctx(&[Family::IPV4_UNICAST]);

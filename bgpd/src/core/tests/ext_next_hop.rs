@@ -1,6 +1,6 @@
 //! RFC 8950 (extended next hop): IPv4 routes to and from sessions over
 //! IPv6. Refusing an IPv6 next hop for IPv4 NLRI without the capability
-//! is the codec's (a session reset, tested in bgp-proto).
+//! is the codec's (treat-as-withdraw, tested in bgp-proto).
 
 use super::*;
 
@@ -117,4 +117,48 @@ fn ipv4_routes_with_ipv6_next_hops_are_taken_and_passed_on_only_where_allowed() 
         Some(ip("2001:db8::5"))
     );
     assert!(announced_to(&outs, f.id).is_empty());
+}
+
+#[test]
+fn an_ipv6_next_hop_for_ipv4_routes_without_the_capability_is_withdraw_not_reset() {
+    let mut h = H::with(&config());
+    let (a, b) = (Peer::node(2), Peer::node2(3));
+    h.up(&a);
+    h.up(&b);
+    h.announce(&a, &["10.241.5.0/24"], &[65100]);
+    h.drain();
+    // a announces the same prefix again with an IPv6 next hop, which its
+    // session (no capability) does not allow: encoded where it is allowed,
+    // decoded as a's session reads it.
+    let msg = UpdateMessage {
+        attributes: PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: AsPath::from_sequence(vec![65100]),
+            ..PathAttributes::default()
+        },
+        mp_reach: Some(MpReach {
+            family: Family::IPV4_UNICAST,
+            next_hop: MpNextHop {
+                global: ip("2001:db8::2"),
+                link_local: None,
+            },
+            nlri: vec![Nlri::new(pfx("10.241.5.0/24"))],
+        }),
+        ..UpdateMessage::default()
+    };
+    let with_cap = Peer {
+        extended_next_hop: true,
+        ..a.clone()
+    };
+    let mut body = bytes::BytesMut::new();
+    encode_body(&msg, &with_cap.ctx(), &mut body).unwrap();
+    let u = Update::decode(body.freeze(), &a.ctx()).unwrap();
+    assert!(u.is_treat_as_withdraw());
+    h.raw_update(&a, u);
+    let outs = h.drain();
+    // The route is gone (withdrawn from b), and a's session stays.
+    assert_eq!(withdrawn_from(&outs, b.id), vec!["10.241.5.0/24"]);
+    assert!(commands_to(&outs, a.id)
+        .iter()
+        .all(|c| matches!(c, PeerCommand::Send(_))));
 }
