@@ -11,13 +11,22 @@
 //!   hop, which FRR's and BIRD's kernels install the same way; a TCP
 //!   connection between the two IPv4 prefixes crosses all three kernels.
 //!
-//! Skipped (with a message) where FRR, BIRD or namespaces are missing.
+//! - IPv6 routes over an IPv4 session, as Cilium sends them: two gobgpd
+//!   nodes on a bridge with rbgpd (IPv4 addresses, IPv6 link-locals only)
+//!   announce their IPv6 pod prefix and one IPv6 LoadBalancer address with
+//!   IPv4-mapped next hops; rbgpd installs them via each node's link-local
+//!   address (found by MAC in the neighbour tables), the LoadBalancer
+//!   ECMP over both, and TCP reaches them. Then a node's MAC (and so its
+//!   link-local address) changes, and its routes follow.
+//!
+//! Skipped (with a message) where FRR, BIRD, gobgpd or namespaces are
+//! missing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod interop_util;
 
-use interop_util::{wait_for, Rbgpctl};
+use interop_util::{wait_for, GobgpdSpeaker, Rbgpctl};
 use serde_json::Value;
 use socket2::{Domain, Socket, Type};
 use std::net::{SocketAddr, TcpListener};
@@ -35,19 +44,51 @@ const FRR: &str = "2001:db8:1::2";
 /// rbgpd's and BIRD's ends of theirs.
 const RT_BIRD: &str = "2001:db8:2::1";
 const BIRD: &str = "2001:db8:2::2";
+/// The Cilium-like nodes' IPv4 network (a bridge in rbgpd's namespace),
+/// rbgpd's global IPv6 address on it, and what the nodes announce.
+const BRIDGE_V4: &str = "172.30.0.1";
+const BRIDGE_V6: &str = "fd00:30::1";
+const NODE1: &str = "172.30.0.2";
+const NODE2: &str = "172.30.0.3";
+const NODE1_POD: &str = "fd00:10:1::/64";
+const NODE1_POD_HOST: &str = "fd00:10:1::1";
+const NODE2_POD: &str = "fd00:10:2::/64";
+const LB: &str = "fd00:ff::10";
 /// The IPv4 prefixes the peers announce, and their host addresses.
 const FRR_NET: &str = "10.1.1.0/24";
 const FRR_HOST: &str = "10.1.1.1";
 const BIRD_NET: &str = "10.2.2.0/24";
 const BIRD_HOST: &str = "10.2.2.1";
 
-/// Three namespaces (rbgpd, FRR, BIRD), the processes in them and a
-/// scratch directory. Field order matters: processes go first.
+/// The namespaces of a test.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Role {
+    /// rbgpd's.
+    Rt,
+    Frr,
+    Bird,
+    /// Cilium-like nodes (gobgpd).
+    Node1,
+    Node2,
+}
+
+impl Role {
+    fn tag(self) -> &'static str {
+        match self {
+            Role::Rt => "r",
+            Role::Frr => "f",
+            Role::Bird => "b",
+            Role::Node1 => "n1",
+            Role::Node2 => "n2",
+        }
+    }
+}
+
+/// A test's namespaces, the processes in them and a scratch directory.
+/// Field order matters: processes go first.
 struct DualLab {
     procs: Vec<Proc>,
-    rt: Netns,
-    frr: Netns,
-    bird: Netns,
+    namespaces: Vec<(Role, Netns)>,
     dir: PathBuf,
     socket: PathBuf,
 }
@@ -59,61 +100,19 @@ impl Rbgpctl for DualLab {
 }
 
 impl DualLab {
-    /// The namespaces wired up, or `None` (with a `SKIP:` line).
-    fn new(name: &str) -> Option<DualLab> {
-        if let Some(why) = testbed::missing(&[ZEBRA, FRR_BGPD, "vtysh", "bird", "birdc"])
-            .or_else(testbed::netns_unavailable)
-        {
+    /// The namespaces of `roles`, wired up by `wire`, or `None` (with a
+    /// `SKIP:` line) where `programs` or namespaces are missing.
+    fn new(
+        name: &str,
+        programs: &[&str],
+        roles: &[Role],
+        wire: impl FnOnce(&DualLab) -> testbed::Result<()>,
+    ) -> Option<DualLab> {
+        if let Some(why) = testbed::missing(programs).or_else(testbed::netns_unavailable) {
             testbed::skip(why);
             return None;
         }
         let pid = std::process::id();
-        let make = |role: &str| Netns::create(&format!("rds-{name}-{pid}-{role}"));
-        let made = (|| -> testbed::Result<(Netns, Netns, Netns)> {
-            let (rt, frr, bird) = (make("r")?, make("f")?, make("b")?);
-            veth(&rt, "to-frr", &frr, "eth0")?;
-            veth(&rt, "to-bird", &bird, "eth0")?;
-            rt.ip(&[
-                "addr",
-                "add",
-                &format!("{RT_FRR}/64"),
-                "dev",
-                "to-frr",
-                "nodad",
-            ])?;
-            rt.ip(&[
-                "addr",
-                "add",
-                &format!("{RT_BIRD}/64"),
-                "dev",
-                "to-bird",
-                "nodad",
-            ])?;
-            frr.ip(&["addr", "add", &format!("{FRR}/64"), "dev", "eth0", "nodad"])?;
-            bird.ip(&["addr", "add", &format!("{BIRD}/64"), "dev", "eth0", "nodad"])?;
-            frr.add_addr("lo", &format!("{FRR_HOST}/24"))?;
-            bird.add_addr("lo", &format!("{BIRD_HOST}/24"))?;
-            for (ns, dev) in [
-                (&rt, "to-frr"),
-                (&rt, "to-bird"),
-                (&frr, "eth0"),
-                (&bird, "eth0"),
-            ] {
-                ns.link_up(dev)?;
-            }
-            for ns in [&rt, &frr, &bird] {
-                ns.sysctl("net.ipv4.ip_forward", "1")?;
-                ns.sysctl("net.ipv6.conf.all.forwarding", "1")?;
-            }
-            Ok((rt, frr, bird))
-        })();
-        let (rt, frr, bird) = match made {
-            Ok(t) => t,
-            Err(e) => {
-                testbed::skip(format!("cannot set up the dual-stack namespaces: {e}"));
-                return None;
-            }
-        };
         let dir = std::env::temp_dir().join(format!("rbgpd-dual-{name}-{pid}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -123,23 +122,34 @@ impl DualLab {
             .arg(&dir)
             .status();
         let socket = dir.join("ctl.sock");
-        Some(DualLab {
+        let mut lab = DualLab {
             procs: Vec::new(),
-            rt,
-            frr,
-            bird,
+            namespaces: Vec::new(),
             dir,
             socket,
-        })
+        };
+        let made = (|| -> testbed::Result<()> {
+            for r in roles {
+                let ns = Netns::create(&format!("rds-{name}-{pid}-{}", r.tag()))?;
+                ns.sysctl("net.ipv4.ip_forward", "1")?;
+                ns.sysctl("net.ipv6.conf.all.forwarding", "1")?;
+                lab.namespaces.push((*r, ns));
+            }
+            wire(&lab)
+        })();
+        if let Err(e) = made {
+            testbed::skip(format!("cannot set up the namespaces of {name}: {e}"));
+            return None;
+        }
+        Some(lab)
     }
 
-    fn spawn(&mut self, ns: Role, program: &str, args: &[&str], log: &str) {
-        let ns = match ns {
-            Role::Rt => &self.rt,
-            Role::Frr => &self.frr,
-            Role::Bird => &self.bird,
-        };
-        let p = Proc::spawn_in(ns, program, program, args, &self.dir.join(log))
+    fn ns(&self, role: Role) -> &Netns {
+        &self.namespaces.iter().find(|(r, _)| *r == role).unwrap().1
+    }
+
+    fn spawn(&mut self, role: Role, program: &str, args: &[&str], log: &str) {
+        let p = Proc::spawn_in(self.ns(role), program, program, args, &self.dir.join(log))
             .unwrap()
             .kill_on_drop();
         self.procs.push(p);
@@ -149,16 +159,19 @@ impl DualLab {
         self.dir.join(file).to_str().unwrap().to_string()
     }
 
-    /// rbgpd with the FIB on and both peers as neighbors, from its config
-    /// defaults (extended next hop on for IPv6 neighbors).
-    fn start_rbgpd(&mut self) {
-        let cfg = format!(
-            "[router]\nasn = 65000\nrouter_id = \"10.0.0.1\"\nlisten = [\"[::]:179\"]\n\n\
-             [control]\nsocket = \"{}\"\n\n[log]\nlevel = \"info,bgpd=debug\"\n\n\
-             [[neighbor]]\naddress = \"{FRR}\"\nremote_as = 65100\nconnect_retry = 1\n\n\
-             [[neighbor]]\naddress = \"{BIRD}\"\nremote_as = 65200\nconnect_retry = 1\n",
+    /// rbgpd with the FIB on and `neighbors` (address, AS), from its config
+    /// defaults otherwise (extended next hop on for IPv6 neighbors).
+    fn start_rbgpd(&mut self, neighbors: &[(&str, u32)]) {
+        let mut cfg = format!(
+            "[router]\nasn = 65000\nrouter_id = \"10.0.0.1\"\n\n\
+             [control]\nsocket = \"{}\"\n\n[log]\nlevel = \"info,bgpd=debug\"\n",
             self.socket.display()
         );
+        for (addr, asn) in neighbors {
+            cfg += &format!(
+                "\n[[neighbor]]\naddress = \"{addr}\"\nremote_as = {asn}\nconnect_retry = 1\n"
+            );
+        }
         let conf = self.path("rbgpd.toml");
         std::fs::write(&conf, cfg).unwrap();
         self.spawn(
@@ -263,13 +276,11 @@ protocol bgp rbgpd {{
     }
 
     /// `ip -n NS route show PREFIX`.
-    fn kernel_route(&self, ns: Role, prefix: &str) -> String {
-        let ns = match ns {
-            Role::Rt => &self.rt,
-            Role::Frr => &self.frr,
-            Role::Bird => &self.bird,
-        };
-        ns.ip(&["route", "show", prefix]).unwrap_or_default()
+    fn kernel_route(&self, role: Role, prefix: &str) -> String {
+        let family = if prefix.contains(':') { "-6" } else { "-4" };
+        self.ns(role)
+            .ip(&[family, "route", "show", prefix])
+            .unwrap_or_default()
     }
 
     fn log_tail(&self, log: &str) -> String {
@@ -290,21 +301,14 @@ impl Drop for DualLab {
     }
 }
 
-#[derive(Clone, Copy)]
-enum Role {
-    Rt,
-    Frr,
-    Bird,
-}
-
 /// Whether a TCP connection from `src` (in `from`) to a listener on `dst`
 /// (in `to`) completes: the SYN and the SYN-ACK each follow the routes of
 /// every namespace on the way.
 fn tcp_connects(from: &Netns, src: &str, to: &Netns, dst: &str) -> bool {
-    let dst: SocketAddr = format!("{dst}:0").parse().unwrap();
+    let dst = SocketAddr::new(dst.parse().unwrap(), 0);
     let listener = to.run(|| TcpListener::bind(dst)).unwrap().unwrap();
     let dst = listener.local_addr().unwrap();
-    let src: SocketAddr = format!("{src}:0").parse().unwrap();
+    let src = SocketAddr::new(src.parse().unwrap(), 0);
     from.run(|| -> std::io::Result<()> {
         let s = Socket::new(Domain::for_address(dst), Type::STREAM, None)?;
         s.bind(&src.into())?;
@@ -335,10 +339,26 @@ fn next_hop(lab: &DualLab, prefix: &str) -> Option<String> {
 
 #[test]
 fn ipv4_routes_with_ipv6_next_hops_between_frr_and_bird_carry_traffic() {
-    let Some(mut lab) = DualLab::new("enh") else {
+    let roles = [Role::Rt, Role::Frr, Role::Bird];
+    let Some(mut lab) = DualLab::new("enh", &[ZEBRA, FRR_BGPD, "vtysh", "bird"], &roles, |lab| {
+        let (rt, frr, bird) = (lab.ns(Role::Rt), lab.ns(Role::Frr), lab.ns(Role::Bird));
+        veth(rt, "to-frr", frr, "eth0")?;
+        veth(rt, "to-bird", bird, "eth0")?;
+        for (ns, dev, addr) in [
+            (rt, "to-frr", RT_FRR),
+            (rt, "to-bird", RT_BIRD),
+            (frr, "eth0", FRR),
+            (bird, "eth0", BIRD),
+        ] {
+            ns.ip(&["addr", "add", &format!("{addr}/64"), "dev", dev, "nodad"])?;
+            ns.link_up(dev)?;
+        }
+        frr.add_addr("lo", &format!("{FRR_HOST}/24"))?;
+        bird.add_addr("lo", &format!("{BIRD_HOST}/24"))
+    }) else {
         return;
     };
-    lab.start_rbgpd();
+    lab.start_rbgpd(&[(FRR, 65100), (BIRD, 65200)]);
     lab.start_frr();
     lab.start_bird();
     wait_for("both sessions Established", 30, || {
@@ -374,17 +394,22 @@ fn ipv4_routes_with_ipv6_next_hops_between_frr_and_bird_carry_traffic() {
     // IPv4 traffic crosses the three kernels over IPv6-only links, both
     // ways.
     assert!(
-        tcp_connects(&lab.frr, FRR_HOST, &lab.bird, BIRD_HOST),
+        tcp_connects(lab.ns(Role::Frr), FRR_HOST, lab.ns(Role::Bird), BIRD_HOST),
         "FRR -> BIRD: rbgpd {} / frr {} / bird {}",
         lab.kernel_route(Role::Rt, BIRD_NET),
         lab.kernel_route(Role::Frr, BIRD_NET),
         lab.kernel_route(Role::Bird, FRR_NET)
     );
-    assert!(tcp_connects(&lab.bird, BIRD_HOST, &lab.frr, FRR_HOST));
+    assert!(tcp_connects(
+        lab.ns(Role::Bird),
+        BIRD_HOST,
+        lab.ns(Role::Frr),
+        FRR_HOST
+    ));
 
     // A withdrawal follows the same path: BIRD's prefix gone, it leaves
     // rbgpd's kernel and FRR's.
-    lab.bird
+    lab.ns(Role::Bird)
         .ip(&["addr", "del", &format!("{BIRD_HOST}/24"), "dev", "lo"])
         .unwrap();
     wait_for("BIRD's prefix withdrawn everywhere", 20, || {
@@ -397,4 +422,219 @@ fn ipv4_routes_with_ipv6_next_hops_between_frr_and_bird_carry_traffic() {
         "{}",
         lab.log_tail("rbgpd.log")
     );
+}
+
+/// `gobgp ARGS` against the node in `role`'s API.
+fn gobgp(lab: &DualLab, role: Role, args: &[&str]) -> String {
+    let out = lab
+        .ns(role)
+        .command("gobgp")
+        .args(["-p", "50051"])
+        .args(args)
+        .output()
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A gobgpd node as Cilium runs it (IPv4 session, both families, hold 9
+/// so that a node's new MAC reaches rbgpd's ARP table within seconds),
+/// announcing its pod prefix and the LoadBalancer address with no next
+/// hop of its own: GoBGP sends its IPv4 address, mapped.
+fn start_node(lab: &mut DualLab, role: Role, addr: &str, pod: &str) {
+    let cfg = GobgpdSpeaker {
+        addr,
+        router_id: addr,
+        asn: 65300,
+        listen_port: 179,
+        rbgpd: (BRIDGE_V4, 179),
+        timers: (9, 3, 1),
+        gr: false,
+    }
+    .config();
+    let conf = lab.path(&format!("gobgpd-{addr}.toml"));
+    std::fs::write(&conf, cfg).unwrap();
+    lab.spawn(
+        role,
+        "gobgpd",
+        &["-f", &conf, "--api-hosts", "127.0.0.1:50051"],
+        &format!("gobgpd-{addr}.log"),
+    );
+    wait_for("gobgpd's API", 10, || {
+        !gobgp(lab, role, &["global"]).contains("rror")
+    });
+    for prefix in [pod.to_string(), format!("{LB}/128")] {
+        let out = gobgp(lab, role, &["global", "rib", "add", &prefix, "-a", "ipv6"]);
+        assert!(!out.contains("rror"), "gobgp rib add {prefix}: {out}");
+    }
+}
+
+/// The link-local address of `eth0` in `ns`.
+fn link_local(ns: &Netns) -> String {
+    let out = ns
+        .ip(&["-6", "-o", "addr", "show", "dev", "eth0", "scope", "link"])
+        .unwrap();
+    let cidr = out.split_whitespace().nth(3).unwrap_or_default();
+    cidr.split('/').next().unwrap_or_default().to_string()
+}
+
+/// The link-local address a node derives from `mac` (EUI-64).
+fn eui64(mac: [u8; 6]) -> String {
+    let [a, b, c, d, e, f] = mac;
+    format!(
+        "fe80::{:x}:{:x}:{:x}:{:x}",
+        u16::from_be_bytes([a ^ 2, b]),
+        u16::from_be_bytes([c, 0xff]),
+        u16::from_be_bytes([0xfe, d]),
+        u16::from_be_bytes([e, f])
+    )
+}
+
+#[test]
+fn ipv6_routes_over_ipv4_sessions_go_via_the_nodes_link_locals_and_follow_a_new_mac() {
+    const MAC1: [u8; 6] = [0x02, 0x42, 0xac, 0x1e, 0x00, 0x02];
+    const MAC2: [u8; 6] = [0x02, 0x42, 0xac, 0x1e, 0x00, 0x03];
+    const MAC1_NEW: [u8; 6] = [0x02, 0x42, 0xac, 0x1e, 0x00, 0x99];
+    let mac = |m: [u8; 6]| {
+        m.iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    let roles = [Role::Rt, Role::Node1, Role::Node2];
+    let Some(mut lab) = DualLab::new("v6v4", &["gobgpd", "gobgp"], &roles, |lab| {
+        let rt = lab.ns(Role::Rt);
+        rt.bridge("br0")?;
+        rt.add_addr("br0", &format!("{BRIDGE_V4}/24"))?;
+        rt.ip(&[
+            "addr",
+            "add",
+            &format!("{BRIDGE_V6}/64"),
+            "dev",
+            "br0",
+            "nodad",
+        ])?;
+        rt.link_up("br0")?;
+        for (role, port, addr, m, host) in [
+            (Role::Node1, "n1", NODE1, MAC1, NODE1_POD_HOST),
+            (Role::Node2, "n2", NODE2, MAC2, "fd00:10:2::1"),
+        ] {
+            let node = lab.ns(role);
+            veth(node, "eth0", rt, port)?;
+            rt.enslave(port, "br0")?;
+            rt.link_up(port)?;
+            node.ip(&["link", "set", "eth0", "address", &mac(m)])?;
+            if role == Role::Node2 {
+                // A random link-local, not derived from the MAC (as
+                // stable-privacy hosts have): found by pinging all nodes.
+                node.sysctl("net.ipv6.conf.eth0.addr_gen_mode", "3")?;
+                // No router solicitation either, which would put it in
+                // rbgpd's table (rbgpd's namespace forwards).
+                node.sysctl("net.ipv6.conf.eth0.router_solicitations", "0")?;
+            }
+            node.add_addr("eth0", &format!("{addr}/24"))?;
+            node.link_up("eth0")?;
+            node.ip(&["addr", "add", &format!("{host}/64"), "dev", "lo"])?;
+            node.ip(&["addr", "add", &format!("{LB}/128"), "dev", "lo"])?;
+            // Replies go back through rbgpd's link-local address.
+            let rt_ll = "fe80::1";
+            node.ip(&["-6", "route", "add", "default", "via", rt_ll, "dev", "eth0"])?;
+        }
+        rt.ip(&["addr", "add", "fe80::1/64", "dev", "br0", "nodad"])
+            .map(drop)
+    }) else {
+        return;
+    };
+    lab.start_rbgpd(&[(NODE1, 65300), (NODE2, 65300)]);
+    start_node(&mut lab, Role::Node1, NODE1, NODE1_POD);
+    start_node(&mut lab, Role::Node2, NODE2, NODE2_POD);
+    wait_for("both sessions Established", 30, || {
+        lab.established(NODE1) && lab.established(NODE2)
+    });
+    wait_for("rbgpd learns the IPv6 routes", 20, || {
+        lab.has_route_from(NODE1_POD, NODE1)
+            && lab.has_route_from(NODE2_POD, NODE2)
+            && lab.paths(&format!("{LB}/128")).len() == 2
+    });
+    // The IPv4-mapped next hop (rbgpctl shows it as the IPv4 address).
+    let nh = next_hop(&lab, NODE1_POD).unwrap_or_default();
+    assert!(nh.ends_with(NODE1), "{nh}");
+
+    // Installed via each node's link-local address on the bridge; the
+    // LoadBalancer address over both.
+    let ll1 = eui64(MAC1);
+    let ll2 = link_local(lab.ns(Role::Node2));
+    assert!(ll2.starts_with("fe80:") && ll2 != eui64(MAC2), "{ll2}");
+    wait_for("IPv6 routes via the nodes' link-locals", 20, || {
+        lab.kernel_route(Role::Rt, NODE1_POD)
+            .contains(&format!("via {ll1} dev br0"))
+            && lab
+                .kernel_route(Role::Rt, NODE2_POD)
+                .contains(&format!("via {ll2} dev br0"))
+    });
+    let lb = lab.kernel_route(Role::Rt, LB);
+    assert!(
+        lb.contains(&format!("via {ll1} dev br0")) && lb.contains(&format!("via {ll2} dev br0")),
+        "ECMP over both nodes: {lb}"
+    );
+    let fib = lab.ctl(&["show", "fib"]);
+    let pod = fib["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["prefix"] == NODE1_POD)
+        .unwrap()
+        .clone();
+    assert!(
+        pod["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!("172.30.0.2 via {ll1} (same MAC {}", mac(MAC1))),
+        "show fib says how the gateway was found: {pod}"
+    );
+    let rt = lab.ns(Role::Rt);
+    assert!(tcp_connects(
+        rt,
+        BRIDGE_V6,
+        lab.ns(Role::Node1),
+        NODE1_POD_HOST
+    ));
+    assert!(tcp_connects(
+        rt,
+        BRIDGE_V6,
+        lab.ns(Role::Node2),
+        "fd00:10:2::1"
+    ));
+
+    // Node 1 comes back with a new MAC, so a new link-local address: its
+    // routes follow, the session stays.
+    let count = lab.established_count(NODE1);
+    let n1 = lab.ns(Role::Node1);
+    n1.ip(&["link", "set", "eth0", "down"]).unwrap();
+    n1.ip(&["link", "set", "eth0", "address", &mac(MAC1_NEW)])
+        .unwrap();
+    n1.link_up("eth0").unwrap();
+    n1.ip(&[
+        "-6", "route", "replace", "default", "via", "fe80::1", "dev", "eth0",
+    ])
+    .unwrap();
+    let ll1_new = eui64(MAC1_NEW);
+    wait_for("node 1's routes via its new link-local", 30, || {
+        lab.kernel_route(Role::Rt, NODE1_POD)
+            .contains(&format!("via {ll1_new} dev br0"))
+            && lab
+                .kernel_route(Role::Rt, LB)
+                .contains(&format!("via {ll1_new} dev br0"))
+    });
+    assert!(!lab.kernel_route(Role::Rt, LB).contains(&ll1));
+    assert!(tcp_connects(
+        rt,
+        BRIDGE_V6,
+        lab.ns(Role::Node1),
+        NODE1_POD_HOST
+    ));
+    assert_eq!(lab.established_count(NODE1), count, "the session stayed up");
 }

@@ -250,10 +250,14 @@ impl Core {
                         installed: !r.installed.is_empty(),
                         matches_kernel: r.in_sync,
                         note: match r.state {
-                            crate::fib::FibRouteState::Installed => None,
-                            crate::fib::FibRouteState::Pending => {
-                                Some("pending: no next hop on a connected network".into())
-                            }
+                            crate::fib::FibRouteState::Installed if r.found.is_empty() => None,
+                            crate::fib::FibRouteState::Installed => Some(r.found.join("; ")),
+                            crate::fib::FibRouteState::Pending => Some(format!(
+                                "pending: {}",
+                                r.error
+                                    .as_deref()
+                                    .unwrap_or("no next hop on a connected network")
+                            )),
                             crate::fib::FibRouteState::Error => {
                                 Some(format!("error: {}", r.error.as_deref().unwrap_or("")))
                             }

@@ -5,10 +5,12 @@
 //! backend: start-up, the write pipeline (the next batch is prepared while
 //! the backend writes the last), resyncs after lost messages, and exit.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use bgp_proto::Prefix;
 
+use super::stand_in::{self, StandIn};
 use super::status::{FibStatus, FibSummary};
 use super::table::Table;
 use super::{Connected, Fib, FibChange, FibError, FibOp, NextHop, Reach};
@@ -204,6 +206,34 @@ impl<F: Fib> FibManager<F> {
         Ok(true)
     }
 
+    /// Looks for the IPv6 stand-ins of the IPv4 gateways of IPv6 routes
+    /// in the kernel's neighbour tables (`stand_in.rs`), asks the kernel
+    /// for the entries still missing, and rewrites the IPv6 routes whose
+    /// stand-ins changed. Returns whether any did. Cheap when no IPv6
+    /// route has an IPv4 gateway: called about once a second.
+    pub async fn refresh_stand_ins(&mut self) -> Result<bool, FibError> {
+        let wanted = self.t.stand_in_wanted();
+        if wanted.is_empty() && self.t.stand_ins.is_empty() {
+            return Ok(false);
+        }
+        let neighbours = if wanted.is_empty() {
+            Vec::new()
+        } else {
+            self.fib.neighbours().await?
+        };
+        let plan = stand_in::plan(&wanted, &self.t.stand_ins, &neighbours);
+        if !plan.solicits.is_empty() {
+            self.fib.solicit(&plan.solicits).await;
+        }
+        log_stand_in_changes(&self.t.stand_ins, &plan.stand_ins);
+        if !self.t.set_stand_ins(plan.stand_ins) {
+            return Ok(false);
+        }
+        self.t.mark_family_dirty(true);
+        self.write_all().await?;
+        Ok(true)
+    }
+
     /// Full reconciliation: re-reads the connected networks and our routes
     /// in the kernel, and repairs every difference (routes deleted or changed
     /// behind our back, ops lost earlier). Returns how many routes differed.
@@ -359,3 +389,31 @@ impl<F: Fib> FibManager<F> {
 #[cfg(test)]
 #[path = "manager_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "manager_stand_in_tests.rs"]
+mod stand_in_tests;
+
+/// Logs each gateway whose stand-in appeared, moved or went (a few lines;
+/// past that, one count).
+fn log_stand_in_changes(before: &HashMap<NextHop, StandIn>, now: &HashMap<NextHop, StandIn>) {
+    const MOST: usize = 8;
+    let mut changed = 0;
+    for (gw, s) in now {
+        if before.get(gw) != Some(s) {
+            changed += 1;
+            if changed <= MOST {
+                tracing::info!(gateway = %gw, stand_in = %s, "IPv6 routes via IPv4 gateway go via its node's IPv6 address");
+            }
+        }
+    }
+    for gw in before.keys().filter(|gw| !now.contains_key(gw)) {
+        changed += 1;
+        if changed <= MOST {
+            tracing::info!(gateway = %gw, "IPv4 gateway has no IPv6 stand-in any more");
+        }
+    }
+    if changed > MOST {
+        tracing::info!(changed, "IPv6 stand-ins of IPv4 gateways changed");
+    }
+}

@@ -339,7 +339,8 @@ async fn ipv4_mapped_next_hop_is_ipv4() {
         mem.route(&p("10.241.0.0/24")),
         Some(vec![nh("172.18.0.2", 2)])
     );
-    // Linux cannot route IPv6 via an IPv4 gateway: pending, with the reason.
+    // Linux cannot route IPv6 via an IPv4 gateway: pending, with the
+    // reason, until an IPv6 stand-in is found (`manager_stand_in_tests`).
     m.update(&[ann("fd00:10:241::/64", &["::ffff:172.18.0.2"])])
         .await
         .unwrap();
@@ -355,7 +356,7 @@ async fn ipv4_mapped_next_hop_is_ipv4() {
         .error
         .as_deref()
         .unwrap_or_default()
-        .contains("not supported"));
+        .contains("no IPv6 neighbour with the MAC address"));
 }
 
 #[tokio::test]

@@ -9,7 +9,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bgp_proto::Prefix;
 
-use super::{Connected, Fib, FibError, FibOp, FibRoute, ListId, NextHop, OpFailure, Reach};
+use super::{
+    Connected, Fib, FibError, FibOp, FibRoute, ListId, Neighbour, NextHop, OpFailure, Reach,
+    Solicit,
+};
 
 #[derive(Debug, Default)]
 struct State {
@@ -28,6 +31,10 @@ struct State {
     reach: BTreeMap<NextHop, Reach>,
     /// Gateways asked about, in order.
     probed: Vec<NextHop>,
+    /// The neighbour tables.
+    neighbours: Vec<Neighbour>,
+    /// Solicitations received, in order.
+    solicited: Vec<Solicit>,
 }
 
 /// A shared in-memory table: clones see the same state, so a test keeps one
@@ -120,6 +127,16 @@ impl MemoryFib {
         self.lock().probed.clone()
     }
 
+    /// Sets the neighbour tables (as if nodes answered ARP/ND).
+    pub fn set_neighbours(&self, neighbours: Vec<Neighbour>) {
+        self.lock().neighbours = neighbours;
+    }
+
+    /// The solicitations received so far, in order.
+    pub fn solicited(&self) -> Vec<Solicit> {
+        self.lock().solicited.clone()
+    }
+
     fn apply_now(&self, batch: &[FibOp]) -> Result<Vec<OpFailure>, FibError> {
         let mut st = self.lock();
         st.batches += 1;
@@ -137,10 +154,15 @@ impl MemoryFib {
             }
             match op {
                 FibOp::Replace(r, _) => {
+                    // As the kernel: a gateway on a connected network, or a
+                    // link-local one on a given interface.
                     let unreachable = r.next_hops.iter().find(|nh| {
                         !st.connected.iter().any(|c| {
-                            c.prefix.contains(nh.gateway)
-                                && (nh.ifindex == 0 || nh.ifindex == c.ifindex)
+                            let link_local = matches!(nh.gateway, std::net::IpAddr::V6(a)
+                                if a.is_unicast_link_local());
+                            let on_link = nh.ifindex == c.ifindex;
+                            (c.prefix.contains(nh.gateway) && (nh.ifindex == 0 || on_link))
+                                || (link_local && on_link)
                         })
                     });
                     if r.next_hops.is_empty() {
@@ -198,6 +220,15 @@ impl Fib for MemoryFib {
             .map(|g| st.reach.get(g).copied().unwrap_or(Reach::Unknown))
             .collect();
         ready(Ok(out))
+    }
+
+    fn neighbours(&mut self) -> impl Future<Output = Result<Vec<Neighbour>, FibError>> + Send {
+        ready(Ok(self.lock().neighbours.clone()))
+    }
+
+    fn solicit(&mut self, asks: &[Solicit]) -> impl Future<Output = ()> + Send {
+        self.lock().solicited.extend_from_slice(asks);
+        ready(())
     }
 
     fn release_next_hops(&mut self, lists: &[(ListId, Box<[NextHop]>)]) {

@@ -21,8 +21,14 @@
 //!   foreign route with the same prefix, table *and metric*, so the metric
 //!   should be one no other routing daemon uses, like BIRD's 32);
 //! - in the neighbour table we only ask the kernel to resolve the gateways
-//!   of stale routes (`neigh`): no address or state of ours is ever set,
-//!   and entries others configured or manage are never touched;
+//!   of stale routes (`neigh`), and the IPv4 gateways of IPv6 routes and
+//!   their nodes' IPv6 addresses (`stand_in`): no address or state of ours
+//!   is ever set, and entries others configured or manage are never
+//!   touched;
+//! - an IPv6 route via IPv4 gateways (learned over an IPv4 session), which
+//!   Linux cannot route, goes via the IPv6 address of the same node on the
+//!   same link: the IPv6 neighbour with the gateway's MAC address
+//!   (`stand_in`);
 //! - a change of next hops is one `NLM_F_REPLACE` request, so a route is never
 //!   briefly absent;
 //! - a route whose next hops are all unreachable is *pending*, not installed,
@@ -38,6 +44,7 @@
 //! monitor and a periodic scan that puts back routes deleted or changed
 //! behind our back.
 
+mod all_nodes;
 mod lists;
 mod manager;
 mod memory;
@@ -48,6 +55,7 @@ mod nexthops;
 mod nlmsg;
 mod prefix_map;
 mod rtnl;
+mod stand_in;
 mod status;
 mod table;
 mod task;
@@ -68,6 +76,7 @@ pub use netlink::{NetlinkFib, NetlinkOptions};
 /// next hops: withdraw). The RIB's own type: the FIB takes what the RIB
 /// drains, as is.
 pub use rib::FibChange;
+pub use stand_in::{Mac, Neighbour, Solicit, StandIn};
 pub use status::{FibRouteState, FibStatus, FibStatusEntry, FibSummary};
 pub use task::{spawn, spawn_netlink, FibHandle, DEFAULT_SCAN_INTERVAL};
 
@@ -235,6 +244,19 @@ pub trait Fib: Send + 'static {
     ) -> impl Future<Output = Result<Vec<Reach>, FibError>> + Send {
         let unknown = vec![Reach::Unknown; gateways.len()];
         async { Ok(unknown) }
+    }
+
+    /// The entries of the kernel's neighbour tables (both families), for
+    /// finding the IPv6 stand-ins of IPv4 gateways; a backend without a
+    /// neighbour table has none.
+    fn neighbours(&mut self) -> impl Future<Output = Result<Vec<Neighbour>, FibError>> + Send {
+        async { Ok(Vec::new()) }
+    }
+
+    /// Asks the kernel for neighbour entries it lacks (see [`Solicit`]).
+    /// Best effort: what fails is retried on the next round.
+    fn solicit(&mut self, _asks: &[Solicit]) -> impl Future<Output = ()> + Send {
+        async {}
     }
 
     /// Whether the backend holds the kernel nexthop object `id`, so its

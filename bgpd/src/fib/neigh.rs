@@ -28,6 +28,11 @@
 //! The `managed` flag (`NTF_EXT_MANAGED`, Linux 5.16) resolves too, but the
 //! kernel keeps re-probing such an entry until it is deleted: more to
 //! clean up for the same answer.
+//!
+//! The same tables, read whole, give the IPv6 stand-ins of IPv4 gateways
+//! ([`neighbours`], [`solicit`]; the decisions are `stand_in.rs`'s). There
+//! we only create entries that do not exist (`NLM_F_EXCL`): the kernel
+//! re-resolves a failed one as soon as traffic needs it.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -39,7 +44,9 @@ use netlink_packet_route::neighbour::{
 };
 use netlink_packet_route::AddressFamily;
 
+use super::all_nodes::AllNodesPinger;
 use super::rtnl::failed;
+use super::stand_in::{Mac, Neighbour, Solicit};
 use super::{FibError, NextHop, Reach};
 
 /// One neighbour entry as the dump gives it.
@@ -173,6 +180,77 @@ fn to_entry(m: &NeighbourMessage) -> Option<(IpAddr, Entry)> {
             foreign,
         },
     ))
+}
+
+/// Every entry of both neighbour tables, with its MAC address while the
+/// entry holds a valid one.
+pub(super) async fn neighbours(handle: &rtnetlink::Handle) -> Result<Vec<Neighbour>, FibError> {
+    let mut out = Vec::new();
+    for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+        let mut entries = handle
+            .neighbours()
+            .get()
+            .set_address_family(family)
+            .execute();
+        while let Some(m) = entries.try_next().await.map_err(failed("neighbour dump"))? {
+            if let Some(n) = to_neighbour(&m) {
+                out.push(n);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn to_neighbour(m: &NeighbourMessage) -> Option<Neighbour> {
+    let valid = matches!(
+        m.header.state,
+        NeighbourState::Reachable
+            | NeighbourState::Stale
+            | NeighbourState::Delay
+            | NeighbourState::Probe
+            | NeighbourState::Permanent
+    );
+    let mut addr = None;
+    let mut mac = None;
+    for a in &m.attributes {
+        match a {
+            NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => {
+                addr = Some(IpAddr::V4(*v4));
+            }
+            NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => {
+                addr = Some(IpAddr::V6(*v6));
+            }
+            NeighbourAttribute::LinkLayerAddress(l) if valid => {
+                mac = <[u8; 6]>::try_from(l.as_slice()).ok().map(Mac);
+            }
+            _ => {}
+        }
+    }
+    Some(Neighbour {
+        ifindex: m.header.ifindex,
+        addr: addr?,
+        mac,
+    })
+}
+
+/// Sends `asks`: a neighbour entry created where none exists, a ping of
+/// all nodes on a link. Failures are logged at debug level only: the next
+/// round asks again.
+pub(super) async fn solicit(
+    handle: &rtnetlink::Handle,
+    pinger: &mut AllNodesPinger,
+    asks: &[Solicit],
+) {
+    for ask_for in asks {
+        match ask_for {
+            Solicit::Resolve(nh) => {
+                if let Err(e) = ask(handle, nh, Nudge::Create).await {
+                    tracing::debug!(neighbour = %nh, error = %e, "resolving a neighbour");
+                }
+            }
+            Solicit::AllNodes(ifindex) => pinger.ping(*ifindex),
+        }
+    }
 }
 
 /// Asks the kernel to resolve `gw` (see the module doc).

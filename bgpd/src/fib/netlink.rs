@@ -26,12 +26,14 @@ use netlink_packet_route::route::RouteMessage;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
-use super::neigh::GatewayProber;
+use super::all_nodes::AllNodesPinger;
+use super::neigh::{self, GatewayProber};
 use super::nexthops::{self, KernelNexthop, NewObject, NexthopObjects};
 use super::nlmsg::{self, Reply, RouteParams};
 use super::rtnl::Rtnl;
 use super::{
-    Connected, Fib, FibError, FibOp, FibRoute, ListId, NextHop, OpFailure, Reach, RTPROT_BGP,
+    Connected, Fib, FibError, FibOp, FibRoute, ListId, Neighbour, NextHop, OpFailure, Reach,
+    Solicit, RTPROT_BGP,
 };
 use crate::config::FibConfig;
 
@@ -147,6 +149,8 @@ pub struct NetlinkFib {
     rtnl: Rtnl,
     /// What the kernel was asked about the gateways of stale routes.
     prober: GatewayProber,
+    /// Pings all nodes on a link for the stand-ins of IPv4 gateways.
+    pinger: AllNodesPinger,
     opts: NetlinkOptions,
     seq: u32,
     /// Our kernel nexthop objects; `None` when off or unsupported.
@@ -178,6 +182,7 @@ impl NetlinkFib {
             }),
             rtnl,
             prober: GatewayProber::default(),
+            pinger: AllNodesPinger::default(),
             objects: opts.nexthop_objects.then(NexthopObjects::new),
             objects_in_doubt: true,
             logged_refusal: false,
@@ -649,6 +654,14 @@ impl Fib for NetlinkFib {
 
     async fn probe_gateways(&mut self, gateways: &[NextHop]) -> Result<Vec<Reach>, FibError> {
         self.prober.probe(self.rtnl.handle(), gateways).await
+    }
+
+    async fn neighbours(&mut self) -> Result<Vec<Neighbour>, FibError> {
+        neigh::neighbours(self.rtnl.handle()).await
+    }
+
+    async fn solicit(&mut self, asks: &[Solicit]) {
+        neigh::solicit(self.rtnl.handle(), &mut self.pinger, asks).await;
     }
 
     fn release_next_hops(&mut self, lists: &[(ListId, Box<[NextHop]>)]) {

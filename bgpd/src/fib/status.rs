@@ -12,7 +12,8 @@ use super::table::Table;
 use super::{FibRoute, NextHop};
 
 /// Why an IPv6 route with only IPv4 next hops stays pending.
-const V6_VIA_V4: &str = "IPv6 route via an IPv4 next hop: not supported by the Linux kernel";
+const V6_VIA_V4: &str = "IPv6 route via IPv4 next hops, which Linux cannot route: \
+     no IPv6 neighbour with the MAC address of any of them on its link yet";
 
 /// Where one route stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +45,11 @@ pub struct FibStatusEntry {
     pub error: Option<String>,
     /// Whether the kernel holds exactly what we want for this prefix.
     pub in_sync: bool,
+    /// How next hops the kernel could not take as they are were resolved:
+    /// `"172.18.0.2 via fe80::42:acff:fe12:2 (same MAC ...)"` for an IPv4
+    /// gateway of an IPv6 route.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub found: Vec<String>,
 }
 
 /// The FIB's state, for `rbgpctl show fib`.
@@ -195,6 +201,11 @@ impl Table {
                 FibRouteState::Error => st.errors += 1,
                 FibRouteState::Stale => st.stale += 1,
             }
+            let found = if p.addr().is_ipv6() && !self.stand_ins.is_empty() {
+                self.stand_ins_of(desired)
+            } else {
+                Vec::new()
+            };
             st.routes.push(FibStatusEntry {
                 prefix: p,
                 desired: desired.to_vec(),
@@ -202,8 +213,19 @@ impl Table {
                 state,
                 error,
                 in_sync,
+                found,
             });
         }
         st
+    }
+
+    /// `"GATEWAY via STAND-IN"` for each IPv4 gateway in `next_hops` that
+    /// has an IPv6 stand-in.
+    fn stand_ins_of(&self, next_hops: &[IpAddr]) -> Vec<String> {
+        self.stand_ins
+            .iter()
+            .filter(|(gw, _)| next_hops.iter().any(|nh| nh.to_canonical() == gw.gateway))
+            .map(|(gw, s)| format!("{} via {s}", gw.gateway))
+            .collect()
     }
 }

@@ -22,6 +22,7 @@ use hashbrown::HashSet as FastSet;
 use super::lists::{ListId, Lists, NONE};
 use super::manager::WRITE_BATCH;
 use super::prefix_map::{PrefixMap, PrefixQueue};
+use super::stand_in::StandIn;
 use super::{Connected, FibChange, FibError, FibOp, FibRoute, NextHop, OpFailure};
 
 /// What the manager knows about one prefix. Next-hop lists are interned
@@ -77,6 +78,9 @@ pub(super) struct Table {
     pub(super) gone: FastSet<NextHop>,
     pub(super) startup_done: bool,
     pub(super) connected: Vec<Connected>,
+    /// The IPv6 address of the node behind each IPv4 gateway of an IPv6
+    /// route (`stand_in.rs`), keyed by the gateway and its interface.
+    pub(super) stand_ins: HashMap<NextHop, StandIn>,
     pub(super) errors: HashMap<Prefix, String>,
 }
 
@@ -114,6 +118,7 @@ impl Table {
             gone: FastSet::default(),
             startup_done: false,
             connected: Vec::new(),
+            stand_ins: HashMap::new(),
             errors: HashMap::new(),
         }
     }
@@ -332,13 +337,16 @@ impl Table {
                 // `::ffff:a.b.c.d` (Cilium's next hop for IPv6 routes over IPv4
                 // sessions) is the IPv4 gateway a.b.c.d.
                 let gw = nh.to_canonical();
-                if ipv6 && gw.is_ipv4() {
-                    return None;
-                }
-                self.lookup_connected(gw).map(|c| NextHop {
+                let c = self.lookup_connected(gw)?;
+                let hop = NextHop {
                     gateway: gw,
                     ifindex: c.ifindex,
-                })
+                };
+                if ipv6 && gw.is_ipv4() {
+                    // Linux routes IPv6 via an IPv6 gateway only.
+                    return self.stand_ins.get(&hop).map(|s| s.gateway);
+                }
+                Some(hop)
             })
             .collect();
         out.truncate(self.max_paths);
@@ -372,6 +380,45 @@ impl Table {
             for id in pair {
                 self.release_kernel(id);
             }
+        }
+        true
+    }
+
+    /// The IPv4 gateways (with their interface) of the next-hop lists of
+    /// IPv6 routes: those that need an IPv6 stand-in. Sorted.
+    pub(super) fn stand_in_wanted(&self) -> Vec<NextHop> {
+        let mut out: Vec<NextHop> = self
+            .resolved
+            .iter()
+            .enumerate()
+            .filter(|(_, pair)| pair[1] != NONE)
+            .filter_map(|(id, _)| u32::try_from(id).ok())
+            .flat_map(|id| self.wanted.get(id).iter())
+            .filter_map(|nh| {
+                let gw = nh.to_canonical();
+                let c = gw.is_ipv4().then(|| self.lookup_connected(gw)).flatten()?;
+                Some(NextHop {
+                    gateway: gw,
+                    ifindex: c.ifindex,
+                })
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Takes the stand-ins of IPv4 gateways; true if they differ from
+    /// before, in which case the resolutions for IPv6 routes are dropped
+    /// (and the caller marks IPv6 routes dirty).
+    pub(super) fn set_stand_ins(&mut self, now: HashMap<NextHop, StandIn>) -> bool {
+        if now == self.stand_ins {
+            return false;
+        }
+        self.stand_ins = now;
+        for idx in 0..self.resolved.len() {
+            let id = std::mem::replace(&mut self.resolved[idx][1], NONE);
+            self.release_kernel(id);
         }
         true
     }
@@ -462,6 +509,16 @@ impl Table {
             if !e.dirty {
                 e.dirty = true;
                 self.dirty.push(prefix);
+            }
+        }
+    }
+
+    /// Queues every route of one family.
+    pub(super) fn mark_family_dirty(&mut self, ipv6: bool) {
+        for (p, e) in self.routes.iter_mut() {
+            if p.addr().is_ipv6() == ipv6 && !e.dirty {
+                e.dirty = true;
+                self.dirty.push(p);
             }
         }
     }

@@ -35,6 +35,11 @@ const OVERRUN_DEBOUNCE: Duration = Duration::from_secs(5);
 /// asked for): a gone node shows as FAILED after the kernel's 3 probes,
 /// 1 s apart, so a round a second costs little of that time.
 const GATEWAY_PROBE_INTERVAL: Duration = Duration::from_secs(1);
+/// How often the neighbour tables are read for the IPv6 stand-ins of IPv4
+/// gateways (only while IPv6 routes have IPv4 gateways): a new route waits
+/// at most this long, and a node whose MAC or link-local address changed
+/// is followed within it.
+const STAND_IN_INTERVAL: Duration = Duration::from_secs(1);
 
 enum Command {
     Update(Vec<FibChange>),
@@ -193,6 +198,7 @@ async fn run<F: Fib>(
     let mut connected_at = far;
     let mut resync_at = far;
     let mut probe_at = Instant::now();
+    let mut stand_in_at = Instant::now();
     loop {
         tokio::select! {
             cmd = rx.recv() => {
@@ -282,6 +288,10 @@ async fn run<F: Fib>(
             () = sleep_until(probe_at), if m.has_stale() => {
                 probe_at = Instant::now() + GATEWAY_PROBE_INTERVAL;
                 log_err("gateway probe", m.probe_stale_gateways().await);
+            }
+            () = sleep_until(stand_in_at) => {
+                stand_in_at = Instant::now() + STAND_IN_INTERVAL;
+                log_err("stand-in refresh", m.refresh_stand_ins().await.map(drop));
             }
             () = sleep_until(grace_at), if !m.is_startup_complete() => {
                 grace_at = far;

@@ -1,0 +1,86 @@
+//! A ping of all nodes on a link (ICMPv6 echo request to `ff02::1`), to
+//! fill our IPv6 neighbour table: each node that answers first solicits
+//! our address, and its Neighbor Solicitation carries its own link-layer
+//! address, which the kernel enters in the table (RFC 4861 §7.2.3).
+//!
+//! Needs a raw ICMPv6 socket (`CAP_NET_RAW`, which root and Docker's
+//! default capabilities have). Without one, the stand-ins of nodes whose
+//! link-local address is not derived from their MAC (EUI-64) are found
+//! only once other traffic brought them into the table; said once in the
+//! log.
+
+use std::net::{Ipv6Addr, SocketAddrV6};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// `ICMP6_FILTER` (linux/icmpv6.h): which ICMPv6 types the socket takes.
+const ICMP6_FILTER: libc::c_int = 1;
+
+/// The raw socket, opened on first use.
+#[derive(Debug, Default)]
+pub(super) struct AllNodesPinger {
+    socket: Option<Socket>,
+    /// Opening it failed (said once, not retried).
+    unavailable: bool,
+    seq: u16,
+}
+
+impl AllNodesPinger {
+    /// Sends one echo request to `ff02::1` on interface `ifindex`.
+    pub(super) fn ping(&mut self, ifindex: u32) {
+        self.seq = self.seq.wrapping_add(1);
+        let [s0, s1] = self.seq.to_be_bytes();
+        let Some(socket) = self.socket() else {
+            return;
+        };
+        // Type 128 (echo request), code 0, checksum (the kernel fills it
+        // in for ICMPv6 raw sockets), identifier, sequence.
+        let echo = [128, 0, 0, 0, 0x72, 0x62, s0, s1];
+        let all_nodes =
+            SocketAddrV6::new(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1), 0, 0, ifindex);
+        let sent = socket
+            .set_multicast_if_v6(ifindex)
+            .and_then(|()| socket.send_to(&echo, &all_nodes.into()));
+        if let Err(e) = sent {
+            tracing::debug!(ifindex, error = %e, "ping of all nodes");
+        }
+    }
+
+    fn socket(&mut self) -> Option<&Socket> {
+        if self.socket.is_none() && !self.unavailable {
+            match open() {
+                Ok(s) => self.socket = Some(s),
+                Err(e) => {
+                    self.unavailable = true;
+                    tracing::info!(error = %e, "no raw ICMPv6 socket: IPv6 neighbours are not pinged (only resolved by their EUI-64 link-local address)");
+                }
+            }
+        }
+        self.socket.as_ref()
+    }
+}
+
+/// A non-blocking raw ICMPv6 socket that receives nothing (every type
+/// filtered out), sending with hop limit 1.
+fn open() -> std::io::Result<Socket> {
+    let s = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6))?;
+    s.set_nonblocking(true)?;
+    s.set_multicast_hops_v6(1)?;
+    s.set_multicast_loop_v6(false)?;
+    let block_all = [u32::MAX; 8];
+    // SAFETY: `block_all` is a valid `struct icmp6_filter` (eight 32-bit
+    // words) that outlives the call, and its size is passed with it.
+    let rc = unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(&s),
+            libc::IPPROTO_ICMPV6,
+            ICMP6_FILTER,
+            block_all.as_ptr().cast(),
+            std::mem::size_of_val(&block_all) as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(s)
+}

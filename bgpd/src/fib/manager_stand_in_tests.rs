@@ -1,0 +1,180 @@
+//! IPv6 routes via IPv4 gateways on a [`MemoryFib`]: the manager finds
+//! each gateway's IPv6 stand-in in the neighbour tables, asks for what is
+//! missing, and follows changes.
+
+use std::net::IpAddr;
+
+use super::*;
+use crate::fib::{FibRouteState, Mac, MemoryFib, Neighbour, Solicit};
+
+const MAC_2: Mac = Mac([0x02, 0x42, 0xac, 0x12, 0x00, 0x02]);
+const MAC_3: Mac = Mac([0x02, 0x42, 0xac, 0x12, 0x00, 0x03]);
+const MAC_NEW: Mac = Mac([0x02, 0x42, 0xac, 0x12, 0x00, 0x99]);
+const POD: &str = "fd00:10:241::/64";
+const LB: &str = "fd00:ff::10/128";
+
+fn p(s: &str) -> Prefix {
+    s.parse().unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn nh(gw: &str) -> NextHop {
+    NextHop {
+        gateway: ip(gw),
+        ifindex: 2,
+    }
+}
+
+fn neigh(addr: &str, mac: Mac) -> Neighbour {
+    Neighbour {
+        ifindex: 2,
+        addr: ip(addr),
+        mac: Some(mac),
+    }
+}
+
+fn ann(prefix: &str, nhs: &[&str]) -> FibChange {
+    FibChange::announce(p(prefix), nhs.iter().map(|s| ip(s)).collect())
+}
+
+/// A manager on an IPv4 network (interface 2) with IPv6 routes learned
+/// over IPv4 sessions: Cilium's IPv4-mapped next hops.
+async fn lab() -> (MemoryFib, FibManager<MemoryFib>) {
+    let mem = MemoryFib::new();
+    mem.set_connected(vec![Connected {
+        prefix: p("172.18.0.0/16"),
+        local: ip("172.18.0.5"),
+        ifindex: 2,
+    }]);
+    let cfg = FibConfig {
+        persist: false,
+        ..FibConfig::default()
+    };
+    let mut m = FibManager::new(mem.clone(), &cfg);
+    m.start().await.unwrap();
+    m.update(&[
+        ann(POD, &["::ffff:172.18.0.2"]),
+        ann(LB, &["::ffff:172.18.0.2", "::ffff:172.18.0.3"]),
+        ann("10.241.0.0/24", &["172.18.0.2"]),
+    ])
+    .await
+    .unwrap();
+    (mem, m)
+}
+
+fn state(m: &FibManager<MemoryFib>, prefix: &str) -> (FibRouteState, Vec<String>) {
+    let st = m.status();
+    let e = st.routes.iter().find(|r| r.prefix == p(prefix)).unwrap();
+    (e.state, e.found.clone())
+}
+
+#[tokio::test]
+async fn ipv6_routes_via_ipv4_gateways_go_via_the_same_nodes_ipv6_neighbours() {
+    let (mem, mut m) = lab().await;
+    assert_eq!(mem.route(&p(POD)), None);
+    assert_eq!(state(&m, POD).0, FibRouteState::Pending);
+
+    // Nothing known: the kernel is asked to resolve both gateways.
+    assert!(!m.refresh_stand_ins().await.unwrap());
+    assert_eq!(
+        mem.solicited(),
+        vec![
+            Solicit::Resolve(nh("172.18.0.2")),
+            Solicit::Resolve(nh("172.18.0.3"))
+        ]
+    );
+
+    // ARP answered, ND not yet: their EUI-64 link-locals are resolved and
+    // all nodes pinged, once per link.
+    mem.set_neighbours(vec![neigh("172.18.0.2", MAC_2), neigh("172.18.0.3", MAC_3)]);
+    assert!(!m.refresh_stand_ins().await.unwrap());
+    assert_eq!(
+        mem.solicited()[2..],
+        [
+            Solicit::Resolve(nh("fe80::42:acff:fe12:2")),
+            Solicit::AllNodes(2),
+            Solicit::Resolve(nh("fe80::42:acff:fe12:3")),
+        ]
+    );
+
+    // The nodes' link-locals are in the table: installed via them, the
+    // LoadBalancer address ECMP over both; the IPv4 route is untouched.
+    mem.set_neighbours(vec![
+        neigh("172.18.0.2", MAC_2),
+        neigh("172.18.0.3", MAC_3),
+        neigh("fe80::42:acff:fe12:2", MAC_2),
+        neigh("fe80::42:acff:fe12:3", MAC_3),
+        neigh("fc00:f853:ccd:e793::3", MAC_3),
+    ]);
+    assert!(m.refresh_stand_ins().await.unwrap());
+    assert_eq!(mem.route(&p(POD)), Some(vec![nh("fe80::42:acff:fe12:2")]));
+    assert_eq!(
+        mem.route(&p(LB)),
+        Some(vec![nh("fe80::42:acff:fe12:2"), nh("fe80::42:acff:fe12:3")])
+    );
+    assert_eq!(mem.route(&p("10.241.0.0/24")), Some(vec![nh("172.18.0.2")]));
+    let (st, found) = state(&m, POD);
+    assert_eq!(st, FibRouteState::Installed);
+    assert_eq!(
+        found,
+        vec!["172.18.0.2 via fe80::42:acff:fe12:2 (same MAC 02:42:ac:12:00:02 in the neighbour tables)"]
+    );
+    // Nothing changed: nothing written.
+    let (ops, _) = mem.counters();
+    assert!(!m.refresh_stand_ins().await.unwrap());
+    assert_eq!(mem.counters().0, ops);
+}
+
+#[tokio::test]
+async fn a_node_with_a_new_mac_is_followed() {
+    let (mem, mut m) = lab().await;
+    mem.set_neighbours(vec![
+        neigh("172.18.0.2", MAC_2),
+        neigh("fe80::42:acff:fe12:2", MAC_2),
+    ]);
+    m.refresh_stand_ins().await.unwrap();
+    assert_eq!(mem.route(&p(POD)), Some(vec![nh("fe80::42:acff:fe12:2")]));
+
+    // The ARP entry expired: no news, the route stays.
+    mem.set_neighbours(vec![]);
+    assert!(!m.refresh_stand_ins().await.unwrap());
+    assert_eq!(mem.route(&p(POD)), Some(vec![nh("fe80::42:acff:fe12:2")]));
+
+    // The node came back with a new MAC (and link-local): the route
+    // leaves the old address at once, and follows once ND knows the new.
+    mem.set_neighbours(vec![
+        neigh("172.18.0.2", MAC_NEW),
+        neigh("fe80::42:acff:fe12:2", MAC_2),
+    ]);
+    assert!(m.refresh_stand_ins().await.unwrap());
+    assert_eq!(mem.route(&p(POD)), None);
+    assert_eq!(state(&m, POD).0, FibRouteState::Pending);
+    mem.set_neighbours(vec![
+        neigh("172.18.0.2", MAC_NEW),
+        neigh("fe80::42:acff:fe12:99", MAC_NEW),
+    ]);
+    assert!(m.refresh_stand_ins().await.unwrap());
+    assert_eq!(mem.route(&p(POD)), Some(vec![nh("fe80::42:acff:fe12:99")]));
+}
+
+#[tokio::test]
+async fn without_ipv6_routes_via_ipv4_nothing_is_read_or_asked() {
+    let (mem, mut m) = lab().await;
+    mem.set_neighbours(vec![
+        neigh("172.18.0.2", MAC_2),
+        neigh("fe80::42:acff:fe12:2", MAC_2),
+    ]);
+    m.refresh_stand_ins().await.unwrap();
+    m.update(&[FibChange::withdraw(p(POD)), FibChange::withdraw(p(LB))])
+        .await
+        .unwrap();
+    // The stand-in is dropped once, then nothing more is done.
+    assert!(m.refresh_stand_ins().await.unwrap());
+    let asked = mem.solicited().len();
+    assert!(!m.refresh_stand_ins().await.unwrap());
+    assert_eq!(mem.solicited().len(), asked);
+    assert_eq!(mem.route(&p("10.241.0.0/24")), Some(vec![nh("172.18.0.2")]));
+}
