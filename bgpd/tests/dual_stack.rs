@@ -366,6 +366,13 @@ fn ipv4_routes_with_ipv6_next_hops_between_frr_and_bird_carry_traffic() {
     });
     assert!(extended_next_hop(&lab, FRR), "{}", lab.peer(FRR));
     assert!(extended_next_hop(&lab, BIRD), "{}", lab.peer(BIRD));
+    // `show peers` marks the family.
+    let v4 = &lab.peer(FRR)["summary"]["families"][0];
+    assert_eq!(
+        (&v4["family"], &v4["next_hop"]),
+        (&Value::from("ipv4-unicast"), &Value::from("ipv6")),
+        "{v4}"
+    );
 
     // Learned with the peers' IPv6 addresses as next hops...
     wait_for("rbgpd learns both IPv4 prefixes", 20, || {

@@ -102,6 +102,7 @@ fn fam(f: &str, r: u64, a: u64, adv: u64) -> FamilyCounters {
         received: r,
         accepted: a,
         advertised: adv,
+        next_hop: None,
     }
 }
 
@@ -131,6 +132,24 @@ fn peers() -> Vec<PeerSummary> {
             uptime_secs: None,
             down_secs: Some(42),
             families: vec![fam("ipv4-unicast", 0, 0, 0)],
+            dynamic: false,
+        },
+        PeerSummary {
+            address: ip("fd00::7"),
+            description: Some("FRR, RFC 8950".into()),
+            remote_as: 65300,
+            local_as: 65000,
+            state: PeerState::Established,
+            admin_down: false,
+            uptime_secs: Some(61),
+            down_secs: None,
+            families: vec![
+                FamilyCounters {
+                    next_hop: Some("ipv6".into()),
+                    ..fam("ipv4-unicast", 1, 1, 6)
+                },
+                fam("ipv6-unicast", 0, 0, 0),
+            ],
             dynamic: false,
         },
         PeerSummary {

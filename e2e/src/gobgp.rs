@@ -136,7 +136,9 @@ pub enum StopMode {
 pub struct Speaker {
     proc: Proc,
     config: SpeakerConfig,
-    announced: Vec<(String, Ipv4Addr)>,
+    /// Prefixes announced and their next hop (none: IPv6, see
+    /// [`Speaker::announce6`]).
+    announced: Vec<(String, Option<Ipv4Addr>)>,
 }
 
 impl Speaker {
@@ -193,13 +195,26 @@ impl Speaker {
             "global", "rib", "add", "-a", "ipv4", prefix, "nexthop", &nh, "origin", "igp",
         ];
         ns.exec("gobgp", &args)?;
-        self.announced.push((prefix.to_string(), next_hop));
+        self.announced.push((prefix.to_string(), Some(next_hop)));
+        Ok(())
+    }
+
+    /// Announces the IPv6 `prefix` with no next hop of its own, as Cilium
+    /// does over an IPv4 session: GoBGP sends its IPv4 address, mapped
+    /// (`::ffff:172.18.0.2`).
+    pub fn announce6(&mut self, ns: &Netns, prefix: &str) -> Result<()> {
+        let args = [
+            "global", "rib", "add", "-a", "ipv6", prefix, "origin", "igp",
+        ];
+        ns.exec("gobgp", &args)?;
+        self.announced.push((prefix.to_string(), None));
         Ok(())
     }
 
     /// Withdraws `prefix`.
     pub fn withdraw(&mut self, ns: &Netns, prefix: &str) -> Result<()> {
-        ns.exec("gobgp", &["global", "rib", "del", "-a", "ipv4", prefix])?;
+        let family = if prefix.contains(':') { "ipv6" } else { "ipv4" };
+        ns.exec("gobgp", &["global", "rib", "del", "-a", family, prefix])?;
         self.announced.retain(|(p, _)| p != prefix);
         Ok(())
     }
@@ -219,7 +234,10 @@ impl Speaker {
         let announced = std::mem::take(&mut self.announced);
         let mut fresh = Speaker::start(ns, &self.config, dir)?;
         for (p, nh) in &announced {
-            fresh.announce(ns, p, *nh)?;
+            match nh {
+                Some(nh) => fresh.announce(ns, p, *nh)?,
+                None => fresh.announce6(ns, p)?,
+            }
         }
         // Replace in place; the old (stopped) Proc is dropped harmlessly.
         *self = fresh;

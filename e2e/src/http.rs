@@ -2,14 +2,14 @@
 //! from any namespace (curl when installed, else Python's http.client).
 
 use crate::{Error, Result};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::time::Duration;
 use testbed::which;
 use testbed::{output, Netns, Proc};
 
-/// Starts `python3 -m http.server 80` in `ns`, serving a page that names
-/// the node, from `dir/<ns>-www`.
+/// Starts `python3 -m http.server 80 --bind ::` in `ns` (IPv4 and IPv6),
+/// serving a page that names the node, from `dir/<ns>-www`.
 pub fn serve(ns: &Netns, dir: &Path) -> Result<Proc> {
     let www = dir.join(format!("{}-www", ns.name()));
     std::fs::create_dir_all(&www).map_err(|source| Error::Io {
@@ -32,8 +32,9 @@ pub fn serve(ns: &Netns, dir: &Path) -> Result<Proc> {
             "-m",
             "http.server",
             "80",
+            // Both families (http.server's socket on `::` takes IPv4 too).
             "--bind",
-            "0.0.0.0",
+            "::",
             "--directory",
             &www_s,
         ],
@@ -63,13 +64,21 @@ pub fn get_in(
     source: Option<Ipv4Addr>,
     timeout: Duration,
 ) -> Result<u16> {
+    get_any(ns, host.into(), source.map(IpAddr::from), timeout)
+}
+
+/// [`get_in`] for either family: `http://[fd00:11::248]/` for IPv6.
+pub fn get_any(ns: &str, host: IpAddr, source: Option<IpAddr>, timeout: Duration) -> Result<u16> {
     let exec = |program: &str| {
         let mut c = std::process::Command::new("ip");
         c.args(["netns", "exec", ns, program]);
         c
     };
     let secs = format!("{:.1}", timeout.as_secs_f64());
-    let url = format!("http://{host}/");
+    let url = match host {
+        IpAddr::V4(h) => format!("http://{h}/"),
+        IpAddr::V6(h) => format!("http://[{h}]/"),
+    };
     if which("curl").is_some() {
         let mut cmd = exec("curl");
         cmd.args([

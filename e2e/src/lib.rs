@@ -24,6 +24,7 @@
 pub mod docker;
 pub mod gobgp;
 pub mod http;
+pub mod ipv6;
 pub mod kernel;
 pub mod rogue;
 pub mod router;

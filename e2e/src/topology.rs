@@ -6,9 +6,10 @@
 //!   rb-c1-w2  172.18.0.4 ─┘ (rb-switch) 172.18.0.5   172.19.0.5 └─ 172.19.0.2 rb-c2-w2
 //! ```
 //! Each node: gobgpd (AS 65100 / 65200) announcing its pod /24 and the
-//! cluster's LB /32; the LB IP and a pod address (`.10` of its /24) on
-//! `lo`; an HTTP server on port 80; the write-up's static routes to the
-//! other cluster through the router.
+//! cluster's LB /32, and their IPv6 counterparts (`ipv6.rs`); the LB IPs
+//! and a pod address (`.10` of its /24) on `lo`; an HTTP server on port
+//! 80; the write-up's static routes to the other cluster through the
+//! router.
 
 use crate::docker::{DockerNetwork, LAB_NETWORKS};
 use crate::gobgp::{GracefulRestart, Speaker, SpeakerConfig, StopMode};
@@ -331,6 +332,7 @@ impl Lab {
                 router_ns.sysctl("net.ipv4.ip_forward", "1")?;
                 router_ns.sysctl("net.ipv4.conf.all.rp_filter", "0")?;
                 router_ns.sysctl("net.ipv6.conf.all.forwarding", "1")?;
+                crate::ipv6::wire_router(&router_ns, &["eth0", "eth1"])?;
             }
             // Docker made eth0; forwarding is what the container inherits
             // (as the write-up's BIRD container), only reported here.
@@ -421,6 +423,7 @@ impl Lab {
         for dst in others {
             ns.ip(&["route", "add", dst, "via", &via.to_string()])?;
         }
+        crate::ipv6::static_routes(&ns, cluster)?;
         Ok(ns)
     }
 
@@ -430,6 +433,7 @@ impl Lab {
         let ns = self.wire(&spec.name, spec.cluster, spec.ip)?;
         ns.ip(&["addr", "add", &format!("{}/32", spec.lb_ip()), "dev", "lo"])?;
         ns.ip(&["addr", "add", &format!("{}/32", spec.pod_ip), "dev", "lo"])?;
+        crate::ipv6::wire_node(&ns, &spec)?;
         let http = http::serve(&ns, &self.opts.dir)?;
         let mut cfg = SpeakerConfig::cilium(spec.asn(), spec.ip, spec.router_ip());
         cfg.connect_retry = self.opts.connect_retry;
@@ -439,6 +443,8 @@ impl Lab {
         let mut speaker = Speaker::start(&ns, &cfg, &self.opts.dir)?;
         speaker.announce(&ns, &spec.pod_cidr, spec.ip)?;
         speaker.announce(&ns, &format!("{}/32", spec.lb_ip()), spec.ip)?;
+        speaker.announce6(&ns, &spec.pod_cidr6())?;
+        speaker.announce6(&ns, &format!("{}/128", spec.lb_ip6()))?;
         self.nodes.push(Node {
             spec,
             speaker: Some(speaker),

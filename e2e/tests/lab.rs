@@ -7,7 +7,9 @@
 //! 1-3 sessions, kernel routes, HTTP; 4 a speaker stops and returns;
 //! 5 graceful restart (RFC 4724, RFC 8538) keeps routes across a speaker
 //! restart; 6 router restart under a 100 ms HTTP poller; 7 a rogue peer
-//! in range (RFC 4271 §6.1-6.3 NOTIFICATIONs); 8 a seventh node joins.
+//! in range (RFC 4271 §6.1-6.3 NOTIFICATIONs); 8 a seventh node joins;
+//! 9 dual stack over the IPv4 sessions (IPv6 routes installed via the
+//! nodes' link-locals, HTTP over IPv6, a node's new MAC followed).
 //!
 //! The tests share namespace names: run them serially
 //! (`cargo test -p e2e -- --test-threads=1`; nextest uses the `e2e` test
@@ -17,11 +19,12 @@
 
 use e2e::gobgp::StopMode;
 use e2e::http;
+use e2e::ipv6::{self, LB6_1, LB6_2};
 use e2e::kernel::{find, KernelRoute};
 use e2e::rogue::{Outcome, Scenario};
 use e2e::router::{find_rbgpd, RouterKind};
 use e2e::topology::{seventh_node, Lab, LabOptions, LB1, LB2, ROUTER1, ROUTER_NS};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -526,4 +529,120 @@ fn rbgpd_check_8_seventh_node_joins() {
     let r = find(&routes, &spec.pod_cidr).unwrap();
     assert_eq!(r.gateways, vec![spec.ip]);
     wait_200(&lab, ROUTER_NS, spec.pod_ip, None);
+}
+
+/// Waits until the router routes each node's IPv6 pod prefix via that
+/// node's link-local address, and each IPv6 LoadBalancer address ECMP via
+/// the link-locals of its cluster's nodes.
+fn wait_routes6(lab: &Lab) {
+    let mut want: Vec<(String, Vec<Ipv6Addr>)> = Vec::new();
+    for n in lab.nodes() {
+        let ll = ok(lab, "node link-local", ipv6::link_local(n.ns(), "eth0"));
+        want.push((n.spec.pod_cidr6(), vec![ll]));
+    }
+    for (lb, cluster) in [(LB6_1, 1), (LB6_2, 2)] {
+        let mut lls: Vec<Ipv6Addr> = lab
+            .nodes()
+            .iter()
+            .filter(|n| n.spec.cluster == cluster)
+            .map(|n| ipv6::link_local(n.ns(), "eth0").unwrap())
+            .collect();
+        lls.sort();
+        want.push((format!("{lb}/128"), lls));
+    }
+    let r = e2e::wait_for(
+        "IPv6 routes via the nodes' link-locals",
+        ROUTES,
+        Duration::from_millis(250),
+        || {
+            let routes = ipv6::routes(lab.router_ns())?;
+            let missing: Vec<String> = want
+                .iter()
+                .filter(|(dst, lls)| {
+                    let mut have: Vec<Ipv6Addr> = routes
+                        .iter()
+                        .find(|r| &r.dst == dst)
+                        .map(|r| r.via.iter().map(|(gw, _)| *gw).collect())
+                        .unwrap_or_default();
+                    have.sort();
+                    &have != lls
+                })
+                .map(|(dst, lls)| format!("{dst} via {lls:?}"))
+                .collect();
+            if missing.is_empty() {
+                Ok(Some(()))
+            } else {
+                Err(e2e::Error::Missing(missing.join(", ")))
+            }
+        },
+    );
+    ok(lab, "IPv6 routes", r);
+}
+
+/// Waits for `host` to answer 200 over IPv6 from namespace `ns`.
+fn wait_200_v6(lab: &Lab, ns: &str, host: Ipv6Addr, source: Option<Ipv6Addr>) {
+    let r = e2e::wait_for(
+        &format!("HTTP 200 from [{host}] in {ns}"),
+        Duration::from_secs(10),
+        Duration::from_millis(200),
+        || {
+            let code = http::get_any(
+                ns,
+                host.into(),
+                source.map(Into::into),
+                Duration::from_secs(2),
+            )?;
+            Ok((code == 200).then_some(()))
+        },
+    );
+    ok(lab, "http over IPv6", r);
+}
+
+/// Check 9 (rbgpd only: BIRD refuses IPv6 routes with IPv4-mapped next
+/// hops): dual stack as Cilium runs it. Every node also announces an IPv6
+/// pod prefix and its cluster's IPv6 LoadBalancer address over its IPv4
+/// session; rbgpd installs them via each node's link-local address (ECMP
+/// for the LoadBalancers) and HTTP over IPv6 crosses the clusters. Then a
+/// node comes back with a new MAC address, so a new link-local address,
+/// and its routes follow.
+#[test]
+fn rbgpd_check_9_dual_stack_over_ipv4_sessions() {
+    let Some(mut lab) = lab(RouterKind::Rbgpd, false) else {
+        return;
+    };
+    check_sessions_and_routes(&mut lab);
+    wait_routes6(&lab);
+    let pod6 = |name: &str| lab.node(name).unwrap().spec.pod_ip6();
+    wait_200_v6(&lab, ROUTER_NS, LB6_1, None);
+    wait_200_v6(&lab, ROUTER_NS, LB6_2, None);
+    wait_200_v6(&lab, "rb-c1-cp", LB6_2, Some(pod6("c1-cp")));
+    wait_200_v6(&lab, "rb-c1-w1", pod6("c2-w1"), Some(pod6("c1-w1")));
+    wait_200_v6(&lab, "rb-c2-w2", pod6("c1-w2"), Some(pod6("c2-w2")));
+
+    // c2-w1 comes back with a new MAC. The link flap drops its static
+    // routes (put back, as its network setup would) and its neighbour
+    // entries; its next IPv4 packet to the router (an ARP request) gives
+    // the router the new MAC.
+    let node = lab.node("c2-w1").unwrap().ns();
+    let old = ok(&lab, "link-local", ipv6::link_local(node, "eth0"));
+    for args in [
+        &["link", "set", "eth0", "down"][..],
+        &["link", "set", "eth0", "address", "02:42:ac:13:00:99"],
+        &["link", "set", "eth0", "up"],
+    ] {
+        ok(&lab, "MAC change", node.ip(args));
+    }
+    for dst in ["10.11.0.0/16", "10.241.0.0/16", "172.18.0.0/16"] {
+        ok(
+            &lab,
+            "static route",
+            node.ip(&["route", "replace", dst, "via", "172.19.0.5"]),
+        );
+    }
+    ok(&lab, "static routes", ipv6::static_routes(node, 2));
+    wait_200(&lab, "rb-c2-w1", LB1, None);
+    wait_routes6(&lab);
+    let new = ok(&lab, "link-local", ipv6::link_local(node, "eth0"));
+    assert_ne!(old, new, "the link-local address follows the MAC");
+    wait_200_v6(&lab, "rb-c1-w1", pod6("c2-w1"), Some(pod6("c1-w1")));
 }

@@ -105,14 +105,19 @@ impl Core {
         }
     }
 
-    fn family_counters(&self, addr: IpAddr) -> Vec<FamilyCounters> {
-        self.peer_counts(addr)
+    fn family_counters(&self, p: &PeerStatus) -> Vec<FamilyCounters> {
+        self.peer_counts(p.addr)
             .into_iter()
             .map(|(f, c)| FamilyCounters {
                 family: f.to_string(),
                 received: c.received as u64,
                 accepted: c.accepted as u64,
                 advertised: c.advertised as u64,
+                next_hop: p
+                    .negotiated
+                    .as_ref()
+                    .filter(|n| n.context.ipv6_next_hop_for(f))
+                    .map(|_| "ipv6".to_string()),
             })
             .collect()
     }
@@ -133,7 +138,7 @@ impl Core {
                 || self.admin_down.contains(&p.id),
             uptime_secs: p.uptime.map(|u| u.as_secs()),
             down_secs,
-            families: self.family_counters(p.addr),
+            families: self.family_counters(p),
             dynamic: p.dynamic,
         }
     }

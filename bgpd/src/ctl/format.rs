@@ -118,7 +118,7 @@ pub fn peers_table(peers: &[PeerSummary]) -> String {
         for (i, f) in p.families.iter().enumerate() {
             let mut row = if i == 0 { first.clone() } else { blank.clone() };
             row.extend([
-                f.family.clone(),
+                family_text(f),
                 f.received.to_string(),
                 f.accepted.to_string(),
                 f.advertised.to_string(),
@@ -203,7 +203,7 @@ pub fn peer_detail(d: &PeerDetail) -> String {
         .iter()
         .map(|f| {
             vec![
-                f.family.clone(),
+                family_text(f),
                 f.received.to_string(),
                 f.accepted.to_string(),
                 f.advertised.to_string(),
@@ -494,4 +494,13 @@ pub fn event_line(e: &Event) -> String {
         EventKind::Lagged { missed } => format!("watch fell behind, {missed} events missed"),
     };
     format!("{} {what}\n", clock(e.unix_ms))
+}
+
+/// A family as `show peers` lists it: `ipv4-unicast (nh ipv6)` when RFC
+/// 8950 lets its routes carry IPv6 next hops.
+fn family_text(f: &super::proto::FamilyCounters) -> String {
+    match &f.next_hop {
+        Some(nh) => format!("{} (nh {nh})", f.family),
+        None => f.family.clone(),
+    }
 }

@@ -250,6 +250,10 @@ pub struct FamilyCounters {
     pub accepted: u64,
     /// Prefixes advertised (Adj-RIB-Out).
     pub advertised: u64,
+    /// RFC 8950 extended next hop negotiated for this family: its routes
+    /// may carry IPv6 next hops (`"ipv6"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_hop: Option<String>,
 }
 
 /// One line of `show peers`.

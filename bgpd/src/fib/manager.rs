@@ -403,14 +403,14 @@ fn log_stand_in_changes(before: &HashMap<NextHop, StandIn>, now: &HashMap<NextHo
         if before.get(gw) != Some(s) {
             changed += 1;
             if changed <= MOST {
-                tracing::info!(gateway = %gw, stand_in = %s, "IPv6 routes via IPv4 gateway go via its node's IPv6 address");
+                tracing::info!(gateway = %gw.gateway, ifindex = gw.ifindex, stand_in = %s, "IPv6 routes via IPv4 gateway go via its node's IPv6 address");
             }
         }
     }
     for gw in before.keys().filter(|gw| !now.contains_key(gw)) {
         changed += 1;
         if changed <= MOST {
-            tracing::info!(gateway = %gw, "IPv4 gateway has no IPv6 stand-in any more");
+            tracing::info!(gateway = %gw.gateway, ifindex = gw.ifindex, "IPv4 gateway has no IPv6 stand-in any more");
         }
     }
     if changed > MOST {
