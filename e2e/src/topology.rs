@@ -710,7 +710,14 @@ impl Lab {
         let ip = kernel::routes_text(&self.router_ns).unwrap_or_else(|e| e.to_string());
         s.push_str(&format!("== {kind}: sessions ==\n{peers}\n"));
         s.push_str(&format!("== {kind}: routes ==\n{routes}\n"));
+        let ip6 = self
+            .router_ns
+            .ip(&["-6", "route", "show", "proto", "bgp"])
+            .unwrap_or_else(|e| e.to_string());
         s.push_str(&format!("== ip route in {ROUTER_NS} ==\n{ip}\n"));
+        s.push_str(&format!(
+            "== ip -6 route proto bgp in {ROUTER_NS} ==\n{ip6}\n"
+        ));
         s
     }
 

@@ -12,6 +12,8 @@
 //! ```
 
 use anyhow::{anyhow, bail, Context, Result};
+use e2e::http;
+use e2e::ipv6::{LB6_1, LB6_2};
 use e2e::router::{find_rbgpd, RouterKind};
 use e2e::topology::{BridgeKind, Lab, LabOptions, DOCKER_ROUTER, LB1, LB2, ROUTER_NS};
 use std::net::SocketAddr;
@@ -157,6 +159,21 @@ fn print_curls(lab: &Lab) {
             "pod {} -> http://{}/ : {code}",
             a.spec.pod_ip, b.spec.pod_ip
         );
+    }
+    // IPv6, over the same IPv4 sessions (routes via the nodes' link-locals
+    // may take a second or two more than the IPv4 ones).
+    for lb in [LB6_1, LB6_2] {
+        let code = (0..5)
+            .map(|_| http::get_any(ROUTER_NS, lb.into(), None, t).unwrap_or(0))
+            .find(|c| *c == 200)
+            .unwrap_or(0);
+        println!("router    -> http://[{lb}]/ : {code}");
+    }
+    if let (Ok(a), Ok(b)) = (lab.node("c1-w1"), lab.node("c2-w1")) {
+        let (src, dst) = (a.spec.pod_ip6(), b.spec.pod_ip6());
+        let ns = a.ns().name();
+        let code = http::get_any(ns, dst.into(), Some(src.into()), t).unwrap_or(0);
+        println!("pod {src} -> http://[{dst}]/ : {code}");
     }
 }
 
