@@ -180,7 +180,7 @@ impl Rib {
             }
         }
         if let Some(r) = reach {
-            self.update(peer, r.nlri(), r.next_hop().global, attrs)?;
+            self.update(peer, r.nlri(), r.next_hop().forwarding(), attrs)?;
         }
         Ok(Applied::Routes { ignored })
     }

@@ -359,6 +359,18 @@ pub struct MpNextHop {
     pub link_local: Option<Ipv6Addr>,
 }
 
+impl MpNextHop {
+    /// The address to forward to: the global next hop, or the link-local
+    /// one where the global is `::` (what a speaker with no global
+    /// address on an unnumbered link sends).
+    pub fn forwarding(&self) -> IpAddr {
+        match (self.global, self.link_local) {
+            (IpAddr::V6(g), Some(l)) if g.is_unspecified() => IpAddr::V6(l),
+            (g, _) => g,
+        }
+    }
+}
+
 /// MP_REACH_NLRI (RFC 4760).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MpReach {
@@ -429,6 +441,21 @@ impl UpdateMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwarding_next_hop_is_the_global_one_unless_it_is_unspecified() {
+        let ll: Ipv6Addr = "fe80::2".parse().unwrap();
+        let nh = |g: &str, l| MpNextHop {
+            global: g.parse().unwrap(),
+            link_local: l,
+        };
+        let global: IpAddr = "2001:db8::2".parse().unwrap();
+        assert_eq!(nh("2001:db8::2", Some(ll)).forwarding(), global);
+        assert_eq!(nh("::", Some(ll)).forwarding(), IpAddr::V6(ll));
+        assert_eq!(nh("fe80::2", None).forwarding(), IpAddr::V6(ll));
+        let v4: IpAddr = "10.0.0.2".parse().unwrap();
+        assert_eq!(nh("10.0.0.2", None).forwarding(), v4);
+    }
 
     #[test]
     fn as_path_length_and_neighbor() {

@@ -254,7 +254,7 @@ impl Core {
         let v4 = attrs.next_hop.map(|a| a.to_string());
         let announced = update.nlri().map(|n| (n, v4.clone()));
         let mp = update.mp_reach().into_iter().flat_map(|r| {
-            let nh = Some(r.next_hop().global.to_string());
+            let nh = Some(r.next_hop().forwarding().to_string());
             r.nlri().map(move |n| (n, nh.clone()))
         });
         for (n, next_hop) in announced.chain(mp) {

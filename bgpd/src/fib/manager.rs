@@ -206,17 +206,24 @@ impl<F: Fib> FibManager<F> {
         Ok(true)
     }
 
-    /// Looks for the IPv6 stand-ins of the IPv4 gateways of IPv6 routes
-    /// in the kernel's neighbour tables (`stand_in.rs`), asks the kernel
-    /// for the entries still missing, and rewrites the IPv6 routes whose
-    /// stand-ins changed. Returns whether any did. Cheap when no IPv6
-    /// route has an IPv4 gateway: called about once a second.
-    pub async fn refresh_stand_ins(&mut self) -> Result<bool, FibError> {
+    /// Reads what the kernel's neighbour tables say of the gateways it
+    /// cannot take as they are (`stand_in.rs`): the IPv6 stand-ins of the
+    /// IPv4 gateways of IPv6 routes, and the interfaces of link-local
+    /// gateways. Asks the kernel for the entries still missing, and
+    /// rewrites the routes whose gateways changed. Returns whether any
+    /// did. Cheap when there are no such gateways: called about once a
+    /// second.
+    pub async fn refresh_neighbours(&mut self) -> Result<bool, FibError> {
         let wanted = self.t.stand_in_wanted();
-        if wanted.is_empty() && self.t.stand_ins.is_empty() {
+        let link_locals = self.t.link_local_wanted();
+        if wanted.is_empty()
+            && link_locals.is_empty()
+            && self.t.stand_ins.is_empty()
+            && self.t.link_locals.is_empty()
+        {
             return Ok(false);
         }
-        let neighbours = if wanted.is_empty() {
+        let neighbours = if wanted.is_empty() && link_locals.is_empty() {
             Vec::new()
         } else {
             self.fib.neighbours().await?
@@ -226,10 +233,17 @@ impl<F: Fib> FibManager<F> {
             self.fib.solicit(&plan.solicits).await;
         }
         log_stand_in_changes(&self.t.stand_ins, &plan.stand_ins);
-        if !self.t.set_stand_ins(plan.stand_ins) {
+        let interfaces =
+            stand_in::link_local_interfaces(&link_locals, &self.t.link_locals, &neighbours);
+        if self.t.set_link_locals(interfaces) {
+            // Every resolution is dropped: the stand-ins are taken anew.
+            self.t.stand_ins = plan.stand_ins;
+            self.t.mark_all_dirty();
+        } else if self.t.set_stand_ins(plan.stand_ins) {
+            self.t.mark_family_dirty(true);
+        } else {
             return Ok(false);
         }
-        self.t.mark_family_dirty(true);
         self.write_all().await?;
         Ok(true)
     }

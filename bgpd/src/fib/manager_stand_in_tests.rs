@@ -78,7 +78,7 @@ async fn ipv6_routes_via_ipv4_gateways_go_via_the_same_nodes_ipv6_neighbours() {
     assert_eq!(state(&m, POD).0, FibRouteState::Pending);
 
     // Nothing known: the kernel is asked to resolve both gateways.
-    assert!(!m.refresh_stand_ins().await.unwrap());
+    assert!(!m.refresh_neighbours().await.unwrap());
     assert_eq!(
         mem.solicited(),
         vec![
@@ -90,7 +90,7 @@ async fn ipv6_routes_via_ipv4_gateways_go_via_the_same_nodes_ipv6_neighbours() {
     // ARP answered, ND not yet: their EUI-64 link-locals are resolved and
     // all nodes pinged, once per link.
     mem.set_neighbours(vec![neigh("172.18.0.2", MAC_2), neigh("172.18.0.3", MAC_3)]);
-    assert!(!m.refresh_stand_ins().await.unwrap());
+    assert!(!m.refresh_neighbours().await.unwrap());
     assert_eq!(
         mem.solicited()[2..],
         [
@@ -109,7 +109,7 @@ async fn ipv6_routes_via_ipv4_gateways_go_via_the_same_nodes_ipv6_neighbours() {
         neigh("fe80::42:acff:fe12:3", MAC_3),
         neigh("fc00:f853:ccd:e793::3", MAC_3),
     ]);
-    assert!(m.refresh_stand_ins().await.unwrap());
+    assert!(m.refresh_neighbours().await.unwrap());
     assert_eq!(mem.route(&p(POD)), Some(vec![nh("fe80::42:acff:fe12:2")]));
     assert_eq!(
         mem.route(&p(LB)),
@@ -124,7 +124,7 @@ async fn ipv6_routes_via_ipv4_gateways_go_via_the_same_nodes_ipv6_neighbours() {
     );
     // Nothing changed: nothing written.
     let (ops, _) = mem.counters();
-    assert!(!m.refresh_stand_ins().await.unwrap());
+    assert!(!m.refresh_neighbours().await.unwrap());
     assert_eq!(mem.counters().0, ops);
 }
 
@@ -135,12 +135,12 @@ async fn a_node_with_a_new_mac_is_followed() {
         neigh("172.18.0.2", MAC_2),
         neigh("fe80::42:acff:fe12:2", MAC_2),
     ]);
-    m.refresh_stand_ins().await.unwrap();
+    m.refresh_neighbours().await.unwrap();
     assert_eq!(mem.route(&p(POD)), Some(vec![nh("fe80::42:acff:fe12:2")]));
 
     // The ARP entry expired: no news, the route stays.
     mem.set_neighbours(vec![]);
-    assert!(!m.refresh_stand_ins().await.unwrap());
+    assert!(!m.refresh_neighbours().await.unwrap());
     assert_eq!(mem.route(&p(POD)), Some(vec![nh("fe80::42:acff:fe12:2")]));
 
     // The node came back with a new MAC (and link-local): the route
@@ -149,14 +149,14 @@ async fn a_node_with_a_new_mac_is_followed() {
         neigh("172.18.0.2", MAC_NEW),
         neigh("fe80::42:acff:fe12:2", MAC_2),
     ]);
-    assert!(m.refresh_stand_ins().await.unwrap());
+    assert!(m.refresh_neighbours().await.unwrap());
     assert_eq!(mem.route(&p(POD)), None);
     assert_eq!(state(&m, POD).0, FibRouteState::Pending);
     mem.set_neighbours(vec![
         neigh("172.18.0.2", MAC_NEW),
         neigh("fe80::42:acff:fe12:99", MAC_NEW),
     ]);
-    assert!(m.refresh_stand_ins().await.unwrap());
+    assert!(m.refresh_neighbours().await.unwrap());
     assert_eq!(mem.route(&p(POD)), Some(vec![nh("fe80::42:acff:fe12:99")]));
 }
 
@@ -167,14 +167,93 @@ async fn without_ipv6_routes_via_ipv4_nothing_is_read_or_asked() {
         neigh("172.18.0.2", MAC_2),
         neigh("fe80::42:acff:fe12:2", MAC_2),
     ]);
-    m.refresh_stand_ins().await.unwrap();
+    m.refresh_neighbours().await.unwrap();
     m.update(&[FibChange::withdraw(p(POD)), FibChange::withdraw(p(LB))])
         .await
         .unwrap();
     // The stand-in is dropped once, then nothing more is done.
-    assert!(m.refresh_stand_ins().await.unwrap());
+    assert!(m.refresh_neighbours().await.unwrap());
     let asked = mem.solicited().len();
-    assert!(!m.refresh_stand_ins().await.unwrap());
+    assert!(!m.refresh_neighbours().await.unwrap());
     assert_eq!(mem.solicited().len(), asked);
     assert_eq!(mem.route(&p("10.241.0.0/24")), Some(vec![nh("172.18.0.2")]));
+}
+
+/// Two interfaces with IPv6 (2 and 3), as a router between links.
+async fn two_links() -> (MemoryFib, FibManager<MemoryFib>) {
+    let mem = MemoryFib::new();
+    let conn = |net: &str, local: &str, ifindex| Connected {
+        prefix: p(net),
+        local: ip(local),
+        ifindex,
+    };
+    mem.set_connected(vec![
+        conn("fe80::/64", "fe80::1", 2),
+        conn("fe80::/64", "fe80::1:1", 3),
+    ]);
+    let cfg = FibConfig {
+        persist: false,
+        ..FibConfig::default()
+    };
+    let mut m = FibManager::new(mem.clone(), &cfg);
+    m.start().await.unwrap();
+    (mem, m)
+}
+
+#[tokio::test]
+async fn link_local_gateways_go_out_of_the_interface_whose_table_holds_them() {
+    let (mem, mut m) = two_links().await;
+    // RFC 8950 from an unnumbered neighbor: an IPv4 route via its
+    // link-local, and an IPv6 one.
+    m.update(&[
+        ann("10.1.1.0/24", &["fe80::2"]),
+        ann("fd00:1::/64", &["fe80::2"]),
+    ])
+    .await
+    .unwrap();
+    // Which link? Not known yet: pending.
+    assert_eq!(mem.route(&p("10.1.1.0/24")), None);
+    assert_eq!(state(&m, "fd00:1::/64").0, FibRouteState::Pending);
+    let on3 = Neighbour {
+        ifindex: 3,
+        addr: ip("fe80::2"),
+        mac: Some(MAC_2),
+    };
+    mem.set_neighbours(vec![on3]);
+    assert!(m.refresh_neighbours().await.unwrap());
+    let via = NextHop {
+        gateway: ip("fe80::2"),
+        ifindex: 3,
+    };
+    assert_eq!(mem.route(&p("10.1.1.0/24")), Some(vec![via]));
+    assert_eq!(mem.route(&p("fd00:1::/64")), Some(vec![via]));
+    // Its entry expires: the routes stay.
+    mem.set_neighbours(vec![]);
+    assert!(!m.refresh_neighbours().await.unwrap());
+    assert_eq!(mem.route(&p("fd00:1::/64")), Some(vec![via]));
+}
+
+#[tokio::test]
+async fn with_one_ipv6_link_a_link_local_gateway_needs_no_lookup() {
+    let mem = MemoryFib::new();
+    mem.set_connected(vec![Connected {
+        prefix: p("fe80::/64"),
+        local: ip("fe80::1"),
+        ifindex: 2,
+    }]);
+    let cfg = FibConfig {
+        persist: false,
+        ..FibConfig::default()
+    };
+    let mut m = FibManager::new(mem.clone(), &cfg);
+    m.start().await.unwrap();
+    m.update(&[
+        ann("fd00:1::/64", &["fe80::2"]),
+        ann("fd00:2::/64", &["fe80::1"]),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(mem.route(&p("fd00:1::/64")), Some(vec![nh("fe80::2")]));
+    // Our own address is no gateway.
+    assert_eq!(mem.route(&p("fd00:2::/64")), None);
 }

@@ -10,10 +10,16 @@
 //! address (its link-local one first: every IPv6 interface has one, and
 //! it does not change with the addressing of the link).
 //!
+//! A link-local gateway (an IPv6 route or, with RFC 8950, an IPv4 one
+//! learned from a neighbor that gave no global next hop) needs its
+//! interface, which the address does not say: the interface whose
+//! neighbour table holds it ([`link_local_interfaces`]).
+//!
 //! This module is the pure part: from the neighbour tables and the
-//! gateways wanted, it decides each gateway's stand-in and what to ask the
-//! kernel so that the missing entries appear ([`Solicit`]). The FIB task
-//! reads the tables (`neigh.rs`) and sends the solicitations.
+//! gateways wanted, it decides each gateway's stand-in or interface and
+//! what to ask the kernel so that the missing entries appear
+//! ([`Solicit`]). The FIB task reads the tables (`neigh.rs`) and sends
+//! the solicitations.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -164,6 +170,38 @@ pub fn plan(
     out
 }
 
+/// The interface of each link-local gateway in `wanted`: the one whose
+/// neighbour table resolved it. One seen on several interfaces keeps the
+/// interface it had if that is among them (else it has none: ambiguous);
+/// one no table holds now keeps the interface it had (no news).
+pub fn link_local_interfaces(
+    wanted: &[Ipv6Addr],
+    before: &HashMap<Ipv6Addr, u32>,
+    neighbours: &[Neighbour],
+) -> HashMap<Ipv6Addr, u32> {
+    let mut seen: HashMap<Ipv6Addr, Vec<u32>> = HashMap::new();
+    for n in neighbours {
+        if let (IpAddr::V6(a), Some(_)) = (n.addr, n.mac) {
+            if a.is_unicast_link_local() {
+                seen.entry(a).or_default().push(n.ifindex);
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    for a in wanted {
+        let prev = before.get(a).copied();
+        let ifindex = match seen.get(a).map(Vec::as_slice) {
+            Some([one]) => Some(*one),
+            Some(several) => prev.filter(|p| several.contains(p)),
+            None => prev,
+        };
+        if let Some(i) = ifindex {
+            out.insert(*a, i);
+        }
+    }
+    out
+}
+
 /// The address to route via among a node's IPv6 addresses: link-local
 /// first, then the lowest.
 fn preferred(addrs: &[Ipv6Addr]) -> Option<Ipv6Addr> {
@@ -305,6 +343,24 @@ mod tests {
         assert!(p
             .solicits
             .contains(&Solicit::Resolve(gw("fe80::42:acff:fe12:3"))));
+    }
+
+    #[test]
+    fn a_link_local_gateway_is_on_the_interface_whose_table_holds_it() {
+        let ll: Ipv6Addr = "fe80::2".parse().unwrap();
+        let other: Ipv6Addr = "fe80::3".parse().unwrap();
+        let mut on8 = neigh("fe80::2", Some(MAC_A));
+        on8.ifindex = 8;
+        let none = HashMap::new();
+        let found = link_local_interfaces(&[ll, other], &none, &[on8]);
+        assert_eq!(found, HashMap::from([(ll, 8)]));
+        // Gone from the table: kept. On two interfaces: only the one it had.
+        assert_eq!(link_local_interfaces(&[ll], &found, &[]), found);
+        let both = [on8, neigh("fe80::2", Some(MAC_B))];
+        assert_eq!(link_local_interfaces(&[ll], &found, &both), found);
+        assert!(link_local_interfaces(&[ll], &none, &both).is_empty());
+        // An unresolved entry says nothing.
+        assert!(link_local_interfaces(&[ll], &none, &[neigh("fe80::2", None)]).is_empty());
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! the backend hears of it only then (`freed`).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use bgp_proto::Prefix;
 use hashbrown::HashSet as FastSet;
@@ -81,6 +81,9 @@ pub(super) struct Table {
     /// The IPv6 address of the node behind each IPv4 gateway of an IPv6
     /// route (`stand_in.rs`), keyed by the gateway and its interface.
     pub(super) stand_ins: HashMap<NextHop, StandIn>,
+    /// The interface of each link-local gateway, from the neighbour
+    /// tables (`stand_in.rs`).
+    pub(super) link_locals: HashMap<Ipv6Addr, u32>,
     pub(super) errors: HashMap<Prefix, String>,
 }
 
@@ -119,6 +122,7 @@ impl Table {
             startup_done: false,
             connected: Vec::new(),
             stand_ins: HashMap::new(),
+            link_locals: HashMap::new(),
             errors: HashMap::new(),
         }
     }
@@ -337,6 +341,15 @@ impl Table {
                 // `::ffff:a.b.c.d` (Cilium's next hop for IPv6 routes over IPv4
                 // sessions) is the IPv4 gateway a.b.c.d.
                 let gw = nh.to_canonical();
+                if let IpAddr::V6(a) = gw {
+                    if a.is_unicast_link_local() {
+                        let ifindex = self.link_local_interface(a)?;
+                        return Some(NextHop {
+                            gateway: gw,
+                            ifindex,
+                        });
+                    }
+                }
                 let c = self.lookup_connected(gw)?;
                 let hop = NextHop {
                     gateway: gw,
@@ -353,6 +366,26 @@ impl Table {
         out.sort();
         out.dedup();
         out
+    }
+
+    /// The interface of link-local gateway `a`: the one whose neighbour
+    /// table holds it, else the only interface with a link-local network
+    /// (never for our own address).
+    fn link_local_interface(&self, a: Ipv6Addr) -> Option<u32> {
+        let gw = IpAddr::V6(a);
+        if self.connected.iter().any(|c| c.local == gw) {
+            return None;
+        }
+        if let Some(i) = self.link_locals.get(&a) {
+            return Some(*i);
+        }
+        let mut links = self
+            .connected
+            .iter()
+            .filter(|c| c.prefix.contains(gw))
+            .map(|c| c.ifindex);
+        let first = links.next()?;
+        links.all(|i| i == first).then_some(first)
     }
 
     /// The most specific connected network holding `gw` (never our own
@@ -406,6 +439,41 @@ impl Table {
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// The link-local gateways of every resolved next-hop list. Sorted.
+    pub(super) fn link_local_wanted(&self) -> Vec<Ipv6Addr> {
+        let mut out: Vec<Ipv6Addr> = self
+            .resolved
+            .iter()
+            .enumerate()
+            .filter(|(_, pair)| pair.iter().any(|id| *id != NONE))
+            .filter_map(|(id, _)| u32::try_from(id).ok())
+            .flat_map(|id| self.wanted.get(id).iter())
+            .filter_map(|nh| match nh.to_canonical() {
+                IpAddr::V6(a) if a.is_unicast_link_local() => Some(a),
+                _ => None,
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Takes the interfaces of link-local gateways; true if they differ
+    /// from before, in which case every resolution is dropped (an IPv4
+    /// route may have one too) and the caller marks every route dirty.
+    pub(super) fn set_link_locals(&mut self, now: HashMap<Ipv6Addr, u32>) -> bool {
+        if now == self.link_locals {
+            return false;
+        }
+        self.link_locals = now;
+        for pair in std::mem::take(&mut self.resolved) {
+            for id in pair {
+                self.release_kernel(id);
+            }
+        }
+        true
     }
 
     /// Takes the stand-ins of IPv4 gateways; true if they differ from

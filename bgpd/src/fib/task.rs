@@ -291,7 +291,7 @@ async fn run<F: Fib>(
             }
             () = sleep_until(stand_in_at) => {
                 stand_in_at = Instant::now() + STAND_IN_INTERVAL;
-                log_err("stand-in refresh", m.refresh_stand_ins().await.map(drop));
+                log_err("neighbour refresh", m.refresh_neighbours().await.map(drop));
             }
             () = sleep_until(grace_at), if !m.is_startup_complete() => {
                 grace_at = far;
