@@ -211,9 +211,12 @@ async fn link_local_gateways_go_out_of_the_interface_whose_table_holds_them() {
     ])
     .await
     .unwrap();
-    // Which link? Not known yet: pending.
+    // Which link? Not known yet: pending, and says why.
     assert_eq!(mem.route(&p("10.1.1.0/24")), None);
     assert_eq!(state(&m, "fd00:1::/64").0, FibRouteState::Pending);
+    let st = m.status();
+    let why = st.routes[0].error.as_deref().unwrap_or_default();
+    assert!(why.contains("no interface's neighbour table"), "{why}");
     let on3 = Neighbour {
         ifindex: 3,
         addr: ip("fe80::2"),

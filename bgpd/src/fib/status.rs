@@ -15,6 +15,15 @@ use super::{FibRoute, NextHop};
 const V6_VIA_V4: &str = "IPv6 route via IPv4 next hops, which Linux cannot route: \
      no IPv6 neighbour with the MAC address of any of them on its link yet";
 
+/// Why a route with only link-local next hops stays pending.
+const LINK_LOCAL_NO_INTERFACE: &str = "link-local next hops, and no interface's \
+     neighbour table holds them yet (with several IPv6 interfaces, the address alone \
+     does not say which link)";
+
+fn is_link_local(nh: &IpAddr) -> bool {
+    matches!(nh, IpAddr::V6(a) if a.is_unicast_link_local())
+}
+
 /// Where one route stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -190,6 +199,8 @@ impl Table {
             } else if self.resolve_family(p.addr().is_ipv6(), desired).is_empty() {
                 if p.addr().is_ipv6() && desired.iter().all(|nh| nh.to_canonical().is_ipv4()) {
                     error = Some(V6_VIA_V4.to_string());
+                } else if desired.iter().all(is_link_local) {
+                    error = Some(LINK_LOCAL_NO_INTERFACE.to_string());
                 }
                 FibRouteState::Pending
             } else {
