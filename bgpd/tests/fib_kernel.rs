@@ -569,34 +569,37 @@ fn routes_share_nexthop_objects_that_go_with_their_last_route() {
                 ann("10.3.0.0/24", &["10.99.0.2"]),
                 ann("10.4.0.0/24", &["10.99.0.3", "10.99.0.2"]),
                 ann("fd01::/64", &["fd99::2"]),
-                // No object for an IPv4 route via an IPv6 gateway.
+                // RFC 8950: IPv4 routes via IPv6 gateways name IPv6
+                // objects (the IPv6 route's), ECMP a group of them.
                 ann("10.5.0.0/24", &["fd99::2"]),
+                ann("10.6.0.0/24", &["fd99::2", "fd99::3"]),
             ])
             .await
             .unwrap();
             assert_eq!(m.resync().await.unwrap(), 0, "the dump reads back");
-            // 10.99.0.2, 10.99.0.3, their group, fd99::2.
-            assert_eq!(m.fib().nexthop_objects(), Some(4));
+            // 10.99.0.2, 10.99.0.3, their group, fd99::2, fd99::3, theirs.
+            assert_eq!(m.fib().nexthop_objects(), Some(6));
         })
     });
     let ours = our_nexthops(&ns);
-    assert_eq!(ours.len(), 4, "{ours:?}");
+    assert_eq!(ours.len(), 6, "{ours:?}");
     assert!(
         ours.iter().all(|l| !l.starts_with("id 1 ")),
         "id 1 is someone else's: {ours:?}"
     );
-    assert_eq!(ours.iter().filter(|l| l.contains("group")).count(), 1);
+    assert_eq!(ours.iter().filter(|l| l.contains("group")).count(), 2);
     let raw = raw_routes(&ns);
-    assert_eq!(raw.matches("nhid").count(), 4, "{raw}");
-    assert!(raw.contains("10.5.0.0/24 via inet6 fd99::2"), "{raw}");
+    assert_eq!(raw.matches("nhid").count(), 6, "{raw}");
     assert!(
-        !raw.lines().any(|l| l.starts_with("10.5.0.0/24 nhid")),
+        raw.lines()
+            .any(|l| l.starts_with("10.5.0.0/24 nhid") && l.contains("via inet6 fd99::2")),
         "{raw}"
     );
-    // The ECMP route reads as two next hops, as before.
+    assert!(raw.contains("nexthop via inet6 fd99::3 dev rbfa0"), "{raw}");
+    // The ECMP routes read as two next hops each, as before.
     let v4 = ns.routes(false);
     assert!(v4.contains("10.4.0.0/24 metric 32"), "{v4}");
-    assert_eq!(v4.matches("nexthop via").count(), 2, "{v4}");
+    assert_eq!(v4.matches("nexthop via").count(), 4, "{v4}");
 
     // Moving routes off a list frees its object once the last one moved;
     // exit without persist removes the rest, and only ours.
@@ -609,7 +612,7 @@ fn routes_share_nexthop_objects_that_go_with_their_last_route() {
             let mut m = manager_with(&c);
             m.start().await.unwrap();
             // Adopted: the previous run's objects, none created.
-            assert_eq!(m.fib().nexthop_objects(), Some(4));
+            assert_eq!(m.fib().nexthop_objects(), Some(6));
             m.update(&[
                 ann("10.1.0.0/24", &["10.99.0.2"]),
                 ann("10.2.0.0/24", &["10.99.0.2"]),
@@ -617,11 +620,13 @@ fn routes_share_nexthop_objects_that_go_with_their_last_route() {
                 ann("10.4.0.0/24", &["10.99.0.2"]),
                 ann("fd01::/64", &["fd99::2"]),
                 ann("10.5.0.0/24", &["fd99::2"]),
+                ann("10.6.0.0/24", &["fd99::2"]),
             ])
             .await
             .unwrap();
-            // The group and 10.99.0.3 went with the ECMP route, from the
-            // kernel too (this thread is in the namespace).
+            // The groups, 10.99.0.3 and fd99::3 went with the ECMP
+            // routes, from the kernel too (this thread is in the
+            // namespace).
             assert_eq!(m.fib().nexthop_objects(), Some(2));
             let listed = Command::new("ip")
                 .args(["nexthop", "show"])

@@ -130,13 +130,19 @@ pub(super) struct NexthopObjects {
 }
 
 /// Whether a route of family `v6` can name `hops` as an object: every
-/// gateway of the route's family (no `RTA_VIA` objects) on a known interface.
+/// gateway on a known interface and of one family, which an IPv6 route
+/// needs to be its own (an IPv4 route may name IPv6 objects, RFC 8950;
+/// Linux has no IPv6 route via IPv4, and no group mixing families).
 fn eligible(v6: bool, hops: &[NextHop]) -> bool {
-    !hops.is_empty()
-        && hops.len() <= 64
+    let Some(first) = hops.first() else {
+        return false;
+    };
+    let family_v6 = first.gateway.is_ipv6();
+    hops.len() <= 64
+        && (family_v6 || !v6)
         && hops
             .iter()
-            .all(|h| h.ifindex != 0 && h.gateway.is_ipv6() == v6)
+            .all(|h| h.ifindex != 0 && h.gateway.is_ipv6() == family_v6)
 }
 
 /// `members`, sorted: the key of a group whatever the order of its members.
