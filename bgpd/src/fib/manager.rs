@@ -36,6 +36,8 @@ pub const WRITE_BATCH: usize = 16_384;
 pub struct FibManager<F: Fib> {
     fib: F,
     t: Table,
+    /// Calls of [`FibManager::refresh_neighbours`] that read the tables.
+    neighbour_rounds: usize,
 }
 
 impl<F: Fib> FibManager<F> {
@@ -45,6 +47,7 @@ impl<F: Fib> FibManager<F> {
         FibManager {
             fib,
             t: Table::new(cfg.max_paths.max(1), cfg.persist),
+            neighbour_rounds: 0,
         }
     }
 
@@ -228,7 +231,13 @@ impl<F: Fib> FibManager<F> {
         } else {
             self.fib.neighbours().await?
         };
-        let plan = stand_in::plan(&wanted, &self.t.stand_ins, &neighbours);
+        self.neighbour_rounds = self.neighbour_rounds.wrapping_add(1);
+        let plan = stand_in::plan(
+            &wanted,
+            &self.t.stand_ins,
+            &neighbours,
+            self.neighbour_rounds,
+        );
         if !plan.solicits.is_empty() {
             self.fib.solicit(&plan.solicits).await;
         }

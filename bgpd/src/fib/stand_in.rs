@@ -90,7 +90,9 @@ pub enum Solicit {
 pub struct Plan {
     /// Stand-in of each wanted gateway that has one.
     pub stand_ins: HashMap<NextHop, StandIn>,
-    /// Solicitations, at most [`MAX_SOLICITS`].
+    /// Solicitations, at most [`MAX_SOLICITS`]: a window that moves on
+    /// with every round, so that no gateway waits behind others that
+    /// never answer.
     pub solicits: Vec<Solicit>,
 }
 
@@ -102,10 +104,12 @@ pub struct Plan {
 /// too). A new MAC address moves it to the IPv6 neighbour with that MAC,
 /// or leaves it without one until such a neighbour appears: the old
 /// address may belong to another node now.
+/// `round` numbers the calls (it picks the window of solicitations).
 pub fn plan(
     wanted: &[NextHop],
     before: &HashMap<NextHop, StandIn>,
     neighbours: &[Neighbour],
+    round: usize,
 ) -> Plan {
     let mut v4: HashMap<(u32, IpAddr), &Neighbour> = HashMap::new();
     let mut v6_by_mac: HashMap<(u32, Mac), Vec<Ipv6Addr>> = HashMap::new();
@@ -166,7 +170,11 @@ pub fn plan(
             }
         }
     }
-    out.solicits.truncate(MAX_SOLICITS);
+    if out.solicits.len() > MAX_SOLICITS {
+        let start = round.wrapping_mul(MAX_SOLICITS) % out.solicits.len();
+        out.solicits.rotate_left(start);
+        out.solicits.truncate(MAX_SOLICITS);
+    }
     out
 }
 
@@ -274,12 +282,12 @@ mod tests {
             neigh("fe80::42:acff:fe12:2", Some(MAC_A)),
             neigh("fe80::42:acff:fe12:3", Some(MAC_B)),
         ];
-        let p = plan(&[g], &HashMap::new(), &table);
+        let p = plan(&[g], &HashMap::new(), &table, 0);
         assert_eq!(p.stand_ins[&g].gateway, gw("fe80::42:acff:fe12:2"));
         assert_eq!(p.stand_ins[&g].mac, MAC_A);
         assert!(p.solicits.is_empty());
         // Without a link-local entry, the global one.
-        let p = plan(&[g], &HashMap::new(), &table[..2]);
+        let p = plan(&[g], &HashMap::new(), &table[..2], 0);
         assert_eq!(p.stand_ins[&g].gateway, gw("fc00::2"));
     }
 
@@ -293,7 +301,7 @@ mod tests {
             elsewhere,
             neigh("fe80::2", None),
         ];
-        let p = plan(&[g], &HashMap::new(), &table);
+        let p = plan(&[g], &HashMap::new(), &table, 0);
         assert!(p.stand_ins.is_empty());
         assert_eq!(
             p.solicits,
@@ -312,11 +320,11 @@ mod tests {
             mac: MAC_A,
         };
         let before = HashMap::from([(g, prev)]);
-        let p = plan(&[g], &before, &[]);
+        let p = plan(&[g], &before, &[], 0);
         assert_eq!(p.stand_ins[&g], prev);
         assert_eq!(p.solicits, vec![Solicit::Resolve(g)]);
         // Same MAC, IPv6 entry expired: kept, and asked again.
-        let p = plan(&[g], &before, &[neigh("172.18.0.2", Some(MAC_A))]);
+        let p = plan(&[g], &before, &[neigh("172.18.0.2", Some(MAC_A))], 0);
         assert_eq!(p.stand_ins[&g], prev);
         assert!(p.solicits.is_empty());
     }
@@ -336,9 +344,9 @@ mod tests {
             neigh("fe80::42:acff:fe12:2", Some(MAC_A)),
             neigh("fe80::42:acff:fe12:3", Some(MAC_B)),
         ];
-        let p = plan(&[g], &before, &moved);
+        let p = plan(&[g], &before, &moved, 0);
         assert_eq!(p.stand_ins[&g].gateway, gw("fe80::42:acff:fe12:3"));
-        let p = plan(&[g], &before, &moved[..2]);
+        let p = plan(&[g], &before, &moved[..2], 0);
         assert!(p.stand_ins.is_empty(), "the old address is another node's");
         assert!(p
             .solicits
@@ -371,8 +379,14 @@ mod tests {
                 ifindex: 7,
             })
             .collect();
-        let p = plan(&wanted, &HashMap::new(), &[]);
+        let p = plan(&wanted, &HashMap::new(), &[], 0);
         assert_eq!(p.solicits.len(), MAX_SOLICITS);
         assert!(p.stand_ins.is_empty());
+        // Round after round, every gateway is asked for.
+        let mut asked = std::collections::HashSet::new();
+        for round in 0..1000 / MAX_SOLICITS + 1 {
+            asked.extend(plan(&wanted, &HashMap::new(), &[], round).solicits);
+        }
+        assert_eq!(asked.len(), 1000);
     }
 }
