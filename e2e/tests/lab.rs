@@ -640,9 +640,15 @@ fn rbgpd_check_9_dual_stack_over_ipv4_sessions() {
         );
     }
     ok(&lab, "static routes", ipv6::static_routes(node, 2));
+    let new = e2e::wait_for(
+        "c2-w1's new link-local address",
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || Ok(ipv6::link_local(node, "eth0").ok().filter(|a| *a != old)),
+    );
+    let new = ok(&lab, "link-local", new);
     wait_200(&lab, "rb-c2-w1", LB1, None);
     wait_routes6(&lab);
-    let new = ok(&lab, "link-local", ipv6::link_local(node, "eth0"));
-    assert_ne!(old, new, "the link-local address follows the MAC");
+    assert_eq!(ok(&lab, "link-local", ipv6::link_local(node, "eth0")), new);
     wait_200_v6(&lab, "rb-c1-w1", pod6("c2-w1"), Some(pod6("c1-w1")));
 }

@@ -204,13 +204,13 @@ impl Core {
             // RFC 4271 5.1.5: LOCAL_PREF is not sent to external peers.
             attrs.local_pref = None;
             if target.info.next_hop_unchanged {
-                family_next_hop(src_next_hop, v4, enh)?
+                unchanged_next_hop(src_next_hop, &target.info, v4, enh)?
             } else {
                 self_next_hop(&target.info, v4)?
             }
         } else {
             attrs.local_pref = Some(attrs.local_pref.unwrap_or(DEFAULT_LOCAL_PREF));
-            family_next_hop(src_next_hop, v4, enh)?
+            unchanged_next_hop(src_next_hop, &target.info, v4, enh)?
         };
         attrs.next_hop = None;
         Some(RouteAttrs { attrs, next_hop })
@@ -468,6 +468,20 @@ fn family_next_hop(nh: IpAddr, v4: bool, enh: bool) -> Option<IpAddr> {
     match (v4, nh) {
         (true, IpAddr::V6(_)) if !enh => None,
         _ => Some(nh),
+    }
+}
+
+/// The next hop passed on unchanged, in the family's form: a link-local
+/// one means nothing on another link (RFC 2545 3), so ours goes instead.
+fn unchanged_next_hop(
+    nh: IpAddr,
+    info: &crate::rib::PeerInfo,
+    v4: bool,
+    enh: bool,
+) -> Option<IpAddr> {
+    match nh {
+        IpAddr::V6(a) if a.is_unicast_link_local() => self_next_hop(info, v4),
+        _ => family_next_hop(nh, v4, enh),
     }
 }
 

@@ -152,6 +152,33 @@ fn next_hop_unchanged_keeps_the_route_next_hop() {
 }
 
 #[test]
+fn a_link_local_next_hop_is_never_passed_on_unchanged() {
+    let mut rib = rib();
+    let v6 = |last: u8| rib::PeerInfo {
+        local_v6: Some(std::net::Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 5)),
+        ..peer(u32::from(last), 65000)
+    };
+    rib.add_peer(peer(2, 65100)).unwrap();
+    // An iBGP peer, and an eBGP one with next_hop_unchanged.
+    rib.add_peer(v6(3)).unwrap();
+    rib.add_peer(rib::PeerInfo {
+        next_hop_unchanged: true,
+        remote_as: 65400,
+        ..v6(4)
+    })
+    .unwrap();
+    rib.update(2, [n("fd00:10:241::/64")], ip("fe80::2"), attrs(&[65100]))
+        .unwrap();
+    for id in [3, 4] {
+        let batches = rib.drain_exports(id).unwrap();
+        let ExportBatch::Announce { route, .. } = &batches[0] else {
+            panic!("{batches:?}")
+        };
+        assert_eq!(route.next_hop, ip("fd00::5"), "peer {id}: ours instead");
+    }
+}
+
+#[test]
 fn ipv6_over_ipv4_session_uses_mapped_next_hop() {
     let mut rib = rib();
     rib.add_peer(peer(2, 65100)).unwrap();

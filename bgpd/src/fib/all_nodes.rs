@@ -1,7 +1,9 @@
 //! A ping of all nodes on a link (ICMPv6 echo request to `ff02::1`), to
-//! fill our IPv6 neighbour table: each node that answers first solicits
-//! our address, and its Neighbor Solicitation carries its own link-layer
-//! address, which the kernel enters in the table (RFC 4861 §7.2.3).
+//! fill our IPv6 neighbour table: a node that answers and has no entry
+//! for us first solicits our address, and its Neighbor Solicitation
+//! carries its own link-layer address, which the kernel enters in the
+//! table (RFC 4861 §7.2.3). A node that has one probes it a few seconds
+//! later (its entry goes stale), with the same effect.
 //!
 //! Needs a raw ICMPv6 socket (`CAP_NET_RAW`, which root and Docker's
 //! default capabilities have). Without one, the stand-ins of nodes whose

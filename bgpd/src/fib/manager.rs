@@ -13,8 +13,12 @@ use bgp_proto::Prefix;
 use super::stand_in::{self, StandIn};
 use super::status::{FibStatus, FibSummary};
 use super::table::Table;
-use super::{Connected, Fib, FibChange, FibError, FibOp, NextHop, Reach};
+use super::{Connected, Fib, FibChange, FibError, FibOp, NextHop, Reach, Solicit};
 use crate::config::FibConfig;
+
+/// Rounds of [`FibManager::refresh_neighbours`] (about a second each)
+/// between two pings of all nodes on one link.
+const ALL_NODES_EVERY: usize = 30;
 
 /// How many times a batch is retried after a resync when the backend
 /// reports lost messages.
@@ -38,6 +42,8 @@ pub struct FibManager<F: Fib> {
     t: Table,
     /// Calls of [`FibManager::refresh_neighbours`] that read the tables.
     neighbour_rounds: usize,
+    /// The round each interface's nodes were last pinged in.
+    all_nodes_pinged: HashMap<u32, usize>,
 }
 
 impl<F: Fib> FibManager<F> {
@@ -48,6 +54,7 @@ impl<F: Fib> FibManager<F> {
             fib,
             t: Table::new(cfg.max_paths.max(1), cfg.persist),
             neighbour_rounds: 0,
+            all_nodes_pinged: HashMap::new(),
         }
     }
 
@@ -116,6 +123,10 @@ impl<F: Fib> FibManager<F> {
         if self.t.startup_done {
             return Ok(());
         }
+        // IPv6 routes via IPv4 gateways a previous run left are kept only
+        // until now: find their stand-ins first, or they would go and come
+        // back a round later.
+        self.refresh_neighbours().await?;
         self.t.startup_done = true;
         self.t.gone.clear();
         let preserved = std::mem::take(&mut self.t.preserved);
@@ -217,6 +228,11 @@ impl<F: Fib> FibManager<F> {
     /// did. Cheap when there are no such gateways: called about once a
     /// second.
     pub async fn refresh_neighbours(&mut self) -> Result<bool, FibError> {
+        // What is wanted is read from the cached resolutions, which a
+        // write in progress (or one that failed) may not have rebuilt yet.
+        if self.has_pending_writes() {
+            return Ok(false);
+        }
         let wanted = self.t.stand_in_wanted();
         let link_locals = self.t.link_local_wanted();
         if wanted.is_empty()
@@ -232,23 +248,34 @@ impl<F: Fib> FibManager<F> {
             self.fib.neighbours().await?
         };
         self.neighbour_rounds = self.neighbour_rounds.wrapping_add(1);
-        let plan = stand_in::plan(
-            &wanted,
-            &self.t.stand_ins,
-            &neighbours,
-            self.neighbour_rounds,
-        );
+        let round = self.neighbour_rounds;
+        let mut plan = stand_in::plan(&wanted, &self.t.stand_ins, &neighbours, round);
+        // Every node on a link answers a ping of all nodes: once in a
+        // while per link is enough.
+        let pinged = &mut self.all_nodes_pinged;
+        plan.solicits.retain(|s| match s {
+            Solicit::AllNodes(ifindex) => {
+                let due = pinged
+                    .get(ifindex)
+                    .is_none_or(|last| round.wrapping_sub(*last) >= ALL_NODES_EVERY);
+                if due {
+                    pinged.insert(*ifindex, round);
+                }
+                due
+            }
+            Solicit::Resolve(_) => true,
+        });
         if !plan.solicits.is_empty() {
             self.fib.solicit(&plan.solicits).await;
         }
-        log_stand_in_changes(&self.t.stand_ins, &plan.stand_ins);
+        log_stand_in_changes(&wanted, &self.t.stand_ins, &plan.stand_ins);
         let interfaces =
             stand_in::link_local_interfaces(&link_locals, &self.t.link_locals, &neighbours);
-        if self.t.set_link_locals(interfaces) {
+        if self.t.set_link_locals(interfaces, &link_locals) {
             // Every resolution is dropped: the stand-ins are taken anew.
             self.t.stand_ins = plan.stand_ins;
             self.t.mark_all_dirty();
-        } else if self.t.set_stand_ins(plan.stand_ins) {
+        } else if self.t.set_stand_ins(plan.stand_ins, &wanted) {
             self.t.mark_family_dirty(true);
         } else {
             return Ok(false);
@@ -309,14 +336,13 @@ impl<F: Fib> FibManager<F> {
         self.t.target(prefix)
     }
 
-    /// Resolves the next hops of `prefix` against the connected networks:
-    /// unreachable ones are dropped, IPv4-mapped IPv6 ones become IPv4, and
-    /// at most `max_paths` remain (sorted).
-    ///
-    /// An IPv6 route cannot use an IPv4 gateway: Linux refuses it ("IPv6
-    /// does not support RTA_VIA attribute"; 5.2 added only the reverse, IPv4
-    /// routes via IPv6 gateways, RFC 5549). Such next hops are dropped too,
-    /// and [`FibManager::status`] says why.
+    /// Resolves the next hops of `prefix`: each against the connected
+    /// networks (IPv4-mapped IPv6 ones as IPv4), a link-local one to the
+    /// interface whose neighbour table holds it, an IPv4 one of an IPv6
+    /// route to its IPv6 stand-in (Linux has no IPv6 route via IPv4:
+    /// "IPv6 does not support RTA_VIA attribute"). Those that resolve to
+    /// nothing are dropped ([`FibManager::status`] says why a route has
+    /// none left); at most `max_paths` remain (sorted).
     pub fn resolve(&self, prefix: &Prefix, next_hops: &[IpAddr]) -> Vec<NextHop> {
         self.t.resolve_family(prefix.addr().is_ipv6(), next_hops)
     }
@@ -419,21 +445,29 @@ mod stand_in_tests;
 
 /// Logs each gateway whose stand-in appeared, moved or went (a few lines;
 /// past that, one count).
-fn log_stand_in_changes(before: &HashMap<NextHop, StandIn>, now: &HashMap<NextHop, StandIn>) {
+fn log_stand_in_changes(
+    wanted: &[NextHop],
+    before: &HashMap<NextHop, StandIn>,
+    now: &HashMap<NextHop, StandIn>,
+) {
     const MOST: usize = 8;
     let mut changed = 0;
-    for (gw, s) in now {
-        if before.get(gw) != Some(s) {
-            changed += 1;
-            if changed <= MOST {
-                tracing::info!(gateway = %gw.gateway, ifindex = gw.ifindex, stand_in = %s, "IPv6 routes via IPv4 gateway go via its node's IPv6 address");
-            }
+    for gw in wanted {
+        let (old, new) = (before.get(gw), now.get(gw));
+        if old == new {
+            continue;
         }
-    }
-    for gw in before.keys().filter(|gw| !now.contains_key(gw)) {
         changed += 1;
-        if changed <= MOST {
-            tracing::info!(gateway = %gw.gateway, ifindex = gw.ifindex, "IPv4 gateway has no IPv6 stand-in any more");
+        if changed > MOST {
+            continue;
+        }
+        match new {
+            Some(s) => {
+                tracing::info!(gateway = %gw.gateway, ifindex = gw.ifindex, stand_in = %s, "IPv6 routes via IPv4 gateway go via its node's IPv6 address")
+            }
+            None => {
+                tracing::info!(gateway = %gw.gateway, ifindex = gw.ifindex, "IPv4 gateway has no IPv6 stand-in any more")
+            }
         }
     }
     if changed > MOST {

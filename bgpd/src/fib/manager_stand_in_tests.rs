@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use super::*;
-use crate::fib::{FibRouteState, Mac, MemoryFib, Neighbour, Solicit};
+use crate::fib::{FibRoute, FibRouteState, Mac, MemoryFib, Neighbour, Solicit};
 
 const MAC_2: Mac = Mac([0x02, 0x42, 0xac, 0x12, 0x00, 0x02]);
 const MAC_3: Mac = Mac([0x02, 0x42, 0xac, 0x12, 0x00, 0x03]);
@@ -171,11 +171,19 @@ async fn without_ipv6_routes_via_ipv4_nothing_is_read_or_asked() {
     m.update(&[FibChange::withdraw(p(POD)), FibChange::withdraw(p(LB))])
         .await
         .unwrap();
-    // The stand-in is dropped once, then nothing more is done.
-    assert!(m.refresh_neighbours().await.unwrap());
-    let asked = mem.solicited().len();
+    // The stand-in is dropped without a write, then nothing more is done:
+    // no table read, nothing asked.
+    let (ops, _) = mem.counters();
     assert!(!m.refresh_neighbours().await.unwrap());
-    assert_eq!(mem.solicited().len(), asked);
+    let (reads, asked) = (mem.neighbour_reads(), mem.solicited().len());
+    for _ in 0..3 {
+        assert!(!m.refresh_neighbours().await.unwrap());
+    }
+    assert_eq!(
+        (mem.neighbour_reads(), mem.solicited().len()),
+        (reads, asked)
+    );
+    assert_eq!(mem.counters().0, ops);
     assert_eq!(mem.route(&p("10.241.0.0/24")), Some(vec![nh("172.18.0.2")]));
 }
 
@@ -259,4 +267,45 @@ async fn with_one_ipv6_link_a_link_local_gateway_needs_no_lookup() {
     assert_eq!(mem.route(&p("fd00:1::/64")), Some(vec![nh("fe80::2")]));
     // Our own address is no gateway.
     assert_eq!(mem.route(&p("fd00:2::/64")), None);
+}
+
+#[tokio::test]
+async fn all_nodes_on_a_link_are_pinged_once_in_a_while() {
+    let (mem, mut m) = lab().await;
+    mem.set_neighbours(vec![neigh("172.18.0.2", MAC_2)]);
+    for _ in 0..10 {
+        m.refresh_neighbours().await.unwrap();
+    }
+    let pings = mem
+        .solicited()
+        .iter()
+        .filter(|s| matches!(s, Solicit::AllNodes(_)))
+        .count();
+    assert_eq!(pings, 1, "{:?}", mem.solicited());
+}
+
+#[tokio::test]
+async fn routes_a_previous_run_left_via_stand_ins_survive_the_end_of_start_up() {
+    let mem = MemoryFib::new();
+    mem.set_connected(vec![Connected {
+        prefix: p("172.18.0.0/16"),
+        local: ip("172.18.0.5"),
+        ifindex: 2,
+    }]);
+    // Left by the previous run: link-locals are on-link for the kernel.
+    mem.insert(FibRoute::new(p(POD), vec![nh("fe80::42:acff:fe12:2")]));
+    mem.set_neighbours(vec![
+        neigh("172.18.0.2", MAC_2),
+        neigh("fe80::42:acff:fe12:2", MAC_2),
+    ]);
+    let cfg = FibConfig {
+        persist: false,
+        ..FibConfig::default()
+    };
+    let mut m = FibManager::new(mem.clone(), &cfg);
+    m.start().await.unwrap();
+    m.update(&[ann(POD, &["::ffff:172.18.0.2"])]).await.unwrap();
+    // End-of-RIB came before the first neighbour round.
+    m.startup_complete().await.unwrap();
+    assert_eq!(mem.route(&p(POD)), Some(vec![nh("fe80::42:acff:fe12:2")]));
 }

@@ -35,6 +35,8 @@ struct State {
     neighbours: Vec<Neighbour>,
     /// Solicitations received, in order.
     solicited: Vec<Solicit>,
+    /// Times the neighbour tables were read.
+    neighbour_reads: usize,
 }
 
 /// A shared in-memory table: clones see the same state, so a test keeps one
@@ -132,6 +134,11 @@ impl MemoryFib {
         self.lock().neighbours = neighbours;
     }
 
+    /// How many times the neighbour tables were read.
+    pub fn neighbour_reads(&self) -> usize {
+        self.lock().neighbour_reads
+    }
+
     /// The solicitations received so far, in order.
     pub fn solicited(&self) -> Vec<Solicit> {
         self.lock().solicited.clone()
@@ -223,7 +230,9 @@ impl Fib for MemoryFib {
     }
 
     fn neighbours(&mut self) -> impl Future<Output = Result<Vec<Neighbour>, FibError>> + Send {
-        ready(Ok(self.lock().neighbours.clone()))
+        let mut st = self.lock();
+        st.neighbour_reads += 1;
+        ready(Ok(st.neighbours.clone()))
     }
 
     fn solicit(&mut self, asks: &[Solicit]) -> impl Future<Output = ()> + Send {

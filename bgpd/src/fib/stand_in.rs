@@ -103,7 +103,8 @@ pub struct Plan {
 /// entry expired: no news) or unchanged (the IPv6 entry may have expired
 /// too). A new MAC address moves it to the IPv6 neighbour with that MAC,
 /// or leaves it without one until such a neighbour appears: the old
-/// address may belong to another node now.
+/// address may belong to another node now. A MAC address that several
+/// IPv4 neighbours share names no node: no stand-in.
 /// `round` numbers the calls (it picks the window of solicitations).
 pub fn plan(
     wanted: &[NextHop],
@@ -112,11 +113,15 @@ pub fn plan(
     round: usize,
 ) -> Plan {
     let mut v4: HashMap<(u32, IpAddr), &Neighbour> = HashMap::new();
+    let mut v4_per_mac: HashMap<(u32, Mac), usize> = HashMap::new();
     let mut v6_by_mac: HashMap<(u32, Mac), Vec<Ipv6Addr>> = HashMap::new();
     for n in neighbours {
         match n.addr {
             IpAddr::V4(_) => {
                 v4.insert((n.ifindex, n.addr), n);
+                if let Some(mac) = n.mac {
+                    *v4_per_mac.entry((n.ifindex, mac)).or_default() += 1;
+                }
             }
             IpAddr::V6(a) => {
                 if let Some(mac) = n.mac {
@@ -140,6 +145,17 @@ pub fn plan(
             out.solicits.push(Solicit::Resolve(*gw));
             continue;
         };
+        if v4_per_mac.get(&(gw.ifindex, mac)).copied().unwrap_or(0) > 1 {
+            // One MAC for several IPv4 neighbours (proxy ARP, a shared
+            // virtual MAC): it does not name one node. No guess.
+            continue;
+        }
+        if let Some(prev) = prev.filter(|p| p.mac == mac) {
+            // Same node: keep its address even while its entry ages out
+            // (and do not flip between its link-local and global ones).
+            out.stand_ins.insert(*gw, prev);
+            continue;
+        }
         match v6_by_mac.get(&(gw.ifindex, mac)).and_then(|a| preferred(a)) {
             Some(addr) => {
                 let stand_in = StandIn {
@@ -152,10 +168,6 @@ pub fn plan(
                 out.stand_ins.insert(*gw, stand_in);
             }
             None => {
-                if let Some(prev) = prev.filter(|p| p.mac == mac) {
-                    out.stand_ins.insert(*gw, prev);
-                    continue;
-                }
                 // Most nodes derive their link-local address from the MAC
                 // (EUI-64): resolving it is one ND exchange. Others show
                 // up when they answer a ping of all nodes.
@@ -323,7 +335,7 @@ mod tests {
         let p = plan(&[g], &before, &[], 0);
         assert_eq!(p.stand_ins[&g], prev);
         assert_eq!(p.solicits, vec![Solicit::Resolve(g)]);
-        // Same MAC, IPv6 entry expired: kept, and asked again.
+        // Same MAC, IPv6 entry expired: kept, nothing asked.
         let p = plan(&[g], &before, &[neigh("172.18.0.2", Some(MAC_A))], 0);
         assert_eq!(p.stand_ins[&g], prev);
         assert!(p.solicits.is_empty());
@@ -369,6 +381,34 @@ mod tests {
         assert!(link_local_interfaces(&[ll], &none, &both).is_empty());
         // An unresolved entry says nothing.
         assert!(link_local_interfaces(&[ll], &none, &[neigh("fe80::2", None)]).is_empty());
+    }
+
+    #[test]
+    fn a_mac_shared_by_several_ipv4_neighbours_names_no_node() {
+        let g = gw("172.18.0.2");
+        let table = [
+            neigh("172.18.0.2", Some(MAC_A)),
+            neigh("172.18.0.9", Some(MAC_A)),
+            neigh("fe80::42:acff:fe12:2", Some(MAC_A)),
+        ];
+        let p = plan(&[g], &HashMap::new(), &table, 0);
+        assert!(p.stand_ins.is_empty() && p.solicits.is_empty(), "{p:?}");
+    }
+
+    #[test]
+    fn a_stand_in_does_not_flip_between_a_nodes_addresses() {
+        let g = gw("172.18.0.2");
+        let ll = StandIn {
+            gateway: gw("fe80::42:acff:fe12:2"),
+            mac: MAC_A,
+        };
+        // Its link-local entry aged out, its global one is there.
+        let table = [
+            neigh("172.18.0.2", Some(MAC_A)),
+            neigh("fc00::2", Some(MAC_A)),
+        ];
+        let p = plan(&[g], &HashMap::from([(g, ll)]), &table, 0);
+        assert_eq!(p.stand_ins[&g], ll);
     }
 
     #[test]

@@ -13,7 +13,8 @@ use super::{FibRoute, NextHop};
 
 /// Why an IPv6 route with only IPv4 next hops stays pending.
 const V6_VIA_V4: &str = "IPv6 route via IPv4 next hops, which Linux cannot route: \
-     no IPv6 neighbour with the MAC address of any of them on its link yet";
+     no IPv6 neighbour with the MAC address of any of them on its link yet (or that \
+     MAC is shared by several IPv4 neighbours)";
 
 /// Why a route with only link-local next hops stays pending.
 const LINK_LOCAL_NO_INTERFACE: &str = "link-local next hops, and no interface's \

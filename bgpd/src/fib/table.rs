@@ -463,11 +463,18 @@ impl Table {
     /// Takes the interfaces of link-local gateways; true if they differ
     /// from before, in which case every resolution is dropped (an IPv4
     /// route may have one too) and the caller marks every route dirty.
-    pub(super) fn set_link_locals(&mut self, now: HashMap<Ipv6Addr, u32>) -> bool {
-        if now == self.link_locals {
+    /// Only a change for a gateway in `wanted` counts: the others are no
+    /// longer used by any list.
+    pub(super) fn set_link_locals(
+        &mut self,
+        now: HashMap<Ipv6Addr, u32>,
+        wanted: &[Ipv6Addr],
+    ) -> bool {
+        let changed = wanted.iter().any(|a| self.link_locals.get(a) != now.get(a));
+        self.link_locals = now;
+        if !changed {
             return false;
         }
-        self.link_locals = now;
         for pair in std::mem::take(&mut self.resolved) {
             for id in pair {
                 self.release_kernel(id);
@@ -479,11 +486,19 @@ impl Table {
     /// Takes the stand-ins of IPv4 gateways; true if they differ from
     /// before, in which case the resolutions for IPv6 routes are dropped
     /// (and the caller marks IPv6 routes dirty).
-    pub(super) fn set_stand_ins(&mut self, now: HashMap<NextHop, StandIn>) -> bool {
-        if now == self.stand_ins {
+    /// Only a change for a gateway in `wanted` counts.
+    pub(super) fn set_stand_ins(
+        &mut self,
+        now: HashMap<NextHop, StandIn>,
+        wanted: &[NextHop],
+    ) -> bool {
+        let changed = wanted
+            .iter()
+            .any(|gw| self.stand_ins.get(gw) != now.get(gw));
+        self.stand_ins = now;
+        if !changed {
             return false;
         }
-        self.stand_ins = now;
         for idx in 0..self.resolved.len() {
             let id = std::mem::replace(&mut self.resolved[idx][1], NONE);
             self.release_kernel(id);

@@ -36,9 +36,10 @@ const OVERRUN_DEBOUNCE: Duration = Duration::from_secs(5);
 /// 1 s apart, so a round a second costs little of that time.
 const GATEWAY_PROBE_INTERVAL: Duration = Duration::from_secs(1);
 /// How often the neighbour tables are read for the IPv6 stand-ins of IPv4
-/// gateways (only while IPv6 routes have IPv4 gateways): a new route waits
-/// at most this long, and a node whose MAC or link-local address changed
-/// is followed within it.
+/// gateways and the interfaces of link-local ones (only while routes have
+/// such gateways): a new route waits at most this long, and a node whose
+/// MAC changed is followed within it once the kernel's ARP entry has the
+/// new MAC.
 const STAND_IN_INTERVAL: Duration = Duration::from_secs(1);
 
 enum Command {
