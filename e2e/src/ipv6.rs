@@ -10,7 +10,7 @@
 //! | 1       | `fd00:10:241:N::/64`   | `fd00:11::248`   |
 //! | 2       | `fd00:10:242:N::/64`   | `fd00:12::247`   |
 
-use crate::topology::NodeSpec;
+use crate::node::NodeSpec;
 use crate::{Error, Result};
 use std::net::Ipv6Addr;
 use testbed::Netns;
@@ -166,7 +166,7 @@ pub fn parse_routes(json: &str) -> Result<Vec<Route6>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::topology::lab_nodes;
+    use crate::node::lab_nodes;
 
     #[test]
     fn node_addresses_mirror_the_ipv4_plan() {

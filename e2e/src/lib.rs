@@ -26,6 +26,7 @@ pub mod gobgp;
 pub mod http;
 pub mod ipv6;
 pub mod kernel;
+pub mod node;
 pub mod rogue;
 pub mod router;
 pub mod topology;
