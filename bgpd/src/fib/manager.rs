@@ -16,8 +16,8 @@ use super::table::Table;
 use super::{Connected, Fib, FibChange, FibError, FibOp, NextHop, Reach, Solicit};
 use crate::config::FibConfig;
 
-/// Rounds of [`FibManager::refresh_neighbours`] (about a second each)
-/// between two pings of all nodes on one link.
+/// Most rounds of [`FibManager::refresh_neighbours`] (about a second
+/// each) between two pings of all nodes on one link.
 const ALL_NODES_EVERY: usize = 30;
 
 /// How many times a batch is retried after a resync when the backend
@@ -42,8 +42,9 @@ pub struct FibManager<F: Fib> {
     t: Table,
     /// Calls of [`FibManager::refresh_neighbours`] that read the tables.
     neighbour_rounds: usize,
-    /// The round each interface's nodes were last pinged in.
-    all_nodes_pinged: HashMap<u32, usize>,
+    /// Per interface whose nodes are being pinged: the round of the last
+    /// ping and the rounds to wait before the next.
+    all_nodes_pinged: HashMap<u32, (usize, usize)>,
 }
 
 impl<F: Fib> FibManager<F> {
@@ -250,16 +251,18 @@ impl<F: Fib> FibManager<F> {
         self.neighbour_rounds = self.neighbour_rounds.wrapping_add(1);
         let round = self.neighbour_rounds;
         let mut plan = stand_in::plan(&wanted, &self.t.stand_ins, &neighbours, round);
-        // Every node on a link answers a ping of all nodes: once in a
-        // while per link is enough.
+        // Every node on a link answers a ping of all nodes: while a link
+        // needs them, the pings back off (1, 2, 4, ... rounds apart, at
+        // most ALL_NODES_EVERY), starting afresh once it needs none.
         let pinged = &mut self.all_nodes_pinged;
+        pinged.retain(|ifindex, _| plan.solicits.contains(&Solicit::AllNodes(*ifindex)));
         plan.solicits.retain(|s| match s {
             Solicit::AllNodes(ifindex) => {
-                let due = pinged
-                    .get(ifindex)
-                    .is_none_or(|last| round.wrapping_sub(*last) >= ALL_NODES_EVERY);
+                let (last, gap) = pinged.entry(*ifindex).or_insert((round, 0));
+                let due = round.wrapping_sub(*last) >= *gap;
                 if due {
-                    pinged.insert(*ifindex, round);
+                    *last = round;
+                    *gap = (*gap * 2).clamp(1, ALL_NODES_EVERY);
                 }
                 due
             }

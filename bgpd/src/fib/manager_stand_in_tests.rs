@@ -270,18 +270,35 @@ async fn with_one_ipv6_link_a_link_local_gateway_needs_no_lookup() {
 }
 
 #[tokio::test]
-async fn all_nodes_on_a_link_are_pinged_once_in_a_while() {
+async fn all_nodes_on_a_link_are_pinged_less_and_less_often() {
     let (mem, mut m) = lab().await;
     mem.set_neighbours(vec![neigh("172.18.0.2", MAC_2)]);
+    let pings = |mem: &MemoryFib| {
+        mem.solicited()
+            .iter()
+            .filter(|s| matches!(s, Solicit::AllNodes(_)))
+            .count()
+    };
+    // Rounds 1, 2, 4, 8, 16, then every 30: 32, 62, 92.
+    for _ in 0..100 {
+        m.refresh_neighbours().await.unwrap();
+    }
+    assert_eq!(pings(&mem), 8);
+    // Found: the pings stop, and start afresh for the next node missing.
+    mem.set_neighbours(vec![
+        neigh("172.18.0.2", MAC_2),
+        neigh("fe80::42:acff:fe12:2", MAC_2),
+    ]);
     for _ in 0..10 {
         m.refresh_neighbours().await.unwrap();
     }
-    let pings = mem
-        .solicited()
-        .iter()
-        .filter(|s| matches!(s, Solicit::AllNodes(_)))
-        .count();
-    assert_eq!(pings, 1, "{:?}", mem.solicited());
+    assert_eq!(pings(&mem), 8);
+    mem.set_neighbours(vec![
+        neigh("172.18.0.2", MAC_NEW),
+        neigh("fe80::42:acff:fe12:2", MAC_2),
+    ]);
+    m.refresh_neighbours().await.unwrap();
+    assert_eq!(pings(&mem), 9);
 }
 
 #[tokio::test]
