@@ -61,9 +61,13 @@ impl NodeSpec {
     }
 }
 
-/// The router's side: `fe80::5` on each cluster link.
+/// The router's side: `fe80::5` on each cluster link. IPv6 is turned on
+/// first: Docker turns it off in a container on a network without IPv6
+/// (the rbgpd image as router).
 pub fn wire_router(router: &Netns, devs: &[&str]) -> Result<()> {
+    router.sysctl("net.ipv6.conf.all.disable_ipv6", "0")?;
     for dev in devs {
+        router.sysctl(&format!("net.ipv6.conf.{dev}.disable_ipv6"), "0")?;
         router.ip(&[
             "addr",
             "add",
