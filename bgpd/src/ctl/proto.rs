@@ -552,11 +552,18 @@ pub enum EventKind {
     },
 }
 
+/// Milliseconds since the Unix epoch (0 if the clock is before 1970).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 impl Event {
     /// An event stamped with the current time.
     pub fn now(kind: EventKind) -> Event {
         Event {
-            unix_ms: super::server::now_ms(),
+            unix_ms: now_ms(),
             kind,
         }
     }

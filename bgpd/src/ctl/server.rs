@@ -241,7 +241,7 @@ async fn watch(
             ev = rx.recv() => match ev {
                 Ok(event) => write_response(w, Response::Event { event }).await?,
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    let event = Event { unix_ms: now_ms(), kind: EventKind::Lagged { missed } };
+                    let event = Event::now(EventKind::Lagged { missed });
                     write_response(w, Response::Event { event }).await?;
                 }
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
@@ -250,11 +250,4 @@ async fn watch(
             n = reader.read(&mut scratch) => if n? == 0 { return Ok(()) },
         }
     }
-}
-
-/// Milliseconds since the Unix epoch (0 if the clock is before 1970).
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -12,7 +12,7 @@ use bgp_proto::Prefix;
 
 use super::stand_in::{self, StandIn};
 use super::status::{FibStatus, FibSummary};
-use super::table::Table;
+use super::table::{Table, WRITE_BATCH};
 use super::{Connected, Fib, FibChange, FibError, FibOp, NextHop, Reach, Solicit};
 use crate::config::FibConfig;
 
@@ -23,11 +23,6 @@ const ALL_NODES_EVERY: usize = 30;
 /// How many times a batch is retried after a resync when the backend
 /// reports lost messages.
 const MAX_DESYNC_RETRIES: usize = 3;
-
-/// Most ops handed to the backend at once: bounds the memory of a big load
-/// (one op and a few dozen netlink bytes per route in flight, not a
-/// million), while each batch is still large enough to fill the socket.
-pub const WRITE_BATCH: usize = 16_384;
 
 /// Owns the desired table and drives a [`Fib`] backend towards it.
 ///

@@ -20,10 +20,14 @@ use bgp_proto::Prefix;
 use hashbrown::HashSet as FastSet;
 
 use super::lists::{ListId, Lists, NONE};
-use super::manager::WRITE_BATCH;
 use super::prefix_map::{PrefixMap, PrefixQueue};
 use super::stand_in::StandIn;
 use super::{Connected, FibChange, FibError, FibOp, FibRoute, NextHop, OpFailure};
+
+/// Most ops handed to the backend at once: bounds the memory of a big load
+/// (one op and a few dozen netlink bytes per route in flight, not a
+/// million), while each batch is still large enough to fill the socket.
+pub(super) const WRITE_BATCH: usize = 16_384;
 
 /// What the manager knows about one prefix. Next-hop lists are interned
 /// (a table of a million routes shares a handful of lists), so an entry
