@@ -40,21 +40,37 @@ fn ann(prefix: &str, nhs: &[&str]) -> FibChange {
     FibChange::announce(p(prefix), nhs.iter().map(|s| ip(s)).collect())
 }
 
-/// A manager on an IPv4 network (interface 2) with IPv6 routes learned
-/// over IPv4 sessions: Cilium's IPv4-mapped next hops.
-async fn lab() -> (MemoryFib, FibManager<MemoryFib>) {
-    let mem = MemoryFib::new();
-    mem.set_connected(vec![Connected {
-        prefix: p("172.18.0.0/16"),
-        local: ip("172.18.0.5"),
-        ifindex: 2,
-    }]);
+fn conn(net: &str, local: &str, ifindex: u32) -> Connected {
+    Connected {
+        prefix: p(net),
+        local: ip(local),
+        ifindex,
+    }
+}
+
+/// `mem` with these connected networks, and a started manager on it
+/// (routes removed at exit).
+async fn manager_on(mem: &MemoryFib, connected: Vec<Connected>) -> FibManager<MemoryFib> {
+    mem.set_connected(connected);
     let cfg = FibConfig {
         persist: false,
         ..FibConfig::default()
     };
     let mut m = FibManager::new(mem.clone(), &cfg);
     m.start().await.unwrap();
+    m
+}
+
+/// The IPv4 network of interface 2.
+fn ipv4_link() -> Vec<Connected> {
+    vec![conn("172.18.0.0/16", "172.18.0.5", 2)]
+}
+
+/// A manager on an IPv4 network (interface 2) with IPv6 routes learned
+/// over IPv4 sessions: Cilium's IPv4-mapped next hops.
+async fn lab() -> (MemoryFib, FibManager<MemoryFib>) {
+    let mem = MemoryFib::new();
+    let mut m = manager_on(&mem, ipv4_link()).await;
     m.update(&[
         ann(POD, &["::ffff:172.18.0.2"]),
         ann(LB, &["::ffff:172.18.0.2", "::ffff:172.18.0.3"]),
@@ -190,21 +206,11 @@ async fn without_ipv6_routes_via_ipv4_nothing_is_read_or_asked() {
 /// Two interfaces with IPv6 (2 and 3), as a router between links.
 async fn two_links() -> (MemoryFib, FibManager<MemoryFib>) {
     let mem = MemoryFib::new();
-    let conn = |net: &str, local: &str, ifindex| Connected {
-        prefix: p(net),
-        local: ip(local),
-        ifindex,
-    };
-    mem.set_connected(vec![
+    let links = vec![
         conn("fe80::/64", "fe80::1", 2),
         conn("fe80::/64", "fe80::1:1", 3),
-    ]);
-    let cfg = FibConfig {
-        persist: false,
-        ..FibConfig::default()
-    };
-    let mut m = FibManager::new(mem.clone(), &cfg);
-    m.start().await.unwrap();
+    ];
+    let m = manager_on(&mem, links).await;
     (mem, m)
 }
 
@@ -247,17 +253,7 @@ async fn link_local_gateways_go_out_of_the_interface_whose_table_holds_them() {
 #[tokio::test]
 async fn with_one_ipv6_link_a_link_local_gateway_needs_no_lookup() {
     let mem = MemoryFib::new();
-    mem.set_connected(vec![Connected {
-        prefix: p("fe80::/64"),
-        local: ip("fe80::1"),
-        ifindex: 2,
-    }]);
-    let cfg = FibConfig {
-        persist: false,
-        ..FibConfig::default()
-    };
-    let mut m = FibManager::new(mem.clone(), &cfg);
-    m.start().await.unwrap();
+    let mut m = manager_on(&mem, vec![conn("fe80::/64", "fe80::1", 2)]).await;
     m.update(&[
         ann("fd00:1::/64", &["fe80::2"]),
         ann("fd00:2::/64", &["fe80::1"]),
@@ -304,23 +300,13 @@ async fn all_nodes_on_a_link_are_pinged_less_and_less_often() {
 #[tokio::test]
 async fn routes_a_previous_run_left_via_stand_ins_survive_the_end_of_start_up() {
     let mem = MemoryFib::new();
-    mem.set_connected(vec![Connected {
-        prefix: p("172.18.0.0/16"),
-        local: ip("172.18.0.5"),
-        ifindex: 2,
-    }]);
     // Left by the previous run: link-locals are on-link for the kernel.
     mem.insert(FibRoute::new(p(POD), vec![nh("fe80::42:acff:fe12:2")]));
     mem.set_neighbours(vec![
         neigh("172.18.0.2", MAC_2),
         neigh("fe80::42:acff:fe12:2", MAC_2),
     ]);
-    let cfg = FibConfig {
-        persist: false,
-        ..FibConfig::default()
-    };
-    let mut m = FibManager::new(mem.clone(), &cfg);
-    m.start().await.unwrap();
+    let mut m = manager_on(&mem, ipv4_link()).await;
     m.update(&[ann(POD, &["::ffff:172.18.0.2"])]).await.unwrap();
     // End-of-RIB came before the first neighbour round.
     m.startup_complete().await.unwrap();

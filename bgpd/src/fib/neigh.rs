@@ -143,38 +143,47 @@ async fn dump(
     family: AddressFamily,
     table: &mut HashMap<(u32, IpAddr), Entry>,
 ) -> Result<(), FibError> {
+    each_entry(handle, family, |m| {
+        if let Some((addr, entry)) = to_entry(m) {
+            table.insert((m.header.ifindex, addr), entry);
+        }
+    })
+    .await
+}
+
+/// Calls `f` with every entry of the neighbour table of `family`.
+async fn each_entry(
+    handle: &rtnetlink::Handle,
+    family: AddressFamily,
+    mut f: impl FnMut(&NeighbourMessage),
+) -> Result<(), FibError> {
     let mut entries = handle
         .neighbours()
         .get()
         .set_address_family(family)
         .execute();
     while let Some(m) = entries.try_next().await.map_err(failed("neighbour dump"))? {
-        if let Some((addr, entry)) = to_entry(&m) {
-            table.insert((m.header.ifindex, addr), entry);
-        }
+        f(&m);
     }
     Ok(())
 }
 
+/// The address an entry is for.
+fn destination(m: &NeighbourMessage) -> Option<IpAddr> {
+    m.attributes.iter().find_map(|a| match a {
+        NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => Some(IpAddr::V4(*v4)),
+        NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    })
+}
+
 fn to_entry(m: &NeighbourMessage) -> Option<(IpAddr, Entry)> {
-    let mut addr = None;
-    let mut foreign = m.header.flags.contains(NeighbourFlags::ExtLearned);
-    for a in &m.attributes {
-        match a {
-            NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => {
-                addr = Some(IpAddr::V4(*v4));
-            }
-            NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => {
-                addr = Some(IpAddr::V6(*v6));
-            }
-            NeighbourAttribute::ExtFlags(f) if f.contains(NeighbourExtFlags::Managed) => {
-                foreign = true;
-            }
-            _ => {}
-        }
-    }
+    let managed = m.attributes.iter().any(
+        |a| matches!(a, NeighbourAttribute::ExtFlags(f) if f.contains(NeighbourExtFlags::Managed)),
+    );
+    let foreign = managed || m.header.flags.contains(NeighbourFlags::ExtLearned);
     Some((
-        addr?,
+        destination(m)?,
         Entry {
             state: m.header.state,
             foreign,
@@ -187,16 +196,7 @@ fn to_entry(m: &NeighbourMessage) -> Option<(IpAddr, Entry)> {
 pub(super) async fn neighbours(handle: &rtnetlink::Handle) -> Result<Vec<Neighbour>, FibError> {
     let mut out = Vec::new();
     for family in [AddressFamily::Inet, AddressFamily::Inet6] {
-        let mut entries = handle
-            .neighbours()
-            .get()
-            .set_address_family(family)
-            .execute();
-        while let Some(m) = entries.try_next().await.map_err(failed("neighbour dump"))? {
-            if let Some(n) = to_neighbour(&m) {
-                out.push(n);
-            }
-        }
+        each_entry(handle, family, |m| out.extend(to_neighbour(m))).await?;
     }
     Ok(out)
 }
@@ -210,25 +210,15 @@ fn to_neighbour(m: &NeighbourMessage) -> Option<Neighbour> {
             | NeighbourState::Probe
             | NeighbourState::Permanent
     );
-    let mut addr = None;
-    let mut mac = None;
-    for a in &m.attributes {
-        match a {
-            NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => {
-                addr = Some(IpAddr::V4(*v4));
-            }
-            NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => {
-                addr = Some(IpAddr::V6(*v6));
-            }
-            NeighbourAttribute::LinkLayerAddress(l) if valid => {
-                mac = <[u8; 6]>::try_from(l.as_slice()).ok().map(Mac);
-            }
-            _ => {}
+    let mac = m.attributes.iter().find_map(|a| match a {
+        NeighbourAttribute::LinkLayerAddress(l) if valid => {
+            <[u8; 6]>::try_from(l.as_slice()).ok().map(Mac)
         }
-    }
+        _ => None,
+    });
     Some(Neighbour {
         ifindex: m.header.ifindex,
-        addr: addr?,
+        addr: destination(m)?,
         mac,
     })
 }

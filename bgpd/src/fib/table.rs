@@ -412,29 +412,33 @@ impl Table {
             return false;
         }
         self.connected = now;
-        // Emptied: `target_id` grows it again as lists are resolved.
-        for pair in std::mem::take(&mut self.resolved) {
-            for id in pair {
-                self.release_kernel(id);
-            }
-        }
+        self.drop_resolutions(&[0, 1]);
         true
+    }
+
+    /// The next hops (canonical) of the lists resolved for the families
+    /// `resolved_for` picks (index 0: IPv4 routes, 1: IPv6), unsorted.
+    fn resolved_next_hops<'a>(
+        &'a self,
+        resolved_for: impl Fn(&[u32; 2]) -> bool + 'a,
+    ) -> impl Iterator<Item = IpAddr> + 'a {
+        self.resolved
+            .iter()
+            .enumerate()
+            .filter(move |(_, pair)| resolved_for(pair))
+            .filter_map(|(id, _)| u32::try_from(id).ok())
+            .flat_map(|id| self.wanted.get(id).iter())
+            .map(IpAddr::to_canonical)
     }
 
     /// The IPv4 gateways (with their interface) of the next-hop lists of
     /// IPv6 routes: those that need an IPv6 stand-in. Sorted.
     pub(super) fn stand_in_wanted(&self) -> Vec<NextHop> {
         let mut out: Vec<NextHop> = self
-            .resolved
-            .iter()
-            .enumerate()
-            .filter(|(_, pair)| pair[1] != NONE)
-            .filter_map(|(id, _)| u32::try_from(id).ok())
-            .flat_map(|id| self.wanted.get(id).iter())
-            .filter_map(|nh| {
-                let gw = nh.to_canonical();
-                let c = gw.is_ipv4().then(|| self.lookup_connected(gw)).flatten()?;
-                Some(NextHop {
+            .resolved_next_hops(|pair| pair[1] != NONE)
+            .filter(IpAddr::is_ipv4)
+            .filter_map(|gw| {
+                self.lookup_connected(gw).map(|c| NextHop {
                     gateway: gw,
                     ifindex: c.ifindex,
                 })
@@ -448,13 +452,8 @@ impl Table {
     /// The link-local gateways of every resolved next-hop list. Sorted.
     pub(super) fn link_local_wanted(&self) -> Vec<Ipv6Addr> {
         let mut out: Vec<Ipv6Addr> = self
-            .resolved
-            .iter()
-            .enumerate()
-            .filter(|(_, pair)| pair.iter().any(|id| *id != NONE))
-            .filter_map(|(id, _)| u32::try_from(id).ok())
-            .flat_map(|id| self.wanted.get(id).iter())
-            .filter_map(|nh| match nh.to_canonical() {
+            .resolved_next_hops(|pair| pair.iter().any(|id| *id != NONE))
+            .filter_map(|nh| match nh {
                 IpAddr::V6(a) if a.is_unicast_link_local() => Some(a),
                 _ => None,
             })
@@ -476,15 +475,10 @@ impl Table {
     ) -> bool {
         let changed = wanted.iter().any(|a| self.link_locals.get(a) != now.get(a));
         self.link_locals = now;
-        if !changed {
-            return false;
+        if changed {
+            self.drop_resolutions(&[0, 1]);
         }
-        for pair in std::mem::take(&mut self.resolved) {
-            for id in pair {
-                self.release_kernel(id);
-            }
-        }
-        true
+        changed
     }
 
     /// Takes the stand-ins of IPv4 gateways; true if they differ from
@@ -500,14 +494,21 @@ impl Table {
             .iter()
             .any(|gw| self.stand_ins.get(gw) != now.get(gw));
         self.stand_ins = now;
-        if !changed {
-            return false;
+        if changed {
+            self.drop_resolutions(&[1]);
         }
+        changed
+    }
+
+    /// Forgets the cached resolutions for the route families `families`
+    /// (0: IPv4, 1: IPv6); `target_id` computes them again as needed.
+    fn drop_resolutions(&mut self, families: &[usize]) {
         for idx in 0..self.resolved.len() {
-            let id = std::mem::replace(&mut self.resolved[idx][1], NONE);
-            self.release_kernel(id);
+            for &f in families {
+                let id = std::mem::replace(&mut self.resolved[idx][f], NONE);
+                self.release_kernel(id);
+            }
         }
-        true
     }
 
     /// Replaces what we believe the backend holds with `routes` (a dump).
