@@ -114,6 +114,13 @@ proptest! {
         seed in any::<u64>(),
         acm in any::<bool>(),
     ) {
+        // One path per (peer, path id), as in a RIB: two paths of the same
+        // identity that differ elsewhere (say, in neighbor AS with MED not
+        // compared across ASes) have no order between them.
+        let mut cands = cands;
+        for (i, c) in cands.iter_mut().enumerate() {
+            c.peer_id = u32::try_from(i).unwrap();
+        }
         let mut shuffled = cands.clone();
         // A deterministic shuffle from the seed.
         let mut s = seed | 1;
