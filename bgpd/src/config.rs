@@ -130,8 +130,9 @@ pub struct RouterConfig {
     pub max_restart_time: u16,
 }
 
-/// One `[[neighbor]]`: either `address` (one peer) or `range` (dynamic
-/// neighbors: any address inside it may connect).
+/// One `[[neighbor]]`: `address` (one peer), `range` (dynamic neighbors:
+/// any address inside it may connect) or `interface` (unnumbered: the
+/// router on each matching link).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NeighborConfig {
@@ -139,6 +140,12 @@ pub struct NeighborConfig {
     pub address: Option<IpAddr>,
     /// Prefix whose addresses may connect (dynamic neighbors).
     pub range: Option<IpNetwork>,
+    /// Interface name, or a pattern with `*` (`"veth*"`): unnumbered
+    /// peering over IPv6 link-local with the router on each matching link
+    /// (one per link), found from its router advertisements or its
+    /// connection, as FRR's `neighbor eth1 interface`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
     /// Most sessions a range accepts at once.
     #[serde(default = "default_range_limit")]
     pub limit: usize,
@@ -205,7 +212,8 @@ pub struct NeighborConfig {
     pub add_path_receive: bool,
     /// Offer the Extended Next Hop Encoding capability (RFC 8950) for IPv4
     /// unicast with IPv6 next hops; unset: on for an IPv6 `address` or
-    /// `range`, off otherwise (see [`NeighborConfig::extended_next_hop`]).
+    /// `range` and for `interface`, off otherwise (see
+    /// [`NeighborConfig::extended_next_hop`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extended_next_hop: Option<bool>,
     /// Start administratively down.
@@ -216,15 +224,44 @@ pub struct NeighborConfig {
 impl NeighborConfig {
     /// Whether our OPEN offers the Extended Next Hop Encoding capability
     /// (RFC 8950) for IPv4 unicast: as configured, else when the
-    /// neighbor's `address` (or `range`) is IPv6, link-local included.
+    /// neighbor's `address` (or `range`) is IPv6, link-local included, or
+    /// it is an `interface` neighbor (its sessions run over link-local).
     pub fn extended_next_hop(&self) -> bool {
         self.extended_next_hop
             .unwrap_or(match (self.address, self.range) {
                 (Some(a), _) => a.is_ipv6(),
                 (None, Some(r)) => r.is_ipv6(),
-                (None, None) => false,
+                (None, None) => self.interface.is_some(),
             })
     }
+
+    /// Whether the link `name` is one of this `interface` neighbor's.
+    pub fn matches_link(&self, name: &str) -> bool {
+        self.interface
+            .as_deref()
+            .is_some_and(|pattern| link_pattern_matches(pattern, name))
+    }
+}
+
+/// Whether interface `name` matches `pattern`, where each `*` stands for
+/// any run of characters (interface names hold no other wildcard).
+pub fn link_pattern_matches(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let mut parts: Vec<&str> = parts.collect();
+    let Some(last) = parts.pop() else {
+        return rest.is_empty();
+    };
+    for part in parts {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// `max_prefixes = { limit = 1000, action = "stop", restart_after = 60 }`.

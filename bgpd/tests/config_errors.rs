@@ -268,13 +268,53 @@ fn address_and_range() {
         err_with(
             "[[neighbor]]\naddress = \"172.18.0.2\"\nrange = \"172.18.0.0/16\"\nremote_as = 1\n"
         ),
-        "rbgpd.toml:6:9: neighbor[0].range: neighbor has both address and range, expected \
-         exactly one: address for one peer, range for dynamic neighbors"
+        "rbgpd.toml:6:9: neighbor[0].range: neighbor has more than one of address, range and \
+         interface, expected exactly one: address for one peer, range for dynamic neighbors, \
+         interface for unnumbered peering"
     );
     assert_eq!(
         err_with("\n[[neighbor]]\nremote_as = 65100\n"),
-        "rbgpd.toml:5:1: neighbor[0]: neighbor has neither address nor range, expected one: \
-         address = \"ADDRESS\" for one peer or range = \"PREFIX\" for dynamic neighbors"
+        "rbgpd.toml:5:1: neighbor[0]: neighbor has no address, range or interface, expected \
+         one: address = \"ADDRESS\" for one peer, range = \"PREFIX\" for dynamic neighbors or \
+         interface = \"NAME\" for unnumbered peering"
+    );
+}
+
+#[test]
+fn interface_neighbors() {
+    let parse = |rest: &str| config::parse(&format!("{ROUTER}{rest}"), "rbgpd.toml").unwrap();
+    let one = "[[neighbor]]\ninterface = \"eth1\"\nremote_as = 65100\n";
+    let c = parse(one);
+    let n = &c.neighbors[0];
+    assert!(
+        n.extended_next_hop(),
+        "unnumbered sessions carry IPv4 over IPv6"
+    );
+    assert!(n.matches_link("eth1") && !n.matches_link("eth10") && !n.matches_link("eth"));
+    let many = parse("[[neighbor]]\ninterface = \"veth*\"\nremote_as = 65100\n");
+    let n = &many.neighbors[0];
+    assert!(n.matches_link("veth0") && n.matches_link("veth") && !n.matches_link("eth0"));
+    assert_eq!(
+        err_with("[[neighbor]]\ninterface = \"eth 1\"\nremote_as = 65100\n"),
+        "rbgpd.toml:5:13: neighbor[0].interface: interface \"eth 1\" is not an interface name, \
+         expected up to 15 characters without '/', ':', '%' or spaces, '*' matching any run \
+         (\"eth1\", \"veth*\")"
+    );
+    assert_eq!(
+        err_with(&format!("{one}\n{one}")),
+        "rbgpd.toml:9:13: neighbor[1].interface: duplicate neighbor interface \"eth1\", first \
+         defined at line 4"
+    );
+    assert_eq!(
+        err_with(&format!("{one}password = \"x\"\n")),
+        "rbgpd.toml:7:12: neighbor[0].password: password is not supported with interface (the \
+         peer's link-local address is learned), expected it left out"
+    );
+    assert_eq!(
+        err_with("[[neighbor]]\ninterface = \"eth1\"\naddress = \"fe80::1\"\nremote_as = 1\n"),
+        "rbgpd.toml:5:13: neighbor[0].interface: neighbor has more than one of address, range \
+         and interface, expected exactly one: address for one peer, range for dynamic \
+         neighbors, interface for unnumbered peering"
     );
 }
 

@@ -24,19 +24,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod dual_util;
 mod interop_util;
 
+use dual_util::{tcp_connects, DualLab, Role, FRR_BGPD, ZEBRA};
 use interop_util::{wait_for, GobgpdSpeaker, Rbgpctl};
 use serde_json::Value;
-use socket2::{Domain, Socket, Type};
-use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::time::Duration;
 use testbed::netns::veth;
-use testbed::{Netns, Proc};
-
-const ZEBRA: &str = "/usr/lib/frr/zebra";
-const FRR_BGPD: &str = "/usr/lib/frr/bgpd";
+use testbed::Netns;
 
 /// rbgpd's and FRR's ends of their link.
 const RT_FRR: &str = "2001:db8:1::1";
@@ -60,195 +55,25 @@ const FRR_HOST: &str = "10.1.1.1";
 const BIRD_NET: &str = "10.2.2.0/24";
 const BIRD_HOST: &str = "10.2.2.1";
 
-/// The namespaces of a test.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Role {
-    /// rbgpd's.
-    Rt,
-    Frr,
-    Bird,
-    /// Cilium-like nodes (gobgpd).
-    Node1,
-    Node2,
-}
-
-impl Role {
-    fn tag(self) -> &'static str {
-        match self {
-            Role::Rt => "r",
-            Role::Frr => "f",
-            Role::Bird => "b",
-            Role::Node1 => "n1",
-            Role::Node2 => "n2",
-        }
-    }
-}
-
-/// A test's namespaces, the processes in them and a scratch directory.
-/// Field order matters: processes go first.
-struct DualLab {
-    procs: Vec<Proc>,
-    namespaces: Vec<(Role, Netns)>,
-    dir: PathBuf,
-    socket: PathBuf,
-}
-
-impl Rbgpctl for DualLab {
-    fn socket(&self) -> &Path {
-        &self.socket
-    }
-}
-
-impl DualLab {
-    /// The namespaces of `roles`, wired up by `wire`, or `None` (with a
-    /// `SKIP:` line) where `programs` or namespaces are missing.
-    fn new(
-        name: &str,
-        programs: &[&str],
-        roles: &[Role],
-        wire: impl FnOnce(&DualLab) -> testbed::Result<()>,
-    ) -> Option<DualLab> {
-        if let Some(why) = testbed::missing(programs).or_else(testbed::netns_unavailable) {
-            testbed::skip(why);
-            return None;
-        }
-        let pid = std::process::id();
-        let dir = std::env::temp_dir().join(format!("rbgpd-dual-{name}-{pid}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        // FRR may drop privileges.
-        let _ = std::process::Command::new("chmod")
-            .arg("777")
-            .arg(&dir)
-            .status();
-        let socket = dir.join("ctl.sock");
-        let mut lab = DualLab {
-            procs: Vec::new(),
-            namespaces: Vec::new(),
-            dir,
-            socket,
-        };
-        let made = (|| -> testbed::Result<()> {
-            for r in roles {
-                let ns = Netns::create(&format!("rds-{name}-{pid}-{}", r.tag()))?;
-                ns.sysctl("net.ipv4.ip_forward", "1")?;
-                ns.sysctl("net.ipv6.conf.all.forwarding", "1")?;
-                lab.namespaces.push((*r, ns));
-            }
-            wire(&lab)
-        })();
-        if let Err(e) = made {
-            testbed::skip(format!("cannot set up the namespaces of {name}: {e}"));
-            return None;
-        }
-        Some(lab)
-    }
-
-    fn ns(&self, role: Role) -> &Netns {
-        &self.namespaces.iter().find(|(r, _)| *r == role).unwrap().1
-    }
-
-    fn spawn(&mut self, role: Role, program: &str, args: &[&str], log: &str) {
-        let p = Proc::spawn_in(self.ns(role), program, program, args, &self.dir.join(log))
-            .unwrap()
-            .kill_on_drop();
-        self.procs.push(p);
-    }
-
-    fn path(&self, file: &str) -> String {
-        self.dir.join(file).to_str().unwrap().to_string()
-    }
-
-    /// rbgpd with the FIB on and `neighbors` (address, AS), from its config
-    /// defaults otherwise (extended next hop on for IPv6 neighbors).
-    fn start_rbgpd(&mut self, neighbors: &[(&str, u32)]) {
-        let mut cfg = format!(
-            "[router]\nasn = 65000\nrouter_id = \"10.0.0.1\"\n\n\
-             [control]\nsocket = \"{}\"\n\n[log]\nlevel = \"info,bgpd=debug\"\n",
-            self.socket.display()
-        );
-        for (addr, asn) in neighbors {
-            cfg += &format!(
-                "\n[[neighbor]]\naddress = \"{addr}\"\nremote_as = {asn}\nconnect_retry = 1\n"
-            );
-        }
-        let conf = self.path("rbgpd.toml");
-        std::fs::write(&conf, cfg).unwrap();
-        self.spawn(
-            Role::Rt,
-            env!("CARGO_BIN_EXE_rbgpd"),
-            &["--config", &conf],
-            "rbgpd.log",
-        );
-        wait_for("rbgpd's control socket", 10, || {
-            self.ctl(&["show", "peers"])["peers"].is_array()
-        });
-    }
-
-    /// zebra and bgpd: `network 10.1.1.0/24` over the IPv6 session, with
-    /// RFC 8950.
-    fn start_frr(&mut self) {
-        let cfg = format!(
-            "frr defaults traditional\nhostname dual-frr\nlog stdout informational\n!\n\
+/// FRR's config: `network 10.1.1.0/24` over the IPv6 session, with RFC
+/// 8950.
+fn frr_config() -> String {
+    format!(
+        "frr defaults traditional\nhostname dual-frr\nlog stdout informational\n!\n\
              router bgp 65100\n bgp router-id {FRR_HOST}\n no bgp ebgp-requires-policy\n\
              \x20neighbor {RT_FRR} remote-as 65000\n\
              \x20neighbor {RT_FRR} capability extended-nexthop\n\
              \x20neighbor {RT_FRR} timers connect 1\n !\n\
              \x20address-family ipv4 unicast\n  network {FRR_NET}\n\
              \x20 neighbor {RT_FRR} activate\n exit-address-family\n!\n"
-        );
-        let conf = self.path("frr.conf");
-        std::fs::write(&conf, cfg).unwrap();
-        let vty = self.path("frr");
-        std::fs::create_dir_all(&vty).unwrap();
-        // zebra and bgpd run as user frr once started.
-        let _ = std::process::Command::new("chmod")
-            .arg("777")
-            .arg(&vty)
-            .status();
-        let zserv = format!("{vty}/zserv.api");
-        let zebra_pid = format!("{vty}/zebra.pid");
-        let bgpd_pid = format!("{vty}/bgpd.pid");
-        self.spawn(
-            Role::Frr,
-            ZEBRA,
-            &[
-                "-z",
-                &zserv,
-                "-i",
-                &zebra_pid,
-                "--vty_socket",
-                &vty,
-                "-f",
-                "/dev/null",
-            ],
-            "zebra.log",
-        );
-        wait_for("zebra's socket", 10, || Path::new(&zserv).exists());
-        self.spawn(
-            Role::Frr,
-            FRR_BGPD,
-            &[
-                "-z",
-                &zserv,
-                "-i",
-                &bgpd_pid,
-                "--vty_socket",
-                &vty,
-                "-f",
-                &conf,
-                "-P",
-                "0",
-            ],
-            "frr-bgpd.log",
-        );
-    }
+    )
+}
 
-    /// BIRD announcing the IPv4 prefix on its `lo` over the IPv6 session,
-    /// with RFC 8950, and writing BGP routes into its kernel.
-    fn start_bird(&mut self) {
-        let cfg = format!(
-            r#"log stderr all;
+/// BIRD's config: the IPv4 prefix on its `lo` over the IPv6 session, with
+/// RFC 8950, and BGP routes written into its kernel.
+fn bird_config() -> String {
+    format!(
+        r#"log stderr all;
 router id {BIRD_HOST};
 protocol device {{ }}
 protocol direct {{ ipv4; interface "lo"; }}
@@ -262,60 +87,7 @@ protocol bgp rbgpd {{
     ipv4 {{ extended next hop on; import all; export where source = RTS_DEVICE; }};
 }}
 "#
-        );
-        let conf = self.path("bird.conf");
-        std::fs::write(&conf, cfg).unwrap();
-        let ctl = self.path("bird.ctl");
-        let pid = self.path("bird.pid");
-        self.spawn(
-            Role::Bird,
-            "bird",
-            &["-f", "-c", &conf, "-s", &ctl, "-P", &pid],
-            "bird.log",
-        );
-    }
-
-    /// `ip -n NS route show PREFIX`.
-    fn kernel_route(&self, role: Role, prefix: &str) -> String {
-        let family = if prefix.contains(':') { "-6" } else { "-4" };
-        self.ns(role)
-            .ip(&[family, "route", "show", prefix])
-            .unwrap_or_default()
-    }
-
-    fn log_tail(&self, log: &str) -> String {
-        let text = std::fs::read_to_string(self.dir.join(log)).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-}
-
-impl Drop for DualLab {
-    fn drop(&mut self) {
-        self.procs.clear();
-        if std::thread::panicking() {
-            eprintln!("logs kept in {}", self.dir.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-/// Whether a TCP connection from `src` (in `from`) to a listener on `dst`
-/// (in `to`) completes: the SYN and the SYN-ACK each follow the routes of
-/// every namespace on the way.
-fn tcp_connects(from: &Netns, src: &str, to: &Netns, dst: &str) -> bool {
-    let dst = SocketAddr::new(dst.parse().unwrap(), 0);
-    let listener = to.run(|| TcpListener::bind(dst)).unwrap().unwrap();
-    let dst = listener.local_addr().unwrap();
-    let src = SocketAddr::new(src.parse().unwrap(), 0);
-    from.run(|| -> std::io::Result<()> {
-        let s = Socket::new(Domain::for_address(dst), Type::STREAM, None)?;
-        s.bind(&src.into())?;
-        s.connect_timeout(&dst.into(), Duration::from_secs(2))
-    })
-    .unwrap()
-    .is_ok()
+    )
 }
 
 /// Whether `rbgpctl show peer` lists RFC 8950 as negotiated with `peer`.
@@ -359,8 +131,8 @@ fn ipv4_routes_with_ipv6_next_hops_between_frr_and_bird_carry_traffic() {
         return;
     };
     lab.start_rbgpd(&[(FRR, 65100), (BIRD, 65200)]);
-    lab.start_frr();
-    lab.start_bird();
+    lab.start_frr(Role::Frr, &frr_config());
+    lab.start_bird(Role::Bird, &bird_config());
     wait_for("both sessions Established", 30, || {
         lab.established(FRR) && lab.established(BIRD)
     });
@@ -481,11 +253,7 @@ fn start_node(lab: &mut DualLab, role: Role, addr: &str, pod: &str) {
 
 /// The link-local address of `eth0` in `ns`.
 fn link_local(ns: &Netns) -> String {
-    let out = ns
-        .ip(&["-6", "-o", "addr", "show", "dev", "eth0", "scope", "link"])
-        .unwrap();
-    let cidr = out.split_whitespace().nth(3).unwrap_or_default();
-    cidr.split('/').next().unwrap_or_default().to_string()
+    dual_util::link_local(ns, "eth0")
 }
 
 /// The link-local address a node derives from `mac` (EUI-64).

@@ -118,6 +118,7 @@ fn peers() -> Vec<PeerSummary> {
         down_secs: None,
         families: vec![fam("ipv4-unicast", r, r, 6), fam("ipv6-unicast", 0, 0, 0)],
         dynamic: true,
+        interface: None,
     };
     vec![
         node("172.18.0.2", 3725, 2),
@@ -133,6 +134,7 @@ fn peers() -> Vec<PeerSummary> {
             down_secs: Some(42),
             families: vec![fam("ipv4-unicast", 0, 0, 0)],
             dynamic: false,
+            interface: None,
         },
         PeerSummary {
             address: ip("fd00::7"),
@@ -151,6 +153,26 @@ fn peers() -> Vec<PeerSummary> {
                 fam("ipv6-unicast", 0, 0, 0),
             ],
             dynamic: false,
+            interface: None,
+        },
+        PeerSummary {
+            address: ip("fe80::a8c1:abff:fe12:3456"),
+            description: None,
+            remote_as: 65400,
+            local_as: 65000,
+            state: PeerState::Established,
+            admin_down: false,
+            uptime_secs: Some(12),
+            down_secs: None,
+            families: vec![
+                FamilyCounters {
+                    next_hop: Some("ipv6".into()),
+                    ..fam("ipv4-unicast", 1, 1, 6)
+                },
+                fam("ipv6-unicast", 1, 1, 6),
+            ],
+            dynamic: true,
+            interface: Some("eth3".into()),
         },
         PeerSummary {
             address: ip("fd00::9"),
@@ -163,6 +185,7 @@ fn peers() -> Vec<PeerSummary> {
             down_secs: None,
             families: vec![],
             dynamic: false,
+            interface: None,
         },
     ]
 }

@@ -7,13 +7,16 @@ use ipnetwork::IpNetwork;
 use std::fmt;
 use std::net::IpAddr;
 
-/// How a neighbor is identified across reloads: its address or its range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// How a neighbor is identified across reloads: its address, its range or
+/// its interface pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NeighborKey {
     /// An explicit neighbor.
     Address(IpAddr),
     /// A dynamic neighbor range.
     Range(IpNetwork),
+    /// Unnumbered neighbors on the matching links.
+    Interface(String),
 }
 
 impl fmt::Display for NeighborKey {
@@ -21,18 +24,20 @@ impl fmt::Display for NeighborKey {
         match self {
             NeighborKey::Address(a) => a.fmt(f),
             NeighborKey::Range(r) => r.fmt(f),
+            NeighborKey::Interface(i) => write!(f, "interface {i}"),
         }
     }
 }
 
 impl NeighborConfig {
     /// The neighbor's identity (`None` only for a config that failed
-    /// validation: neither address nor range).
+    /// validation: no address, range or interface).
     pub fn key(&self) -> Option<NeighborKey> {
-        match (self.address, self.range) {
-            (Some(a), _) => Some(NeighborKey::Address(a)),
-            (None, Some(r)) => Some(NeighborKey::Range(r)),
-            (None, None) => None,
+        match (self.address, self.range, &self.interface) {
+            (Some(a), _, _) => Some(NeighborKey::Address(a)),
+            (None, Some(r), _) => Some(NeighborKey::Range(r)),
+            (None, None, Some(i)) => Some(NeighborKey::Interface(i.clone())),
+            (None, None, None) => None,
         }
     }
 }
@@ -70,11 +75,15 @@ impl ConfigDiff {
 /// Compares two (validated) configs.
 pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
     let mut d = ConfigDiff::default();
-    let find =
-        |c: &Config, k: NeighborKey| c.neighbors.iter().find(|n| n.key() == Some(k)).cloned();
+    let find = |c: &Config, k: &NeighborKey| {
+        c.neighbors
+            .iter()
+            .find(|n| n.key().as_ref() == Some(k))
+            .cloned()
+    };
     for n in &new.neighbors {
         let Some(k) = n.key() else { continue };
-        match find(old, k) {
+        match find(old, &k) {
             None => d.added.push(k),
             Some(o) if o != *n => d.changed.push(k),
             Some(_) => {}
@@ -82,7 +91,7 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
     }
     for n in &old.neighbors {
         if let Some(k) = n.key() {
-            if find(new, k).is_none() {
+            if find(new, &k).is_none() {
                 d.removed.push(k);
             }
         }

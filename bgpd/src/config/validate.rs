@@ -114,19 +114,40 @@ fn check_router(c: &mut Checker<'_, '_>, cfg: &Config, p: &KeyPath) {
 fn check_neighbors(c: &mut Checker<'_, '_>, cfg: &Config, policies: &[String]) {
     let mut seen_addr: HashMap<IpAddr, usize> = HashMap::new();
     let mut seen_range: HashMap<IpNetwork, usize> = HashMap::new();
+    let mut seen_link: HashMap<String, usize> = HashMap::new();
     for (i, n) in cfg.neighbors.iter().enumerate() {
         let p = KeyPath::default().key("neighbor").index(i);
-        match (n.address, n.range) {
-            (Some(_), Some(_)) => c.err(
-                &p.key("range"),
-                "neighbor has both address and range, expected exactly one: \
-                 address for one peer, range for dynamic neighbors"
+        let given = [
+            n.address.is_some(),
+            n.range.is_some(),
+            n.interface.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() > 1 {
+            let key = if n.interface.is_some() {
+                "interface"
+            } else {
+                "range"
+            };
+            c.err(
+                &p.key(key),
+                "neighbor has more than one of address, range and interface, expected \
+                 exactly one: address for one peer, range for dynamic neighbors, \
+                 interface for unnumbered peering"
                     .into(),
-            ),
+            );
+            continue;
+        }
+        if let Some(pattern) = &n.interface {
+            check_interface(c, &p, n, (pattern, i), &mut seen_link);
+        }
+        match (n.address, n.range) {
+            (Some(_), Some(_)) => {}
+            (None, None) if n.interface.is_some() => {}
             (None, None) => c.err(
                 &p,
-                "neighbor has neither address nor range, expected one: \
-                 address = \"ADDRESS\" for one peer or range = \"PREFIX\" for dynamic neighbors"
+                "neighbor has no address, range or interface, expected one: \
+                 address = \"ADDRESS\" for one peer, range = \"PREFIX\" for dynamic \
+                 neighbors or interface = \"NAME\" for unnumbered peering"
                     .into(),
             ),
             (Some(a), None) => {
@@ -172,6 +193,58 @@ fn check_neighbors(c: &mut Checker<'_, '_>, cfg: &Config, policies: &[String]) {
         check_neighbor_values(c, &p, n);
         check_policy_ref(c, &p.key("import"), &n.import, policies);
         check_policy_ref(c, &p.key("export"), &n.export, policies);
+    }
+}
+
+/// An `interface` neighbor: a name or `*` pattern the kernel could have
+/// (at most 15 octets, no `/`, whitespace or `%`), given once, and none of
+/// the settings that need a fixed address.
+fn check_interface(
+    c: &mut Checker<'_, '_>,
+    p: &KeyPath,
+    n: &NeighborConfig,
+    (pattern, index): (&str, usize),
+    seen: &mut HashMap<String, usize>,
+) {
+    let bad = |ch: char| ch == '/' || ch == '%' || ch == ':' || ch.is_whitespace();
+    if pattern.is_empty() || pattern.len() > 15 || pattern.chars().any(bad) {
+        c.err(
+            &p.key("interface"),
+            format!(
+                "interface {pattern:?} is not an interface name, expected up to 15 \
+                 characters without '/', ':', '%' or spaces, '*' matching any run \
+                 (\"eth1\", \"veth*\")"
+            ),
+        );
+    }
+    if let Some(&j) = seen.get(pattern) {
+        let first = c.loc.line_of(&KeyPath::default().key("neighbor").index(j));
+        c.err(
+            &p.key("interface"),
+            format!("duplicate neighbor interface {pattern:?}, first defined at line {first}"),
+        );
+    } else {
+        seen.insert(pattern.to_string(), index);
+    }
+    for (key, set) in [
+        ("password", n.password.is_some()),
+        ("local_address", n.local_address.is_some()),
+    ] {
+        if set {
+            c.err(
+                &p.key(key),
+                format!(
+                    "{key} is not supported with interface (the peer's link-local address \
+                     is learned), expected it left out"
+                ),
+            );
+        }
+    }
+    if n.limit == 0 {
+        c.err(
+            &p.key("limit"),
+            "limit 0 is invalid, expected 1 or more sessions".into(),
+        );
     }
 }
 

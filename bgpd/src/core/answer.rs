@@ -74,9 +74,17 @@ impl Core {
         }
     }
 
-    /// The config entry of a neighbor: its own, or its range's.
-    fn neighbor_config(&self, addr: IpAddr) -> Option<&crate::config::NeighborConfig> {
+    /// The config entry of a neighbor: its own, its range's, or that of
+    /// the `interface` its link matches.
+    fn neighbor_config(
+        &self,
+        addr: IpAddr,
+        link: Option<&str>,
+    ) -> Option<&crate::config::NeighborConfig> {
         let ns = &self.config.neighbors;
+        if let Some(link) = link {
+            return ns.iter().find(|n| n.matches_link(link));
+        }
         ns.iter().find(|n| n.address == Some(addr)).or_else(|| {
             ns.iter()
                 .find(|n| n.range.is_some_and(|r| r.contains(addr)))
@@ -140,6 +148,7 @@ impl Core {
             down_secs,
             families: self.family_counters(p),
             dynamic: p.dynamic,
+            interface: p.interface.clone(),
         }
     }
 
@@ -152,7 +161,7 @@ impl Core {
             local_addr: p.local,
             remote_addr: p.remote,
             configured_hold_time: self
-                .neighbor_config(p.addr)
+                .neighbor_config(p.addr, p.interface.as_deref())
                 .map(|n| n.hold_time)
                 .unwrap_or(0),
             hold_time: neg.map(|n| n.hold_time),

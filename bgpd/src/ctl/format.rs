@@ -102,9 +102,9 @@ pub fn peers_table(peers: &[PeerSummary]) -> String {
     let mut rows = Vec::new();
     for p in peers {
         let mut first = vec![if p.dynamic {
-            format!("{} (dynamic)", p.address)
+            format!("{} (dynamic)", p.shown_address())
         } else {
-            p.address.to_string()
+            p.shown_address()
         }];
         if with_desc {
             first.push(p.description.clone().unwrap_or_default());
@@ -149,7 +149,7 @@ pub fn peer_detail(d: &PeerDetail) -> String {
     let p = &d.summary;
     let mut out = format!(
         "Peer {}, remote AS {}, local AS {}{}\n",
-        p.address,
+        p.shown_address(),
         p.remote_as,
         p.local_as,
         if p.dynamic { ", dynamic" } else { "" }

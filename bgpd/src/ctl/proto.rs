@@ -283,9 +283,22 @@ pub struct PeerSummary {
     /// Negotiated (or configured, when down) families with counters.
     #[serde(default)]
     pub families: Vec<FamilyCounters>,
-    /// Accepted through a neighbor range.
+    /// Accepted through a neighbor range (or found on an interface).
     #[serde(default)]
     pub dynamic: bool,
+    /// The link of an unnumbered neighbor (its address is link-local).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+}
+
+impl PeerSummary {
+    /// The address as shown: `fe80::1%eth1` for an unnumbered neighbor.
+    pub fn shown_address(&self) -> String {
+        match &self.interface {
+            Some(i) => format!("{}%{i}", self.address),
+            None => self.address.to_string(),
+        }
+    }
 }
 
 /// Message counters of one direction.

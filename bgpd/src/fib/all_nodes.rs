@@ -15,9 +15,6 @@ use std::net::{Ipv6Addr, SocketAddrV6};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-/// `ICMP6_FILTER` (linux/icmpv6.h): which ICMPv6 types the socket takes.
-const ICMP6_FILTER: libc::c_int = 1;
-
 /// The raw socket, opened on first use.
 #[derive(Debug, Default)]
 pub(super) struct AllNodesPinger {
@@ -69,20 +66,6 @@ fn open() -> std::io::Result<Socket> {
     s.set_nonblocking(true)?;
     s.set_multicast_hops_v6(1)?;
     s.set_multicast_loop_v6(false)?;
-    let block_all = [u32::MAX; 8];
-    // SAFETY: `block_all` is a valid `struct icmp6_filter` (eight 32-bit
-    // words) that outlives the call, and its size is passed with it.
-    let rc = unsafe {
-        libc::setsockopt(
-            std::os::fd::AsRawFd::as_raw_fd(&s),
-            libc::IPPROTO_ICMPV6,
-            ICMP6_FILTER,
-            block_all.as_ptr().cast(),
-            std::mem::size_of_val(&block_all) as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
+    crate::peer::router_advert::set_icmp6_filter(&s, &[])?;
     Ok(s)
 }

@@ -5,7 +5,7 @@
 //! and reports every forgotten neighbor to the core.
 
 use super::listener;
-use super::registry::{Admit, Counts, RangeEntry, Registry, Started};
+use super::registry::{Admit, Counts, LinkSource, RangeEntry, RangeKey, Registry, Started};
 use super::spec::{LocalSettings, NeighborSpec};
 use super::task::{NeighborTask, TaskMsg};
 use super::{PeerCommand, PeerEvent, PeerId, PeerStatus};
@@ -92,10 +92,23 @@ impl Shared {
     }
 
     /// Hands an accepted connection to its neighbor, creates (or brings
-    /// back) a dynamic neighbor for it, or closes it.
+    /// back) a dynamic or unnumbered neighbor for it, or closes it.
     pub(crate) fn dispatch(&self, stream: TcpStream, from: SocketAddr) {
         let mut reg = self.lock();
-        match reg.admit(from, Instant::now()) {
+        let now = Instant::now();
+        let admit = match from {
+            // From a link an `interface` entry matches, and no explicit
+            // neighbor has the address: the link's router.
+            SocketAddr::V6(v6)
+                if v6.ip().is_unicast_link_local()
+                    && reg.link_of(v6.scope_id()).is_some()
+                    && !reg.is_explicit(from.ip()) =>
+            {
+                reg.link_neighbor(v6.scope_id(), *v6.ip(), LinkSource::Connection, now)
+            }
+            _ => reg.admit(from, now),
+        };
+        match admit {
             Admit::Handover(tx) => {
                 if tx.send(TaskMsg::Incoming(stream)).is_err() {
                     info!(peer = %from, "refusing connection: neighbor is going away");
@@ -103,6 +116,27 @@ impl Shared {
             }
             Admit::Start(s) => self.start(&mut reg, s, Some(stream)),
             Admit::Refused => {}
+        }
+    }
+}
+
+impl Shared {
+    /// The `interface` patterns configured.
+    pub(crate) fn link_patterns(&self) -> Vec<String> {
+        self.lock().link_patterns()
+    }
+
+    /// The links the patterns match now, by index.
+    pub(crate) fn set_links(&self, links: std::collections::BTreeMap<u32, String>) {
+        self.lock().set_links(links, Instant::now());
+    }
+
+    /// A router found on link `ifindex` at `addr`: its neighbor starts (or
+    /// comes back).
+    pub(crate) fn link_neighbor(&self, ifindex: u32, addr: std::net::Ipv6Addr, source: LinkSource) {
+        let mut reg = self.lock();
+        if let Admit::Start(s) = reg.link_neighbor(ifindex, addr, source, Instant::now()) {
+            self.start(&mut reg, s, None);
         }
     }
 }
@@ -144,6 +178,8 @@ pub struct PeerManager {
     sweeper: JoinHandle<()>,
     listen: Vec<SocketAddr>,
     keys: Vec<Md5Key>,
+    /// Unnumbered peering, while some `interface` neighbor is configured.
+    links: Option<JoinHandle<()>>,
 }
 
 impl PeerManager {
@@ -176,12 +212,32 @@ impl PeerManager {
             shared,
             listeners,
             sweeper,
+            links: None,
             listen: config.router.listen.clone(),
             keys: Vec::new(),
         };
         mgr.keys = keys;
         mgr.add_neighbors(config, &config.neighbors);
+        mgr.run_links(config);
         mgr
+    }
+
+    /// Starts unnumbered peering when an `interface` neighbor is
+    /// configured, and stops it when none is left.
+    fn run_links(&mut self, config: &Config) {
+        let wanted = config.neighbors.iter().any(|n| n.interface.is_some());
+        match (&self.links, wanted) {
+            (None, true) => {
+                let weak = Arc::downgrade(&self.shared);
+                self.links = Some(tokio::spawn(super::links::link_loop(weak)));
+            }
+            (Some(h), false) => {
+                h.abort();
+                self.links = None;
+                self.shared.set_links(Default::default());
+            }
+            _ => {}
+        }
     }
 
     fn add_neighbors(&self, config: &Config, neighbors: &[NeighborConfig]) {
@@ -212,15 +268,18 @@ impl PeerManager {
                         config: n.clone(),
                         local: local.clone(),
                         dynamic: false,
+                        link: None,
                     };
                     let started = reg.add(spec, None);
                     self.shared.start(&mut reg, started, None);
                 }
-                (None, Some(net)) => {
-                    reg.ranges.retain(|r| r.net != net);
-                    reg.ranges.push(RangeEntry::new(net, n.clone()));
-                }
-                (None, None) => warn!("neighbor without address or range ignored"),
+                (None, _) => match RangeKey::of(n) {
+                    Some(key) => {
+                        reg.ranges.retain(|r| r.key != key);
+                        reg.ranges.push(RangeEntry::new(key, n.clone()));
+                    }
+                    None => warn!("neighbor without address, range or interface ignored"),
+                },
             }
         }
     }
@@ -289,11 +348,11 @@ impl PeerManager {
             let mut remove: Vec<(PeerId, u8)> = Vec::new();
             for (id, e) in &reg.peers {
                 let keep = !local_changed
-                    && match (&e.config, e.range) {
+                    && match (&e.config, &e.range) {
                         (Some(old), _) => new.neighbors.iter().any(|n| n == old),
-                        (None, Some(net)) => new.neighbors.iter().any(|n| {
-                            n.range == Some(net)
-                                && reg.ranges.iter().any(|r| r.net == net && r.config == *n)
+                        (None, Some(key)) => new.neighbors.iter().any(|n| {
+                            RangeKey::of(n).as_ref() == Some(key)
+                                && reg.ranges.iter().any(|r| r.key == *key && r.config == *n)
                         }),
                         (None, None) => true,
                     };
@@ -340,8 +399,7 @@ impl PeerManager {
             let ranges = new
                 .neighbors
                 .iter()
-                .filter(|n| n.address.is_none())
-                .filter_map(|n| Some(RangeEntry::new(n.range?, n.clone())))
+                .filter_map(|n| Some(RangeEntry::new(RangeKey::of(n)?, n.clone())))
                 .collect();
             reg.set_ranges(ranges, !local_changed);
             reg.local = local;
@@ -363,6 +421,7 @@ impl PeerManager {
         }
         self.keys = keys;
         self.add_neighbors(new, &to_add);
+        self.run_links(new);
     }
 
     /// Ends every neighbor (sending `notification`, default Cease /
@@ -376,6 +435,9 @@ impl PeerManager {
             Notification::new(code::CEASE, cease_subcode::ADMINISTRATIVE_SHUTDOWN, [])
         });
         self.sweeper.abort();
+        if let Some(h) = self.links.take() {
+            h.abort();
+        }
         let handles: Vec<JoinHandle<()>> = {
             let mut reg = self.shared.lock();
             reg.ranges.clear();
@@ -400,6 +462,9 @@ impl Drop for PeerManager {
             h.abort();
         }
         self.sweeper.abort();
+        if let Some(h) = self.links.take() {
+            h.abort();
+        }
         let reg = self.shared.lock();
         for t in reg.peers.values().filter_map(|e| e.task.as_ref()) {
             let n = Notification::new(code::CEASE, cease_subcode::ADMINISTRATIVE_SHUTDOWN, []);

@@ -21,10 +21,13 @@
 mod burst;
 mod conn;
 mod dial;
+mod link_discovery;
+mod links;
 mod listener;
 mod mailbox;
 mod manager;
 mod registry;
+pub(crate) mod router_advert;
 mod setup_log;
 pub mod sockopt;
 pub mod spec;
@@ -205,8 +208,11 @@ pub struct PeerStatus {
     pub remote_as: u32,
     /// Description from the config.
     pub description: Option<String>,
-    /// Created from a `range`.
+    /// Created from a `range` (or an `interface`).
     pub dynamic: bool,
+    /// The link of an unnumbered neighbor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
     /// FSM state.
     pub state: State,
     /// Time since the session reached Established (filled by
@@ -237,6 +243,7 @@ impl PeerStatus {
             remote_as: spec.config.remote_as,
             description: spec.config.description.clone(),
             dynamic: spec.dynamic,
+            interface: spec.link.as_ref().map(|l| l.name.clone()),
             state: State::Idle,
             uptime: None,
             established_at: None,

@@ -54,7 +54,9 @@ pub(super) struct PeerEntry {
     pub status: Arc<Mutex<PeerStatus>>,
     pub addr: IpAddr,
     /// For a dynamic neighbor, its range.
-    pub range: Option<IpNetwork>,
+    pub range: Option<RangeKey>,
+    /// For an unnumbered neighbor, the index of its link.
+    pub link: Option<u32>,
     /// For an explicit neighbor, its config (to diff on reconfigure).
     pub config: Option<NeighborConfig>,
     /// A dynamic neighbor shut down by a command: reconnects refused.
@@ -67,9 +69,40 @@ pub(super) struct PeerEntry {
     doomed: bool,
 }
 
-/// A `range` and the dynamic neighbors it holds.
+/// What a range admits: the addresses of a prefix (`range`), or the
+/// router on each link whose name matches a pattern (`interface`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum RangeKey {
+    /// A `range`.
+    Net(IpNetwork),
+    /// An `interface` name or pattern.
+    Links(String),
+}
+
+impl RangeKey {
+    /// The key of a range or interface neighbor entry (`None` for an
+    /// explicit neighbor).
+    pub fn of(n: &NeighborConfig) -> Option<RangeKey> {
+        match (n.address, n.range, &n.interface) {
+            (None, Some(net), _) => Some(RangeKey::Net(net)),
+            (None, None, Some(p)) => Some(RangeKey::Links(p.clone())),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for RangeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RangeKey::Net(n) => n.fmt(f),
+            RangeKey::Links(p) => write!(f, "interface {p}"),
+        }
+    }
+}
+
+/// A `range` (or `interface`) and the dynamic neighbors it holds.
 pub(super) struct RangeEntry {
-    pub net: IpNetwork,
+    pub key: RangeKey,
     pub config: NeighborConfig,
     /// Live and shut-down entries (admission stops at `limit`).
     active: usize,
@@ -79,9 +112,9 @@ pub(super) struct RangeEntry {
 
 impl RangeEntry {
     /// A range with no neighbors yet.
-    pub fn new(net: IpNetwork, config: NeighborConfig) -> Self {
+    pub fn new(key: RangeKey, config: NeighborConfig) -> Self {
         RangeEntry {
-            net,
+            key,
             config,
             active: 0,
             down: BTreeSet::new(),
@@ -133,6 +166,9 @@ struct RefusalLogs {
     shut_down: LogGate,
     limit: LogGate,
     stranger: LogGate,
+    /// Unnumbered neighbors replaced or gone with their link: a link's
+    /// hosts can advertise from any address.
+    retired: LogGate,
 }
 
 /// The neighbors of a manager; see the module header.
@@ -143,6 +179,9 @@ pub(super) struct Registry {
     pub peers: BTreeMap<PeerId, PeerEntry>,
     pub by_addr: HashMap<IpAddr, PeerId>,
     pub ranges: Vec<RangeEntry>,
+    /// The links `interface` patterns match, by index (see
+    /// `registry_links.rs`).
+    links: BTreeMap<u32, String>,
     /// Ids forgotten and not yet reported.
     gone: Vec<PeerId>,
     refusals: RefusalLogs,
@@ -158,13 +197,14 @@ impl Registry {
             peers: BTreeMap::new(),
             by_addr: HashMap::new(),
             ranges: Vec::new(),
+            links: BTreeMap::new(),
             gone: Vec::new(),
             refusals: RefusalLogs::default(),
         }
     }
 
-    fn range_mut(&mut self, net: IpNetwork) -> Option<&mut RangeEntry> {
-        self.ranges.iter_mut().find(|r| r.net == net)
+    pub(super) fn range_mut(&mut self, key: &RangeKey) -> Option<&mut RangeEntry> {
+        self.ranges.iter_mut().find(|r| r.key == *key)
     }
 
     /// A new task (mailbox and generation) for entry `id`.
@@ -182,7 +222,7 @@ impl Registry {
     }
 
     /// Registers a new neighbor under a new id; the caller spawns its task.
-    pub fn add(&mut self, spec: NeighborSpec, range: Option<IpNetwork>) -> Box<Started> {
+    pub fn add(&mut self, spec: NeighborSpec, range: Option<RangeKey>) -> Box<Started> {
         self.next_id += 1;
         let id = self.next_id;
         let status = Arc::new(Mutex::new(PeerStatus::new(id, &spec)));
@@ -199,6 +239,7 @@ impl Registry {
                 task: None,
                 status: status.clone(),
                 addr: spec.addr,
+                link: spec.link.as_ref().map(|l| l.ifindex),
                 range,
                 config: (!spec.dynamic).then(|| spec.config.clone()),
                 admin_down: false,
@@ -237,32 +278,36 @@ impl Registry {
             return self.admit_known(id, from, now);
         }
         let local = self.local.clone();
-        let Some(range) = self.ranges.iter_mut().find(|r| r.net.contains(ip)) else {
+        let Some(range) = self
+            .ranges
+            .iter_mut()
+            .find(|r| matches!(&r.key, RangeKey::Net(net) if net.contains(ip)))
+        else {
             if let Some(suppressed) = self.refusals.stranger.admit(now) {
                 info!(peer = %from, suppressed, "refusing connection: no neighbor or range matches");
             }
             return Admit::Refused;
         };
         if range.active >= range.config.limit {
-            let net = range.net;
             if let Some(suppressed) = self.refusals.limit.admit(now) {
-                warn!(peer = %from, range = %net, suppressed, "refusing connection: range limit reached");
+                warn!(peer = %from, range = %range.key, suppressed, "refusing connection: range limit reached");
             }
             return Admit::Refused;
         }
         range.active += 1;
-        let net = range.net;
+        let key = range.key.clone();
         let spec = NeighborSpec {
             addr: ip,
             config: range.config.clone(),
             local,
             dynamic: true,
+            link: None,
         };
-        Admit::Start(self.add(spec, Some(net)))
+        Admit::Start(self.add(spec, Some(key)))
     }
 
     /// A connection from a neighbor that has an entry.
-    fn admit_known(&mut self, id: PeerId, from: SocketAddr, now: Instant) -> Admit {
+    pub(super) fn admit_known(&mut self, id: PeerId, from: SocketAddr, now: Instant) -> Admit {
         let Some(e) = self.peers.get(&id) else {
             return Admit::Refused;
         };
@@ -278,16 +323,17 @@ impl Registry {
             }
             return Admit::Refused;
         }
-        let (Some(net), since) = (e.range, e.down_since) else {
+        let (Some(key), since) = (e.range.clone(), e.down_since) else {
             return Admit::Refused;
         };
+        let link = e.link;
         let local = self.local.clone();
-        let Some(range) = self.range_mut(net) else {
+        let Some(range) = self.range_mut(&key) else {
             return Admit::Refused;
         };
         if range.active >= range.config.limit {
             if let Some(suppressed) = self.refusals.limit.admit(now) {
-                warn!(peer = %from, range = %net, suppressed, "refusing connection: range limit reached");
+                warn!(peer = %from, range = %key, suppressed, "refusing connection: range limit reached");
             }
             return Admit::Refused;
         }
@@ -313,6 +359,7 @@ impl Registry {
                 config,
                 local,
                 dynamic: true,
+                link: link.and_then(|ifindex| self.link_of(ifindex)),
             },
             status,
             rx,
@@ -330,12 +377,12 @@ impl Registry {
             return;
         }
         e.task = None;
-        let (range, doomed, admin_down) = (e.range, e.doomed, e.admin_down);
-        let Some(net) = range.filter(|_| !doomed) else {
+        let (range, doomed, admin_down) = (e.range.clone(), e.doomed, e.admin_down);
+        let Some(key) = range.filter(|_| !doomed) else {
             self.forget(id);
             return;
         };
-        let Some(r) = self.range_mut(net) else {
+        let Some(r) = self.range_mut(&key) else {
             self.forget(id);
             return;
         };
@@ -343,17 +390,17 @@ impl Registry {
             return;
         }
         r.active = r.active.saturating_sub(1);
-        self.remember(id, net, now);
+        self.remember(id, &key, now);
     }
 
-    /// Puts `id` (of range `net`) among the remembered, forgetting the
+    /// Puts `id` (of range `key`) among the remembered, forgetting the
     /// oldest beyond the range's bound.
-    fn remember(&mut self, id: PeerId, net: IpNetwork, now: Instant) {
+    fn remember(&mut self, id: PeerId, key: &RangeKey, now: Instant) {
         let Some(e) = self.peers.get_mut(&id) else {
             return;
         };
         e.down_since = Some(now);
-        let Some(r) = self.range_mut(net) else {
+        let Some(r) = self.range_mut(key) else {
             return;
         };
         let mut forget = Vec::new();
@@ -381,8 +428,8 @@ impl Registry {
         if self.by_addr.get(&e.addr) == Some(&id) {
             self.by_addr.remove(&e.addr);
         }
-        if let (Some(net), Some(since)) = (e.range, e.down_since) {
-            if let Some(r) = self.range_mut(net) {
+        if let (Some(key), Some(since)) = (&e.range, e.down_since) {
+            if let Some(r) = self.range_mut(key) {
                 r.down.remove(&(since, id));
             }
         }
@@ -420,7 +467,7 @@ impl Registry {
         let Some(e) = self.peers.get_mut(&id) else {
             return false;
         };
-        if let Some(net) = e.range {
+        if let Some(key) = e.range.clone() {
             let taskless = e.task.is_none();
             match cmd {
                 PeerCommand::Shutdown(_) if !e.admin_down => {
@@ -429,7 +476,7 @@ impl Registry {
                     if taskless {
                         // Remembered -> shut down: it holds a range slot
                         // (and is no longer forgotten by time).
-                        if let Some(r) = self.range_mut(net) {
+                        if let Some(r) = self.range_mut(&key) {
                             if let Some(since) = since {
                                 r.down.remove(&(since, id));
                             }
@@ -442,10 +489,10 @@ impl Registry {
                     if taskless {
                         // Shut down -> remembered, for a full
                         // `remember_time` to come back in.
-                        if let Some(r) = self.range_mut(net) {
+                        if let Some(r) = self.range_mut(&key) {
                             r.active = r.active.saturating_sub(1);
                         }
-                        self.remember(id, net, now);
+                        self.remember(id, &key, now);
                     }
                 }
                 _ => {}
@@ -471,13 +518,13 @@ impl Registry {
         let Some(e) = self.peers.get_mut(&id) else {
             return;
         };
-        let Some(net) = e.range.take() else {
+        let Some(key) = e.range.take() else {
             return;
         };
         let since = e.down_since.take();
         // Counted in `active`: a running task, or shut down without one.
         let counted = since.is_none() && (e.task.is_some() || e.admin_down);
-        if let Some(r) = self.range_mut(net) {
+        if let Some(r) = self.range_mut(&key) {
             if counted {
                 r.active = r.active.saturating_sub(1);
             }
@@ -512,7 +559,7 @@ impl Registry {
             .map(|n| {
                 let same = old
                     .iter()
-                    .position(|r| keep && r.net == n.net && r.config == n.config);
+                    .position(|r| keep && r.key == n.key && r.config == n.config);
                 match same {
                     Some(i) => old.swap_remove(i),
                     None => n,
@@ -534,6 +581,10 @@ impl Registry {
         c
     }
 }
+
+#[path = "registry_links.rs"]
+mod links;
+pub(super) use links::LinkSource;
 
 #[cfg(test)]
 #[path = "registry_tests.rs"]

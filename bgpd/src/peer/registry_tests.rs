@@ -27,7 +27,7 @@ fn registry(range: &str, extra: &str) -> Registry {
     let mut reg = Registry::new(LocalSettings::from_config(&cfg));
     let n = &cfg.neighbors[0];
     reg.ranges
-        .push(RangeEntry::new(n.range.unwrap(), n.clone()));
+        .push(RangeEntry::new(RangeKey::Net(n.range.unwrap()), n.clone()));
     reg
 }
 
@@ -280,4 +280,99 @@ fn churn_of_many_addresses_stays_bounded() {
     assert!(forgotten > 99_000, "{forgotten}");
     let r = &reg.ranges[0];
     assert!(r.down.len() <= limit && r.active <= limit);
+}
+
+/// A registry with one `interface` entry for `pattern`, and the links
+/// (index, name) present.
+fn links_registry(pattern: &str, links: &[(u32, &str)]) -> Registry {
+    let cfg: Config = toml::from_str(&format!(
+        "[router]\nasn = 65000\nrouter_id = \"10.0.0.1\"\nlisten = []\n\
+         [[neighbor]]\ninterface = \"{pattern}\"\nremote_as = 65100\n"
+    ))
+    .unwrap();
+    let mut reg = Registry::new(LocalSettings::from_config(&cfg));
+    let n = &cfg.neighbors[0];
+    reg.ranges
+        .push(RangeEntry::new(RangeKey::of(n).unwrap(), n.clone()));
+    reg.set_links(
+        links.iter().map(|(i, n)| (*i, n.to_string())).collect(),
+        Instant::now(),
+    );
+    reg
+}
+
+fn ll(last: u16) -> std::net::Ipv6Addr {
+    std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, last)
+}
+
+#[test]
+fn the_router_on_a_link_becomes_its_neighbor_and_a_new_one_replaces_it() {
+    let t0 = Instant::now();
+    let mut reg = links_registry("veth*", &[(7, "veth7"), (8, "veth8"), (9, "eth0")]);
+    // An advert on a matching link starts a neighbor that dials the
+    // link-local with the link as scope.
+    let Admit::Start(mut a) = reg.link_neighbor(7, ll(1), LinkSource::Advert, t0) else {
+        panic!("not started");
+    };
+    assert_eq!(a.spec.remote().to_string(), "[fe80::1%7]:179");
+    assert!(!a.spec.fsm_config(1).passive);
+    assert_eq!(a.status.lock().unwrap().interface.as_deref(), Some("veth7"));
+    // The same router again: nothing new; its connection goes to its task.
+    assert!(matches!(
+        reg.link_neighbor(7, ll(1), LinkSource::Advert, t0),
+        Admit::Refused
+    ));
+    assert!(matches!(
+        reg.link_neighbor(7, ll(1), LinkSource::Connection, t0),
+        Admit::Handover(_)
+    ));
+    // Not a matching link, an unknown one, or an address another link's
+    // neighbor has: refused.
+    for (link, addr) in [(9, ll(2)), (5, ll(2)), (8, ll(1))] {
+        assert!(matches!(
+            reg.link_neighbor(link, addr, LinkSource::Advert, t0),
+            Admit::Refused
+        ));
+    }
+    // The node comes back with another address (new MAC): the old
+    // neighbor is told to go (Cease) and leaves the range; the new one
+    // starts.
+    let Admit::Start(b) = reg.link_neighbor(7, ll(3), LinkSource::Advert, t0) else {
+        panic!("replacement not started");
+    };
+    assert_ne!(b.id, a.id);
+    assert!(matches!(a.rx.try_recv(), Some(TaskMsg::Remove(Some(_)))));
+    assert_eq!(reg.ranges[0].active, 1);
+    reg.task_ended(a.id, a.gen, t0);
+    assert_eq!(reg.take_gone(), vec![a.id]);
+    // While the link's neighbor has a session, a connection from another
+    // address on the link is refused (an advert would replace it).
+    reg.peers[&b.id].status.lock().unwrap().state = bgp_proto::fsm::State::Established;
+    assert!(matches!(
+        reg.link_neighbor(7, ll(4), LinkSource::Connection, t0),
+        Admit::Refused
+    ));
+    // The link goes away: so does its neighbor.
+    reg.set_links([(8, "veth8".to_string())].into_iter().collect(), t0);
+    reg.task_ended(b.id, b.gen, t0);
+    assert_eq!(reg.take_gone(), vec![b.id]);
+    assert!(reg.peers.is_empty() && reg.by_addr.is_empty());
+    assert_eq!(reg.ranges[0].active, 0);
+}
+
+#[test]
+fn unnumbered_neighbors_are_bounded_by_the_limit() {
+    let t0 = Instant::now();
+    let links: Vec<(u32, String)> = (1..=4).map(|i| (i, format!("veth{i}"))).collect();
+    let names: Vec<(u32, &str)> = links.iter().map(|(i, n)| (*i, n.as_str())).collect();
+    let mut reg = links_registry("veth*", &names);
+    reg.ranges[0].config.limit = 2;
+    let mut started = 0;
+    for i in 1..=4u16 {
+        if let Admit::Start(_) = reg.link_neighbor(u32::from(i), ll(i), LinkSource::Advert, t0) {
+            started += 1;
+        }
+    }
+    assert_eq!(started, 2);
+    assert_eq!(reg.counts().live, 2);
 }

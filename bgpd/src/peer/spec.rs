@@ -6,7 +6,7 @@ use crate::config::{Config, NeighborConfig};
 use bgp_proto::fsm::FsmConfig;
 use bgp_proto::{AddPathMode, Afi, Safi};
 use bgp_proto::{Capability, ExtendedNextHop, Family, GracefulRestart, GracefulRestartFamily};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV6};
 use std::time::Duration;
 
 /// Router-wide settings a neighbor task uses.
@@ -53,6 +53,18 @@ pub struct NeighborSpec {
     pub local: LocalSettings,
     /// Created from a `range` when the peer connected.
     pub dynamic: bool,
+    /// For an unnumbered neighbor (`interface`), the link it is on: its
+    /// link-local `addr` is dialled with this scope.
+    pub link: Option<Link>,
+}
+
+/// A network interface an unnumbered neighbor sits on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// Kernel interface index (the scope of link-local addresses).
+    pub ifindex: u32,
+    /// Interface name.
+    pub name: String,
 }
 
 /// TTL handling of a session's sockets.
@@ -82,6 +94,17 @@ pub fn parse_family(s: &str) -> Option<Family> {
 }
 
 impl NeighborSpec {
+    /// The socket address to dial: a link-local address with its link as
+    /// scope.
+    pub fn remote(&self) -> SocketAddr {
+        match (self.addr, &self.link) {
+            (IpAddr::V6(a), Some(l)) => {
+                SocketAddr::V6(SocketAddrV6::new(a, self.config.port, 0, l.ifindex))
+            }
+            (a, _) => SocketAddr::new(a, self.config.port),
+        }
+    }
+
     /// Whether the session is external.
     pub fn is_ebgp(&self) -> bool {
         self.config.remote_as != self.local.asn
@@ -156,14 +179,16 @@ impl NeighborSpec {
         caps
     }
 
-    /// The FSM configuration. Dynamic neighbors are always passive.
+    /// The FSM configuration. Dynamic neighbors of a `range` are always
+    /// passive; unnumbered ones dial as FRR's do (the address is known,
+    /// and the peer may wait for us).
     pub fn fsm_config(&self, seed: u64) -> FsmConfig {
         let mut c = FsmConfig::new(self.local.asn, self.local.router_id, self.config.remote_as);
         c.hold_time = self.config.hold_time;
         c.min_hold_time = self.local.min_hold_time;
         c.keepalive = self.config.keepalive;
         c.connect_retry = Duration::from_secs(u64::from(self.config.connect_retry.max(1)));
-        c.passive = self.config.passive || self.dynamic;
+        c.passive = self.config.passive || (self.dynamic && self.link.is_none());
         c.capabilities = self.capabilities();
         c.seed = seed;
         c
@@ -214,6 +239,7 @@ mod tests {
             config: config.neighbors[0].clone(),
             local: LocalSettings::from_config(&config),
             dynamic: false,
+            link: None,
         }
     }
 
@@ -322,6 +348,11 @@ mod tests {
         let mut s = spec("range = \"172.18.0.0/16\"\nremote_as = 65100\nadd_path_receive = true");
         s.dynamic = true;
         assert!(s.fsm_config(1).passive);
+        s.link = Some(Link {
+            ifindex: 3,
+            name: "eth1".into(),
+        });
+        assert!(!s.fsm_config(1).passive, "unnumbered neighbors dial");
         assert!(s
             .capabilities()
             .iter()

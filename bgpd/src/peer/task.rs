@@ -17,7 +17,6 @@ use bgp_proto::msg::notification::cease_subcode;
 use bgp_proto::wire::Decoded;
 use bgp_proto::{Message, Notification, RouteRefresh, RouteRefreshSubtype};
 use std::io;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -603,7 +602,7 @@ impl NeighborTask {
             match action {
                 Action::Connect => {
                     if which == Which::Main {
-                        let remote = SocketAddr::new(addr, self.spec.config.port);
+                        let remote = self.spec.remote();
                         self.dial = Some(Box::pin(dial(
                             remote,
                             self.spec.config.local_address,

@@ -75,6 +75,17 @@ pub trait Rbgpctl {
         serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
     }
 
+    /// `rbgpctl ARGS` as text (empty when it fails).
+    fn ctl_text(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_rbgpctl"))
+            .arg("--socket")
+            .arg(self.socket())
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// `show peer ADDR`'s `peer` object.
     fn peer(&self, addr: &str) -> Value {
         self.ctl(&["show", "peer", addr])["peer"].clone()

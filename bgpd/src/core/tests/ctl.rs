@@ -14,6 +14,7 @@ fn status(p: &Peer, state: State) -> PeerStatus {
         remote_as: p.asn,
         description: None,
         dynamic: true,
+        interface: None,
         state,
         uptime: None,
         established_at: None,

@@ -1,0 +1,206 @@
+//! Unnumbered peering against real speakers, every kernel in the loop:
+//! rbgpd (FIB on) joined by veth pairs that carry nothing but IPv6
+//! link-local addresses to FRR (zebra + bgpd, `neighbor eth0 interface`)
+//! and to BIRD 2 (`neighbor fe80::...%eth0`). rbgpd's config names only
+//! the interfaces (`interface = "n-frr"`, `interface = "n-b*"`).
+//!
+//! - FRR finds rbgpd from rbgpd's router advertisements, rbgpd finds FRR
+//!   from FRR's (or from its connection); BIRD dials rbgpd's link-local.
+//! - Each peer's IPv4 and IPv6 prefixes reach rbgpd with link-local next
+//!   hops and are installed via them on the right interface (IPv4 `via
+//!   inet6`, RFC 8950); rbgpd passes them on with its own link-local
+//!   address, which FRR's and BIRD's kernels install; TCP crosses all
+//!   three kernels both ways, over IPv4 and IPv6.
+//!
+//! Skipped (with a message) where FRR, BIRD or namespaces are missing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod dual_util;
+mod interop_util;
+
+use dual_util::{link_local, tcp_connects, DualLab, Role, FRR_BGPD, ZEBRA};
+use interop_util::{wait_for, Rbgpctl};
+use serde_json::Value;
+use testbed::netns::veth;
+
+/// What the peers announce (on their `lo`), and the host addresses.
+const FRR_NET: &str = "10.1.1.0/24";
+const FRR_HOST: &str = "10.1.1.1";
+const FRR_NET6: &str = "fd00:1::/64";
+const FRR_HOST6: &str = "fd00:1::1";
+const BIRD_NET: &str = "10.2.2.0/24";
+const BIRD_HOST: &str = "10.2.2.1";
+const BIRD_NET6: &str = "fd00:2::/64";
+const BIRD_HOST6: &str = "fd00:2::1";
+
+const RBGPD_NEIGHBORS: &str = "
+[[neighbor]]
+interface = \"n-frr\"
+remote_as = 65100
+connect_retry = 1
+
+[[neighbor]]
+interface = \"n-b*\"
+remote_as = 65200
+connect_retry = 1
+";
+
+/// FRR as in a BGP-unnumbered fabric: the neighbor is its interface.
+fn frr_config() -> String {
+    format!(
+        "frr defaults traditional\nhostname unnumbered-frr\nlog stdout informational\n!\n\
+         router bgp 65100\n bgp router-id {FRR_HOST}\n no bgp ebgp-requires-policy\n\
+         \x20neighbor eth0 interface remote-as 65000\n\
+         \x20neighbor eth0 timers connect 1\n !\n\
+         \x20address-family ipv4 unicast\n  network {FRR_NET}\n exit-address-family\n\
+         \x20address-family ipv6 unicast\n  network {FRR_NET6}\n\
+         \x20 neighbor eth0 activate\n exit-address-family\n!\n"
+    )
+}
+
+/// BIRD peering with rbgpd's link-local address on its `eth0`.
+fn bird_config(rbgpd_ll: &str) -> String {
+    format!(
+        r#"log stderr all;
+router id {BIRD_HOST};
+protocol device {{ }}
+protocol direct {{ ipv4; ipv6; interface "lo"; }}
+protocol kernel {{ ipv4 {{ export where source = RTS_BGP; }}; }}
+protocol kernel {{ ipv6 {{ export where source = RTS_BGP; }}; }}
+protocol bgp rbgpd {{
+    local as 65200;
+    neighbor {rbgpd_ll} as 65000;
+    interface "eth0";
+    connect delay time 1;
+    connect retry time 1;
+    error wait time 1, 2;
+    ipv4 {{ extended next hop on; import all; export where source = RTS_DEVICE; }};
+    ipv6 {{ import all; export where source = RTS_DEVICE; }};
+}}
+"#
+    )
+}
+
+/// rbgpd's neighbor on `link`, from `show peers`.
+fn peer_on(lab: &DualLab, link: &str) -> Option<Value> {
+    lab.ctl(&["show", "peers"])["peers"]
+        .as_array()?
+        .iter()
+        .find(|p| p["interface"] == link)
+        .cloned()
+}
+
+fn established_on(lab: &DualLab, link: &str) -> bool {
+    peer_on(lab, link).is_some_and(|p| p["state"] == "established")
+}
+
+#[test]
+fn unnumbered_sessions_with_frr_and_bird_carry_both_families() {
+    let roles = [Role::Rt, Role::Frr, Role::Bird];
+    let programs = [ZEBRA, FRR_BGPD, "bird"];
+    let Some(mut lab) = DualLab::new("unnum", &programs, &roles, |lab| {
+        let (rt, frr, bird) = (lab.ns(Role::Rt), lab.ns(Role::Frr), lab.ns(Role::Bird));
+        for ns in [rt, frr, bird] {
+            // Link-locals usable at once (no duplicate address detection).
+            ns.sysctl("net.ipv6.conf.all.accept_dad", "0")?;
+            ns.sysctl("net.ipv6.conf.default.accept_dad", "0")?;
+        }
+        veth(rt, "n-frr", frr, "eth0")?;
+        veth(rt, "n-bird", bird, "eth0")?;
+        for (ns, dev) in [(rt, "n-frr"), (rt, "n-bird"), (frr, "eth0"), (bird, "eth0")] {
+            ns.link_up(dev)?;
+        }
+        frr.add_addr("lo", &format!("{FRR_HOST}/24"))?;
+        frr.add_addr("lo", &format!("{FRR_HOST6}/64"))?;
+        bird.add_addr("lo", &format!("{BIRD_HOST}/24"))?;
+        bird.add_addr("lo", &format!("{BIRD_HOST6}/64"))
+    }) else {
+        return;
+    };
+    let (rt_to_frr, rt_to_bird) = (
+        link_local(lab.ns(Role::Rt), "n-frr"),
+        link_local(lab.ns(Role::Rt), "n-bird"),
+    );
+    let frr_ll = link_local(lab.ns(Role::Frr), "eth0");
+    let bird_ll = link_local(lab.ns(Role::Bird), "eth0");
+    assert!(rt_to_frr.starts_with("fe80:") && frr_ll.starts_with("fe80:"));
+
+    lab.start_rbgpd_with(RBGPD_NEIGHBORS);
+    lab.start_frr(Role::Frr, &frr_config());
+    lab.start_bird(Role::Bird, &bird_config(&rt_to_bird));
+    wait_for("both unnumbered sessions Established", 40, || {
+        established_on(&lab, "n-frr") && established_on(&lab, "n-bird")
+    });
+    // Each neighbor is the router on its link, at its link-local address.
+    let frr = peer_on(&lab, "n-frr").unwrap();
+    assert_eq!(frr["address"], frr_ll.as_str(), "{frr}");
+    assert_eq!(
+        peer_on(&lab, "n-bird").unwrap()["address"],
+        bird_ll.as_str()
+    );
+    // IPv4 rides the IPv6 session (RFC 8950 on by default).
+    let v4 = &frr["families"][0];
+    assert_eq!(
+        (&v4["family"], &v4["next_hop"]),
+        (&Value::from("ipv4-unicast"), &Value::from("ipv6")),
+        "{frr}"
+    );
+    let text = lab.ctl_text(&["show", "peers"]);
+    assert!(text.contains(&format!("{frr_ll}%n-frr")), "{text}");
+
+    // Learned with the peers' link-locals as next hops, installed via them
+    // on the link each came from.
+    wait_for("rbgpd's kernel routes via the link-locals", 30, || {
+        lab.kernel_route(Role::Rt, FRR_NET)
+            .contains(&format!("via inet6 {frr_ll} dev n-frr"))
+            && lab
+                .kernel_route(Role::Rt, FRR_NET6)
+                .contains(&format!("via {frr_ll} dev n-frr"))
+            && lab
+                .kernel_route(Role::Rt, BIRD_NET)
+                .contains(&format!("via inet6 {bird_ll} dev n-bird"))
+            && lab
+                .kernel_route(Role::Rt, BIRD_NET6)
+                .contains(&format!("via {bird_ll} dev n-bird"))
+    });
+    // Passed on with rbgpd's own link-local address on each link.
+    wait_for("FRR's and BIRD's kernels route via rbgpd", 30, || {
+        lab.kernel_route(Role::Frr, BIRD_NET)
+            .contains(&format!("via inet6 {rt_to_frr}"))
+            && lab.kernel_route(Role::Frr, BIRD_NET6).contains(&rt_to_frr)
+            && lab
+                .kernel_route(Role::Bird, FRR_NET)
+                .contains(&format!("via inet6 {rt_to_bird}"))
+            && lab.kernel_route(Role::Bird, FRR_NET6).contains(&rt_to_bird)
+    });
+
+    // Traffic crosses the three kernels over links without a single global
+    // address, both ways, in both families.
+    let (f, b) = (lab.ns(Role::Frr), lab.ns(Role::Bird));
+    assert!(
+        tcp_connects(f, FRR_HOST, b, BIRD_HOST),
+        "rbgpd {} / frr {} / bird {}",
+        lab.kernel_route(Role::Rt, BIRD_NET),
+        lab.kernel_route(Role::Frr, BIRD_NET),
+        lab.kernel_route(Role::Bird, FRR_NET)
+    );
+    assert!(tcp_connects(b, BIRD_HOST, f, FRR_HOST));
+    assert!(tcp_connects(f, FRR_HOST6, b, BIRD_HOST6));
+    assert!(tcp_connects(b, BIRD_HOST6, f, FRR_HOST6));
+
+    // A withdrawal follows the same path.
+    lab.ns(Role::Bird)
+        .ip(&["addr", "del", &format!("{BIRD_HOST}/24"), "dev", "lo"])
+        .unwrap();
+    wait_for("BIRD's IPv4 prefix withdrawn everywhere", 20, || {
+        lab.paths(BIRD_NET).is_empty()
+            && lab.kernel_route(Role::Rt, BIRD_NET).is_empty()
+            && lab.kernel_route(Role::Frr, BIRD_NET).is_empty()
+    });
+    assert!(
+        !lab.paths(FRR_NET).is_empty(),
+        "{}",
+        lab.log_tail("rbgpd.log")
+    );
+}
