@@ -12,7 +12,14 @@
 //!   address, which FRR's and BIRD's kernels install; TCP crosses all
 //!   three kernels both ways, over IPv4 and IPv6.
 //!
-//! Skipped (with a message) where FRR, BIRD or namespaces are missing.
+//! - A gobgpd node (the speaker Cilium embeds) with `neighbor-interface`,
+//!   which reads rbgpd's link-local from its kernel's neighbour table
+//!   (filled by rbgpd's advertisements), announces its IPv6 pod prefix;
+//!   then the node comes back with a new MAC (so a new link-local
+//!   address) and its new session replaces the old neighbor.
+//!
+//! Skipped (with a message) where FRR, BIRD, gobgpd or namespaces are
+//! missing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -23,6 +30,9 @@ use dual_util::{link_local, tcp_connects, DualLab, Role, FRR_BGPD, ZEBRA};
 use interop_util::{wait_for, Rbgpctl};
 use serde_json::Value;
 use testbed::netns::veth;
+
+/// The gobgpd node's IPv6 pod prefix.
+const NODE_POD: &str = "fd00:10:1::/64";
 
 /// What the peers announce (on their `lo`), and the host addresses.
 const FRR_NET: &str = "10.1.1.0/24";
@@ -203,4 +213,140 @@ fn unnumbered_sessions_with_frr_and_bird_carry_both_families() {
         "{}",
         lab.log_tail("rbgpd.log")
     );
+}
+
+/// gobgpd as an unnumbered node: its neighbor is whoever its kernel knows
+/// on `eth0` (GoBGP reads one link-local from the neighbour table).
+fn start_gobgp_node(lab: &mut DualLab) {
+    let cfg = r#"[global.config]
+  as = 65300
+  router-id = "10.10.1.1"
+  port = 179
+[[neighbors]]
+  [neighbors.config]
+    neighbor-interface = "eth0"
+    peer-as = 65000
+  [neighbors.timers.config]
+    hold-time = 9
+    keepalive-interval = 3
+    connect-retry = 1
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+"#;
+    let conf = lab.path("gobgpd.toml");
+    std::fs::write(&conf, cfg).unwrap();
+    lab.spawn(
+        Role::Node1,
+        "gobgpd",
+        &["-f", &conf, "--api-hosts", "127.0.0.1:50051"],
+        "gobgpd.log",
+    );
+    let gobgp = |args: &[&str]| {
+        let out = lab
+            .ns(Role::Node1)
+            .command("gobgp")
+            .args(["-p", "50051"])
+            .args(args)
+            .output()
+            .unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    wait_for("gobgpd's API", 10, || !gobgp(&["global"]).contains("rror"));
+    let out = gobgp(&["global", "rib", "add", NODE_POD, "-a", "ipv6"]);
+    assert!(!out.contains("rror"), "gobgp rib add: {out}");
+}
+
+/// Whether the node's kernel has `addr` in its neighbour table on `eth0`.
+fn node_knows(lab: &DualLab, addr: &str) -> bool {
+    lab.ns(Role::Node1)
+        .ip(&["-6", "neigh", "show", "dev", "eth0"])
+        .unwrap_or_default()
+        .contains(addr)
+}
+
+#[test]
+fn a_gobgp_node_finds_rbgpd_in_its_neighbour_table_and_a_new_node_replaces_it() {
+    let roles = [Role::Rt, Role::Node1];
+    let Some(mut lab) = DualLab::new("unnum-gobgp", &["gobgpd", "gobgp"], &roles, |lab| {
+        let (rt, node) = (lab.ns(Role::Rt), lab.ns(Role::Node1));
+        for ns in [rt, node] {
+            ns.sysctl("net.ipv6.conf.all.accept_dad", "0")?;
+            ns.sysctl("net.ipv6.conf.default.accept_dad", "0")?;
+        }
+        // A host: it solicits routers when its link comes up.
+        node.sysctl("net.ipv6.conf.all.forwarding", "0")?;
+        veth(rt, "veth-n1", node, "eth0")?;
+        rt.link_up("veth-n1")?;
+        node.link_up("eth0")
+    }) else {
+        return;
+    };
+    let rt_ll = link_local(lab.ns(Role::Rt), "veth-n1");
+    lab.start_rbgpd_with(
+        "\n[[neighbor]]\ninterface = \"veth*\"\nremote_as = 65300\nconnect_retry = 1\n",
+    );
+    // rbgpd's advertisement (with its MAC) puts it in the node's table.
+    wait_for("the node's kernel learns rbgpd's link-local", 15, || {
+        node_knows(&lab, &rt_ll)
+    });
+    start_gobgp_node(&mut lab);
+    let node_ll = link_local(lab.ns(Role::Node1), "eth0");
+    wait_for("the node's session Established", 30, || {
+        established_on(&lab, "veth-n1")
+    });
+    assert_eq!(
+        peer_on(&lab, "veth-n1").unwrap()["address"],
+        node_ll.as_str()
+    );
+    wait_for(
+        "the pod prefix installed via the node's link-local",
+        20,
+        || {
+            lab.kernel_route(Role::Rt, NODE_POD)
+                .contains(&format!("via {node_ll} dev veth-n1"))
+        },
+    );
+
+    // The node is replaced: new MAC, so a new link-local address.
+    lab.stop_last();
+    let node = lab.ns(Role::Node1);
+    node.ip(&["link", "set", "eth0", "down"]).unwrap();
+    node.ip(&["link", "set", "eth0", "address", "02:00:00:00:01:99"])
+        .unwrap();
+    node.link_up("eth0").unwrap();
+    let new_ll = link_local(lab.ns(Role::Node1), "eth0");
+    assert_ne!(new_ll, node_ll);
+    wait_for(
+        "the new node's kernel learns rbgpd's link-local",
+        15,
+        || node_knows(&lab, &rt_ll),
+    );
+    start_gobgp_node(&mut lab);
+    wait_for(
+        "the new node's session replaces the old neighbor",
+        30,
+        || {
+            let on_link: Vec<Value> = lab.ctl(&["show", "peers"])["peers"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .filter(|p| p["interface"] == "veth-n1")
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            on_link.len() == 1
+                && on_link[0]["address"] == new_ll.as_str()
+                && on_link[0]["state"] == "established"
+        },
+    );
+    wait_for("the pod prefix follows the new node", 20, || {
+        lab.kernel_route(Role::Rt, NODE_POD)
+            .contains(&format!("via {new_ll} dev veth-n1"))
+    });
 }

@@ -75,10 +75,52 @@ pub(crate) fn matching_links(all: &[LinkLocal], patterns: &[String]) -> Vec<Link
 }
 
 fn read_links(patterns: &[String]) -> Vec<LinkInfo> {
-    match std::fs::read_to_string("/proc/net/if_inet6") {
-        Ok(text) => matching_links(&parse_if_inet6(&text), patterns),
-        Err(_) => Vec::new(),
+    let Ok(text) = std::fs::read_to_string("/proc/net/if_inet6") else {
+        return Vec::new();
+    };
+    let mut links = matching_links(&parse_if_inet6(&text), patterns);
+    if !links.is_empty() {
+        let macs = link_macs();
+        for l in &mut links {
+            l.mac = macs.get(&l.ifindex).copied();
+        }
     }
+    links
+}
+
+/// The Ethernet addresses of the interfaces, by index (`getifaddrs`'s
+/// link-layer entries, read over netlink in our own namespace). Our
+/// adverts carry them so that a receiver's kernel notes us in its
+/// neighbour table at once (where GoBGP's `neighbor-interface` looks).
+fn link_macs() -> BTreeMap<u32, [u8; 6]> {
+    let mut out = BTreeMap::new();
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `head` with a list we free below; each
+    // entry's `ifa_addr` is null or points to a sockaddr of its family,
+    // a `sockaddr_ll` for AF_PACKET.
+    unsafe {
+        if libc::getifaddrs(&mut head) != 0 {
+            return out;
+        }
+        let mut at = head;
+        while let Some(ifa) = at.as_ref() {
+            if let Some(sa) = ifa.ifa_addr.as_ref() {
+                if i32::from(sa.sa_family) == libc::AF_PACKET {
+                    let ll = &*(ifa.ifa_addr as *const libc::sockaddr_ll);
+                    if ll.sll_halen == 6 {
+                        let mut mac = [0u8; 6];
+                        mac.copy_from_slice(&ll.sll_addr[..6]);
+                        if let Ok(i) = u32::try_from(ll.sll_ifindex) {
+                            out.insert(i, mac);
+                        }
+                    }
+                }
+            }
+            at = ifa.ifa_next;
+        }
+        libc::freeifaddrs(head);
+    }
+    out
 }
 
 /// Runs unnumbered peering until the manager is gone.
@@ -205,6 +247,13 @@ garbage line
             all[1].addr,
             "fe80::a8c1:abff:fe12:3456".parse::<Ipv6Addr>().unwrap()
         );
+    }
+
+    #[test]
+    fn the_loopback_has_no_mac_but_is_read() {
+        // Every namespace has `lo` (index 1), whose link-layer address is
+        // six zero octets.
+        assert_eq!(link_macs().get(&1), Some(&[0u8; 6]));
     }
 
     #[test]

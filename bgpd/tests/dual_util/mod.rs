@@ -110,6 +110,11 @@ impl DualLab {
         self.procs.push(p);
     }
 
+    /// Stops the process started last (killed, as on a node's crash).
+    pub fn stop_last(&mut self) {
+        self.procs.pop();
+    }
+
     pub fn path(&self, file: &str) -> String {
         self.dir.join(file).to_str().unwrap().to_string()
     }
