@@ -311,6 +311,14 @@ fn interface_neighbors() {
          peer's link-local address is learned), expected it left out"
     );
     assert_eq!(
+        err(&format!(
+            "[router]\nasn = 65000\nrouter_id = \"172.18.0.5\"\nlisten = [\"0.0.0.0:179\"]\n{one}"
+        )),
+        "rbgpd.toml:6:13: neighbor[0].interface: interface neighbors connect over IPv6 \
+         link-local, but router.listen has no IPv6 address, expected one such as \"[::]:179\" \
+         in router.listen"
+    );
+    assert_eq!(
         err_with("[[neighbor]]\ninterface = \"eth1\"\naddress = \"fe80::1\"\nremote_as = 1\n"),
         "rbgpd.toml:5:13: neighbor[0].interface: neighbor has more than one of address, range \
          and interface, expected exactly one: address for one peer, range for dynamic \

@@ -139,6 +139,14 @@ fn check_neighbors(c: &mut Checker<'_, '_>, cfg: &Config, policies: &[String]) {
         }
         if let Some(pattern) = &n.interface {
             check_interface(c, &p, n, (pattern, i), &mut seen_link);
+            if !cfg.router.listen.iter().any(|l| l.is_ipv6()) {
+                c.err(
+                    &p.key("interface"),
+                    "interface neighbors connect over IPv6 link-local, but router.listen has \
+                     no IPv6 address, expected one such as \"[::]:179\" in router.listen"
+                        .into(),
+                );
+            }
         }
         match (n.address, n.range) {
             (Some(_), Some(_)) => {}
