@@ -5,7 +5,9 @@
 //! the interfaces (`interface = "n-frr"`, `interface = "n-b*"`).
 //!
 //! - FRR finds rbgpd from rbgpd's router advertisements, rbgpd finds FRR
-//!   from FRR's (or from its connection); BIRD dials rbgpd's link-local.
+//!   from FRR's (or from its connection); BIRD is passive (`neighbor
+//!   fe80::...%eth0`, `protocol radv`): rbgpd finds it from its adverts and
+//!   dials it.
 //! - Each peer's IPv4 and IPv6 prefixes reach rbgpd with link-local next
 //!   hops and are installed via them on the right interface (IPv4 `via
 //!   inet6`, RFC 8950); rbgpd passes them on with its own link-local
@@ -69,7 +71,8 @@ fn frr_config() -> String {
     )
 }
 
-/// BIRD peering with rbgpd's link-local address on its `eth0`.
+/// BIRD peering with rbgpd's link-local address on its `eth0`, passive:
+/// rbgpd must find it from its router advertisements and dial it.
 fn bird_config(rbgpd_ll: &str) -> String {
     format!(
         r#"log stderr all;
@@ -78,10 +81,14 @@ protocol device {{ }}
 protocol direct {{ ipv4; ipv6; interface "lo"; }}
 protocol kernel {{ ipv4 {{ export where source = RTS_BGP; }}; }}
 protocol kernel {{ ipv6 {{ export where source = RTS_BGP; }}; }}
+protocol radv {{
+    interface "eth0" {{ min ra interval 3; max ra interval 4; default lifetime 0; }};
+}}
 protocol bgp rbgpd {{
     local as 65200;
     neighbor {rbgpd_ll} as 65000;
     interface "eth0";
+    passive on;
     connect delay time 1;
     connect retry time 1;
     error wait time 1, 2;

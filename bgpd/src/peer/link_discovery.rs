@@ -27,6 +27,10 @@ pub const INITIAL_GAP: Duration = Duration::from_secs(1);
 /// Least gap between two answers to solicitations on a link (RFC 4861
 /// §10 MIN_DELAY_BETWEEN_RAS).
 pub const MIN_ANSWER_GAP: Duration = Duration::from_secs(3);
+/// Least time between two reports of a new router on one link: a host
+/// advertising from ever new addresses replaces the link's neighbor at
+/// most this often.
+pub const NEIGHBOR_HOLD: Duration = Duration::from_secs(1);
 /// Advert interval once the first ones went out (FRR's
 /// `BGP_UNNUM_DEFAULT_RA_INTERVAL`).
 pub const DEFAULT_ADVERT_INTERVAL: Duration = Duration::from_secs(10);
@@ -100,6 +104,11 @@ struct Link {
     last_advert: Option<Instant>,
     advert_pending: bool,
     neighbor_pending: bool,
+    /// When the neighbor was last reported.
+    reported: Option<Instant>,
+    /// A change heard within [`NEIGHBOR_HOLD`] of the last report: reported
+    /// then (the latest address).
+    neighbor_due: Option<Instant>,
 }
 
 impl Link {
@@ -115,6 +124,8 @@ impl Link {
             last_advert: None,
             advert_pending: false,
             neighbor_pending: false,
+            reported: None,
+            neighbor_due: None,
         };
         link.set_link_local(now, info.link_local);
         link
@@ -214,9 +225,17 @@ impl LinkDiscovery {
             return;
         }
         link.neighbor = Some(from);
-        if !link.neighbor_pending {
-            link.neighbor_pending = true;
-            self.queue.push_back(Pending::Neighbor(ifindex));
+        if link.neighbor_pending || link.neighbor_due.is_some() {
+            return; // the report to come carries the latest address
+        }
+        match link.reported {
+            Some(last) if now < last + NEIGHBOR_HOLD => {
+                link.neighbor_due = Some(last + NEIGHBOR_HOLD)
+            }
+            _ => {
+                link.neighbor_pending = true;
+                self.queue.push_back(Pending::Neighbor(ifindex));
+            }
         }
     }
 
@@ -239,7 +258,6 @@ impl LinkDiscovery {
     }
 
     /// The router on link `ifindex`, if one advertised.
-    #[cfg(test)]
     pub fn neighbor(&self, ifindex: u32) -> Option<Ipv6Addr> {
         self.links.get(&ifindex).and_then(|l| l.neighbor)
     }
@@ -255,7 +273,7 @@ impl LinkDiscovery {
     pub fn poll_action(&mut self, now: Instant) -> Option<LinkAction> {
         self.fire_timers(now);
         while let Some(p) = self.queue.pop_front() {
-            if let Some(action) = self.build(p) {
+            if let Some(action) = self.build(p, now) {
                 return Some(action);
             }
         }
@@ -265,7 +283,11 @@ impl LinkDiscovery {
     /// When `poll_action` next has something to do if no input comes
     /// first; `None` when no link can advertise.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.links.values().filter_map(|l| l.next_advert).min()
+        self.links
+            .values()
+            .flat_map(|l| [l.next_advert, l.neighbor_due])
+            .flatten()
+            .min()
     }
 
     /// Actions queued (bounded by three per link).
@@ -276,6 +298,13 @@ impl LinkDiscovery {
 
     fn fire_timers(&mut self, now: Instant) {
         for (&ifindex, link) in &mut self.links {
+            if link.neighbor_due.is_some_and(|due| due <= now) {
+                link.neighbor_due = None;
+                if !link.neighbor_pending {
+                    link.neighbor_pending = true;
+                    self.queue.push_back(Pending::Neighbor(ifindex));
+                }
+            }
             let Some(due) = link.next_advert else {
                 continue;
             };
@@ -297,7 +326,7 @@ impl LinkDiscovery {
         }
     }
 
-    fn build(&mut self, p: Pending) -> Option<LinkAction> {
+    fn build(&mut self, p: Pending, now: Instant) -> Option<LinkAction> {
         match p {
             Pending::Gone(ifindex) => Some(LinkAction::LinkGone { ifindex }),
             Pending::Advert(ifindex) => {
@@ -312,6 +341,7 @@ impl LinkDiscovery {
             Pending::Neighbor(ifindex) => {
                 let link = self.links.get_mut(&ifindex)?;
                 link.neighbor_pending = false;
+                link.reported = Some(now);
                 Some(LinkAction::Neighbor {
                     ifindex,
                     name: link.name.clone(),
@@ -530,9 +560,13 @@ mod tests {
         d.advert_received(t1, 7, PEER);
         assert_eq!(drain(&mut d, t1), vec![]);
         assert_eq!(d.last_heard(7), Some(t1));
-        // Another router on the link replaces it.
+        // Another router on the link replaces it, reported once the hold
+        // since the last report has passed.
         d.advert_received(t1, 7, PEER2);
-        assert_eq!(drain(&mut d, t1), vec![expect(PEER2)]);
+        assert_eq!(drain(&mut d, t1), vec![]);
+        let t2 = t0 + NEIGHBOR_HOLD;
+        let got = drain(&mut d, t2);
+        assert_eq!(got.first(), Some(&expect(PEER2)), "{got:?}");
         assert_eq!(d.neighbor(7), Some(PEER2));
     }
 
@@ -649,5 +683,33 @@ mod tests {
             d.poll_action(t0),
             Some(LinkAction::Neighbor { name, .. }) if name == "veth7"
         ));
+    }
+
+    #[test]
+    fn a_host_advertising_from_ever_new_addresses_is_reported_once_per_hold() {
+        let t0 = Instant::now();
+        let mut d = LinkDiscovery::default();
+        d.set_links(t0, vec![link(7, Some(OURS))]);
+        while d.poll_action(t0).is_some() {}
+        let addr = |i: u16| Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x100 + i);
+        let mut reports = Vec::new();
+        // A thousand addresses within 0.9 s.
+        for i in 0..1000u16 {
+            let t = t0 + Duration::from_micros(900 * u64::from(i));
+            d.advert_received(t, 7, addr(i));
+            while let Some(a) = d.poll_action(t) {
+                if let LinkAction::Neighbor { addr, .. } = a {
+                    reports.push(addr);
+                }
+            }
+        }
+        assert_eq!(reports, [addr(0)]);
+        // The latest is reported once the hold has passed.
+        let due = d.poll_timeout().unwrap();
+        assert_eq!(due, t0 + NEIGHBOR_HOLD);
+        let later: Vec<LinkAction> = std::iter::from_fn(|| d.poll_action(due)).collect();
+        assert!(later
+            .iter()
+            .any(|a| matches!(a, LinkAction::Neighbor { addr: a, .. } if *a == addr(999))));
     }
 }

@@ -159,8 +159,16 @@ pub(super) async fn link_loop(shared: Weak<Shared>) {
                     }
                     joined.retain(|i| names.contains_key(i));
                 }
+                let indexes: Vec<u32> = names.keys().copied().collect();
                 shared.set_links(names);
                 discovery.set_links(Instant::now(), links);
+                // A router heard but without a neighbor (refused at the
+                // range's limit, say) is offered again.
+                for ifindex in indexes {
+                    if let Some(addr) = discovery.neighbor(ifindex) {
+                        shared.link_neighbor_if_none(ifindex, addr);
+                    }
+                }
             }
             got = recv(socket.as_ref()) => {
                 match got {

@@ -131,6 +131,20 @@ impl Shared {
         self.lock().set_links(links, Instant::now());
     }
 
+    /// The router heard on link `ifindex` at `addr`, offered again when the
+    /// link has no neighbor (one refused earlier).
+    pub(crate) fn link_neighbor_if_none(&self, ifindex: u32, addr: std::net::Ipv6Addr) {
+        let mut reg = self.lock();
+        if reg.link_has_neighbor(ifindex) {
+            return;
+        }
+        if let Admit::Start(s) =
+            reg.link_neighbor(ifindex, addr, LinkSource::Advert, Instant::now())
+        {
+            self.start(&mut reg, s, None);
+        }
+    }
+
     /// A router found on link `ifindex` at `addr`: its neighbor starts (or
     /// comes back).
     pub(crate) fn link_neighbor(&self, ifindex: u32, addr: std::net::Ipv6Addr, source: LinkSource) {

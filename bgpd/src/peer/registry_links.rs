@@ -38,6 +38,13 @@ impl Registry {
         })
     }
 
+    /// Whether link `ifindex` has a neighbor that is not going away.
+    pub(crate) fn link_has_neighbor(&self, ifindex: u32) -> bool {
+        self.peers
+            .values()
+            .any(|e| e.link == Some(ifindex) && !e.doomed)
+    }
+
     /// Whether `addr` is an explicit neighbor's.
     pub(crate) fn is_explicit(&self, addr: IpAddr) -> bool {
         let addr = addr.to_canonical();

@@ -171,13 +171,16 @@ impl NeighborTask {
             Box::pin(self.accept(stream)).await;
         }
         loop {
-            // A dynamic neighbor lives as long as its connection.
+            // A range's neighbor lives as long as its connection; an
+            // unnumbered one keeps dialing the router on its link until
+            // that router is replaced or the link goes.
             let unconnected = match self.main.fsm.state() {
                 State::Idle => true,
                 State::Active | State::Connect => self.main.conn.is_none(),
                 _ => false,
             };
-            if self.spec.dynamic && unconnected && self.other.is_none() {
+            let lives_on_connection = self.spec.dynamic && self.spec.link.is_none();
+            if lives_on_connection && unconnected && self.other.is_none() {
                 break;
             }
             let deadline = match (
