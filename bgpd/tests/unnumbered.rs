@@ -20,6 +20,11 @@
 //!   then the node comes back with a new MAC (so a new link-local
 //!   address) and its new session replaces the old neighbor.
 //!
+//! - A host on a link floods router advertisements from hundreds of
+//!   addresses: the link still has one neighbor, replaced at most once a
+//!   second, and the log stays short; forwarded adverts (hop limit below
+//!   255) count for nothing.
+//!
 //! Skipped (with a message) where FRR, BIRD, gobgpd or namespaces are
 //! missing.
 
@@ -356,4 +361,104 @@ fn a_gobgp_node_finds_rbgpd_in_its_neighbour_table_and_a_new_node_replaces_it() 
         lab.kernel_route(Role::Rt, NODE_POD)
             .contains(&format!("via {new_ll} dev veth-n1"))
     });
+}
+
+/// Sends one router advertisement from `source` (an address of `dev` in
+/// the calling thread's namespace) to all nodes on `dev`, with hop limit
+/// `hops`.
+fn send_advert(dev_index: u32, source: std::net::Ipv6Addr, hops: u32) -> std::io::Result<()> {
+    use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+    use std::net::SocketAddrV6;
+    let s = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6))?;
+    s.bind(&SockAddr::from(SocketAddrV6::new(source, 0, 0, dev_index)))?;
+    s.set_multicast_hops_v6(hops)?;
+    // Type 134, code 0, checksum (the kernel's), hop limit, flags,
+    // router lifetime 0, reachable and retrans timers 0.
+    let advert = [134u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let all_nodes = SocketAddrV6::new("ff02::1".parse().unwrap(), 0, 0, dev_index);
+    s.send_to(&advert, &SockAddr::from(all_nodes))?;
+    Ok(())
+}
+
+/// Interface index of `dev` in `ns`.
+fn ifindex(ns: &testbed::Netns, dev: &str) -> u32 {
+    let out = ns.ip(&["-o", "link", "show", "dev", dev]).unwrap();
+    out.split(':').next().unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn a_host_advertising_from_ever_new_addresses_costs_one_neighbor() {
+    let roles = [Role::Rt, Role::Node1];
+    let Some(mut lab) = DualLab::new("unnum-flood", &[], &roles, |lab| {
+        let (rt, host) = (lab.ns(Role::Rt), lab.ns(Role::Node1));
+        for ns in [rt, host] {
+            ns.sysctl("net.ipv6.conf.all.accept_dad", "0")?;
+            ns.sysctl("net.ipv6.conf.default.accept_dad", "0")?;
+        }
+        veth(rt, "veth-h", host, "eth0")?;
+        rt.link_up("veth-h")?;
+        host.link_up("eth0")
+    }) else {
+        return;
+    };
+    lab.start_rbgpd_with(
+        "\n[[neighbor]]\ninterface = \"veth*\"\nremote_as = 65300\nconnect_retry = 1\n",
+    );
+    let host = lab.ns(Role::Node1);
+    let dev = ifindex(host, "eth0");
+    const SOURCES: u16 = 300;
+    let sources: Vec<std::net::Ipv6Addr> = (1..=SOURCES)
+        .map(|i| std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0xbad, i))
+        .collect();
+    for a in &sources {
+        host.ip(&["addr", "add", &format!("{a}/64"), "dev", "eth0", "nodad"])
+            .unwrap();
+    }
+    // Forwarded adverts (hop limit below 255) do not count at all.
+    host.run(|| send_advert(dev, sources[0], 254))
+        .unwrap()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        peer_on(&lab, "veth-h").is_none(),
+        "a forwarded advert made a neighbor"
+    );
+    // Three rounds of adverts from 300 addresses, as fast as they go.
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        for a in &sources {
+            host.run(|| send_advert(dev, *a, 255)).unwrap().unwrap();
+        }
+    }
+    let sent = started.elapsed();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    // The link has one neighbor (the latest address, at most once a second)
+    // plus those still closing; rbgpd answers, and its log stays short.
+    let peers = lab.ctl(&["show", "peers"])["peers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let on_link = peers.iter().filter(|p| p["interface"] == "veth-h").count();
+    let bound = 2 + sent.as_secs() as usize;
+    assert!(
+        (1..=bound).contains(&on_link),
+        "{on_link} neighbors on the link after {sent:?}: {peers:?}"
+    );
+    wait_for("the link's neighbors down to one", 10, || {
+        lab.ctl(&["show", "peers"])["peers"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().filter(|p| p["interface"] == "veth-h").count() == 1)
+    });
+    let log = lab.log("rbgpd.log");
+    let removed = log.matches("unnumbered neighbor removed").count();
+    println!(
+        "{} adverts from {SOURCES} addresses in {sent:?}: {on_link} neighbors on the link \
+         2 s later, {removed} removal log lines",
+        3 * SOURCES
+    );
+    assert!(
+        removed <= 3 + sent.as_secs() as usize / 10,
+        "{removed} removal lines for {} adverts",
+        3 * SOURCES
+    );
 }

@@ -22,6 +22,7 @@
 //!   (`cargo test -p e2e -- --test-threads=1`, or nextest's `e2e` group).
 
 pub mod docker;
+pub mod dual_stack;
 pub mod gobgp;
 pub mod http;
 pub mod ipv6;

@@ -246,12 +246,16 @@ impl Lab {
                 crate::ipv6::wire_router(&router_ns, &["eth0", "eth1"])?;
             }
             // Docker made eth0; forwarding is what the container inherits
-            // (as the write-up's BIRD container), only reported here.
+            // (as the write-up's BIRD container), only reported here. The
+            // lab's networks have no IPv6 subnet (kind's do), so IPv6 and
+            // the router's link-local are turned on as on our bridges.
             None => {
                 let fwd = router_ns.exec("sysctl", &["-n", "net.ipv4.ip_forward"])?;
                 if fwd.trim() != "1" {
                     eprintln!("note: ip_forward is {} in {DOCKER_ROUTER}", fwd.trim());
                 }
+                router_ns.sysctl("net.ipv6.conf.all.forwarding", "1")?;
+                crate::ipv6::wire_router(&router_ns, &["eth0"])?;
             }
         }
 
@@ -292,7 +296,8 @@ impl Lab {
                 "Docker networks (BridgeKind::Docker)".into(),
             ));
         }
-        crate::docker::connect(LAB_NETWORKS[1].0, DOCKER_ROUTER, ROUTER2)
+        crate::docker::connect(LAB_NETWORKS[1].0, DOCKER_ROUTER, ROUTER2)?;
+        crate::ipv6::wire_router(&self.router_ns, &["eth1"])
     }
 
     /// Adds a namespace on cluster `cluster`'s network with address `ip`

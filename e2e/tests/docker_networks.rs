@@ -10,7 +10,9 @@
 //! use it without a restart. Checks: before the connect, cluster 1's three
 //! sessions and pod routes alone; after it, six sessions Established (rbgpctl in
 //! the container), the container's kernel table holds the six pod /24s
-//! and both LB /32s as ECMP, HTTP 200 across the clusters, and
+//! and both LB /32s as ECMP, HTTP 200 across the clusters, the IPv6 pod
+//! prefixes and LoadBalancers via the nodes' link-locals with HTTP over
+//! IPv6 across, and
 //! `docker stop` ends it cleanly (exit 0 within the grace time, every
 //! speaker logs the Cease).
 //!
@@ -22,6 +24,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use e2e::docker::{network_is_ours, LAB_NETWORKS};
+use e2e::dual_stack::wait_200_v6;
+use e2e::ipv6::LB6_2;
 use e2e::kernel::find;
 use e2e::router::RouterKind;
 use e2e::topology::{BridgeKind, Lab, LabOptions, DOCKER_ROUTER, LB1, LB2, ROUTER1, ROUTER2};
@@ -215,6 +219,19 @@ fn docker_networks_kind_and_kind2() {
             lab.get_from_router(lb, Duration::from_secs(5)),
         );
         assert_eq!(code, 200, "GET {lb} from the router");
+    }
+
+    // 3b: dual stack, as on our bridges: each node's IPv6 pod prefix and
+    // the IPv6 LoadBalancers (learned over IPv4 sessions, IPv4-mapped next
+    // hops) in the container's kernel via the nodes' link-locals, and HTTP
+    // over IPv6 between the clusters through it.
+    ok(&lab, "IPv6 routes", lab.wait_routes6(ROUTES));
+    let pod6 = |name: &str| lab.node(name).unwrap().spec.pod_ip6();
+    for (ns, host, source) in [
+        ("rb-c1-cp", LB6_2, pod6("c1-cp")),
+        ("rb-c2-w1", pod6("c1-w1"), pod6("c2-w1")),
+    ] {
+        ok(&lab, "http over IPv6", wait_200_v6(ns, host, Some(source)));
     }
     assert_eq!(inspect("{{.State.StartedAt}}"), started, "router restarted");
     assert_eq!(inspect("{{.RestartCount}}"), "0");

@@ -531,71 +531,16 @@ fn rbgpd_check_8_seventh_node_joins() {
     wait_200(&lab, ROUTER_NS, spec.pod_ip, None);
 }
 
-/// Waits until the router routes each node's IPv6 pod prefix via that
-/// node's link-local address, and each IPv6 LoadBalancer address ECMP via
-/// the link-locals of its cluster's nodes.
 fn wait_routes6(lab: &Lab) {
-    let mut want: Vec<(String, Vec<Ipv6Addr>)> = Vec::new();
-    for n in lab.nodes() {
-        let ll = ok(lab, "node link-local", ipv6::link_local(n.ns(), "eth0"));
-        want.push((n.spec.pod_cidr6(), vec![ll]));
-    }
-    for (lb, cluster) in [(LB6_1, 1), (LB6_2, 2)] {
-        let mut lls: Vec<Ipv6Addr> = lab
-            .nodes()
-            .iter()
-            .filter(|n| n.spec.cluster == cluster)
-            .map(|n| ipv6::link_local(n.ns(), "eth0").unwrap())
-            .collect();
-        lls.sort();
-        want.push((format!("{lb}/128"), lls));
-    }
-    let r = e2e::wait_for(
-        "IPv6 routes via the nodes' link-locals",
-        ROUTES,
-        Duration::from_millis(250),
-        || {
-            let routes = ipv6::routes(lab.router_ns())?;
-            let missing: Vec<String> = want
-                .iter()
-                .filter(|(dst, lls)| {
-                    let mut have: Vec<Ipv6Addr> = routes
-                        .iter()
-                        .find(|r| &r.dst == dst)
-                        .map(|r| r.via.iter().map(|(gw, _)| *gw).collect())
-                        .unwrap_or_default();
-                    have.sort();
-                    &have != lls
-                })
-                .map(|(dst, lls)| format!("{dst} via {lls:?}"))
-                .collect();
-            if missing.is_empty() {
-                Ok(Some(()))
-            } else {
-                Err(e2e::Error::Missing(missing.join(", ")))
-            }
-        },
-    );
-    ok(lab, "IPv6 routes", r);
+    ok(lab, "IPv6 routes", lab.wait_routes6(ROUTES));
 }
 
-/// Waits for `host` to answer 200 over IPv6 from namespace `ns`.
 fn wait_200_v6(lab: &Lab, ns: &str, host: Ipv6Addr, source: Option<Ipv6Addr>) {
-    let r = e2e::wait_for(
-        &format!("HTTP 200 from [{host}] in {ns}"),
-        Duration::from_secs(10),
-        Duration::from_millis(200),
-        || {
-            let code = http::get_any(
-                ns,
-                host.into(),
-                source.map(Into::into),
-                Duration::from_secs(2),
-            )?;
-            Ok((code == 200).then_some(()))
-        },
+    ok(
+        lab,
+        "http over IPv6",
+        e2e::dual_stack::wait_200_v6(ns, host, source),
     );
-    ok(lab, "http over IPv6", r);
 }
 
 /// Check 9 (rbgpd only: BIRD refuses IPv6 routes with IPv4-mapped next

@@ -224,6 +224,11 @@ impl DualLab {
             .unwrap_or_default()
     }
 
+    /// The whole log file `log`.
+    pub fn log(&self, log: &str) -> String {
+        std::fs::read_to_string(self.dir.join(log)).unwrap_or_default()
+    }
+
     pub fn log_tail(&self, log: &str) -> String {
         let text = std::fs::read_to_string(self.dir.join(log)).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
