@@ -653,6 +653,34 @@ fn not_running_and_usage_errors() {
         err.contains("invalid value 'not-an-address' for '<ADDRESS>'"),
         "{err}"
     );
+    // An unnumbered peer as `show peers` lists it is taken; an interface
+    // only on a link-local address.
+    for (arg, why) in [
+        (
+            "10.0.0.1%eth0",
+            "only a link-local address takes an interface ('%')",
+        ),
+        ("fe80::1%", "has an empty interface after '%'"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_rbgpctl"))
+            .args(["show", "peer", arg])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(why), "{arg}: {err}");
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_rbgpctl"))
+        .args([
+            "--socket",
+            "/nonexistent/rbgpd.sock",
+            "show",
+            "peer",
+            "fe80::1%eth0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "parsed, then no daemon");
 }
 
 /// Sends raw lines and reads one answer line per request line.

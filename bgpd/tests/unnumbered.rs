@@ -170,6 +170,13 @@ fn unnumbered_sessions_with_frr_and_bird_carry_both_families() {
     );
     let text = lab.ctl_text(&["show", "peers"]);
     assert!(text.contains(&format!("{frr_ll}%n-frr")), "{text}");
+    // ... and `show peer` takes it as listed.
+    let detail = lab.ctl(&["show", "peer", &format!("{frr_ll}%n-frr")]);
+    assert_eq!(
+        detail["peer"]["summary"]["address"],
+        frr_ll.as_str(),
+        "{detail}"
+    );
 
     // Learned with the peers' link-locals as next hops, installed via them
     // on the link each came from.

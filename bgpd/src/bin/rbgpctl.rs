@@ -62,7 +62,9 @@ enum Show {
     /// One peer in detail.
     #[command(visible_alias = "neighbor")]
     Peer {
-        /// Peer address.
+        /// Peer address (`fe80::1%eth1` as `show peers` lists an unnumbered
+        /// peer, or without the `%eth1`).
+        #[arg(value_parser = peer_address)]
         address: IpAddr,
     },
     /// Loc-RIB routes.
@@ -71,7 +73,7 @@ enum Show {
         /// A prefix (exact match) or an address (longest match).
         prefix: Option<String>,
         /// Only paths from this peer.
-        #[arg(long)]
+        #[arg(long, value_parser = peer_address)]
         peer: Option<IpAddr>,
         /// Only this address family.
         #[arg(long, value_enum)]
@@ -101,7 +103,9 @@ enum PeerCmd {
     /// Close the session (Cease, Administrative Reset); it comes back. A
     /// dynamic peer keeps its entry and history while it reconnects.
     Reset {
-        /// Peer address.
+        /// Peer address (`fe80::1%eth1` as `show peers` lists an unnumbered
+        /// peer, or without the `%eth1`).
+        #[arg(value_parser = peer_address)]
         address: IpAddr,
         /// Text sent to the peer (RFC 9003 shutdown communication).
         #[arg(long)]
@@ -111,7 +115,9 @@ enum PeerCmd {
     /// A dynamic peer stays listed and its reconnects are refused until
     /// `peer enable`.
     Shutdown {
-        /// Peer address.
+        /// Peer address (`fe80::1%eth1` as `show peers` lists an unnumbered
+        /// peer, or without the `%eth1`).
+        #[arg(value_parser = peer_address)]
         address: IpAddr,
         /// Text sent to the peer (RFC 9003 shutdown communication).
         #[arg(long)]
@@ -119,9 +125,32 @@ enum PeerCmd {
     },
     /// Allow a shut down session again (a dynamic peer may reconnect).
     Enable {
-        /// Peer address.
+        /// Peer address (`fe80::1%eth1` as `show peers` lists an unnumbered
+        /// peer, or without the `%eth1`).
+        #[arg(value_parser = peer_address)]
         address: IpAddr,
     },
+}
+
+/// A peer address as `show peers` lists it: an address, or a link-local
+/// one with its interface (`fe80::1%eth1`; the address alone names the
+/// peer, as link-locals of unnumbered peers are unique).
+fn peer_address(s: &str) -> Result<IpAddr, String> {
+    let (addr, zone) = match s.split_once('%') {
+        Some((a, z)) => (a, Some(z)),
+        None => (s, None),
+    };
+    let ip: IpAddr = addr.parse().map_err(|_| {
+        format!("{s:?} is not an IP address (as 172.18.0.2, fd00::7 or fe80::1%eth1)")
+    })?;
+    match (zone, ip) {
+        (Some(""), _) => Err(format!("{s:?} has an empty interface after '%'")),
+        (Some(_), IpAddr::V6(v6)) if v6.is_unicast_link_local() => Ok(ip),
+        (Some(_), _) => Err(format!(
+            "{s:?}: only a link-local address takes an interface ('%')"
+        )),
+        (None, _) => Ok(ip),
+    }
 }
 
 fn request(cmd: Command) -> anyhow::Result<Request> {
