@@ -6,9 +6,9 @@
 //! ours go out on it; a router found on a link becomes its neighbor.
 
 use super::link_discovery::{LinkAction, LinkDiscovery, LinkInfo};
-use super::manager::Shared;
 use super::registry::LinkSource;
 use super::router_advert::AdvertSocket;
+use super::shared::Shared;
 use crate::config::link_pattern_matches;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv6Addr;

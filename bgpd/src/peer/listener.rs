@@ -2,7 +2,7 @@
 //! them before any connection arrives, then handed to tokio. Accepted
 //! connections go to [`super::manager::Shared::dispatch`].
 
-use super::manager::Shared;
+use super::shared::Shared;
 use super::sockopt;
 use socket2::{Domain, Socket, Type};
 use std::io;
@@ -39,7 +39,7 @@ pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 
 /// Installs the TCP-MD5 keys of every neighbor and range of `shared` on
 /// `listener` (keys of the other address family are skipped).
-pub(crate) fn install_keys(listener: &TcpListener, keys: &[super::manager::Md5Key]) {
+pub(crate) fn install_keys(listener: &TcpListener, keys: &[super::shared::Md5Key]) {
     let v6 = listener.local_addr().map(|a| a.is_ipv6()).unwrap_or(false);
     for k in keys {
         if k.addr.is_ipv6() != v6 {

@@ -1,39 +1,26 @@
 //! [`PeerManager`]: spawns and tracks neighbor tasks and listeners, and
 //! routes accepted connections and core commands to them. Its table of
 //! neighbors, and which dynamic neighbors a range remembers while they are
-//! down, is the [`Registry`]; a sweeper task forgets those whose time is up
-//! and reports every forgotten neighbor to the core.
+//! down, is the [`Registry`], shared with the edge tasks through
+//! [`Shared`]; a sweeper task forgets those whose time is up and reports
+//! every forgotten neighbor to the core.
 
 use super::listener;
-use super::registry::{Admit, Counts, LinkSource, RangeEntry, RangeKey, Registry, Started};
+use super::registry::{Counts, RangeEntry, RangeKey, Registry};
+use super::shared::{Md5Key, Shared};
 use super::spec::{LocalSettings, NeighborSpec};
-use super::task::{NeighborTask, TaskMsg};
+use super::task::TaskMsg;
 use super::{PeerCommand, PeerEvent, PeerId, PeerStatus};
 use crate::config::{Config, NeighborConfig};
 use bgp_proto::msg::notification::{cease_subcode, code};
 use bgp_proto::Notification;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
-
-/// A TCP-MD5 key for an address or prefix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Md5Key {
-    pub addr: IpAddr,
-    pub prefix_len: Option<u8>,
-    pub key: String,
-}
-
-/// State shared by the manager, the listeners and the tasks' exit hooks.
-pub(crate) struct Shared {
-    reg: Mutex<Registry>,
-    events: mpsc::Sender<PeerEvent>,
-    me: Weak<Shared>,
-}
 
 fn md5_keys(config: &Config) -> Vec<Md5Key> {
     config
@@ -56,103 +43,6 @@ fn md5_keys(config: &Config) -> Vec<Md5Key> {
             }
         })
         .collect()
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Registry> {
-        self.reg.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Spawns the task of a registered neighbor (the registry is locked
-    /// by the caller, so the task cannot end before its handle is noted).
-    fn start(&self, reg: &mut Registry, s: Box<Started>, first: Option<TcpStream>) {
-        let Started {
-            id,
-            gen,
-            spec,
-            status,
-            rx,
-        } = *s;
-        let weak = self.me.clone();
-        let on_exit = Box::new(move || match weak.upgrade() {
-            Some(shared) => shared.task_ended(id, gen),
-            None => Vec::new(),
-        });
-        let task = NeighborTask::new(id, spec, self.events.clone(), status, rx, on_exit);
-        let handle = tokio::spawn(task.run(first));
-        reg.set_handle(id, gen, handle);
-    }
-
-    /// A task ended; returns the ids forgotten meanwhile (its own, unless
-    /// its range remembers it), for the task to report as removed.
-    fn task_ended(&self, id: PeerId, gen: u64) -> Vec<PeerId> {
-        let mut reg = self.lock();
-        reg.task_ended(id, gen, Instant::now());
-        reg.take_gone()
-    }
-
-    /// Hands an accepted connection to its neighbor, creates (or brings
-    /// back) a dynamic or unnumbered neighbor for it, or closes it.
-    pub(crate) fn dispatch(&self, stream: TcpStream, from: SocketAddr) {
-        let mut reg = self.lock();
-        let now = Instant::now();
-        let admit = match from {
-            // From a link an `interface` entry matches, and no explicit
-            // neighbor has the address: the link's router.
-            SocketAddr::V6(v6)
-                if v6.ip().is_unicast_link_local()
-                    && reg.link_of(v6.scope_id()).is_some()
-                    && !reg.is_explicit(from.ip()) =>
-            {
-                reg.link_neighbor(v6.scope_id(), *v6.ip(), LinkSource::Connection, now)
-            }
-            _ => reg.admit(from, now),
-        };
-        match admit {
-            Admit::Handover(tx) => {
-                if tx.send(TaskMsg::Incoming(stream)).is_err() {
-                    info!(peer = %from, "refusing connection: neighbor is going away");
-                }
-            }
-            Admit::Start(s) => self.start(&mut reg, s, Some(stream)),
-            Admit::Refused => {}
-        }
-    }
-}
-
-impl Shared {
-    /// The `interface` patterns configured.
-    pub(crate) fn link_patterns(&self) -> Vec<String> {
-        self.lock().link_patterns()
-    }
-
-    /// The links the patterns match now, by index.
-    pub(crate) fn set_links(&self, links: std::collections::BTreeMap<u32, String>) {
-        self.lock().set_links(links, Instant::now());
-    }
-
-    /// The router heard on link `ifindex` at `addr`, offered again when the
-    /// link has no neighbor (one refused earlier).
-    pub(crate) fn link_neighbor_if_none(&self, ifindex: u32, addr: std::net::Ipv6Addr) {
-        let mut reg = self.lock();
-        if reg.link_has_neighbor(ifindex) {
-            return;
-        }
-        if let Admit::Start(s) =
-            reg.link_neighbor(ifindex, addr, LinkSource::Advert, Instant::now())
-        {
-            self.start(&mut reg, s, None);
-        }
-    }
-
-    /// A router found on link `ifindex` at `addr`: its neighbor starts (or
-    /// comes back).
-    pub(crate) fn link_neighbor(&self, ifindex: u32, addr: std::net::Ipv6Addr, source: LinkSource) {
-        let mut reg = self.lock();
-        if let Admit::Start(s) = reg.link_neighbor(ifindex, addr, source, Instant::now()) {
-            self.start(&mut reg, s, None);
-        }
-    }
 }
 
 /// Forgets the remembered dynamic neighbors whose time is up, and reports
@@ -202,11 +92,7 @@ impl PeerManager {
     /// logged and skipped (see [`PeerManager::local_addrs`]).
     pub fn spawn(config: &Config, events: mpsc::Sender<PeerEvent>) -> PeerManager {
         let local = LocalSettings::from_config(config);
-        let shared = Arc::new_cyclic(|me| Shared {
-            reg: Mutex::new(Registry::new(local)),
-            events,
-            me: me.clone(),
-        });
+        let shared = Shared::new(Registry::new(local), events);
         let keys = md5_keys(config);
         let mut listeners = Vec::new();
         for addr in &config.router.listen {

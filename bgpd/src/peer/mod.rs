@@ -29,6 +29,7 @@ mod manager;
 mod registry;
 pub(crate) mod router_advert;
 mod setup_log;
+mod shared;
 pub mod sockopt;
 pub mod spec;
 mod task;
