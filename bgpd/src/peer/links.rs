@@ -10,6 +10,7 @@ use super::registry::LinkSource;
 use super::router_advert::AdvertSocket;
 use super::shared::Shared;
 use crate::config::link_pattern_matches;
+use crate::core::log_gate::LogGate;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv6Addr;
 use std::sync::Weak;
@@ -134,6 +135,7 @@ pub(super) async fn link_loop(shared: Weak<Shared>) {
     };
     let mut discovery = LinkDiscovery::new(ADVERT_INTERVAL);
     let mut joined = BTreeSet::new();
+    let mut recv_errors = LogGate::new();
     let mut scan = tokio::time::interval(SCAN_PERIOD);
     scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -181,7 +183,9 @@ pub(super) async fn link_loop(shared: Weak<Shared>) {
                         }
                     }
                     Err(e) => {
-                        warn!("unnumbered peering: receive failed: {e}");
+                        if let Some(suppressed) = recv_errors.admit(Instant::now()) {
+                            warn!(suppressed, "unnumbered peering: receive failed: {e}");
+                        }
                         tokio::time::sleep(SCAN_PERIOD).await;
                     }
                 }
