@@ -13,3 +13,4 @@ pub mod fib;
 pub mod logging;
 pub mod metrics;
 pub mod peer;
+pub(crate) mod sockmsg;
