@@ -8,7 +8,9 @@
 #                   fsm_events (the session FSM);
 #   bgpd/fuzz:      core_events (the routing core), ctl_request (the
 #                   control socket's request parser and answers),
-#                   netlink_parse (the FIB's parsers of kernel messages).
+#                   netlink_parse (the FIB's parsers of kernel messages);
+#   bfd/fuzz:       bfd_packet (the BFD packet decoder and the session
+#                   it feeds).
 # Needs cargo-fuzz and a nightly toolchain (`cargo +nightly fuzz`). The
 # corpus of each decode target is seeded with the captured messages in
 # bgp-proto/tests/data/*.hex. A crash leaves its input in
@@ -18,7 +20,7 @@ set -euo pipefail
 secs="${1:-30}"
 [ $# -gt 0 ] && shift
 targets=("$@")
-all=(decode_frame decode_open decode_update fsm_events core_events ctl_request netlink_parse)
+all=(decode_frame decode_open decode_update fsm_events core_events ctl_request netlink_parse bfd_packet)
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 
 case "$secs" in
@@ -33,6 +35,7 @@ fuzz_dir_of() {
   case "$1" in
     core_events | ctl_request | netlink_parse) echo "$here/../bgpd/fuzz" ;;
     decode_frame | decode_open | decode_update | fsm_events) echo "$here/../bgp-proto/fuzz" ;;
+    bfd_packet) echo "$here/../bfd/fuzz" ;;
     *) echo "fuzz.sh: unknown target '$1' (known: ${all[*]})" >&2; exit 2 ;;
   esac
 }

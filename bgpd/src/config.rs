@@ -216,9 +216,68 @@ pub struct NeighborConfig {
     /// [`NeighborConfig::extended_next_hop`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extended_next_hop: Option<bool>,
+    /// BFD (RFC 5880) on the session: `true`, or the timers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bfd: Option<BfdSetting>,
     /// Start administratively down.
     #[serde(default)]
     pub shutdown: bool,
+}
+
+/// `bfd = true` or `bfd = { interval_ms = 300, multiplier = 3 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum BfdSetting {
+    /// On with the default timers, or off.
+    Switch(bool),
+    /// On with these timers.
+    Timers(BfdTimers),
+}
+
+/// BFD timers: what we send at and ask to receive at, and how many
+/// missed packets bring the session down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BfdTimers {
+    /// Desired minimum transmit and required minimum receive interval,
+    /// milliseconds.
+    #[serde(default = "default_bfd_interval")]
+    pub interval_ms: u32,
+    /// Detection multiplier.
+    #[serde(default = "default_bfd_multiplier")]
+    pub multiplier: u8,
+}
+
+impl Default for BfdTimers {
+    fn default() -> Self {
+        BfdTimers {
+            interval_ms: default_bfd_interval(),
+            multiplier: default_bfd_multiplier(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for BfdSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = BfdSetting;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("true, false or a table { interval_ms = 300, multiplier = 3 }")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<BfdSetting, E> {
+                Ok(BfdSetting::Switch(v))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<BfdSetting, A::Error> {
+                let de = serde::de::value::MapAccessDeserializer::new(map);
+                BfdTimers::deserialize(de).map(BfdSetting::Timers)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 impl NeighborConfig {
@@ -233,6 +292,15 @@ impl NeighborConfig {
                 (None, Some(r)) => r.is_ipv6(),
                 (None, None) => self.interface.is_some(),
             })
+    }
+
+    /// The BFD timers of the session, if BFD is on.
+    pub fn bfd(&self) -> Option<BfdTimers> {
+        match self.bfd? {
+            BfdSetting::Switch(true) => Some(BfdTimers::default()),
+            BfdSetting::Switch(false) => None,
+            BfdSetting::Timers(t) => Some(t),
+        }
     }
 
     /// Whether the link `name` is one of this `interface` neighbor's.
@@ -394,6 +462,12 @@ fn default_port() -> u16 {
 }
 fn default_hold_time() -> u16 {
     90
+}
+fn default_bfd_interval() -> u32 {
+    300
+}
+fn default_bfd_multiplier() -> u8 {
+    3
 }
 fn default_connect_retry() -> u16 {
     5

@@ -5,6 +5,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bfd;
 pub mod config;
 pub mod core;
 pub mod ctl;

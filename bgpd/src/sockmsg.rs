@@ -7,10 +7,52 @@
 //! then the data at CMSG_ALIGN(sizeof(struct cmsghdr)); the next header
 //! at CMSG_ALIGN(cmsg_len). CMSG_ALIGN rounds up to sizeof(size_t).
 
+use socket2::{MaybeUninitSlice, MsgHdrMut, SockAddr, Socket};
 use std::io;
-use std::mem::size_of;
-use std::net::Ipv6Addr;
+use std::mem::{size_of, MaybeUninit};
+use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd};
+
+/// One datagram read by [`recv_msg`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Received {
+    /// Octets read into the buffer.
+    pub len: usize,
+    /// The sender.
+    pub from: Option<SocketAddr>,
+    /// Hop limit (TTL) and interface, when the socket asked for them.
+    pub info: RecvInfo,
+    /// The datagram was longer than the buffer.
+    pub truncated: bool,
+}
+
+/// Reads one datagram into `buf` with its sender and control messages.
+pub(crate) fn recv_msg(sock: &Socket, buf: &mut [u8]) -> io::Result<Received> {
+    let mut control = [0u8; 128];
+    let mut from = SockAddr::from(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0));
+    let (len, control_len, truncated) = {
+        let mut bufs = [MaybeUninitSlice::new(as_uninit(buf))];
+        let mut msg = MsgHdrMut::new()
+            .with_addr(&mut from)
+            .with_buffers(&mut bufs)
+            .with_control(as_uninit(&mut control));
+        let len = sock.recvmsg(&mut msg, 0)?;
+        (len, msg.control_len(), msg.flags().is_truncated())
+    };
+    Ok(Received {
+        len,
+        from: from.as_socket(),
+        info: parse_control(control.get(..control_len).unwrap_or(&[])),
+        truncated,
+    })
+}
+
+/// Lets `recvmsg` write into an initialized buffer.
+fn as_uninit(buf: &mut [u8]) -> &mut [MaybeUninit<u8>] {
+    // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and the kernel
+    // only ever writes initialized bytes, so `buf` stays initialized.
+    unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) }
+}
 
 /// `setsockopt` with a plain-data value (an integer or an array of them).
 pub(crate) fn setsockopt<S: AsFd, T: Copy>(

@@ -621,3 +621,31 @@ fn router_hold_and_restart_bounds_are_checked() {
         "{e}"
     );
 }
+
+#[test]
+fn bfd_switch_or_timers() {
+    let n = "[[neighbor]]\naddress = \"172.18.0.2\"\nremote_as = 65100\n";
+    let parse = |rest: &str| config::parse(&format!("{ROUTER}{n}{rest}"), "rbgpd.toml").unwrap();
+    assert_eq!(parse("").neighbors[0].bfd(), None);
+    assert_eq!(parse("bfd = false\n").neighbors[0].bfd(), None);
+    let on = parse("bfd = true\n").neighbors[0].bfd().unwrap();
+    assert_eq!((on.interval_ms, on.multiplier), (300, 3));
+    let t = parse("bfd = { interval_ms = 100 }\n").neighbors[0]
+        .bfd()
+        .unwrap();
+    assert_eq!((t.interval_ms, t.multiplier), (100, 3));
+    assert_eq!(
+        err_with(&format!("{n}bfd = {{ interval_ms = 5, multiplier = 1 }}\n")),
+        "rbgpd.toml:7:23: neighbor[0].bfd.interval_ms: bfd interval_ms 5 is out of range, \
+         expected 10 to 60000\n\
+         rbgpd.toml:7:39: neighbor[0].bfd.multiplier: bfd multiplier 1 is out of range, \
+         expected 2 to 255"
+    );
+    assert_eq!(
+        err_with(&format!("{n}bfd = {{ interval = 300 }}\n")),
+        "rbgpd.toml:7:9: neighbor[0].bfd.interval: unknown key `interval`, expected \
+         `interval_ms` or `multiplier` (did you mean `interval_ms`?)"
+    );
+    let e = err_with(&format!("{n}bfd = \"yes\"\n"));
+    assert!(e.contains("true, false or a table"), "{e}");
+}

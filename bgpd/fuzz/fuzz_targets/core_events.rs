@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 
 const CONFIG: &str = "[router]\nasn = 65000\nrouter_id = \"172.18.0.5\"\nlisten = []\n\
                       [[neighbor]]\nrange = \"172.18.0.0/16\"\nremote_as = 65100\n\
-                      max_prefixes = { limit = 50, action = \"stop\", restart_after = 30 }\n";
+                      max_prefixes = { limit = 50, action = \"stop\", restart_after = 30 }\n\
+                      bfd = true\n";
 
 /// The input, read an octet at a time (zeros once it runs out).
 struct Bytes<'a>(&'a [u8]);
@@ -282,9 +283,16 @@ fuzz_target!(|data: &[u8]| {
             }
             _ => {
                 // The write queue filling and draining, or a watcher.
+                // Or a BFD session's state (the config's ranges may ask
+                // for BFD).
                 let x = b.u8();
-                match x % 3 {
+                match x % 4 {
                     0 => Input::Watching(x & 4 == 0),
+                    3 => Input::Bfd(bgpd::bfd::BfdReport {
+                        peer,
+                        up: x & 4 == 0,
+                        diag: "fuzz".into(),
+                    }),
                     c => Input::Peer(PeerEvent::Congested {
                         peer,
                         congested: c == 1,
@@ -298,6 +306,17 @@ fuzz_target!(|data: &[u8]| {
         core.handle(now, input);
         let outs: Vec<Output> = std::iter::from_fn(|| core.poll_output()).collect();
         check(&outs, &ctxs);
+        // A BFD Down ended the session in the core (the task's own Down
+        // comes later): the next Established may negotiate anew.
+        for o in &outs {
+            if let Output::Peer {
+                peer,
+                command: PeerCommand::ResetWith(_),
+            } = o
+            {
+                ctxs.remove(peer);
+            }
+        }
         if let Some(t) = core.poll_timeout() {
             if t <= now {
                 core.handle(now, Input::Tick);

@@ -371,6 +371,28 @@ fn check_neighbor_values(c: &mut Checker<'_, '_>, p: &KeyPath, n: &NeighborConfi
                 .into(),
         );
     }
+    if let Some(t) = n.bfd() {
+        // FRR's bfdd takes 10 ms to 60 s and a multiplier of 2 to 255; a
+        // multiplier of 1 would take the session down on one lost packet.
+        if !(10..=60_000).contains(&t.interval_ms) {
+            c.err(
+                &p.key("bfd").key("interval_ms"),
+                format!(
+                    "bfd interval_ms {} is out of range, expected 10 to 60000",
+                    t.interval_ms
+                ),
+            );
+        }
+        if t.multiplier < 2 {
+            c.err(
+                &p.key("bfd").key("multiplier"),
+                format!(
+                    "bfd multiplier {} is out of range, expected 2 to 255",
+                    t.multiplier
+                ),
+            );
+        }
+    }
     if let Some(m) = &n.max_prefixes {
         if m.limit == 0 {
             c.err(

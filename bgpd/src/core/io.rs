@@ -44,6 +44,8 @@ pub enum Input {
     Fib(FibReport),
     /// Whether an `rbgpctl watch` is listening: events are made only then.
     Watching(bool),
+    /// A neighbor's BFD session changed state.
+    Bfd(crate::bfd::BfdReport),
     /// Time passed: run what [`poll_timeout`](super::Core::poll_timeout)
     /// said was due.
     Tick,
@@ -113,6 +115,8 @@ pub enum Output {
     },
     /// A request to the FIB task.
     Fib(FibCommand),
+    /// A request to the BFD task.
+    Bfd(crate::bfd::BfdCommand),
     /// Run the neighbors of this config (a reload was applied).
     Reconfigure(Box<Config>),
     /// The answer to a control request.

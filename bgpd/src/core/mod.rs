@@ -28,6 +28,7 @@
 //!   are kept in ordered maps, so a replay gives the same outputs.
 
 mod answer;
+mod bfd;
 mod export;
 mod flow;
 mod io;
@@ -124,6 +125,8 @@ pub struct Core {
     fib: bool,
     rib: Rib,
     sessions: BTreeMap<PeerId, Session>,
+    /// Neighbors with a BFD session, and whether it is up.
+    bfd: BTreeMap<PeerId, bfd::BfdWatch>,
     tracks: BTreeMap<PeerId, PeerTrack>,
     /// RIB ids by neighbor address (stable across reconnects, released
     /// when no neighbor of that address is left).
@@ -206,6 +209,7 @@ impl Core {
             fib,
             rib,
             sessions: BTreeMap::new(),
+            bfd: BTreeMap::new(),
             tracks: BTreeMap::new(),
             rib_ids: HashMap::new(),
             free_rib_ids: Vec::new(),
@@ -259,6 +263,10 @@ impl Core {
                 self.dirty = true;
             }
             Input::Fib(report) => self.on_fib_report(report),
+            Input::Bfd(report) => {
+                self.on_bfd(report);
+                self.dirty = true;
+            }
             Input::Watching(on) => {
                 self.watching = on;
                 self.rib.set_fib_output(self.fib || on);

@@ -78,6 +78,7 @@ impl Core {
     /// used again) and metric series. Otherwise every address that ever
     /// connected to a range would hold a RIB slot (65,536 at most) forever.
     fn on_removed(&mut self, peer: PeerId) {
+        self.unwatch_bfd(peer);
         let track = self.tracks.remove(&peer);
         self.max_prefix_restarts.remove(&peer);
         self.admin_down.remove(&peer);
@@ -154,6 +155,7 @@ impl Core {
         let mut msgs = self.encoded.encode(ctx, batches, &mut too_big);
         msgs.extend(export::end_of_ribs(ctx, &info.negotiated.families));
         self.send(peer, PeerCommand::Send(msgs));
+        self.watch_bfd(peer, &info);
         self.sessions.insert(
             peer,
             Session {
@@ -374,7 +376,7 @@ impl Core {
         }
     }
 
-    fn on_down(
+    pub(super) fn on_down(
         &mut self,
         peer: PeerId,
         reason: &str,

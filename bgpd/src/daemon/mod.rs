@@ -76,6 +76,7 @@ struct Driver {
     next_call: CallId,
     watching: bool,
     metric_counts: metrics_job::LastCounts,
+    bfd: crate::bfd::task::BfdLink,
 }
 
 /// Runs rbgpd on `config` until SIGTERM or SIGINT.
@@ -117,6 +118,8 @@ pub async fn run(config: Config, config_path: PathBuf, opts: Options) -> Result<
     };
 
     let (peer_tx, mut peer_rx) = mpsc::channel::<PeerEvent>(crate::peer::EVENT_QUEUE);
+    // State changes only, and the task waits while the queue is full.
+    let (bfd_tx, mut bfd_rx) = mpsc::channel::<crate::bfd::BfdReport>(64);
     let peers = PeerManager::spawn(&config, peer_tx);
     info!(
         asn = config.router.asn,
@@ -136,6 +139,7 @@ pub async fn run(config: Config, config_path: PathBuf, opts: Options) -> Result<
         next_call: 0,
         watching: false,
         metric_counts: metrics_job::LastCounts::default(),
+        bfd: crate::bfd::task::BfdLink::new(bfd_tx),
     };
 
     let mut metrics_tick = tokio::time::interval(METRICS_PERIOD);
@@ -157,6 +161,12 @@ pub async fn run(config: Config, config_path: PathBuf, opts: Options) -> Result<
                         Ok(ev) => n += d.feed(Input::Peer(ev)),
                         Err(_) => break,
                     }
+                    d.carry_out_pending().await;
+                }
+            }
+            report = bfd_rx.recv() => {
+                if let Some(report) = report {
+                    d.feed(Input::Bfd(report));
                     d.carry_out_pending().await;
                 }
             }
@@ -307,6 +317,7 @@ impl Driver {
                     self.peers.send(peer, command);
                 }
                 Output::Fib(cmd) => self.command_fib(cmd).await,
+                Output::Bfd(cmd) => self.bfd.command(cmd),
                 Output::Reconfigure(config) => self.peers.reconfigure(&config),
                 Output::Answer { call, response } => {
                     if let Some(reply) = self.calls.remove(&call) {

@@ -161,6 +161,9 @@ pub enum PeerCommand {
     Send(#[serde(serialize_with = "hex_messages")] Vec<bytes::Bytes>),
     /// Close the session (Cease / Administrative Reset) and start again.
     Reset,
+    /// Close the session with this NOTIFICATION (Cease / BFD Down) and
+    /// start again.
+    ResetWith(Notification),
     /// Close the session with this NOTIFICATION (default Cease /
     /// Administrative Shutdown) and stay down until [`PeerCommand::Enable`].
     Shutdown(Option<Notification>),

@@ -20,11 +20,10 @@
 //! well-formed options; the parser never panics, whatever the bytes.
 //! Needs `CAP_NET_RAW`.
 
-use crate::sockmsg::{parse_control, pktinfo_control, setsockopt};
-use socket2::{Domain, MaybeUninitSlice, MsgHdr, MsgHdrMut, Protocol, SockAddr, Socket, Type};
+use crate::sockmsg::{pktinfo_control, recv_msg, setsockopt};
+use socket2::{Domain, MsgHdr, Protocol, SockAddr, Socket, Type};
 use std::io::{self, IoSlice};
-use std::mem::MaybeUninit;
-use std::net::{Ipv6Addr, SocketAddrV6};
+use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::os::fd::AsFd;
 use tokio::io::unix::AsyncFd;
 
@@ -211,39 +210,21 @@ impl AdvertSocket {
 /// Reads one packet; `None` if it does not count.
 fn recv_one(sock: &Socket) -> io::Result<Option<(u32, Ipv6Addr, IcmpKind)>> {
     let mut buf = [0u8; RECV_BUF];
-    let mut control = [0u8; 128];
-    let mut from = SockAddr::from(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0));
-    let (len, control_len, truncated) = {
-        let mut bufs = [MaybeUninitSlice::new(as_uninit(&mut buf))];
-        let mut msg = MsgHdrMut::new()
-            .with_addr(&mut from)
-            .with_buffers(&mut bufs)
-            .with_control(as_uninit(&mut control));
-        let len = sock.recvmsg(&mut msg, 0)?;
-        (len, msg.control_len(), msg.flags().is_truncated())
-    };
-    let Some(src) = from.as_socket_ipv6() else {
+    let got = recv_msg(sock, &mut buf)?;
+    let Some(SocketAddr::V6(src)) = got.from else {
         return Ok(None);
     };
-    let info = parse_control(control.get(..control_len).unwrap_or(&[]));
-    if info.hop_limit != Some(ND_HOP_LIMIT) {
-        tracing::debug!(from = %src, hop_limit = ?info.hop_limit, "neighbor discovery packet dropped: hop limit");
+    if got.info.hop_limit != Some(ND_HOP_LIMIT) {
+        tracing::debug!(from = %src, hop_limit = ?got.info.hop_limit, "neighbor discovery packet dropped: hop limit");
         return Ok(None);
     }
-    let ifindex = info.ifindex.unwrap_or(src.scope_id());
-    let data = buf.get(..len.min(RECV_BUF)).unwrap_or(&[]);
-    let Some(kind) = parse(data, !truncated) else {
+    let ifindex = got.info.ifindex.unwrap_or(src.scope_id());
+    let data = buf.get(..got.len.min(RECV_BUF)).unwrap_or(&[]);
+    let Some(kind) = parse(data, !got.truncated) else {
         tracing::debug!(from = %src, ifindex, "malformed neighbor discovery packet dropped");
         return Ok(None);
     };
     Ok(Some((ifindex, *src.ip(), kind)))
-}
-
-/// Lets `recvmsg` write into an initialized buffer.
-fn as_uninit(buf: &mut [u8]) -> &mut [MaybeUninit<u8>] {
-    // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and the kernel
-    // only ever writes initialized bytes, so `buf` stays initialized.
-    unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) }
 }
 
 /// Sets `ICMP6_FILTER` on a raw ICMPv6 socket so that it takes only the

@@ -362,6 +362,11 @@ impl NeighborTask {
                     .await;
                 self.handle(Which::Main, Event::ManualStart).await;
             }
+            PeerCommand::ResetWith(n) => {
+                info!(peer = %self.spec.addr, asn = self.spec.config.remote_as, notification = %n.describe(), "reset");
+                self.stop_all(n).await;
+                self.handle(Which::Main, Event::ManualStart).await;
+            }
             PeerCommand::Shutdown(n) => {
                 info!(peer = %self.spec.addr, asn = self.spec.config.remote_as, "shutdown");
                 let n = n.unwrap_or_else(|| cease(cease_subcode::ADMINISTRATIVE_SHUTDOWN));

@@ -14,6 +14,7 @@ use testbed::{Netns, Proc};
 /// FRR's daemons.
 pub const ZEBRA: &str = "/usr/lib/frr/zebra";
 pub const FRR_BGPD: &str = "/usr/lib/frr/bgpd";
+pub const FRR_BFDD: &str = "/usr/lib/frr/bfdd";
 
 /// The namespaces of a test.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -200,6 +201,43 @@ impl DualLab {
             ],
             &format!("frr-bgpd-{tag}.log"),
         );
+    }
+
+    /// FRR's `bfdd` beside the zebra and bgpd of `role` (started first
+    /// with [`DualLab::start_frr`]): bgpd's `neighbor X bfd` sessions run
+    /// in it.
+    pub fn start_frr_bfdd(&mut self, role: Role) {
+        let tag = role.tag();
+        let vty = self.path(&format!("frr-{tag}"));
+        let zserv = format!("{vty}/zserv.api");
+        let pid = format!("{vty}/bfdd.pid");
+        self.spawn(
+            role,
+            FRR_BFDD,
+            &[
+                "-z",
+                &zserv,
+                "-i",
+                &pid,
+                "--vty_socket",
+                &vty,
+                "-f",
+                "/dev/null",
+            ],
+            &format!("frr-bfdd-{tag}.log"),
+        );
+    }
+
+    /// `vtysh -c COMMAND` against the FRR daemons of `role`.
+    pub fn vtysh(&self, role: Role, command: &str) -> String {
+        let vty = self.path(&format!("frr-{}", role.tag()));
+        let out = self
+            .ns(role)
+            .command("vtysh")
+            .args(["--vty_socket", &vty, "-c", command])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// BIRD in the namespace of `role`, with the config text `cfg`.

@@ -7,6 +7,7 @@
 //! (UPDATEs sent decoded with the real decoder).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod bfd;
 mod ctl;
 mod ext_next_hop;
 mod fib;

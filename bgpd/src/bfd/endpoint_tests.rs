@@ -1,0 +1,144 @@
+//! The endpoint on a fake clock, two of them wired back to back.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use super::*;
+
+const A: &str = "10.0.0.1";
+const B: &str = "10.0.0.2";
+
+fn watch(peer: PeerId, remote: &str) -> BfdCommand {
+    BfdCommand::Watch {
+        peer,
+        remote: SocketAddr::new(remote.parse().unwrap(), 0),
+        local: "10.0.0.9".parse().unwrap(),
+        timers: BfdTimers {
+            interval_ms: 100,
+            multiplier: 3,
+        },
+        multihop: false,
+    }
+}
+
+/// Moves every packet `from` has for `to`, as if sent by `from_addr`.
+fn carry(from: &mut BfdEndpoint, from_addr: &str, to: &mut BfdEndpoint, now: Instant) -> usize {
+    let mut n = 0;
+    while let Some((_, p)) = from.poll_transmit(now) {
+        let src = SocketAddr::new(from_addr.parse().unwrap(), 49152);
+        to.datagram_in(now, src, Some(255), &p);
+        n += 1;
+    }
+    n
+}
+
+fn reports(e: &mut BfdEndpoint) -> Vec<(PeerId, bool)> {
+    std::iter::from_fn(|| e.poll_report().map(|r| (r.peer, r.up))).collect()
+}
+
+#[test]
+fn two_endpoints_come_up_then_one_going_silent_is_reported_down() {
+    let t0 = Instant::now();
+    let (mut a, mut b) = (BfdEndpoint::new(1), BfdEndpoint::new(2));
+    a.command(t0, watch(7, B));
+    b.command(t0, watch(9, A));
+    let mut now = t0;
+    for _ in 0..50 {
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        carry(&mut a, A, &mut b, now);
+        carry(&mut b, B, &mut a, now);
+        carry(&mut a, A, &mut b, now);
+        if a.state_of(7) == Some(State::Up) && b.state_of(9) == Some(State::Up) {
+            break;
+        }
+        now += Duration::from_millis(100);
+    }
+    assert_eq!(a.state_of(7), Some(State::Up));
+    // Reports come out with the packets (as the task drains both).
+    while a.poll_transmit(now).is_some() {}
+    while b.poll_transmit(now).is_some() {}
+    assert!(reports(&mut a).contains(&(7, true)));
+    assert!(reports(&mut b).contains(&(9, true)));
+    // Two more seconds of exchange: the poll sequences that leave the
+    // 1 s rate of a session not yet Up are over, both send every 100 ms.
+    let until = now + Duration::from_secs(2);
+    while now < until {
+        now = [a.poll_timeout(), b.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap()
+            .max(now);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        carry(&mut a, A, &mut b, now);
+        carry(&mut b, B, &mut a, now);
+        carry(&mut a, A, &mut b, now);
+    }
+    assert_eq!(reports(&mut a), []);
+    // B goes silent: A declares it down within 3 × 100 ms (plus a tick).
+    let silent = now;
+    while a.state_of(7) == Some(State::Up) {
+        now = a.poll_timeout().unwrap().max(now);
+        a.handle_timeout(now);
+        while a.poll_transmit(now).is_some() {}
+        assert!(
+            now - silent <= Duration::from_millis(400),
+            "still up after {:?}",
+            now - silent
+        );
+    }
+    assert!(
+        now - silent >= Duration::from_millis(200),
+        "down after {:?}",
+        now - silent
+    );
+    assert_eq!(reports(&mut a), [(7, false)]);
+}
+
+#[test]
+fn strangers_forwarded_and_malformed_packets_are_counted_not_kept() {
+    let t0 = Instant::now();
+    let (mut a, mut b) = (BfdEndpoint::new(1), BfdEndpoint::new(2));
+    a.command(t0, watch(7, B));
+    b.command(t0, watch(9, A));
+    let (_, p) = b.poll_transmit(t0).unwrap();
+    let from_b = SocketAddr::new(B.parse().unwrap(), 49152);
+    a.datagram_in(t0, from_b, Some(254), &p);
+    a.datagram_in(t0, from_b, Some(255), &p[..10]);
+    a.datagram_in(
+        t0,
+        SocketAddr::new("10.0.0.3".parse().unwrap(), 49152),
+        Some(255),
+        &p,
+    );
+    assert_eq!((a.drops.ttl, a.drops.malformed, a.drops.unknown), (1, 1, 1));
+    // A hundred thousand packets from strangers: counted, nothing grows.
+    for i in 0..100_000u32 {
+        let from = SocketAddr::new(IpAddr::from(i.to_be_bytes()), 49152);
+        a.datagram_in(t0, from, Some(255), &p);
+    }
+    assert_eq!(a.drops.unknown, 100_001);
+    assert_eq!(a.len(), 1);
+    assert!(reports(&mut a).is_empty());
+}
+
+#[test]
+fn unwatch_and_rewatch_replace_the_session() {
+    let t0 = Instant::now();
+    let mut a = BfdEndpoint::new(1);
+    a.command(t0, watch(7, B));
+    a.command(t0, watch(7, B));
+    assert_eq!(a.len(), 1);
+    // Another neighbor at the same address takes it over.
+    a.command(t0, watch(8, B));
+    assert_eq!((a.len(), a.state_of(7).is_none()), (1, true));
+    a.command(t0, BfdCommand::Unwatch { peer: 8 });
+    assert!(a.is_empty() && a.poll_timeout().is_none());
+    // Multihop is refused (not yet supported), and nothing runs.
+    let mut mh = watch(9, B);
+    if let BfdCommand::Watch { multihop, .. } = &mut mh {
+        *multihop = true;
+    }
+    a.command(t0, mh);
+    assert!(a.is_empty());
+}

@@ -1,0 +1,148 @@
+//! The BFD task: owns the UDP sockets and the [`BfdEndpoint`], takes the
+//! core's commands and reports state changes back. Started with the first
+//! `Watch`, so a router without `bfd` neighbors opens no BFD socket.
+//!
+//! Commands travel through a mailbox that keeps one per neighbor (the
+//! latest wins: a `Watch` then an `Unwatch` is an `Unwatch`), so the
+//! queue is bounded by the number of neighbors however fast the core
+//! produces them.
+
+use super::endpoint::BfdEndpoint;
+use super::udp::{BfdSockets, SINGLE_HOP_PORT};
+use super::{BfdCommand, BfdReport};
+use crate::core::log_gate::LogGate;
+use crate::peer::PeerId;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::{mpsc, Notify};
+use tokio::task::JoinHandle;
+use tracing::error;
+
+/// Commands not yet taken by the task, one per neighbor.
+#[derive(Default)]
+struct Mailbox {
+    pending: Mutex<BTreeMap<PeerId, BfdCommand>>,
+    wake: Notify,
+}
+
+impl Mailbox {
+    fn put(&self, cmd: BfdCommand) {
+        let peer = match &cmd {
+            BfdCommand::Watch { peer, .. } | BfdCommand::Unwatch { peer } => *peer,
+        };
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(peer, cmd);
+        self.wake.notify_one();
+    }
+
+    fn take(&self) -> BTreeMap<PeerId, BfdCommand> {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// The driver's link to the BFD task.
+pub struct BfdLink {
+    reports: mpsc::Sender<BfdReport>,
+    port: u16,
+    running: Option<(Arc<Mailbox>, JoinHandle<()>)>,
+    failed: bool,
+}
+
+impl BfdLink {
+    /// No task yet; reports will go to `reports`.
+    pub fn new(reports: mpsc::Sender<BfdReport>) -> Self {
+        BfdLink {
+            reports,
+            port: SINGLE_HOP_PORT,
+            running: None,
+            failed: false,
+        }
+    }
+
+    /// Carries out a core command, starting the task on the first one.
+    /// Without sockets (logged once), BFD never comes up, so no BGP
+    /// session is ever taken down by it.
+    pub fn command(&mut self, cmd: BfdCommand) {
+        if self.running.is_none() && !self.failed {
+            match BfdSockets::open(self.port) {
+                Ok(sockets) => {
+                    let mailbox = Arc::new(Mailbox::default());
+                    let task = run(sockets, mailbox.clone(), self.reports.clone());
+                    self.running = Some((mailbox, tokio::spawn(task)));
+                }
+                Err(e) => {
+                    error!("BFD: cannot open its UDP sockets ({e}); BFD sessions stay down");
+                    self.failed = true;
+                }
+            }
+        }
+        if let Some((mailbox, _)) = &self.running {
+            mailbox.put(cmd);
+        }
+    }
+}
+
+impl Drop for BfdLink {
+    fn drop(&mut self) {
+        if let Some((_, task)) = self.running.take() {
+            task.abort();
+        }
+    }
+}
+
+async fn run(sockets: BfdSockets, mailbox: Arc<Mailbox>, reports: mpsc::Sender<BfdReport>) {
+    let mut endpoint = BfdEndpoint::new(seed());
+    let mut recv_errors = LogGate::new();
+    loop {
+        let wake = endpoint.poll_timeout();
+        tokio::select! {
+            () = mailbox.wake.notified() => {
+                let now = Instant::now();
+                for cmd in mailbox.take().into_values() {
+                    endpoint.command(now, cmd);
+                }
+            }
+            got = sockets.recv() => match got {
+                Ok(d) => endpoint.datagram_in(Instant::now(), d.from, d.ttl, &d.bytes),
+                Err(e) => {
+                    if let Some(suppressed) = recv_errors.admit(Instant::now()) {
+                        error!(suppressed, "BFD: receive failed: {e}");
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            },
+            () = sleep_until(wake) => endpoint.handle_timeout(Instant::now()),
+        }
+        let now = Instant::now();
+        while let Some((to, packet)) = endpoint.poll_transmit(now) {
+            if sockets.send(to, &packet).is_err() {
+                endpoint.count_send_error();
+            }
+        }
+        while let Some(report) = endpoint.poll_report() {
+            if reports.send(report).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Something hard to guess for the discriminators: the clock's
+/// nanoseconds and the process id.
+fn seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    nanos ^ (u64::from(std::process::id()) << 32)
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,204 @@
+//! BFD's UDP sockets (RFC 5881): control packets arrive on port 3784 of
+//! every address, IPv4 and IPv6, with the TTL or hop limit they came with
+//! (single hop takes only 255, RFC 5881 §5: no router forwarded them);
+//! ours leave from one source port in 49152-65535 per family with TTL 255.
+
+use crate::sockmsg::{recv_msg, setsockopt, RecvInfo};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use tokio::io::unix::AsyncFd;
+
+use ::bfd::{SINGLE_HOP_TTL as BFD_TTL, SOURCE_PORTS};
+
+/// Destination port of single-hop control packets.
+pub const SINGLE_HOP_PORT: u16 = ::bfd::CONTROL_PORT;
+/// A control packet is 24 octets without authentication; longer ones
+/// (authentication, which we do not take) are read far enough to count.
+const RECV_BUF: usize = 64;
+
+/// One datagram: sender, TTL or hop limit, octets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Datagram {
+    /// Sender (with its link as scope for a link-local one).
+    pub from: SocketAddr,
+    /// TTL or hop limit it arrived with.
+    pub ttl: Option<u8>,
+    /// The packet.
+    pub bytes: Vec<u8>,
+}
+
+/// The receiving and sending sockets of both families; a family whose
+/// sockets cannot be had (no IPv6 in a container) is left out.
+pub struct BfdSockets {
+    rx: Vec<AsyncFd<Socket>>,
+    tx4: Option<Socket>,
+    tx6: Option<Socket>,
+}
+
+impl BfdSockets {
+    /// Opens the sockets on `port` (3784; another for tests). Must be
+    /// called inside a tokio runtime. Fails only when no family works.
+    pub fn open(port: u16) -> io::Result<BfdSockets> {
+        let mut rx = Vec::new();
+        let mut last = None;
+        for any in [
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        ] {
+            match receiver(SocketAddr::new(any, port)) {
+                Ok(s) => rx.push(s),
+                Err(e) => last = Some(e),
+            }
+        }
+        if rx.is_empty() {
+            return Err(last.unwrap_or_else(|| io::Error::from(io::ErrorKind::Unsupported)));
+        }
+        Ok(BfdSockets {
+            rx,
+            tx4: sender(false).ok(),
+            tx6: sender(true).ok(),
+        })
+    }
+
+    /// The next datagram on any receiving socket.
+    pub async fn recv(&self) -> io::Result<Datagram> {
+        let mut buf = [0u8; RECV_BUF];
+        loop {
+            let ready = match self.rx.as_slice() {
+                [a] => a.readable().await?,
+                [a, b, ..] => tokio::select! {
+                    r = a.readable() => r?,
+                    r = b.readable() => r?,
+                },
+                [] => return std::future::pending().await,
+            };
+            let mut guard = ready;
+            match guard.try_io(|s| recv_msg(s.get_ref(), &mut buf)) {
+                Ok(Ok(got)) => {
+                    let Some(from) = got.from else { continue };
+                    let RecvInfo { hop_limit, .. } = got.info;
+                    let len = got.len.min(RECV_BUF);
+                    return Ok(Datagram {
+                        from: canonical(from),
+                        ttl: hop_limit,
+                        bytes: buf.get(..len).unwrap_or(&[]).to_vec(),
+                    });
+                }
+                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => {}
+            }
+        }
+    }
+
+    /// Sends `bytes` to `to` (port 3784 unless given). A full buffer or an
+    /// unreachable peer is an error the caller counts: BFD's next packet
+    /// makes up for a lost one.
+    pub fn send(&self, to: SocketAddr, bytes: &[u8]) -> io::Result<()> {
+        let sock = match to {
+            SocketAddr::V4(_) => self.tx4.as_ref(),
+            SocketAddr::V6(_) => self.tx6.as_ref(),
+        }
+        .ok_or_else(|| io::Error::from(io::ErrorKind::Unsupported))?;
+        sock.send_to(bytes, &SockAddr::from(to))?;
+        Ok(())
+    }
+}
+
+/// An IPv4 sender seen through an IPv6 socket is an IPv4 sender.
+fn canonical(a: SocketAddr) -> SocketAddr {
+    match a {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(IpAddr::V4(v4), v6.port()),
+            None => a,
+        },
+        v4 => v4,
+    }
+}
+
+fn receiver(addr: SocketAddr) -> io::Result<AsyncFd<Socket>> {
+    let v6 = addr.is_ipv6();
+    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_nonblocking(true)?;
+    s.set_reuse_address(true)?;
+    let on: libc::c_int = 1;
+    if v6 {
+        s.set_only_v6(true)?;
+        setsockopt(&s, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, &on)?;
+    } else {
+        setsockopt(&s, libc::IPPROTO_IP, libc::IP_RECVTTL, &on)?;
+    }
+    s.bind(&SockAddr::from(addr))?;
+    // SAFETY: `Socket` owns its fd, which stays open and the same until
+    // the socket is dropped together with the `AsyncFd`.
+    unsafe { AsyncFd::register(s) }.map_err(|e| e.into_parts().1)
+}
+
+/// A sending socket with TTL 255 on the first free port of 49152-65535
+/// (from a start that differs per process, so two daemons on one host
+/// rarely race for the same one).
+fn sender(v6: bool) -> io::Result<Socket> {
+    let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+    let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_nonblocking(true)?;
+    if v6 {
+        s.set_only_v6(true)?;
+        s.set_unicast_hops_v6(u32::from(BFD_TTL))?;
+    } else {
+        s.set_ttl_v4(u32::from(BFD_TTL))?;
+    }
+    let span = u32::from(SOURCE_PORTS.end() - SOURCE_PORTS.start()) + 1;
+    let start = std::process::id() % span;
+    let any = if v6 {
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    };
+    let mut last = io::Error::from(io::ErrorKind::AddrInUse);
+    for i in 0..span {
+        let port = SOURCE_PORTS.start() + ((start + i) % span) as u16;
+        match s.bind(&SockAddr::from(SocketAddr::new(any, port))) {
+            Ok(()) => return Ok(s),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// Loopback both ways: the sender's source port is in range, the TTL
+    /// arrives as 255, an IPv4 packet reads as IPv4.
+    #[tokio::test]
+    async fn a_packet_crosses_loopback_with_ttl_255() {
+        // An unprivileged port: the test may run as any user.
+        let port = 40000 + (std::process::id() % 20000) as u16;
+        let Ok(s) = BfdSockets::open(port) else {
+            println!("skipped: cannot open UDP sockets");
+            return;
+        };
+        let to = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+        s.send(to, &[1, 2, 3]).unwrap();
+        let got = tokio::time::timeout(std::time::Duration::from_secs(2), s.recv())
+            .await
+            .expect("no datagram")
+            .unwrap();
+        assert_eq!(got.bytes, [1, 2, 3]);
+        assert_eq!(got.ttl, Some(BFD_TTL));
+        assert!(got.from.is_ipv4());
+        assert!(SOURCE_PORTS.contains(&got.from.port()), "{}", got.from);
+    }
+
+    #[test]
+    fn mapped_senders_read_as_ipv4() {
+        let mapped: SocketAddr = "[::ffff:10.0.0.1]:50000".parse().unwrap();
+        assert_eq!(canonical(mapped), "10.0.0.1:50000".parse().unwrap());
+        let v6: SocketAddr = "[fe80::1%3]:50000".parse().unwrap();
+        assert_eq!(canonical(v6), v6);
+    }
+}

@@ -1,0 +1,107 @@
+//! BFD tied to BGP: a neighbor with `bfd` gets a BFD session once up; a
+//! BFD session that was up going down takes the BGP session down at once,
+//! routes withdrawn in the same batch, graceful restart or not.
+
+use super::*;
+use crate::bfd::{BfdCommand, BfdReport};
+use bgp_proto::msg::notification::{cease_subcode, code};
+
+const LAB_BFD: &str = r#"
+[router]
+asn = 65000
+router_id = "172.18.0.5"
+listen = []
+
+[control]
+socket = "/nonexistent/rbgpd-core-test.sock"
+
+[[neighbor]]
+range = "172.18.0.0/16"
+remote_as = 65100
+bfd = { interval_ms = 100, multiplier = 3 }
+
+[[neighbor]]
+range = "172.19.0.0/16"
+remote_as = 65200
+"#;
+
+fn bfd_commands(outs: &[Output]) -> Vec<BfdCommand> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Bfd(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn report(h: &mut H, peer: PeerId, up: bool) -> Vec<Output> {
+    h.feed(Input::Bfd(BfdReport {
+        peer,
+        up,
+        diag: if up {
+            "no diagnostic"
+        } else {
+            "control detection time expired"
+        }
+        .into(),
+    }));
+    h.drain()
+}
+
+#[test]
+fn a_bfd_down_takes_the_session_and_its_routes_at_once_even_with_gr() {
+    let mut h = H::with(LAB_BFD);
+    let (a, b) = (Peer::node(2).gr(120), Peer::node2(3));
+    let outs = h.up(&a);
+    let watch = bfd_commands(&outs);
+    assert_eq!(watch.len(), 1, "{outs:?}");
+    let BfdCommand::Watch {
+        peer,
+        remote,
+        timers,
+        multihop,
+        ..
+    } = &watch[0]
+    else {
+        panic!("{watch:?}");
+    };
+    assert_eq!(
+        (*peer, remote.ip(), timers.interval_ms, *multihop),
+        (2, a.addr, 100, false)
+    );
+    // The neighbor without `bfd` gets none.
+    assert!(bfd_commands(&h.up(&b)).is_empty());
+    h.announce(&a, &["10.241.0.0/24"], &[65100]);
+    h.drain();
+
+    // Down before it was ever up: nothing happens to BGP.
+    assert!(commands_to(&report(&mut h, 2, false), 2).is_empty());
+    // Up, then down: withdrawn from the kernel and from node b in this
+    // batch, and the session is reset with Cease / BFD Down.
+    assert!(report(&mut h, 2, true).is_empty());
+    let outs = report(&mut h, 2, false);
+    assert_eq!(fib_changes(&outs), vec![fib("10.241.0.0/24", &[])]);
+    assert_eq!(withdrawn_from(&outs, 3), vec!["10.241.0.0/24"]);
+    let n = Notification::new(code::CEASE, cease_subcode::BFD_DOWN, []);
+    assert_eq!(commands_to(&outs, 2), vec![PeerCommand::ResetWith(n)]);
+    // GR would have kept them; BFD says the forwarding path is gone.
+    assert_eq!(h.core.poll_timeout(), None);
+    // The task's own Down event that follows changes nothing more.
+    assert!(fib_changes(&h.down(&a, true)).is_empty());
+}
+
+#[test]
+fn the_bfd_session_outlives_bgp_restarts_and_ends_with_the_neighbor() {
+    let mut h = H::with(LAB_BFD);
+    let a = Peer::node(2);
+    assert_eq!(bfd_commands(&h.up(&a)).len(), 1);
+    h.down(&a, false);
+    // Back at the same address: the running BFD session is kept.
+    assert!(bfd_commands(&h.up(&a)).is_empty());
+    h.down(&a, false);
+    h.peer_event(PeerEvent::Removed { peer: 2 });
+    assert_eq!(
+        bfd_commands(&h.drain()),
+        vec![BfdCommand::Unwatch { peer: 2 }]
+    );
+}
