@@ -100,6 +100,20 @@ fn a_silent_node_loses_its_routes_on_bfd_down_not_at_hold_time() {
                 .vtysh(Role::Frr, "show bfd peers")
                 .contains("Status: up")
     });
+    // `show bfd`: both Up at the negotiated 300 ms, detection 900 ms (the
+    // snapshot is at most a second old).
+    wait_for("show bfd lists both sessions Up", 5, || {
+        let sessions = lab.ctl(&["show", "bfd"])["sessions"].clone();
+        sessions.as_array().is_some_and(|ss| {
+            ss.len() == 2
+                && ss.iter().all(|b| {
+                    b["state"] == "Up" && b["tx_interval_ms"] == 300 && b["detection_ms"] == 900
+                })
+        })
+    });
+    // `show peers` marks the sessions with BFD.
+    let text = lab.ctl_text(&["show", "peers"]);
+    assert_eq!(text.matches("established (bfd up)").count(), 2, "{text}");
     let bird_bfd = lab
         .ns(Role::Bird)
         .command("birdc")
@@ -140,4 +154,9 @@ fn a_silent_node_loses_its_routes_on_bfd_down_not_at_hold_time() {
     assert!(log.contains("BFD down"), "{}", lab.log_tail("rbgpd.log"));
     assert!(lab.kernel_route(Role::Rt, BIRD_NET).contains(BIRD));
     assert!(!lab.established(FRR) && lab.established(BIRD));
+    let frr = lab.ctl(&["show", "peers"])["peers"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["address"] == FRR).cloned())
+        .unwrap();
+    assert_eq!(frr["bfd"], "down", "{frr}");
 }

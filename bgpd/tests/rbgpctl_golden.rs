@@ -119,6 +119,7 @@ fn peers() -> Vec<PeerSummary> {
         families: vec![fam("ipv4-unicast", r, r, 6), fam("ipv6-unicast", 0, 0, 0)],
         dynamic: true,
         interface: None,
+        bfd: None,
     };
     vec![
         node("172.18.0.2", 3725, 2),
@@ -135,6 +136,7 @@ fn peers() -> Vec<PeerSummary> {
             families: vec![fam("ipv4-unicast", 0, 0, 0)],
             dynamic: false,
             interface: None,
+            bfd: None,
         },
         PeerSummary {
             address: ip("fd00::7"),
@@ -154,6 +156,7 @@ fn peers() -> Vec<PeerSummary> {
             ],
             dynamic: false,
             interface: None,
+            bfd: None,
         },
         PeerSummary {
             address: ip("fe80::a8c1:abff:fe12:3456"),
@@ -173,6 +176,7 @@ fn peers() -> Vec<PeerSummary> {
             ],
             dynamic: true,
             interface: Some("eth3".into()),
+            bfd: Some("up".into()),
         },
         PeerSummary {
             address: ip("fd00::9"),
@@ -186,6 +190,7 @@ fn peers() -> Vec<PeerSummary> {
             families: vec![],
             dynamic: false,
             interface: None,
+            bfd: None,
         },
     ]
 }
@@ -334,6 +339,38 @@ fn canned(req: &Request) -> Response {
                 fib_routes: 8,
                 memory_rss_bytes: Some(13_002_342),
             },
+        },
+        Request::ShowBfd => Response::Bfd {
+            sessions: vec![
+                BfdSession {
+                    address: ip("172.18.0.2"),
+                    state: "Up".into(),
+                    local_discriminator: 2_718_281_828,
+                    remote_discriminator: 1,
+                    tx_interval_ms: 300,
+                    detection_ms: Some(900),
+                    uptime_secs: Some(3725),
+                    last_diag: "No Diagnostic".into(),
+                    remote_control_plane_independent: false,
+                    packets_in: 12_414,
+                    packets_out: 12_420,
+                    packets_discarded: 0,
+                },
+                BfdSession {
+                    address: ip("172.19.0.9"),
+                    state: "Down".into(),
+                    local_discriminator: 3_141_592_653,
+                    remote_discriminator: 0,
+                    tx_interval_ms: 1000,
+                    detection_ms: None,
+                    uptime_secs: None,
+                    last_diag: "Control Detection Time Expired".into(),
+                    remote_control_plane_independent: false,
+                    packets_in: 40,
+                    packets_out: 97,
+                    packets_discarded: 2,
+                },
+            ],
         },
         Request::Reload => Response::Reload {
             result: ReloadResult {
@@ -498,6 +535,7 @@ fn show_routes_and_query() {
 fn show_fib_summary() {
     let d = FakeDaemon::start();
     golden("show_fib.txt", &ok(&d.ctl(&["show", "fib"])));
+    golden("show_bfd.txt", &ok(&d.ctl(&["show", "bfd"])));
     golden("show_summary.txt", &ok(&d.ctl(&["show", "summary"])));
     golden(
         "show_summary.json",

@@ -259,6 +259,33 @@ impl BfdEndpoint {
         self.sessions.is_empty()
     }
 
+    /// Every session as `show bfd` lists it, at `now`.
+    pub fn sessions(&self, now: Instant) -> Vec<crate::ctl::proto::BfdSession> {
+        self.sessions
+            .iter()
+            .map(|(discr, e)| {
+                let s = &e.session;
+                let c = s.counters();
+                crate::ctl::proto::BfdSession {
+                    address: e.remote.ip().to_canonical(),
+                    state: s.state().to_string(),
+                    local_discriminator: *discr,
+                    remote_discriminator: s.remote_discriminator(),
+                    tx_interval_ms: millis(s.tx_interval()),
+                    detection_ms: s.detection_time().map(millis),
+                    uptime_secs: s
+                        .up_since()
+                        .map(|t| now.saturating_duration_since(t).as_secs()),
+                    last_diag: s.last_diag().to_string(),
+                    remote_control_plane_independent: s.remote_control_plane_independent(),
+                    packets_in: c.packets_in,
+                    packets_out: c.packets_out,
+                    packets_discarded: c.packets_discarded,
+                }
+            })
+            .collect()
+    }
+
     /// The state of `peer`'s session.
     pub fn state_of(&self, peer: PeerId) -> Option<State> {
         let d = self.by_peer.get(&peer)?;
@@ -277,6 +304,10 @@ impl BfdEndpoint {
             self.deadlines.insert((at, discr));
         }
     }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

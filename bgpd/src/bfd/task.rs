@@ -11,10 +11,11 @@ use super::endpoint::BfdEndpoint;
 use super::udp::{BfdSockets, SINGLE_HOP_PORT};
 use super::{BfdCommand, BfdReport};
 use crate::core::log_gate::LogGate;
+use crate::ctl::proto::BfdSession;
 use crate::peer::PeerId;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 use tracing::error;
@@ -43,11 +44,20 @@ impl Mailbox {
     }
 }
 
+/// What `show bfd` reads: the sessions as the task last published them
+/// (on every state change, else at most once a second).
+type Snapshot = Arc<Mutex<Vec<BfdSession>>>;
+
+/// How often the task republishes its sessions' counters without a state
+/// change.
+const PUBLISH_PERIOD: Duration = Duration::from_secs(1);
+
 /// The driver's link to the BFD task.
 pub struct BfdLink {
     reports: mpsc::Sender<BfdReport>,
     port: u16,
     running: Option<(Arc<Mailbox>, JoinHandle<()>)>,
+    snapshot: Snapshot,
     failed: bool,
 }
 
@@ -58,8 +68,17 @@ impl BfdLink {
             reports,
             port: SINGLE_HOP_PORT,
             running: None,
+            snapshot: Snapshot::default(),
             failed: false,
         }
+    }
+
+    /// The BFD sessions, as last published by the task.
+    pub fn sessions(&self) -> Vec<BfdSession> {
+        self.snapshot
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Carries out a core command, starting the task on the first one.
@@ -70,7 +89,12 @@ impl BfdLink {
             match BfdSockets::open(self.port) {
                 Ok(sockets) => {
                     let mailbox = Arc::new(Mailbox::default());
-                    let task = run(sockets, mailbox.clone(), self.reports.clone());
+                    let task = run(
+                        sockets,
+                        mailbox.clone(),
+                        self.reports.clone(),
+                        self.snapshot.clone(),
+                    );
                     self.running = Some((mailbox, tokio::spawn(task)));
                 }
                 Err(e) => {
@@ -93,8 +117,14 @@ impl Drop for BfdLink {
     }
 }
 
-async fn run(sockets: BfdSockets, mailbox: Arc<Mailbox>, reports: mpsc::Sender<BfdReport>) {
+async fn run(
+    sockets: BfdSockets,
+    mailbox: Arc<Mailbox>,
+    reports: mpsc::Sender<BfdReport>,
+    snapshot: Snapshot,
+) {
     let mut endpoint = BfdEndpoint::new(seed());
+    let mut published: Option<Instant> = None;
     let mut recv_errors = LogGate::new();
     loop {
         let wake = endpoint.poll_timeout();
@@ -122,10 +152,16 @@ async fn run(sockets: BfdSockets, mailbox: Arc<Mailbox>, reports: mpsc::Sender<B
                 endpoint.count_send_error();
             }
         }
+        let mut changed = false;
         while let Some(report) = endpoint.poll_report() {
+            changed = true;
             if reports.send(report).await.is_err() {
                 return;
             }
+        }
+        if changed || published.is_none_or(|t| now.saturating_duration_since(t) >= PUBLISH_PERIOD) {
+            *snapshot.lock().unwrap_or_else(|p| p.into_inner()) = endpoint.sessions(now);
+            published = Some(now);
         }
     }
 }

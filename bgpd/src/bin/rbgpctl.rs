@@ -84,6 +84,8 @@ enum Show {
     },
     /// Routes rbgpd installs in the kernel.
     Fib,
+    /// BFD sessions: state, discriminators, intervals, counters.
+    Bfd,
     /// Router summary.
     Summary,
 }
@@ -181,6 +183,7 @@ fn request(cmd: Command) -> anyhow::Result<Request> {
             Request::ShowRoutes(q)
         }
         Command::Show(Show::Fib) => Request::ShowFib,
+        Command::Show(Show::Bfd) => Request::ShowBfd,
         Command::Show(Show::Summary) => Request::ShowSummary,
         Command::Reload => Request::Reload,
         Command::Peer(PeerCmd::Reset { address, message }) => {
@@ -234,6 +237,7 @@ fn expected(req: &Request, r: &Response) -> bool {
             | (Request::ShowPeer { .. }, Response::Peer { .. })
             | (Request::ShowRoutes(_), Response::Routes { .. })
             | (Request::ShowFib, Response::Fib { .. })
+            | (Request::ShowBfd, Response::Bfd { .. })
             | (Request::ShowSummary, Response::Summary { .. })
             | (Request::Reload, Response::Reload { .. })
             | (

@@ -31,6 +31,11 @@ impl Core {
             },
             Request::ShowRoutes(q) => self.show_routes(&q),
             Request::ShowFib => self.show_fib(ctx),
+            Request::ShowBfd => {
+                let mut sessions = ctx.bfd.clone();
+                sessions.sort_by_key(|b| b.address);
+                Response::Bfd { sessions }
+            }
             Request::ShowSummary => self.summary(ctx),
             Request::Reload => error("reload is read by the driver (Input::Reload)".into()),
             Request::PeerReset { address, message } => {
@@ -149,6 +154,10 @@ impl Core {
             families: self.family_counters(p),
             dynamic: p.dynamic,
             interface: p.interface.clone(),
+            bfd: self
+                .bfd
+                .get(&p.id)
+                .map(|w| if w.up { "up" } else { "down" }.to_string()),
         }
     }
 

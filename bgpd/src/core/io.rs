@@ -70,6 +70,9 @@ pub struct CtlContext {
     pub fib: Option<FibView>,
     /// The process's resident memory.
     pub rss_bytes: Option<u64>,
+    /// The BFD sessions, for `show bfd`.
+    #[serde(default)]
+    pub bfd: Vec<crate::ctl::proto::BfdSession>,
 }
 
 /// What the driver read from the FIB task for a control request.

@@ -29,8 +29,8 @@ pub enum Line {
     In {
         /// Time since the start.
         us: u64,
-        /// The input.
-        input: Input,
+        /// The input (boxed: a control request's context is large).
+        input: Box<Input>,
     },
     /// What one `poll_output` call (or `poll_pending`, when `pending`)
     /// returned.
@@ -181,7 +181,7 @@ pub fn replay(r: impl BufRead) -> Result<ReplayStats, ReplayError> {
                 core = Some(Core::new(*config, base).map_err(|e| read_err(e.to_string()))?);
             }
             (Line::In { us, input }, Some(c)) => {
-                c.handle(base + Duration::from_micros(us), input);
+                c.handle(base + Duration::from_micros(us), *input);
                 stats.inputs += 1;
             }
             (

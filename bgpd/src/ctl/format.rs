@@ -4,8 +4,8 @@
 //! `cilium bgp peers` and `gobgp global rib`.
 
 use super::proto::{
-    Event, EventKind, FibEntry, MessageCounts, PeerActionResult, PeerDetail, PeerSummary,
-    ReloadResult, Response, RouteEntry, RoutePath, Summary,
+    BfdSession, Event, EventKind, FibEntry, MessageCounts, PeerActionResult, PeerDetail,
+    PeerSummary, ReloadResult, Response, RouteEntry, RoutePath, Summary,
 };
 use std::fmt::Write as _;
 
@@ -16,6 +16,7 @@ pub fn response(r: &Response) -> String {
         Response::Peer { peer } => peer_detail(peer),
         Response::Routes { routes } => routes_table(routes),
         Response::Fib { routes } => fib_table(routes),
+        Response::Bfd { sessions } => bfd_table(sessions),
         Response::Summary { summary: s } => summary(s),
         Response::Reload { result } => reload(result),
         Response::PeerAction { result } => peer_action(result),
@@ -69,15 +70,46 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 }
 
 fn state_text(p: &PeerSummary) -> String {
+    let mut s = p.state.to_string();
     if p.admin_down {
-        format!("{} (admin down)", p.state)
-    } else {
-        p.state.to_string()
+        s += " (admin down)";
     }
+    if let Some(bfd) = &p.bfd {
+        s += &format!(" (bfd {bfd})");
+    }
+    s
 }
 
 fn up_down(p: &PeerSummary) -> String {
     opt(p.uptime_secs.or(p.down_secs).map(duration))
+}
+
+/// `show bfd`: one row per session, as FRR's `show bfd peers brief`.
+pub fn bfd_table(sessions: &[BfdSession]) -> String {
+    if sessions.is_empty() {
+        return "No BFD sessions.\n".into();
+    }
+    let headers = [
+        "Peer", "State", "Up", "Local", "Remote", "TX", "Detect", "Diag", "In", "Out",
+    ];
+    let rows: Vec<Vec<String>> = sessions
+        .iter()
+        .map(|b| {
+            vec![
+                b.address.to_string(),
+                b.state.clone(),
+                opt(b.uptime_secs.map(duration)),
+                b.local_discriminator.to_string(),
+                b.remote_discriminator.to_string(),
+                format!("{} ms", b.tx_interval_ms),
+                opt(b.detection_ms.map(|d| format!("{d} ms"))),
+                b.last_diag.clone(),
+                b.packets_in.to_string(),
+                b.packets_out.to_string(),
+            ]
+        })
+        .collect();
+    table(&headers, &rows)
 }
 
 /// `show peers`: one row per peer and family, as `cilium bgp peers`.

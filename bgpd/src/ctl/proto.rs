@@ -62,6 +62,8 @@ pub enum Request {
     ShowRoutes(RouteQuery),
     /// Kernel FIB state. Answer: [`Response::Fib`].
     ShowFib,
+    /// BFD sessions. Answer: [`Response::Bfd`].
+    ShowBfd,
     /// Router summary. Answer: [`Response::Summary`].
     ShowSummary,
     /// Re-read the config file and apply it. Answer: [`Response::Reload`].
@@ -140,6 +142,37 @@ impl RouteQuery {
     }
 }
 
+/// One BFD session (`show bfd`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BfdSession {
+    /// The neighbor's address.
+    pub address: IpAddr,
+    /// Up, Down, Init or AdminDown.
+    pub state: String,
+    /// Our discriminator.
+    pub local_discriminator: u32,
+    /// The peer's (0 until it is known).
+    pub remote_discriminator: u32,
+    /// Negotiated transmit interval, milliseconds.
+    pub tx_interval_ms: u64,
+    /// Detection time, milliseconds (once the peer has spoken).
+    #[serde(default)]
+    pub detection_ms: Option<u64>,
+    /// Seconds since the session came up.
+    #[serde(default)]
+    pub uptime_secs: Option<u64>,
+    /// Our diagnostic for the last change.
+    pub last_diag: String,
+    /// The peer's C bit: its BFD survives a control-plane restart.
+    pub remote_control_plane_independent: bool,
+    /// Packets taken.
+    pub packets_in: u64,
+    /// Packets sent.
+    pub packets_out: u64,
+    /// Packets its session refused.
+    pub packets_discarded: u64,
+}
+
 /// rbgpd's answers; `"type"` names the variant in snake_case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -163,6 +196,11 @@ pub enum Response {
     Fib {
         /// Every route rbgpd owns in the kernel (or wants to).
         routes: Vec<FibEntry>,
+    },
+    /// Answer to `show_bfd`.
+    Bfd {
+        /// Every BFD session, sorted by address.
+        sessions: Vec<BfdSession>,
     },
     /// Answer to `show_summary`.
     Summary {
@@ -289,6 +327,9 @@ pub struct PeerSummary {
     /// The link of an unnumbered neighbor (its address is link-local).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface: Option<String>,
+    /// The neighbor's BFD session, when it has one: "up" or "down".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bfd: Option<String>,
 }
 
 impl PeerSummary {

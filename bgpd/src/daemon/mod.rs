@@ -259,10 +259,15 @@ impl Driver {
                 Err(e) => FibView::Unavailable(e.to_string()),
             }),
         };
+        let bfd = match request {
+            Request::ShowBfd => self.bfd.sessions(),
+            _ => Vec::new(),
+        };
         let context = core::CtlContext {
             peers: self.peers.peers(),
             fib,
             rss_bytes: crate::metrics::rss_bytes(),
+            bfd,
         };
         self.feed(Input::Ctl {
             call,

@@ -273,6 +273,7 @@ fn show_summary_counts_from_the_core_and_the_context() {
             installed: 2,
             ..FibSummary::default()
         })),
+        bfd: Vec::new(),
         rss_bytes: Some(1234),
     };
     let (r, _) = ask(&mut h, Request::ShowSummary, ctx);
