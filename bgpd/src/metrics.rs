@@ -78,6 +78,8 @@ struct Inner {
     peer_up: Family<PeerLabels, Gauge>,
     peer_state: Family<PeerStateLabels, Gauge>,
     peer_uptime: Family<PeerLabels, Gauge>,
+    bfd_state: Family<PeerLabels, Gauge>,
+    bfd_transitions: Family<PeerLabels, Counter>,
     messages_received: Family<MessageLabels, Counter>,
     messages_sent: Family<MessageLabels, Counter>,
     prefixes_received: Family<PeerFamilyLabels, Gauge>,
@@ -128,6 +130,8 @@ impl Metrics {
             peer_up: Family::default(),
             peer_state: Family::default(),
             peer_uptime: Family::default(),
+            bfd_state: Family::default(),
+            bfd_transitions: Family::default(),
             messages_received: Family::default(),
             messages_sent: Family::default(),
             prefixes_received: Family::default(),
@@ -155,6 +159,16 @@ impl Metrics {
             "peer_uptime_seconds",
             "Seconds since the session reached Established (0 when down)",
             inner.peer_uptime.clone(),
+        );
+        r.register(
+            "bfd_state",
+            "1 while the peer's BFD session is Up, 0 while it is not",
+            inner.bfd_state.clone(),
+        );
+        r.register(
+            "bfd_transitions",
+            "Changes of state of the peer's BFD session",
+            inner.bfd_transitions.clone(),
         );
         r.register(
             "messages_received",
@@ -293,6 +307,13 @@ impl Metrics {
             .set(to_i64(advertised));
     }
 
+    /// A peer's BFD session changed state (`bfd_state`, `bfd_transitions`).
+    pub fn set_bfd(&self, p: IpAddr, up: bool) {
+        let i = &self.inner;
+        i.bfd_state.get_or_create(&peer(p)).set(i64::from(up));
+        i.bfd_transitions.get_or_create(&peer(p)).inc();
+    }
+
     /// Drops every series of a peer (a dynamic peer that went away, or a
     /// neighbor removed by reload).
     pub fn remove_peer(&self, p: IpAddr) {
@@ -303,6 +324,8 @@ impl Metrics {
             .remove(&p);
         i.peer_up.remove(&peer(p));
         i.peer_uptime.remove(&peer(p));
+        i.bfd_state.remove(&peer(p));
+        i.bfd_transitions.remove(&peer(p));
         for s in PeerState::ALL {
             i.peer_state.remove(&PeerStateLabels {
                 peer: p.to_string(),
@@ -482,6 +505,23 @@ mod tests {
         assert_eq!(parse_vmrss("Name: x\n"), None);
     }
 
+    #[test]
+    fn bfd_state_and_transitions() {
+        let m = Metrics::new();
+        let p: IpAddr = "10.0.1.2".parse().unwrap();
+        m.set_bfd(p, true);
+        m.set_bfd(p, false);
+        let text = m.encode();
+        assert!(
+            text.contains("rbgpd_bfd_state{peer=\"10.0.1.2\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("rbgpd_bfd_transitions_total{peer=\"10.0.1.2\"} 2"),
+            "{text}"
+        );
+    }
+
     /// Dynamic neighbors from ever new addresses: each forgotten one's
     /// series are removed, so the label sets stay those of the neighbors
     /// known at once.
@@ -501,6 +541,7 @@ mod tests {
             m.add_messages_sent(p, MessageType::Open, 1);
             m.set_prefixes(p, "ipv4-unicast", 1, 1, 1);
             m.set_prefixes(p, "ipv6-unicast", 1, 1, 1);
+            m.set_bfd(p, true);
             m.remove_peer(p);
         }
         assert_eq!(peer_lines(&m), base);

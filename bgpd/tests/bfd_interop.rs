@@ -58,6 +58,21 @@ protocol bgp rbgpd {{
     )
 }
 
+/// rbgpd's Prometheus page, fetched inside its namespace.
+fn metrics(lab: &DualLab) -> String {
+    use std::io::{Read, Write};
+    lab.ns(Role::Rt)
+        .run(|| -> std::io::Result<String> {
+            let mut s = std::net::TcpStream::connect("127.0.0.1:9179")?;
+            s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")?;
+            let mut out = String::new();
+            s.read_to_string(&mut out)?;
+            Ok(out)
+        })
+        .unwrap()
+        .unwrap_or_default()
+}
+
 #[test]
 fn a_silent_node_loses_its_routes_on_bfd_down_not_at_hold_time() {
     let roles = [Role::Rt, Role::Frr, Role::Bird];
@@ -84,7 +99,8 @@ fn a_silent_node_loses_its_routes_on_bfd_down_not_at_hold_time() {
         "\n[[neighbor]]\naddress = \"{FRR}\"\nremote_as = 65100\nconnect_retry = 1\n\
          hold_time = 30\nbfd = true\n\
          \n[[neighbor]]\naddress = \"{BIRD}\"\nremote_as = 65200\nconnect_retry = 1\n\
-         hold_time = 30\nbfd = true\n"
+         hold_time = 30\nbfd = true\n\
+         \n[metrics]\nlisten = \"127.0.0.1:9179\"\n"
     ));
     lab.start_frr(Role::Frr, &frr_config());
     lab.start_frr_bfdd(Role::Frr);
@@ -111,6 +127,12 @@ fn a_silent_node_loses_its_routes_on_bfd_down_not_at_hold_time() {
                 })
         })
     });
+    // The metrics follow it.
+    assert!(
+        metrics(&lab).contains(&format!("rbgpd_bfd_state{{peer=\"{FRR}\"}} 1")),
+        "{}",
+        metrics(&lab)
+    );
     // `show peers` marks the sessions with BFD.
     let text = lab.ctl_text(&["show", "peers"]);
     assert_eq!(text.matches("established (bfd up)").count(), 2, "{text}");
@@ -159,4 +181,5 @@ fn a_silent_node_loses_its_routes_on_bfd_down_not_at_hold_time() {
         .and_then(|ps| ps.iter().find(|p| p["address"] == FRR).cloned())
         .unwrap();
     assert_eq!(frr["bfd"], "down", "{frr}");
+    assert!(metrics(&lab).contains(&format!("rbgpd_bfd_state{{peer=\"{FRR}\"}} 0")));
 }

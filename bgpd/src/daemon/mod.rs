@@ -166,6 +166,9 @@ pub async fn run(config: Config, config_path: PathBuf, opts: Options) -> Result<
             }
             report = bfd_rx.recv() => {
                 if let Some(report) = report {
+                    if let (Some(m), Some(addr)) = (&d.metrics, d.peers.addr_of(report.peer)) {
+                        m.set_bfd(addr, report.up);
+                    }
                     d.feed(Input::Bfd(report));
                     d.carry_out_pending().await;
                 }
