@@ -123,7 +123,8 @@ async fn run(
     reports: mpsc::Sender<BfdReport>,
     snapshot: Snapshot,
 ) {
-    let mut endpoint = BfdEndpoint::new(seed());
+    // Discriminators hard to guess (RFC 5880 6.8.1).
+    let mut endpoint = BfdEndpoint::new(rand::random());
     let mut published: Option<Instant> = None;
     let mut recv_errors = LogGate::new();
     loop {
@@ -164,16 +165,6 @@ async fn run(
             published = Some(now);
         }
     }
-}
-
-/// Something hard to guess for the discriminators: the clock's
-/// nanoseconds and the process id.
-fn seed() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    nanos ^ (u64::from(std::process::id()) << 32)
 }
 
 async fn sleep_until(at: Option<Instant>) {

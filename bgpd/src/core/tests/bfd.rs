@@ -6,24 +6,13 @@ use super::*;
 use crate::bfd::{BfdCommand, BfdReport};
 use bgp_proto::msg::notification::{cease_subcode, code};
 
-const LAB_BFD: &str = r#"
-[router]
-asn = 65000
-router_id = "172.18.0.5"
-listen = []
-
-[control]
-socket = "/nonexistent/rbgpd-core-test.sock"
-
-[[neighbor]]
-range = "172.18.0.0/16"
-remote_as = 65100
-bfd = { interval_ms = 100, multiplier = 3 }
-
-[[neighbor]]
-range = "172.19.0.0/16"
-remote_as = 65200
-"#;
+/// The lab's config with BFD on cluster 1's range.
+fn lab_bfd() -> String {
+    LAB.replace(
+        "remote_as = 65100\n",
+        "remote_as = 65100\nbfd = { interval_ms = 100, multiplier = 3 }\n",
+    )
+}
 
 fn bfd_commands(outs: &[Output]) -> Vec<BfdCommand> {
     outs.iter()
@@ -50,7 +39,7 @@ fn report(h: &mut H, peer: PeerId, up: bool) -> Vec<Output> {
 
 #[test]
 fn a_bfd_down_takes_the_session_and_its_routes_at_once_even_with_gr() {
-    let mut h = H::with(LAB_BFD);
+    let mut h = H::with(&lab_bfd());
     let (a, b) = (Peer::node(2).gr(120), Peer::node2(3));
     let outs = h.up(&a);
     let watch = bfd_commands(&outs);
@@ -92,7 +81,7 @@ fn a_bfd_down_takes_the_session_and_its_routes_at_once_even_with_gr() {
 
 #[test]
 fn the_bfd_session_outlives_bgp_restarts_and_ends_with_the_neighbor() {
-    let mut h = H::with(LAB_BFD);
+    let mut h = H::with(&lab_bfd());
     let a = Peer::node(2);
     assert_eq!(bfd_commands(&h.up(&a)).len(), 1);
     h.down(&a, false);
