@@ -734,7 +734,14 @@ fn control_clients_that_never_read_do_not_hold_up_routing() {
                 "the {what} client that never read: {} octets buffered, then {r:?}",
                 sink.len()
             );
-            assert!(r.is_ok(), "the {what} client was not dropped: {r:?}");
+            // Closed by rbgpd: EOF, or a reset when it closed with our
+            // unread requests still queued on its side (Linux unix
+            // sockets); only a timeout means it was kept.
+            let dropped = match &r {
+                Ok(_) => true,
+                Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+            };
+            assert!(dropped, "the {what} client was not dropped: {r:?}");
         }
         good.check_intact(&rig, "control clients that never read");
     });
