@@ -224,20 +224,37 @@ pub struct NeighborConfig {
     pub shutdown: bool,
 }
 
-/// `bfd = true` or `bfd = { interval_ms = 300, multiplier = 3 }`.
+/// `bfd = true` or `bfd = { interval_ms = 300, multiplier = 3, strict =
+/// true }`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum BfdSetting {
-    /// On with the default timers, or off.
+    /// On with the defaults, or off.
     Switch(bool),
-    /// On with these timers.
-    Timers(BfdTimers),
+    /// On with these settings.
+    Table(BfdTable),
+}
+
+/// The table form of `bfd`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BfdTable {
+    /// Desired minimum transmit and required minimum receive interval,
+    /// milliseconds.
+    #[serde(default = "default_bfd_interval")]
+    pub interval_ms: u32,
+    /// Detection multiplier.
+    #[serde(default = "default_bfd_multiplier")]
+    pub multiplier: u8,
+    /// The BGP session waits for BFD Up before it is established (our
+    /// OPEN is held); `false` lets BGP come up without BFD.
+    #[serde(default = "default_true")]
+    pub strict: bool,
 }
 
 /// BFD timers: what we send at and ask to receive at, and how many
 /// missed packets bring the session down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct BfdTimers {
     /// Desired minimum transmit and required minimum receive interval,
     /// milliseconds.
@@ -263,7 +280,9 @@ impl<'de> Deserialize<'de> for BfdSetting {
         impl<'de> serde::de::Visitor<'de> for Visitor {
             type Value = BfdSetting;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("true, false or a table { interval_ms = 300, multiplier = 3 }")
+                f.write_str(
+                    "true, false or a table { interval_ms = 300, multiplier = 3, strict = true }",
+                )
             }
             fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<BfdSetting, E> {
                 Ok(BfdSetting::Switch(v))
@@ -273,7 +292,7 @@ impl<'de> Deserialize<'de> for BfdSetting {
                 map: A,
             ) -> Result<BfdSetting, A::Error> {
                 let de = serde::de::value::MapAccessDeserializer::new(map);
-                BfdTimers::deserialize(de).map(BfdSetting::Timers)
+                BfdTable::deserialize(de).map(BfdSetting::Table)
             }
         }
         d.deserialize_any(Visitor)
@@ -299,7 +318,20 @@ impl NeighborConfig {
         match self.bfd? {
             BfdSetting::Switch(true) => Some(BfdTimers::default()),
             BfdSetting::Switch(false) => None,
-            BfdSetting::Timers(t) => Some(t),
+            BfdSetting::Table(t) => Some(BfdTimers {
+                interval_ms: t.interval_ms,
+                multiplier: t.multiplier,
+            }),
+        }
+    }
+
+    /// Whether the BGP session waits for BFD Up (BFD on, `strict` unless
+    /// turned off).
+    pub fn bfd_strict(&self) -> bool {
+        match self.bfd {
+            Some(BfdSetting::Switch(on)) => on,
+            Some(BfdSetting::Table(t)) => t.strict,
+            None => false,
         }
     }
 

@@ -634,6 +634,10 @@ fn bfd_switch_or_timers() {
         .bfd()
         .unwrap();
     assert_eq!((t.interval_ms, t.multiplier), (100, 3));
+    // Strict unless turned off.
+    let strict = |rest: &str| parse(rest).neighbors[0].bfd_strict();
+    assert!(strict("bfd = true\n") && strict("bfd = { interval_ms = 100 }\n"));
+    assert!(!strict("") && !strict("bfd = { strict = false }\n"));
     assert_eq!(
         err_with(&format!("{n}bfd = {{ interval_ms = 5, multiplier = 1 }}\n")),
         "rbgpd.toml:7:23: neighbor[0].bfd.interval_ms: bfd interval_ms 5 is out of range, \
@@ -644,7 +648,7 @@ fn bfd_switch_or_timers() {
     assert_eq!(
         err_with(&format!("{n}bfd = {{ interval = 300 }}\n")),
         "rbgpd.toml:7:9: neighbor[0].bfd.interval: unknown key `interval`, expected \
-         `interval_ms` or `multiplier` (did you mean `interval_ms`?)"
+         one of `interval_ms`, `multiplier`, `strict` (did you mean `interval_ms`?)"
     );
     let e = err_with(&format!("{n}bfd = \"yes\"\n"));
     assert!(e.contains("true, false or a table"), "{e}");

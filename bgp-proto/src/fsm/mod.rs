@@ -18,6 +18,7 @@
 //! ```
 
 pub mod collision;
+mod gate;
 pub mod negotiate;
 pub mod timers;
 
@@ -103,6 +104,9 @@ pub struct FsmConfig {
     pub stable_time: Duration,
     /// Seed for timer jitter.
     pub seed: u64,
+    /// Hold our OPEN on a new connection until [`Event::OpenAllowed`]
+    /// says it may go (BFD strict mode: the session waits for BFD Up).
+    pub hold_open: bool,
 }
 
 impl FsmConfig {
@@ -130,6 +134,7 @@ impl FsmConfig {
             idle_hold_max: Duration::from_secs(120),
             stable_time: Duration::from_secs(60),
             seed: 1,
+            hold_open: false,
         }
     }
 
@@ -206,6 +211,11 @@ pub enum Event {
     SendHoldTimerExpired,
     /// A timer fired (the task may also use [`Fsm::handle_timeout`]).
     TimerExpired(Timer),
+    /// Whether our OPEN may go out (with [`FsmConfig::hold_open`]: the
+    /// link is known live, BFD being Up). A connection made meanwhile
+    /// waits in Connect or Active, the peer's OPEN kept, for at most the
+    /// OPEN hold time.
+    OpenAllowed(bool),
 }
 
 /// Why a connection that had reached OpenSent ended.
@@ -285,6 +295,7 @@ pub struct Fsm {
     idle_hold: Duration,
     established_at: Option<Instant>,
     negotiated: Option<Negotiated>,
+    gate: gate::OpenGate,
 }
 
 impl Fsm {
@@ -295,6 +306,7 @@ impl Fsm {
             local_open: cfg.local_open(),
             jitter: Jitter::new(cfg.seed),
             idle_hold: cfg.idle_hold_initial,
+            gate: gate::OpenGate::new(cfg.hold_open),
             cfg,
             state: State::Idle,
             timers: Timers::default(),
@@ -388,8 +400,11 @@ impl Fsm {
                     out.push(Action::Close(None));
                     self.fail(now, DownReason::TcpClosed, &mut out);
                 }
-                State::Connect => self.goto(State::Active, &mut out),
-                State::Idle | State::Active => {}
+                State::Connect => {
+                    self.gate.release();
+                    self.goto(State::Active, &mut out);
+                }
+                State::Idle | State::Active => self.gate.release(),
             },
             Event::Received(msg) => self.received(now, msg, &mut out),
             Event::DecodeError(n) => {
@@ -404,6 +419,7 @@ impl Fsm {
                 }
             }
             Event::TimerExpired(t) => self.timer_expired(now, t, &mut out),
+            Event::OpenAllowed(allowed) => self.open_allowed(now, allowed, &mut out),
         }
         out
     }
@@ -445,7 +461,10 @@ impl Fsm {
         self.timers.clear();
         match self.state {
             State::Idle => {}
-            State::Connect | State::Active => out.push(Action::Close(None)),
+            State::Connect | State::Active => {
+                self.gate.release();
+                out.push(Action::Close(None));
+            }
             State::OpenSent | State::OpenConfirm | State::Established => {
                 let n = n.unwrap_or_else(|| {
                     Notification::new(code::CEASE, cease_subcode::ADMINISTRATIVE_SHUTDOWN, [])
@@ -473,9 +492,11 @@ impl Fsm {
         match self.state {
             State::Connect | State::Active => {
                 self.timers.disarm(Timer::ConnectRetry);
-                out.push(Action::Send(Message::Open(self.local_open.clone())));
                 self.timers.arm(Timer::Hold, now + self.cfg.open_hold_time);
-                self.goto(State::OpenSent, out);
+                if self.gate.hold() {
+                    return;
+                }
+                self.send_open(out);
             }
             // Idle refuses connections; later states already have one (the
             // task settles collisions with a second FSM).
@@ -488,11 +509,14 @@ impl Fsm {
             if self.connected() {
                 out.push(Action::Close(None));
                 self.fail(now, DownReason::NotificationReceived(n), out);
+            } else if self.gate.is_holding() {
+                self.drop_held(now, out);
             }
             return;
         }
         match self.state {
-            State::Idle | State::Connect | State::Active => {}
+            State::Idle => {}
+            State::Connect | State::Active => self.received_while_held(msg),
             State::OpenSent => match msg {
                 Incoming::Open(open) => self.open_received(now, open, out),
                 _ => self.fsm_error(now, fsm_subcode::UNEXPECTED_IN_OPENSENT, out),
@@ -574,6 +598,7 @@ impl Fsm {
                 self.dial(now, out);
                 self.goto(State::Connect, out);
             }
+            (Timer::Hold, State::Connect | State::Active) => self.drop_held(now, out),
             (Timer::Hold, State::OpenSent | State::OpenConfirm | State::Established) => {
                 let n = Notification::new(code::HOLD_TIMER_EXPIRED, 0, []);
                 self.fail_sending(now, n, out);

@@ -666,3 +666,93 @@ fn extended_next_hop_needs_both_sides() {
     let n = negotiate(&local, &peer, None);
     assert_eq!(n.context.extended_next_hop, vec![e]);
 }
+
+/// An FSM whose OPEN waits for the gate, connected at `t0`.
+fn held(passive: bool, t0: Instant) -> Fsm {
+    let mut c = cfg();
+    c.hold_open = true;
+    c.passive = passive;
+    let mut f = Fsm::new(c);
+    f.handle(t0, Event::ManualStart);
+    let a = f.handle(t0, Event::TcpConnected);
+    assert!(
+        a.is_empty(),
+        "nothing goes out while the gate is shut: {a:?}"
+    );
+    assert!(f.is_holding_open());
+    f
+}
+
+#[test]
+fn held_open_goes_out_when_the_gate_opens_and_answers_the_kept_open() {
+    let t0 = Instant::now();
+    let mut f = held(true, t0);
+    assert_eq!(f.state(), State::Active);
+    let a = f.handle(t0 + secs(1), Event::Received(Incoming::Open(peer_open())));
+    assert!(a.is_empty());
+    assert_eq!(f.state(), State::Active);
+    let a = f.handle(t0 + secs(2), Event::OpenAllowed(true));
+    let sent: Vec<_> = a
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(m) => Some(m.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(matches!(sent[..], [Message::Open(_), Message::Keepalive]));
+    assert_eq!(f.state(), State::OpenConfirm);
+    assert!(!f.is_holding_open());
+    let a = f.handle(t0 + secs(2), Event::Received(Incoming::Keepalive));
+    assert!(a.iter().any(|a| matches!(a, Action::Established(_))));
+}
+
+#[test]
+fn an_open_gate_sends_open_at_once_and_a_shut_one_holds_the_next_connection() {
+    let t0 = Instant::now();
+    let mut f = held(false, t0);
+    f.handle(t0, Event::OpenAllowed(true));
+    assert_eq!(f.state(), State::OpenSent);
+    f.handle(t0, Event::ManualStop(None));
+    f.handle(t0, Event::ManualStart);
+    let a = f.handle(t0, Event::TcpConnected);
+    assert!(matches!(a[0], Action::Send(Message::Open(_))), "{a:?}");
+    f.handle(t0, Event::OpenAllowed(false));
+    f.handle(t0, Event::ManualStop(None));
+    f.handle(t0, Event::ManualStart);
+    assert!(f.handle(t0, Event::TcpConnected).is_empty());
+    assert_eq!(f.state(), State::Connect);
+}
+
+#[test]
+fn a_connection_held_past_the_open_hold_time_is_closed_and_redialled() {
+    let t0 = Instant::now();
+    let mut f = held(false, t0);
+    assert!(f.handle_timeout(t0 + secs(239)).is_empty());
+    let a = f.handle_timeout(t0 + secs(240));
+    assert!(a.contains(&Action::Close(None)), "{a:?}");
+    assert_eq!(f.state(), State::Active);
+    assert!(!f.is_holding_open());
+    // The gate opening now has no connection to release.
+    assert!(f
+        .handle(t0 + secs(241), Event::OpenAllowed(true))
+        .is_empty());
+    let a = f.handle_timeout(t0 + secs(250));
+    assert!(a.contains(&Action::Connect), "{a:?}");
+    assert_eq!(f.state(), State::Connect);
+}
+
+#[test]
+fn a_held_connection_closed_or_refused_by_the_peer_is_let_go() {
+    let t0 = Instant::now();
+    let mut f = held(true, t0);
+    f.handle(t0, Event::TcpClosed);
+    assert!(!f.is_holding_open());
+    assert!(f.handle(t0, Event::OpenAllowed(true)).is_empty());
+    f.handle(t0, Event::OpenAllowed(false));
+    f.handle(t0, Event::TcpConnected);
+    let n = Notification::new(code::CEASE, 0, []);
+    let a = f.handle(t0, Event::Received(Incoming::Notification(n)));
+    assert!(a.contains(&Action::Close(None)), "{a:?}");
+    assert!(!f.is_holding_open());
+    assert_eq!(f.state(), State::Active);
+}

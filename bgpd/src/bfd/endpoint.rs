@@ -1,9 +1,10 @@
 //! [`BfdEndpoint`]: the table of BFD sessions behind one set of sockets,
 //! sans-IO (datagrams and time in, datagrams and reports out). It finds a
 //! received packet's session (by Your Discriminator, else by the sender's
-//! address), checks single hop's TTL of 255, and keeps the sessions'
-//! deadlines in order so a thousand sessions cost a lookup, not a scan,
-//! per packet.
+//! address), checks single hop's TTL of 255 (RFC 5881 §5; multihop
+//! sessions, RFC 5883, take any TTL but only on their own port), and
+//! keeps the sessions' deadlines in order so a thousand sessions cost a
+//! lookup, not a scan, per packet.
 //!
 //! Bounds: one session per neighbor the core watches; drops are counted by
 //! reason (a fixed set), never queued; reports are state changes only.
@@ -11,11 +12,13 @@
 use super::{BfdCommand, BfdReport};
 use crate::config::BfdTimers;
 use crate::peer::PeerId;
-use ::bfd::{ControlPacket, Session, SessionConfig, SessionEvent, State, SINGLE_HOP_TTL};
+use ::bfd::{
+    ControlPacket, Session, SessionConfig, SessionEvent, State, CONTROL_PORT,
+    MULTIHOP_CONTROL_PORT, SINGLE_HOP_TTL,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
-use tracing::warn;
 
 /// Why received packets were dropped, counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -24,7 +27,8 @@ pub struct Drops {
     pub malformed: u64,
     /// Single hop with a TTL below 255.
     pub ttl: u64,
-    /// No session for the discriminator or sender.
+    /// No session for the discriminator or sender (or not on the port of
+    /// its kind: single hop or multihop).
     pub unknown: u64,
     /// Refused by their session (wrong discriminator, ...).
     pub refused: u64,
@@ -35,8 +39,24 @@ pub struct Drops {
 struct Entry {
     peer: PeerId,
     remote: SocketAddr,
+    /// Multihop: the address to send from (the BGP session's), which the
+    /// peer demultiplexes on (RFC 5883 §3).
+    multihop_from: Option<IpAddr>,
+    timers: BfdTimers,
     session: Session,
     deadline: Option<Instant>,
+}
+
+/// A packet to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit {
+    /// Where to.
+    pub to: SocketAddr,
+    /// The source address a multihop session sends from; `None` lets the
+    /// kernel pick (single hop: the link's address).
+    pub from: Option<IpAddr>,
+    /// The packet.
+    pub packet: [u8; 24],
 }
 
 /// The BFD sessions of the router; see the module header.
@@ -49,7 +69,6 @@ pub struct BfdEndpoint {
     touched: BTreeSet<u32>,
     reports: VecDeque<BfdReport>,
     discr_state: u64,
-    multihop_refused: bool,
     /// Drop counters.
     pub drops: Drops,
 }
@@ -66,7 +85,6 @@ impl BfdEndpoint {
             touched: BTreeSet::new(),
             reports: VecDeque::new(),
             discr_state: seed | 1,
-            multihop_refused: false,
             drops: Drops::default(),
         }
     }
@@ -77,50 +95,85 @@ impl BfdEndpoint {
             BfdCommand::Watch {
                 peer,
                 remote,
+                local,
                 timers,
                 multihop,
-                ..
             } => {
-                if multihop {
-                    if !self.multihop_refused {
-                        warn!("BFD for multihop neighbors (RFC 5883) is not supported yet; their sessions run without BFD");
-                        self.multihop_refused = true;
-                    }
+                let from = multihop.then_some(local);
+                if self.retime(now, peer, remote, from, timers) {
                     return;
                 }
                 self.unwatch(peer);
-                self.watch(now, peer, remote, timers);
+                self.watch(now, peer, remote, from, timers);
             }
             BfdCommand::Unwatch { peer } => self.unwatch(peer),
         }
     }
 
-    fn watch(&mut self, now: Instant, peer: PeerId, remote: SocketAddr, timers: BfdTimers) {
+    /// The neighbor's session already runs there: new timers go through
+    /// a poll sequence (RFC 5880 6.8.3) rather than a new session. True
+    /// if nothing more is to be done.
+    fn retime(
+        &mut self,
+        now: Instant,
+        peer: PeerId,
+        remote: SocketAddr,
+        from: Option<IpAddr>,
+        timers: BfdTimers,
+    ) -> bool {
+        let Some(e) = self
+            .by_peer
+            .get(&peer)
+            .and_then(|d| self.sessions.get_mut(d))
+        else {
+            return false;
+        };
+        if e.remote.ip() != remote.ip() || e.multihop_from != from {
+            return false;
+        }
+        if e.timers != timers {
+            if e.session.set_config(now, session_config(timers)).is_err() {
+                return false;
+            }
+            e.timers = timers;
+            if let Some(&d) = self.by_peer.get(&peer) {
+                self.touched.insert(d);
+                self.refresh(d);
+            }
+        }
+        true
+    }
+
+    fn watch(
+        &mut self,
+        now: Instant,
+        peer: PeerId,
+        remote: SocketAddr,
+        from: Option<IpAddr>,
+        timers: BfdTimers,
+    ) {
         let ip = remote.ip().to_canonical();
         if let Some(other) = self.by_addr.get(&ip).and_then(|d| self.sessions.get(d)) {
             // Two neighbors cannot share one address's BFD session.
             let other = other.peer;
             self.unwatch(other);
         }
-        let interval = Duration::from_millis(u64::from(timers.interval_ms));
-        let config = SessionConfig {
-            desired_min_tx: interval,
-            required_min_rx: interval,
-            detect_mult: timers.multiplier.max(1),
-            control_plane_independent: false,
-            passive: false,
-        };
         let discr = self.new_discriminator();
-        let Ok(session) = Session::new(discr, config, now) else {
+        let Ok(session) = Session::new(discr, session_config(timers), now) else {
             return; // validated config: unreachable
         };
         let mut remote = remote;
-        remote.set_port(::bfd::CONTROL_PORT);
+        remote.set_port(match from {
+            Some(_) => MULTIHOP_CONTROL_PORT,
+            None => CONTROL_PORT,
+        });
         self.sessions.insert(
             discr,
             Entry {
                 peer,
                 remote,
+                multihop_from: from,
+                timers,
                 session,
                 deadline: None,
             },
@@ -162,9 +215,17 @@ impl BfdEndpoint {
         }
     }
 
-    /// A datagram arrived from `from` with TTL `ttl`.
-    pub fn datagram_in(&mut self, now: Instant, from: SocketAddr, ttl: Option<u8>, bytes: &[u8]) {
-        if ttl != Some(SINGLE_HOP_TTL) {
+    /// A datagram arrived from `from` with TTL `ttl`, on the multihop
+    /// port or the single-hop one.
+    pub fn datagram_in(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        ttl: Option<u8>,
+        multihop: bool,
+        bytes: &[u8],
+    ) {
+        if !multihop && ttl != Some(SINGLE_HOP_TTL) {
             self.drops.ttl += 1;
             return;
         }
@@ -181,7 +242,8 @@ impl BfdEndpoint {
                     .is_some_and(|e| e.remote.ip().to_canonical() == ip)
             }),
         };
-        let Some(entry) = discr.and_then(|d| self.sessions.get_mut(&d)) else {
+        let entry = discr.and_then(|d| self.sessions.get_mut(&d));
+        let Some(entry) = entry.filter(|e| e.multihop_from.is_some() == multihop) else {
             self.drops.unknown += 1;
             return;
         };
@@ -212,14 +274,18 @@ impl BfdEndpoint {
     }
 
     /// The next packet to send, and where.
-    pub fn poll_transmit(&mut self, now: Instant) -> Option<(SocketAddr, [u8; 24])> {
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         while let Some(&discr) = self.touched.first() {
             let Some(e) = self.sessions.get_mut(&discr) else {
                 self.touched.remove(&discr);
                 continue;
             };
             if let Some(p) = e.session.poll_transmit(now) {
-                return Some((e.remote, p.encode()));
+                return Some(Transmit {
+                    to: e.remote,
+                    from: e.multihop_from,
+                    packet: p.encode(),
+                });
             }
             while let Some(SessionEvent::StateChanged { to, diag, .. }) = e.session.poll_event() {
                 self.reports.push_back(BfdReport {
@@ -313,3 +379,14 @@ fn millis(d: Duration) -> u64 {
 #[cfg(test)]
 #[path = "endpoint_tests.rs"]
 mod tests;
+
+fn session_config(timers: BfdTimers) -> SessionConfig {
+    let interval = Duration::from_millis(u64::from(timers.interval_ms));
+    SessionConfig {
+        desired_min_tx: interval,
+        required_min_rx: interval,
+        detect_mult: timers.multiplier.max(1),
+        control_plane_independent: false,
+        passive: false,
+    }
+}

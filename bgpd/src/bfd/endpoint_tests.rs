@@ -22,9 +22,9 @@ fn watch(peer: PeerId, remote: &str) -> BfdCommand {
 /// Moves every packet `from` has for `to`, as if sent by `from_addr`.
 fn carry(from: &mut BfdEndpoint, from_addr: &str, to: &mut BfdEndpoint, now: Instant) -> usize {
     let mut n = 0;
-    while let Some((_, p)) = from.poll_transmit(now) {
+    while let Some(t) = from.poll_transmit(now) {
         let src = SocketAddr::new(from_addr.parse().unwrap(), 49152);
-        to.datagram_in(now, src, Some(255), &p);
+        to.datagram_in(now, src, Some(255), false, &t.packet);
         n += 1;
     }
     n
@@ -101,21 +101,22 @@ fn strangers_forwarded_and_malformed_packets_are_counted_not_kept() {
     let (mut a, mut b) = (BfdEndpoint::new(1), BfdEndpoint::new(2));
     a.command(t0, watch(7, B));
     b.command(t0, watch(9, A));
-    let (_, p) = b.poll_transmit(t0).unwrap();
+    let p = b.poll_transmit(t0).unwrap().packet;
     let from_b = SocketAddr::new(B.parse().unwrap(), 49152);
-    a.datagram_in(t0, from_b, Some(254), &p);
-    a.datagram_in(t0, from_b, Some(255), &p[..10]);
+    a.datagram_in(t0, from_b, Some(254), false, &p);
+    a.datagram_in(t0, from_b, Some(255), false, &p[..10]);
     a.datagram_in(
         t0,
         SocketAddr::new("10.0.0.3".parse().unwrap(), 49152),
         Some(255),
+        false,
         &p,
     );
     assert_eq!((a.drops.ttl, a.drops.malformed, a.drops.unknown), (1, 1, 1));
     // A hundred thousand packets from strangers: counted, nothing grows.
     for i in 0..100_000u32 {
         let from = SocketAddr::new(IpAddr::from(i.to_be_bytes()), 49152);
-        a.datagram_in(t0, from, Some(255), &p);
+        a.datagram_in(t0, from, Some(255), false, &p);
     }
     assert_eq!(a.drops.unknown, 100_001);
     assert_eq!(a.len(), 1);
@@ -134,11 +135,106 @@ fn unwatch_and_rewatch_replace_the_session() {
     assert_eq!((a.len(), a.state_of(7).is_none()), (1, true));
     a.command(t0, BfdCommand::Unwatch { peer: 8 });
     assert!(a.is_empty() && a.poll_timeout().is_none());
-    // Multihop is refused (not yet supported), and nothing runs.
-    let mut mh = watch(9, B);
-    if let BfdCommand::Watch { multihop, .. } = &mut mh {
-        *multihop = true;
+}
+
+fn multihop(cmd: BfdCommand) -> BfdCommand {
+    match cmd {
+        BfdCommand::Watch {
+            peer,
+            remote,
+            local,
+            timers,
+            ..
+        } => BfdCommand::Watch {
+            peer,
+            remote,
+            local,
+            timers,
+            multihop: true,
+        },
+        other => other,
     }
-    a.command(t0, mh);
-    assert!(a.is_empty());
+}
+
+#[test]
+fn multihop_sessions_use_their_port_and_source_and_take_any_ttl() {
+    let t0 = Instant::now();
+    let (mut a, mut b) = (BfdEndpoint::new(1), BfdEndpoint::new(2));
+    a.command(t0, multihop(watch(7, B)));
+    b.command(t0, watch(9, A));
+    let t = a.poll_transmit(t0).unwrap();
+    assert_eq!(t.to, SocketAddr::new(B.parse().unwrap(), 4784));
+    assert_eq!(t.from, Some("10.0.0.9".parse().unwrap()));
+    let single = b.poll_transmit(t0).unwrap();
+    assert_eq!((single.to.port(), single.from), (3784, None));
+    // B's packet forwarded by two routers (TTL 253) on the multihop port:
+    // taken; the same on the single-hop port: not this session's.
+    let from_b = SocketAddr::new(B.parse().unwrap(), 49152);
+    a.datagram_in(t0, from_b, Some(253), false, &single.packet);
+    assert_eq!(a.drops.ttl, 1);
+    a.datagram_in(t0, from_b, Some(255), false, &single.packet);
+    assert_eq!(a.drops.unknown, 1);
+    a.datagram_in(t0, from_b, Some(253), true, &single.packet);
+    assert_eq!((a.drops.unknown, a.drops.refused), (1, 0));
+    let t = next_packet(&mut a, t0);
+    let p = ::bfd::ControlPacket::decode(&t.packet).unwrap();
+    assert_eq!(
+        (p.state, p.your_discriminator),
+        (State::Init, single_discr(&single))
+    );
+    // A single-hop session does not take packets on the multihop port.
+    b.datagram_in(
+        t0,
+        SocketAddr::new(A.parse().unwrap(), 49152),
+        Some(255),
+        true,
+        &t.packet,
+    );
+    assert_eq!(b.drops.unknown, 1);
+}
+
+/// The endpoint's next packet, the clock moved on to when it is due.
+fn next_packet(e: &mut BfdEndpoint, mut now: Instant) -> Transmit {
+    loop {
+        if let Some(t) = e.poll_transmit(now) {
+            return t;
+        }
+        now = e.poll_timeout().unwrap().max(now);
+        e.handle_timeout(now);
+    }
+}
+
+fn single_discr(t: &Transmit) -> u32 {
+    ::bfd::ControlPacket::decode(&t.packet)
+        .unwrap()
+        .my_discriminator
+}
+
+#[test]
+fn new_timers_for_a_running_session_keep_its_discriminator() {
+    let t0 = Instant::now();
+    let mut a = BfdEndpoint::new(1);
+    a.command(t0, watch(7, B));
+    let first = a.poll_transmit(t0).unwrap();
+    let slower = || BfdCommand::Watch {
+        peer: 7,
+        remote: SocketAddr::new(B.parse().unwrap(), 0),
+        local: "10.0.0.9".parse().unwrap(),
+        timers: BfdTimers {
+            interval_ms: 200,
+            multiplier: 3,
+        },
+        multihop: false,
+    };
+    a.command(t0, slower());
+    assert_eq!(a.len(), 1);
+    let next = next_packet(&mut a, t0);
+    // The same session (discriminator), now announcing 200 ms.
+    assert_eq!(single_discr(&next), single_discr(&first));
+    let p = ::bfd::ControlPacket::decode(&next.packet).unwrap();
+    assert_eq!(p.required_min_rx, 200_000);
+    // The same timers again change nothing.
+    let before = a.poll_timeout();
+    a.command(t0, slower());
+    assert_eq!((a.len(), a.poll_timeout()), (1, before));
 }

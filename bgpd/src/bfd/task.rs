@@ -8,7 +8,7 @@
 //! produces them.
 
 use super::endpoint::BfdEndpoint;
-use super::udp::{BfdSockets, SINGLE_HOP_PORT};
+use super::udp::{BfdSockets, MULTIHOP_PORT, SINGLE_HOP_PORT};
 use super::{BfdCommand, BfdReport};
 use crate::core::log_gate::LogGate;
 use crate::ctl::proto::BfdSession;
@@ -55,7 +55,6 @@ const PUBLISH_PERIOD: Duration = Duration::from_secs(1);
 /// The driver's link to the BFD task.
 pub struct BfdLink {
     reports: mpsc::Sender<BfdReport>,
-    port: u16,
     running: Option<(Arc<Mailbox>, JoinHandle<()>)>,
     snapshot: Snapshot,
     failed: bool,
@@ -66,7 +65,6 @@ impl BfdLink {
     pub fn new(reports: mpsc::Sender<BfdReport>) -> Self {
         BfdLink {
             reports,
-            port: SINGLE_HOP_PORT,
             running: None,
             snapshot: Snapshot::default(),
             failed: false,
@@ -86,7 +84,7 @@ impl BfdLink {
     /// session is ever taken down by it.
     pub fn command(&mut self, cmd: BfdCommand) {
         if self.running.is_none() && !self.failed {
-            match BfdSockets::open(self.port) {
+            match BfdSockets::open(SINGLE_HOP_PORT, MULTIHOP_PORT) {
                 Ok(sockets) => {
                     let mailbox = Arc::new(Mailbox::default());
                     let task = run(
@@ -118,7 +116,7 @@ impl Drop for BfdLink {
 }
 
 async fn run(
-    sockets: BfdSockets,
+    mut sockets: BfdSockets,
     mailbox: Arc<Mailbox>,
     reports: mpsc::Sender<BfdReport>,
     snapshot: Snapshot,
@@ -137,7 +135,7 @@ async fn run(
                 }
             }
             got = sockets.recv() => match got {
-                Ok(d) => endpoint.datagram_in(Instant::now(), d.from, d.ttl, &d.bytes),
+                Ok(d) => endpoint.datagram_in(Instant::now(), d.from, d.ttl, d.multihop, &d.bytes),
                 Err(e) => {
                     if let Some(suppressed) = recv_errors.admit(Instant::now()) {
                         error!(suppressed, "BFD: receive failed: {e}");
@@ -148,8 +146,8 @@ async fn run(
             () = sleep_until(wake) => endpoint.handle_timeout(Instant::now()),
         }
         let now = Instant::now();
-        while let Some((to, packet)) = endpoint.poll_transmit(now) {
-            if sockets.send(to, &packet).is_err() {
+        while let Some(t) = endpoint.poll_transmit(now) {
+            if sockets.send(t.to, t.from, &t.packet).is_err() {
                 endpoint.count_send_error();
             }
         }

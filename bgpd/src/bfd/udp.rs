@@ -1,18 +1,26 @@
-//! BFD's UDP sockets (RFC 5881): control packets arrive on port 3784 of
-//! every address, IPv4 and IPv6, with the TTL or hop limit they came with
-//! (single hop takes only 255, RFC 5881 §5: no router forwarded them);
-//! ours leave from one source port in 49152-65535 per family with TTL 255.
+//! BFD's UDP sockets: control packets arrive on port 3784 (single hop,
+//! RFC 5881) and 4784 (multihop, RFC 5883) of every address, IPv4 and
+//! IPv6, with the TTL or hop limit they came with (single hop takes only
+//! 255, RFC 5881 §5: no router forwarded them); ours leave from a source
+//! port in 49152-65535 with TTL 255: one socket per family, and for
+//! multihop one bound to each local address sessions send from (the peer
+//! demultiplexes on the address pair).
 
 use crate::sockmsg::{recv_msg, setsockopt, RecvInfo};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::collections::HashMap;
+use std::future::poll_fn;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::task::Poll;
 use tokio::io::unix::AsyncFd;
 
 use ::bfd::{SINGLE_HOP_TTL as BFD_TTL, SOURCE_PORTS};
 
 /// Destination port of single-hop control packets.
 pub const SINGLE_HOP_PORT: u16 = ::bfd::CONTROL_PORT;
+/// Destination port of multihop control packets.
+pub const MULTIHOP_PORT: u16 = ::bfd::MULTIHOP_CONTROL_PORT;
 /// A control packet is 24 octets without authentication; longer ones
 /// (authentication, which we do not take) are read far enough to count.
 const RECV_BUF: usize = 64;
@@ -24,6 +32,8 @@ pub struct Datagram {
     pub from: SocketAddr,
     /// TTL or hop limit it arrived with.
     pub ttl: Option<u8>,
+    /// It came to the multihop port.
+    pub multihop: bool,
     /// The packet.
     pub bytes: Vec<u8>,
 }
@@ -31,24 +41,31 @@ pub struct Datagram {
 /// The receiving and sending sockets of both families; a family whose
 /// sockets cannot be had (no IPv6 in a container) is left out.
 pub struct BfdSockets {
-    rx: Vec<AsyncFd<Socket>>,
+    /// Receiving sockets, each with whether it is on the multihop port.
+    rx: Vec<(AsyncFd<Socket>, bool)>,
     tx4: Option<Socket>,
     tx6: Option<Socket>,
+    /// Multihop senders by source address (as many as the local
+    /// addresses of multihop neighbors).
+    bound: HashMap<IpAddr, Socket>,
 }
 
 impl BfdSockets {
-    /// Opens the sockets on `port` (3784; another for tests). Must be
-    /// called inside a tokio runtime. Fails only when no family works.
-    pub fn open(port: u16) -> io::Result<BfdSockets> {
+    /// Opens the sockets on `single_hop` and `multihop` (3784 and 4784;
+    /// others for tests). Must be called inside a tokio runtime. Fails
+    /// only when no family works.
+    pub fn open(single_hop: u16, multihop: u16) -> io::Result<BfdSockets> {
         let mut rx = Vec::new();
         let mut last = None;
-        for any in [
-            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-        ] {
-            match receiver(SocketAddr::new(any, port)) {
-                Ok(s) => rx.push(s),
-                Err(e) => last = Some(e),
+        for (port, is_multihop) in [(single_hop, false), (multihop, true)] {
+            for any in [
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            ] {
+                match receiver(SocketAddr::new(any, port)) {
+                    Ok(s) => rx.push((s, is_multihop)),
+                    Err(e) => last = Some(e),
+                }
             }
         }
         if rx.is_empty() {
@@ -56,8 +73,9 @@ impl BfdSockets {
         }
         Ok(BfdSockets {
             rx,
-            tx4: sender(false).ok(),
-            tx6: sender(true).ok(),
+            tx4: sender(IpAddr::V4(Ipv4Addr::UNSPECIFIED)).ok(),
+            tx6: sender(IpAddr::V6(Ipv6Addr::UNSPECIFIED)).ok(),
+            bound: HashMap::new(),
         })
     }
 
@@ -65,15 +83,15 @@ impl BfdSockets {
     pub async fn recv(&self) -> io::Result<Datagram> {
         let mut buf = [0u8; RECV_BUF];
         loop {
-            let ready = match self.rx.as_slice() {
-                [a] => a.readable().await?,
-                [a, b, ..] => tokio::select! {
-                    r = a.readable() => r?,
-                    r = b.readable() => r?,
-                },
-                [] => return std::future::pending().await,
-            };
-            let mut guard = ready;
+            let (mut guard, multihop) = poll_fn(|cx| {
+                for (s, multihop) in &self.rx {
+                    if let Poll::Ready(r) = s.poll_read_ready(cx) {
+                        return Poll::Ready(r.map(|g| (g, *multihop)));
+                    }
+                }
+                Poll::Pending
+            })
+            .await?;
             match guard.try_io(|s| recv_msg(s.get_ref(), &mut buf)) {
                 Ok(Ok(got)) => {
                     let Some(from) = got.from else { continue };
@@ -82,6 +100,7 @@ impl BfdSockets {
                     return Ok(Datagram {
                         from: canonical(from),
                         ttl: hop_limit,
+                        multihop,
                         bytes: buf.get(..len).unwrap_or(&[]).to_vec(),
                     });
                 }
@@ -92,17 +111,26 @@ impl BfdSockets {
         }
     }
 
-    /// Sends `bytes` to `to` (port 3784 unless given). A full buffer or an
-    /// unreachable peer is an error the caller counts: BFD's next packet
-    /// makes up for a lost one.
-    pub fn send(&self, to: SocketAddr, bytes: &[u8]) -> io::Result<()> {
-        let sock = match to {
-            SocketAddr::V4(_) => self.tx4.as_ref(),
-            SocketAddr::V6(_) => self.tx6.as_ref(),
+    /// Sends `bytes` to `to`, from the address `from` if given (a
+    /// multihop session's). A full buffer or an unreachable peer is an
+    /// error the caller counts: BFD's next packet makes up for a lost one.
+    pub fn send(&mut self, to: SocketAddr, from: Option<IpAddr>, bytes: &[u8]) -> io::Result<()> {
+        let sock = match (from, to) {
+            (Some(from), _) => Some(self.bound_sender(from)?),
+            (None, SocketAddr::V4(_)) => self.tx4.as_ref(),
+            (None, SocketAddr::V6(_)) => self.tx6.as_ref(),
         }
         .ok_or_else(|| io::Error::from(io::ErrorKind::Unsupported))?;
         sock.send_to(bytes, &SockAddr::from(to))?;
         Ok(())
+    }
+
+    /// The sender bound to `from`, opened on first use.
+    fn bound_sender(&mut self, from: IpAddr) -> io::Result<&Socket> {
+        match self.bound.entry(from) {
+            std::collections::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
+            std::collections::hash_map::Entry::Vacant(e) => Ok(e.insert(sender(from)?)),
+        }
     }
 }
 
@@ -135,10 +163,12 @@ fn receiver(addr: SocketAddr) -> io::Result<AsyncFd<Socket>> {
     unsafe { AsyncFd::register(s) }.map_err(|e| e.into_parts().1)
 }
 
-/// A sending socket with TTL 255 on the first free port of 49152-65535
-/// (from a start that differs per process, so two daemons on one host
-/// rarely race for the same one).
-fn sender(v6: bool) -> io::Result<Socket> {
+/// A sending socket with TTL 255 bound to `local` (unspecified: the
+/// kernel picks the source) on the first free port of 49152-65535 (from
+/// a start that differs per process, so two daemons on one host rarely
+/// race for the same one).
+fn sender(local: IpAddr) -> io::Result<Socket> {
+    let v6 = local.is_ipv6();
     let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
     let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
     s.set_nonblocking(true)?;
@@ -150,15 +180,10 @@ fn sender(v6: bool) -> io::Result<Socket> {
     }
     let span = u32::from(SOURCE_PORTS.end() - SOURCE_PORTS.start()) + 1;
     let start = std::process::id() % span;
-    let any = if v6 {
-        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
-    } else {
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-    };
     let mut last = io::Error::from(io::ErrorKind::AddrInUse);
     for i in 0..span {
         let port = SOURCE_PORTS.start() + ((start + i) % span) as u16;
-        match s.bind(&SockAddr::from(SocketAddr::new(any, port))) {
+        match s.bind(&SockAddr::from(SocketAddr::new(local, port))) {
             Ok(()) => return Ok(s),
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => last = e,
             Err(e) => return Err(e),
@@ -178,20 +203,32 @@ mod tests {
     async fn a_packet_crosses_loopback_with_ttl_255() {
         // An unprivileged port: the test may run as any user.
         let port = 40000 + (std::process::id() % 20000) as u16;
-        let Ok(s) = BfdSockets::open(port) else {
+        let Ok(mut s) = BfdSockets::open(port, port + 1) else {
             println!("skipped: cannot open UDP sockets");
             return;
         };
         let to = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
-        s.send(to, &[1, 2, 3]).unwrap();
+        s.send(to, None, &[1, 2, 3]).unwrap();
         let got = tokio::time::timeout(std::time::Duration::from_secs(2), s.recv())
             .await
             .expect("no datagram")
             .unwrap();
         assert_eq!(got.bytes, [1, 2, 3]);
         assert_eq!(got.ttl, Some(BFD_TTL));
-        assert!(got.from.is_ipv4());
+        assert!(got.from.is_ipv4() && !got.multihop);
         assert!(SOURCE_PORTS.contains(&got.from.port()), "{}", got.from);
+        // Multihop: to the other port, from the address asked for.
+        let from = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+        let to = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port + 1);
+        s.send(to, Some(from), &[4]).unwrap();
+        let got = tokio::time::timeout(std::time::Duration::from_secs(2), s.recv())
+            .await
+            .expect("no multihop datagram")
+            .unwrap();
+        assert_eq!(
+            (got.bytes, got.multihop, got.from.ip()),
+            (vec![4], true, from)
+        );
     }
 
     #[test]

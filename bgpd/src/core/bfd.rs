@@ -1,5 +1,6 @@
 //! BFD tied to BGP sessions (RFC 5882): a neighbor configured with `bfd`
-//! gets a BFD session once its BGP session is up, kept until the neighbor
+//! gets a BFD session when its first connection is up (before OPENs, so
+//! that in strict mode BGP can wait for BFD Up), kept until the neighbor
 //! is removed (a BGP restart does not restart BFD). When a BFD session
 //! that was Up goes down, the BGP session goes at once: its routes are
 //! withdrawn in the same batch, without graceful restart (the forwarding
@@ -8,6 +9,7 @@
 
 use super::{Core, Output};
 use crate::bfd::{BfdCommand, BfdReport};
+use crate::config::BfdTimers;
 use crate::peer::{PeerCommand, PeerId, SessionInfo};
 use bgp_proto::msg::notification::{cease_subcode, code};
 use bgp_proto::Notification;
@@ -23,22 +25,48 @@ pub(super) struct BfdWatch {
     pub up: bool,
 }
 
+/// Where a neighbor's BFD session runs, and how.
+pub(super) struct BfdTarget {
+    /// The connection's remote end.
+    pub remote: SocketAddr,
+    /// The connection's local end.
+    pub local: SocketAddr,
+    /// The neighbor's timers.
+    pub timers: BfdTimers,
+    /// A multihop session.
+    pub multihop: bool,
+}
+
+impl BfdTarget {
+    /// The target of an established session, if its neighbor runs BFD.
+    pub fn of_session(info: &SessionInfo) -> Option<Self> {
+        Some(BfdTarget {
+            remote: info.remote,
+            local: info.local,
+            timers: info.config.bfd()?,
+            multihop: info.config.multihop.is_some_and(|ttl| ttl > 1),
+        })
+    }
+}
+
 impl Core {
-    /// A BGP session came up: its neighbor gets a BFD session if the
-    /// config asks for one (again only when the address changed).
-    pub(super) fn watch_bfd(&mut self, peer: PeerId, info: &SessionInfo) {
-        let Some(timers) = info.config.bfd() else {
-            return;
-        };
-        if self
-            .bfd
-            .get(&peer)
-            .is_some_and(|w| w.remote.ip() == info.remote.ip())
-        {
-            return;
+    /// A connection of a neighbor with BFD is up (or its session is):
+    /// the neighbor gets a BFD session, unless it has one at that address
+    /// already; a neighbor task waiting for BFD hears it is up.
+    pub(super) fn watch_bfd(&mut self, peer: PeerId, target: BfdTarget) {
+        if let Some(w) = self.bfd.get(&peer) {
+            if w.remote.ip() == target.remote.ip().to_canonical() {
+                if w.up {
+                    self.send(peer, PeerCommand::Bfd { up: true });
+                }
+                return;
+            }
+            if w.up {
+                self.send(peer, PeerCommand::Bfd { up: false });
+            }
         }
-        let remote = SocketAddr::new(info.remote.ip().to_canonical(), 0);
-        let remote = match (remote, info.remote) {
+        let remote = SocketAddr::new(target.remote.ip().to_canonical(), 0);
+        let remote = match (remote, target.remote) {
             (SocketAddr::V6(mut r), SocketAddr::V6(s)) => {
                 r.set_scope_id(s.scope_id());
                 SocketAddr::V6(r)
@@ -49,9 +77,9 @@ impl Core {
         self.out.push_back(Output::Bfd(BfdCommand::Watch {
             peer,
             remote,
-            local: info.local.ip().to_canonical(),
-            timers,
-            multihop: info.config.multihop.is_some_and(|ttl| ttl > 1),
+            local: target.local.ip().to_canonical(),
+            timers: target.timers,
+            multihop: target.multihop,
         }));
     }
 
@@ -73,18 +101,34 @@ impl Core {
         if report.up {
             if !was_up {
                 info!(peer = %addr, "BFD up");
+                self.send(report.peer, PeerCommand::Bfd { up: true });
             }
             return;
         }
         if !was_up {
             return;
         }
+        self.send(report.peer, PeerCommand::Bfd { up: false });
         warn!(peer = %addr, diag = %report.diag, "BFD down: the BGP session goes with it");
         if !self.sessions.contains_key(&report.peer) {
+            self.sweep_stale_of(addr);
             return;
         }
         let n = Notification::new(code::CEASE, cease_subcode::BFD_DOWN, []);
         self.on_down(report.peer, "BFD down", Some(&n), false);
         self.send(report.peer, PeerCommand::ResetWith(n));
+    }
+
+    /// BFD went down while the neighbor's graceful restart runs: its
+    /// forwarding failed too, so the stale routes go now (RFC 5882 §4.3).
+    fn sweep_stale_of(&mut self, addr: std::net::IpAddr) {
+        let Some(&id) = self.rib_ids.get(&addr) else {
+            return;
+        };
+        if self.stale_deadlines.contains_key(&id) {
+            info!(peer = %addr, "BFD down during graceful restart: stale routes go now");
+            self.stale_deadlines.insert(id, self.now);
+            self.on_timeout();
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Neighbor events: sessions coming up and going down, their UPDATEs,
 //! route refresh and max-prefix.
 
+use super::bfd::BfdTarget;
 use super::log_gate::LogGate;
 use super::{export, Core, Output, PeerTrack, Session};
 use crate::config::MaxPrefixAction;
@@ -47,6 +48,21 @@ impl Core {
             } => self.on_down(peer, &reason, notification.as_ref(), graceful),
             PeerEvent::Congested { peer, congested } => self.on_congested(peer, congested),
             PeerEvent::Removed { peer } => self.on_removed(peer),
+            PeerEvent::Connected {
+                peer,
+                remote,
+                local,
+                bfd,
+                multihop,
+            } => {
+                let target = BfdTarget {
+                    remote,
+                    local,
+                    timers: bfd,
+                    multihop,
+                };
+                self.watch_bfd(peer, target);
+            }
         }
     }
 
@@ -155,7 +171,9 @@ impl Core {
         let mut msgs = self.encoded.encode(ctx, batches, &mut too_big);
         msgs.extend(export::end_of_ribs(ctx, &info.negotiated.families));
         self.send(peer, PeerCommand::Send(msgs));
-        self.watch_bfd(peer, &info);
+        if let Some(target) = BfdTarget::of_session(&info) {
+            self.watch_bfd(peer, target);
+        }
         self.sessions.insert(
             peer,
             Session {

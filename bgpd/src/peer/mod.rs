@@ -143,6 +143,21 @@ pub enum PeerEvent {
         /// Neighbor.
         peer: PeerId,
     },
+    /// A connection to a neighbor with BFD is up (sent before its OPEN,
+    /// so that the core starts the BFD session the BGP session may wait
+    /// for).
+    Connected {
+        /// Neighbor.
+        peer: PeerId,
+        /// Remote socket address of the connection.
+        remote: SocketAddr,
+        /// Local socket address of the connection.
+        local: SocketAddr,
+        /// The neighbor's BFD timers.
+        bfd: crate::config::BfdTimers,
+        /// A multihop session (RFC 5883).
+        multihop: bool,
+    },
     /// The FSM state changed.
     State {
         /// Neighbor.
@@ -172,6 +187,12 @@ pub enum PeerCommand {
     /// Send a ROUTE-REFRESH for a family (ignored unless route refresh was
     /// negotiated).
     RequestRefresh(Family),
+    /// The neighbor's BFD session came up or went down (in strict mode,
+    /// OPENs wait for up).
+    Bfd {
+        /// Up.
+        up: bool,
+    },
 }
 
 /// Message counters of one neighbor, over its lifetime.

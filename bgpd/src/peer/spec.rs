@@ -191,6 +191,7 @@ impl NeighborSpec {
         c.passive = self.config.passive || (self.dynamic && self.link.is_none());
         c.capabilities = self.capabilities();
         c.seed = seed;
+        c.hold_open = self.config.bfd_strict();
         c
     }
 

@@ -15,7 +15,7 @@ use super::{PeerCommand, PeerEvent, PeerId, PeerStatus, SessionInfo, UPDATE_BURS
 use bgp_proto::fsm::{Action, Event, Fsm, Incoming, Negotiated, Origin, State};
 use bgp_proto::msg::notification::cease_subcode;
 use bgp_proto::wire::Decoded;
-use bgp_proto::{Message, Notification, RouteRefresh, RouteRefreshSubtype};
+use bgp_proto::{Message, Notification, RouteRefreshSubtype};
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -88,6 +88,8 @@ pub(crate) struct NeighborTask {
     burst_ctx: std::sync::Arc<bgp_proto::msg::SessionContext>,
     /// The core was told the write queue is full and holds our exports.
     congested: bool,
+    /// The neighbor's BFD session is Up, as the core last said.
+    bfd_up: bool,
 }
 
 fn lock(status: &Mutex<PeerStatus>) -> std::sync::MutexGuard<'_, PeerStatus> {
@@ -110,6 +112,8 @@ async fn sleep_opt(deadline: Option<Instant>) {
 
 #[path = "task_collision.rs"]
 mod collision;
+#[path = "task_command.rs"]
+mod command;
 
 fn cease(subcode: u8) -> Notification {
     Notification::new(bgp_proto::msg::notification::code::CEASE, subcode, [])
@@ -144,6 +148,7 @@ impl NeighborTask {
             updates: Vec::new(),
             burst_ctx: std::sync::Arc::default(),
             congested: false,
+            bfd_up: false,
         })
     }
 
@@ -333,64 +338,6 @@ impl NeighborTask {
         self.dial = None;
     }
 
-    async fn command(&mut self, c: PeerCommand) {
-        match c {
-            PeerCommand::Send(updates) => {
-                let up = self.main.fsm.state() == State::Established;
-                match self.main.conn.as_ref().filter(|_| up) {
-                    Some(conn) => {
-                        let n = updates.len() as u64;
-                        for u in updates {
-                            conn.send_raw(u);
-                        }
-                        let full = conn.queued() >= super::conn::HIGH_WATER;
-                        lock(&self.status).counters.updates_out += n;
-                        if full && !self.congested {
-                            self.set_congested(true).await;
-                        }
-                    }
-                    None => debug!(
-                        peer = %self.spec.addr,
-                        "dropping {} UPDATEs: session not established",
-                        updates.len()
-                    ),
-                }
-            }
-            PeerCommand::Reset => {
-                info!(peer = %self.spec.addr, asn = self.spec.config.remote_as, "reset");
-                self.stop_all(cease(cease_subcode::ADMINISTRATIVE_RESET))
-                    .await;
-                self.handle(Which::Main, Event::ManualStart).await;
-            }
-            PeerCommand::ResetWith(n) => {
-                info!(peer = %self.spec.addr, asn = self.spec.config.remote_as, notification = %n.describe(), "reset");
-                self.stop_all(n).await;
-                self.handle(Which::Main, Event::ManualStart).await;
-            }
-            PeerCommand::Shutdown(n) => {
-                info!(peer = %self.spec.addr, asn = self.spec.config.remote_as, "shutdown");
-                let n = n.unwrap_or_else(|| cease(cease_subcode::ADMINISTRATIVE_SHUTDOWN));
-                self.stop_all(n).await;
-            }
-            PeerCommand::Enable => self.handle(Which::Main, Event::ManualStart).await,
-            PeerCommand::RequestRefresh(family) => {
-                let ok = self
-                    .session
-                    .as_ref()
-                    .is_some_and(|s| s.route_refresh && s.families.contains(&family));
-                if let (true, Some(conn)) = (ok, self.main.conn.as_ref()) {
-                    let rr = RouteRefresh {
-                        family,
-                        subtype: RouteRefreshSubtype::Request,
-                    };
-                    if conn.send(&Message::RouteRefresh(rr)).is_ok() {
-                        lock(&self.status).counters.route_refresh_out += 1;
-                    }
-                }
-            }
-        }
-    }
-
     /// An accepted connection from this neighbor.
     async fn accept(&mut self, stream: TcpStream) {
         let v6 = stream.peer_addr().map(|a| a.is_ipv6()).unwrap_or(false);
@@ -420,7 +367,7 @@ impl NeighborTask {
                 }
                 self.dial = None;
                 self.set_conn(Which::Main, conn);
-                self.handle(Which::Main, Event::TcpConnected).await;
+                self.connected(Which::Main).await;
             }
             State::OpenSent | State::OpenConfirm => {
                 if self.other.is_some() {
@@ -453,11 +400,12 @@ impl NeighborTask {
         let mut cfg = self.main.fsm.config().clone();
         cfg.passive = true;
         cfg.seed = rand::random();
+        cfg.hold_open &= !self.bfd_up;
         let fsm = Fsm::new(cfg);
         self.other = Some(Box::new(Side { fsm, conn: None }));
         self.set_conn(Which::Other, conn);
         self.handle(Which::Other, Event::ManualStart).await;
-        self.handle(Which::Other, Event::TcpConnected).await;
+        self.connected(Which::Other).await;
     }
 
     /// Whether the established session negotiated graceful restart.
@@ -482,7 +430,7 @@ impl NeighborTask {
                 match Conn::new(stream, Origin::Local) {
                     Ok(conn) => {
                         self.set_conn(Which::Main, conn);
-                        self.handle(Which::Main, Event::TcpConnected).await;
+                        self.connected(Which::Main).await;
                     }
                     Err(e) => {
                         lock(&self.status).last_error = Some(format!("connect: {e}"));

@@ -240,6 +240,19 @@ impl DualLab {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `vtysh -c C1 -c C2 ...` against the FRR daemons of `role` (a
+    /// configuration walk: `configure terminal`, nodes, commands).
+    pub fn vtysh_all(&self, role: Role, commands: &[&str]) -> String {
+        let vty = self.path(&format!("frr-{}", role.tag()));
+        let mut cmd = self.ns(role).command("vtysh");
+        cmd.args(["--vty_socket", &vty]);
+        for c in commands {
+            cmd.args(["-c", c]);
+        }
+        let out = cmd.output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// BIRD in the namespace of `role`, with the config text `cfg`.
     pub fn start_bird(&mut self, role: Role, cfg: &str) {
         let tag = role.tag();
