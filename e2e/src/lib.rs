@@ -21,6 +21,7 @@
 //! - the tests sharing these names must run serially
 //!   (`cargo test -p e2e -- --test-threads=1`, or nextest's `e2e` group).
 
+pub mod bfd_node;
 pub mod docker;
 pub mod dual_stack;
 pub mod gobgp;

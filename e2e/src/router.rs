@@ -70,6 +70,8 @@ pub struct RouterRange {
     pub asn: u32,
     /// Shown by rbgpctl.
     pub description: String,
+    /// BFD (300 ms x 3, strict) on its sessions.
+    pub bfd: bool,
 }
 
 /// Paths of the rbgpd and rbgpctl binaries.
@@ -537,6 +539,9 @@ pub fn rbgpd_conf(setup: &RouterSetup, socket: &Path) -> String {
         let _ = writeln!(s, "remote_as = {}", r.asn);
         let _ = writeln!(s, "description = \"{}\"", r.description);
         let _ = writeln!(s, "import = \"all\"\nexport = \"all\"");
+        if r.bfd {
+            let _ = writeln!(s, "bfd = true");
+        }
     }
     let _ = writeln!(s, "\n[fib]\nenabled = true\nmax_paths = 8\npersist = true");
     let _ = writeln!(s, "\n[control]\nsocket = \"{}\"", socket.display());
@@ -719,6 +724,7 @@ c2_w2      BGP        ---        start  14:59:47.133  Active        Socket: Conn
                 range: "172.18.0.0/16".into(),
                 asn: 65100,
                 description: "kind-cilium nodes".into(),
+                bfd: true,
             }],
             graceful_restart: true,
             merge_paths: false,
@@ -752,6 +758,7 @@ c2_w2      BGP        ---        start  14:59:47.133  Active        Socket: Conn
                 range: "172.18.0.0/16".into(),
                 asn: 65100,
                 description: "kind-cilium nodes".into(),
+                bfd: true,
             }],
             graceful_restart: false,
             merge_paths: false,

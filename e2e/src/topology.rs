@@ -86,6 +86,9 @@ pub struct LabOptions {
     /// [`BridgeKind::Docker`]: leave the router on `kind` only; the caller
     /// connects it to `kind2` with [`Lab::connect_kind2`].
     pub defer_kind2: bool,
+    /// rbgpd: BFD on the ranges' sessions (the nodes then need a BFD
+    /// speaker, [`crate::bfd_node`]).
+    pub bfd: bool,
 }
 
 impl LabOptions {
@@ -102,6 +105,7 @@ impl LabOptions {
             image: None,
             bridges: BridgeKind::Switch,
             defer_kind2: false,
+            bfd: false,
         }
     }
 }
@@ -205,11 +209,13 @@ impl Lab {
                     range: "172.18.0.0/16".into(),
                     asn: 65100,
                     description: "kind-cilium nodes".into(),
+                    bfd: opts.bfd,
                 },
                 RouterRange {
                     range: "172.19.0.0/16".into(),
                     asn: 65200,
                     description: "kind-cilium2 nodes".into(),
+                    bfd: opts.bfd,
                 },
             ],
             graceful_restart: opts.graceful_restart,
