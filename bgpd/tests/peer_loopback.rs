@@ -452,3 +452,71 @@ async fn ipv6_session_with_md5_on_loopback() {
     a.shutdown(None).await;
     b.shutdown(None).await;
 }
+
+/// BFD strict mode in the neighbor task: the manager reports each
+/// connection of a neighbor with `bfd` (the core starts BFD then), and
+/// holds its OPEN until told BFD is up; the peer, which has sent its
+/// OPEN, is answered then. Here the test plays the core.
+#[tokio::test]
+async fn strict_bfd_holds_the_open_until_bfd_is_up() {
+    init_logs();
+    let (pa, pb) = (free_port("127.0.0.1"), free_port("127.0.0.2"));
+    let cfg_a = config(&format!(
+        r#"
+        [router]
+        asn = 65000
+        router_id = "10.0.0.1"
+        listen = ["127.0.0.1:{pa}"]
+        [[neighbor]]
+        address = "127.0.0.2"
+        remote_as = 65100
+        port = {pb}
+        local_address = "127.0.0.1"
+        connect_retry = 1
+        bfd = true
+        "#
+    ));
+    let cfg_b = config(&format!(
+        r#"
+        [router]
+        asn = 65100
+        router_id = "10.0.0.2"
+        listen = ["127.0.0.2:{pb}"]
+        [[neighbor]]
+        address = "127.0.0.1"
+        remote_as = 65000
+        port = {pa}
+        local_address = "127.0.0.2"
+        connect_retry = 1
+        "#
+    ));
+    let (txa, mut rxa) = mpsc::channel(64);
+    let (txb, mut rxb) = mpsc::channel(64);
+    let a = PeerManager::spawn(&cfg_a, txa);
+    let b = PeerManager::spawn(&cfg_b, txb);
+    let PeerEvent::Connected {
+        peer, remote, bfd, ..
+    } = wait_for(&mut rxa, "A connected", |e| {
+        matches!(e, PeerEvent::Connected { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(remote.ip().to_string(), "127.0.0.2");
+    assert_eq!((bfd.interval_ms, bfd.multiplier), (300, 3));
+    // Three seconds without BFD: A has sent no OPEN, neither side is up
+    // (B, having sent its OPEN, waits in OpenSent).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(a.peers()[0].counters.opens_out, 0);
+    assert_ne!(a.peers()[0].state, State::Established);
+    assert_ne!(b.peers()[0].state, State::Established);
+    while let Ok(ev) = rxa.try_recv() {
+        assert!(!is_established(&ev), "{ev:?}");
+    }
+    // BFD is up: the OPEN goes, the kept OPEN of B is answered.
+    assert!(a.send(peer, PeerCommand::Bfd { up: true }));
+    wait_for(&mut rxa, "A established", is_established).await;
+    wait_for(&mut rxb, "B established", is_established).await;
+    assert_eq!(a.peers()[0].counters.opens_out, 1);
+}
