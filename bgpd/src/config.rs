@@ -325,6 +325,18 @@ impl NeighborConfig {
         }
     }
 
+    /// Whether `other` differs from this entry only in its BFD settings,
+    /// BFD on in both: such a change applies to the running session (new
+    /// timers through a poll sequence) instead of restarting it.
+    pub fn same_but_bfd(&self, other: &NeighborConfig) -> bool {
+        if self.bfd().is_none() || other.bfd().is_none() {
+            return false;
+        }
+        let mut o = other.clone();
+        o.bfd = self.bfd;
+        o == *self
+    }
+
     /// Whether the BGP session waits for BFD Up (BFD on, `strict` unless
     /// turned off).
     pub fn bfd_strict(&self) -> bool {

@@ -3,7 +3,7 @@
 //! BIRD 2 (`protocol bfd`, `bfd on`). Both BFD sessions come up at
 //! 300 ms × 3, before BGP (strict mode: rbgpd holds its OPEN); FRR and
 //! BIRD then slow their intervals to 600 ms through a poll sequence,
-//! without a flap. Then FRR's namespace drops every packet (nftables:
+//! without a flap, and so does rbgpd on a reload. Then FRR's namespace drops every packet (nftables:
 //! the node is gone without a word) and rbgpd takes FRR's routes out of
 //! its kernel on BFD Down, long before the 30 s hold time; BIRD's stay.
 //! When FRR's node comes back, BFD and then BGP come up again.
@@ -293,6 +293,50 @@ fn slower_intervals_go_through_a_poll_sequence(lab: &mut DualLab) {
     // And back to 300 ms for FRR (a faster rate, through a poll again).
     set_frr_profile(lab, 300);
     wait_for("FRR back at 300 ms", 10, || {
+        let b = bfd_of(lab, FRR);
+        b["tx_interval_ms"] == 300 && b["detection_ms"] == 900 && b["state"] == "Up"
+    });
+
+    // Our side slows down: a reload with 600 ms for FRR changes the
+    // running BFD session through our poll sequence, BGP untouched. We
+    // keep sending at 300 ms until FRR's Final (RFC 5880 6.8.3).
+    let established = lab.peer(FRR)["established_count"].clone();
+    let conf = lab.path("rbgpd.toml");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let text = text.replacen("bfd = true", "bfd = { interval_ms = 600 }", 1);
+    std::fs::write(&conf, text).unwrap();
+    let reload = lab.ctl(&["reload"]);
+    assert_eq!(reload["result"]["applied"], true, "{reload}");
+    wait_for("our 600 ms in show bfd", 10, || {
+        let b = bfd_of(lab, FRR);
+        b["tx_interval_ms"] == 600 && b["detection_ms"] == 1800
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let before = bfd_of(lab, FRR)["packets_out"].as_u64().unwrap();
+    std::thread::sleep(Duration::from_secs(10));
+    let sent = bfd_of(lab, FRR)["packets_out"].as_u64().unwrap() - before;
+    println!("rbgpd sent {sent} BFD packets in 10 s after reloading to 600 ms");
+    assert!(
+        sent <= 27,
+        "our poll sequence did not end: {sent} packets in 10 s"
+    );
+    assert!(
+        lab.vtysh(Role::Frr, &format!("show bfd peer {RT_FRR}"))
+            .contains("Receive interval: 600ms"),
+        "{}",
+        lab.vtysh(Role::Frr, &format!("show bfd peer {RT_FRR}"))
+    );
+    assert_eq!(lab.peer(FRR)["established_count"], established);
+    assert_eq!(lab.log("rbgpd.log").matches("BFD down").count(), downs);
+    // Back to 300 ms for the cut that follows.
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(
+        &conf,
+        text.replacen("bfd = { interval_ms = 600 }", "bfd = true", 1),
+    )
+    .unwrap();
+    assert_eq!(lab.ctl(&["reload"])["result"]["applied"], true);
+    wait_for("our 300 ms again", 10, || {
         let b = bfd_of(lab, FRR);
         b["tx_interval_ms"] == 300 && b["detection_ms"] == 900 && b["state"] == "Up"
     });

@@ -638,6 +638,13 @@ fn bfd_switch_or_timers() {
     let strict = |rest: &str| parse(rest).neighbors[0].bfd_strict();
     assert!(strict("bfd = true\n") && strict("bfd = { interval_ms = 100 }\n"));
     assert!(!strict("") && !strict("bfd = { strict = false }\n"));
+    // A change of BFD settings alone applies to the running session;
+    // turning BFD on or off, or any other change, restarts it.
+    let entry = |rest: &str| parse(rest).neighbors[0].clone();
+    let on = entry("bfd = true\n");
+    assert!(on.same_but_bfd(&entry("bfd = { interval_ms = 600, strict = false }\n")));
+    assert!(!on.same_but_bfd(&entry("")));
+    assert!(!on.same_but_bfd(&entry("bfd = true\nhold_time = 30\n")));
     assert_eq!(
         err_with(&format!("{n}bfd = {{ interval_ms = 5, multiplier = 1 }}\n")),
         "rbgpd.toml:7:23: neighbor[0].bfd.interval_ms: bfd interval_ms 5 is out of range, \

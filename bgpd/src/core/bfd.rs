@@ -21,6 +21,8 @@ use tracing::{info, warn};
 pub(super) struct BfdWatch {
     /// Where the session runs.
     pub remote: SocketAddr,
+    /// Its timers.
+    pub timers: BfdTimers,
     /// Up, as last reported.
     pub up: bool,
 }
@@ -54,9 +56,22 @@ impl Core {
     /// the neighbor gets a BFD session, unless it has one at that address
     /// already; a neighbor task waiting for BFD hears it is up.
     pub(super) fn watch_bfd(&mut self, peer: PeerId, target: BfdTarget) {
-        if let Some(w) = self.bfd.get(&peer) {
+        if let Some(w) = self.bfd.get_mut(&peer) {
             if w.remote.ip() == target.remote.ip().to_canonical() {
-                if w.up {
+                let up = w.up;
+                if w.timers != target.timers {
+                    // New timers for the running session (a poll sequence).
+                    w.timers = target.timers;
+                    let cmd = BfdCommand::Watch {
+                        peer,
+                        remote: w.remote,
+                        local: target.local.ip().to_canonical(),
+                        timers: target.timers,
+                        multihop: target.multihop,
+                    };
+                    self.out.push_back(Output::Bfd(cmd));
+                }
+                if up {
                     self.send(peer, PeerCommand::Bfd { up: true });
                 }
                 return;
@@ -73,7 +88,14 @@ impl Core {
             }
             (r, _) => r,
         };
-        self.bfd.insert(peer, BfdWatch { remote, up: false });
+        self.bfd.insert(
+            peer,
+            BfdWatch {
+                remote,
+                timers: target.timers,
+                up: false,
+            },
+        );
         self.out.push_back(Output::Bfd(BfdCommand::Watch {
             peer,
             remote,

@@ -246,10 +246,20 @@ impl PeerManager {
             let mut reg = self.shared.lock();
             let local_changed = reg.local != local;
             let mut remove: Vec<(PeerId, u8)> = Vec::new();
+            let mut bfd_changed: Vec<(PeerId, NeighborConfig)> = Vec::new();
             for (id, e) in &reg.peers {
                 let keep = !local_changed
                     && match (&e.config, &e.range) {
-                        (Some(old), _) => new.neighbors.iter().any(|n| n == old),
+                        (Some(old), _) if new.neighbors.contains(old) => true,
+                        (Some(old), _) => {
+                            match new.neighbors.iter().find(|n| n.same_but_bfd(old)) {
+                                Some(n) => {
+                                    bfd_changed.push((*id, n.clone()));
+                                    true
+                                }
+                                None => false,
+                            }
+                        }
                         (None, Some(key)) => new.neighbors.iter().any(|n| {
                             RangeKey::of(n).as_ref() == Some(key)
                                 && reg.ranges.iter().any(|r| r.key == *key && r.config == *n)
@@ -283,6 +293,15 @@ impl PeerManager {
                 }
                 if dynamic {
                     reg.doom(id);
+                }
+            }
+            // BFD settings apply to the running session.
+            for (id, n) in bfd_changed {
+                if let Some(e) = reg.peers.get_mut(&id) {
+                    if let Some(t) = &e.task {
+                        let _ = t.tx.send(TaskMsg::BfdSettings(Box::new(n.clone())));
+                    }
+                    e.config = Some(n);
                 }
             }
             // Explicit neighbors to start: not already running unchanged.

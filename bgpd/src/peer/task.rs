@@ -34,6 +34,9 @@ pub(crate) enum TaskMsg {
     /// Stop the session with this NOTIFICATION (default Cease / Peer
     /// De-configured) and end the task.
     Remove(Option<Notification>),
+    /// The neighbor's config changed in its BFD settings only (see
+    /// [`crate::config::NeighborConfig::same_but_bfd`]).
+    BfdSettings(Box<crate::config::NeighborConfig>),
 }
 
 /// Runs when the task ends: the manager notes it and returns the ids of
@@ -243,6 +246,7 @@ impl NeighborTask {
             }
             Wake::Msg(Some(TaskMsg::Command(c))) => self.command(c).await,
             Wake::Msg(Some(TaskMsg::Incoming(s))) => self.accept(s).await,
+            Wake::Msg(Some(TaskMsg::BfdSettings(c))) => self.bfd_settings(*c).await,
             Wake::Dialed(r) => {
                 self.dial = None;
                 self.dialed(r).await;
@@ -400,7 +404,7 @@ impl NeighborTask {
         let mut cfg = self.main.fsm.config().clone();
         cfg.passive = true;
         cfg.seed = rand::random();
-        cfg.hold_open &= !self.bfd_up;
+        cfg.hold_open = self.spec.config.bfd_strict() && !self.bfd_up;
         let fsm = Fsm::new(cfg);
         self.other = Some(Box::new(Side { fsm, conn: None }));
         self.set_conn(Which::Other, conn);

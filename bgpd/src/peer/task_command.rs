@@ -73,6 +73,18 @@ impl NeighborTask {
     /// A connection of `which` is up: the core hears of it first when the
     /// neighbor runs BFD, so that BFD starts while BGP opens.
     pub(super) async fn connected(&mut self, which: Which) {
+        self.report_connection(which).await;
+        self.handle(which, Event::TcpConnected).await;
+        if self.side(which).is_some_and(|s| s.fsm.is_holding_open()) {
+            // Once per connection; a peer that starts BFD only after BGP
+            // (FRR's multihop sessions) waits here until `strict = false`.
+            info!(peer = %self.spec.addr, "connected; OPEN waits for BFD Up (bfd strict)");
+        }
+    }
+
+    /// Tells the core of the connection of `which`, if the neighbor runs
+    /// BFD.
+    async fn report_connection(&mut self, which: Which) {
         let bfd = self.spec.config.bfd();
         let ends = self
             .side(which)
@@ -88,11 +100,19 @@ impl NeighborTask {
             };
             self.send_event(ev).await;
         }
-        self.handle(which, Event::TcpConnected).await;
-        if self.side(which).is_some_and(|s| s.fsm.is_holding_open()) {
-            // Once per connection; a peer that starts BFD only after BGP
-            // (FRR's multihop sessions) waits here until `strict = false`.
-            info!(peer = %self.spec.addr, "connected; OPEN waits for BFD Up (bfd strict)");
+    }
+
+    /// New BFD settings for this neighbor: strict or not from now on, and
+    /// new timers to the core for the running BFD session.
+    pub(super) async fn bfd_settings(&mut self, config: crate::config::NeighborConfig) {
+        let retimed = config.bfd() != self.spec.config.bfd();
+        self.spec.config = config;
+        info!(peer = %self.spec.addr, bfd = ?self.spec.config.bfd(), strict = self.spec.config.bfd_strict(), "BFD settings changed");
+        let allowed = !self.spec.config.bfd_strict() || self.bfd_up;
+        self.handle(Which::Main, Event::OpenAllowed(allowed)).await;
+        self.handle(Which::Other, Event::OpenAllowed(allowed)).await;
+        if retimed && self.main.conn.is_some() {
+            self.report_connection(Which::Main).await;
         }
     }
 

@@ -139,6 +139,22 @@ fn bfd_starts_on_connect_and_a_waiting_task_hears_it_is_up() {
     let outs = connected(&mut h, &a);
     assert!(bfd_commands(&outs).is_empty(), "{outs:?}");
     assert_eq!(commands_to(&outs, 2), vec![PeerCommand::Bfd { up: true }]);
+    // New timers (a reload): the running session gets them, no new one.
+    h.peer_event(PeerEvent::Connected {
+        peer: 2,
+        remote: SocketAddr::new(a.addr, 40_000),
+        local: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(172, 18, 0, 5)), 179),
+        bfd: crate::config::BfdTimers {
+            interval_ms: 600,
+            multiplier: 3,
+        },
+        multihop: false,
+    });
+    let outs = h.drain();
+    assert!(
+        matches!(&bfd_commands(&outs)[..], [BfdCommand::Watch { peer: 2, timers, .. }] if timers.interval_ms == 600),
+        "{outs:?}"
+    );
     // The neighbor at a new address: the old BFD session no longer
     // vouches for it.
     let moved = Peer {
