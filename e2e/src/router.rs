@@ -740,6 +740,7 @@ c2_w2      BGP        ---        start  14:59:47.133  Active        Socket: Conn
         assert!(b.contains("graceful restart on;"));
         let r = rbgpd_conf(&setup, Path::new("/tmp/x/rbgpd.sock"));
         assert!(r.contains("range = \"172.18.0.0/16\""));
+        assert!(r.contains("\nbfd = true\n"), "{r}");
         assert!(r.contains("remote_as = 65100"));
         assert!(r.contains("socket = \"/tmp/x/rbgpd.sock\""));
     }

@@ -86,8 +86,8 @@ pub struct LabOptions {
     /// [`BridgeKind::Docker`]: leave the router on `kind` only; the caller
     /// connects it to `kind2` with [`Lab::connect_kind2`].
     pub defer_kind2: bool,
-    /// rbgpd: BFD on the ranges' sessions (the nodes then need a BFD
-    /// speaker, [`crate::bfd_node`]).
+    /// rbgpd only: BFD on the ranges' sessions (the nodes then need a BFD
+    /// speaker, [`crate::bfd_node`]); BIRD as router ignores it.
     pub bfd: bool,
 }
 

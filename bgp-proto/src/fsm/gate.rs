@@ -3,10 +3,14 @@
 //! connection made while the gate is shut waits in Connect or Active with
 //! the OPEN hold timer running, the peer's OPEN kept; when the gate opens
 //! our OPEN goes out and the kept OPEN is answered, as RFC 4271's
-//! DelayOpen does when its timer ends.
+//! DelayOpen does when its timer ends. The gate shutting on a connection
+//! past its OPEN (BFD went down before the session was up) ends that
+//! connection with Cease / BFD Down (RFC 9384); an Established session is
+//! the core's to end.
 
 use super::{Action, Fsm, Incoming, Message, State, Timer};
-use crate::msg::OpenMessage;
+use crate::msg::notification::{cease_subcode, code};
+use crate::msg::{Notification, OpenMessage};
 use std::time::Instant;
 
 /// The gate's state.
@@ -56,6 +60,11 @@ impl Fsm {
 
     pub(super) fn open_allowed(&mut self, now: Instant, allowed: bool, out: &mut Vec<Action>) {
         self.gate.allowed = allowed;
+        if !allowed && matches!(self.state, State::OpenSent | State::OpenConfirm) {
+            let n = Notification::new(code::CEASE, cease_subcode::BFD_DOWN, []);
+            self.fail_sending(now, n, out);
+            return;
+        }
         if !allowed || !self.gate.holding {
             return;
         }
@@ -75,17 +84,30 @@ impl Fsm {
         self.goto(State::OpenSent, out);
     }
 
-    /// A message on a waiting connection: its OPEN is kept for later, the
-    /// rest can only be early (nothing else is sent before our OPEN).
-    pub(super) fn received_while_held(&mut self, msg: Incoming) {
-        if let (true, Incoming::Open(open)) = (self.gate.holding, msg) {
-            self.gate.kept = Some(Box::new(open));
+    /// A message on a waiting connection: its OPEN is kept for later;
+    /// anything else before the OPENs are exchanged drops the connection
+    /// (RFC 4271 8.2.2, Connect and Active, "any other event").
+    pub(super) fn received_while_held(
+        &mut self,
+        now: Instant,
+        msg: Incoming,
+        out: &mut Vec<Action>,
+    ) {
+        if !self.gate.holding {
+            return;
+        }
+        match msg {
+            Incoming::Open(open) if self.gate.kept.is_none() => {
+                self.gate.kept = Some(Box::new(open));
+            }
+            _ => self.drop_held(now, out),
         }
     }
 
-    /// The waiting connection ends (the OPEN hold time passed, or the
-    /// peer gave up with a NOTIFICATION): closed, and the next one comes
-    /// as after a failed dial (RFC 4271 8.2.2, Connect, Event 18).
+    /// The waiting connection ends (the OPEN hold time passed, the peer
+    /// closed it, gave up with a NOTIFICATION or sent what it should not
+    /// have): closed, and the next one comes as after a failed dial (RFC
+    /// 4271 8.2.2, Connect, Event 18).
     pub(super) fn drop_held(&mut self, now: Instant, out: &mut Vec<Action>) {
         if !self.gate.holding {
             return;

@@ -400,16 +400,16 @@ impl Fsm {
                     out.push(Action::Close(None));
                     self.fail(now, DownReason::TcpClosed, &mut out);
                 }
-                State::Connect => {
-                    self.gate.release();
-                    self.goto(State::Active, &mut out);
-                }
-                State::Idle | State::Active => self.gate.release(),
+                _ if self.gate.is_holding() => self.drop_held(now, &mut out),
+                State::Connect => self.goto(State::Active, &mut out),
+                State::Idle | State::Active => {}
             },
             Event::Received(msg) => self.received(now, msg, &mut out),
             Event::DecodeError(n) => {
                 if self.connected() {
                     self.fail_sending(now, n, &mut out);
+                } else {
+                    self.drop_held(now, &mut out);
                 }
             }
             Event::SendHoldTimerExpired => {
@@ -516,7 +516,7 @@ impl Fsm {
         }
         match self.state {
             State::Idle => {}
-            State::Connect | State::Active => self.received_while_held(msg),
+            State::Connect | State::Active => self.received_while_held(now, msg, out),
             State::OpenSent => match msg {
                 Incoming::Open(open) => self.open_received(now, open, out),
                 _ => self.fsm_error(now, fsm_subcode::UNEXPECTED_IN_OPENSENT, out),

@@ -744,6 +744,18 @@ fn a_connection_held_past_the_open_hold_time_is_closed_and_redialled() {
 #[test]
 fn a_held_connection_closed_or_refused_by_the_peer_is_let_go() {
     let t0 = Instant::now();
+    // Closed by the peer: closed here too, and dialled again on the
+    // connect-retry timer.
+    let mut f = held(false, t0);
+    let a = f.handle(t0, Event::TcpClosed);
+    assert!(a.contains(&Action::Close(None)), "{a:?}");
+    assert!(!f.is_holding_open());
+    assert_eq!(f.state(), State::Active);
+    assert!(f.handle_timeout(t0 + secs(5)).contains(&Action::Connect));
+    // A KEEPALIVE (or a second OPEN) before ours went out: dropped.
+    let mut f = held(true, t0);
+    f.handle(t0, Event::Received(Incoming::Keepalive));
+    assert!(!f.is_holding_open());
     let mut f = held(true, t0);
     f.handle(t0, Event::TcpClosed);
     assert!(!f.is_holding_open());
@@ -755,4 +767,21 @@ fn a_held_connection_closed_or_refused_by_the_peer_is_let_go() {
     assert!(a.contains(&Action::Close(None)), "{a:?}");
     assert!(!f.is_holding_open());
     assert_eq!(f.state(), State::Active);
+}
+
+#[test]
+fn the_gate_shutting_before_established_ends_the_connection_with_bfd_down() {
+    let t0 = Instant::now();
+    let mut f = held(true, t0);
+    f.handle(t0, Event::Received(Incoming::Open(peer_open())));
+    f.handle(t0, Event::OpenAllowed(true));
+    assert_eq!(f.state(), State::OpenConfirm);
+    let a = f.handle(t0, Event::OpenAllowed(false));
+    let n = sent_notification(&a).unwrap();
+    assert_eq!((n.code, n.subcode), (code::CEASE, cease_subcode::BFD_DOWN));
+    assert_eq!(f.state(), State::Idle);
+    // Established sessions are left to the core.
+    let mut f = established(t0);
+    assert!(f.handle(t0, Event::OpenAllowed(false)).is_empty());
+    assert_eq!(f.state(), State::Established);
 }

@@ -238,3 +238,58 @@ fn new_timers_for_a_running_session_keep_its_discriminator() {
     a.command(t0, slower());
     assert_eq!((a.len(), a.poll_timeout()), (1, before));
 }
+
+#[test]
+fn new_timers_while_up_go_through_a_poll_sequence() {
+    let t0 = Instant::now();
+    let (mut a, mut b) = (BfdEndpoint::new(1), BfdEndpoint::new(2));
+    a.command(t0, watch(7, B));
+    b.command(t0, watch(9, A));
+    // Up, and three seconds on: the poll sequences of coming up are over.
+    let mut now = t0;
+    while now - t0 < Duration::from_secs(3) {
+        now = [a.poll_timeout(), b.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap()
+            .max(now);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        carry(&mut a, A, &mut b, now);
+        carry(&mut b, B, &mut a, now);
+        carry(&mut a, A, &mut b, now);
+    }
+    assert_eq!(
+        (a.state_of(7), b.state_of(9)),
+        (Some(State::Up), Some(State::Up))
+    );
+    let mut slower = watch(7, B);
+    if let BfdCommand::Watch { timers, .. } = &mut slower {
+        timers.interval_ms = 300;
+    }
+    a.command(now, slower);
+    let t = next_packet(&mut a, now);
+    let p = ::bfd::ControlPacket::decode(&t.packet).unwrap();
+    assert!(p.poll && p.required_min_rx == 300_000, "{p:?}");
+    // B answers with Final; A's poll ends and the session stays Up.
+    b.datagram_in(
+        now,
+        SocketAddr::new(A.parse().unwrap(), 49152),
+        Some(255),
+        false,
+        &t.packet,
+    );
+    let f = next_packet(&mut b, now);
+    assert!(::bfd::ControlPacket::decode(&f.packet).unwrap().final_);
+    a.datagram_in(
+        now,
+        SocketAddr::new(B.parse().unwrap(), 49152),
+        Some(255),
+        false,
+        &f.packet,
+    );
+    let after = next_packet(&mut a, now);
+    assert!(!::bfd::ControlPacket::decode(&after.packet).unwrap().poll);
+    assert_eq!(a.state_of(7), Some(State::Up));
+}

@@ -80,8 +80,8 @@ impl BfdLink {
     }
 
     /// Carries out a core command, starting the task on the first one.
-    /// Without sockets (logged once), BFD never comes up, so no BGP
-    /// session is ever taken down by it.
+    /// Without sockets (logged once), BFD never comes up: no BGP session is
+    /// taken down by it, and none in strict mode comes up.
     pub fn command(&mut self, cmd: BfdCommand) {
         if self.running.is_none() && !self.failed {
             match BfdSockets::open(SINGLE_HOP_PORT, MULTIHOP_PORT) {
@@ -96,7 +96,7 @@ impl BfdLink {
                     self.running = Some((mailbox, tokio::spawn(task)));
                 }
                 Err(e) => {
-                    error!("BFD: cannot open its UDP sockets ({e}); BFD sessions stay down");
+                    error!("BFD: cannot open its UDP sockets ({e}); BFD sessions stay down, and BGP sessions in strict mode with them");
                     self.failed = true;
                 }
             }

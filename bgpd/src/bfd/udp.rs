@@ -12,8 +12,10 @@ use std::collections::HashMap;
 use std::future::poll_fn;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 use tokio::io::unix::AsyncFd;
+use tracing::warn;
 
 use ::bfd::{SINGLE_HOP_TTL as BFD_TTL, SOURCE_PORTS};
 
@@ -43,6 +45,9 @@ pub struct Datagram {
 pub struct BfdSockets {
     /// Receiving sockets, each with whether it is on the multihop port.
     rx: Vec<(AsyncFd<Socket>, bool)>,
+    /// Which receiving socket is polled first next time: in turn, so a
+    /// flood on one cannot keep the others from being read.
+    first: AtomicUsize,
     tx4: Option<Socket>,
     tx6: Option<Socket>,
     /// Multihop senders by source address (as many as the local
@@ -62,9 +67,13 @@ impl BfdSockets {
                 IpAddr::V4(Ipv4Addr::UNSPECIFIED),
                 IpAddr::V6(Ipv6Addr::UNSPECIFIED),
             ] {
-                match receiver(SocketAddr::new(any, port)) {
+                let addr = SocketAddr::new(any, port);
+                match receiver(addr) {
                     Ok(s) => rx.push((s, is_multihop)),
-                    Err(e) => last = Some(e),
+                    Err(e) => {
+                        warn!("BFD: cannot receive on {addr}: {e}; its sessions stay down");
+                        last = Some(e);
+                    }
                 }
             }
         }
@@ -73,6 +82,7 @@ impl BfdSockets {
         }
         Ok(BfdSockets {
             rx,
+            first: AtomicUsize::new(0),
             tx4: sender(IpAddr::V4(Ipv4Addr::UNSPECIFIED)).ok(),
             tx6: sender(IpAddr::V6(Ipv6Addr::UNSPECIFIED)).ok(),
             bound: HashMap::new(),
@@ -83,8 +93,13 @@ impl BfdSockets {
     pub async fn recv(&self) -> io::Result<Datagram> {
         let mut buf = [0u8; RECV_BUF];
         loop {
+            let first = self.first.fetch_add(1, Ordering::Relaxed);
             let (mut guard, multihop) = poll_fn(|cx| {
-                for (s, multihop) in &self.rx {
+                let n = self.rx.len();
+                for i in 0..n {
+                    let Some((s, multihop)) = self.rx.get((first + i) % n) else {
+                        continue;
+                    };
                     if let Poll::Ready(r) = s.poll_read_ready(cx) {
                         return Poll::Ready(r.map(|g| (g, *multihop)));
                     }

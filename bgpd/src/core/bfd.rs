@@ -105,6 +105,19 @@ impl Core {
         }));
     }
 
+    /// A strict neighbor's session came up while its BFD is down (BFD went
+    /// down after the task let its OPEN go, the reports crossing): it is
+    /// reset at once, as a BFD Down would have done, and not taken in.
+    pub(super) fn bfd_holds_back(&mut self, peer: PeerId, info: &SessionInfo) -> bool {
+        if !info.config.bfd_strict() || self.bfd.get(&peer).is_none_or(|w| w.up) {
+            return false;
+        }
+        warn!(peer = %info.addr, "session up while its BFD is down (bfd strict): reset");
+        let n = Notification::new(code::CEASE, cease_subcode::BFD_DOWN, []);
+        self.send(peer, PeerCommand::ResetWith(n));
+        true
+    }
+
     /// The neighbor is gone: so is its BFD session.
     pub(super) fn unwatch_bfd(&mut self, peer: PeerId) {
         if self.bfd.remove(&peer).is_some() {

@@ -110,6 +110,9 @@ impl Core {
     }
 
     fn on_established(&mut self, peer: PeerId, info: SessionInfo) {
+        if self.bfd_holds_back(peer, &info) {
+            return;
+        }
         let rib_id = self.rib_id(info.addr);
         let (local_v4, local_v6) = match info.local.ip().to_canonical() {
             IpAddr::V4(a) => (Some(a), None),

@@ -370,6 +370,10 @@ impl NeighborTask {
                     self.handle(Which::Main, Event::ManualStart).await;
                 }
                 self.dial = None;
+                // A connection waiting for BFD gives way to the newer one.
+                if let Some(old) = self.main.conn.take() {
+                    self.flushing.push(old.close());
+                }
                 self.set_conn(Which::Main, conn);
                 self.connected(Which::Main).await;
             }

@@ -76,9 +76,12 @@ impl NeighborTask {
         self.report_connection(which).await;
         self.handle(which, Event::TcpConnected).await;
         if self.side(which).is_some_and(|s| s.fsm.is_holding_open()) {
-            // Once per connection; a peer that starts BFD only after BGP
-            // (FRR's multihop sessions) waits here until `strict = false`.
-            info!(peer = %self.spec.addr, "connected; OPEN waits for BFD Up (bfd strict)");
+            // Once per connection (dynamic neighbors' lines gated); a peer
+            // that starts BFD only after BGP (FRR's multihop sessions) waits
+            // here until `strict = false`.
+            if let Some(suppressed) = super::setup_log::admit(self.spec.dynamic, false) {
+                info!(peer = %self.spec.addr, suppressed, "connected; OPEN waits for BFD Up (bfd strict)");
+            }
         }
     }
 

@@ -188,3 +188,18 @@ fn a_restart_with_bfd_up_keeps_stale_routes_until_bfd_goes_down() {
     assert_eq!(fib_changes(&outs), vec![fib("10.241.0.0/24", &[])]);
     assert_eq!(commands_to(&outs, 2), vec![PeerCommand::Bfd { up: false }]);
 }
+
+#[test]
+fn a_strict_session_up_while_its_bfd_is_down_is_reset_not_taken_in() {
+    let mut h = H::with(&lab_bfd());
+    let a = Peer::node(2);
+    connected(&mut h, &a);
+    report(&mut h, 2, true);
+    // BFD goes down as the session comes up (the two crossing).
+    report(&mut h, 2, false);
+    let outs = h.up(&a);
+    let n = Notification::new(code::CEASE, cease_subcode::BFD_DOWN, []);
+    assert_eq!(commands_to(&outs, 2), vec![PeerCommand::ResetWith(n)]);
+    h.announce(&a, &["10.241.0.0/24"], &[65100]);
+    assert!(fib_changes(&h.drain()).is_empty());
+}
