@@ -8,7 +8,10 @@
 
 mod diag;
 mod diff;
+mod remote_as;
 mod validate;
+
+pub use remote_as::RemoteAs;
 
 pub use diag::{ConfigError, Diagnostic};
 pub use diff::{diff, ConfigDiff, NeighborKey};
@@ -155,8 +158,8 @@ pub struct NeighborConfig {
     /// most `limit` such neighbors, the oldest forgotten first.
     #[serde(default = "default_remember_time")]
     pub remember_time: u32,
-    /// Peer AS.
-    pub remote_as: u32,
+    /// Peer AS: a number, `"external"`, `"internal"` or a list.
+    pub remote_as: RemoteAs,
     /// Free text shown by rbgpctl.
     #[serde(default)]
     pub description: Option<String>,

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use bgpd::config::{self, ConfigError, LogFormat, MaxPrefixAction};
+use bgpd::config::{self, ConfigError, LogFormat, MaxPrefixAction, RemoteAs};
 use rib::policy::PolicyRef;
 use std::path::Path;
 
@@ -46,8 +46,8 @@ fn example_config_is_valid() {
     assert_eq!(c.router.asn, 65000);
     assert_eq!(c.neighbors.len(), 2);
     assert_eq!(c.neighbors[0].range, Some("172.18.0.0/16".parse().unwrap()));
-    assert_eq!(c.neighbors[0].remote_as, 65100);
-    assert_eq!(c.neighbors[1].remote_as, 65200);
+    assert_eq!(c.neighbors[0].remote_as, RemoteAs::Asn(65100));
+    assert_eq!(c.neighbors[1].remote_as, RemoteAs::Asn(65200));
     assert_eq!(c.neighbors[0].families, ["ipv4-unicast", "ipv6-unicast"]);
     assert_eq!(c.neighbors[0].hold_time, 90);
 }
@@ -659,4 +659,32 @@ fn bfd_switch_or_timers() {
     );
     let e = err_with(&format!("{n}bfd = \"yes\"\n"));
     assert!(e.contains("true, false or a table"), "{e}");
+}
+
+#[test]
+fn remote_as_forms_and_their_mistakes() {
+    let n = "[[neighbor]]\nrange = \"172.18.0.0/16\"\n";
+    let parse = |rest: &str| config::parse(&format!("{ROUTER}{n}{rest}"), "rbgpd.toml").unwrap();
+    assert_eq!(
+        parse("remote_as = \"external\"\n").neighbors[0].remote_as,
+        RemoteAs::External
+    );
+    assert_eq!(
+        parse("remote_as = [65100, 65101]\n").neighbors[0].remote_as,
+        RemoteAs::List(vec![65100, 65101])
+    );
+    let e = err_with(&format!("{n}remote_as = \"ext\"\n"));
+    assert!(
+        e.contains("remote_as \"ext\" is not known, expected an AS number"),
+        "{e}"
+    );
+    let e = err_with(&format!("{n}remote_as = [65000, 65100]\n"));
+    assert!(
+        e.contains("remote_as list mixes our AS 65000 with others"),
+        "{e}"
+    );
+    let e = err_with(&format!("{n}remote_as = [0]\n"));
+    assert!(e.contains("AS 0 is reserved"), "{e}");
+    let e = err_with(&format!("{n}remote_as = []\n"));
+    assert!(e.contains("remote_as list is empty"), "{e}");
 }

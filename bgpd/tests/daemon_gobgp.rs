@@ -6,7 +6,7 @@
 //!
 //! Topology: a fresh network namespace per test with 10.99.0.1 (rbgpd),
 //! 10.99.0.2 (gobgpd, AS 65100) and 10.99.0.3 (gobgpd, AS 65200) on its
-//! `lo` (GoBGP refuses loopback next hops, so not 127.0.0.x), speakers
+//! `lo` (and 10.99.0.4-7 for the test of a range of many ASes) (GoBGP refuses loopback next hops, so not 127.0.0.x), speakers
 //! configured as Cilium configures them. Skipped (with a message) where
 //! `gobgpd` is not installed or network namespaces cannot be made.
 
@@ -30,7 +30,7 @@ struct Lab {
 
 impl Lab {
     fn new(name: &str) -> Option<Lab> {
-        let on_lo = ["10.99.0.1/32", "10.99.0.2/32", "10.99.0.3/32"].map(String::from);
+        let on_lo: Vec<String> = (1..=7).map(|i| format!("10.99.0.{i}/32")).collect();
         let ns = netns_with_lo(&format!("rbd-{name}-{}", std::process::id()), &on_lo)?;
         let dir = std::env::temp_dir().join(format!("rbgpd-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -397,4 +397,38 @@ fn max_prefix_stop_closes_the_session_with_cease_1() {
     let p = lab.ctl(&["show", "peers"]);
     assert_eq!(p["peers"][0]["admin_down"], true, "{p}");
     let _ = std::fs::remove_dir_all(&lab.dir);
+}
+
+/// AS-per-node: one range with `remote_as = "external"` takes six gobgpd
+/// speakers in six ASes; `show peers` shows each session's AS.
+#[test]
+fn one_external_range_takes_speakers_of_six_ases() {
+    let Some(lab) = lab_or_skip("anyas") else {
+        return;
+    };
+    let path = lab.write_config(&[]);
+    let mut cfg = std::fs::read_to_string(&path).unwrap();
+    cfg += "\n[[neighbor]]\nrange = \"10.99.0.0/29\"\nremote_as = \"external\"\n";
+    std::fs::write(&path, cfg).unwrap();
+    let _r = lab.start_rbgpd(&path);
+    let nodes: Vec<(String, u32)> = (2..=7)
+        .map(|i| (format!("10.99.0.{i}"), 65100 + i))
+        .collect();
+    let _speakers: Vec<Proc> = nodes
+        .iter()
+        .map(|(addr, asn)| lab.gobgpd(addr, *asn, free_port("127.0.0.1"), false))
+        .collect();
+    wait_for("six sessions Established", 60, || {
+        nodes.iter().all(|(a, _)| lab.established(a))
+    });
+    let peers = lab.ctl(&["show", "peers"])["peers"].clone();
+    for (addr, asn) in &nodes {
+        let p = peers
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["address"] == addr.as_str()))
+            .unwrap_or_else(|| panic!("{addr} missing: {peers}"));
+        assert_eq!(p["remote_as"], *asn, "{p}");
+    }
+    let text = lab.ctl_text(&["show", "peers"]);
+    assert!(text.contains("65107") && text.contains("65102"), "{text}");
 }

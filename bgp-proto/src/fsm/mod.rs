@@ -28,7 +28,7 @@ mod pair;
 mod tests;
 
 pub use collision::{collision_winner, Origin};
-pub use negotiate::{check_open, negotiate, Negotiated, OpenPolicy, BGP_VERSION};
+pub use negotiate::{check_open, negotiate, Negotiated, OpenPolicy, PeerAs, BGP_VERSION};
 pub use timers::{Jitter, Timer, Timers};
 
 use crate::msg::notification::{cease_subcode, code, fsm_subcode};
@@ -76,7 +76,7 @@ pub struct FsmConfig {
     /// Our BGP Identifier.
     pub local_id: Ipv4Addr,
     /// The AS the peer must announce.
-    pub peer_asn: u32,
+    pub peer_as: PeerAs,
     /// Hold time we propose, seconds (0, or 3 and more).
     pub hold_time: u16,
     /// Least hold time accepted from the peer (at least 3); its 0 is
@@ -114,10 +114,15 @@ impl FsmConfig {
     /// 5 s, 4-minute OPEN hold, idle hold 1 s doubling up to 120 s, reset
     /// after 60 s up; IPv4 and IPv6 unicast, route refresh.
     pub fn new(local_asn: u32, local_id: Ipv4Addr, peer_asn: u32) -> Self {
+        Self::with_peer_as(local_asn, local_id, PeerAs::Exact(peer_asn))
+    }
+
+    /// As [`FsmConfig::new`], for a peer whose AS is one of a set.
+    pub fn with_peer_as(local_asn: u32, local_id: Ipv4Addr, peer_as: PeerAs) -> Self {
         FsmConfig {
             local_asn,
             local_id,
-            peer_asn,
+            peer_as,
             hold_time: 90,
             min_hold_time: 3,
             keepalive: None,
@@ -162,7 +167,7 @@ impl FsmConfig {
         OpenPolicy {
             local_asn: self.local_asn,
             local_id: self.local_id,
-            peer_asn: self.peer_asn,
+            peer_as: self.peer_as.clone(),
             required_capabilities: self.required_capabilities.clone(),
             min_hold_time: self.min_hold_time,
             allow_zero_hold: self.min_hold_time == 0 || self.hold_time == 0,

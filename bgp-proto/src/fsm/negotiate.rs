@@ -71,6 +71,43 @@ impl Negotiated {
     }
 }
 
+/// The AS a peer may have (RFC 4271 6.2: any other is Bad Peer AS).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PeerAs {
+    /// Exactly this one.
+    Exact(u32),
+    /// Any but ours: an external peer (BIRD's `external`, FRR's
+    /// `remote-as external`).
+    External,
+    /// Ours: an internal peer.
+    Internal,
+    /// One of these.
+    OneOf(Vec<u32>),
+}
+
+impl PeerAs {
+    /// Whether a peer announcing `asn` is acceptable to a speaker in
+    /// `local`.
+    pub fn accepts(&self, asn: u32, local: u32) -> bool {
+        match self {
+            PeerAs::Exact(a) => asn == *a,
+            PeerAs::External => asn != local,
+            PeerAs::Internal => asn == local,
+            PeerAs::OneOf(list) => list.contains(&asn),
+        }
+    }
+
+    /// The one AS accepted, if there is only one.
+    pub fn exact(&self, local: u32) -> Option<u32> {
+        match self {
+            PeerAs::Exact(a) => Some(*a),
+            PeerAs::Internal => Some(local),
+            PeerAs::OneOf(list) if list.len() == 1 => list.first().copied(),
+            PeerAs::External | PeerAs::OneOf(_) => None,
+        }
+    }
+}
+
 /// What the local side expects of the peer's OPEN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenPolicy {
@@ -79,7 +116,7 @@ pub struct OpenPolicy {
     /// Our BGP Identifier.
     pub local_id: Ipv4Addr,
     /// The AS the peer must have.
-    pub peer_asn: u32,
+    pub peer_as: PeerAs,
     /// Capability codes the peer must announce (RFC 5492: otherwise
     /// "Unsupported Capability"). Empty by default.
     pub required_capabilities: Vec<u8>,
@@ -135,10 +172,10 @@ pub fn check_open(open: &OpenMessage, policy: &OpenPolicy) -> Result<(), Notific
         }
         None => u32::from(open.my_as),
     };
-    if asn != policy.peer_asn {
+    if !policy.peer_as.accepts(asn, policy.local_asn) {
         return Err(bad_peer_as());
     }
-    let internal = policy.peer_asn == policy.local_asn;
+    let internal = asn == policy.local_asn;
     if open.bgp_id.is_unspecified() || (internal && open.bgp_id == policy.local_id) {
         return Err(Notification::new(
             code::OPEN_MESSAGE,

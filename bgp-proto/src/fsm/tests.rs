@@ -785,3 +785,40 @@ fn the_gate_shutting_before_established_ends_the_connection_with_bfd_down() {
     assert!(f.handle(t0, Event::OpenAllowed(false)).is_empty());
     assert_eq!(f.state(), State::Established);
 }
+
+fn open_from(asn: u32) -> OpenMessage {
+    let mut o = peer_open();
+    o.my_as = OpenMessage::my_as_for(asn);
+    for c in &mut o.capabilities {
+        if let Capability::FourOctetAs(a) = c {
+            *a = asn;
+        }
+    }
+    o
+}
+
+#[test]
+fn peer_as_sets_accept_what_they_name_and_refuse_the_rest() {
+    let t0 = Instant::now();
+    let accepts = |peer_as: PeerAs, asn: u32| {
+        let mut c = cfg();
+        c.peer_as = peer_as;
+        let mut f = open_sent(c, t0);
+        f.handle(t0, Event::Received(Incoming::Open(open_from(asn))));
+        f.state() == State::OpenConfirm
+    };
+    assert!(accepts(PeerAs::External, 65100) && accepts(PeerAs::External, 4_200_000_000));
+    assert!(!accepts(PeerAs::External, 65000));
+    assert!(accepts(PeerAs::Internal, 65000) && !accepts(PeerAs::Internal, 65100));
+    let list = PeerAs::OneOf(vec![65100, 65200]);
+    assert!(accepts(list.clone(), 65200) && !accepts(list, 65300));
+    let mut c = cfg();
+    c.peer_as = PeerAs::External;
+    let n = open_error_with(c, open_from(65000));
+    assert_eq!(
+        (n.code, n.subcode),
+        (code::OPEN_MESSAGE, open_subcode::BAD_PEER_AS)
+    );
+    assert_eq!(PeerAs::Internal.exact(65000), Some(65000));
+    assert_eq!(PeerAs::External.exact(65000), None);
+}

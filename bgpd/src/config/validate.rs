@@ -199,6 +199,9 @@ fn check_neighbors(c: &mut Checker<'_, '_>, cfg: &Config, policies: &[String]) {
             }
         }
         check_neighbor_values(c, &p, n);
+        if let Some(problem) = n.remote_as.problem(cfg.router.asn) {
+            c.err(&p.key("remote_as"), problem);
+        }
         check_policy_ref(c, &p.key("import"), &n.import, policies);
         check_policy_ref(c, &p.key("export"), &n.export, policies);
     }
@@ -272,7 +275,10 @@ fn check_local_address(c: &mut Checker<'_, '_>, p: &KeyPath, n: &NeighborConfig,
 }
 
 fn check_neighbor_values(c: &mut Checker<'_, '_>, p: &KeyPath, n: &NeighborConfig) {
-    check_asn(c, &p.key("remote_as"), n.remote_as);
+    for asn in n.remote_as.numbers() {
+        check_asn(c, &p.key("remote_as"), *asn);
+    }
+
     // RFC 4271 section 4.2: "Hold Time: ... MUST be either zero or at least
     // three seconds."
     if n.hold_time == 1 || n.hold_time == 2 {
@@ -705,10 +711,10 @@ fn reword(msg: &str, path: &KeyPath, raw: &str) -> String {
     let bad_int = msg.starts_with("invalid value: integer");
     let wrong_type = msg.starts_with("invalid type");
     match key {
-        "asn" | "remote_as" if bad_int => {
+        "asn" if bad_int => {
             return format!("AS number {raw} is out of range, expected 1 to 4294967295");
         }
-        "asn" | "remote_as" if wrong_type => {
+        "asn" if wrong_type => {
             return format!("AS number {raw} is not an integer, expected 1 to 4294967295");
         }
         "router_id" => {

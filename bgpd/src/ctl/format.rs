@@ -141,7 +141,7 @@ pub fn peers_table(peers: &[PeerSummary]) -> String {
         if with_desc {
             first.push(p.description.clone().unwrap_or_default());
         }
-        first.extend([p.remote_as.to_string(), state_text(p), up_down(p)]);
+        first.extend([as_text(p.remote_as), state_text(p), up_down(p)]);
         let blank = vec![String::new(); first.len()];
         if p.families.is_empty() {
             rows.push(first);
@@ -176,13 +176,22 @@ fn kv(out: &mut String, key: &str, value: &str) {
     kv_w(out, 29, key, value);
 }
 
+/// A peer's AS; 0 is not known yet (an `external` or list neighbor
+/// before its first session).
+fn as_text(asn: u32) -> String {
+    match asn {
+        0 => "?".into(),
+        a => a.to_string(),
+    }
+}
+
 /// `show peer ADDR`.
 pub fn peer_detail(d: &PeerDetail) -> String {
     let p = &d.summary;
     let mut out = format!(
         "Peer {}, remote AS {}, local AS {}{}\n",
         p.shown_address(),
-        p.remote_as,
+        as_text(p.remote_as),
         p.local_as,
         if p.dynamic { ", dynamic" } else { "" }
     );

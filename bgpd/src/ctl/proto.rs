@@ -302,7 +302,9 @@ pub struct PeerSummary {
     /// Configured description.
     #[serde(default)]
     pub description: Option<String>,
-    /// Peer AS.
+    /// Peer AS: the session's (the last one's when down), else the one
+    /// its config allows; 0 when not known yet (`remote_as = "external"`
+    /// or a list, before the first session).
     pub remote_as: u32,
     /// Our AS on this session.
     pub local_as: u32,

@@ -229,7 +229,8 @@ pub struct PeerStatus {
     pub id: PeerId,
     /// Peer address.
     pub addr: IpAddr,
-    /// Peer AS (configured).
+    /// Peer AS: the last session's, else the one the config allows (0
+    /// for an `external` or list neighbor not yet up).
     pub remote_as: u32,
     /// Description from the config.
     pub description: Option<String>,
@@ -265,7 +266,7 @@ impl PeerStatus {
         PeerStatus {
             id,
             addr: spec.addr,
-            remote_as: spec.config.remote_as,
+            remote_as: spec.config.remote_as.exact(spec.local.asn).unwrap_or(0),
             description: spec.config.description.clone(),
             dynamic: spec.dynamic,
             interface: spec.link.as_ref().map(|l| l.name.clone()),

@@ -229,9 +229,9 @@ impl Registry {
         // A dynamic neighbor is logged when its session is established:
         // one added per connect would let anyone in a range fill the log.
         if spec.dynamic {
-            debug!(peer = %spec.addr, asn = spec.config.remote_as, id, "dynamic neighbor added");
+            debug!(peer = %spec.addr, asn = %spec.config.remote_as, id, "dynamic neighbor added");
         } else {
-            info!(peer = %spec.addr, asn = spec.config.remote_as, id, "neighbor added");
+            info!(peer = %spec.addr, asn = %spec.config.remote_as, id, "neighbor added");
         }
         self.peers.insert(
             id,

@@ -107,7 +107,7 @@ impl NeighborSpec {
 
     /// Whether the session is external.
     pub fn is_ebgp(&self) -> bool {
-        self.config.remote_as != self.local.asn
+        self.config.remote_as.is_external(self.local.asn)
     }
 
     /// Families offered (unknown names are skipped; see config validation).
@@ -183,7 +183,11 @@ impl NeighborSpec {
     /// passive; unnumbered ones dial as FRR's do (the address is known,
     /// and the peer may wait for us).
     pub fn fsm_config(&self, seed: u64) -> FsmConfig {
-        let mut c = FsmConfig::new(self.local.asn, self.local.router_id, self.config.remote_as);
+        let mut c = FsmConfig::with_peer_as(
+            self.local.asn,
+            self.local.router_id,
+            self.config.remote_as.peer_as(),
+        );
         c.hold_time = self.config.hold_time;
         c.min_hold_time = self.local.min_hold_time;
         c.keepalive = self.config.keepalive;
@@ -264,7 +268,8 @@ mod tests {
         assert_eq!(gr.families.len(), 2);
         assert!(gr.families.iter().all(|f| f.forwarding_preserved));
         let f = s.fsm_config(7);
-        assert_eq!((f.hold_time, f.peer_asn, f.passive), (90, 65100, false));
+        assert_eq!((f.hold_time, f.passive), (90, false));
+        assert_eq!(f.peer_as, bgp_proto::fsm::PeerAs::Exact(65100));
     }
 
     #[test]

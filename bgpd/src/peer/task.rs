@@ -416,6 +416,16 @@ impl NeighborTask {
         self.connected(Which::Other).await;
     }
 
+    /// The peer's AS for logs: the session's, else the one the config
+    /// allows, else 0 (an `external` or list neighbor before its OPEN).
+    pub(super) fn log_asn(&self) -> u32 {
+        self.session
+            .as_ref()
+            .map(|s| s.peer_asn)
+            .or_else(|| self.spec.config.remote_as.exact(self.spec.local.asn))
+            .unwrap_or(0)
+    }
+
     /// Whether the established session negotiated graceful restart.
     fn gr_negotiated(&self) -> bool {
         self.session.as_ref().is_some_and(|s| s.peer_gr.is_some())
@@ -456,7 +466,7 @@ impl NeighborTask {
     }
 
     async fn input(&mut self, mut which: Which, input: Input) {
-        let (asn, addr) = (self.spec.config.remote_as, self.spec.addr);
+        let (asn, addr) = (self.log_asn(), self.spec.addr);
         let dynamic = self.spec.dynamic;
         match input {
             Input::Message(d) => {
@@ -560,7 +570,7 @@ impl NeighborTask {
     }
 
     async fn apply(&mut self, which: Which, actions: Vec<Action>) {
-        let (asn, addr) = (self.spec.config.remote_as, self.spec.addr);
+        let (asn, addr) = (self.log_asn(), self.spec.addr);
         let dynamic = self.spec.dynamic;
         for action in actions {
             match action {
@@ -644,6 +654,7 @@ impl NeighborTask {
                         st.counters.established += 1;
                         st.established_at = Some(Instant::now());
                         st.negotiated = Some((*neg).clone());
+                        st.remote_as = neg.peer_asn;
                         st.last_error = None;
                     }
                     self.session = Some((*neg).clone());
@@ -651,7 +662,7 @@ impl NeighborTask {
                         addr,
                         remote,
                         local,
-                        remote_as: asn,
+                        remote_as: neg.peer_asn,
                         local_as: self.spec.local.asn,
                         ebgp: self.spec.is_ebgp(),
                         negotiated: *neg,

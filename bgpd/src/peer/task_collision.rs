@@ -32,7 +32,7 @@ impl NeighborTask {
             self.spec.local.router_id,
             self.spec.local.asn,
             peer_id,
-            self.spec.config.remote_as,
+            self.log_asn(),
         );
         winner != mine
     }
@@ -72,11 +72,11 @@ impl NeighborTask {
                     self.spec.local.router_id,
                     self.spec.local.asn,
                     peer_id,
-                    self.spec.config.remote_as,
+                    self.log_asn(),
                 );
                 info!(
                     peer = %self.spec.addr,
-                    asn = self.spec.config.remote_as,
+                    asn = self.log_asn(),
                     keep = ?winner,
                     "connection collision"
                 );
@@ -99,7 +99,7 @@ impl NeighborTask {
     pub(super) async fn restarted(&mut self) {
         info!(
             peer = %self.spec.addr,
-            asn = self.spec.config.remote_as,
+            asn = self.log_asn(),
             "OPEN on a new connection while established: the peer restarted"
         );
         self.handle(Which::Main, Event::TcpClosed).await;

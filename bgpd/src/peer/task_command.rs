@@ -35,18 +35,18 @@ impl NeighborTask {
                 }
             }
             PeerCommand::Reset => {
-                info!(peer = %self.spec.addr, asn = self.spec.config.remote_as, "reset");
+                info!(peer = %self.spec.addr, asn = self.log_asn(), "reset");
                 self.stop_all(cease(cease_subcode::ADMINISTRATIVE_RESET))
                     .await;
                 self.handle(Which::Main, Event::ManualStart).await;
             }
             PeerCommand::ResetWith(n) => {
-                info!(peer = %self.spec.addr, asn = self.spec.config.remote_as, notification = %n.describe(), "reset");
+                info!(peer = %self.spec.addr, asn = self.log_asn(), notification = %n.describe(), "reset");
                 self.stop_all(n).await;
                 self.handle(Which::Main, Event::ManualStart).await;
             }
             PeerCommand::Shutdown(n) => {
-                info!(peer = %self.spec.addr, asn = self.spec.config.remote_as, "shutdown");
+                info!(peer = %self.spec.addr, asn = self.log_asn(), "shutdown");
                 let n = n.unwrap_or_else(|| cease(cease_subcode::ADMINISTRATIVE_SHUTDOWN));
                 self.stop_all(n).await;
             }
