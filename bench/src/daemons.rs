@@ -4,12 +4,15 @@
 //! router id and listen address 10.99.0.1) with one neighbor per feeder
 //! and one for the monitor, all passive (the harness's speakers connect),
 //! IPv4 unicast only, importing and exporting everything. In FIB mode it
-//! also writes its best routes into the kernel of its namespace.
+//! also writes its best routes into the kernel of its namespace. rbgpd can
+//! also run BFD with every feeder and serve metrics (scenario D's BFD
+//! run); the other daemons' configs have neither.
 
 use crate::netns::DUT_ADDR;
 use crate::{Error, Result};
+use bgpd::config::BfdTimers;
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use testbed::{Netns, Proc};
@@ -101,6 +104,10 @@ pub struct Setup {
     pub dir: PathBuf,
     /// The rbgpd binary.
     pub rbgpd: PathBuf,
+    /// BFD with every feeder (rbgpd only).
+    pub bfd: Option<BfdTimers>,
+    /// rbgpd's Prometheus endpoint.
+    pub metrics: Option<SocketAddr>,
 }
 
 impl Setup {
@@ -232,13 +239,25 @@ pub fn rbgpd_config(s: &Setup) -> String {
     let mut t = format!(
         "[router]\nasn = {DUT_AS}\nrouter_id = \"{DUT_ADDR}\"\nlisten = [\"{DUT_ADDR}:179\"]\n\n"
     );
+    let feeder_bfd = s.bfd.map_or_else(String::new, |b| {
+        format!(
+            "bfd = {{ interval_ms = {}, multiplier = {} }}\n",
+            b.interval_ms, b.multiplier
+        )
+    });
     for n in s.all_neighbors() {
+        let is_feeder = s.feeders.iter().any(|f| f.addr == n.addr);
         let _ = write!(
             t,
             "[[neighbor]]\naddress = \"{}\"\nremote_as = {}\npassive = true\n\
-             families = [\"ipv4-unicast\"]\nimport = \"all\"\nexport = \"all\"\n\n",
-            n.addr, n.asn
+             families = [\"ipv4-unicast\"]\nimport = \"all\"\nexport = \"all\"\n{}\n",
+            n.addr,
+            n.asn,
+            if is_feeder { feeder_bfd.as_str() } else { "" }
         );
+    }
+    if let Some(m) = s.metrics {
+        let _ = write!(t, "[metrics]\nlisten = \"{m}\"\n\n");
     }
     let _ = write!(
         t,
@@ -333,6 +352,8 @@ mod tests {
             fib,
             dir: PathBuf::from("/tmp/x"),
             rbgpd: PathBuf::from("rbgpd"),
+            bfd: None,
+            metrics: None,
         }
     }
 
@@ -354,5 +375,33 @@ mod tests {
         assert!(rbgpd_config(&setup(false)).contains("enabled = false"));
         assert_eq!(Daemon::parse("frr"), Some(Daemon::Frr));
         assert_eq!(Daemon::parse("quagga"), None);
+    }
+
+    #[test]
+    fn rbgpd_runs_bfd_with_feeders_only() {
+        let mut s = setup(false);
+        assert!(!rbgpd_config(&s).contains("bfd"));
+        assert!(!rbgpd_config(&s).contains("[metrics]"));
+        s.bfd = Some(BfdTimers {
+            interval_ms: 300,
+            multiplier: 3,
+        });
+        s.metrics = Some("10.99.0.1:9179".parse().unwrap());
+        let text = rbgpd_config(&s);
+        assert_eq!(
+            text.matches("bfd = { interval_ms = 300, multiplier = 3 }")
+                .count(),
+            1,
+            "{text}"
+        );
+        let feeder = text.find("10.99.1.1").unwrap();
+        let bfd = text.find("bfd = ").unwrap();
+        assert!(bfd > feeder, "{text}");
+        assert!(
+            text.contains("[metrics]\nlisten = \"10.99.0.1:9179\""),
+            "{text}"
+        );
+        let parsed = bgpd::config::parse(&text, "rbgpd.toml").unwrap();
+        assert_eq!(parsed.neighbors.len(), 2);
     }
 }

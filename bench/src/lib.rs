@@ -11,11 +11,16 @@
 //! namespaces and veth link, on `testbed`), [`daemons`] (one adapter
 //! per daemon: config and command line), [`fib`] (counting kernel routes
 //! over netlink), [`procstat`] (peak RSS and CPU time from /proc),
-//! [`scenario`] (scenarios and one measured run), [`report`] (medians and
-//! the table).
+//! [`scenario`] (scenarios and one measured run), [`hold`] (BFD's time to
+//! Up and the hold after convergence), [`bfd_table`] and [`bfd_speaker`]
+//! (the speakers' BFD sessions, sans-IO and their sockets), [`report`]
+//! (medians and the table).
 
+pub mod bfd_speaker;
+pub mod bfd_table;
 pub mod daemons;
 pub mod fib;
+pub mod hold;
 pub mod netns;
 pub mod procstat;
 pub mod report;

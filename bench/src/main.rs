@@ -2,12 +2,15 @@
 //! (and the null sink) and prints a Markdown table of medians.
 //!
 //! `cargo run --release -p bench -- --scenario A --daemons rbgpd,bird,gobgp,frr --runs 3`
+//!
+//! BFD on every session, against the same without, alternating (rbgpd):
+//! `bench --scenario D --daemons rbgpd --bfd both --hold 60 --runs 3`
 
 use bench::daemons::Daemon;
 use bench::report::{self, Row};
 use bench::scenario::{self, Options, Scenario};
 use bench::{netns, Error, Result};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -57,6 +60,14 @@ struct Args {
     /// peak RSS and CPU (with --stalled: its cost over time).
     #[arg(long, default_value_t = 0)]
     linger: u64,
+    /// BFD on every feeder session (rbgpd only, 300 ms x 3): off, on, or
+    /// both (each run without, then with, in alternation; two rows).
+    #[arg(long, value_enum, default_value_t = BfdMode::Off)]
+    bfd: BfdMode,
+    /// After convergence, once BFD is Up and BGP is quiet, hold this many
+    /// seconds and measure the daemon's CPU and BFD's Downs over them.
+    #[arg(long, default_value_t = 0)]
+    hold: u64,
     /// Seed of the generated table.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -79,6 +90,25 @@ struct Args {
     /// Samples per second for --perf (more samples, more skew).
     #[arg(long, default_value_t = 499, value_parser = clap::value_parser!(u32).range(1..=20000))]
     perf_freq: u32,
+}
+
+/// Whether the runs have BFD (`--bfd`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BfdMode {
+    Off,
+    On,
+    Both,
+}
+
+impl BfdMode {
+    /// The variants of each run: without BFD, with it, or both in turn.
+    fn variants(self) -> &'static [bool] {
+        match self {
+            BfdMode::Off => &[false],
+            BfdMode::On => &[true],
+            BfdMode::Both => &[false, true],
+        }
+    }
 }
 
 /// A target of the runs.
@@ -195,6 +225,7 @@ fn real_main() -> Result<()> {
         sc.linger = Duration::from_secs(args.linger);
         sc.spread = Duration::try_from_secs_f64(args.spread)
             .map_err(|_| Error::Usage(format!("--spread {}: not a duration", args.spread)))?;
+        sc.hold = Duration::from_secs(args.hold);
         let t = Instant::now();
         let wl = sc.workload(args.seed)?;
         eprintln!(
@@ -218,29 +249,46 @@ fn real_main() -> Result<()> {
                 eprintln!("  ip-batch: skipped (FIB mode only, --fib)");
                 continue;
             }
-            let mut row = Row {
-                target: target.name().to_string(),
-                ..Row::default()
-            };
-            for run in 0..args.runs {
-                let r = match target {
-                    Target::Null => scenario::run_null(&sc, &wl, opts.timeout),
-                    Target::IpBatch => scenario::run_ip_batch(&sc, &wl, run),
-                    Target::Daemon(d) => scenario::run_daemon(d, &sc, &wl, &opts, run),
-                };
-                match r {
-                    Ok(r) => {
-                        eprintln!("  {} run {}: {r:?}", target.name(), run + 1);
-                        row.runs.push(r);
+            // BFD is set up for rbgpd only.
+            let variants: &[bool] = match target {
+                Target::Daemon(Daemon::Rbgpd) => args.bfd.variants(),
+                _ => {
+                    if args.bfd != BfdMode::Off {
+                        eprintln!("  {}: without BFD (BFD runs are rbgpd's)", target.name());
                     }
-                    Err(e) => {
-                        eprintln!("  {} run {}: FAILED: {e}", target.name(), run + 1);
-                        all_ok = false;
-                        row.failures.push(e.to_string());
+                    &[false]
+                }
+            };
+            let mut variant_rows: Vec<Row> = variants
+                .iter()
+                .map(|&bfd| Row {
+                    target: format!("{}{}", target.name(), if bfd { "+bfd" } else { "" }),
+                    ..Row::default()
+                })
+                .collect();
+            for run in 0..args.runs {
+                for (row, &bfd) in variant_rows.iter_mut().zip(variants) {
+                    let mut sc = sc.clone();
+                    sc.bfd = bfd;
+                    let r = match target {
+                        Target::Null => scenario::run_null(&sc, &wl, opts.timeout),
+                        Target::IpBatch => scenario::run_ip_batch(&sc, &wl, run),
+                        Target::Daemon(d) => scenario::run_daemon(d, &sc, &wl, &opts, run),
+                    };
+                    match r {
+                        Ok(r) => {
+                            eprintln!("  {} run {}: {r:?}", row.target, run + 1);
+                            row.runs.push(r);
+                        }
+                        Err(e) => {
+                            eprintln!("  {} run {}: FAILED: {e}", row.target, run + 1);
+                            all_ok = false;
+                            row.failures.push(e.to_string());
+                        }
                     }
                 }
             }
-            rows.push(row);
+            rows.extend(variant_rows);
         }
         println!(
             "### Scenario {}: {} prefixes, {} feeder(s), {} UPDATEs ({:.1} MB), medians of {} run(s)\n",

@@ -7,6 +7,8 @@ use std::fs;
 pub struct ProcStat {
     /// Peak resident set size (VmHWM), KiB.
     pub peak_rss_kib: u64,
+    /// Resident set size now (VmRSS), KiB.
+    pub rss_kib: u64,
     /// User plus system CPU time of all its threads, seconds.
     pub cpu_secs: f64,
 }
@@ -18,7 +20,8 @@ impl ProcStat {
         let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         Some(ProcStat {
-            peak_rss_kib: parse_hwm(&status)?,
+            peak_rss_kib: parse_kib(&status, "VmHWM:")?,
+            rss_kib: parse_kib(&status, "VmRSS:")?,
             cpu_secs: parse_cpu(&stat, clock_ticks())?,
         })
     }
@@ -33,6 +36,7 @@ impl ProcStat {
         for &p in pids {
             let s = ProcStat::read(p)?;
             total.peak_rss_kib += s.peak_rss_kib;
+            total.rss_kib += s.rss_kib;
             total.cpu_secs += s.cpu_secs;
         }
         Some(total)
@@ -49,11 +53,11 @@ fn clock_ticks() -> f64 {
     }
 }
 
-/// The VmHWM line of /proc/PID/status, in KiB.
-fn parse_hwm(status: &str) -> Option<u64> {
+/// A line of /proc/PID/status in KiB ("VmHWM:", "VmRSS:").
+fn parse_kib(status: &str, key: &str) -> Option<u64> {
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
 }
@@ -77,7 +81,8 @@ mod tests {
     #[test]
     fn parses_status_and_stat() {
         let status = "Name:\tbird\nVmPeak:\t  9000 kB\nVmHWM:\t    4321 kB\nVmRSS:\t 1 kB\n";
-        assert_eq!(parse_hwm(status), Some(4321));
+        assert_eq!(parse_kib(status, "VmHWM:"), Some(4321));
+        assert_eq!(parse_kib(status, "VmRSS:"), Some(1));
         let stat = "42 (my (odd) name) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0";
         assert_eq!(parse_cpu(stat, 100.0), Some(3.0));
     }

@@ -44,10 +44,18 @@ pub fn metrics() -> Vec<(&'static str, Getter)> {
         ("all in kernel (s)", |r| r.fib.and_then(secs)),
         ("withdraw 10% (s)", |r| r.withdraw.and_then(secs)),
         ("re-announce (s)", |r| r.reannounce.and_then(secs)),
+        ("BFD all Up (s)", |r| {
+            r.bfd.as_ref().map(|b| b.all_up.as_secs_f64())
+        }),
+        ("BFD Downs", |r| r.bfd.as_ref().map(|b| b.downs as f64)),
         ("peak RSS (MiB)", |r| {
             r.peak_rss_kib.map(|k| k as f64 / 1024.0)
         }),
         ("CPU (s)", |r| r.cpu_secs),
+        ("hold CPU (s)", |r| r.hold_cpu_secs),
+        ("RSS after hold (MiB)", |r| {
+            r.hold_rss_kib.map(|k| k as f64 / 1024.0)
+        }),
     ]
 }
 
@@ -92,15 +100,23 @@ pub fn table(rows: &[Row]) -> String {
             r.runs.len(),
             r.runs.len() + r.failures.len()
         );
-        for (_, g) in &cols {
-            let _ = write!(t, " {} |", fmt_value(r.median_of(*g)));
+        for (h, g) in &cols {
+            let v = r.median_of(*g);
+            let text = match v {
+                // Counts stay counts.
+                Some(x) if h.ends_with("Downs") => format!("{x:.0}"),
+                _ => fmt_value(v),
+            };
+            let _ = write!(t, " {text} |");
         }
         t.push('\n');
     }
     if let Some(rb) = rows.iter().find(|r| r.target == "rbgpd") {
         let others: Vec<&Row> = rows
             .iter()
-            .filter(|r| r.target != "rbgpd" && r.target != "null-sink" && !r.runs.is_empty())
+            .filter(|r| {
+                !r.target.starts_with("rbgpd") && r.target != "null-sink" && !r.runs.is_empty()
+            })
             .collect();
         if !others.is_empty() && !rb.runs.is_empty() {
             t.push_str("\n| rbgpd / other |");
@@ -126,11 +142,65 @@ pub fn table(rows: &[Row]) -> String {
         }
     }
     for r in rows {
+        for (i, run) in r.runs.iter().enumerate() {
+            if let Some(line) = details(run) {
+                let _ = writeln!(t, "\n{} run {}: {line}", r.target, i + 1);
+            }
+        }
+    }
+    for r in rows {
         for f in &r.failures {
             let _ = writeln!(t, "\n{} failed: {f}", r.target);
         }
     }
     t
+}
+
+/// One run's BFD and hold figures in a line (every run, not medians: a
+/// single false Down matters).
+pub fn details(r: &RunResult) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(b) = &r.bfd {
+        parts.push(format!(
+            "BFD all Up {:.3} s (rbgpd's show bfd {:.1} s); Downs {} ({} in the hold; \
+             rbgpd's transitions in the hold {}); rbgpd Up at the end {} (least uptime {} s); \
+             speakers' BFD thread at most {:.1} ms late, drops {:?}, send errors {}; \
+             UDP errors: speakers' namespace {:?}, daemon's {:?} ({:?} in the hold)",
+            b.all_up.as_secs_f64(),
+            b.rbgpd_all_up.as_secs_f64(),
+            b.downs,
+            b.hold_downs,
+            b.rbgpd_hold_transitions
+                .map_or_else(|| "?".into(), |n| n.to_string()),
+            b.rbgpd_up_at_end,
+            b.rbgpd_min_uptime
+                .map_or_else(|| "?".into(), |n| n.to_string()),
+            b.max_late.as_secs_f64() * 1e3,
+            b.drops,
+            b.send_errors,
+            b.udp_peers,
+            b.udp_dut,
+            b.udp_dut_hold
+        ));
+    }
+    if let Some(c) = r.hold_cpu_secs {
+        parts.push(format!("hold CPU {c:.2} s"));
+    }
+    if let Some(c) = r.harness_hold_cpu_secs {
+        parts.push(format!("the harness's CPU in the hold {c:.2} s"));
+    }
+    if let Some(k) = r.hold_rss_kib {
+        parts.push(format!("RSS after the hold {:.1} MiB", k as f64 / 1024.0));
+    }
+    if let Some(n) = r.feeders_lost {
+        parts.push(format!("feeder sessions lost {n}"));
+    }
+    if let Some(k) = r.peak_rss_kib {
+        if !parts.is_empty() {
+            parts.push(format!("peak RSS {:.1} MiB", k as f64 / 1024.0));
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 #[cfg(test)]

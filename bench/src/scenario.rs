@@ -7,10 +7,14 @@
 //! N prefixes, the kernel table holding them (FIB mode), and for churn the
 //! time the monitor takes to reflect a withdrawal of 10 % and their
 //! re-announcement. Peak RSS is the daemon's VmHWM at the end; CPU is its
-//! user + system time spent from the clock's start to the end.
+//! user + system time spent from the clock's start to the end. With BFD
+//! (rbgpd only) the speakers run a BFD session per feeder from the clock's
+//! start; BFD's time to Up and a hold after convergence are [`hold`]'s.
 
+use crate::bfd_speaker::BfdSpeakers;
 use crate::daemons::{self, Daemon, Neighbor, Setup};
 use crate::fib::RouteCounter;
+use crate::hold::{self, BfdRun, Probes};
 use crate::netns::{Topology, DUT_ADDR, MONITOR_ADDR, STALLED_ADDR};
 use crate::procstat::ProcStat;
 use crate::speaker::{self, Feeder, Identity, Monitor, Stalled};
@@ -28,6 +32,13 @@ pub const MONITOR_AS: u32 = 64_999;
 pub const STALLED_AS: u32 = 64_998;
 /// The first feeder's AS (private 4-octet range); feeder k has this + k.
 pub const FEEDER_AS_BASE: u32 = 4_200_000_001;
+/// BFD's interval with `--bfd`, both ways, milliseconds.
+pub const BFD_INTERVAL_MS: u32 = 300;
+/// BFD's detection multiplier with `--bfd`.
+pub const BFD_MULTIPLIER: u8 = 3;
+/// Port of rbgpd's metrics endpoint on the daemon's address (runs with
+/// BFD or a hold).
+pub const METRICS_PORT: u16 = 9179;
 
 /// One of the scenarios A to E.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +63,12 @@ pub struct Scenario {
     /// Time to let pass after the measurement before reading the peak RSS
     /// (`--linger`: how the daemon fares with a stalled peer over time).
     pub linger: Duration,
+    /// BFD on every feeder session (rbgpd only), at [`BFD_INTERVAL_MS`] x
+    /// [`BFD_MULTIPLIER`] on both sides.
+    pub bfd: bool,
+    /// After convergence (and BFD Up), hold this long once BGP is quiet,
+    /// measuring the daemon's CPU and BFD's Downs (`--hold`).
+    pub hold: Duration,
 }
 
 impl Scenario {
@@ -76,6 +93,8 @@ impl Scenario {
             spread: Duration::ZERO,
             stalled: None,
             linger: Duration::ZERO,
+            bfd: false,
+            hold: Duration::ZERO,
         })
     }
 
@@ -96,6 +115,12 @@ impl Scenario {
                 " (connects over {:.1} s)",
                 self.spread.as_secs_f64()
             ));
+        }
+        if self.bfd {
+            l.push_str(&format!(" (BFD {BFD_INTERVAL_MS} ms x {BFD_MULTIPLIER})"));
+        }
+        if !self.hold.is_zero() {
+            l.push_str(&format!(" (hold {} s)", self.hold.as_secs()));
         }
         l
     }
@@ -138,6 +163,17 @@ pub struct RunResult {
     pub cpu_secs: Option<f64>,
     /// Whether the daemon sent End-of-RIB to the monitor before the start.
     pub dut_end_of_rib: bool,
+    /// CPU seconds of the daemon's processes over the hold (`--hold`).
+    pub hold_cpu_secs: Option<f64>,
+    /// Resident set of the daemon's processes at the end of the hold, KiB.
+    pub hold_rss_kib: Option<u64>,
+    /// The harness's own CPU seconds over the hold.
+    pub harness_hold_cpu_secs: Option<f64>,
+    /// Feeder sessions that had ended by the end of the run (with a hold
+    /// or BFD; a BFD Down ends rbgpd's BGP session).
+    pub feeders_lost: Option<usize>,
+    /// BFD's measurements (`--bfd`).
+    pub bfd: Option<BfdRun>,
 }
 
 /// Settings shared by every run.
@@ -171,6 +207,9 @@ struct Plan<'a> {
     pids: Vec<u32>,
     fib: Option<Arc<RouteCounter>>,
     timeout: Duration,
+    /// rbgpd's control socket and metrics endpoint, for the hold.
+    ctl: Option<PathBuf>,
+    metrics: Option<SocketAddr>,
 }
 
 /// The harness against itself: the feeders connect straight to a
@@ -194,6 +233,8 @@ pub fn run_null(scenario: &Scenario, workload: &Workload, timeout: Duration) -> 
             pids: Vec::new(),
             fib: None,
             timeout,
+            ctl: None,
+            metrics: None,
         };
         measure(&plan, Some(monitor)).await
     })
@@ -238,20 +279,31 @@ pub fn run_daemon(
     opts: &Options,
     run: usize,
 ) -> Result<RunResult> {
+    if scenario.bfd && daemon != Daemon::Rbgpd {
+        return Err(Error::Usage(format!(
+            "BFD runs are set up for rbgpd only, not {}",
+            daemon.name()
+        )));
+    }
     let tag = format!(
-        "{}{}{run}",
+        "{}{}{run}{}",
         daemon.name(),
-        scenario.name.to_ascii_lowercase()
+        scenario.name.to_ascii_lowercase(),
+        if scenario.bfd { "b" } else { "" }
     );
     let dir = opts.work_dir.join(format!(
-        "{}-{}{}-{run}",
+        "{}-{}{}{}-{run}",
         daemon.name(),
         scenario.name,
-        if scenario.fib { "-fib" } else { "" }
+        if scenario.fib { "-fib" } else { "" },
+        if scenario.bfd { "-bfd" } else { "" }
     ));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("mkdir {}", dir.display()), e))?;
     let ids = scenario.feeder_identities();
     let addrs: Vec<Ipv4Addr> = ids.iter().map(|(a, _)| *a).collect();
+    // rbgpd is probed (control socket, metrics) for BFD and the hold.
+    let probe = daemon == Daemon::Rbgpd && (scenario.bfd || !scenario.hold.is_zero());
+    let metrics = SocketAddr::V4(SocketAddrV4::new(DUT_ADDR, METRICS_PORT));
     let mut on_peers = addrs.clone();
     if scenario.stalled.is_some() {
         on_peers.push(STALLED_ADDR);
@@ -273,6 +325,11 @@ pub fn run_daemon(
         fib: scenario.fib,
         dir: dir.clone(),
         rbgpd: opts.rbgpd.clone(),
+        bfd: scenario.bfd.then_some(bgpd::config::BfdTimers {
+            interval_ms: BFD_INTERVAL_MS,
+            multiplier: BFD_MULTIPLIER,
+        }),
+        metrics: probe.then_some(metrics),
     };
     let mut running = daemons::start(daemon, &topo.dut, &setup)?;
     let profiler = if let Some(freq) = opts.perf {
@@ -309,6 +366,8 @@ pub fn run_daemon(
         pids: running.pids(),
         fib,
         timeout: opts.timeout,
+        ctl: probe.then(|| dir.join("rbgpd.sock")),
+        metrics: probe.then_some(metrics),
     };
     let peers = &topo.peers;
     let result = peers
@@ -441,6 +500,21 @@ async fn measure(plan: &Plan<'_>, listening: Option<Monitor>) -> Result<RunResul
         }
         _ => None,
     };
+    let bfd = if plan.scenario.bfd {
+        let SocketAddr::V4(remote) = plan.remote else {
+            return Err(Error::Usage("BFD needs an IPv4 daemon address".into()));
+        };
+        let interval = Duration::from_millis(u64::from(BFD_INTERVAL_MS));
+        let config = bfd::SessionConfig {
+            desired_min_tx: interval,
+            required_min_rx: interval,
+            detect_mult: BFD_MULTIPLIER,
+            ..bfd::SessionConfig::default()
+        };
+        Some(BfdSpeakers::start(*remote.ip(), &plan.locals, config)?)
+    } else {
+        None
+    };
     let cpu0 = ProcStat::sum(&plan.pids).map(|s| s.cpu_secs);
     let t0 = Instant::now();
     let fib_task = plan
@@ -491,6 +565,27 @@ async fn measure(plan: &Plan<'_>, listening: Option<Monitor>) -> Result<RunResul
     }
     if plan.scenario.churn {
         churn(plan, &feeders, &monitor, &mut result).await?;
+    }
+    if bfd.is_some() || !plan.scenario.hold.is_zero() {
+        let probes = Probes {
+            ctl: plan.ctl.clone(),
+            metrics: plan.metrics,
+            pids: plan.pids.clone(),
+        };
+        let (held, bfd_run) = hold::run(
+            &probes,
+            &feeders,
+            bfd.as_ref(),
+            t0,
+            plan.scenario.hold,
+            plan.timeout,
+        )
+        .await?;
+        result.hold_cpu_secs = held.cpu_secs;
+        result.hold_rss_kib = held.rss_kib;
+        result.harness_hold_cpu_secs = held.harness_cpu_secs;
+        result.feeders_lost = Some(held.feeders_lost);
+        result.bfd = bfd_run;
     }
     tokio::time::sleep(plan.scenario.linger).await;
     if let (Some(c0), Some(end)) = (cpu0, ProcStat::sum(&plan.pids)) {

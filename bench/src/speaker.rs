@@ -23,6 +23,7 @@ use bgp_proto::wire::{decode_message, encode_to_bytes, split_frame, Decoded};
 use bytes::{Bytes, BytesMut};
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -282,6 +283,10 @@ pub struct Feeder {
     pub established: Instant,
     /// Becomes true when the initial table and End-of-RIB are written.
     pub sent: watch::Receiver<bool>,
+    /// UPDATEs received from the daemon (its re-advertisements).
+    pub updates_in: Arc<AtomicU64>,
+    /// Set when the session ended (NOTIFICATION, close or a bad message).
+    pub closed: Arc<AtomicBool>,
     cmd: mpsc::UnboundedSender<(Vec<Bytes>, Option<watch::Sender<bool>>)>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -305,12 +310,18 @@ impl Feeder {
         batches.push(UpdatePacker::new(&ctx).end_of_rib(Family::IPV4_UNICAST)?);
         let (sent_tx, sent) = watch::channel(false);
         let _ = tx.send((batches, Some(sent_tx)));
+        let updates_in = Arc::new(AtomicU64::new(0));
+        let closed = Arc::new(AtomicBool::new(false));
+        let (updates, ended) = (updates_in.clone(), closed.clone());
         let reader_task = tokio::spawn(async move {
             loop {
                 match read_frame(&mut reader, &mut buf, &ctx, &peer).await {
                     Ok(f) if f.get(18) == Some(&3) => {
                         tracing_lite(&format!("{peer}: NOTIFICATION received"));
                         break;
+                    }
+                    Ok(f) if f.get(18) == Some(&2) => {
+                        updates.fetch_add(1, Ordering::Relaxed);
                     }
                     Ok(_) => {}
                     Err(e) => {
@@ -319,10 +330,13 @@ impl Feeder {
                     }
                 }
             }
+            ended.store(true, Ordering::Relaxed);
         });
         Ok(Feeder {
             established,
             sent,
+            updates_in,
+            closed,
             cmd: tx,
             tasks: vec![writer_task, reader_task],
         })

@@ -16,6 +16,8 @@ fn null_sink_counts_every_prefix_and_the_churn() {
         spread: Duration::ZERO,
         stalled: None,
         linger: Duration::ZERO,
+        bfd: false,
+        hold: Duration::ZERO,
     };
     let wl = sc.workload(3).unwrap();
     assert_eq!(wl.prefix_count(), 1_000);
@@ -37,6 +39,8 @@ fn spread_connects_start_one_by_one() {
         spread: Duration::from_millis(200),
         stalled: None,
         linger: Duration::ZERO,
+        bfd: false,
+        hold: Duration::ZERO,
     };
     let wl = sc.workload(3).unwrap();
     let r = run_null(&sc, &wl, Duration::from_secs(30)).unwrap();
