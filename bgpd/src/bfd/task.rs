@@ -135,7 +135,10 @@ async fn run(
                 }
             }
             got = sockets.recv() => match got {
-                Ok(d) => endpoint.datagram_in(Instant::now(), d.from, d.ttl, d.multihop, &d.bytes),
+                Ok(d) => {
+                    endpoint.datagram_in(Instant::now(), d.from, d.ttl, d.multihop, &d.bytes);
+                    drain(&sockets, &mut endpoint);
+                }
                 Err(e) => {
                     if let Some(suppressed) = recv_errors.admit(Instant::now()) {
                         error!(suppressed, "BFD: receive failed: {e}");
@@ -143,7 +146,10 @@ async fn run(
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
             },
-            () = sleep_until(wake) => endpoint.handle_timeout(Instant::now()),
+            () = sleep_until(wake) => {
+                drain(&sockets, &mut endpoint);
+                endpoint.handle_timeout(Instant::now());
+            }
         }
         let now = Instant::now();
         while let Some(t) = endpoint.poll_transmit(now) {
@@ -162,6 +168,20 @@ async fn run(
             *snapshot.lock().unwrap_or_else(|p| p.into_inner()) = endpoint.sessions(now);
             published = Some(now);
         }
+    }
+}
+
+/// Most datagrams taken in one go, so that commands and timers are not
+/// kept waiting by a flood.
+const DRAIN_MAX: usize = 4096;
+
+/// Takes the datagrams already waiting (at most [`DRAIN_MAX`]).
+fn drain(sockets: &BfdSockets, endpoint: &mut BfdEndpoint) {
+    for _ in 0..DRAIN_MAX {
+        let Some(d) = sockets.try_recv() else {
+            return;
+        };
+        endpoint.datagram_in(Instant::now(), d.from, d.ttl, d.multihop, &d.bytes);
     }
 }
 

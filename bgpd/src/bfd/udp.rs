@@ -26,6 +26,10 @@ pub const MULTIHOP_PORT: u16 = ::bfd::MULTIHOP_CONTROL_PORT;
 /// A control packet is 24 octets without authentication; longer ones
 /// (authentication, which we do not take) are read far enough to count.
 const RECV_BUF: usize = 64;
+/// Receive buffer of each socket, octets: a thousand sessions coming up
+/// together send in bursts that overflow the usual 208 KiB (about 1,000
+/// packets of kernel overhead) before the task reads them.
+const SOCKET_RCVBUF: libc::c_int = 4 << 20;
 
 /// One datagram: sender, TTL or hop limit, octets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +91,31 @@ impl BfdSockets {
             tx6: sender(IpAddr::V6(Ipv6Addr::UNSPECIFIED)).ok(),
             bound: HashMap::new(),
         })
+    }
+
+    /// A datagram already waiting on a receiving socket, if any (without
+    /// waiting): the task drains these before it runs expired timers, so
+    /// a packet that arrived in time is never late.
+    pub fn try_recv(&self) -> Option<Datagram> {
+        let mut buf = [0u8; RECV_BUF];
+        let n = self.rx.len();
+        let first = self.first.fetch_add(1, Ordering::Relaxed);
+        for i in 0..n {
+            let Some((s, multihop)) = self.rx.get((first + i) % n) else {
+                continue;
+            };
+            while let Ok(got) = recv_msg(s.get_ref(), &mut buf) {
+                let Some(from) = got.from else { continue };
+                let len = got.len.min(RECV_BUF);
+                return Some(Datagram {
+                    from: canonical(from),
+                    ttl: got.info.hop_limit,
+                    multihop: *multihop,
+                    bytes: buf.get(..len).unwrap_or(&[]).to_vec(),
+                });
+            }
+        }
+        None
     }
 
     /// The next datagram on any receiving socket.
@@ -165,6 +194,10 @@ fn receiver(addr: SocketAddr) -> io::Result<AsyncFd<Socket>> {
     let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     s.set_nonblocking(true)?;
     s.set_reuse_address(true)?;
+    // Past the system's cap when we may (CAP_NET_ADMIN), else up to it.
+    if setsockopt(&s, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &SOCKET_RCVBUF).is_err() {
+        let _ = setsockopt(&s, libc::SOL_SOCKET, libc::SO_RCVBUF, &SOCKET_RCVBUF);
+    }
     let on: libc::c_int = 1;
     if v6 {
         s.set_only_v6(true)?;
@@ -244,6 +277,23 @@ mod tests {
             (got.bytes, got.multihop, got.from.ip()),
             (vec![4], true, from)
         );
+    }
+
+    /// What is already waiting is taken without waiting, then nothing.
+    #[tokio::test]
+    async fn try_recv_takes_what_waits() {
+        let port = 30000 + (std::process::id() % 9000) as u16;
+        let Ok(mut s) = BfdSockets::open(port, port + 1) else {
+            println!("skipped: cannot open UDP sockets");
+            return;
+        };
+        let to = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+        for b in [7u8, 8] {
+            s.send(to, None, &[b]).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let got: Vec<Vec<u8>> = std::iter::from_fn(|| s.try_recv().map(|d| d.bytes)).collect();
+        assert_eq!(got, [vec![7], vec![8]]);
     }
 
     #[test]
