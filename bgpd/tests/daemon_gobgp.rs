@@ -400,7 +400,8 @@ fn max_prefix_stop_closes_the_session_with_cease_1() {
 }
 
 /// AS-per-node: one range with `remote_as = "external"` takes six gobgpd
-/// speakers in six ASes; `show peers` shows each session's AS.
+/// speakers in six ASes; `show peers` shows each session's AS, and an
+/// import policy matching `peer_as` takes routes from two of them only.
 #[test]
 fn one_external_range_takes_speakers_of_six_ases() {
     let Some(lab) = lab_or_skip("anyas") else {
@@ -408,15 +409,20 @@ fn one_external_range_takes_speakers_of_six_ases() {
     };
     let path = lab.write_config(&[]);
     let mut cfg = std::fs::read_to_string(&path).unwrap();
-    cfg += "\n[[neighbor]]\nrange = \"10.99.0.0/29\"\nremote_as = \"external\"\n";
+    cfg += "\n[[neighbor]]\nrange = \"10.99.0.0/29\"\nremote_as = \"external\"\n\
+            import = \"two-ases\"\n\
+            \n[[policy]]\nname = \"two-ases\"\n[[policy.term]]\n\
+            match = { peer_as = [65102, 65103] }\naction = { result = \"accept\" }\n";
     std::fs::write(&path, cfg).unwrap();
     let _r = lab.start_rbgpd(&path);
     let nodes: Vec<(String, u32)> = (2..=7)
         .map(|i| (format!("10.99.0.{i}"), 65100 + i))
         .collect();
+    let apis: Vec<u16> = nodes.iter().map(|_| free_port("127.0.0.1")).collect();
     let _speakers: Vec<Proc> = nodes
         .iter()
-        .map(|(addr, asn)| lab.gobgpd(addr, *asn, free_port("127.0.0.1"), false))
+        .zip(&apis)
+        .map(|((addr, asn), api)| lab.gobgpd(addr, *asn, *api, false))
         .collect();
     wait_for("six sessions Established", 60, || {
         nodes.iter().all(|(a, _)| lab.established(a))
@@ -431,4 +437,24 @@ fn one_external_range_takes_speakers_of_six_ases() {
     }
     let text = lab.ctl_text(&["show", "peers"]);
     assert!(text.contains("65107") && text.contains("65102"), "{text}");
+    // Each node announces its own /24; AS 65102 and 65103's are taken.
+    for (i, ((addr, _), api)) in nodes.iter().zip(&apis).enumerate() {
+        announce(&lab, *api, &format!("10.250.{i}.0/24"), addr);
+    }
+    let prefixes = || -> Vec<String> {
+        let routes = lab.ctl(&["show", "routes"])["routes"].clone();
+        let mut v: Vec<String> = routes
+            .as_array()
+            .map(|rs| {
+                rs.iter()
+                    .filter_map(|r| r["prefix"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    wait_for("the two accepted routes", 20, || prefixes().len() == 2);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(prefixes(), ["10.250.0.0/24", "10.250.1.0/24"]);
 }

@@ -187,6 +187,7 @@ impl Core {
         let ctx = RouteCtx {
             prefix: &prefix,
             next_hop: src_next_hop,
+            peer_as: target.info.remote_as,
         };
         match self
             .policies

@@ -56,6 +56,10 @@ pub struct Match {
     pub next_hop: Option<Vec<String>>,
     /// "ipv4-unicast" or "ipv6-unicast".
     pub family: Option<String>,
+    /// The AS of the session the policy runs on must be one of these: the
+    /// sender's on import, the receiver's on export (for neighbors and
+    /// ranges whose `remote_as` allows several).
+    pub peer_as: Option<Vec<u32>>,
 }
 
 /// Modifications and result of a term.

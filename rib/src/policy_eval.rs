@@ -165,6 +165,7 @@ struct CompiledMatch {
     communities: Vec<AnyCommunity>,
     next_hop: Option<Vec<Prefix>>,
     family: Option<Family>,
+    peer_as: Option<Vec<u32>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -210,6 +211,9 @@ pub struct RouteCtx<'a> {
     pub prefix: &'a Prefix,
     /// The route's next hop.
     pub next_hop: IpAddr,
+    /// The AS of the session: the sender's on import, the receiver's on
+    /// export.
+    pub peer_as: u32,
 }
 
 /// The outcome of evaluating a policy on a route.
@@ -371,6 +375,12 @@ impl CompiledPolicies {
                 return false;
             }
         }
+        if m.peer_as
+            .as_ref()
+            .is_some_and(|l| !l.contains(&route.peer_as))
+        {
+            return false;
+        }
         if let Some(l) = m.prefix_list {
             let hit = self
                 .lists
@@ -511,6 +521,7 @@ fn compile_match(
         communities: compile_communities(policy, m.communities.as_ref())?,
         next_hop,
         family,
+        peer_as: m.peer_as.clone(),
     })
 }
 

@@ -510,7 +510,11 @@ impl Core {
         base: &RouteAttrs,
         base_id: u32,
     ) -> Option<u32> {
-        let ctx = RouteCtx { prefix, next_hop };
+        let ctx = RouteCtx {
+            prefix,
+            next_hop,
+            peer_as: remote_as,
+        };
         match self.policies.evaluate(import, ctx, &base.attrs, remote_as) {
             Outcome::Reject => None,
             Outcome::Accept => {

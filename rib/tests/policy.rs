@@ -59,6 +59,7 @@ fn eval(
         RouteCtx {
             prefix: &p(prefix),
             next_hop: ip(nh),
+            peer_as: 65100,
         },
         a,
         65100,
@@ -316,6 +317,7 @@ fn default_verdict_and_builtin_refs() {
     let r = RouteCtx {
         prefix: &p("10.0.0.0/8"),
         next_hop: ip("1.1.1.1"),
+        peer_as: 65100,
     };
     assert_eq!(
         c.evaluate(PolicyId::All, r, &attrs(&[1]), 1),
@@ -403,4 +405,36 @@ fn import_policy_in_the_rib() {
     .unwrap();
     announce(&mut rib, 3, "10.77.0.0/16", &[65100]);
     assert!(rib.route(p("10.77.0.0/16")).is_none());
+}
+
+#[test]
+fn peer_as_matches_the_session_the_policy_runs_on() {
+    let c = compile(
+        vec![term(
+            Match {
+                peer_as: Some(vec![65101, 65102]),
+                ..Match::default()
+            },
+            Action {
+                result: Some(Verdict::Accept),
+                ..Action::default()
+            },
+        )],
+        vec![],
+    );
+    let id = c.resolve(&PolicyRef::Named("p".into())).unwrap();
+    let pfx = p("10.0.0.0/8");
+    let from = |peer_as| RouteCtx {
+        prefix: &pfx,
+        next_hop: ip("1.1.1.1"),
+        peer_as,
+    };
+    assert_eq!(
+        c.evaluate(id, from(65102), &attrs(&[1]), 1),
+        Outcome::Accept
+    );
+    assert_eq!(
+        c.evaluate(id, from(65100), &attrs(&[1]), 1),
+        Outcome::Reject
+    );
 }
