@@ -340,6 +340,11 @@ impl NeighborConfig {
         o == *self
     }
 
+    /// A multihop session (`multihop` above 1): its BFD is RFC 5883's.
+    pub fn is_multihop(&self) -> bool {
+        self.multihop.is_some_and(|ttl| ttl > 1)
+    }
+
     /// Whether the BGP session waits for BFD Up (BFD on, `strict` unless
     /// turned off).
     pub fn bfd_strict(&self) -> bool {

@@ -67,6 +67,39 @@ protocol bgp rbgpd {{
     )
 }
 
+/// rbgpd joined by veth pairs to FRR and BIRD, whose `lo` carry the
+/// prefixes they announce.
+fn wire(lab: &DualLab) -> testbed::Result<()> {
+    let (rt, frr, bird) = (lab.ns(Role::Rt), lab.ns(Role::Frr), lab.ns(Role::Bird));
+    veth(rt, "to-frr", frr, "eth0")?;
+    veth(rt, "to-bird", bird, "eth0")?;
+    for (ns, dev, addr) in [
+        (rt, "to-frr", RT_FRR),
+        (rt, "to-bird", RT_BIRD),
+        (frr, "eth0", FRR),
+        (bird, "eth0", BIRD),
+    ] {
+        ns.add_addr(dev, &format!("{addr}/24"))?;
+        ns.link_up(dev)?;
+    }
+    frr.add_addr("lo", "10.1.1.1/24")?;
+    bird.add_addr("lo", "10.2.2.1/24")
+}
+
+/// Strict mode: rbgpd logged `peer`'s BFD up before its session came up.
+fn assert_bfd_before_bgp(lab: &DualLab, peer: &str) {
+    let log = lab.log("rbgpd.log");
+    let at = |what: &str| {
+        log.lines()
+            .position(|l| l.contains(what) && l.contains(&format!("peer={peer}")))
+    };
+    let (bfd_up, established) = (at("BFD up"), at("session established"));
+    assert!(
+        bfd_up.is_some() && bfd_up < established,
+        "{peer}: BFD up at line {bfd_up:?}, BGP established at line {established:?}"
+    );
+}
+
 /// rbgpd's Prometheus page, fetched inside its namespace.
 fn metrics(lab: &DualLab) -> String {
     use std::io::{Read, Write};
@@ -86,22 +119,7 @@ fn metrics(lab: &DualLab) -> String {
 fn a_silent_node_loses_its_routes_on_bfd_down_not_at_hold_time() {
     let roles = [Role::Rt, Role::Frr, Role::Bird];
     let programs = [ZEBRA, FRR_BGPD, FRR_BFDD, "vtysh", "bird", "birdc", "nft"];
-    let Some(mut lab) = DualLab::new("bfd", &programs, &roles, |lab| {
-        let (rt, frr, bird) = (lab.ns(Role::Rt), lab.ns(Role::Frr), lab.ns(Role::Bird));
-        veth(rt, "to-frr", frr, "eth0")?;
-        veth(rt, "to-bird", bird, "eth0")?;
-        for (ns, dev, addr) in [
-            (rt, "to-frr", RT_FRR),
-            (rt, "to-bird", RT_BIRD),
-            (frr, "eth0", FRR),
-            (bird, "eth0", BIRD),
-        ] {
-            ns.add_addr(dev, &format!("{addr}/24"))?;
-            ns.link_up(dev)?;
-        }
-        frr.add_addr("lo", "10.1.1.1/24")?;
-        bird.add_addr("lo", "10.2.2.1/24")
-    }) else {
+    let Some(mut lab) = DualLab::new("bfd", &programs, &roles, wire) else {
         return;
     };
     lab.start_rbgpd_with(&format!(
@@ -162,17 +180,8 @@ fn a_silent_node_loses_its_routes_on_bfd_down_not_at_hold_time() {
         r(FRR_NET).contains(FRR) && r(BIRD_NET).contains(BIRD)
     });
     // Strict mode: BGP came up only once BFD was.
-    let log = lab.log("rbgpd.log");
     for peer in [FRR, BIRD] {
-        let at = |what: &str| {
-            log.lines()
-                .position(|l| l.contains(what) && l.contains(&format!("peer={peer}")))
-        };
-        let (bfd_up, established) = (at("BFD up"), at("session established"));
-        assert!(
-            bfd_up.is_some() && bfd_up < established,
-            "{peer}: BFD up at line {bfd_up:?}, BGP established at line {established:?}"
-        );
+        assert_bfd_before_bgp(&lab, peer);
     }
 
     slower_intervals_go_through_a_poll_sequence(&mut lab);
@@ -180,14 +189,7 @@ fn a_silent_node_loses_its_routes_on_bfd_down_not_at_hold_time() {
     // FRR's node goes silent: every packet in and out of its namespace is
     // dropped, no FIN, no NOTIFICATION.
     let cut = Instant::now();
-    lab.ns(Role::Frr)
-        .exec(
-            "nft",
-            &["add table inet cut; \
-                 add chain inet cut in { type filter hook input priority -300; policy drop; }; \
-                 add chain inet cut out { type filter hook output priority -300; policy drop; }"],
-        )
-        .unwrap();
+    lab.ns(Role::Frr).drop_all_packets().unwrap();
     wait_for("FRR's routes out of rbgpd's kernel", 10, || {
         lab.kernel_route(Role::Rt, FRR_NET).is_empty()
     });
@@ -209,9 +211,7 @@ fn a_silent_node_loses_its_routes_on_bfd_down_not_at_hold_time() {
     assert!(metrics(&lab).contains(&format!("rbgpd_bfd_state{{peer=\"{FRR}\"}} 0")));
 
     // The node comes back: BFD first, then BGP and its routes.
-    lab.ns(Role::Frr)
-        .exec("nft", &["delete table inet cut"])
-        .unwrap();
+    lab.ns(Role::Frr).restore_packets().unwrap();
     wait_for("FRR's routes back in rbgpd's kernel", 60, || {
         lab.kernel_route(Role::Rt, FRR_NET).contains(FRR)
     });
@@ -352,24 +352,12 @@ fn multihop_bfd_between_loopbacks_with_frr_and_bird() {
     let roles = [Role::Rt, Role::Frr, Role::Bird];
     let programs = [ZEBRA, FRR_BGPD, FRR_BFDD, "vtysh", "bird", "birdc", "nft"];
     let Some(mut lab) = DualLab::new("bfdmh", &programs, &roles, |lab| {
+        wire(lab)?;
         let (rt, frr, bird) = (lab.ns(Role::Rt), lab.ns(Role::Frr), lab.ns(Role::Bird));
-        veth(rt, "to-frr", frr, "eth0")?;
-        veth(rt, "to-bird", bird, "eth0")?;
-        for (ns, dev, addr) in [
-            (rt, "to-frr", RT_FRR),
-            (rt, "to-bird", RT_BIRD),
-            (frr, "eth0", FRR),
-            (bird, "eth0", BIRD),
-        ] {
-            ns.add_addr(dev, &format!("{addr}/24"))?;
-            ns.link_up(dev)?;
-        }
         for (ns, lo) in [(rt, RT_LO), (frr, FRR_LO), (bird, BIRD_LO)] {
             ns.add_addr("lo", &format!("{lo}/32"))?;
             ns.link_up("lo")?;
         }
-        frr.add_addr("lo", "10.1.1.1/24")?;
-        bird.add_addr("lo", "10.2.2.1/24")?;
         rt.ip(&["route", "add", FRR_LO, "via", FRR])?;
         rt.ip(&["route", "add", BIRD_LO, "via", BIRD])?;
         frr.ip(&["route", "add", RT_LO, "via", RT_FRR])?;
@@ -438,16 +426,7 @@ protocol bgp rbgpd {{
             b["state"] == "Up" && b["tx_interval_ms"] == 300 && b["detection_ms"] == 900
         })
     });
-    let log = lab.log("rbgpd.log");
-    let at = |what: &str| {
-        log.lines()
-            .position(|l| l.contains(what) && l.contains(&format!("peer={BIRD_LO}")))
-    };
-    let (bfd_up, established) = (at("BFD up"), at("session established"));
-    assert!(
-        bfd_up.is_some() && bfd_up < established,
-        "BIRD: BFD up at line {bfd_up:?}, BGP established at line {established:?}"
-    );
+    assert_bfd_before_bgp(&lab, BIRD_LO);
     assert!(
         lab.vtysh(Role::Frr, "show bfd peers").contains("multihop"),
         "{}",
@@ -467,14 +446,7 @@ protocol bgp rbgpd {{
     // FRR's node goes silent: BFD takes its routes long before the hold
     // time.
     let cut = Instant::now();
-    lab.ns(Role::Frr)
-        .exec(
-            "nft",
-            &["add table inet cut; \
-                 add chain inet cut in { type filter hook input priority -300; policy drop; }; \
-                 add chain inet cut out { type filter hook output priority -300; policy drop; }"],
-        )
-        .unwrap();
+    lab.ns(Role::Frr).drop_all_packets().unwrap();
     wait_for("FRR's routes out of rbgpd's RIB", 10, || !in_rib(FRR_NET));
     println!(
         "multihop: routes out of the RIB {:?} after the cut (BFD 300 ms x 3, hold time 30 s)",

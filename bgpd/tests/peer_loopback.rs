@@ -54,39 +54,29 @@ fn update_bytes() -> Bytes {
     Bytes::from(msg)
 }
 
+/// Configs of A (127.0.0.1, AS 65000, its neighbor entry with `a_extra`)
+/// and B (127.0.0.2, AS 65100), each dialling the other.
+fn dialling_pair(a_extra: &str) -> (Config, Config) {
+    let (pa, pb) = (free_port("127.0.0.1"), free_port("127.0.0.2"));
+    let side =
+        |asn: u32, me: &str, port: u16, peer_asn: u32, peer: &str, peer_port: u16, extra: &str| {
+            config(&format!(
+                "[router]\nasn = {asn}\nrouter_id = \"10.0.0.{id}\"\nlisten = [\"{me}:{port}\"]\n\
+             [[neighbor]]\naddress = \"{peer}\"\nremote_as = {peer_asn}\nport = {peer_port}\n\
+             local_address = \"{me}\"\nconnect_retry = 1\n{extra}\n",
+                id = if asn == 65000 { 1 } else { 2 },
+            ))
+        };
+    (
+        side(65000, "127.0.0.1", pa, 65100, "127.0.0.2", pb, a_extra),
+        side(65100, "127.0.0.2", pb, 65000, "127.0.0.1", pa, ""),
+    )
+}
+
 #[tokio::test]
 async fn two_managers_collide_establish_exchange_and_go_down() {
     init_logs();
-    let (pa, pb) = (free_port("127.0.0.1"), free_port("127.0.0.2"));
-    let cfg_a = config(&format!(
-        r#"
-        [router]
-        asn = 65000
-        router_id = "10.0.0.1"
-        listen = ["127.0.0.1:{pa}"]
-        [[neighbor]]
-        address = "127.0.0.2"
-        remote_as = 65100
-        port = {pb}
-        local_address = "127.0.0.1"
-        connect_retry = 1
-        hold_time = 9
-        "#
-    ));
-    let cfg_b = config(&format!(
-        r#"
-        [router]
-        asn = 65100
-        router_id = "10.0.0.2"
-        listen = ["127.0.0.2:{pb}"]
-        [[neighbor]]
-        address = "127.0.0.1"
-        remote_as = 65000
-        port = {pa}
-        local_address = "127.0.0.2"
-        connect_retry = 1
-        "#
-    ));
+    let (cfg_a, cfg_b) = dialling_pair("hold_time = 9");
     let (txa, mut rxa) = mpsc::channel(64);
     let (txb, mut rxb) = mpsc::channel(64);
     let mut a = PeerManager::spawn(&cfg_a, txa);
@@ -460,36 +450,7 @@ async fn ipv6_session_with_md5_on_loopback() {
 #[tokio::test]
 async fn strict_bfd_holds_the_open_until_bfd_is_up() {
     init_logs();
-    let (pa, pb) = (free_port("127.0.0.1"), free_port("127.0.0.2"));
-    let cfg_a = config(&format!(
-        r#"
-        [router]
-        asn = 65000
-        router_id = "10.0.0.1"
-        listen = ["127.0.0.1:{pa}"]
-        [[neighbor]]
-        address = "127.0.0.2"
-        remote_as = 65100
-        port = {pb}
-        local_address = "127.0.0.1"
-        connect_retry = 1
-        bfd = true
-        "#
-    ));
-    let cfg_b = config(&format!(
-        r#"
-        [router]
-        asn = 65100
-        router_id = "10.0.0.2"
-        listen = ["127.0.0.2:{pb}"]
-        [[neighbor]]
-        address = "127.0.0.1"
-        remote_as = 65000
-        port = {pa}
-        local_address = "127.0.0.2"
-        connect_retry = 1
-        "#
-    ));
+    let (cfg_a, cfg_b) = dialling_pair("bfd = true");
     let (txa, mut rxa) = mpsc::channel(64);
     let (txb, mut rxb) = mpsc::channel(64);
     let a = PeerManager::spawn(&cfg_a, txa);

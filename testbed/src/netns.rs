@@ -76,6 +76,24 @@ impl Netns {
         run(self.command(program).args(args))
     }
 
+    /// Drops every packet in and out of the namespace (an nftables table
+    /// `cut` on the input and output hooks): a node gone silent, nothing
+    /// closed. [`Netns::restore_packets`] takes the table away.
+    pub fn drop_all_packets(&self) -> Result<()> {
+        self.exec(
+            "nft",
+            &["add table inet cut; \
+               add chain inet cut in { type filter hook input priority -300; policy drop; }; \
+               add chain inet cut out { type filter hook output priority -300; policy drop; }"],
+        )
+        .map(|_| ())
+    }
+
+    /// Undoes [`Netns::drop_all_packets`].
+    pub fn restore_packets(&self) -> Result<()> {
+        self.exec("nft", &["delete table inet cut"]).map(|_| ())
+    }
+
     /// Runs `ip -n NAME args`. Returns stdout.
     pub fn ip(&self, args: &[&str]) -> Result<String> {
         run(Command::new("ip").args(["-n", &self.name]).args(args))

@@ -121,11 +121,10 @@ impl BfdEndpoint {
         from: Option<IpAddr>,
         timers: BfdTimers,
     ) -> bool {
-        let Some(e) = self
-            .by_peer
-            .get(&peer)
-            .and_then(|d| self.sessions.get_mut(d))
-        else {
+        let Some(&d) = self.by_peer.get(&peer) else {
+            return false;
+        };
+        let Some(e) = self.sessions.get_mut(&d) else {
             return false;
         };
         if e.remote.ip() != remote.ip() || e.multihop_from != from {
@@ -136,10 +135,8 @@ impl BfdEndpoint {
                 return false;
             }
             e.timers = timers;
-            if let Some(&d) = self.by_peer.get(&peer) {
-                self.touched.insert(d);
-                self.refresh(d);
-            }
+            self.touched.insert(d);
+            self.refresh(d);
         }
         true
     }

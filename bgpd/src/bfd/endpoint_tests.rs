@@ -30,6 +30,25 @@ fn carry(from: &mut BfdEndpoint, from_addr: &str, to: &mut BfdEndpoint, now: Ins
     n
 }
 
+/// Runs A (at address A) and B (at B) back to back from `now` until
+/// `until`, every packet delivered at once; returns the time reached.
+fn exchange(a: &mut BfdEndpoint, b: &mut BfdEndpoint, mut now: Instant, until: Instant) -> Instant {
+    while now < until {
+        now = [a.poll_timeout(), b.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap()
+            .max(now);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        carry(a, A, b, now);
+        carry(b, B, a, now);
+        carry(a, A, b, now);
+    }
+    now
+}
+
 fn reports(e: &mut BfdEndpoint) -> Vec<(PeerId, bool)> {
     std::iter::from_fn(|| e.poll_report().map(|r| (r.peer, r.up))).collect()
 }
@@ -60,20 +79,7 @@ fn two_endpoints_come_up_then_one_going_silent_is_reported_down() {
     assert!(reports(&mut b).contains(&(9, true)));
     // Two more seconds of exchange: the poll sequences that leave the
     // 1 s rate of a session not yet Up are over, both send every 100 ms.
-    let until = now + Duration::from_secs(2);
-    while now < until {
-        now = [a.poll_timeout(), b.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap()
-            .max(now);
-        a.handle_timeout(now);
-        b.handle_timeout(now);
-        carry(&mut a, A, &mut b, now);
-        carry(&mut b, B, &mut a, now);
-        carry(&mut a, A, &mut b, now);
-    }
+    now = exchange(&mut a, &mut b, now, now + Duration::from_secs(2));
     assert_eq!(reports(&mut a), []);
     // B goes silent: A declares it down within 3 × 100 ms (plus a tick).
     let silent = now;
@@ -246,20 +252,7 @@ fn new_timers_while_up_go_through_a_poll_sequence() {
     a.command(t0, watch(7, B));
     b.command(t0, watch(9, A));
     // Up, and three seconds on: the poll sequences of coming up are over.
-    let mut now = t0;
-    while now - t0 < Duration::from_secs(3) {
-        now = [a.poll_timeout(), b.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap()
-            .max(now);
-        a.handle_timeout(now);
-        b.handle_timeout(now);
-        carry(&mut a, A, &mut b, now);
-        carry(&mut b, B, &mut a, now);
-        carry(&mut a, A, &mut b, now);
-    }
+    let now = exchange(&mut a, &mut b, t0, t0 + Duration::from_secs(3));
     assert_eq!(
         (a.state_of(7), b.state_of(9)),
         (Some(State::Up), Some(State::Up))

@@ -46,7 +46,7 @@ impl BfdTarget {
             remote: info.remote,
             local: info.local,
             timers: info.config.bfd()?,
-            multihop: info.config.multihop.is_some_and(|ttl| ttl > 1),
+            multihop: info.config.is_multihop(),
         })
     }
 }

@@ -99,7 +99,7 @@ impl NeighborTask {
                 remote,
                 local,
                 bfd,
-                multihop: self.spec.config.multihop.is_some_and(|ttl| ttl > 1),
+                multihop: self.spec.config.is_multihop(),
             };
             self.send_event(ev).await;
         }
@@ -112,8 +112,7 @@ impl NeighborTask {
         self.spec.config = config;
         info!(peer = %self.spec.addr, bfd = ?self.spec.config.bfd(), strict = self.spec.config.bfd_strict(), "BFD settings changed");
         let allowed = !self.spec.config.bfd_strict() || self.bfd_up;
-        self.handle(Which::Main, Event::OpenAllowed(allowed)).await;
-        self.handle(Which::Other, Event::OpenAllowed(allowed)).await;
+        self.allow_open(allowed).await;
         if retimed && self.main.conn.is_some() {
             self.report_connection(Which::Main).await;
         }
@@ -128,7 +127,12 @@ impl NeighborTask {
         if up && self.main.fsm.is_holding_open() {
             info!(peer = %self.spec.addr, "BFD up: sending OPEN");
         }
-        self.handle(Which::Main, Event::OpenAllowed(up)).await;
-        self.handle(Which::Other, Event::OpenAllowed(up)).await;
+        self.allow_open(up).await;
+    }
+
+    /// Opens or shuts both connections' OPEN gate.
+    async fn allow_open(&mut self, allowed: bool) {
+        self.handle(Which::Main, Event::OpenAllowed(allowed)).await;
+        self.handle(Which::Other, Event::OpenAllowed(allowed)).await;
     }
 }

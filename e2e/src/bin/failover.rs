@@ -92,12 +92,7 @@ fn measure(bfd: bool, bins: &e2e::router::RbgpdBins) -> Result<Outcome> {
     let (ip, pods) = (victim.spec.ip, victim.spec.pod_cidr.clone());
     println!("cutting {} ({ip}, {pods})", victim.spec.name);
     let cut = Instant::now();
-    victim.ns().exec(
-        "nft",
-        &["add table inet cut; \
-           add chain inet cut in { type filter hook input priority -300; policy drop; }; \
-           add chain inet cut out { type filter hook output priority -300; policy drop; }"],
-    )?;
+    victim.ns().drop_all_packets()?;
     let lb = format!("{LB1}/32");
     loop {
         let routes = lab.router_routes()?;
