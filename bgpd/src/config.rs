@@ -8,9 +8,11 @@
 
 mod diag;
 mod diff;
+mod origination;
 mod remote_as;
 mod validate;
 
+pub use origination::{StaticRoute, REDISTRIBUTE_NAMES};
 pub use remote_as::RemoteAs;
 
 pub use diag::{ConfigError, Diagnostic};
@@ -91,6 +93,9 @@ pub struct Config {
     /// Named prefix lists.
     #[serde(default, rename = "prefix_list")]
     pub prefix_lists: Vec<PrefixList>,
+    /// Routes this router originates (`[[route]]`).
+    #[serde(default, rename = "route", skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<StaticRoute>,
 }
 
 /// `[router]`.
@@ -131,6 +136,23 @@ pub struct RouterConfig {
     /// helper), whatever restart time it announces; seconds.
     #[serde(default = "default_restart_time")]
     pub max_restart_time: u16,
+    /// Route reflection cluster id (RFC 4456); default the router id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<Ipv4Addr>,
+    /// Networks originated besides `[[route]]`: `"connected"` (those of
+    /// the router's interfaces that are up).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redistribute: Vec<String>,
+    /// Policy each redistributed network passes (default: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redistribute_policy: Option<PolicyRef>,
+}
+
+impl RouterConfig {
+    /// Whether the router's connected networks are originated.
+    pub fn redistributes_connected(&self) -> bool {
+        self.redistribute.iter().any(|r| r == "connected")
+    }
 }
 
 /// One `[[neighbor]]`: `address` (one peer), `range` (dynamic neighbors:
@@ -225,6 +247,13 @@ pub struct NeighborConfig {
     /// Start administratively down.
     #[serde(default)]
     pub shutdown: bool,
+    /// A route reflector client (RFC 4456; iBGP only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub route_reflector_client: bool,
+    /// Send a default route of each negotiated family whether or not one is
+    /// in the RIB (FRR's `default-originate`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub default_originate: bool,
 }
 
 /// `bfd = true` or `bfd = { interval_ms = 300, multiplier = 3, strict =

@@ -108,7 +108,8 @@ fn unknown_key_names_valid_keys_and_guesses() {
         err("[router]\nasn = 65000\nrouter_id = \"172.18.0.5\"\nrouterid = 1\n"),
         "rbgpd.toml:4:1: router.routerid: unknown key `routerid`, expected one of `asn`, \
          `router_id`, `listen`, `max_paths`, `multipath_relax`, `always_compare_med`, \
-         `graceful_restart`, `restart_time`, `min_hold_time`, `max_restart_time` (did you mean `router_id`?)"
+         `graceful_restart`, `restart_time`, `min_hold_time`, `max_restart_time`, `cluster_id`, `redistribute`, \
+         `redistribute_policy` (did you mean `router_id`?)"
     );
     let e =
         err_with("\n[[neighbor]]\naddress = \"172.18.0.2\"\nremote_as = 65100\nhold_tme = 30\n");
@@ -116,11 +117,14 @@ fn unknown_key_names_valid_keys_and_guesses() {
         e.starts_with("rbgpd.toml:8:1: neighbor[0].hold_tme: unknown key `hold_tme`, expected one of `address`, `range`,"),
         "{e}"
     );
-    assert!(e.ends_with("`shutdown` (did you mean `hold_time`?)"), "{e}");
+    assert!(
+        e.ends_with("`default_originate` (did you mean `hold_time`?)"),
+        "{e}"
+    );
     assert_eq!(
         err_with("[bgp]\nx = 1\n"),
         "rbgpd.toml:4:2: bgp: unknown key `bgp`, expected one of `router`, `neighbor`, `fib`, \
-         `control`, `log`, `metrics`, `policy`, `prefix_list`"
+         `control`, `log`, `metrics`, `policy`, `prefix_list`, `route`"
     );
 }
 
@@ -463,7 +467,7 @@ fn bad_policy_values() {
          length 33 is invalid, expected 0 to 32\n\
          rbgpd.toml:8:31: policy[0].term[0].action.add_communities[0]: community \"65536:1\" is \
          invalid, expected \"A:B\" (standard, each 0 to 65535), \"A:B:C\" (large, each 0 to \
-         4294967295) or a well-known name (no-export, no-advertise, no-export-subconfed)"
+         4294967295) or a well-known name (no-export, no-advertise, no-export-subconfed, blackhole)"
     );
 }
 

@@ -108,6 +108,7 @@ fn config() -> RibConfig {
         max_paths: 8,
         multipath_relax: false,
         always_compare_med: false,
+        cluster_id: None,
         policies: Vec::new(),
         prefix_lists: Vec::new(),
     }
@@ -127,6 +128,8 @@ fn peer(id: u32, asn: u32) -> PeerInfo {
         enforce_first_as: false,
         families: vec![Family::IPV4_UNICAST],
         extended_next_hop: false,
+        route_reflector_client: false,
+        default_originate: false,
     }
 }
 

@@ -25,6 +25,9 @@ use std::net::{IpAddr, Ipv4Addr};
 pub struct Candidate {
     /// LOCAL_PREF (100 when absent).
     pub local_pref: u32,
+    /// Originated by this router (`[[route]]`, redistributed): preferred
+    /// right after LOCAL_PREF, as FRR and BIRD (static over BGP) do.
+    pub local: bool,
     /// AS_PATH length (AS_SET counts 1, confederation segments 0).
     pub path_len: u32,
     /// ORIGIN code: IGP 0, EGP 1, INCOMPLETE 2.
@@ -56,6 +59,8 @@ pub enum Reason {
     Rejected,
     /// 9.1.2.2 (LOCAL_PREF): higher wins.
     LocalPref,
+    /// A route this router originates wins over a learned one.
+    Local,
     /// 9.1.2.2 a): shorter AS_PATH wins.
     AsPathLen,
     /// 9.1.2.2 b): lower ORIGIN wins.
@@ -84,6 +89,7 @@ impl Reason {
             Reason::Unreachable => "next-hop-unreachable",
             Reason::Rejected => "rejected",
             Reason::LocalPref => "local-pref",
+            Reason::Local => "locally-originated",
             Reason::AsPathLen => "as-path-length",
             Reason::Origin => "origin",
             Reason::Med => "med",
@@ -137,8 +143,9 @@ fn tiebreak_key(c: &Candidate) -> (Ipv4Addr, u32, IpAddr, u32, u32) {
 /// names the step that decided ([`Reason::Equal`] with `Equal`).
 pub fn compare(a: &Candidate, b: &Candidate, always_compare_med: bool) -> (Ordering, Reason) {
     // RFC 4271 9.1.1: the degree of preference, here LOCAL_PREF: higher wins.
-    let steps: [(Ordering, Reason); 10] = [
+    let steps: [(Ordering, Reason); 11] = [
         (b.local_pref.cmp(&a.local_pref), Reason::LocalPref),
+        (b.local.cmp(&a.local), Reason::Local),
         // 9.1.2.2 a) "Remove from consideration all routes that are not
         // tied for having the smallest number of AS numbers present in
         // their AS_PATH attributes."
@@ -245,6 +252,7 @@ pub fn select(cands: &[Candidate], cfg: &DecisionConfig) -> Selection {
     }
     let mut set: Vec<usize> = (0..cands.len()).collect();
     keep_best(&mut set, cands, true, |c| c.local_pref);
+    keep_best(&mut set, cands, true, |c| c.local);
     keep_best(&mut set, cands, false, |c| c.path_len);
     keep_best(&mut set, cands, false, |c| c.origin);
     let acm = cfg.always_compare_med;
@@ -296,6 +304,7 @@ mod tests {
     fn cand(peer: u8) -> Candidate {
         Candidate {
             local_pref: 100,
+            local: false,
             path_len: 1,
             origin: 0,
             med: 0,
@@ -338,6 +347,18 @@ mod tests {
         a.path_len = 5;
         b.local_pref = 100;
         check(a, b, Reason::LocalPref);
+    }
+
+    #[test]
+    fn step_local() {
+        // An originated route (empty path, so no neighbor AS) beats a
+        // learned one with a shorter path and a better origin.
+        let (mut a, mut b) = (cand(2), cand(1));
+        a.local = true;
+        a.path_len = 3;
+        a.origin = 2;
+        b.path_len = 0;
+        check(a, b, Reason::Local);
     }
 
     #[test]

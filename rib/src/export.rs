@@ -3,9 +3,15 @@
 //!
 //! Rules (RFC 4271 9.1.3 and 5.1, as BIRD 2 and GoBGP behave by default):
 //! - only the best path is exported, and never back to the peer it came
-//!   from; a route from an iBGP peer is not sent to iBGP peers (no route
-//!   reflection). Peers of the source's AS do get it (as BIRD does: they
-//!   drop it by loop detection);
+//!   from; a route from an iBGP peer is sent to another iBGP peer only when
+//!   one of them is a route reflector client (RFC 4456 6), with
+//!   ORIGINATOR_ID set (the source's router id, if absent) and our cluster
+//!   id prepended to CLUSTER_LIST. Peers of the source's AS do get it (as
+//!   BIRD does: they drop it by loop detection);
+//! - originated routes (`local.rs`) go to every peer, with our address as
+//!   next hop unless they were given one;
+//! - to a peer with `default_originate`, the RIB's default route is never
+//!   sent: [`Rib::full_export`] sends ours instead;
 //! - NO_ADVERTISE routes go nowhere, NO_EXPORT / NO_EXPORT_SUBCONFED ones
 //!   not to eBGP peers (RFC 1997);
 //! - to eBGP: the local AS is prepended, LOCAL_PREF, ORIGINATOR_ID and
@@ -141,6 +147,7 @@ pub(crate) struct ExportClass {
     ebgp: bool,
     next_hop_unchanged: bool,
     extended_next_hop: bool,
+    route_reflector_client: bool,
     local_v4: Option<Ipv4Addr>,
     local_v6: Option<Ipv6Addr>,
 }
@@ -164,7 +171,10 @@ impl Core {
             return None;
         }
         let source = self.peer(best.peer)?;
-        if !source.ebgp && !target.ebgp {
+        let local = self.local_slot == Some(best.peer);
+        let reflected = !local && !source.ebgp && !target.ebgp;
+        if reflected && !(source.info.route_reflector_client || target.info.route_reflector_client)
+        {
             return None;
         }
         let src = self.attrs.get(best.attr)?;
@@ -179,9 +189,18 @@ impl Core {
         let src_next_hop = src.next_hop;
         let mut attrs = src.attrs;
         if target.ebgp {
-            attrs.med = None;
+            if !local {
+                attrs.med = None;
+            }
             attrs.originator_id = None;
             attrs.cluster_list.clear();
+        } else if reflected {
+            // RFC 4456 8: "ORIGINATOR_ID ... created by an RR ... [carrying]
+            // the BGP Identifier of the originator of the route in the local
+            // AS"; "When an RR reflects a route, it MUST prepend the local
+            // CLUSTER_ID to the CLUSTER_LIST."
+            attrs.originator_id.get_or_insert(source.info.router_id);
+            attrs.cluster_list.insert(0, self.cluster_id);
         }
         let prefix: Prefix = key.into();
         let ctx = RouteCtx {
@@ -199,19 +218,22 @@ impl Core {
         }
         let v4 = K::FAMILY == Family::IPV4_UNICAST;
         let enh = target.info.extended_next_hop;
-        let next_hop = if target.ebgp {
+        // An originated route without a next hop of its own goes via us.
+        let ours = local && src_next_hop.is_unspecified();
+        let keep = if target.ebgp {
             // RFC 4271 5.1.2: prepend our own AS towards an external peer.
             attrs.as_path.prepend(self.local_as, 1);
             // RFC 4271 5.1.5: LOCAL_PREF is not sent to external peers.
             attrs.local_pref = None;
-            if target.info.next_hop_unchanged {
-                unchanged_next_hop(src_next_hop, &target.info, v4, enh)?
-            } else {
-                self_next_hop(&target.info, v4)?
-            }
+            !ours && (local || target.info.next_hop_unchanged)
         } else {
             attrs.local_pref = Some(attrs.local_pref.unwrap_or(DEFAULT_LOCAL_PREF));
+            !ours
+        };
+        let next_hop = if keep {
             unchanged_next_hop(src_next_hop, &target.info, v4, enh)?
+        } else {
+            self_next_hop(&target.info, v4)?
         };
         attrs.next_hop = None;
         Some(RouteAttrs { attrs, next_hop })
@@ -246,6 +268,7 @@ impl Core {
             ebgp: target.ebgp,
             next_hop_unchanged: target.info.next_hop_unchanged,
             extended_next_hop: target.info.extended_next_hop,
+            route_reflector_client: target.info.route_reflector_client,
             local_v4: target.info.local_v4,
             local_v6: target.info.local_v6,
         };
@@ -309,12 +332,14 @@ impl Core {
         // The attributes of the last computed result, for a new group.
         let mut last_route: Option<Arc<RouteAttrs>> = None;
         let mut last_group: Option<(u32, usize)> = None;
+        // Such a peer gets our default route (`default_route`), not the RIB's.
+        let own_default = self.peer(slot).is_some_and(|p| p.info.default_originate);
         for id in ids {
             let Some(key) = t.key(id) else { continue };
             let best = t
                 .paths(id)
                 .and_then(|l| l.as_slice().first())
-                .filter(|e| e.has(BEST))
+                .filter(|e| e.has(BEST) && !(own_default && key.into().is_empty()))
                 .copied();
             let source = best.map(|e| (e.attr, e.peer));
             let desired = match (last, source) {
@@ -489,7 +514,7 @@ fn unchanged_next_hop(
 /// Our own address towards the peer for the family: for IPv4 unicast our
 /// IPv4 address on the session, or, on a session over IPv6 that negotiated
 /// the extended next hop capability, our IPv6 address (RFC 8950).
-fn self_next_hop(info: &crate::rib::PeerInfo, v4: bool) -> Option<IpAddr> {
+pub(crate) fn self_next_hop(info: &crate::rib::PeerInfo, v4: bool) -> Option<IpAddr> {
     if v4 {
         info.local_v4.map(IpAddr::V4).or_else(|| {
             info.local_v6
@@ -524,6 +549,8 @@ impl Rib {
         let mut out = Vec::new();
         self.core.full_family(&mut self.v4, slot, true, &mut out);
         self.core.full_family(&mut self.v6, slot, true, &mut out);
+        out.extend(self.core.default_route(slot, Family::IPV4_UNICAST));
+        out.extend(self.core.default_route(slot, Family::IPV6_UNICAST));
         Ok(out)
     }
 
@@ -541,6 +568,7 @@ impl Rib {
         } else if family == Family::IPV6_UNICAST {
             self.core.full_family(&mut self.v6, slot, true, &mut out);
         }
+        out.extend(self.core.default_route(slot, family));
         Ok(out)
     }
 

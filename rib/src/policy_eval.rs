@@ -129,6 +129,7 @@ fn parse_community(s: &str) -> Option<AnyCommunity> {
         "no-export-subconfed" | "no_export_subconfed" => {
             return Some(AnyCommunity::Standard(Community::NO_EXPORT_SUBCONFED))
         }
+        "blackhole" => return Some(AnyCommunity::Standard(Community::BLACKHOLE)),
         _ => {}
     }
     let parts: Vec<&str> = s.trim().split(':').collect();
@@ -146,6 +147,26 @@ fn parse_community(s: &str) -> Option<AnyCommunity> {
             local2: l2.parse().ok()?,
         })),
         _ => None,
+    }
+}
+
+/// Adds the community `s` ("a:b", "a:b:c" large, or a well-known name) to
+/// `attrs` unless it is there; false when `s` is malformed.
+pub fn add_community(attrs: &mut PathAttributes, s: &str) -> bool {
+    match parse_community(s) {
+        Some(AnyCommunity::Standard(c)) => {
+            if !attrs.communities.contains(&c) {
+                attrs.communities.push(c);
+            }
+            true
+        }
+        Some(AnyCommunity::Large(c)) => {
+            if !attrs.large_communities.contains(&c) {
+                attrs.large_communities.push(c);
+            }
+            true
+        }
+        None => false,
     }
 }
 

@@ -51,6 +51,8 @@ pub struct RibConfig {
     pub multipath_relax: bool,
     /// Compare MED across neighbor ASes.
     pub always_compare_med: bool,
+    /// Route reflection cluster id (RFC 4456); `None`: the router id.
+    pub cluster_id: Option<Ipv4Addr>,
     /// Named policies.
     pub policies: Vec<Policy>,
     /// Named prefix lists.
@@ -90,6 +92,13 @@ pub struct PeerInfo {
     /// for IPv4 unicast: IPv4 routes may go to the peer with an IPv6 next
     /// hop (`local_v6` when we set ourselves and have no `local_v4`).
     pub extended_next_hop: bool,
+    /// A route reflector client (RFC 4456; iBGP only): routes from other
+    /// iBGP peers are reflected to it, and its routes to every iBGP peer.
+    pub route_reflector_client: bool,
+    /// Send the peer a default route of each negotiated family whether or
+    /// not the RIB has one (FRR's `default-originate`); a default route
+    /// in the RIB is then not sent to it.
+    pub default_originate: bool,
 }
 
 /// Per-peer, per-family route counters.
@@ -149,6 +158,9 @@ pub(crate) struct PeerState {
 pub(crate) struct Core {
     pub local_as: u32,
     pub router_id: Ipv4Addr,
+    pub cluster_id: Ipv4Addr,
+    /// The slot of the pseudo-peer that holds originated routes (`local.rs`).
+    pub local_slot: Option<u16>,
     pub decision: DecisionConfig,
     pub policies: CompiledPolicies,
     pub attrs: AttrTable,
@@ -185,6 +197,7 @@ const INLINE: usize = 8;
 /// Filler for the inline candidate buffer.
 const PLACEHOLDER: Candidate = Candidate {
     local_pref: 0,
+    local: false,
     path_len: 0,
     origin: 0,
     med: 0,
@@ -234,6 +247,7 @@ impl Core {
         let peer = self.peer(e.peer);
         Candidate {
             local_pref: m.local_pref,
+            local: self.local_slot == Some(e.peer),
             path_len: m.path_len,
             origin: m.origin,
             med: m.med,
@@ -317,8 +331,8 @@ impl Core {
                 s.best = Some((e.peer, e.attr));
             }
             // Next hops matter only to a FIB (and reading them is a cache
-            // miss per prefix).
-            if self.fib_output && e.has(MULTIPATH) {
+            // miss per prefix). Originated routes are never installed.
+            if self.fib_output && e.has(MULTIPATH) && self.local_slot != Some(e.peer) {
                 s.next_hops.push(self.attrs.next_hop(e.attr));
             }
         }
@@ -534,6 +548,8 @@ impl Rib {
             core: Core {
                 local_as: cfg.local_as,
                 router_id: cfg.router_id,
+                cluster_id: cfg.cluster_id.unwrap_or(cfg.router_id),
+                local_slot: None,
                 decision: DecisionConfig {
                     always_compare_med: cfg.always_compare_med,
                     multipath_relax: cfg.multipath_relax,
@@ -606,10 +622,11 @@ impl Rib {
         // RFC 4271 9.1.2: "If the AS_PATH attribute of a BGP route contains
         // an AS loop, the BGP route should be excluded from the Phase 2
         // decision function." RFC 4456 8: a route whose ORIGINATOR_ID is
-        // our router id, or whose CLUSTER_LIST holds it, is ignored too.
+        // our router id, or whose CLUSTER_LIST holds our cluster id, is
+        // ignored too.
         let looped = attrs.as_path.contains(self.core.local_as)
             || attrs.originator_id == Some(self.core.router_id)
-            || attrs.cluster_list.contains(&self.core.router_id);
+            || attrs.cluster_list.contains(&self.core.cluster_id);
         let base = RouteAttrs { attrs, next_hop };
         let per_prefix = self.core.policies.prefix_dependent(import);
         let base_id = self.core.attrs.intern(&base);
@@ -696,7 +713,7 @@ impl Rib {
         }
     }
 
-    fn set(&mut self, slot: u16, n: Nlri, new: Option<(u32, bool)>) {
+    pub(crate) fn set(&mut self, slot: u16, n: Nlri, new: Option<(u32, bool)>) {
         match n.prefix {
             Prefix::V4(p) => self.core.set_path(&mut self.v4, p, slot, n.path_id, new),
             Prefix::V6(p) => self.core.set_path(&mut self.v6, p, slot, n.path_id, new),

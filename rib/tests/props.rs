@@ -25,12 +25,14 @@ fn candidate() -> impl Strategy<Value = Candidate> {
         (
             prop_oneof![Just(Some(1u32)), Just(Some(2)), Just(None)],
             any::<bool>(),
+            any::<bool>(),
         ),
         (0u8..3, 0u32..2, 0u8..3, 0u32..2, 0u32..4),
     )
         .prop_map(
-            |((local_pref, path_len, origin, med), (neighbor_as, ebgp), t)| Candidate {
+            |((local_pref, path_len, origin, med), (neighbor_as, ebgp, local), t)| Candidate {
                 local_pref,
+                local,
                 path_len,
                 origin,
                 med,

@@ -275,6 +275,8 @@ impl Community {
     pub const NO_ADVERTISE: Community = Community(0xFFFF_FF02);
     /// NO_EXPORT_SUBCONFED.
     pub const NO_EXPORT_SUBCONFED: Community = Community(0xFFFF_FF03);
+    /// BLACKHOLE (RFC 7999): drop traffic to the prefix.
+    pub const BLACKHOLE: Community = Community(0xFFFF_029A);
 }
 
 impl fmt::Display for Community {

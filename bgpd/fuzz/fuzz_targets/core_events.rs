@@ -25,9 +25,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CONFIG: &str = "[router]\nasn = 65000\nrouter_id = \"172.18.0.5\"\nlisten = []\n\
+                      redistribute = [\"connected\"]\n\
                       [[neighbor]]\nrange = \"172.18.0.0/16\"\nremote_as = 65100\n\
                       max_prefixes = { limit = 50, action = \"stop\", restart_after = 30 }\n\
-                      bfd = true\n";
+                      bfd = true\ndefault_originate = true\n\
+                      [[route]]\nprefix = \"10.0.0.0/8\"\n";
 
 /// The input, read an octet at a time (zeros once it runs out).
 struct Bytes<'a>(&'a [u8]);
@@ -287,6 +289,15 @@ fuzz_target!(|data: &[u8]| {
                 // for BFD).
                 let x = b.u8();
                 match x % 4 {
+                    0 if x & 8 != 0 => Input::Connected(
+                        // A few networks, some of them what peers announce.
+                        (0..x >> 5)
+                            .filter_map(|i| {
+                                let a = Ipv4Addr::new(10, b.u8() & 3, i, 0);
+                                bgp_proto::Prefix::new(IpAddr::V4(a), 8 + (b.u8() % 17))
+                            })
+                            .collect(),
+                    ),
                     0 => Input::Watching(x & 4 == 0),
                     3 => Input::Bfd(bgpd::bfd::BfdReport {
                         peer,

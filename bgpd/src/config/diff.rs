@@ -119,6 +119,7 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
             "router.graceful_restart",
         ),
         (o.restart_time != n.restart_time, "router.restart_time"),
+        (o.cluster_id != n.cluster_id, "router.cluster_id"),
         (old.control != new.control, "control.socket"),
     ] {
         if changed {

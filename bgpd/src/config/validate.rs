@@ -12,13 +12,13 @@ use std::net::IpAddr;
 /// AS 23456, the 2-byte stand-in for 4-byte ASes (RFC 6793).
 const AS_TRANS: u32 = 23456;
 
-struct Checker<'a, 'l> {
-    loc: &'l Locator<'a>,
+pub(super) struct Checker<'a, 'l> {
+    pub(super) loc: &'l Locator<'a>,
     out: Vec<Diagnostic>,
 }
 
 impl Checker<'_, '_> {
-    fn err(&mut self, path: &KeyPath, message: String) {
+    pub(super) fn err(&mut self, path: &KeyPath, message: String) {
         self.out.push(self.loc.at_path(path, message));
     }
 }
@@ -34,6 +34,7 @@ pub(super) fn validate(cfg: &Config, loc: &Locator<'_>) -> Vec<Diagnostic> {
     let policy_names = check_policies(&mut c, cfg);
     check_prefix_lists(&mut c, cfg);
     check_neighbors(&mut c, cfg, &policy_names);
+    super::origination::check_origination(&mut c, cfg, &policy_names);
     check_fib_log(&mut c, cfg);
     c.out
 }
@@ -426,7 +427,12 @@ fn quoted(names: &[&str]) -> String {
         .join(", ")
 }
 
-fn check_policy_ref(c: &mut Checker<'_, '_>, p: &KeyPath, r: &PolicyRef, policies: &[String]) {
+pub(super) fn check_policy_ref(
+    c: &mut Checker<'_, '_>,
+    p: &KeyPath,
+    r: &PolicyRef,
+    policies: &[String],
+) {
     let PolicyRef::Named(name) = r else { return };
     if policies.contains(name) {
         return;
@@ -528,12 +534,15 @@ fn check_action(c: &mut Checker<'_, '_>, p: &KeyPath, a: &Action) {
     );
 }
 
-fn check_communities(c: &mut Checker<'_, '_>, p: &KeyPath, list: Option<&[String]>) {
+pub(super) fn check_communities(c: &mut Checker<'_, '_>, p: &KeyPath, list: Option<&[String]>) {
     for (i, s) in list.into_iter().flatten().enumerate() {
         let t = s.trim().to_ascii_lowercase().replace('_', "-");
         let parts: Vec<&str> = t.split(':').collect();
         let ok = match parts.as_slice() {
-            [w] => matches!(*w, "no-export" | "no-advertise" | "no-export-subconfed"),
+            [w] => matches!(
+                *w,
+                "no-export" | "no-advertise" | "no-export-subconfed" | "blackhole"
+            ),
             [a, b] => a.parse::<u16>().is_ok() && b.parse::<u16>().is_ok(),
             [a, b, d] => {
                 a.parse::<u32>().is_ok() && b.parse::<u32>().is_ok() && d.parse::<u32>().is_ok()
@@ -546,7 +555,7 @@ fn check_communities(c: &mut Checker<'_, '_>, p: &KeyPath, list: Option<&[String
                 format!(
                     "community \"{s}\" is invalid, expected \"A:B\" (standard, each 0 to 65535), \
                      \"A:B:C\" (large, each 0 to 4294967295) or a well-known name \
-                     (no-export, no-advertise, no-export-subconfed)"
+                     (no-export, no-advertise, no-export-subconfed, blackhole)"
                 ),
             );
         }
@@ -555,7 +564,7 @@ fn check_communities(c: &mut Checker<'_, '_>, p: &KeyPath, list: Option<&[String
 
 /// Parses a prefix strictly: a length is required and host bits must be
 /// zero.
-fn parse_prefix(s: &str) -> Result<IpNetwork, String> {
+pub(super) fn parse_prefix(s: &str) -> Result<IpNetwork, String> {
     let (addr, len) = match s.split_once('/') {
         Some((a, l)) => (a, Some(l)),
         None => (s, None),

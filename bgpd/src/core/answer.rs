@@ -218,13 +218,24 @@ impl Core {
                 let paths: Vec<RoutePath> = v
                     .paths
                     .iter()
-                    .filter(|p| q.peer.is_none_or(|a| a == p.peer_addr))
+                    .filter(|p| {
+                        q.peer
+                            .is_none_or(|a| a == p.peer_addr && p.peer != rib::LOCAL_PEER)
+                    })
                     .filter(|p| !q.best_only || p.best || p.multipath)
                     .map(|p| {
                         let a = &p.route.attrs;
                         RoutePath {
-                            peer: Some(p.peer_addr),
-                            next_hop: p.route.next_hop.to_string(),
+                            peer: (p.peer != rib::LOCAL_PEER).then_some(p.peer_addr),
+                            // An originated route without a next hop of
+                            // its own goes out via us.
+                            next_hop: if p.peer == rib::LOCAL_PEER
+                                && p.route.next_hop.is_unspecified()
+                            {
+                                "self".into()
+                            } else {
+                                p.route.next_hop.to_string()
+                            },
                             as_path: a.as_path.to_string(),
                             origin: a
                                 .origin

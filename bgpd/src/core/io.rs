@@ -46,6 +46,9 @@ pub enum Input {
     Watching(bool),
     /// A neighbor's BFD session changed state.
     Bfd(crate::bfd::BfdReport),
+    /// The router's connected networks (addresses on links that are up),
+    /// all of them, after a change.
+    Connected(Vec<bgp_proto::Prefix>),
     /// Time passed: run what [`poll_timeout`](super::Core::poll_timeout)
     /// said was due.
     Tick,

@@ -33,6 +33,7 @@ mod export;
 mod flow;
 mod io;
 pub(crate) mod log_gate;
+mod originate;
 pub mod record;
 mod reload;
 mod session;
@@ -164,6 +165,9 @@ pub struct Core {
     /// sessions that get equal batches: initial tables of sessions coming
     /// up together, and the round's exports.
     encoded: export::RoundEncoder,
+    /// The router's connected networks, as last reported (redistributed
+    /// when the config says so).
+    connected: BTreeSet<bgp_proto::Prefix>,
 }
 
 impl std::fmt::Debug for Core {
@@ -183,6 +187,7 @@ pub fn rib_config(cfg: &Config) -> RibConfig {
         max_paths: cfg.router.max_paths.min(cfg.fib.max_paths).max(1),
         multipath_relax: cfg.router.multipath_relax,
         always_compare_med: cfg.router.always_compare_med,
+        cluster_id: cfg.router.cluster_id,
         policies: cfg.policies.clone(),
         prefix_lists: cfg.prefix_lists.clone(),
     }
@@ -204,7 +209,7 @@ impl Core {
         let mut rib = Rib::new(rib_config(&config))?;
         let fib = config.fib.enabled;
         rib.set_fib_output(fib);
-        Ok(Core {
+        let mut core = Core {
             config,
             fib,
             rib,
@@ -228,7 +233,10 @@ impl Core {
             round: None,
             out: VecDeque::new(),
             encoded: export::RoundEncoder::default(),
-        })
+            connected: BTreeSet::new(),
+        };
+        core.originate_all();
+        Ok(core)
     }
 
     // ===== inputs =====
@@ -263,6 +271,7 @@ impl Core {
                 self.dirty = true;
             }
             Input::Fib(report) => self.on_fib_report(report),
+            Input::Connected(networks) => self.on_connected(networks),
             Input::Bfd(report) => {
                 self.on_bfd(report);
                 self.dirty = true;

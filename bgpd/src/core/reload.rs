@@ -66,6 +66,7 @@ impl Core {
             ),
         });
         self.config = new;
+        self.originate_all();
         result
     }
 }

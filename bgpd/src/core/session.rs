@@ -134,6 +134,8 @@ impl Core {
                 .negotiated
                 .context
                 .ipv6_next_hop_for(Family::IPV4_UNICAST),
+            route_reflector_client: info.config.route_reflector_client,
+            default_originate: info.config.default_originate,
         };
         if let Err(e) = self.rib.add_peer(pi) {
             error!(peer = %info.addr, error = %e, "RIB refused the peer; resetting the session");

@@ -11,6 +11,7 @@
 //! getters, the neighbor tasks' counters and the FIB, and on SIGTERM shuts
 //! the neighbors and the FIB down.
 
+mod connected;
 mod metrics_job;
 
 use crate::config::{self, Config};
@@ -120,6 +121,9 @@ pub async fn run(config: Config, config_path: PathBuf, opts: Options) -> Result<
     let (peer_tx, mut peer_rx) = mpsc::channel::<PeerEvent>(crate::peer::EVENT_QUEUE);
     // State changes only, and the task waits while the queue is full.
     let (bfd_tx, mut bfd_rx) = mpsc::channel::<crate::bfd::BfdReport>(64);
+    // Whole sets; the watcher waits while one is unread.
+    let (connected_tx, mut connected_rx) = mpsc::channel::<Vec<bgp_proto::Prefix>>(1);
+    connected::spawn(connected_tx);
     let peers = PeerManager::spawn(&config, peer_tx);
     info!(
         asn = config.router.asn,
@@ -173,6 +177,7 @@ pub async fn run(config: Config, config_path: PathBuf, opts: Options) -> Result<
                     d.carry_out_pending().await;
                 }
             }
+            Some(networks) = connected_rx.recv() => { d.feed(Input::Connected(networks)); }
             call = ctl_rx.recv() => {
                 if let Some((request, reply)) = call {
                     d.on_ctl(request, reply).await;

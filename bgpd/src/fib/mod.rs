@@ -76,6 +76,7 @@ pub use netlink::{NetlinkFib, NetlinkOptions};
 /// next hops: withdraw). The RIB's own type: the FIB takes what the RIB
 /// drains, as is.
 pub use rib::FibChange;
+pub use rtnl::connected_networks;
 pub use stand_in::{Mac, Neighbour, Solicit, StandIn};
 pub use status::{FibRouteState, FibStatus, FibStatusEntry, FibSummary};
 pub use task::{spawn, spawn_netlink, FibHandle, DEFAULT_SCAN_INTERVAL};

@@ -57,21 +57,27 @@ impl Rtnl {
 
     /// The connected networks: the addresses on links that are up.
     pub(super) async fn connected(&self) -> Result<Vec<Connected>, FibError> {
-        let mut up = HashSet::new();
-        let mut links = self.handle.link().get().execute();
-        while let Some(link) = links.try_next().await.map_err(failed("link dump"))? {
-            let (index, is_up) = link_up(&link);
-            if is_up {
-                up.insert(index);
-            }
-        }
-        let mut out = Vec::new();
-        let mut addrs = self.handle.address().get().execute();
-        while let Some(addr) = addrs.try_next().await.map_err(failed("address dump"))? {
-            out.extend(to_connected(&addr).filter(|c| up.contains(&c.ifindex)));
-        }
-        Ok(out)
+        connected_networks(&self.handle).await
     }
+}
+
+/// The connected networks read over `handle`: the addresses on links that
+/// are up.
+pub async fn connected_networks(handle: &rtnetlink::Handle) -> Result<Vec<Connected>, FibError> {
+    let mut up = HashSet::new();
+    let mut links = handle.link().get().execute();
+    while let Some(link) = links.try_next().await.map_err(failed("link dump"))? {
+        let (index, is_up) = link_up(&link);
+        if is_up {
+            up.insert(index);
+        }
+    }
+    let mut out = Vec::new();
+    let mut addrs = handle.address().get().execute();
+    while let Some(addr) = addrs.try_next().await.map_err(failed("address dump"))? {
+        out.extend(to_connected(&addr).filter(|c| up.contains(&c.ifindex)));
+    }
+    Ok(out)
 }
 
 /// Maps an rtnetlink error of `op`: the kernel's errno, or a decode error.

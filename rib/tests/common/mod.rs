@@ -17,6 +17,7 @@ pub fn config() -> RibConfig {
         max_paths: 8,
         multipath_relax: false,
         always_compare_med: false,
+        cluster_id: None,
         policies: Vec::new(),
         prefix_lists: Vec::new(),
     }
@@ -51,6 +52,8 @@ pub fn peer(id: u32, asn: u32) -> PeerInfo {
         enforce_first_as: false,
         families: vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
         extended_next_hop: false,
+        route_reflector_client: false,
+        default_originate: false,
     }
 }
 

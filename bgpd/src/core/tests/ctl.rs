@@ -27,6 +27,19 @@ fn status(p: &Peer, state: State) -> PeerStatus {
     }
 }
 
+/// Every route `show routes` lists.
+pub(super) fn show_routes(h: &mut H) -> Vec<crate::ctl::proto::RouteEntry> {
+    let (r, _) = ask(
+        h,
+        Request::ShowRoutes(RouteQuery::default()),
+        CtlContext::default(),
+    );
+    let Response::Routes { routes } = r else {
+        panic!("{r:?}")
+    };
+    routes
+}
+
 fn ask(h: &mut H, request: Request, context: CtlContext) -> (Response, Vec<Output>) {
     h.feed(Input::Ctl {
         call: 7,

@@ -15,6 +15,7 @@ mod flow;
 mod forget;
 mod gr;
 mod max_prefix;
+mod originate;
 mod reload;
 mod replay;
 mod sessions;
