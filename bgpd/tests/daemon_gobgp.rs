@@ -458,3 +458,85 @@ fn one_external_range_takes_speakers_of_six_ases() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(prefixes(), ["10.250.0.0/24", "10.250.1.0/24"]);
 }
+
+/// What gobgpd on `api` holds for `prefix`: (next hop, AS path), if any.
+fn gobgp_route(lab: &Lab, api: u16, prefix: &str, family: &str) -> Option<(String, String)> {
+    let rib = gobgp(lab, api, &["global", "rib", "-a", family, "-j"]);
+    let v: Value = serde_json::from_str(&rib).ok()?;
+    let attrs = v[prefix][0]["attrs"].as_array()?.clone();
+    let nh = attrs.iter().find_map(|a| match a["type"].as_u64() {
+        Some(3) => a["nexthop"].as_str().map(String::from),
+        Some(14) => a["nexthop"].as_str().map(String::from),
+        _ => None,
+    });
+    let path = attrs
+        .iter()
+        .find(|a| a["type"] == 2)
+        .map(|a| a["as_paths"].to_string())
+        .unwrap_or_default();
+    Some((nh.unwrap_or_default(), path))
+}
+
+#[test]
+fn originated_routes_a_default_and_connected_networks_reach_gobgp_nodes() {
+    let Some(lab) = lab_or_skip("origin") else {
+        return;
+    };
+    let path = lab.write_config(&[("10.99.0.3", 65200)]);
+    let cfg = std::fs::read_to_string(&path).unwrap().replace(
+        "[router]\n",
+        "[router]\nredistribute = [\"connected\"]\nredistribute_policy = \"dc\"\n",
+    ) + "\n[[neighbor]]\naddress = \"10.99.0.2\"\nremote_as = 65100\npassive = true\n\
+         default_originate = true\n\
+         \n[[route]]\nprefix = \"10.200.0.0/16\"\ncommunities = [\"65000:200\"]\n\
+         \n[[prefix_list]]\nname = \"dc\"\nentry = [{ prefix = \"10.77.0.0/16\", le = 32 }]\n\
+         \n[[policy]]\nname = \"dc\"\n[[policy.term]]\nmatch = { prefix_list = \"dc\" }\n\
+         action = { result = \"accept\" }\n";
+    std::fs::write(&path, cfg).unwrap();
+    let _r = lab.start_rbgpd(&path);
+    let (api_a, api_b) = (free_port("127.0.0.1"), free_port("127.0.0.1"));
+    let _a = lab.gobgpd("10.99.0.2", 65100, api_a, false);
+    let _b = lab.gobgpd("10.99.0.3", 65200, api_b, false);
+    wait_for("both sessions Established", 30, || {
+        lab.established("10.99.0.2") && lab.established("10.99.0.3")
+    });
+    wait_for("node A holds our default and 10.200.0.0/16", 15, || {
+        gobgp_route(&lab, api_a, "0.0.0.0/0", "ipv4").is_some()
+            && gobgp_route(&lab, api_a, "10.200.0.0/16", "ipv4").is_some()
+    });
+    let (nh, as_path) = gobgp_route(&lab, api_a, "0.0.0.0/0", "ipv4").unwrap();
+    assert_eq!(nh, "10.99.0.1", "the default goes via the router");
+    assert!(as_path.contains("65000"), "{as_path}");
+    let v6 = gobgp(&lab, api_a, &["global", "rib", "-a", "ipv6"]);
+    assert!(v6.contains("::/0"), "the IPv6 default too: {v6}");
+    wait_for("node B holds 10.200.0.0/16", 15, || {
+        gobgp_route(&lab, api_b, "10.200.0.0/16", "ipv4").is_some()
+    });
+    assert!(
+        gobgp_route(&lab, api_b, "0.0.0.0/0", "ipv4").is_none(),
+        "no default_originate for B"
+    );
+    // The loopback /32s are connected too, but the policy keeps them out.
+    assert!(gobgp_route(&lab, api_b, "10.99.0.2/32", "ipv4").is_none());
+    let paths = lab.paths("10.200.0.0/16");
+    assert_eq!(paths[0]["peer"], Value::Null, "local: {paths:?}");
+    assert_eq!(paths[0]["next_hop"], "self");
+
+    // A network appears on an interface, then goes.
+    let ip = |args: &[&str]| {
+        let ok = lab.ns.command("ip").args(args).status().unwrap().success();
+        assert!(ok, "ip {args:?}");
+    };
+    // A veth pair: the kernels here may lack the dummy module.
+    ip(&["link", "add", "rbdc0", "type", "veth", "peer", "name", "rbdc1"]);
+    ip(&["addr", "add", "10.77.1.1/24", "dev", "rbdc0"]);
+    ip(&["link", "set", "rbdc0", "up"]);
+    wait_for("node B learns the connected 10.77.1.0/24", 15, || {
+        gobgp_route(&lab, api_b, "10.77.1.0/24", "ipv4").is_some()
+    });
+    ip(&["addr", "del", "10.77.1.1/24", "dev", "rbdc0"]);
+    wait_for("node B drops 10.77.1.0/24", 15, || {
+        gobgp_route(&lab, api_b, "10.77.1.0/24", "ipv4").is_none()
+    });
+    let _ = std::fs::remove_dir_all(&lab.dir);
+}
