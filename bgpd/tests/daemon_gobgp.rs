@@ -528,7 +528,9 @@ fn originated_routes_a_default_and_connected_networks_reach_gobgp_nodes() {
         assert!(ok, "ip {args:?}");
     };
     // A veth pair: the kernels here may lack the dummy module.
-    ip(&["link", "add", "rbdc0", "type", "veth", "peer", "name", "rbdc1"]);
+    ip(&[
+        "link", "add", "rbdc0", "type", "veth", "peer", "name", "rbdc1",
+    ]);
     ip(&["addr", "add", "10.77.1.1/24", "dev", "rbdc0"]);
     ip(&["link", "set", "rbdc0", "up"]);
     wait_for("node B learns the connected 10.77.1.0/24", 15, || {

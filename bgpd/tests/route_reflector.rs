@@ -193,7 +193,18 @@ protocol bgp reflector from bgp_template {{
 
     /// `show route all for PREFIX protocol reflector` on node `i`.
     fn route_all(&self, i: usize, prefix: &str) -> String {
-        self.birdc(i, &["show", "route", "all", "for", prefix, "protocol", "reflector"])
+        self.birdc(
+            i,
+            &[
+                "show",
+                "route",
+                "all",
+                "for",
+                prefix,
+                "protocol",
+                "reflector",
+            ],
+        )
     }
 }
 
@@ -219,7 +230,10 @@ fn calico_like_bird_clients_learn_each_others_blocks_through_the_reflector() {
                 lab.route_all(i, block).contains(block)
             });
             let all = lab.route_all(i, block);
-            assert!(all.contains(&format!("via {other}")), "next hop kept: {all}");
+            assert!(
+                all.contains(&format!("via {other}")),
+                "next hop kept: {all}"
+            );
             assert!(
                 all.contains(&format!("BGP.originator_id: {other}")),
                 "originator: {all}"

@@ -72,10 +72,7 @@ impl Core {
     /// The router's connected networks now (addresses on links that are
     /// up; loopback and link-local networks left out).
     pub(super) fn on_connected(&mut self, networks: Vec<Prefix>) {
-        let mut set: BTreeSet<Prefix> = networks
-            .into_iter()
-            .filter(worth_announcing)
-            .collect();
+        let mut set: BTreeSet<Prefix> = networks.into_iter().filter(worth_announcing).collect();
         if set.len() > MAX_CONNECTED {
             warn!(
                 networks = set.len(),
