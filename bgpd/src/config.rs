@@ -6,12 +6,14 @@
 //! ([`ConfigError`], [`Diagnostic`]). `docs/config.md` describes every
 //! option. These types are the contract other modules build on.
 
+mod add_path;
 mod diag;
 mod diff;
 mod origination;
 mod remote_as;
 mod validate;
 
+pub use add_path::AddPathSend;
 pub use origination::{StaticRoute, REDISTRIBUTE_NAMES};
 pub use remote_as::RemoteAs;
 
@@ -235,6 +237,10 @@ pub struct NeighborConfig {
     /// Offer ADD-PATH receive for the families.
     #[serde(default)]
     pub add_path_receive: bool,
+    /// Offer ADD-PATH send (RFC 7911): this many paths per prefix, or
+    /// `"all"` (the best and the rest of its multipath group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_path_send: Option<AddPathSend>,
     /// Offer the Extended Next Hop Encoding capability (RFC 8950) for IPv4
     /// unicast with IPv6 next hops; unset: on for an IPv6 `address` or
     /// `range` and for `interface`, off otherwise (see
@@ -254,6 +260,10 @@ pub struct NeighborConfig {
     /// in the RIB (FRR's `default-originate`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub default_originate: bool,
+    /// The kernel table the routes whose best path comes from this
+    /// neighbor are written to (default `[fib] table`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<u32>,
 }
 
 /// `bfd = true` or `bfd = { interval_ms = 300, multiplier = 3, strict =

@@ -76,3 +76,22 @@ fn a_route_key_of_the_wrong_type_is_named() {
     let e = err(&format!("{ROUTER}\n[[route]]\nprefx = \"10.0.0.0/8\"\n"));
     assert!(e.contains("unknown key `prefx`"), "{e}");
 }
+
+#[test]
+fn add_path_send_takes_a_number_of_paths_or_all() {
+    let n = "\n[[neighbor]]\nrange = \"172.18.0.0/16\"\nremote_as = 65100\n";
+    let parse = |rest: &str| config::parse(&format!("{ROUTER}{n}{rest}"), "rbgpd.toml").unwrap();
+    assert_eq!(
+        parse("add_path_send = \"all\"\n").neighbors[0].add_path_send,
+        Some(config::AddPathSend::All)
+    );
+    assert_eq!(
+        parse("add_path_send = 4\n").neighbors[0].add_path_send,
+        Some(config::AddPathSend::Paths(4))
+    );
+    let e = err(&format!("{ROUTER}{n}add_path_send = 1\n"));
+    assert!(
+        e.starts_with("rbgpd.toml:8:17: neighbor[0].add_path_send: add_path_send 1 is out of range, expected 2 to 64 or \"all\""),
+        "{e}"
+    );
+}

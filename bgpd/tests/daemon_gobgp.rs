@@ -533,9 +533,16 @@ fn originated_routes_a_default_and_connected_networks_reach_gobgp_nodes() {
     ]);
     ip(&["addr", "add", "10.77.1.1/24", "dev", "rbdc0"]);
     ip(&["link", "set", "rbdc0", "up"]);
-    wait_for("node B learns the connected 10.77.1.0/24", 15, || {
-        gobgp_route(&lab, api_b, "10.77.1.0/24", "ipv4").is_some()
+    ip(&["link", "set", "rbdc1", "up"]);
+    let learned = || gobgp_route(&lab, api_b, "10.77.1.0/24", "ipv4").is_some();
+    wait_for("node B learns the connected 10.77.1.0/24", 15, learned);
+    // The far end going down takes the carrier, and the network with it.
+    ip(&["link", "set", "rbdc1", "down"]);
+    wait_for("node B drops 10.77.1.0/24 without carrier", 15, || {
+        !learned()
     });
+    ip(&["link", "set", "rbdc1", "up"]);
+    wait_for("node B learns 10.77.1.0/24 again", 15, learned);
     ip(&["addr", "del", "10.77.1.1/24", "dev", "rbdc0"]);
     wait_for("node B drops 10.77.1.0/24", 15, || {
         gobgp_route(&lab, api_b, "10.77.1.0/24", "ipv4").is_none()

@@ -308,6 +308,7 @@ fn canned(req: &Request) -> Response {
                     installed: true,
                     matches_kernel: true,
                     note: None,
+                    table: 254,
                 },
                 FibEntry {
                     prefix: "10.241.0.0/24".into(),
@@ -315,6 +316,7 @@ fn canned(req: &Request) -> Response {
                     installed: true,
                     matches_kernel: false,
                     note: Some("kernel has via 172.18.0.9".into()),
+                    table: 254,
                 },
                 FibEntry {
                     prefix: "fd00:10:241::/64".into(),
@@ -322,6 +324,8 @@ fn canned(req: &Request) -> Response {
                     installed: false,
                     matches_kernel: false,
                     note: Some("Network is unreachable (os error 101)".into()),
+                    // A neighbor's own table: the text gets a table column.
+                    table: 100,
                 },
             ],
         },
@@ -535,6 +539,13 @@ fn show_routes_and_query() {
 fn show_fib_summary() {
     let d = FakeDaemon::start();
     golden("show_fib.txt", &ok(&d.ctl(&["show", "fib"])));
+    // One table only: no table column.
+    let t100 = ok(&d.ctl(&["show", "fib", "--table", "100"]));
+    assert_eq!(t100.lines().count(), 2, "{t100}");
+    assert!(
+        t100.contains("fd00:10:241::/64 ") && !t100.contains("table"),
+        "{t100}"
+    );
     golden("show_bfd.txt", &ok(&d.ctl(&["show", "bfd"])));
     golden("show_summary.txt", &ok(&d.ctl(&["show", "summary"])));
     golden(

@@ -130,6 +130,9 @@ fn peer(id: u32, asn: u32) -> PeerInfo {
         extended_next_hop: false,
         route_reflector_client: false,
         default_originate: false,
+        add_path_send: Vec::new(),
+        add_path_max: 0,
+        fib_table: 0,
     }
 }
 

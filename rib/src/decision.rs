@@ -26,7 +26,8 @@ pub struct Candidate {
     /// LOCAL_PREF (100 when absent).
     pub local_pref: u32,
     /// Originated by this router (`[[route]]`, redistributed): preferred
-    /// right after LOCAL_PREF, as FRR and BIRD (static over BGP) do.
+    /// over any learned path, as FRR (weight 32768) and BIRD (static
+    /// preference 200 over BGP's 100) prefer theirs.
     pub local: bool,
     /// AS_PATH length (AS_SET counts 1, confederation segments 0).
     pub path_len: u32,
@@ -57,10 +58,10 @@ pub enum Reason {
     Unreachable,
     /// Not a candidate: rejected by import policy or loop detection.
     Rejected,
-    /// 9.1.2.2 (LOCAL_PREF): higher wins.
-    LocalPref,
     /// A route this router originates wins over a learned one.
     Local,
+    /// 9.1.2.2 (LOCAL_PREF): higher wins.
+    LocalPref,
     /// 9.1.2.2 a): shorter AS_PATH wins.
     AsPathLen,
     /// 9.1.2.2 b): lower ORIGIN wins.
@@ -144,8 +145,8 @@ fn tiebreak_key(c: &Candidate) -> (Ipv4Addr, u32, IpAddr, u32, u32) {
 pub fn compare(a: &Candidate, b: &Candidate, always_compare_med: bool) -> (Ordering, Reason) {
     // RFC 4271 9.1.1: the degree of preference, here LOCAL_PREF: higher wins.
     let steps: [(Ordering, Reason); 11] = [
-        (b.local_pref.cmp(&a.local_pref), Reason::LocalPref),
         (b.local.cmp(&a.local), Reason::Local),
+        (b.local_pref.cmp(&a.local_pref), Reason::LocalPref),
         // 9.1.2.2 a) "Remove from consideration all routes that are not
         // tied for having the smallest number of AS numbers present in
         // their AS_PATH attributes."
@@ -251,8 +252,8 @@ pub fn select(cands: &[Candidate], cfg: &DecisionConfig) -> Selection {
         _ => {}
     }
     let mut set: Vec<usize> = (0..cands.len()).collect();
-    keep_best(&mut set, cands, true, |c| c.local_pref);
     keep_best(&mut set, cands, true, |c| c.local);
+    keep_best(&mut set, cands, true, |c| c.local_pref);
     keep_best(&mut set, cands, false, |c| c.path_len);
     keep_best(&mut set, cands, false, |c| c.origin);
     let acm = cfg.always_compare_med;
@@ -351,10 +352,11 @@ mod tests {
 
     #[test]
     fn step_local() {
-        // An originated route (empty path, so no neighbor AS) beats a
-        // learned one with a shorter path and a better origin.
+        // An originated route beats a learned one with a higher
+        // LOCAL_PREF, a shorter path and a better origin.
         let (mut a, mut b) = (cand(2), cand(1));
         a.local = true;
+        b.local_pref = 300;
         a.path_len = 3;
         a.origin = 2;
         b.path_len = 0;

@@ -43,7 +43,7 @@ pub enum ExportBatch {
     Withdraw {
         /// Family of every prefix.
         family: Family,
-        /// The prefixes (path id 0), sorted.
+        /// The prefixes, sorted (path id 0 but to an ADD-PATH peer).
         nlri: Vec<Nlri>,
     },
     /// Announce these prefixes with these attributes and next hop.
@@ -54,7 +54,7 @@ pub enum ExportBatch {
         /// IPv4 for IPv4 unicast (IPv6 to a peer with the extended next hop
         /// capability, RFC 8950), IPv6 (maybe IPv4-mapped) for IPv6.
         route: Arc<RouteAttrs>,
-        /// The prefixes (path id 0), sorted.
+        /// The prefixes, sorted (path id 0 but to an ADD-PATH peer).
         nlri: Vec<Nlri>,
     },
 }
@@ -148,6 +148,8 @@ pub(crate) struct ExportClass {
     next_hop_unchanged: bool,
     extended_next_hop: bool,
     route_reflector_client: bool,
+    /// The policy may match on the receiver's AS (`peer_as`).
+    peer_as: u32,
     local_v4: Option<Ipv4Addr>,
     local_v6: Option<Ipv6Addr>,
 }
@@ -160,7 +162,7 @@ pub(crate) type ExportMemo = HashMap<ExportClass, Option<(u32, Arc<RouteAttrs>)>
 impl Core {
     /// The outgoing attributes for `target` of the best path `best` of
     /// `key`, or `None` when it must not be sent.
-    fn export_route<K: Key>(
+    pub(crate) fn export_route<K: Key>(
         &self,
         target: &PeerState,
         target_slot: u16,
@@ -269,6 +271,7 @@ impl Core {
             next_hop_unchanged: target.info.next_hop_unchanged,
             extended_next_hop: target.info.extended_next_hop,
             route_reflector_client: target.info.route_reflector_client,
+            peer_as: target.info.remote_as,
             local_v4: target.info.local_v4,
             local_v6: target.info.local_v6,
         };
@@ -314,6 +317,10 @@ impl Core {
     ) {
         let s = usize::from(slot);
         if t.adj_out.get(s).is_none() {
+            return;
+        }
+        if let Some(limit) = self.add_path_limit(slot, K::FAMILY) {
+            self.export_paths(t, slot, ids, force, limit, out);
             return;
         }
         let memo = self

@@ -24,6 +24,7 @@
 
 #![warn(missing_docs)]
 
+mod add_path;
 mod apply;
 mod attrs;
 mod compact;

@@ -3,9 +3,10 @@
 //! written to the kernel.
 //!
 //! The pseudo-peer takes a slot like any peer, so originated routes go
-//! through the same decision process (where they win right after
-//! LOCAL_PREF, [`crate::Reason::Local`]), export log and export policy as
-//! learned ones. It is not in the peer index: no session can reach it.
+//! through the same decision process (where they win over any learned
+//! path, [`crate::Reason::Local`]), export log and export policy as
+//! learned ones. It is not in the peer index, and its id is refused to
+//! sessions.
 
 use crate::attrs::{RouteAttrs, DEFAULT_LOCAL_PREF};
 use crate::export::{self_next_hop, ExportBatch};
@@ -13,7 +14,7 @@ use crate::policy::PolicyRef;
 use crate::policy_eval::{Outcome, PolicyId, RouteCtx};
 use crate::rib::{Core, PeerInfo, PeerState, Rib, RibError};
 use crate::table::PathList;
-use bgp_proto::msg::attributes::{Origin, PathAttributes};
+use bgp_proto::msg::attributes::{AsPath, Origin, PathAttributes};
 use bgp_proto::types::{Family, Nlri, Prefix};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -69,7 +70,7 @@ pub fn self_next_hop_of(prefix: &Prefix) -> IpAddr {
 
 impl Rib {
     /// Originates `prefix` from `source` with `attrs` (ORIGIN, communities,
-    /// LOCAL_PREF, MED as given; AS_PATH should be empty) and `next_hop`
+    /// LOCAL_PREF, MED as given; the AS_PATH is emptied) and `next_hop`
     /// (`None`: ourselves on each session), after `policy` (reject:
     /// not originated, and withdrawn if it was). Replaces the source's
     /// earlier route for the prefix. Returns whether it is originated.
@@ -92,7 +93,7 @@ impl Rib {
             peer_as: self.core.local_as,
         };
         let local_as = self.core.local_as;
-        let attrs = match self.core.policies.evaluate(policy, ctx, &attrs, local_as) {
+        let mut attrs = match self.core.policies.evaluate(policy, ctx, &attrs, local_as) {
             Outcome::Accept => attrs,
             Outcome::Modified(m) => m,
             Outcome::Reject => {
@@ -100,6 +101,9 @@ impl Rib {
                 return Ok(false);
             }
         };
+        // Ours start with an empty path (a policy's `prepend` would put our
+        // own AS in it, and iBGP peers would drop the route as a loop).
+        attrs.as_path = AsPath::default();
         let id = self.core.attrs.intern(&RouteAttrs { attrs, next_hop });
         let n = Nlri {
             prefix,
@@ -170,6 +174,9 @@ impl Rib {
             extended_next_hop: false,
             route_reflector_client: false,
             default_originate: false,
+            add_path_send: Vec::new(),
+            add_path_max: 0,
+            fib_table: 0,
         };
         if let Some(p) = self.core.peers.get_mut(usize::from(slot)) {
             *p = Some(PeerState {

@@ -16,6 +16,9 @@ impl Rib {
     /// them again or [`Rib::end_of_rib`] / [`Rib::sweep_stale`].
     /// Call [`Rib::full_export`] next for the initial table.
     pub fn add_peer(&mut self, info: PeerInfo) -> Result<(), RibError> {
+        if info.id == crate::LOCAL_PEER {
+            return Err(RibError::ReservedPeerId(info.id));
+        }
         self.core.forget_exports();
         let import = self.core.policies.resolve(&info.import)?;
         let export = self.core.policies.resolve(&info.export)?;
@@ -39,6 +42,10 @@ impl Rib {
         };
         let counts = self.core.peer(slot).map(|p| p.counts).unwrap_or_default();
         let families = info.families.clone();
+        if adds_paths(&info) {
+            self.core.add_path_peers += 1;
+        }
+        self.core.tables_used |= info.fib_table != 0;
         self.core.peer_index.insert(info.id, slot);
         if let Some(p) = self.core.peers.get_mut(usize::from(slot)) {
             *p = Some(PeerState {
@@ -71,8 +78,13 @@ impl Rib {
     pub fn peer_down(&mut self, peer: u32, graceful: bool) -> Result<(), RibError> {
         self.core.forget_exports();
         let slot = self.core.slot_of(peer)?;
+        let mut was_adding = false;
         if let Some(p) = self.core.peer_mut(slot) {
+            was_adding = p.up && adds_paths(&p.info);
             p.up = false;
+        }
+        if was_adding {
+            self.core.add_path_peers -= 1;
         }
         self.drop_adj_out(slot);
         let mine = move |_: &Core, e: &PathEntry| e.peer == slot;
@@ -142,6 +154,7 @@ impl Rib {
     fn drop_adj_out(&mut self, slot: u16) {
         fn drop_fam<K: Key>(core: &mut Core, t: &mut FamilyTable<K>, slot: u16) {
             let s = usize::from(slot);
+            core.drop_adj_paths(t, slot);
             for id in t.adj_clear(s) {
                 core.attrs.release(id);
             }
@@ -252,4 +265,9 @@ impl Rib {
         requeue(&mut self.v4);
         requeue(&mut self.v6);
     }
+}
+
+/// Whether the peer is sent more than its best paths (ADD-PATH send).
+fn adds_paths(info: &PeerInfo) -> bool {
+    info.add_path_max > 0 && !info.add_path_send.is_empty()
 }

@@ -36,6 +36,9 @@ pub enum RibError {
     /// More than 65535 peers.
     #[error("too many peers (at most 65535)")]
     TooManyPeers,
+    /// The id of the pseudo-peer of originated routes ([`crate::LOCAL_PEER`]).
+    #[error("peer id {0} is reserved for originated routes")]
+    ReservedPeerId(u32),
 }
 
 /// The RIB's configuration (from `[router]` and the policy sections).
@@ -99,6 +102,14 @@ pub struct PeerInfo {
     /// not the RIB has one (FRR's `default-originate`); a default route
     /// in the RIB is then not sent to it.
     pub default_originate: bool,
+    /// Families for which ADD-PATH send (RFC 7911) was negotiated.
+    pub add_path_send: Vec<Family>,
+    /// Paths per prefix sent in those families (the best, then the other
+    /// multipath members); 0 sends the best path only, as without ADD-PATH.
+    pub add_path_max: usize,
+    /// The kernel table its routes go to when one of them is best (0: the
+    /// FIB's own); see [`FibChange::table`].
+    pub fib_table: u32,
 }
 
 /// Per-peer, per-family route counters.
@@ -124,12 +135,25 @@ pub struct FibChange {
     pub prefix: Prefix,
     /// Next hops; an IPv4 next hop for an IPv6 prefix means "via inet".
     pub next_hops: Vec<IpAddr>,
+    /// The kernel table: that of the peer whose path is best (0: the
+    /// FIB's own). A prefix whose best path moves to another table is
+    /// deleted from the old one first.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub table: u32,
+}
+
+fn is_zero(t: &u32) -> bool {
+    *t == 0
 }
 
 impl FibChange {
     /// Install or change `prefix` with these next hops.
     pub fn announce(prefix: Prefix, next_hops: Vec<IpAddr>) -> Self {
-        FibChange { prefix, next_hops }
+        FibChange {
+            prefix,
+            next_hops,
+            table: 0,
+        }
     }
 
     /// Remove `prefix`.
@@ -137,6 +161,7 @@ impl FibChange {
         FibChange {
             prefix,
             next_hops: Vec::new(),
+            table: 0,
         }
     }
 }
@@ -161,6 +186,13 @@ pub(crate) struct Core {
     pub cluster_id: Ipv4Addr,
     /// The slot of the pseudo-peer that holds originated routes (`local.rs`).
     pub local_slot: Option<u16>,
+    /// Peers up with ADD-PATH send: while there are any, a change of a
+    /// multipath group is logged for export even when the best path stays.
+    pub add_path_peers: usize,
+    /// A peer whose routes go to a kernel table of its own was added: from
+    /// then on the FIB changes say which table (sticky: such a peer's stale
+    /// paths outlive its session).
+    pub tables_used: bool,
     pub decision: DecisionConfig,
     pub policies: CompiledPolicies,
     pub attrs: AttrTable,
@@ -214,8 +246,13 @@ const PLACEHOLDER: Candidate = Candidate {
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Snapshot {
     best: Option<(u16, u32)>,
+    /// The multipath group (source slot, path id, attribute id), only while
+    /// ADD-PATH peers take it.
+    group: SmallVec<[(u16, u32, u32); 2]>,
     // Inline: one snapshot is taken before and after every change.
     next_hops: SmallVec<[IpAddr; 2]>,
+    /// The kernel table of the best path's peer (0: the FIB's own).
+    table: u32,
 }
 
 impl Core {
@@ -329,6 +366,12 @@ impl Core {
         for e in list.as_slice() {
             if e.has(BEST) {
                 s.best = Some((e.peer, e.attr));
+                if self.tables_used && self.fib_output {
+                    s.table = self.peer(e.peer).map_or(0, |p| p.info.fib_table);
+                }
+            }
+            if self.add_path_peers > 0 && e.has(MULTIPATH) {
+                s.group.push((e.peer, e.path_id, e.attr));
             }
             // Next hops matter only to a FIB (and reading them is a cache
             // miss per prefix). Originated routes are never installed.
@@ -351,13 +394,26 @@ impl Core {
         before: Snapshot,
         after: Snapshot,
     ) {
-        if before.best != after.best {
+        if before.best != after.best || before.group != after.group {
             t.log_change(id);
         }
-        if self.fib_output && before.next_hops != after.next_hops {
+        if !self.fib_output {
+            return;
+        }
+        let moved = before.table != after.table;
+        // Out of the old table when the route goes or moves.
+        if !before.next_hops.is_empty() && (after.next_hops.is_empty() || moved) {
+            self.fib.push(FibChange {
+                prefix: key.into(),
+                next_hops: Vec::new(),
+                table: before.table,
+            });
+        }
+        if !after.next_hops.is_empty() && (moved || before.next_hops != after.next_hops) {
             self.fib.push(FibChange {
                 prefix: key.into(),
                 next_hops: after.next_hops.into_vec(),
+                table: after.table,
             });
         }
     }
@@ -550,6 +606,8 @@ impl Rib {
                 router_id: cfg.router_id,
                 cluster_id: cfg.cluster_id.unwrap_or(cfg.router_id),
                 local_slot: None,
+                add_path_peers: 0,
+                tables_used: false,
                 decision: DecisionConfig {
                     always_compare_med: cfg.always_compare_med,
                     multipath_relax: cfg.multipath_relax,
@@ -618,6 +676,11 @@ impl Rib {
         if ebgp {
             // RFC 4271 5.1.5: LOCAL_PREF from an external peer is ignored.
             attrs.local_pref = None;
+            // RFC 7606 7.9, 7.10: ORIGINATOR_ID and CLUSTER_LIST from an
+            // external neighbor are discarded (else a peer in another AS
+            // could make its routes loops or win the tie-break).
+            attrs.originator_id = None;
+            attrs.cluster_list.clear();
         }
         // RFC 4271 9.1.2: "If the AS_PATH attribute of a BGP route contains
         // an AS loop, the BGP route should be excluded from the Phase 2

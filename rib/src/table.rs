@@ -321,6 +321,9 @@ pub(crate) struct FamilyTable<K: Key> {
     live: usize,
     /// Adj-RIB-Out per peer slot.
     pub adj_out: Vec<AdjOut>,
+    /// Per peer slot with ADD-PATH send: every path sent per route id
+    /// (`add_path.rs`); empty for the others.
+    adj_paths: Vec<crate::add_path::AdjPaths>,
     /// Route ids whose best path changed, in order; peers read it from
     /// their cursor in `cursors`.
     pub log: Vec<u32>,
@@ -344,6 +347,7 @@ impl<K: Key> Default for FamilyTable<K> {
             free: Vec::new(),
             live: 0,
             adj_out: Vec::new(),
+            adj_paths: Vec::new(),
             log: Vec::new(),
             cursors: Vec::new(),
             exporting: 0,
@@ -567,6 +571,14 @@ impl<K: Key> FamilyTable<K> {
         (0u32..)
             .zip(cells.into_iter().flatten())
             .filter_map(|(id, v)| Some((id, v.checked_sub(1)?)))
+    }
+
+    /// The paths an ADD-PATH peer was sent, per route id.
+    pub fn adj_paths_mut(&mut self, peer: usize) -> &mut crate::add_path::AdjPaths {
+        if self.adj_paths.len() <= peer {
+            self.adj_paths.resize_with(peer + 1, Default::default);
+        }
+        &mut self.adj_paths[peer]
     }
 
     /// Records that the exported route of `id` may have changed.

@@ -229,3 +229,33 @@ fn default_originate_sends_ours_and_keeps_the_ribs_default_from_the_peer() {
     let again = rib.full_export_family(3, Family::IPV4_UNICAST).unwrap();
     only_route(&again, "0.0.0.0/0");
 }
+
+#[test]
+fn an_originated_route_wins_over_a_higher_local_pref() {
+    let mut rib = rib();
+    rib.add_peer(peer(3, LOCAL_AS)).unwrap();
+    rib.add_peer(peer(2, 65100)).unwrap();
+    let mut high = igp();
+    high.local_pref = Some(500);
+    rib.update(3, [n("10.0.0.0/8")], ip("172.18.0.3"), high)
+        .unwrap();
+    rib.originate(
+        LocalSource::Static,
+        p("10.0.0.0/8"),
+        None,
+        igp(),
+        &PolicyRef::All,
+    )
+    .unwrap();
+    let view = rib.route(p("10.0.0.0/8")).unwrap();
+    assert_eq!(view.paths[0].peer, LOCAL_PEER);
+    assert_eq!(view.paths[1].reason, Some(rib::Reason::Local));
+    let to2 = only_route(&rib.drain_exports(2).unwrap(), "10.0.0.0/8");
+    assert_eq!(to2.next_hop, ip("172.18.0.5"), "ours, not the learned one");
+    // Nor can a session use the pseudo-peer's id.
+    let impostor = PeerInfo {
+        id: LOCAL_PEER,
+        ..peer(9, 65300)
+    };
+    assert!(rib.add_peer(impostor).is_err());
+}

@@ -438,3 +438,33 @@ fn peer_as_matches_the_session_the_policy_runs_on() {
         Outcome::Reject
     );
 }
+
+#[test]
+fn peers_sharing_an_export_class_but_not_an_as_get_their_own_export() {
+    let only_65101 = policy(
+        vec![term(
+            Match {
+                peer_as: Some(vec![65101]),
+                ..Match::default()
+            },
+            accept(),
+        )],
+        Verdict::Reject,
+    );
+    let mut rib = rib_with(vec![only_65101], vec![]);
+    rib.add_peer(peer(2, 65100)).unwrap();
+    // Same policy and local address: one export class but for their AS.
+    for (id, asn) in [(3, 65101), (4, 65102)] {
+        rib.add_peer(rib::PeerInfo {
+            export: PolicyRef::Named("p".into()),
+            ..peer(id, asn)
+        })
+        .unwrap();
+    }
+    announce(&mut rib, 2, "10.1.0.0/16", &[65100]);
+    // Drained in either order, 65101 gets it and 65102 does not.
+    let to4 = rib.drain_exports(4).unwrap();
+    let to3 = rib.drain_exports(3).unwrap();
+    assert_eq!(to3.len(), 1, "{to3:?}");
+    assert!(to4.is_empty(), "{to4:?}");
+}

@@ -117,3 +117,39 @@ fn without_clients_ibgp_routes_stay_with_ibgp_and_ecmp_spans_ibgp_paths() {
     let last = rib.drain_fib_changes().pop().unwrap();
     assert_eq!(last.next_hops, vec![ip("172.18.0.2"), ip("172.18.0.3")]);
 }
+
+#[test]
+fn originator_and_cluster_list_from_an_external_peer_are_discarded() {
+    let mut rib = reflector();
+    let mut forged = attrs(&[65100]);
+    forged.originator_id = Some(Ipv4Addr::new(172, 18, 0, 5)); // our router id
+    forged.cluster_list = vec![Ipv4Addr::new(10, 255, 0, 1)]; // our cluster id
+    rib.update(6, [n("10.66.0.0/16")], ip("172.18.0.6"), forged)
+        .unwrap();
+    let view = rib.route(p("10.66.0.0/16")).expect("not a loop: discarded");
+    assert_eq!(view.paths[0].route.attrs.originator_id, None);
+    assert!(view.paths[0].route.attrs.cluster_list.is_empty());
+    // Passed on to iBGP without them (not reflected: learned over eBGP).
+    let r = announce_route(&rib.drain_exports(4).unwrap()).unwrap();
+    assert_eq!(r.attrs.originator_id, None);
+    assert!(r.attrs.cluster_list.is_empty());
+}
+
+#[test]
+fn our_own_routes_go_to_clients_without_reflection_attributes() {
+    let mut rib = reflector();
+    rib.originate(
+        rib::LocalSource::Static,
+        p("10.0.0.0/8"),
+        None,
+        attrs(&[]),
+        &rib::policy::PolicyRef::All,
+    )
+    .unwrap();
+    for id in [2, 4] {
+        let r = announce_route(&rib.drain_exports(id).unwrap()).unwrap();
+        assert_eq!(r.attrs.originator_id, None);
+        assert!(r.attrs.cluster_list.is_empty());
+        assert_eq!(r.next_hop, ip("172.18.0.5"));
+    }
+}

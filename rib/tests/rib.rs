@@ -26,6 +26,7 @@ fn lab_lb_ip_from_three_nodes_is_one_ecmp_group() {
         &FibChange {
             prefix: p("10.11.192.248/32"),
             next_hops: vec![ip("172.18.0.2"), ip("172.18.0.3"), ip("172.18.0.4")],
+            table: 0,
         }
     );
     let r = rib.route(p("10.11.192.248/32")).unwrap();
@@ -72,7 +73,8 @@ fn better_path_takes_over_and_withdraw_falls_back() {
         rib.drain_fib_changes(),
         vec![FibChange {
             prefix: p("10.0.0.0/8"),
-            next_hops: vec![]
+            next_hops: vec![],
+            table: 0,
         }]
     );
     assert!(rib.route(p("10.0.0.0/8")).is_none());
@@ -299,11 +301,13 @@ fn peer_down_without_gr_removes_paths() {
         vec![
             FibChange {
                 prefix: p("10.11.192.248/32"),
-                next_hops: vec![ip("172.18.0.3")]
+                next_hops: vec![ip("172.18.0.3")],
+                table: 0,
             },
             FibChange {
                 prefix: p("10.241.0.0/24"),
-                next_hops: vec![]
+                next_hops: vec![],
+                table: 0,
             },
         ]
     );
@@ -337,7 +341,8 @@ fn graceful_restart_keeps_stale_paths_until_end_of_rib() {
         rib.drain_fib_changes(),
         vec![FibChange {
             prefix: p("10.11.192.248/32"),
-            next_hops: vec![]
+            next_hops: vec![],
+            table: 0,
         }]
     );
     assert!(rib.route(p("10.241.0.0/24")).is_some());

@@ -83,7 +83,12 @@ enum Show {
         best: bool,
     },
     /// Routes rbgpd installs in the kernel.
-    Fib,
+    Fib {
+        /// Only the routes of this kernel table (`[fib] table`, or a
+        /// neighbor's `table`).
+        #[arg(long)]
+        table: Option<u32>,
+    },
     /// BFD sessions: state, discriminators, intervals, counters.
     Bfd,
     /// Router summary.
@@ -182,7 +187,7 @@ fn request(cmd: Command) -> anyhow::Result<Request> {
             }
             Request::ShowRoutes(q)
         }
-        Command::Show(Show::Fib) => Request::ShowFib,
+        Command::Show(Show::Fib { .. }) => Request::ShowFib,
         Command::Show(Show::Bfd) => Request::ShowBfd,
         Command::Show(Show::Summary) => Request::ShowSummary,
         Command::Reload => Request::Reload,
@@ -251,6 +256,10 @@ fn expected(req: &Request, r: &Response) -> bool {
 }
 
 fn run(cli: Cli) -> anyhow::Result<bool> {
+    let fib_table = match &cli.command {
+        Command::Show(Show::Fib { table }) => *table,
+        _ => None,
+    };
     let req = request(cli.command)?;
     let mut client = Client::connect(&cli.socket)?;
     if req == Request::Watch {
@@ -263,7 +272,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         return Ok(true);
     }
-    let r = client.request(&req)?;
+    let mut r = client.request(&req)?;
+    if let (Response::Fib { routes }, Some(t)) = (&mut r, fib_table) {
+        routes.retain(|f| f.table == t);
+    }
     if !expected(&req, &r) {
         bail!(
             "unexpected answer from rbgpd: {}",

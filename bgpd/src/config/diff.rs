@@ -120,6 +120,10 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
         ),
         (o.restart_time != n.restart_time, "router.restart_time"),
         (o.cluster_id != n.cluster_id, "router.cluster_id"),
+        (
+            new_tables(old, new),
+            "a neighbor's table not written before (a FIB task per table)",
+        ),
         (old.control != new.control, "control.socket"),
     ] {
         if changed {
@@ -127,6 +131,16 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
         }
     }
     d
+}
+
+/// Whether `new` names a kernel table `old` did not write: its FIB task
+/// starts only with the daemon.
+fn new_tables(old: &Config, new: &Config) -> bool {
+    let running = |t: u32| t == old.fib.table || old.neighbors.iter().any(|n| n.table == Some(t));
+    new.neighbors
+        .iter()
+        .filter_map(|n| n.table)
+        .any(|t| t != new.fib.table && !running(t))
 }
 
 #[cfg(test)]

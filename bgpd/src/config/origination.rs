@@ -61,6 +61,15 @@ pub(super) fn check_origination(c: &mut Checker<'_, '_>, cfg: &Config, policies:
     }
     check_routes(c, cfg);
     for (i, n) in cfg.neighbors.iter().enumerate() {
+        if let Some(t) = n.table.filter(|t| matches!(t, 0 | 253 | 255)) {
+            c.err(
+                &KeyPath::default().key("neighbor").index(i).key("table"),
+                format!(
+                    "table {t} is reserved (0 unspecified, 253 default, 255 local), expected \
+                     1 to 252, 254 (main) or 256 and up"
+                ),
+            );
+        }
         if n.route_reflector_client && n.remote_as.is_external(cfg.router.asn) {
             c.err(
                 &KeyPath::default()
@@ -111,12 +120,28 @@ fn check_routes(c: &mut Checker<'_, '_>, cfg: &Config) {
                     if net.is_ipv4() { 4 } else { 6 }
                 ),
             ),
-            (Some(nh), false) if nh.is_unspecified() || nh.is_multicast() => c.err(
+            (Some(nh), false) if !usable_next_hop(nh) => c.err(
                 &p.key("next_hop"),
-                format!("next hop {nh} is not a unicast address; leave it out to announce us"),
+                format!(
+                    "next hop {nh} cannot be announced (unspecified, loopback, broadcast, \
+                     multicast or link-local), expected a unicast address on a network the \
+                     peers share; leave it out to announce us"
+                ),
             ),
             _ => {}
         }
         check_communities(c, &p.key("communities"), Some(&r.communities));
     }
+}
+
+/// An address peers can forward to: not unspecified, loopback, broadcast,
+/// multicast or link-local (which names no link off the router).
+fn usable_next_hop(nh: IpAddr) -> bool {
+    !nh.is_unspecified()
+        && !nh.is_loopback()
+        && !nh.is_multicast()
+        && match nh {
+            IpAddr::V4(a) => !a.is_broadcast() && !a.is_link_local(),
+            IpAddr::V6(a) => !a.is_unicast_link_local(),
+        }
 }

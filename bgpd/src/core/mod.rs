@@ -168,6 +168,8 @@ pub struct Core {
     /// The router's connected networks, as last reported (redistributed
     /// when the config says so).
     connected: BTreeSet<bgp_proto::Prefix>,
+    /// What each source originates now (accepted by its policy).
+    originated: BTreeMap<rib::LocalSource, BTreeSet<bgp_proto::Prefix>>,
 }
 
 impl std::fmt::Debug for Core {
@@ -234,6 +236,7 @@ impl Core {
             out: VecDeque::new(),
             encoded: export::RoundEncoder::default(),
             connected: BTreeSet::new(),
+            originated: BTreeMap::new(),
         };
         core.originate_all();
         Ok(core)

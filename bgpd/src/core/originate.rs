@@ -57,14 +57,20 @@ impl Core {
         policy: &PolicyRef,
     ) {
         let wanted: BTreeSet<Prefix> = routes.iter().map(|r| r.0).collect();
-        for p in self.rib.originated(source) {
-            if !wanted.contains(&p) {
-                self.rib.withdraw_originated(source, p);
-            }
+        let held = self.originated.entry(source).or_default();
+        for p in held.iter().filter(|p| !wanted.contains(p)) {
+            self.rib.withdraw_originated(source, *p);
         }
+        held.clear();
         for (prefix, next_hop, attrs) in routes {
-            if let Err(e) = self.rib.originate(source, prefix, next_hop, attrs, policy) {
-                warn!(%prefix, source = source.as_str(), error = %e, "route not originated");
+            match self.rib.originate(source, prefix, next_hop, attrs, policy) {
+                Ok(true) => {
+                    held.insert(prefix);
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    warn!(%prefix, source = source.as_str(), error = %e, "route not originated");
+                }
             }
         }
     }
@@ -84,11 +90,15 @@ impl Core {
         if set == self.connected {
             return;
         }
-        if self.config.router.redistributes_connected() {
-            info!(networks = set.len(), "connected networks changed");
-        }
         self.connected = set;
-        self.originate_all();
+        // Kept for a reload that turns redistribution on.
+        if self.config.router.redistributes_connected() {
+            info!(
+                networks = self.connected.len(),
+                "connected networks changed"
+            );
+            self.originate_all();
+        }
     }
 }
 

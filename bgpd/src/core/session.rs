@@ -136,6 +136,16 @@ impl Core {
                 .ipv6_next_hop_for(Family::IPV4_UNICAST),
             route_reflector_client: info.config.route_reflector_client,
             default_originate: info.config.default_originate,
+            add_path_send: info.negotiated.context.add_path_send.clone(),
+            add_path_max: info
+                .config
+                .add_path_send
+                .map_or(0, crate::config::AddPathSend::max_paths),
+            fib_table: info
+                .config
+                .table
+                .filter(|t| *t != self.config.fib.table)
+                .unwrap_or(0),
         };
         if let Err(e) = self.rib.add_peer(pi) {
             error!(peer = %info.addr, error = %e, "RIB refused the peer; resetting the session");

@@ -361,11 +361,18 @@ pub fn fib_table(routes: &[FibEntry]) -> String {
     if routes.is_empty() {
         return "No FIB routes.\n".into();
     }
+    // The table column only when there is more than one table.
+    let first = routes.first().map(|f| f.table);
+    let tables = routes.iter().any(|f| Some(f.table) != first);
     let rows: Vec<Vec<String>> = routes
         .iter()
         .map(|f| {
             vec![
-                f.prefix.clone(),
+                if tables {
+                    format!("{} table {}", f.prefix, f.table)
+                } else {
+                    f.prefix.clone()
+                },
                 f.next_hops.join(","),
                 if f.installed { "yes" } else { "no" }.to_string(),
                 match (f.installed, f.matches_kernel) {

@@ -473,6 +473,9 @@ pub struct FibEntry {
     /// Error or remark, e.g. the netlink error.
     #[serde(default)]
     pub note: Option<String>,
+    /// The kernel table.
+    #[serde(default)]
+    pub table: u32,
 }
 
 /// `show summary`.

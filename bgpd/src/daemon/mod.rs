@@ -19,7 +19,7 @@ use crate::core::record::Recorder;
 use crate::core::{self, CallId, Core, FibCommand, FibQuery, FibReport, FibView, Input, Output};
 use crate::ctl::proto::{Event, Request, Response};
 use crate::ctl::server::CtlCall;
-use crate::fib::{self, FibHandle};
+use crate::fib::{self, FibTables};
 use crate::metrics::Metrics;
 use crate::peer::{PeerEvent, PeerManager};
 use std::collections::HashMap;
@@ -69,7 +69,7 @@ struct Driver {
     core: Core,
     config_path: PathBuf,
     peers: PeerManager,
-    fib: Option<FibHandle>,
+    fib: Option<FibTables>,
     metrics: Option<Metrics>,
     events: broadcast::Sender<Event>,
     recorder: Option<Recorder>,
@@ -94,7 +94,7 @@ pub async fn run(config: Config, config_path: PathBuf, opts: Options) -> Result<
         None => None,
     };
     let fib = if config.fib.enabled {
-        Some(fib::spawn_netlink(&config.fib)?.0)
+        Some(FibTables::spawn(&config)?)
     } else {
         None
     };

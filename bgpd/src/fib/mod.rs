@@ -58,6 +58,7 @@ mod rtnl;
 mod stand_in;
 mod status;
 mod table;
+mod tables;
 mod task;
 
 use std::fmt;
@@ -79,6 +80,7 @@ pub use rib::FibChange;
 pub use rtnl::connected_networks;
 pub use stand_in::{Mac, Neighbour, Solicit, StandIn};
 pub use status::{FibRouteState, FibStatus, FibStatusEntry, FibSummary};
+pub use tables::FibTables;
 pub use task::{spawn, spawn_netlink, FibHandle, DEFAULT_SCAN_INTERVAL};
 
 /// Protocol number our routes carry in the kernel (`RTPROT_BGP`).

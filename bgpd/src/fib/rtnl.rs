@@ -57,18 +57,22 @@ impl Rtnl {
 
     /// The connected networks: the addresses on links that are up.
     pub(super) async fn connected(&self) -> Result<Vec<Connected>, FibError> {
-        connected_networks(&self.handle).await
+        connected_networks(&self.handle, false).await
     }
 }
 
 /// The connected networks read over `handle`: the addresses on links that
-/// are up.
-pub async fn connected_networks(handle: &rtnetlink::Handle) -> Result<Vec<Connected>, FibError> {
+/// are up (and, with `carrier`, that have a carrier: a network whose cable
+/// is out is not worth announcing).
+pub async fn connected_networks(
+    handle: &rtnetlink::Handle,
+    carrier: bool,
+) -> Result<Vec<Connected>, FibError> {
     let mut up = HashSet::new();
     let mut links = handle.link().get().execute();
     while let Some(link) = links.try_next().await.map_err(failed("link dump"))? {
         let (index, is_up) = link_up(&link);
-        if is_up {
+        if is_up && (!carrier || link.header.flags.contains(LinkFlags::LowerUp)) {
             up.insert(index);
         }
     }

@@ -60,6 +60,10 @@ pub struct FibStatusEntry {
     /// gateway of an IPv6 route.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub found: Vec<String>,
+    /// The kernel table, when it is not `[fib] table` (a neighbor's
+    /// `table`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<u32>,
 }
 
 /// The FIB's state, for `rbgpctl show fib`.
@@ -226,6 +230,7 @@ impl Table {
                 error,
                 in_sync,
                 found,
+                table: None,
             });
         }
         st

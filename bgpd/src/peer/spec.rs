@@ -162,12 +162,15 @@ impl NeighborSpec {
             }
         };
         caps.push(Capability::GracefulRestart(gr));
-        if self.config.add_path_receive {
+        let add_path = match (self.config.add_path_receive, self.config.add_path_send) {
+            (true, Some(_)) => Some(AddPathMode::Both),
+            (true, None) => Some(AddPathMode::Receive),
+            (false, Some(_)) => Some(AddPathMode::Send),
+            (false, None) => None,
+        };
+        if let Some(mode) = add_path {
             caps.push(Capability::AddPath(
-                families
-                    .iter()
-                    .map(|f| (*f, AddPathMode::Receive))
-                    .collect(),
+                families.iter().map(|f| (*f, mode)).collect(),
             ));
         }
         if self.config.extended_next_hop() && families.contains(&Family::IPV4_UNICAST) {

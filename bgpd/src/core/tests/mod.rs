@@ -474,6 +474,7 @@ pub(super) fn fib(prefix: &str, next_hops: &[&str]) -> FibChange {
     FibChange {
         prefix: pfx(prefix),
         next_hops: next_hops.iter().map(|s| ip(s)).collect(),
+        table: 0,
     }
 }
 

@@ -1,0 +1,139 @@
+//! A kernel table per cluster (VRF-lite): the nodes of cluster 1 (AS 65100)
+//! are a range with `table = 100`, those of cluster 2 (AS 65200) use the
+//! FIB's own table. Each node (BIRD) announces the network on its `lo`.
+//!
+//! - `ip route show table 100` holds cluster 1's network only, the main
+//!   table cluster 2's only; `rbgpctl show fib --table 100` agrees;
+//! - a client whose interface is bound to table 100 (an `ip rule`, with an
+//!   unreachable default in the table: this kernel has no VRF devices)
+//!   connects over TCP to cluster 1's node and not to cluster 2's.
+//!
+//! Skipped (with a message) where BIRD or namespaces are missing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod dual_util;
+mod interop_util;
+
+use dual_util::{tcp_connects, DualLab, Role};
+use interop_util::{wait_for, Rbgpctl};
+
+const ROUTER: &str = "10.94.0.1";
+/// Namespace, bridge port, node address, AS, network on its `lo`.
+const NODES: [(Role, &str, &str, u32, &str); 2] = [
+    (Role::Node1, "n1", "10.94.0.2", 65100, "10.241.1.1/24"),
+    (Role::Node2, "n2", "10.94.0.18", 65200, "10.242.1.1/24"),
+];
+
+fn node_config(addr: &str, asn: u32) -> String {
+    format!(
+        r#"log stderr all;
+router id {addr};
+protocol device {{ }}
+protocol direct {{ ipv4; interface "lo"; }}
+protocol bgp rbgpd {{
+    local {addr} as {asn};
+    neighbor {ROUTER} as 65000;
+    connect delay time 1;
+    connect retry time 1;
+    error wait time 1, 2;
+    ipv4 {{ import none; export where source = RTS_DEVICE; next hop self; }};
+}}
+"#
+    )
+}
+
+/// Whether the client connects over TCP to node `i`'s `lo` address.
+fn client_reaches(lab: &DualLab, i: usize) -> bool {
+    let (role, _, _, _, net) = NODES[i];
+    let host = net.split('/').next().unwrap();
+    tcp_connects(lab.ns(Role::Frr), "10.95.0.2", lab.ns(role), host)
+}
+
+#[test]
+fn two_clusters_in_two_kernel_tables() {
+    let roles = [Role::Rt, Role::Node1, Role::Node2, Role::Frr];
+    let Some(mut lab) = DualLab::new("tables", &["bird"], &roles, |lab| {
+        let rt = lab.ns(Role::Rt);
+        rt.bridge("br0")?;
+        rt.add_addr("br0", &format!("{ROUTER}/24"))?;
+        rt.link_up("br0")?;
+        for (role, port, addr, _, net) in NODES {
+            let ns = lab.ns(role);
+            testbed::netns::veth(rt, port, ns, "eth0")?;
+            rt.enslave(port, "br0")?;
+            rt.link_up(port)?;
+            ns.add_addr("eth0", &format!("{addr}/24"))?;
+            ns.link_up("eth0")?;
+            ns.link_up("lo")?;
+            ns.add_addr("lo", net)?;
+            ns.ip(&["route", "add", "default", "via", ROUTER])?;
+        }
+        // The client (in the Frr namespace) on a link of its own, bound
+        // to table 100 by a rule, as a VRF's interface would be.
+        let client = lab.ns(Role::Frr);
+        testbed::netns::veth(rt, "cl", client, "eth0")?;
+        rt.add_addr("cl", "10.95.0.1/24")?;
+        rt.link_up("cl")?;
+        client.add_addr("eth0", "10.95.0.2/24")?;
+        client.link_up("eth0")?;
+        client.ip(&["route", "add", "default", "via", "10.95.0.1"])?;
+        rt.ip(&[
+            "rule", "add", "iif", "cl", "lookup", "100", "priority", "100",
+        ])?;
+        rt.ip(&[
+            "route",
+            "add",
+            "unreachable",
+            "default",
+            "table",
+            "100",
+            "metric",
+            "4278198272",
+        ])?;
+        Ok(())
+    }) else {
+        return;
+    };
+    lab.start_rbgpd_with(
+        "\n[[neighbor]]\nrange = \"10.94.0.0/28\"\nremote_as = 65100\ntable = 100\n\
+         \n[[neighbor]]\nrange = \"10.94.0.16/28\"\nremote_as = 65200\n",
+    );
+    for (role, _, addr, asn, _) in NODES {
+        lab.start_bird(role, &node_config(addr, asn));
+    }
+    let table = |t: &str| {
+        lab.ns(Role::Rt)
+            .ip(&["-4", "route", "show", "table", t, "proto", "bgp"])
+            .unwrap_or_default()
+    };
+    wait_for("both clusters' networks in their tables", 30, || {
+        table("100").contains("10.241.1.0/24") && table("main").contains("10.242.1.0/24")
+    });
+    assert!(!table("100").contains("10.242.1.0/24"), "{}", table("100"));
+    assert!(
+        !table("main").contains("10.241.1.0/24"),
+        "{}",
+        table("main")
+    );
+    let fib = lab.ctl(&["show", "fib"])["routes"].clone();
+    let of = |prefix: &str| {
+        fib.as_array()
+            .and_then(|rs| rs.iter().find(|r| r["prefix"] == prefix))
+            .map(|r| r["table"].clone())
+    };
+    assert_eq!(of("10.241.1.0/24"), Some(100.into()), "{fib}");
+    assert_eq!(of("10.242.1.0/24"), Some(254.into()), "{fib}");
+    // Bound to table 100: cluster 1 answers, cluster 2 is unreachable.
+    wait_for("the client reaches cluster 1", 10, || {
+        client_reaches(&lab, 0)
+    });
+    assert!(!client_reaches(&lab, 1), "cluster 2 reached from table 100");
+    // The router itself (main table) reaches cluster 2.
+    assert!(tcp_connects(
+        lab.ns(Role::Rt),
+        ROUTER,
+        lab.ns(Role::Node2),
+        "10.242.1.1"
+    ));
+}
