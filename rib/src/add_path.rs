@@ -27,9 +27,10 @@ pub(crate) type SentPaths = SmallVec<[(u32, u32); 4]>;
 pub(crate) type AdjPaths = HashMap<u32, SentPaths>;
 
 /// The path identifier of the path of source slot `peer` that arrived with
-/// identifier `rx`: injective while `rx` fits 16 bits (it is 0 from a peer
-/// without ADD-PATH), and never 0, so it cannot be mistaken for a
-/// session without ADD-PATH.
+/// identifier `rx` (0 from a peer without ADD-PATH). While `rx` fits 16
+/// bits, as it nearly always does, it is injective and never 0; a larger
+/// one may collide with another path of the prefix, and `export_paths`
+/// then picks the next free identifier for it.
 fn path_id_of(peer: u16, rx: u32) -> u32 {
     ((u32::from(peer) + 1) << 16) ^ rx
 }
@@ -64,18 +65,22 @@ impl Core {
             let prefix: Prefix = key.into();
             let mut want = SentPaths::new();
             if !(own_default && prefix.is_empty()) {
+                // The best path first (the list holds it first), then the
+                // other members; those the peer may not have do not count.
                 let chosen: SmallVec<[PathEntry; 4]> = t
                     .paths(id)
                     .map(|l| {
                         l.as_slice()
                             .iter()
                             .filter(|e| e.has(BEST) || e.has(MULTIPATH))
-                            .take(limit)
                             .copied()
                             .collect()
                     })
                     .unwrap_or_default();
                 for e in chosen {
+                    if want.len() >= limit {
+                        break;
+                    }
                     let Some(target) = self.peer(slot) else { break };
                     let Some(r) = self.export_route(target, slot, &e, key) else {
                         continue;

@@ -40,6 +40,17 @@ impl Rib {
                 slot
             }
         };
+        // Back with another kernel table: its stale paths go now, from the
+        // table they were written to (its fresh ones go to the new one).
+        if self
+            .core
+            .peer(slot)
+            .is_some_and(|p| p.info.fib_table != info.fib_table)
+        {
+            let mine = move |_: &Core, e: &PathEntry| e.peer == slot;
+            self.core.sweep(&mut self.v4, mine, |_, _| false);
+            self.core.sweep(&mut self.v6, mine, |_, _| false);
+        }
         let counts = self.core.peer(slot).map(|p| p.counts).unwrap_or_default();
         let families = info.families.clone();
         if adds_paths(&info) {

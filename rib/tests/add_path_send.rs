@@ -108,3 +108,33 @@ fn a_session_going_down_releases_what_it_was_sent() {
     }
     assert!(rib.route(p("10.11.192.248/32")).is_none());
 }
+
+#[test]
+fn paths_the_peer_may_not_have_do_not_count_against_the_limit() {
+    use rib::policy::{Action, Match, Policy, PolicyRef, Term, Verdict};
+    // The collector's export policy refuses paths via node 3.
+    let not_3 = Policy {
+        name: "not-3".into(),
+        terms: vec![Term {
+            matches: Match {
+                next_hop: Some(vec!["172.18.0.3/32".into()]),
+                ..Match::default()
+            },
+            action: Action {
+                result: Some(Verdict::Reject),
+                ..Action::default()
+            },
+        }],
+        default: Verdict::Accept,
+    };
+    let mut rib = rib_with(vec![not_3], vec![]);
+    three_nodes(&mut rib);
+    rib.add_peer(PeerInfo {
+        export: PolicyRef::Named("not-3".into()),
+        ..collector(2)
+    })
+    .unwrap();
+    let (ann, _) = paths(&rib.full_export(5).unwrap());
+    let hops: Vec<IpAddr> = ann.iter().map(|(_, nh)| *nh).collect();
+    assert_eq!(hops, [ip("172.18.0.2"), ip("172.18.0.4")]);
+}

@@ -64,3 +64,29 @@ fn routes_follow_the_table_of_their_best_path() {
     rib.peer_down(2, false).unwrap();
     assert_eq!(rib.drain_fib_changes(), [change("10.241.0.0/24", &[], 100)]);
 }
+
+#[test]
+fn a_peer_back_from_graceful_restart_with_another_table_leaves_the_old_one() {
+    let mut rib = rib();
+    rib.add_peer(PeerInfo {
+        fib_table: 100,
+        ..peer(2, 65100)
+    })
+    .unwrap();
+    announce(&mut rib, 2, "10.241.0.0/24", &[65100]);
+    rib.drain_fib_changes();
+    rib.peer_down(2, true).unwrap();
+    assert!(rib.drain_fib_changes().is_empty(), "stale paths stay");
+    // Reconfigured to table 200 meanwhile.
+    rib.add_peer(PeerInfo {
+        fib_table: 200,
+        ..peer(2, 65100)
+    })
+    .unwrap();
+    assert_eq!(rib.drain_fib_changes(), [change("10.241.0.0/24", &[], 100)]);
+    announce(&mut rib, 2, "10.241.0.0/24", &[65100]);
+    assert_eq!(
+        rib.drain_fib_changes(),
+        [change("10.241.0.0/24", &["172.18.0.2"], 200)]
+    );
+}

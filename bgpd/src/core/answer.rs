@@ -275,7 +275,7 @@ impl Core {
                     .routes
                     .iter()
                     .map(|r| FibEntry {
-                        table: r.table.unwrap_or(self.config.fib.table),
+                        table: r.table.unwrap_or(self.fib_table),
                         prefix: r.prefix.to_string(),
                         next_hops: if r.installed.is_empty() {
                             r.desired.iter().map(ToString::to_string).collect()

@@ -124,6 +124,8 @@ pub struct Core {
     config: Config,
     /// A FIB writer runs (fixed at start: `[fib]` changes need a restart).
     fib: bool,
+    /// The kernel table of that FIB writer, as it started (`[fib] table`).
+    fib_table: u32,
     rib: Rib,
     sessions: BTreeMap<PeerId, Session>,
     /// Neighbors with a BFD session, and whether it is up.
@@ -212,6 +214,7 @@ impl Core {
         let fib = config.fib.enabled;
         rib.set_fib_output(fib);
         let mut core = Core {
+            fib_table: config.fib.table,
             config,
             fib,
             rib,

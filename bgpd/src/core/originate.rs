@@ -61,13 +61,16 @@ impl Core {
         for p in held.iter().filter(|p| !wanted.contains(p)) {
             self.rib.withdraw_originated(source, *p);
         }
-        held.clear();
+        held.retain(|p| wanted.contains(p));
         for (prefix, next_hop, attrs) in routes {
             match self.rib.originate(source, prefix, next_hop, attrs, policy) {
                 Ok(true) => {
                     held.insert(prefix);
                 }
-                Ok(false) => {}
+                Ok(false) => {
+                    held.remove(&prefix);
+                }
+                // The RIB kept what it had: so do we, to withdraw it later.
                 Err(e) => {
                     warn!(%prefix, source = source.as_str(), error = %e, "route not originated");
                 }

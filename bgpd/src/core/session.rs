@@ -144,7 +144,7 @@ impl Core {
             fib_table: info
                 .config
                 .table
-                .filter(|t| *t != self.config.fib.table)
+                .filter(|t| *t != self.fib_table)
                 .unwrap_or(0),
         };
         if let Err(e) = self.rib.add_peer(pi) {

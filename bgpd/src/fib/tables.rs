@@ -1,8 +1,10 @@
 //! The FIB of every kernel table rbgpd writes: `[fib] table` and each
-//! neighbor's `table`. One FIB task per table, each with its own
-//! bookkeeping, scans and start-up phase; the RIB's changes are handed to
-//! the task of their table ([`FibChange::table`]), and the answers of all
-//! are merged for the core and `rbgpctl`.
+//! neighbor's `table`, as the config named them at start. One FIB task per
+//! table, each with its own bookkeeping, scans and start-up phase; the
+//! RIB's changes are handed to the task of their table
+//! ([`FibChange::table`]; a table without a task, named by a reload, to
+//! `[fib] table`'s until a restart), and the answers of all are merged for
+//! the core and `rbgpctl`.
 //!
 //! Kernel nexthop objects are global, not per table: only the task of
 //! `[fib] table` uses them (and adopts or cleans up a previous run's), the
@@ -48,8 +50,12 @@ impl FibTables {
         self.tasks.keys().copied()
     }
 
+    /// The task of `table`; that of `[fib] table` for 0 and for a table
+    /// with no task (named by a reload: its task starts with the daemon).
     fn task_of(&self, table: u32) -> Option<&FibHandle> {
-        self.tasks.get(&if table == 0 { self.main } else { table })
+        self.tasks
+            .get(&table)
+            .or_else(|| self.tasks.get(&self.main))
     }
 
     /// Hands each change to the task of its table, in order per table.
@@ -62,19 +68,18 @@ impl FibTables {
         }
         let mut by_table: BTreeMap<u32, Vec<FibChange>> = BTreeMap::new();
         for c in changes {
-            let t = if c.table == 0 { self.main } else { c.table };
+            let t = if self.tasks.contains_key(&c.table) {
+                c.table
+            } else {
+                self.main
+            };
             by_table.entry(t).or_default().push(c);
         }
         let mut result = Ok(());
         for (t, changes) in by_table {
-            match self.task_of(t) {
-                Some(f) => {
-                    if let Err(e) = f.update(changes).await {
-                        result = Err(e);
-                    }
-                }
-                None => {
-                    tracing::warn!(table = t, "no FIB task for the table (added by a reload?)");
+            if let Some(f) = self.task_of(t) {
+                if let Err(e) = f.update(changes).await {
+                    result = Err(e);
                 }
             }
         }
