@@ -3,7 +3,8 @@
 //! FIB's own table. Each node (BIRD) announces the network on its `lo`.
 //!
 //! - `ip route show table 100` holds cluster 1's network only, the main
-//!   table cluster 2's only; `rbgpctl show fib --table 100` agrees;
+//!   table cluster 2's only; `rbgpctl show fib` and `show routes --table`
+//!   agree;
 //! - a client whose interface is bound to table 100 (an `ip rule`, with an
 //!   unreachable default in the table: this kernel has no VRF devices)
 //!   connects over TCP to cluster 1's node and not to cluster 2's.
@@ -124,6 +125,18 @@ fn two_clusters_in_two_kernel_tables() {
     };
     assert_eq!(of("10.241.1.0/24"), Some(100.into()), "{fib}");
     assert_eq!(of("10.242.1.0/24"), Some(254.into()), "{fib}");
+    let prefixes = |table: &str| -> Vec<String> {
+        let r = lab.ctl(&["show", "routes", "--table", table])["routes"].clone();
+        r.as_array()
+            .map(|rs| {
+                rs.iter()
+                    .map(|r| r["prefix"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(prefixes("100"), ["10.241.1.0/24"]);
+    assert_eq!(prefixes("254"), ["10.242.1.0/24"]);
     // Bound to table 100: cluster 1 answers, cluster 2 is unreachable.
     wait_for("the client reaches cluster 1", 10, || {
         client_reaches(&lab, 0)

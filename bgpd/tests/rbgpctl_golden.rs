@@ -502,12 +502,15 @@ fn show_routes_and_query() {
         "--family",
         "ipv4",
         "--best",
+        "--table",
+        "100",
     ]));
     let q = RouteQuery {
         prefix: Some("10.11.192.248".into()),
         peer: Some(ip("172.18.0.2")),
         family: Some("ipv4-unicast".into()),
         best_only: true,
+        table: Some(100),
     };
     assert_eq!(
         q.target(),

@@ -31,6 +31,8 @@ pub struct PathView {
     pub since: u32,
     /// For a path that is not best: the decision step it lost at.
     pub reason: Option<Reason>,
+    /// The kernel table of the peer's routes ([`crate::PeerInfo::fib_table`]).
+    pub fib_table: u32,
 }
 
 /// A Loc-RIB entry: a prefix and its accepted paths, best first.
@@ -87,6 +89,7 @@ impl Core {
                     stale: e.has(STALE),
                     since: e.tick,
                     reason,
+                    fib_table: peer.info.fib_table,
                 })
             })
             .collect();

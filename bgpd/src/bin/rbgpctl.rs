@@ -81,6 +81,10 @@ enum Show {
         /// Only best paths.
         #[arg(long)]
         best: bool,
+        /// Only the routes written to this kernel table (a neighbor's
+        /// `table`, else `[fib] table`).
+        #[arg(long)]
+        table: Option<u32>,
     },
     /// Routes rbgpd installs in the kernel.
     Fib {
@@ -169,6 +173,7 @@ fn request(cmd: Command) -> anyhow::Result<Request> {
             peer,
             family,
             best,
+            table,
         }) => {
             let q = RouteQuery {
                 prefix,
@@ -181,6 +186,7 @@ fn request(cmd: Command) -> anyhow::Result<Request> {
                     .to_string()
                 }),
                 best_only: best,
+                table,
             };
             if let Err(e) = q.target() {
                 bail!(e);

@@ -211,9 +211,17 @@ impl Core {
             Ok(Some(RouteTarget::LongestMatch(ip))) => self.rib.lookup(ip).into_iter().collect(),
         };
         let now = self.now.saturating_duration_since(self.started).as_secs();
+        // A route's table is that of its best path's neighbor.
+        let table_of = |v: &RouteView| {
+            v.paths.iter().find(|p| p.best).map(|p| match p.fib_table {
+                0 => self.fib_table,
+                t => t,
+            })
+        };
         let routes = views
             .into_iter()
             .filter(|v| family.is_none_or(|f| v.prefix.family() == f))
+            .filter(|v| q.table.is_none() || table_of(v) == q.table)
             .filter_map(|v| {
                 let paths: Vec<RoutePath> = v
                     .paths

@@ -113,6 +113,10 @@ pub struct RouteQuery {
     /// Only best paths.
     #[serde(default)]
     pub best_only: bool,
+    /// Only the routes of this kernel table: those whose best path comes
+    /// from a neighbor writing there (`table`, else `[fib] table`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<u32>,
 }
 
 /// What [`RouteQuery::prefix`] asks for.
