@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Tears the lab down: the router container (docker variant) is removed,
+# Tears the lab down: the router container (docker variants) and the lab's
+# Docker networks are removed,
 # every process inside a namespace named rb-* is
 # stopped (by PID: TERM, then KILL), every rb-* namespace is deleted (which
 # removes its veths and bridges), and the lab directory /tmp/rb-lab goes.
@@ -8,11 +9,21 @@ set -euo pipefail
 dir=/tmp/rb-lab
 [[ "${1:-}" == "--dir" && -n "${2:-}" ]] && dir=$2
 
-# The router container of `--router docker`, if any (by its name).
-if command -v docker >/dev/null 2>&1; then
-    if docker inspect rb-router-ctr >/dev/null 2>&1; then
-        docker rm -f rb-router-ctr >/dev/null && echo "lab-down: removed container rb-router-ctr"
-    fi
+# The router containers of `--router docker` and `--router docker-networks`
+# (by their names), and the Docker networks kind and kind2 when the lab made
+# them (labelled org.rbgpd.e2e=lab; a network of someone else's is kept).
+if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+    for ctr in rb-router-ctr rb-bgp-router; do
+        if docker inspect "$ctr" >/dev/null 2>&1; then
+            docker rm -f "$ctr" >/dev/null && echo "lab-down: removed container $ctr"
+        fi
+    done
+    for net in kind kind2; do
+        label=$(docker network inspect "$net" -f '{{index .Labels "org.rbgpd.e2e"}}' 2>/dev/null || true)
+        if [[ "$label" == "lab" ]]; then
+            docker network rm "$net" >/dev/null && echo "lab-down: removed Docker network $net"
+        fi
+    done
 fi
 
 mapfile -t spaces < <(ip netns list 2>/dev/null | awk '{print $1}' | grep '^rb-' || true)

@@ -98,6 +98,15 @@ impl Family {
             safi: safi.into(),
         }
     }
+
+    /// `families` for a log line or a message: `ipv4-unicast,ipv6-unicast`.
+    pub fn join(families: &[Family]) -> String {
+        families
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
 }
 
 impl fmt::Display for Family {
@@ -328,13 +337,26 @@ impl fmt::Display for Prefix {
 
 /// Why a prefix string did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid prefix {0:?}: expected ADDRESS/LENGTH, e.g. 10.0.0.0/24 or 2001:db8::/32")]
-pub struct PrefixParseError(pub String);
+pub enum PrefixParseError {
+    /// Not ADDRESS or ADDRESS/LENGTH.
+    #[error("invalid prefix {0:?}: expected ADDRESS/LENGTH, e.g. 10.0.0.0/24 or 2001:db8::/32")]
+    Syntax(String),
+    /// A length past the address family's.
+    #[error("invalid prefix {prefix:?}: length {len} is out of range, expected 0 to {max}")]
+    Length {
+        /// The text given.
+        prefix: String,
+        /// The length given.
+        len: u64,
+        /// The family's longest (32 or 128).
+        max: u8,
+    },
+}
 
 impl FromStr for Prefix {
     type Err = PrefixParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || PrefixParseError(s.to_string());
+        let err = || PrefixParseError::Syntax(s.to_string());
         let (addr, len) = match s.split_once('/') {
             Some((a, l)) => (a, Some(l)),
             None => (s, None),
@@ -342,10 +364,16 @@ impl FromStr for Prefix {
         let addr: IpAddr = addr.parse().map_err(|_| err())?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let len = match len {
-            Some(l) => l.parse::<u8>().map_err(|_| err())?,
-            None => max,
+            Some(l) => l.parse::<u64>().map_err(|_| err())?,
+            None => u64::from(max),
         };
-        Prefix::new(addr, len).ok_or_else(err)
+        let too_long = || PrefixParseError::Length {
+            prefix: s.to_string(),
+            len,
+            max,
+        };
+        let len = u8::try_from(len).map_err(|_| too_long())?;
+        Prefix::new(addr, len).ok_or_else(too_long)
     }
 }
 

@@ -533,7 +533,12 @@ fn show_routes_and_query() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&o.stderr),
-        "rbgpctl: invalid prefix \"10.0.0.0/33\": expected ADDRESS/LENGTH, e.g. 10.0.0.0/24 or 2001:db8::/32\n"
+        "rbgpctl: invalid prefix \"10.0.0.0/33\": length 33 is out of range, expected 0 to 32\n"
+    );
+    let o = d.ctl(&["show", "routes", "10.0.0.0/x"]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "rbgpctl: invalid prefix \"10.0.0.0/x\": expected ADDRESS/LENGTH, e.g. 10.0.0.0/24 or 2001:db8::/32\n"
     );
     assert_eq!(d.seen.lock().unwrap().len(), before);
 }

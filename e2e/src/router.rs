@@ -312,7 +312,8 @@ impl Router {
     }
 
     /// The control socket's path inside the container.
-    fn container_socket(&self) -> String {
+    /// The control socket's path inside the router container.
+    pub fn container_socket(&self) -> String {
         match self.setup.network {
             Some(_) => IMAGE_SOCKET.to_string(),
             None => format!("{CONTAINER_DIR}/rbgpd.sock"),

@@ -78,7 +78,8 @@ enum Show {
         /// Only this address family.
         #[arg(long, value_enum)]
         family: Option<FamilyArg>,
-        /// Only best paths.
+        /// Only the best path and the other members of its ECMP (multipath)
+        /// group (the paths in the kernel).
         #[arg(long)]
         best: bool,
         /// Only the routes written to this kernel table (a neighbor's

@@ -61,7 +61,8 @@ pub struct ConfigDiff {
     /// `[metrics]` differs.
     pub metrics_changed: bool,
     /// Changed settings a reload does not apply (they need a restart), by
-    /// key: any `router.*` key, or `control.socket`.
+    /// key: most `router.*` keys, `control.socket`, `[fib]`, `[log]`,
+    /// `[metrics]`, a neighbor's new kernel table.
     pub restart_required: Vec<&'static str>,
 }
 
@@ -125,6 +126,11 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
             "a neighbor's table not written before (a FIB task per table)",
         ),
         (old.control != new.control, "control.socket"),
+        // The FIB tasks, the log filter and the metrics endpoint are set
+        // up once, at start.
+        (d.fib_changed, "[fib]"),
+        (d.log_changed, "[log]"),
+        (d.metrics_changed, "[metrics]"),
     ] {
         if changed {
             d.restart_required.push(key);
@@ -173,7 +179,7 @@ mod tests {
         );
         assert_eq!(d.changed[0].to_string(), "172.19.0.0/16");
         assert!(d.log_changed && !d.fib_changed && !d.policies_changed);
-        assert!(d.restart_required.is_empty());
+        assert_eq!(d.restart_required, ["[log]"]);
     }
 
     #[test]

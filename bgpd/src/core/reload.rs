@@ -17,7 +17,7 @@ impl Core {
             Err(errors) => refused(errors),
         };
         if !result.applied {
-            error!(errors = ?result.errors, "reload refused; the running config stays");
+            error!(errors = %result.errors.join("; "), "reload refused; the running config stays");
         }
         result
     }
@@ -53,7 +53,8 @@ impl Core {
         self.out
             .push_back(Output::Reconfigure(Box::new(new.clone())));
         info!(
-            added = ?result.added, removed = ?result.removed, changed = ?result.changed,
+            added = %result.added.join(","), removed = %result.removed.join(","),
+            changed = %result.changed.join(","),
             "config reloaded"
         );
         self.emit(EventKind::Reload {

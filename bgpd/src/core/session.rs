@@ -164,7 +164,7 @@ impl Core {
         }
         info!(
             peer = %info.addr, remote_as = info.remote_as,
-            families = %families(&info.negotiated.families),
+            families = %Family::join(&info.negotiated.families),
             "session established"
         );
         self.tracks.insert(
@@ -247,7 +247,7 @@ impl Core {
                     warn!(
                         peer = %addr,
                         malformed_attributes = issues.len(),
-                        first = ?issues.first().map(|i| &i.error),
+                        first = %issues.first().map_or_else(String::new, |i| i.error.to_string()),
                         outcome = complaint.as_deref().unwrap_or("applied"),
                         suppressed,
                         "bad UPDATE (RFC 7606)"
@@ -429,7 +429,7 @@ impl Core {
                 let max = self.config.router.max_restart_time.max(1);
                 let t = Duration::from_secs(u64::from(gr.restart_time.clamp(1, max)));
                 info!(
-                    peer = %addr, %reason, restart_time = ?t,
+                    peer = %addr, %reason, restart_time_s = t.as_secs(),
                     "session down; graceful restart helper keeps its routes as stale"
                 );
                 self.stale_deadlines.insert(s.rib_id, self.now + t);
@@ -449,7 +449,7 @@ impl Core {
             None => {
                 info!(
                     peer = %addr, %reason,
-                    notification = ?notification.map(Notification::describe),
+                    notification = %notification.map_or_else(|| "none".into(), Notification::describe),
                     "session down; its routes are withdrawn"
                 );
                 self.stale_deadlines.remove(&s.rib_id);
@@ -479,12 +479,4 @@ pub(super) fn family_index(f: Family) -> usize {
     } else {
         2
     }
-}
-
-/// Families for a log line: `ipv4-unicast,ipv6-unicast`.
-fn families(fs: &[Family]) -> String {
-    fs.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
 }

@@ -110,7 +110,7 @@ pub struct RouteQuery {
     /// Only this family: `"ipv4-unicast"` or `"ipv6-unicast"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family: Option<String>,
-    /// Only best paths.
+    /// Only the best path and the other members of its ECMP (multipath) group.
     #[serde(default)]
     pub best_only: bool,
     /// Only the routes of this kernel table: those whose best path comes

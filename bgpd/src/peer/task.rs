@@ -645,7 +645,7 @@ impl NeighborTask {
                         asn,
                         peer_id = %neg.peer_id,
                         hold = neg.hold_time,
-                        families = ?neg.families,
+                        families = %bgp_proto::Family::join(&neg.families),
                         graceful_restart = neg.peer_gr.is_some(),
                         "session established"
                     );

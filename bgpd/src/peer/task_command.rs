@@ -110,7 +110,11 @@ impl NeighborTask {
     pub(super) async fn bfd_settings(&mut self, config: crate::config::NeighborConfig) {
         let retimed = config.bfd() != self.spec.config.bfd();
         self.spec.config = config;
-        info!(peer = %self.spec.addr, bfd = ?self.spec.config.bfd(), strict = self.spec.config.bfd_strict(), "BFD settings changed");
+        let bfd = self.spec.config.bfd().map_or_else(
+            || "off".into(),
+            |t| format!("{} ms x {}", t.interval_ms, t.multiplier),
+        );
+        info!(peer = %self.spec.addr, %bfd, strict = self.spec.config.bfd_strict(), "BFD settings changed");
         let allowed = !self.spec.config.bfd_strict() || self.bfd_up;
         self.allow_open(allowed).await;
         if retimed && self.main.conn.is_some() {

@@ -104,6 +104,41 @@ impl Flags {
     }
 }
 
+/// The commands to look at the running lab's router, for the mode it
+/// runs in (in its namespace, or in its container).
+fn explore(lab: &Lab) -> String {
+    let r = lab.router();
+    let sock = r.socket().to_string_lossy().into_owned();
+    let mut s = String::from("== look at the router ==\n");
+    let ctl = |args: &str| match r.kind() {
+        RouterKind::Docker if r.container() == DOCKER_ROUTER => {
+            format!("docker exec {} rbgpctl {args}", r.container())
+        }
+        RouterKind::Docker => format!(
+            "docker exec {} rbgpctl --socket {} {args}",
+            r.container(),
+            r.container_socket()
+        ),
+        RouterKind::Rbgpd => {
+            let bin = find_rbgpd().map_or_else(
+                |_| "rbgpctl".to_string(),
+                |b| b.rbgpctl.to_string_lossy().into_owned(),
+            );
+            format!("ip netns exec {ROUTER_NS} {bin} --socket {sock} {args}")
+        }
+        RouterKind::Bird => format!("ip netns exec {ROUTER_NS} birdc -s {sock} {args}"),
+    };
+    let (peers, routes) = match r.kind() {
+        RouterKind::Bird => ("show protocols", "show route"),
+        _ => ("show peers", "show routes"),
+    };
+    for c in [ctl(peers), ctl(routes)] {
+        s.push_str(&format!("  {c}\n"));
+    }
+    s.push_str(&format!("  ip netns exec {ROUTER_NS} ip route\n"));
+    s
+}
+
 fn up(f: &Flags) -> Result<()> {
     let mut opts = LabOptions::new(f.router);
     opts.graceful_restart = f.gr;
@@ -134,6 +169,7 @@ fn up(f: &Flags) -> Result<()> {
     print!("{}", lab.report());
     print_curls(&lab);
     lab.keep();
+    print!("{}", explore(&lab));
     println!("lab left running; `scripts/lab-down.sh` (or `lab down`) removes it");
     ok.context("sessions")?;
     routes.context("routes")?;

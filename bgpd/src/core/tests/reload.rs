@@ -143,6 +143,21 @@ action = { result = "accept" }
 }
 
 #[test]
+fn a_new_metrics_endpoint_or_log_level_is_named_in_the_answer() {
+    let mut h = H::new();
+    let new = with_extra("[metrics]\nlisten = \"127.0.0.1:9179\"\n\n[log]\nlevel = \"debug\"\n");
+    let (r, _) = reload(&mut h, &new);
+    assert!(r.applied);
+    assert_eq!(
+        r.errors,
+        [
+            "[log] takes effect at restart",
+            "[metrics] takes effect at restart"
+        ]
+    );
+}
+
+#[test]
 fn a_router_change_is_reported_as_needing_a_restart() {
     let mut h = H::new();
     let new = LAB.replace("asn = 65000", "asn = 65001");
