@@ -36,15 +36,15 @@ fn docker(args: &[&str]) -> (bool, String) {
 fn docker_image_starts_healthy() {
     let image = std::env::var("RBGPD_IMAGE").unwrap_or_else(|_| "rbgpd:latest".into());
     if testbed::which("docker").is_none() {
-        println!("SKIP: docker not installed");
+        testbed::skip("docker not installed");
         return;
     }
     if !docker(&["info"]).0 {
-        println!("SKIP: docker daemon not reachable");
+        testbed::skip("docker daemon not reachable");
         return;
     }
     if !docker(&["image", "inspect", &image]).0 {
-        println!("SKIP: image {image} not built (run docker/build.sh)");
+        testbed::skip(format!("image {image} not built (run docker/build.sh)"));
         return;
     }
     let _ = docker(&["rm", "-f", NAME]);

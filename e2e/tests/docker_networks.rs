@@ -74,15 +74,15 @@ fn wait_200(lab: &Lab, node: &str, host: Ipv4Addr) {
 fn docker_networks_kind_and_kind2() {
     let image = std::env::var("RBGPD_IMAGE").unwrap_or_else(|_| "rbgpd:latest".into());
     if let Some(why) = e2e::lab_unavailable_reason() {
-        println!("SKIP: {why}");
+        testbed::skip(why);
         return;
     }
     if testbed::which("nsenter").is_none() {
-        println!("SKIP: nsenter not found (util-linux)");
+        testbed::skip("nsenter not found (util-linux)");
         return;
     }
     if let Some(why) = e2e::docker::unavailable_reason(&image) {
-        println!("SKIP (docker networks): {why}");
+        testbed::skip(format!("docker networks: {why}"));
         return;
     }
     let mut opts = LabOptions::new(RouterKind::Docker);

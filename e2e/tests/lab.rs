@@ -42,7 +42,7 @@ fn lab(kind: RouterKind, gr: bool) -> Option<Lab> {
 
 fn lab_with(kind: RouterKind, gr: bool, merge_paths: bool) -> Option<Lab> {
     if let Some(why) = e2e::lab_unavailable_reason() {
-        println!("SKIP: {why}");
+        testbed::skip(why);
         return None;
     }
     let mut opts = LabOptions::new(kind);
@@ -53,14 +53,14 @@ fn lab_with(kind: RouterKind, gr: bool, merge_paths: bool) -> Option<Lab> {
     match kind {
         RouterKind::Bird => {
             if testbed::which("bird").is_none() || testbed::which("birdc").is_none() {
-                println!("SKIP: bird2 not installed (scripts/install-deps.sh)");
+                testbed::skip("bird2 not installed (scripts/install-deps.sh)");
                 return None;
             }
         }
         RouterKind::Rbgpd => match find_rbgpd() {
             Ok(b) => opts.bins = Some(b),
             Err(why) => {
-                println!("SKIP (rbgpd router): {why}");
+                testbed::skip(format!("rbgpd router: {why}"));
                 return None;
             }
         },
@@ -71,7 +71,9 @@ fn lab_with(kind: RouterKind, gr: bool, merge_paths: bool) -> Option<Lab> {
                 .output()
                 .is_ok_and(|o| o.status.success());
             if !present {
-                println!("SKIP (docker router): image {image} not built (docker/build.sh)");
+                testbed::skip(format!(
+                    "docker router: image {image} not built (docker/build.sh)"
+                ));
                 return None;
             }
             opts.image = Some(image);
