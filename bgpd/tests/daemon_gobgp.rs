@@ -36,12 +36,13 @@ impl Lab {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let socket = dir.join("ctl.sock");
+        // The namespace is fresh, so ports free on the host are free there.
+        let [metrics_port, bgp_port] = api_ports();
         Some(Lab {
-            // The namespace is fresh, so a port free on the host is free there.
-            metrics_port: free_port("127.0.0.1"),
+            metrics_port,
             ns,
             dir,
-            bgp_port: free_port("127.0.0.1"),
+            bgp_port,
             socket,
         })
     }
@@ -146,6 +147,12 @@ fn gobgp(lab: &Lab, api_port: u16, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
+/// Two distinct free ports (speakers' APIs, or rbgpd's listeners).
+fn api_ports() -> [u16; 2] {
+    let p = testbed::free_ports("127.0.0.1", 2);
+    [p[0], p[1]]
+}
+
 /// Announces `prefix` with next hop `nh` from the speaker on `api_port`.
 fn announce(lab: &Lab, api_port: u16, prefix: &str, nh: &str) {
     gobgp(
@@ -171,7 +178,7 @@ fn routes_flow_between_gobgp_speakers_through_rbgpd() {
         return;
     };
     let _r = lab.rbgpd();
-    let (api_a, api_b) = (free_port("127.0.0.1"), free_port("127.0.0.1"));
+    let [api_a, api_b] = api_ports();
     let _a = lab.gobgpd("10.99.0.2", 65100, api_a, false);
     let _b = lab.gobgpd("10.99.0.3", 65200, api_b, false);
     wait_for("both sessions Established", 30, || {
@@ -300,7 +307,7 @@ fn reload_adds_and_removes_neighbors_without_touching_the_others() {
         return;
     };
     let _r = lab.rbgpd_with(&[("10.99.0.2", 65100)]);
-    let (api_a, api_b) = (free_port("127.0.0.1"), free_port("127.0.0.1"));
+    let [api_a, api_b] = api_ports();
     let _a = lab.gobgpd("10.99.0.2", 65100, api_a, false);
     let _b = lab.gobgpd("10.99.0.3", 65200, api_b, false);
     wait_for("A Established", 30, || lab.established("10.99.0.2"));
@@ -418,7 +425,7 @@ fn one_external_range_takes_speakers_of_six_ases() {
     let nodes: Vec<(String, u32)> = (2..=7)
         .map(|i| (format!("10.99.0.{i}"), 65100 + i))
         .collect();
-    let apis: Vec<u16> = nodes.iter().map(|_| free_port("127.0.0.1")).collect();
+    let apis = testbed::free_ports("127.0.0.1", nodes.len());
     let _speakers: Vec<Proc> = nodes
         .iter()
         .zip(&apis)
@@ -494,7 +501,7 @@ fn originated_routes_a_default_and_connected_networks_reach_gobgp_nodes() {
          action = { result = \"accept\" }\n";
     std::fs::write(&path, cfg).unwrap();
     let _r = lab.start_rbgpd(&path);
-    let (api_a, api_b) = (free_port("127.0.0.1"), free_port("127.0.0.1"));
+    let [api_a, api_b] = api_ports();
     let _a = lab.gobgpd("10.99.0.2", 65100, api_a, false);
     let _b = lab.gobgpd("10.99.0.3", 65200, api_b, false);
     wait_for("both sessions Established", 30, || {

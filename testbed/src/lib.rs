@@ -24,7 +24,7 @@ pub mod process;
 pub mod wait;
 
 pub use netns::Netns;
-pub use prereq::{free_port, have, is_root, missing, netns_unavailable, skip, which};
+pub use prereq::{free_port, free_ports, have, is_root, missing, netns_unavailable, skip, which};
 pub use process::Proc;
 
 use std::process::{Command, Output};

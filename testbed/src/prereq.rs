@@ -77,6 +77,27 @@ pub fn skip(why: impl std::fmt::Display) {
     }
 }
 
+/// `n` distinct TCP ports free on `ip` right now: all are bound at once,
+/// so two picks cannot return the same port (as consecutive
+/// [`free_port`] calls can).
+///
+/// # Panics
+/// As [`free_port`].
+pub fn free_ports(ip: &str, n: usize) -> Vec<u16> {
+    let held: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| match std::net::TcpListener::bind((ip, 0)) {
+            Ok(l) => l,
+            Err(e) => panic!("no free port on {ip}: {e}"),
+        })
+        .collect();
+    held.iter()
+        .map(|l| match l.local_addr() {
+            Ok(a) => a.port(),
+            Err(e) => panic!("no free port on {ip}: {e}"),
+        })
+        .collect()
+}
+
 /// A TCP port free on `ip` right now (the OS's pick for port 0).
 ///
 /// # Panics
