@@ -78,22 +78,9 @@ fn frr_gets_every_ecmp_path_and_installs_them_all() {
         &[ZEBRA, FRR_BGPD, "vtysh", "bird"],
         &roles,
         |lab| {
-            let rt = lab.ns(Role::Rt);
-            rt.bridge("br0")?;
-            rt.add_addr("br0", &format!("{ROUTER}/24"))?;
-            rt.link_up("br0")?;
             let mut ports: Vec<(Role, &str, &str)> = NODES.to_vec();
             ports.push((Role::Frr, "fr", FRR));
-            for (role, port, addr) in ports {
-                let ns = lab.ns(role);
-                testbed::netns::veth(rt, port, ns, "eth0")?;
-                rt.enslave(port, "br0")?;
-                rt.link_up(port)?;
-                ns.add_addr("eth0", &format!("{addr}/24"))?;
-                ns.link_up("eth0")?;
-                ns.link_up("lo")?;
-            }
-            Ok(())
+            lab.wire_bridge(&format!("{ROUTER}/24"), &ports)
         },
     ) else {
         return;

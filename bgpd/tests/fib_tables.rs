@@ -55,18 +55,11 @@ fn client_reaches(lab: &DualLab, i: usize) -> bool {
 fn two_clusters_in_two_kernel_tables() {
     let roles = [Role::Rt, Role::Node1, Role::Node2, Role::Frr];
     let Some(mut lab) = DualLab::new("tables", &["bird"], &roles, |lab| {
+        let ports: Vec<(Role, &str, &str)> = NODES.iter().map(|n| (n.0, n.1, n.2)).collect();
+        lab.wire_bridge(&format!("{ROUTER}/24"), &ports)?;
         let rt = lab.ns(Role::Rt);
-        rt.bridge("br0")?;
-        rt.add_addr("br0", &format!("{ROUTER}/24"))?;
-        rt.link_up("br0")?;
-        for (role, port, addr, _, net) in NODES {
+        for (role, _, _, _, net) in NODES {
             let ns = lab.ns(role);
-            testbed::netns::veth(rt, port, ns, "eth0")?;
-            rt.enslave(port, "br0")?;
-            rt.link_up(port)?;
-            ns.add_addr("eth0", &format!("{addr}/24"))?;
-            ns.link_up("eth0")?;
-            ns.link_up("lo")?;
             ns.add_addr("lo", net)?;
             ns.ip(&["route", "add", "default", "via", ROUTER])?;
         }

@@ -39,6 +39,22 @@ fn only_route(batches: &[ExportBatch], prefix: &str) -> rib::RouteAttrs {
     (**route).clone()
 }
 
+/// Originates 10.0.0.0/8 where a peer's path is held: ours is best, the
+/// learned one second, beaten at the locally-originated step.
+fn originate_ten_over_a_learned_path(rib: &mut rib::Rib) {
+    rib.originate(
+        LocalSource::Static,
+        p("10.0.0.0/8"),
+        None,
+        igp(),
+        &PolicyRef::All,
+    )
+    .unwrap();
+    let view = rib.route(p("10.0.0.0/8")).unwrap();
+    assert_eq!(view.paths[0].peer, LOCAL_PEER);
+    assert_eq!(view.paths[1].reason, Some(rib::Reason::Local));
+}
+
 #[test]
 fn an_originated_route_goes_to_ebgp_and_ibgp_via_us_and_never_to_the_kernel() {
     let mut rib = rib();
@@ -97,17 +113,7 @@ fn an_originated_route_wins_over_a_learned_one_and_the_kernel_loses_the_learned_
     rib.add_peer(peer(3, 65200)).unwrap();
     announce(&mut rib, 2, "10.0.0.0/8", &[65100]);
     assert_eq!(rib.drain_fib_changes().len(), 1);
-    rib.originate(
-        LocalSource::Static,
-        p("10.0.0.0/8"),
-        None,
-        igp(),
-        &PolicyRef::All,
-    )
-    .unwrap();
-    let view = rib.route(p("10.0.0.0/8")).unwrap();
-    assert_eq!(view.paths[0].peer, LOCAL_PEER);
-    assert_eq!(view.paths[1].reason, Some(rib::Reason::Local));
+    originate_ten_over_a_learned_path(&mut rib);
     // The kernel route of the learned path goes: ours is not installed.
     let fib = rib.drain_fib_changes();
     assert_eq!(fib.len(), 1);
@@ -239,17 +245,7 @@ fn an_originated_route_wins_over_a_higher_local_pref() {
     high.local_pref = Some(500);
     rib.update(3, [n("10.0.0.0/8")], ip("172.18.0.3"), high)
         .unwrap();
-    rib.originate(
-        LocalSource::Static,
-        p("10.0.0.0/8"),
-        None,
-        igp(),
-        &PolicyRef::All,
-    )
-    .unwrap();
-    let view = rib.route(p("10.0.0.0/8")).unwrap();
-    assert_eq!(view.paths[0].peer, LOCAL_PEER);
-    assert_eq!(view.paths[1].reason, Some(rib::Reason::Local));
+    originate_ten_over_a_learned_path(&mut rib);
     let to2 = only_route(&rib.drain_exports(2).unwrap(), "10.0.0.0/8");
     assert_eq!(to2.next_hop, ip("172.18.0.5"), "ours, not the learned one");
     // Nor can a session use the pseudo-peer's id.

@@ -100,6 +100,27 @@ impl DualLab {
         Some(lab)
     }
 
+    /// A bridge `br0` in rbgpd's namespace with `router` (a CIDR) on it,
+    /// and each of `ports` (namespace, bridge port, address) joined to it
+    /// by a veth pair whose far end is `eth0` with `address/24`, up with
+    /// its `lo`.
+    pub fn wire_bridge(&self, router: &str, ports: &[(Role, &str, &str)]) -> testbed::Result<()> {
+        let rt = self.ns(Role::Rt);
+        rt.bridge("br0")?;
+        rt.add_addr("br0", router)?;
+        rt.link_up("br0")?;
+        for &(role, port, addr) in ports {
+            let ns = self.ns(role);
+            testbed::netns::veth(rt, port, ns, "eth0")?;
+            rt.enslave(port, "br0")?;
+            rt.link_up(port)?;
+            ns.add_addr("eth0", &format!("{addr}/24"))?;
+            ns.link_up("eth0")?;
+            ns.link_up("lo")?;
+        }
+        Ok(())
+    }
+
     pub fn ns(&self, role: Role) -> &Netns {
         &self.namespaces.iter().find(|(r, _)| *r == role).unwrap().1
     }
