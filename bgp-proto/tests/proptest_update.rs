@@ -189,6 +189,11 @@ fn update(ctx: SessionContext) -> impl Strategy<Value = (SessionContext, UpdateM
                 global: IpAddr::V4(Ipv4Addr::from((u128::from(g) >> 96) as u32)),
                 link_local: None,
             },
+            // An IPv4 next hop for IPv6 NLRI goes out IPv4-mapped.
+            IpAddr::V4(g) if f == Family::IPV6_UNICAST => MpNextHop {
+                global: IpAddr::V6(g.to_ipv6_mapped()),
+                ..nh
+            },
             _ => nh,
         };
         nlri_of(f, ap.add_path_tx(f), 6).prop_map(move |nlri| MpReach {

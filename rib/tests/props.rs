@@ -58,7 +58,7 @@ fn cfg(always_compare_med: bool) -> DecisionConfig {
 proptest! {
     #[test]
     fn compare_is_a_total_order_with_always_compare_med(
-        a in candidate(), b in candidate(), c in candidate()
+        a in candidate(), mut b in candidate(), c in candidate()
     ) {
         let cmp = |x: &Candidate, y: &Candidate| compare(x, y, true).0;
         prop_assert_eq!(cmp(&a, &b), cmp(&b, &a).reverse());
@@ -66,7 +66,12 @@ proptest! {
         if cmp(&a, &b) != Ordering::Greater && cmp(&b, &c) != Ordering::Greater {
             prop_assert_ne!(cmp(&a, &c), Ordering::Greater);
         }
+        // The last tie-breakers are the path's identity: two candidates
+        // are equal only when they are one path (the neighbor AS, not a
+        // step with always-compare-med, may then differ only here).
         if cmp(&a, &b) == Ordering::Equal {
+            prop_assert_eq!((a.peer_id, a.path_id), (b.peer_id, b.path_id));
+            b.neighbor_as = a.neighbor_as;
             prop_assert_eq!(a, b, "only identical candidates are equal");
         }
     }

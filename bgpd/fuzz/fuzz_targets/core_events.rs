@@ -213,12 +213,14 @@ fuzz_target!(|data: &[u8]| {
         steps += 1;
         let op = b.u8();
         let peer = u32::from(op >> 4) % 4;
+        // A second Established for a session that is up is refused by the
+        // core (a reset, or a Cease when BFD holds it back): the first
+        // session and its context stay until a Down.
+        let duplicate = op % 8 == 0 && ctxs.contains_key(&peer);
         let input = match op % 8 {
             0 => {
                 let flags = b.u8();
                 let info = session(&core, peer, flags);
-                // A second Established for a session that is up is
-                // refused by the core (reset): the first context stays.
                 ctxs.entry(peer)
                     .or_insert_with(|| info.negotiated.context.clone());
                 core.handle(
@@ -325,7 +327,9 @@ fuzz_target!(|data: &[u8]| {
                 command: PeerCommand::ResetWith(_),
             } = o
             {
-                ctxs.remove(peer);
+                if !duplicate {
+                    ctxs.remove(peer);
+                }
             }
         }
         if let Some(t) = core.poll_timeout() {

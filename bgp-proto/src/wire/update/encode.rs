@@ -93,13 +93,14 @@ fn put_mp_reach(out: &mut BytesMut, m: &MpReach, ctx: &SessionContext) -> Result
     }
     let ap = ctx.add_path_tx(m.family);
     let nlri_len: usize = m.nlri.iter().map(|n| nlri::encoded_len(n, ap)).sum();
+    let nh = mp_nlri::wire_next_hop(m.family, m.next_hop);
     attr_header(
         out,
         OPT,
         tc::MP_REACH_NLRI,
-        5 + next_hop_len(&m.next_hop) + nlri_len,
+        5 + next_hop_len(&nh) + nlri_len,
     )?;
-    mp_nlri::write_reach_head(out, m.family, &m.next_hop);
+    mp_nlri::write_reach_head(out, m.family, &nh);
     for n in &m.nlri {
         nlri::write(out, n, ap);
     }

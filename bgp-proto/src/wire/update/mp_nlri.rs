@@ -276,6 +276,20 @@ pub(crate) fn next_hop_allowed(ctx: &SessionContext, family: Family, nh: &MpNext
     addr_kind(family) != Some(AddrKind::V4) || nh.global.is_ipv4() || ctx.ipv6_next_hop_for(family)
 }
 
+/// The next hop as it goes on the wire for `family`: an IPv4 address for
+/// IPv6 NLRI (our address on an IPv4 session) in its IPv4-mapped form, as
+/// GoBGP and Cilium send it. RFC 2545 3 wants an IPv6 address there; BIRD
+/// and FRR refuse four octets.
+pub(crate) fn wire_next_hop(family: Family, nh: MpNextHop) -> MpNextHop {
+    match nh.global {
+        IpAddr::V4(a) if addr_kind(family) == Some(AddrKind::V6) => MpNextHop {
+            global: IpAddr::V6(a.to_ipv6_mapped()),
+            link_local: nh.link_local,
+        },
+        _ => nh,
+    }
+}
+
 /// Writes AFI, SAFI, next hop length, next hop and the reserved octet.
 pub(crate) fn write_reach_head(out: &mut BytesMut, family: Family, nh: &MpNextHop) {
     out.put_u16(family.afi.code());
@@ -461,5 +475,44 @@ mod tests {
         assert!(UpdatePacker::new(&without)
             .announce(&attrs, Some(v4), fam, &nlri)
             .is_ok());
+    }
+
+    #[test]
+    fn ipv4_next_hop_for_ipv6_nlri_goes_out_ipv4_mapped() {
+        let attrs = PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: AsPath::from_sequence(vec![65000]),
+            ..PathAttributes::default()
+        };
+        let v4 = MpNextHop {
+            global: "172.18.0.5".parse().unwrap(),
+            link_local: None,
+        };
+        let fam = Family::IPV6_UNICAST;
+        let nlri = vec![Nlri::new("fd00:10:244::/64".parse().unwrap())];
+        let c = ctx(&[]);
+        let mapped: std::net::IpAddr = "::ffff:172.18.0.5".parse().unwrap();
+        let packed = UpdatePacker::new(&c)
+            .announce(&attrs, Some(v4), fam, &nlri)
+            .unwrap();
+        let msg = UpdateMessage {
+            attributes: attrs,
+            mp_reach: Some(MpReach {
+                family: fam,
+                next_hop: v4,
+                nlri,
+            }),
+            ..UpdateMessage::default()
+        };
+        let mut encoded = BytesMut::new();
+        encode_body(&msg, &c, &mut encoded).unwrap();
+        for body in [packed[0].slice(19..), encoded.freeze()] {
+            let u = Update::decode(body, &c).unwrap();
+            let reach = u.mp_reach().unwrap();
+            assert_eq!(reach.family(), fam);
+            assert_eq!(reach.next_hop().global, mapped, "16 octets, IPv4-mapped");
+        }
+        // IPv4 NLRI keep the four octets.
+        assert_eq!(super::wire_next_hop(Family::IPV4_UNICAST, v4), v4);
     }
 }

@@ -123,6 +123,7 @@ impl<'a> UpdatePacker<'a> {
                     ));
                 }
                 put_path_attributes(&mut attr_buf, attrs, None, four, true)?;
+                let nh = mp_nlri::wire_next_hop(family, nh);
                 let head = 4 + 5 + next_hop_len(&nh);
                 let mp_at = std::cell::Cell::new(0);
                 self.pack(
