@@ -264,6 +264,10 @@ pub struct NeighborConfig {
     /// neighbor are written to (default `[fib] table`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<u32>,
+    /// A VRF device whose table those routes are written to instead (its
+    /// table is read from the kernel at start and at each reload).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrf: Option<String>,
 }
 
 /// `bfd = true` or `bfd = { interval_ms = 300, multiplier = 3, strict =

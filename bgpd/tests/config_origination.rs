@@ -95,3 +95,29 @@ fn add_path_send_takes_a_number_of_paths_or_all() {
         "{e}"
     );
 }
+
+#[test]
+fn vrf_names_a_device_and_excludes_table() {
+    let ok = format!(
+        "{ROUTER}\n[[neighbor]]\nrange = \"172.18.0.0/16\"\nremote_as = 65100\nvrf = \"cluster1\"\n"
+    );
+    let c = config::parse(&ok, "rbgpd.toml").unwrap_or_else(|e| panic!("{}", e.render()));
+    assert_eq!(c.neighbors[0].vrf.as_deref(), Some("cluster1"));
+    assert_eq!(c.neighbors[0].table, None, "read from the kernel at start");
+    let e = err(&format!(
+        "{ROUTER}\n[[neighbor]]\nrange = \"172.18.0.0/16\"\nremote_as = 65100\n\
+         vrf = \"cluster1\"\ntable = 100\n\n\
+         [[neighbor]]\nrange = \"172.19.0.0/16\"\nremote_as = 65200\n\
+         vrf = \"a-name-far-too-long\"\n"
+    ));
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines.len(), 2, "{e}");
+    assert!(
+        lines[0].contains("neighbor[0].vrf: vrf and table both set"),
+        "{e}"
+    );
+    assert!(
+        lines[1].contains("neighbor[1].vrf: vrf \"a-name-far-too-long\" is not a link name"),
+        "{e}"
+    );
+}

@@ -70,6 +70,25 @@ pub(super) fn check_origination(c: &mut Checker<'_, '_>, cfg: &Config, policies:
                 ),
             );
         }
+        if let Some(vrf) = &n.vrf {
+            let key = KeyPath::default().key("neighbor").index(i).key("vrf");
+            if n.table.is_some() {
+                c.err(
+                    &key,
+                    "vrf and table both set: the VRF device already names the table,                      keep one of them"
+                        .into(),
+                );
+            }
+            // IFNAMSIZ: 15 octets and the NUL.
+            if vrf.is_empty() || vrf.len() > 15 || vrf.contains(['/', ' ']) {
+                c.err(
+                    &key,
+                    format!(
+                        "vrf {vrf:?} is not a link name, expected the name of a VRF device                          (1 to 15 characters, no '/' or space)"
+                    ),
+                );
+            }
+        }
         if n.route_reflector_client && n.remote_as.is_external(cfg.router.asn) {
             c.err(
                 &KeyPath::default()

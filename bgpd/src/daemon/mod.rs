@@ -55,6 +55,9 @@ pub enum DaemonError {
     /// The recording file could not be created.
     #[error("recording: {0}")]
     Record(std::io::Error),
+    /// A `vrf` names no VRF device.
+    #[error("{0}")]
+    Vrf(String),
 }
 
 /// How the daemon runs besides its config.
@@ -81,7 +84,16 @@ struct Driver {
 }
 
 /// Runs rbgpd on `config` until SIGTERM or SIGINT.
-pub async fn run(config: Config, config_path: PathBuf, opts: Options) -> Result<(), DaemonError> {
+pub async fn run(
+    mut config: Config,
+    config_path: PathBuf,
+    opts: Options,
+) -> Result<(), DaemonError> {
+    if config.fib.enabled {
+        fib::vrf::resolve(&mut config)
+            .await
+            .map_err(DaemonError::Vrf)?;
+    }
     let started = Instant::now();
     let core = Core::new(config.clone(), started)?;
     let recorder = match &opts.record {
@@ -187,7 +199,7 @@ pub async fn run(config: Config, config_path: PathBuf, opts: Options) -> Result<
             _ = metrics_tick.tick() => d.publish_metrics().await,
             _ = recv_signal(&mut sighup) => {
                 info!("SIGHUP: reloading {}", d.config_path.display());
-                d.reload(None);
+                d.reload(None).await;
             }
             _ = recv_signal(&mut sigterm) => { info!("SIGTERM: shutting down"); break; }
             _ = recv_signal(&mut sigint) => { info!("SIGINT: shutting down"); break; }
@@ -253,7 +265,7 @@ impl Driver {
         self.next_call += 1;
         self.calls.insert(call, reply);
         if request == Request::Reload {
-            self.reload(Some(call));
+            self.reload(Some(call)).await;
             return;
         }
         let fib = match (core::ctl_needs(&request), &self.fib) {
@@ -285,10 +297,17 @@ impl Driver {
     }
 
     /// Reads the config file and hands it to the core.
-    fn reload(&mut self, call: Option<CallId>) {
-        let config = config::load(&self.config_path)
+    async fn reload(&mut self, call: Option<CallId>) {
+        let mut config = config::load(&self.config_path)
             .map(Box::new)
             .map_err(|e| crate::ctl::proto::ReloadResult::refused(&e).errors);
+        if let Ok(c) = &mut config {
+            if c.fib.enabled {
+                if let Err(e) = fib::vrf::resolve(c).await {
+                    config = Err(vec![e]);
+                }
+            }
+        }
         self.feed(Input::Reload { call, config });
     }
 

@@ -60,6 +60,7 @@ mod status;
 mod table;
 mod tables;
 mod task;
+pub mod vrf;
 
 use std::fmt;
 use std::future::Future;
