@@ -14,6 +14,10 @@
 //! of RFC 4271 9.1.2.2 c) removes, per neighbor AS, the paths with a worse
 //! MED than another path of that AS, which is order-independent. With
 //! `always_compare_med`, `compare` is a total order and both agree.
+//!
+//! [`select_explained`] is [`select`] telling, for each candidate that is
+//! not the best or not in the multipath group, the step that put it out
+//! ([`Note`]): the same code runs for both, `select` just ignores the notes.
 
 use std::cmp::Ordering;
 use std::net::{IpAddr, Ipv4Addr};
@@ -125,6 +129,27 @@ pub struct Selection {
     pub multipath: Vec<usize>,
 }
 
+/// Why a candidate is not in the multipath group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EcmpSplit {
+    /// Put out at this decision step (it is worse than the best there).
+    Step(Reason),
+    /// Tied with the best, but learned from another neighbor AS (and
+    /// `multipath_relax` is off).
+    NeighborAs,
+    /// Tied with the best, but the group already has `max_paths` members.
+    MaxPaths,
+}
+
+/// What [`select_explained`] says of one candidate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Note {
+    /// Not the best: the step that put it out (`None` for the best).
+    pub lost_at: Option<Reason>,
+    /// Not in the multipath group: why (`None` for a member).
+    pub ecmp: Option<EcmpSplit>,
+}
+
 fn med_comparable(a: &Candidate, b: &Candidate, always_compare_med: bool) -> bool {
     always_compare_med || a.neighbor_as == b.neighbor_as
 }
@@ -187,25 +212,46 @@ pub fn compare(a: &Candidate, b: &Candidate, always_compare_med: bool) -> (Order
         .unwrap_or((Ordering::Equal, Reason::Equal))
 }
 
-/// Keeps the members of `set` whose `key` is the best (`max` or min).
+/// Keeps the members of `set` whose `key` is the best (`max` or min); the
+/// others are noted as put out at `step`.
 fn keep_best<T: Ord + Copy>(
     set: &mut Vec<usize>,
     c: &[Candidate],
     max: bool,
+    step: Reason,
+    note: &mut impl FnMut(usize, Note),
     key: impl Fn(&Candidate) -> T,
 ) {
     let keys = set.iter().filter_map(|&i| c.get(i).map(&key));
     let Some(best) = (if max { keys.max() } else { keys.min() }) else {
         return;
     };
-    set.retain(|&i| c.get(i).is_some_and(|x| key(x) == best));
+    set.retain(|&i| {
+        let keep = c.get(i).is_some_and(|x| key(x) == best);
+        if !keep {
+            note(i, out_at(step));
+        }
+        keep
+    });
+}
+
+/// The note of a candidate put out at `step`, for best and multipath.
+fn out_at(step: Reason) -> Note {
+    Note {
+        lost_at: Some(step),
+        ecmp: Some(EcmpSplit::Step(step)),
+    }
 }
 
 /// [`select`] for two candidates: with two, the pairwise [`compare`] is
 /// the elimination (no third path to make MED intransitive), and both are
 /// in the multipath group when they tie through the MED step, are learned
 /// the same way and (unless relaxed) from the same neighbor AS.
-fn select_two(cands: &[Candidate], cfg: &DecisionConfig) -> Selection {
+fn select_two(
+    cands: &[Candidate],
+    cfg: &DecisionConfig,
+    note: &mut impl FnMut(usize, Note),
+) -> Selection {
     let (Some(a), Some(b)) = (cands.first(), cands.get(1)) else {
         return Selection::default();
     };
@@ -224,9 +270,23 @@ fn select_two(cands: &[Candidate], cfg: &DecisionConfig) -> Selection {
             | Reason::Equal
     );
     let mut multipath = vec![best];
-    if tied && cfg.max_paths > 1 && (cfg.multipath_relax || a.neighbor_as == b.neighbor_as) {
+    let split = if !tied {
+        Some(EcmpSplit::Step(reason))
+    } else if cfg.max_paths <= 1 {
+        Some(EcmpSplit::MaxPaths)
+    } else if !cfg.multipath_relax && a.neighbor_as != b.neighbor_as {
+        Some(EcmpSplit::NeighborAs)
+    } else {
         multipath.push(other);
-    }
+        None
+    };
+    note(
+        other,
+        Note {
+            lost_at: Some(reason),
+            ecmp: split,
+        },
+    );
     Selection {
         best: Some(best),
         multipath,
@@ -240,6 +300,29 @@ fn select_two(cands: &[Candidate], cfg: &DecisionConfig) -> Selection {
 /// from the same neighbor AS, ordered by the remaining tie-breaks with the
 /// best first, at most `max_paths`.
 pub fn select(cands: &[Candidate], cfg: &DecisionConfig) -> Selection {
+    select_noting(cands, cfg, &mut |_, _| {})
+}
+
+/// [`select`], and a [`Note`] per candidate (by index): the step each one
+/// that is not the best lost at, and why each one outside the multipath
+/// group is out. The notes come from the elimination itself, so with MED
+/// compared per neighbor AS a path may be noted out at MED against a path
+/// that is not the best.
+pub fn select_explained(cands: &[Candidate], cfg: &DecisionConfig) -> (Selection, Vec<Note>) {
+    let mut notes = vec![Note::default(); cands.len()];
+    let sel = select_noting(cands, cfg, &mut |i, n| {
+        if let Some(slot) = notes.get_mut(i) {
+            *slot = n;
+        }
+    });
+    (sel, notes)
+}
+
+fn select_noting(
+    cands: &[Candidate],
+    cfg: &DecisionConfig,
+    note: &mut impl FnMut(usize, Note),
+) -> Selection {
     match cands.len() {
         0 => return Selection::default(),
         1 => {
@@ -248,17 +331,21 @@ pub fn select(cands: &[Candidate], cfg: &DecisionConfig) -> Selection {
                 multipath: vec![0],
             }
         }
-        2 => return select_two(cands, cfg),
+        2 => return select_two(cands, cfg, note),
         _ => {}
     }
     let mut set: Vec<usize> = (0..cands.len()).collect();
-    keep_best(&mut set, cands, true, |c| c.local);
-    keep_best(&mut set, cands, true, |c| c.local_pref);
-    keep_best(&mut set, cands, false, |c| c.path_len);
-    keep_best(&mut set, cands, false, |c| c.origin);
+    keep_best(&mut set, cands, true, Reason::Local, note, |c| c.local);
+    keep_best(&mut set, cands, true, Reason::LocalPref, note, |c| {
+        c.local_pref
+    });
+    keep_best(&mut set, cands, false, Reason::AsPathLen, note, |c| {
+        c.path_len
+    });
+    keep_best(&mut set, cands, false, Reason::Origin, note, |c| c.origin);
     let acm = cfg.always_compare_med;
     if acm {
-        keep_best(&mut set, cands, false, |c| c.med);
+        keep_best(&mut set, cands, false, Reason::Med, note, |c| c.med);
     } else if set.len() > 1 {
         // Per neighbor AS: drop a path when a path of the same AS has a
         // lower MED.
@@ -271,6 +358,9 @@ pub fn select(cands: &[Candidate], cfg: &DecisionConfig) -> Selection {
             })
         };
         let kept: Vec<usize> = set.iter().copied().filter(|&i| !worse(i)).collect();
+        for &i in set.iter().filter(|i| !kept.contains(i)) {
+            note(i, out_at(Reason::Med));
+        }
         set = kept;
     }
     // `set` is now the multipath candidates; the best also needs d) and f-g).
@@ -283,18 +373,43 @@ pub fn select(cands: &[Candidate], cfg: &DecisionConfig) -> Selection {
     let Some(best_c) = best.and_then(|b| cands.get(b)) else {
         return Selection::default();
     };
-    let after_med = set;
-    let mut multipath: Vec<usize> = after_med
-        .into_iter()
-        .filter(|&i| {
-            cands.get(i).is_some_and(|c| {
-                c.ebgp == best_c.ebgp
-                    && (cfg.multipath_relax || c.neighbor_as == best_c.neighbor_as)
-            })
-        })
-        .collect();
+    let mut multipath: Vec<usize> = Vec::with_capacity(set.len());
+    for i in set {
+        let Some(c) = cands.get(i) else { continue };
+        let split = if c.ebgp != best_c.ebgp {
+            Some(EcmpSplit::Step(Reason::EbgpOverIbgp))
+        } else if !cfg.multipath_relax && c.neighbor_as != best_c.neighbor_as {
+            Some(EcmpSplit::NeighborAs)
+        } else {
+            multipath.push(i);
+            None
+        };
+        if Some(i) != best {
+            // Past MED the pairwise step is the elimination's: eBGP over
+            // iBGP, then the tie-breaks.
+            let lost_at = Some(compare(best_c, c, acm).1);
+            note(
+                i,
+                Note {
+                    lost_at,
+                    ecmp: split,
+                },
+            );
+        }
+    }
     multipath.sort_by_key(|&i| cands.get(i).map(tiebreak_key));
-    multipath.truncate(cfg.max_paths.max(1));
+    let max = cfg.max_paths.max(1);
+    for &i in multipath.get(max..).unwrap_or_default() {
+        let lost_at = cands.get(i).map(|c| compare(best_c, c, acm).1);
+        note(
+            i,
+            Note {
+                lost_at,
+                ecmp: Some(EcmpSplit::MaxPaths),
+            },
+        );
+    }
+    multipath.truncate(max);
     Selection { best, multipath }
 }
 
@@ -502,5 +617,47 @@ mod tests {
         assert_eq!(select(&[], &CFG), Selection::default());
         assert_eq!(select(&[cand(1)], &CFG).multipath, vec![0]);
         assert_eq!(Reason::Med.as_str(), "med");
+    }
+
+    #[test]
+    fn notes_name_the_step_and_the_ecmp_split() {
+        // Three equal nodes, a fourth with ORIGIN incomplete, a fifth from
+        // another AS, a sixth with a higher MED than its AS's others.
+        let mut c: Vec<Candidate> = (1..=6).map(cand).collect();
+        c[3].origin = 2;
+        c[4].neighbor_as = Some(65200);
+        c[5].med = 10;
+        let (sel, notes) = select_explained(&c, &CFG);
+        assert_eq!(sel, select(&c, &CFG), "the same selection");
+        assert_eq!(sel.best, Some(0));
+        assert_eq!(sel.multipath, vec![0, 1, 2]);
+        assert_eq!(notes[0], Note::default());
+        let tied = Note {
+            lost_at: Some(Reason::RouterId),
+            ecmp: None,
+        };
+        assert_eq!((notes[1], notes[2]), (tied, tied));
+        assert_eq!(notes[3], out_at(Reason::Origin));
+        assert_eq!(
+            notes[4],
+            Note {
+                lost_at: Some(Reason::RouterId),
+                ecmp: Some(EcmpSplit::NeighborAs),
+            }
+        );
+        assert_eq!(notes[5], out_at(Reason::Med));
+        // max_paths 2: the third node is out for the cap.
+        let cfg = DecisionConfig {
+            max_paths: 2,
+            ..CFG
+        };
+        let (_, notes) = select_explained(&c, &cfg);
+        assert_eq!(notes[2].ecmp, Some(EcmpSplit::MaxPaths));
+        // Two candidates take the pairwise path: the same notes.
+        let (sel, notes) = select_explained(&c[2..4], &CFG);
+        assert_eq!(sel.best, Some(0));
+        assert_eq!(notes[1], out_at(Reason::Origin));
+        let (_, notes) = select_explained(&[c[0], c[4]], &CFG);
+        assert_eq!(notes[1].ecmp, Some(EcmpSplit::NeighborAs));
     }
 }

@@ -26,7 +26,7 @@
 //! - then the export policy, with `prepend` adding the local AS.
 
 use crate::attrs::{RouteAttrs, DEFAULT_LOCAL_PREF};
-use crate::policy_eval::{Outcome, PolicyId, RouteCtx};
+use crate::policy_eval::{DecidedBy, Outcome, PolicyId, RouteCtx};
 use crate::rib::{Core, PeerState, Rib, RibError};
 use crate::table::{FamilyTable, Key, PathEntry, BEST};
 use bgp_proto::msg::attributes::{Community, MpNextHop, MpReach, MpUnreach, UpdateMessage};
@@ -157,6 +157,25 @@ pub(crate) struct ExportClass {
 /// Export results shared by every peer of a class until the RIB changes:
 /// the outgoing id (holding one reference) and attributes, or `None` when
 /// the route is not exported.
+/// Why a best path is not sent to a peer (`rbgpctl explain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExportRefusal {
+    /// The path was learned from this peer.
+    LearnedFromIt,
+    /// Learned over iBGP and the peer is iBGP, neither a route reflector
+    /// client (RFC 4271 9.2, RFC 4456).
+    IbgpToIbgp,
+    /// A well-known community forbids it (RFC 1997).
+    Community(Community),
+    /// The export policy rejected it.
+    Policy(DecidedBy),
+    /// We have no address of the route's family towards the peer to put
+    /// as next hop (an IPv4 route over IPv6 without RFC 8950).
+    NoNextHop,
+    /// The path's peer or attributes are gone (not seen in practice).
+    Gone,
+}
+
 pub(crate) type ExportMemo = HashMap<ExportClass, Option<(u32, Arc<RouteAttrs>)>>;
 
 impl Core {
@@ -169,24 +188,38 @@ impl Core {
         best: &PathEntry,
         key: K,
     ) -> Option<RouteAttrs> {
+        self.export_verdict(target, target_slot, best, key).ok()
+    }
+
+    /// [`Core::export_route`], with the rule that refused a route.
+    pub(crate) fn export_verdict<K: Key>(
+        &self,
+        target: &PeerState,
+        target_slot: u16,
+        best: &PathEntry,
+        key: K,
+    ) -> Result<RouteAttrs, ExportRefusal> {
         if best.peer == target_slot {
-            return None;
+            return Err(ExportRefusal::LearnedFromIt);
         }
-        let source = self.peer(best.peer)?;
+        let source = self.peer(best.peer).ok_or(ExportRefusal::Gone)?;
         let local = self.local_slot == Some(best.peer);
         let reflected = !local && !source.ebgp && !target.ebgp;
         if reflected && !(source.info.route_reflector_client || target.info.route_reflector_client)
         {
-            return None;
+            return Err(ExportRefusal::IbgpToIbgp);
         }
-        let src = self.attrs.get(best.attr)?;
+        let src = self.attrs.get(best.attr).ok_or(ExportRefusal::Gone)?;
         let comms = &src.attrs.communities;
-        if comms.contains(&Community::NO_ADVERTISE)
-            || (target.ebgp
-                && (comms.contains(&Community::NO_EXPORT)
-                    || comms.contains(&Community::NO_EXPORT_SUBCONFED)))
-        {
-            return None;
+        if comms.contains(&Community::NO_ADVERTISE) {
+            return Err(ExportRefusal::Community(Community::NO_ADVERTISE));
+        }
+        if target.ebgp {
+            for c in [Community::NO_EXPORT, Community::NO_EXPORT_SUBCONFED] {
+                if comms.contains(&c) {
+                    return Err(ExportRefusal::Community(c));
+                }
+            }
         }
         let src_next_hop = src.next_hop;
         let mut attrs = src.attrs;
@@ -212,11 +245,11 @@ impl Core {
         };
         match self
             .policies
-            .evaluate(target.export, ctx, &attrs, self.local_as)
+            .evaluate_traced(target.export, ctx, &attrs, self.local_as)
         {
-            Outcome::Reject => return None,
-            Outcome::Accept => {}
-            Outcome::Modified(m) => attrs = m,
+            (Outcome::Reject, by) => return Err(ExportRefusal::Policy(by)),
+            (Outcome::Accept, _) => {}
+            (Outcome::Modified(m), _) => attrs = m,
         }
         let v4 = K::FAMILY == Family::IPV4_UNICAST;
         let enh = target.info.extended_next_hop;
@@ -233,12 +266,13 @@ impl Core {
             !ours
         };
         let next_hop = if keep {
-            unchanged_next_hop(src_next_hop, &target.info, v4, enh)?
+            unchanged_next_hop(src_next_hop, &target.info, v4, enh)
         } else {
-            self_next_hop(&target.info, v4)?
-        };
+            self_next_hop(&target.info, v4)
+        }
+        .ok_or(ExportRefusal::NoNextHop)?;
         attrs.next_hop = None;
-        Some(RouteAttrs { attrs, next_hop })
+        Ok(RouteAttrs { attrs, next_hop })
     }
 
     /// The interned outgoing attribute id for `target` and `key` (one

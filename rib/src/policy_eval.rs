@@ -248,6 +248,19 @@ pub enum Outcome {
     Modified(PathAttributes),
 }
 
+/// What gave a policy's outcome, for `rbgpctl explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DecidedBy {
+    /// The policy `all`.
+    All,
+    /// The policy `none`.
+    None,
+    /// The term with this index (from 0) of the named policy.
+    Term(usize),
+    /// The named policy's `default`: no term decided.
+    Default,
+}
+
 /// All policies and prefix lists of the config, validated.
 #[derive(Debug, Clone, Default)]
 pub struct CompiledPolicies {
@@ -359,16 +372,27 @@ impl CompiledPolicies {
         attrs: &PathAttributes,
         prepend_as: u32,
     ) -> Outcome {
+        self.evaluate_traced(id, route, attrs, prepend_as).0
+    }
+
+    /// [`CompiledPolicies::evaluate`], and what decided.
+    pub fn evaluate_traced(
+        &self,
+        id: PolicyId,
+        route: RouteCtx<'_>,
+        attrs: &PathAttributes,
+        prepend_as: u32,
+    ) -> (Outcome, DecidedBy) {
         let policy = match id {
-            PolicyId::All => return Outcome::Accept,
-            PolicyId::None => return Outcome::Reject,
+            PolicyId::All => return (Outcome::Accept, DecidedBy::All),
+            PolicyId::None => return (Outcome::Reject, DecidedBy::None),
             PolicyId::Named(i) => match self.policies.get(i) {
                 Some(p) => p,
-                None => return Outcome::Reject,
+                None => return (Outcome::Reject, DecidedBy::None),
             },
         };
         let mut modified: Option<PathAttributes> = None;
-        for term in &policy.terms {
+        for (t, term) in policy.terms.iter().enumerate() {
             let current = modified.as_ref().unwrap_or(attrs);
             if !self.term_matches(&term.matches, route, current) {
                 continue;
@@ -379,14 +403,29 @@ impl CompiledPolicies {
                 a.apply(m, prepend_as);
             }
             match a.result {
-                Some(Verdict::Reject) => return Outcome::Reject,
-                Some(Verdict::Accept) => return finish(modified, attrs),
+                Some(Verdict::Reject) => return (Outcome::Reject, DecidedBy::Term(t)),
+                Some(Verdict::Accept) => return (finish(modified, attrs), DecidedBy::Term(t)),
                 None => {}
             }
         }
-        match policy.default {
+        let outcome = match policy.default {
             Verdict::Reject => Outcome::Reject,
             Verdict::Accept => finish(modified, attrs),
+        };
+        (outcome, DecidedBy::Default)
+    }
+
+    /// The name of policy `id` as the config gives it (`all`, `none` or
+    /// a policy's name).
+    pub fn name(&self, id: PolicyId) -> String {
+        match id {
+            PolicyId::All => "all".into(),
+            PolicyId::None => "none".into(),
+            PolicyId::Named(i) => self
+                .names
+                .iter()
+                .find(|(_, &j)| j == i)
+                .map_or_else(|| format!("#{i}"), |(n, _)| n.clone()),
         }
     }
 

@@ -233,7 +233,7 @@ impl Core {
             .ok_or(RibError::UnknownPeer(id))
     }
 
-    fn eligible(&self, e: &PathEntry) -> bool {
+    pub(crate) fn eligible(&self, e: &PathEntry) -> bool {
         !e.has(REJECTED)
             && (self.unreachable.is_empty()
                 || !self.unreachable.contains(&self.attrs.next_hop(e.attr)))

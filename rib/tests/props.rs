@@ -8,7 +8,7 @@ mod common;
 use bgp_proto::msg::attributes::{AsPath, Origin, PathAttributes};
 use common::*;
 use proptest::prelude::*;
-use rib::decision::{compare, select, Candidate, DecisionConfig};
+use rib::decision::{compare, select, select_explained, Candidate, DecisionConfig};
 use rib::ExportBatch;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -56,6 +56,23 @@ fn cfg(always_compare_med: bool) -> DecisionConfig {
 }
 
 proptest! {
+    #[test]
+    fn explained_selection_is_the_selection_and_notes_match_it(
+        cands in proptest::collection::vec(candidate(), 0..7),
+        acm in any::<bool>(),
+        relax in any::<bool>(),
+        max_paths in 1usize..4,
+    ) {
+        let cfg = DecisionConfig { always_compare_med: acm, multipath_relax: relax, max_paths };
+        let (sel, notes) = select_explained(&cands, &cfg);
+        prop_assert_eq!(&sel, &select(&cands, &cfg));
+        prop_assert_eq!(notes.len(), cands.len());
+        for (i, n) in notes.iter().enumerate() {
+            prop_assert_eq!(n.lost_at.is_none(), sel.best == Some(i), "{:?}", n);
+            prop_assert_eq!(n.ecmp.is_none(), sel.multipath.contains(&i), "{:?}", n);
+        }
+    }
+
     #[test]
     fn compare_is_a_total_order_with_always_compare_med(
         a in candidate(), mut b in candidate(), c in candidate()
