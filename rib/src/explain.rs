@@ -75,6 +75,8 @@ pub struct PathExplained {
     pub ebgp: bool,
     /// The import verdict.
     pub import: ImportVerdict,
+    /// The peer's AS (ours for our own routes).
+    pub peer_as: u32,
     /// Its next hop is unreachable: not a candidate.
     pub unreachable: bool,
     /// The best path.
@@ -92,8 +94,9 @@ pub struct PathExplained {
 /// Whether the best path goes to one peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExportVerdict {
-    /// Sent (or about to be) with these attributes.
-    Sent(Arc<RouteAttrs>),
+    /// Sent (or about to be) with these attributes; what in the export
+    /// policy let it out.
+    Sent(Arc<RouteAttrs>, DecidedBy),
     /// Not sent: the rule.
     Refused(ExportRefusal),
     /// The family was not negotiated with the peer.
@@ -113,6 +116,8 @@ pub struct PeerExport {
     pub peer_addr: IpAddr,
     /// The peer's AS.
     pub peer_as: u32,
+    /// Its export policy's name.
+    pub export_policy: String,
     /// What the export rules decide now.
     pub verdict: ExportVerdict,
     /// Whether its Adj-RIB-Out holds the prefix (sent and not withdrawn).
@@ -199,6 +204,7 @@ impl Core {
                     peer_addr: peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.info.addr),
                     path_id: e.path_id,
                     import: self.import_verdict(e, &prefix, &route),
+                    peer_as: peer.map_or(self.local_as, |p| p.info.remote_as),
                     unreachable: !e.has(REJECTED) && self.unreachable.contains(&route.next_hop),
                     route: Arc::new(route),
                     since: e.tick,
@@ -233,7 +239,7 @@ impl Core {
                     match best {
                         None => ExportVerdict::NoBestPath,
                         Some(b) => match self.export_verdict(p, slot16, &b, key) {
-                            Ok(r) => ExportVerdict::Sent(Arc::new(r)),
+                            Ok((r, by)) => ExportVerdict::Sent(Arc::new(r), by),
                             Err(why) => ExportVerdict::Refused(why),
                         },
                     }
@@ -242,6 +248,7 @@ impl Core {
                     peer: p.info.id,
                     peer_addr: p.info.addr,
                     peer_as: p.info.remote_as,
+                    export_policy: self.policies.name(p.export),
                     verdict,
                     advertised: id.is_some_and(|id| t.adj_get(slot, id).is_some()),
                     add_path: p.info.add_path_send.contains(&K::FAMILY),

@@ -188,17 +188,20 @@ impl Core {
         best: &PathEntry,
         key: K,
     ) -> Option<RouteAttrs> {
-        self.export_verdict(target, target_slot, best, key).ok()
+        self.export_verdict(target, target_slot, best, key)
+            .ok()
+            .map(|(r, _)| r)
     }
 
-    /// [`Core::export_route`], with the rule that refused a route.
+    /// [`Core::export_route`], with what in the export policy let the
+    /// route out, or the rule that refused it.
     pub(crate) fn export_verdict<K: Key>(
         &self,
         target: &PeerState,
         target_slot: u16,
         best: &PathEntry,
         key: K,
-    ) -> Result<RouteAttrs, ExportRefusal> {
+    ) -> Result<(RouteAttrs, DecidedBy), ExportRefusal> {
         if best.peer == target_slot {
             return Err(ExportRefusal::LearnedFromIt);
         }
@@ -243,13 +246,13 @@ impl Core {
             next_hop: src_next_hop,
             peer_as: target.info.remote_as,
         };
-        match self
-            .policies
-            .evaluate_traced(target.export, ctx, &attrs, self.local_as)
-        {
-            (Outcome::Reject, by) => return Err(ExportRefusal::Policy(by)),
-            (Outcome::Accept, _) => {}
-            (Outcome::Modified(m), _) => attrs = m,
+        let (outcome, by) =
+            self.policies
+                .evaluate_traced(target.export, ctx, &attrs, self.local_as);
+        match outcome {
+            Outcome::Reject => return Err(ExportRefusal::Policy(by)),
+            Outcome::Accept => {}
+            Outcome::Modified(m) => attrs = m,
         }
         let v4 = K::FAMILY == Family::IPV4_UNICAST;
         let enh = target.info.extended_next_hop;
@@ -272,7 +275,7 @@ impl Core {
         }
         .ok_or(ExportRefusal::NoNextHop)?;
         attrs.next_hop = None;
-        Ok(RouteAttrs { attrs, next_hop })
+        Ok((RouteAttrs { attrs, next_hop }, by))
     }
 
     /// The interned outgoing attribute id for `target` and `key` (one

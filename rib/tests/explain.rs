@@ -109,7 +109,8 @@ fn every_path_says_why_it_is_where_it_is() {
         ExportVerdict::Refused(ExportRefusal::LearnedFromIt)
     );
     match &to(8).verdict {
-        ExportVerdict::Sent(r) => {
+        ExportVerdict::Sent(r, by) => {
+            assert_eq!(*by, DecidedBy::All);
             assert_eq!(r.next_hop, ip("172.18.0.5"));
             assert_eq!(r.attrs.as_path.to_string(), "65000 65100");
         }

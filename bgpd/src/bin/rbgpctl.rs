@@ -5,6 +5,7 @@
 //! rbgpctl show peer 172.18.0.2
 //! rbgpctl show routes [PREFIX|ADDRESS] [--peer ADDR] [--family ipv4|ipv6] [--best]
 //! rbgpctl show fib | show summary | reload | watch
+//! rbgpctl explain PREFIX|ADDRESS
 //! rbgpctl peer reset|shutdown|enable ADDR [--message TEXT]
 //! ```
 //!
@@ -52,6 +53,22 @@ enum Command {
     Peer(PeerCmd),
     /// Stream events (peer state changes, route changes, FIB writes).
     Watch,
+    /// Why a prefix is routed as it is: every path received for it with
+    /// the import verdict (policy term, loop check), the decision step that
+    /// ranked each path below the best and what split a path off the ECMP
+    /// group, what the kernel holds (state, next hops, nexthop object), and
+    /// per peer whether it is sent and the rule that decided.
+    Explain {
+        /// A prefix (exact match) or an address (the most specific prefix
+        /// holding it).
+        #[arg(value_parser = explain_target)]
+        target: String,
+    },
+}
+
+/// Checks an `explain` target before asking rbgpd (a usage error, exit 2).
+fn explain_target(s: &str) -> Result<String, String> {
+    bgpd::core::explain::parse_target(s).map(|_| s.to_string())
 }
 
 #[derive(Debug, Subcommand)]
@@ -206,6 +223,7 @@ fn request(cmd: Command) -> anyhow::Result<Request> {
         }
         Command::Peer(PeerCmd::Enable { address }) => Request::PeerEnable { address },
         Command::Watch => Request::Watch,
+        Command::Explain { target } => Request::Explain { target },
     })
 }
 
@@ -259,6 +277,7 @@ fn expected(req: &Request, r: &Response) -> bool {
                 Response::PeerAction { .. }
             )
             | (Request::Watch, Response::Event { .. })
+            | (Request::Explain { .. }, Response::Explain { .. })
     )
 }
 

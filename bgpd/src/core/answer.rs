@@ -76,6 +76,7 @@ impl Core {
                 self.peer_actions(ctx, address, "enable", [PeerCommand::Enable])
             }
             Request::Watch => error("watch is served by the control socket itself".into()),
+            Request::Explain { target } => self.explain(&target, ctx),
         }
     }
 
@@ -232,36 +233,9 @@ impl Core {
                     })
                     .filter(|p| !q.best_only || p.best || p.multipath)
                     .map(|p| {
-                        let a = &p.route.attrs;
-                        RoutePath {
-                            peer: (p.peer != rib::LOCAL_PEER).then_some(p.peer_addr),
-                            // An originated route without a next hop of
-                            // its own goes out via us.
-                            next_hop: if p.peer == rib::LOCAL_PEER
-                                && p.route.next_hop.is_unspecified()
-                            {
-                                "self".into()
-                            } else {
-                                p.route.next_hop.to_string()
-                            },
-                            as_path: a.as_path.to_string(),
-                            origin: a
-                                .origin
-                                .map(|o| o.to_string())
-                                .unwrap_or_else(|| "?".into()),
-                            med: a.med,
-                            local_pref: a.local_pref,
-                            communities: a.communities.iter().map(ToString::to_string).collect(),
-                            large_communities: a
-                                .large_communities
-                                .iter()
-                                .map(ToString::to_string)
-                                .collect(),
-                            best: p.best,
-                            multipath: p.multipath,
-                            stale: p.stale,
-                            age_secs: now.saturating_sub(u64::from(p.since)),
-                        }
+                        let mut r = route_path(p.peer, p.peer_addr, &p.route, now, p.since);
+                        (r.best, r.multipath, r.stale) = (p.best, p.multipath, p.stale);
+                        r
                     })
                     .collect();
                 (!paths.is_empty()).then(|| RouteEntry {
@@ -312,7 +286,9 @@ impl Core {
                     .collect(),
             },
             Some(FibView::Unavailable(e)) => error(format!("FIB: {e}")),
-            Some(FibView::Summary(_)) | None => error("FIB: no status read".into()),
+            Some(FibView::Summary(_) | FibView::Routes(_)) | None => {
+                error("FIB: no status read".into())
+            }
         }
     }
 
@@ -405,4 +381,40 @@ fn capabilities(n: &bgp_proto::fsm::Negotiated) -> Vec<String> {
         }
     }
     caps
+}
+
+/// The attributes of a path as rbgpctl shows them (flags unset). An
+/// originated route without a next hop of its own goes out via us: `self`.
+pub(super) fn route_path(
+    peer: u32,
+    peer_addr: IpAddr,
+    route: &rib::RouteAttrs,
+    now: u64,
+    since: u32,
+) -> RoutePath {
+    let a = &route.attrs;
+    let local = peer == rib::LOCAL_PEER;
+    RoutePath {
+        peer: (!local).then_some(peer_addr),
+        next_hop: if local && route.next_hop.is_unspecified() {
+            "self".into()
+        } else {
+            route.next_hop.to_string()
+        },
+        as_path: a.as_path.to_string(),
+        origin: a
+            .origin
+            .map(|o| o.to_string())
+            .unwrap_or_else(|| "?".into()),
+        med: a.med,
+        local_pref: a.local_pref,
+        communities: a.communities.iter().map(ToString::to_string).collect(),
+        large_communities: a
+            .large_communities
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        age_secs: now.saturating_sub(u64::from(since)),
+        ..RoutePath::default()
+    }
 }

@@ -85,12 +85,14 @@ pub enum FibView {
     Status(FibStatus),
     /// A few numbers (`show summary`).
     Summary(FibSummary),
+    /// The state of some routes (`explain`).
+    Routes(Vec<crate::fib::FibStatusEntry>),
     /// The FIB task did not answer.
     Unavailable(String),
 }
 
 /// What a control request needs from the FIB task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FibQuery {
     /// Nothing.
     None,
@@ -98,6 +100,8 @@ pub enum FibQuery {
     Status,
     /// [`FibView::Summary`].
     Summary,
+    /// [`FibView::Routes`] of these prefixes.
+    Routes(Vec<bgp_proto::Prefix>),
 }
 
 /// What the FIB task reports back.

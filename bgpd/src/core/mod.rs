@@ -29,6 +29,7 @@
 
 mod answer;
 mod bfd;
+pub mod explain;
 mod export;
 mod flow;
 mod io;
@@ -202,6 +203,7 @@ pub fn ctl_needs(request: &Request) -> FibQuery {
     match request {
         Request::ShowFib => FibQuery::Status,
         Request::ShowSummary => FibQuery::Summary,
+        Request::Explain { target } => FibQuery::Routes(explain::fib_prefixes(target)),
         _ => FibQuery::None,
     }
 }

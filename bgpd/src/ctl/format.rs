@@ -21,6 +21,7 @@ pub fn response(r: &Response) -> String {
         Response::Reload { result } => reload(result),
         Response::PeerAction { result } => peer_action(result),
         Response::Event { event } => event_line(event),
+        Response::Explain { explain } => super::explain::text(explain),
         Response::Error { message } => format!("error: {message}\n"),
     }
 }

@@ -94,6 +94,12 @@ pub enum Request {
     /// Stream [`Event`]s until the client disconnects. Answered by the
     /// server itself, not by the core.
     Watch,
+    /// Why a prefix (or the longest match of an address) is routed as it
+    /// is. Answer: [`Response::Explain`].
+    Explain {
+        /// `"10.11.0.0/16"` or `"10.11.192.248"`, as [`RouteQuery::prefix`].
+        target: String,
+    },
 }
 
 /// Which routes `show_routes` wants.
@@ -220,6 +226,11 @@ pub enum Response {
     PeerAction {
         /// What was done.
         result: PeerActionResult,
+    },
+    /// Answer to `explain`.
+    Explain {
+        /// The explanation.
+        explain: Box<crate::ctl::explain::Explain>,
     },
     /// One streamed event after `watch`.
     Event {

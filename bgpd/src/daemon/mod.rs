@@ -278,6 +278,10 @@ impl Driver {
                 Ok(s) => FibView::Summary(s),
                 Err(e) => FibView::Unavailable(e.to_string()),
             }),
+            (FibQuery::Routes(prefixes), Some(f)) => Some(match f.routes(&prefixes).await {
+                Ok(r) => FibView::Routes(r),
+                Err(e) => FibView::Unavailable(e.to_string()),
+            }),
         };
         let bfd = match request {
             Request::ShowBfd => self.bfd.sessions(),

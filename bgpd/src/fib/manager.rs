@@ -10,8 +10,9 @@ use std::net::IpAddr;
 
 use bgp_proto::Prefix;
 
+use super::lists::{ListId, NONE};
 use super::stand_in::{self, StandIn};
-use super::status::{FibStatus, FibSummary};
+use super::status::{FibStatus, FibStatusEntry, FibSummary};
 use super::table::{Table, WRITE_BATCH};
 use super::{Connected, Fib, FibChange, FibError, FibOp, NextHop, Reach, Solicit};
 use crate::config::FibConfig;
@@ -368,6 +369,21 @@ impl<F: Fib> FibManager<F> {
     /// A snapshot for `rbgpctl show fib`.
     pub fn status(&self) -> FibStatus {
         self.t.status()
+    }
+
+    /// The state of each of `prefixes` we want or hold, with the kernel
+    /// nexthop object it names.
+    pub fn routes(&self, prefixes: &[Prefix]) -> Vec<FibStatusEntry> {
+        prefixes
+            .iter()
+            .filter_map(|p| {
+                let (mut entry, list) = self.t.route_status(p)?;
+                if list != ListId(NONE) {
+                    entry.nexthop_id = self.fib.object_of(list);
+                }
+                Some(entry)
+            })
+            .collect()
     }
 
     /// Writes every queued change; on lost messages resyncs.

@@ -263,6 +263,11 @@ pub trait Fib: Send + 'static {
         async {}
     }
 
+    /// The kernel nexthop object the routes on `list` name, if any.
+    fn object_of(&self, _list: ListId) -> Option<u32> {
+        None
+    }
+
     /// Whether the backend holds the kernel nexthop object `id`, so its
     /// deletion behind our back took routes with it.
     fn holds_object(&self, _id: u32) -> bool {

@@ -672,6 +672,10 @@ impl Fib for NetlinkFib {
         }
     }
 
+    fn object_of(&self, list: ListId) -> Option<u32> {
+        self.objects.as_ref().and_then(|o| o.claimed(list))
+    }
+
     fn holds_object(&self, id: u32) -> bool {
         self.objects.as_ref().is_some_and(|o| o.holds(id))
     }

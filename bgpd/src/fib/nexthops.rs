@@ -383,7 +383,7 @@ impl NexthopObjects {
     }
 
     /// The object `list` has claimed.
-    fn claimed(&self, list: ListId) -> Option<u32> {
+    pub(super) fn claimed(&self, list: ListId) -> Option<u32> {
         self.by_list
             .get(list.index())
             .copied()

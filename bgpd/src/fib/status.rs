@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use bgp_proto::Prefix;
 use serde::{Deserialize, Serialize};
 
-use super::lists::NONE;
+use super::lists::{ListId, NONE};
 use super::table::Table;
 use super::{FibRoute, NextHop};
 
@@ -64,6 +64,10 @@ pub struct FibStatusEntry {
     /// `table`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<u32>,
+    /// The kernel nexthop object the route names (`ip route`'s `nhid`),
+    /// in answers about single routes (`explain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nexthop_id: Option<u32>,
 }
 
 /// The FIB's state, for `rbgpctl show fib`.
@@ -186,54 +190,63 @@ impl Table {
         let mut prefixes: Vec<Prefix> = self.routes.keys().collect();
         prefixes.sort_unstable();
         for p in prefixes {
-            let Some(entry) = self.routes.get(&p) else {
+            let Some((entry, _)) = self.route_status(&p) else {
                 continue;
             };
-            if entry.desired == NONE && entry.installed == NONE {
-                continue;
-            }
-            let installed = self.kernel.get(entry.installed).to_vec();
-            let target = self.target(&p);
-            let in_sync = target.as_deref() == (entry.installed != NONE).then_some(&installed[..]);
-            let mut error = self.errors.get(&p).cloned();
-            let desired = self.wanted.get(entry.desired);
-            let state = if entry.desired == NONE {
-                FibRouteState::Stale
-            } else if error.is_some() {
-                FibRouteState::Error
-            } else if self.resolve_family(p.addr().is_ipv6(), desired).is_empty() {
-                if p.addr().is_ipv6() && desired.iter().all(|nh| nh.to_canonical().is_ipv4()) {
-                    error = Some(V6_VIA_V4.to_string());
-                } else if desired.iter().all(is_link_local) {
-                    error = Some(LINK_LOCAL_NO_INTERFACE.to_string());
-                }
-                FibRouteState::Pending
-            } else {
-                FibRouteState::Installed
-            };
-            match state {
+            match entry.state {
                 FibRouteState::Installed => st.installed += 1,
                 FibRouteState::Pending => st.pending += 1,
                 FibRouteState::Error => st.errors += 1,
                 FibRouteState::Stale => st.stale += 1,
             }
-            let found = if p.addr().is_ipv6() && !self.stand_ins.is_empty() {
-                self.stand_ins_of(desired)
-            } else {
-                Vec::new()
-            };
-            st.routes.push(FibStatusEntry {
-                prefix: p,
-                desired: desired.to_vec(),
-                installed,
-                state,
-                error,
-                in_sync,
-                found,
-                table: None,
-            });
+            st.routes.push(entry);
         }
         st
+    }
+
+    /// The state of the route for `p`, and the id of the next-hop list it
+    /// is installed with; `None` when we neither want nor hold one.
+    pub(super) fn route_status(&self, p: &Prefix) -> Option<(FibStatusEntry, ListId)> {
+        let entry = self.routes.get(p)?;
+        if entry.desired == NONE && entry.installed == NONE {
+            return None;
+        }
+        let installed = self.kernel.get(entry.installed).to_vec();
+        let target = self.target(p);
+        let in_sync = target.as_deref() == (entry.installed != NONE).then_some(&installed[..]);
+        let mut error = self.errors.get(p).cloned();
+        let desired = self.wanted.get(entry.desired);
+        let state = if entry.desired == NONE {
+            FibRouteState::Stale
+        } else if error.is_some() {
+            FibRouteState::Error
+        } else if self.resolve_family(p.addr().is_ipv6(), desired).is_empty() {
+            if p.addr().is_ipv6() && desired.iter().all(|nh| nh.to_canonical().is_ipv4()) {
+                error = Some(V6_VIA_V4.to_string());
+            } else if desired.iter().all(is_link_local) {
+                error = Some(LINK_LOCAL_NO_INTERFACE.to_string());
+            }
+            FibRouteState::Pending
+        } else {
+            FibRouteState::Installed
+        };
+        let found = if p.addr().is_ipv6() && !self.stand_ins.is_empty() {
+            self.stand_ins_of(desired)
+        } else {
+            Vec::new()
+        };
+        let status = FibStatusEntry {
+            prefix: *p,
+            desired: desired.to_vec(),
+            installed,
+            state,
+            error,
+            in_sync,
+            found,
+            table: None,
+            nexthop_id: None,
+        };
+        Some((status, ListId(entry.installed)))
     }
 
     /// `"GATEWAY via STAND-IN"` for each IPv4 gateway in `next_hops` that

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use bgp_proto::Prefix;
 
-use super::{spawn_netlink, FibChange, FibError, FibHandle, FibStatus, FibSummary};
+use super::{spawn_netlink, FibChange, FibError, FibHandle, FibStatus, FibStatusEntry, FibSummary};
 use crate::config::Config;
 
 /// The FIB tasks by kernel table; table 0 in a change means `[fib] table`.
@@ -126,6 +126,23 @@ impl FibTables {
             all.routes.append(&mut s.routes);
         }
         all.routes.sort_by_key(|r| (r.prefix, r.table));
+        Ok(all)
+    }
+
+    /// The state of each of `prefixes` in every table (marked with theirs
+    /// but `[fib] table`).
+    pub async fn routes(&self, prefixes: &[Prefix]) -> Result<Vec<FibStatusEntry>, FibError> {
+        let mut all = Vec::new();
+        for (&t, f) in &self.tasks {
+            let mut r = f.routes(prefixes.to_vec()).await?;
+            if t != self.main {
+                for e in &mut r {
+                    e.table = Some(t);
+                }
+            }
+            all.append(&mut r);
+        }
+        all.sort_by_key(|r| (r.prefix, r.table));
         Ok(all)
     }
 

@@ -16,8 +16,8 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 
 use super::{
-    Fib, FibChange, FibError, FibManager, FibMonitor, FibStatus, FibSummary, KernelEvent,
-    NetlinkFib, NetlinkOptions,
+    Fib, FibChange, FibError, FibManager, FibMonitor, FibStatus, FibStatusEntry, FibSummary,
+    KernelEvent, NetlinkFib, NetlinkOptions,
 };
 use crate::config::FibConfig;
 
@@ -47,6 +47,7 @@ enum Command {
     StartupComplete,
     RemoveStale(Vec<Prefix>),
     Status(oneshot::Sender<FibStatus>),
+    Routes(Vec<Prefix>, oneshot::Sender<Vec<FibStatusEntry>>),
     Summary(oneshot::Sender<FibSummary>),
     Resync(oneshot::Sender<Result<usize, String>>),
     Shutdown(oneshot::Sender<Result<(), String>>),
@@ -97,6 +98,13 @@ impl FibHandle {
     pub async fn status(&self) -> Result<FibStatus, FibError> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Status(tx)).await?;
+        rx.await.map_err(|_| FibError::Stopped)
+    }
+
+    /// The state of each of `prefixes` the FIB wants or holds.
+    pub async fn routes(&self, prefixes: Vec<Prefix>) -> Result<Vec<FibStatusEntry>, FibError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Routes(prefixes, tx)).await?;
         rx.await.map_err(|_| FibError::Stopped)
     }
 
@@ -313,6 +321,9 @@ async fn handle_other<F: Fib>(m: &mut FibManager<F>, cmd: Command) -> bool {
         }
         Command::Status(tx) => {
             let _ = tx.send(m.status());
+        }
+        Command::Routes(prefixes, tx) => {
+            let _ = tx.send(m.routes(&prefixes));
         }
         Command::Summary(tx) => {
             let _ = tx.send(m.summary());

@@ -9,6 +9,7 @@
 
 mod bfd;
 mod ctl;
+mod explain;
 mod ext_next_hop;
 mod fib;
 mod flow;
