@@ -431,7 +431,7 @@ impl Router {
 
     /// Runs `rbgpctl --socket S args` in the router namespace (rbgpd), or
     /// inside the container (docker).
-    fn rbgpctl(&self, ns: &Netns, args: &[&str]) -> Result<String> {
+    pub fn rbgpctl(&self, ns: &Netns, args: &[&str]) -> Result<String> {
         if self.setup.kind == RouterKind::Docker {
             let mut cmd = Command::new("docker");
             cmd.args(["exec", self.container(), "/usr/local/bin/rbgpctl"]);

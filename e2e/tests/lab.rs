@@ -9,7 +9,9 @@
 //! restart; 6 router restart under a 100 ms HTTP poller; 7 a rogue peer
 //! in range (RFC 4271 §6.1-6.3 NOTIFICATIONs); 8 a seventh node joins;
 //! 9 dual stack over the IPv4 sessions (IPv6 routes installed via the
-//! nodes' link-locals, HTTP over IPv6, a node's new MAC followed).
+//! nodes' link-locals, HTTP over IPv6, a node's new MAC followed); 10
+//! `rbgpctl explain` names a node's ORIGIN as what split it off the ECMP
+//! group.
 //!
 //! The tests share namespace names: run them serially
 //! (`cargo test -p e2e -- --test-threads=1`; nextest uses the `e2e` test
@@ -598,4 +600,77 @@ fn rbgpd_check_9_dual_stack_over_ipv4_sessions() {
     wait_routes6(&lab);
     assert_eq!(ok(&lab, "link-local", ipv6::link_local(node, "eth0")), new);
     wait_200_v6(&lab, "rb-c1-w1", pod6("c2-w1"), Some(pod6("c1-w1")));
+}
+
+/// `rbgpctl --json explain TARGET` on the lab's router.
+fn explain(lab: &Lab, target: &str) -> serde_json::Value {
+    let out = ok(
+        lab,
+        "rbgpctl explain",
+        lab.router()
+            .rbgpctl(lab.router_ns(), &["--json", "explain", target]),
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v["explain"].clone()
+}
+
+/// Check 10 (rbgpd only): `rbgpctl explain` of cluster 1's LoadBalancer
+/// shows its three nodes, ECMP x3, installed with the kernel's nexthop
+/// object; after one node announces it with ORIGIN incomplete (as in
+/// cilium/cilium#40944) the answer names ORIGIN as that node's split, the
+/// group is two wide, and so is the kernel route.
+#[test]
+fn rbgpd_check_10_explain_names_the_ecmp_split() {
+    let Some(mut lab) = lab(RouterKind::Rbgpd, false) else {
+        return;
+    };
+    check_sessions_and_routes(&mut lab);
+    let target = LB1.to_string();
+    let e = explain(&lab, &target);
+    assert_eq!(e["prefix"], format!("{LB1}/32"), "{e}");
+    assert_eq!(e["ecmp_width"], 3, "{e}");
+    assert_eq!(e["paths"].as_array().map(Vec::len), Some(3), "{e}");
+    assert_eq!(e["kernel"]["state"], "installed", "{e}");
+    assert!(e["kernel"]["nexthop_id"].as_u64().is_some(), "{e}");
+    let node = lab.node("c1-w1").unwrap();
+    let ip = node.spec.ip.to_string();
+    let prefix = format!("{LB1}/32");
+    let args = [
+        "global",
+        "rib",
+        "add",
+        "-a",
+        "ipv4",
+        &prefix,
+        "nexthop",
+        &ip,
+        "origin",
+        "incomplete",
+    ];
+    ok(&lab, "gobgp rib add", node.ns().exec("gobgp", &args));
+    let t0 = Instant::now();
+    let e = loop {
+        let e = explain(&lab, &target);
+        if e["ecmp_width"] == 2 && e["kernel"]["next_hops"].as_array().map(Vec::len) == Some(2) {
+            break e;
+        }
+        assert!(t0.elapsed() < ROUTES, "ECMP x2 never came: {e}");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let split = e["paths"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["peer"] == ip.as_str()))
+        .cloned()
+        .unwrap();
+    assert_eq!(split["lost_at"], "origin", "{split}");
+    assert_eq!(
+        split["ecmp_split"], "ORIGIN incomplete vs igp (best)",
+        "{split}"
+    );
+    println!(
+        "{}",
+        lab.router()
+            .rbgpctl(lab.router_ns(), &["explain", &target])
+            .unwrap_or_default()
+    );
 }

@@ -1,7 +1,7 @@
 //! Drives the routing core with a sequence of events read from the input:
 //! sessions up and down (graceful or not), UPDATEs of arbitrary octets
 //! and well-formed ones, route refreshes, write queues filling and
-//! draining, time passing, rbgpctl requests.
+//! draining, time passing, rbgpctl requests (`explain` among them).
 //! Invariants after every event: no panic, and every UPDATE the core sends
 //! decodes cleanly with the receiving session's context (we never send a
 //! malformed message, whatever we were sent).
@@ -270,8 +270,11 @@ fuzz_target!(|data: &[u8]| {
                 Input::Tick
             }
             6 => {
-                let request = match b.u8() % 4 {
+                let request = match b.u8() % 5 {
                     0 => Request::ShowPeers,
+                    4 => Request::Explain {
+                        target: format!("10.{}.{}.{}", b.u8() % 4, b.u8(), b.u8()),
+                    },
                     1 => Request::ShowRoutes(RouteQuery::default()),
                     2 => Request::PeerShutdown {
                         address: IpAddr::V4(Ipv4Addr::new(172, 18, 0, 2 + peer as u8)),

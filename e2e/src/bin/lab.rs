@@ -128,11 +128,16 @@ fn explore(lab: &Lab) -> String {
         }
         RouterKind::Bird => format!("ip netns exec {ROUTER_NS} birdc -s {sock} {args}"),
     };
-    let (peers, routes) = match r.kind() {
-        RouterKind::Bird => ("show protocols", "show route"),
-        _ => ("show peers", "show routes"),
+    let explain = format!("explain {LB1}");
+    let (peers, routes, why) = match r.kind() {
+        RouterKind::Bird => (
+            "show protocols",
+            "show route",
+            format!("show route for {LB1} all"),
+        ),
+        _ => ("show peers", "show routes", explain),
     };
-    for c in [ctl(peers), ctl(routes)] {
+    for c in [ctl(peers), ctl(routes), ctl(&why)] {
         s.push_str(&format!("  {c}\n"));
     }
     s.push_str(&format!("  ip netns exec {ROUTER_NS} ip route\n"));
