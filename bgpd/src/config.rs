@@ -268,6 +268,11 @@ pub struct NeighborConfig {
     /// table is read from the kernel at start and at each reload).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vrf: Option<String>,
+    /// The cluster its neighbors belong to (`rbgpctl show clusters`,
+    /// `rbgpd_cluster_nodes`); a range without one is a cluster of its own,
+    /// named by its description or its prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 /// `bfd = true` or `bfd = { interval_ms = 300, multiplier = 3, strict =
@@ -520,6 +525,10 @@ pub enum LogFormat {
 pub struct MetricsConfig {
     /// Address of the Prometheus endpoint.
     pub listen: SocketAddr,
+    /// Most host routes (/32, /128: service addresses) with an
+    /// `rbgpd_prefix_ecmp_width` series, the first by prefix; 0 for none.
+    #[serde(default = "default_ecmp_width_max")]
+    pub ecmp_width_max: usize,
 }
 
 /// Default path of the config file.
@@ -535,6 +544,9 @@ fn default_listen() -> Vec<SocketAddr> {
 }
 fn default_true() -> bool {
     true
+}
+fn default_ecmp_width_max() -> usize {
+    256
 }
 fn default_max_paths() -> usize {
     8

@@ -46,6 +46,28 @@ struct FamilyLabels {
     family: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClusterLabels {
+    cluster: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PrefixLabels {
+    prefix: String,
+}
+
+/// One service address for [`Metrics::set_services`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceWidth {
+    /// The host route, e.g. `10.11.192.248/32`.
+    pub prefix: String,
+    /// Paths that are candidates (the nodes announcing it).
+    pub paths: u64,
+    /// Paths in the ECMP group.
+    pub ecmp_width: u64,
+}
+
 /// BGP message types, for the message counters' `type` label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageType {
@@ -86,6 +108,12 @@ struct Inner {
     prefixes_accepted: Family<PeerFamilyLabels, Gauge>,
     prefixes_advertised: Family<PeerFamilyLabels, Gauge>,
     rib_prefixes: Family<FamilyLabels, Gauge>,
+    cluster_nodes: Family<ClusterLabels, Gauge>,
+    prefix_ecmp_width: Family<PrefixLabels, Gauge>,
+    prefix_paths: Family<PrefixLabels, Gauge>,
+    /// The label sets last set, so that gone ones are removed.
+    cluster_series: Mutex<Vec<ClusterLabels>>,
+    prefix_series: Mutex<Vec<PrefixLabels>>,
     rib_paths: Gauge,
     fib_routes: Gauge,
     fib_errors: Counter,
@@ -138,6 +166,11 @@ impl Metrics {
             prefixes_accepted: Family::default(),
             prefixes_advertised: Family::default(),
             rib_prefixes: Family::default(),
+            cluster_nodes: Family::default(),
+            prefix_ecmp_width: Family::default(),
+            prefix_paths: Family::default(),
+            cluster_series: Mutex::new(Vec::new()),
+            prefix_series: Mutex::new(Vec::new()),
             rib_paths: Gauge::default(),
             fib_routes: Gauge::default(),
             fib_errors: Counter::default(),
@@ -201,6 +234,23 @@ impl Metrics {
             inner.rib_prefixes.clone(),
         );
         r.register("rib_paths", "Paths in the Loc-RIB", inner.rib_paths.clone());
+        r.register(
+            "cluster_nodes",
+            "Nodes of a cluster (a range or a cluster label) by state: established, or not",
+            inner.cluster_nodes.clone(),
+        );
+        r.register(
+            "prefix_ecmp_width",
+            "Next hops in the ECMP group of a service address (a /32 or /128; [metrics] \
+             ecmp_width_max of them)",
+            inner.prefix_ecmp_width.clone(),
+        );
+        r.register(
+            "prefix_paths",
+            "Nodes announcing a service address (candidate paths); above \
+             rbgpd_prefix_ecmp_width, some are left out of ECMP",
+            inner.prefix_paths.clone(),
+        );
         r.register(
             "fib_routes_installed",
             "Routes rbgpd has installed in the kernel",
@@ -363,6 +413,66 @@ impl Metrics {
             family: family.to_string(),
         };
         self.inner.rib_prefixes.get_or_create(&l).set(to_i64(n));
+    }
+
+    /// Sets every cluster's node counts, `(name, established, known)`;
+    /// clusters gone since the last call lose their series.
+    pub fn set_clusters(&self, clusters: &[(String, u64, u64)]) {
+        let mut now = Vec::with_capacity(clusters.len() * 2);
+        for (name, established, known) in clusters {
+            for (state, n) in [
+                ("established", *established),
+                ("not_established", known.saturating_sub(*established)),
+            ] {
+                let l = ClusterLabels {
+                    cluster: name.clone(),
+                    state: state.into(),
+                };
+                self.inner.cluster_nodes.get_or_create(&l).set(to_i64(n));
+                now.push(l);
+            }
+        }
+        let mut last = self
+            .inner
+            .cluster_series
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for gone in last.iter().filter(|l| !now.contains(l)) {
+            self.inner.cluster_nodes.remove(gone);
+        }
+        *last = now;
+    }
+
+    /// Sets the ECMP width and path count of each service address; those
+    /// gone since the last call lose their series.
+    pub fn set_services(&self, services: &[ServiceWidth]) {
+        let now: Vec<PrefixLabels> = services
+            .iter()
+            .map(|s| PrefixLabels {
+                prefix: s.prefix.clone(),
+            })
+            .collect();
+        for (l, s) in now.iter().zip(services) {
+            self.inner
+                .prefix_ecmp_width
+                .get_or_create(l)
+                .set(to_i64(s.ecmp_width));
+            self.inner
+                .prefix_paths
+                .get_or_create(l)
+                .set(to_i64(s.paths));
+        }
+        let mut last = self
+            .inner
+            .prefix_series
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let keep: std::collections::HashSet<&PrefixLabels> = now.iter().collect();
+        for gone in last.iter().filter(|l| !keep.contains(l)) {
+            self.inner.prefix_ecmp_width.remove(gone);
+            self.inner.prefix_paths.remove(gone);
+        }
+        *last = now;
     }
 
     /// Sets the Loc-RIB path count.
@@ -621,5 +731,32 @@ mod tests {
             "{na}"
         );
         task.abort();
+    }
+
+    #[test]
+    fn cluster_and_service_series_that_are_gone_are_removed() {
+        let m = Metrics::new();
+        m.set_clusters(&[("kind".into(), 2, 3), ("kind2".into(), 3, 3)]);
+        let w = |p: &str, paths, width| ServiceWidth {
+            prefix: p.into(),
+            paths,
+            ecmp_width: width,
+        };
+        m.set_services(&[w("10.11.192.248/32", 3, 2), w("10.12.225.247/32", 3, 3)]);
+        let text = m.encode();
+        for want in [
+            "rbgpd_cluster_nodes{cluster=\"kind\",state=\"established\"} 2",
+            "rbgpd_cluster_nodes{cluster=\"kind\",state=\"not_established\"} 1",
+            "rbgpd_prefix_ecmp_width{prefix=\"10.11.192.248/32\"} 2",
+            "rbgpd_prefix_paths{prefix=\"10.11.192.248/32\"} 3",
+        ] {
+            assert!(text.contains(want), "{want} missing:\n{text}");
+        }
+        m.set_clusters(&[("kind".into(), 3, 3)]);
+        m.set_services(&[w("10.11.192.248/32", 3, 3)]);
+        let text = m.encode();
+        assert!(!text.contains("kind2"), "{text}");
+        assert!(!text.contains("10.12.225.247"), "{text}");
+        assert!(text.contains("rbgpd_prefix_ecmp_width{prefix=\"10.11.192.248/32\"} 3"));
     }
 }

@@ -528,6 +528,9 @@ pub fn bird_conf(setup: &RouterSetup) -> String {
 /// control socket in the lab directory. Graceful restart is left at
 /// rbgpd's default (announced, helper on): whether it is negotiated is the
 /// speakers' choice, as in the real lab.
+/// The port of rbgpd's metrics endpoint on the router's loopback.
+pub const METRICS_PORT: u16 = 9179;
+
 pub fn rbgpd_conf(setup: &RouterSetup, socket: &Path) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "[router]");
@@ -546,6 +549,7 @@ pub fn rbgpd_conf(setup: &RouterSetup, socket: &Path) -> String {
     }
     let _ = writeln!(s, "\n[fib]\nenabled = true\nmax_paths = 8\npersist = true");
     let _ = writeln!(s, "\n[control]\nsocket = \"{}\"", socket.display());
+    let _ = writeln!(s, "\n[metrics]\nlisten = \"127.0.0.1:{METRICS_PORT}\"");
     let _ = writeln!(s, "\n[log]\nlevel = \"info\"");
     s
 }

@@ -24,7 +24,7 @@ use e2e::http;
 use e2e::ipv6::{self, LB6_1, LB6_2};
 use e2e::kernel::{find, KernelRoute};
 use e2e::rogue::{Outcome, Scenario};
-use e2e::router::{find_rbgpd, RouterKind};
+use e2e::router::{find_rbgpd, RouterKind, METRICS_PORT};
 use e2e::topology::{seventh_node, Lab, LabOptions, LB1, LB2, ROUTER1, ROUTER_NS};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -618,7 +618,8 @@ fn explain(lab: &Lab, target: &str) -> serde_json::Value {
 /// shows its three nodes, ECMP x3, installed with the kernel's nexthop
 /// object; after one node announces it with ORIGIN incomplete (as in
 /// cilium/cilium#40944) the answer names ORIGIN as that node's split, the
-/// group is two wide, and so is the kernel route.
+/// group is two wide, and so is the kernel route; the metrics show the
+/// width 2 against 3 nodes announcing.
 #[test]
 fn rbgpd_check_10_explain_names_the_ecmp_split() {
     let Some(mut lab) = lab(RouterKind::Rbgpd, false) else {
@@ -667,6 +668,28 @@ fn rbgpd_check_10_explain_names_the_ecmp_split() {
         split["ecmp_split"], "ORIGIN incomplete vs igp (best)",
         "{split}"
     );
+    // The metrics an alert would watch: two next hops for three nodes.
+    let url = format!("http://127.0.0.1:{METRICS_PORT}/metrics");
+    let series = [
+        format!("rbgpd_prefix_ecmp_width{{prefix=\"{prefix}\"}} 2"),
+        format!("rbgpd_prefix_paths{{prefix=\"{prefix}\"}} 3"),
+        "rbgpd_cluster_nodes{cluster=\"kind-cilium nodes\",state=\"established\"} 3".into(),
+    ];
+    let t0 = Instant::now();
+    loop {
+        let text = lab
+            .router_ns()
+            .exec("curl", &["-s", &url])
+            .unwrap_or_default();
+        if series.iter().all(|s| text.contains(s.as_str())) {
+            break;
+        }
+        assert!(
+            t0.elapsed() < ROUTES,
+            "metrics never showed {series:?}:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
     println!(
         "{}",
         lab.router()

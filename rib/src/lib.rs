@@ -48,5 +48,5 @@ pub use explain::{ExplainTarget, Explanation};
 pub use export::{ExportBatch, ExportRefusal};
 pub use fib_change::FibChange;
 pub use local::{self_next_hop_of, LocalSource, LOCAL_PEER};
-pub use query::{PathView, RibStats, RouteView};
+pub use query::{HostRoute, PathView, RibStats, RouteView};
 pub use rib::{PeerCounts, PeerInfo, Rib, RibConfig, RibError};

@@ -44,6 +44,19 @@ pub struct RouteView {
     pub paths: Vec<PathView>,
 }
 
+/// A host route (/32, /128: a service address) and who announces it, for
+/// cluster views and the ECMP width metric.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRoute {
+    /// The prefix.
+    pub prefix: Prefix,
+    /// The ids of the peers whose paths are candidates (accepted, next hop
+    /// reachable), one per path.
+    pub announcers: Vec<u32>,
+    /// Paths in the ECMP group (the next hops the FIB is given).
+    pub ecmp_width: usize,
+}
+
 /// Sizes of the RIB, for metrics and the memory benchmark.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RibStats {
@@ -129,6 +142,49 @@ impl Rib {
             Prefix::V4(p) => self.v4.get(p).and_then(|l| self.core.view(p, l)),
             Prefix::V6(p) => self.v6.get(p).and_then(|l| self.core.view(p, l)),
         }
+    }
+
+    /// The first `limit` host routes (IPv4 then IPv6, by prefix) with at
+    /// least one candidate path.
+    pub fn host_routes(&self, limit: usize) -> Vec<HostRoute> {
+        fn hosts<K: Key>(core: &Core, t: &FamilyTable<K>, limit: usize, out: &mut Vec<HostRoute>) {
+            let mut keys: Vec<K> = t
+                .iter()
+                .filter(|(_, k, _)| {
+                    let p: Prefix = (*k).into();
+                    p.len() == K::MAX_LEN
+                })
+                .map(|(_, k, _)| k)
+                .collect();
+            keys.sort_unstable();
+            for k in keys {
+                if out.len() >= limit {
+                    return;
+                }
+                let Some(list) = t.get(k) else { continue };
+                let entries = list.as_slice();
+                let announcers: Vec<u32> = entries
+                    .iter()
+                    .filter(|e| core.eligible(e))
+                    .filter_map(|e| core.peer(e.peer).map(|p| p.info.id))
+                    .collect();
+                if announcers.is_empty() {
+                    continue;
+                }
+                out.push(HostRoute {
+                    prefix: k.into(),
+                    announcers,
+                    ecmp_width: entries.iter().filter(|e| e.has(MULTIPATH)).count(),
+                });
+            }
+        }
+        let mut out = Vec::new();
+        if limit == 0 {
+            return out;
+        }
+        hosts(&self.core, &self.v4, limit, &mut out);
+        hosts(&self.core, &self.v6, limit, &mut out);
+        out
     }
 
     /// Longest-prefix match: the most specific entry covering `ip` that has

@@ -5,6 +5,7 @@
 //! rbgpctl show peer 172.18.0.2
 //! rbgpctl show routes [PREFIX|ADDRESS] [--peer ADDR] [--family ipv4|ipv6] [--best]
 //! rbgpctl show fib | show summary | reload | watch
+//! rbgpctl show clusters [NAME]
 //! rbgpctl explain PREFIX|ADDRESS
 //! rbgpctl peer reset|shutdown|enable ADDR [--message TEXT]
 //! ```
@@ -113,6 +114,14 @@ enum Show {
     },
     /// BFD sessions: state, discriminators, intervals, counters.
     Bfd,
+    /// Clusters (a range, or neighbors sharing a `cluster` label): nodes
+    /// Established of those known, End-of-RIB per family, nodes in a
+    /// graceful restart, and each service address with its ECMP width
+    /// against the nodes announcing it.
+    Clusters {
+        /// Only this cluster.
+        name: Option<String>,
+    },
     /// Router summary.
     Summary,
 }
@@ -213,6 +222,7 @@ fn request(cmd: Command) -> anyhow::Result<Request> {
         }
         Command::Show(Show::Fib { .. }) => Request::ShowFib,
         Command::Show(Show::Bfd) => Request::ShowBfd,
+        Command::Show(Show::Clusters { .. }) => Request::ShowClusters,
         Command::Show(Show::Summary) => Request::ShowSummary,
         Command::Reload => Request::Reload,
         Command::Peer(PeerCmd::Reset { address, message }) => {
@@ -278,12 +288,17 @@ fn expected(req: &Request, r: &Response) -> bool {
             )
             | (Request::Watch, Response::Event { .. })
             | (Request::Explain { .. }, Response::Explain { .. })
+            | (Request::ShowClusters, Response::Clusters { .. })
     )
 }
 
 fn run(cli: Cli) -> anyhow::Result<bool> {
     let fib_table = match &cli.command {
         Command::Show(Show::Fib { table }) => *table,
+        _ => None,
+    };
+    let cluster = match &cli.command {
+        Command::Show(Show::Clusters { name }) => name.clone(),
         _ => None,
     };
     let req = request(cli.command)?;
@@ -301,6 +316,21 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
     let mut r = client.request(&req)?;
     if let (Response::Fib { routes }, Some(t)) = (&mut r, fib_table) {
         routes.retain(|f| f.table == t);
+    }
+    if let (Response::Clusters { clusters }, Some(name)) = (&mut r, &cluster) {
+        if !clusters.iter().any(|c| &c.name == name) {
+            let known: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
+            eprintln!(
+                "rbgpctl: unknown cluster {name:?} (known: {})",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            );
+            std::process::exit(2);
+        }
+        clusters.retain(|c| &c.name == name);
     }
     if !expected(&req, &r) {
         bail!(

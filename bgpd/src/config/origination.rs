@@ -89,6 +89,17 @@ pub(super) fn check_origination(c: &mut Checker<'_, '_>, cfg: &Config, policies:
                 );
             }
         }
+        if let Some(name) = &n.cluster {
+            if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+                c.err(
+                    &KeyPath::default().key("neighbor").index(i).key("cluster"),
+                    format!(
+                        "cluster {name:?} is not a usable name, expected 1 to 64 printable \
+                         characters (a label in rbgpctl and in metrics)"
+                    ),
+                );
+            }
+        }
         if n.route_reflector_client && n.remote_as.is_external(cfg.router.asn) {
             c.err(
                 &KeyPath::default()

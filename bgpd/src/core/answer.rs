@@ -77,6 +77,7 @@ impl Core {
             }
             Request::Watch => error("watch is served by the control socket itself".into()),
             Request::Explain { target } => self.explain(&target, ctx),
+            Request::ShowClusters => self.show_clusters(ctx),
         }
     }
 

@@ -29,6 +29,7 @@
 
 mod answer;
 mod bfd;
+mod clusters;
 pub mod explain;
 mod export;
 mod flow;
@@ -209,6 +210,15 @@ pub fn ctl_needs(request: &Request) -> FibQuery {
 }
 
 impl Core {
+    /// What `request` needs from the FIB task: [`ctl_needs`], and for
+    /// `show clusters` the state of the service addresses.
+    pub fn fib_query(&self, request: &Request) -> FibQuery {
+        match request {
+            Request::ShowClusters if self.fib => FibQuery::Routes(self.cluster_service_prefixes()),
+            other => ctl_needs(other),
+        }
+    }
+
     /// A core for `config`, started at `now`. Fails when the RIB refuses
     /// the policies.
     pub fn new(config: Config, now: Instant) -> Result<Core, RibError> {

@@ -22,6 +22,7 @@ pub fn response(r: &Response) -> String {
         Response::PeerAction { result } => peer_action(result),
         Response::Event { event } => event_line(event),
         Response::Explain { explain } => super::explain::text(explain),
+        Response::Clusters { clusters } => super::clusters::text(clusters),
         Response::Error { message } => format!("error: {message}\n"),
     }
 }

@@ -5,6 +5,7 @@
 //! prints (pure functions, fixed by golden tests).
 
 pub mod client;
+pub mod clusters;
 pub mod explain;
 pub mod format;
 pub mod proto;

@@ -94,6 +94,9 @@ pub enum Request {
     /// Stream [`Event`]s until the client disconnects. Answered by the
     /// server itself, not by the core.
     Watch,
+    /// Every cluster: nodes, End-of-RIB, graceful restarts, service
+    /// addresses. Answer: [`Response::Clusters`].
+    ShowClusters,
     /// Why a prefix (or the longest match of an address) is routed as it
     /// is. Answer: [`Response::Explain`].
     Explain {
@@ -226,6 +229,11 @@ pub enum Response {
     PeerAction {
         /// What was done.
         result: PeerActionResult,
+    },
+    /// Answer to `show_clusters`.
+    Clusters {
+        /// Every cluster, in config order.
+        clusters: Vec<crate::ctl::clusters::ClusterView>,
     },
     /// Answer to `explain`.
     Explain {

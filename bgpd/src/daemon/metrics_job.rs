@@ -38,7 +38,8 @@ pub(super) fn publish(
     m.set_rib_prefixes("ipv4-unicast", stats.prefixes_v4 as u64);
     m.set_rib_prefixes("ipv6-unicast", stats.prefixes_v6 as u64);
     m.set_rib_paths(stats.paths as u64);
-    for p in peers.peers() {
+    let statuses = peers.peers();
+    for p in &statuses {
         let before = last.insert(p.addr, p.counters).unwrap_or_default();
         publish_message_counts(m, p.addr, &before, &p.counters);
         for (f, c) in core.peer_counts(p.addr) {
@@ -54,6 +55,13 @@ pub(super) fn publish(
     if let Some(s) = fib {
         m.set_fib_routes(s.installed as u64);
     }
+    let clusters: Vec<(String, u64, u64)> = core
+        .clusters(&statuses, None, 0)
+        .into_iter()
+        .map(|c| (c.name, c.established as u64, c.known as u64))
+        .collect();
+    m.set_clusters(&clusters);
+    m.set_services(&core.service_widths());
 }
 
 /// Adds to the message counters what `now` has beyond `last` (a neighbor

@@ -268,7 +268,7 @@ impl Driver {
             self.reload(Some(call)).await;
             return;
         }
-        let fib = match (core::ctl_needs(&request), &self.fib) {
+        let fib = match (self.core.fib_query(&request), &self.fib) {
             (FibQuery::None, _) | (_, None) => None,
             (FibQuery::Status, Some(f)) => Some(match f.status().await {
                 Ok(s) => FibView::Status(s),

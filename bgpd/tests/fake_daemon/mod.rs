@@ -279,6 +279,43 @@ pub fn routes() -> Vec<RouteEntry> {
     ]
 }
 
+/// Two clusters, one with a node restarting and a service narrower in
+/// ECMP than its nodes.
+pub fn clusters() -> Vec<bgpd::ctl::clusters::ClusterView> {
+    use bgpd::ctl::clusters::*;
+    let v4 = |n: usize, eor: usize| ClusterFamily {
+        family: "ipv4-unicast".into(),
+        sessions: n,
+        end_of_rib_received: eor,
+        end_of_rib_sent: n,
+    };
+    vec![
+        ClusterView {
+            name: "kind-cilium".into(),
+            established: 2,
+            known: 3,
+            families: vec![v4(2, 2)],
+            restarting: vec![RestartingNode {
+                address: ip("172.18.0.3"),
+                stale_secs_left: 97,
+            }],
+            services: vec![ServiceView {
+                prefix: "10.11.192.248/32".into(),
+                announcing: 3,
+                ecmp_width: 2,
+                kernel_width: Some(2),
+            }],
+        },
+        ClusterView {
+            name: "kind2".into(),
+            established: 3,
+            known: 3,
+            families: vec![v4(3, 3)],
+            ..ClusterView::default()
+        },
+    ]
+}
+
 /// A LoadBalancer address announced by two nodes, one out of ECMP.
 pub fn explain(query: &str) -> bgpd::ctl::explain::Explain {
     use bgpd::ctl::explain::*;
@@ -450,6 +487,9 @@ pub fn canned(req: &Request) -> Response {
                 action: "enable".into(),
                 message: Some("session was not shut down".into()),
             },
+        },
+        Request::ShowClusters => Response::Clusters {
+            clusters: clusters(),
         },
         Request::Explain { target } => Response::Explain {
             explain: Box::new(explain(target)),

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod bfd;
+mod clusters;
 mod ctl;
 mod explain;
 mod ext_next_hop;

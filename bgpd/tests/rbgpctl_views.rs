@@ -1,6 +1,7 @@
-//! `rbgpctl explain` end to end against a fake daemon: the text and JSON
-//! of an answer, and usage errors (exit status 2) for targets that are
-//! not a prefix or an address.
+//! `rbgpctl explain` and `show clusters` end to end against a fake
+//! daemon: the text and JSON of an answer, and usage errors (exit status
+//! 2) for targets that are not a prefix or an address and for an unknown
+//! cluster.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -45,5 +46,29 @@ fn explain_text_json_and_bad_targets() {
         d.seen.lock().unwrap().len(),
         asked,
         "nothing sent for bad input"
+    );
+}
+
+#[test]
+fn show_clusters_all_one_and_unknown() {
+    let d = FakeDaemon::start();
+    let o = d.ctl(&["show", "clusters"]);
+    assert!(o.status.success(), "{o:?}");
+    golden("show_clusters.txt", &String::from_utf8(o.stdout).unwrap());
+    assert_eq!(d.last_request(), Request::ShowClusters);
+    let o = d.ctl(&["--json", "show", "clusters", "kind2"]);
+    assert!(o.status.success(), "{o:?}");
+    let back: Response = serde_json::from_slice(&o.stdout).unwrap();
+    let Response::Clusters { clusters } = back else {
+        panic!("{back:?}")
+    };
+    assert_eq!(clusters.len(), 1);
+    assert_eq!(clusters[0].name, "kind2");
+    let o = d.ctl(&["show", "clusters", "kind3"]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("unknown cluster \"kind3\" (known: kind-cilium, kind2)"),
+        "{err}"
     );
 }
