@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests and the lab need, from Debian's packages:
 # gobgpd (Cilium's speaker), bird2 and frr (yardsticks), exabgp, iproute2,
-# curl, python3. Idempotent: installed packages are skipped, and apt-get
+# curl, python3, tmux (rbgpctl top's test). Idempotent: installed packages are skipped, and apt-get
 # runs only when something is missing. Noninteractive. No system service
 # may keep port 179: services are kept from starting during the install
 # (policy-rc.d) and stopped/disabled afterwards if they run anyway.
 set -euo pipefail
 
-PKGS=(gobgpd bird2 frr exabgp iproute2 curl python3 procps nftables)
+PKGS=(gobgpd bird2 frr exabgp iproute2 curl python3 procps nftables tmux)
 SERVICES=(bird frr gobgpd exabgp)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }

@@ -13,7 +13,10 @@
 //! the core frees a forgotten neighbor's RIB peer and metric series; the
 //! recording predates that. (Today's manager remembers a reset dynamic
 //! neighbor instead of removing it, so a new recording has no such
-//! `Removed` there.)
+//! `Removed` there.) The answers' `updates_received`/`updates_sent` and
+//! the summary's `fib_queued`, `fib_writes` and `core_inputs` were added
+//! to the recorded answers when those fields appeared, from the recorded
+//! inputs (the peers' counters, the count of inputs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use bgpd::core::record::{replay, ReplayError};

@@ -11,7 +11,7 @@
 //! 9 dual stack over the IPv4 sessions (IPv6 routes installed via the
 //! nodes' link-locals, HTTP over IPv6, a node's new MAC followed); 10
 //! `rbgpctl explain` names a node's ORIGIN as what split it off the ECMP
-//! group.
+//! group; 11 `rbgpctl top` driven in tmux.
 //!
 //! The tests share namespace names: run them serially
 //! (`cargo test -p e2e -- --test-threads=1`; nextest uses the `e2e` test
@@ -25,6 +25,7 @@ use e2e::ipv6::{self, LB6_1, LB6_2};
 use e2e::kernel::{find, KernelRoute};
 use e2e::rogue::{Outcome, Scenario};
 use e2e::router::{find_rbgpd, RouterKind, METRICS_PORT};
+use e2e::tmux::Tmux;
 use e2e::topology::{seventh_node, Lab, LabOptions, LB1, LB2, ROUTER1, ROUTER_NS};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -696,4 +697,91 @@ fn rbgpd_check_10_explain_names_the_ecmp_split() {
             .rbgpctl(lab.router_ns(), &["explain", &target])
             .unwrap_or_default()
     );
+}
+
+/// Check 11 (rbgpd only): `rbgpctl top` in a terminal (tmux): six
+/// Established sessions, sorting, the routes view and the explain pane of
+/// a LoadBalancer, a window resize, `q`; and `--once` for scripts.
+#[test]
+fn rbgpd_check_11_top_in_a_terminal() {
+    if let Some(why) = testbed::missing(&["tmux"]) {
+        testbed::skip(why);
+        return;
+    }
+    let Some(mut lab) = lab(RouterKind::Rbgpd, false) else {
+        return;
+    };
+    check_sessions_and_routes(&mut lab);
+    let ctl = find_rbgpd().unwrap().rbgpctl;
+    let sock = lab.router().socket();
+    let once = ok(
+        &lab,
+        "top --once",
+        lab.router().rbgpctl(
+            lab.router_ns(),
+            &["top", "--once", "--width", "120", "--height", "30"],
+        ),
+    );
+    assert!(once.contains("sessions 6 of 6 Established"), "{once}");
+    assert_eq!(once.lines().count(), 30, "{once}");
+    let tmux = Tmux::new(&format!("rbgpd-top-{}", std::process::id()), "top");
+    let cmd = format!(
+        "ip netns exec {ROUTER_NS} {} --socket {} top",
+        ctl.display(),
+        sock.display()
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "top",
+        "-x",
+        "160",
+        "-y",
+        "45",
+        &cmd,
+    ]);
+    let s = tmux.wait("sessions 6 of 6 Established");
+    let rows = s
+        .lines()
+        .filter(|l| l.contains(" established ") && !l.contains("->"))
+        .count();
+    assert_eq!(rows, 6, "{s}");
+    tmux.run(&["send-keys", "-t", "top", "s", "s"]);
+    tmux.wait("sorted by prefixes");
+    tmux.run(&["send-keys", "-t", "top", "Tab"]);
+    tmux.wait("Enter: explain");
+    tmux.run(&[
+        "send-keys",
+        "-t",
+        "top",
+        "/",
+        &LB1.to_string(),
+        "Enter",
+        "Enter",
+    ]);
+    let s = tmux.wait("explain (Esc: back)");
+    assert!(s.contains("Paths: 3 received"), "{s}");
+    tmux.run(&["send-keys", "-t", "top", "Escape", "Tab"]);
+    tmux.wait("sessions (6 shown");
+    tmux.run(&["resize-window", "-t", "top", "-x", "90", "-y", "28"]);
+    let t0 = Instant::now();
+    loop {
+        let s = tmux.screen();
+        let width = s.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        if s.lines().count() == 28 && width <= 90 && s.contains("sessions 6 of 6") {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "not redrawn at 90x28:\n{s}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    tmux.run(&["send-keys", "-t", "top", "q"]);
+    let t0 = Instant::now();
+    while tmux.run(&["list-sessions"]).contains("top:") {
+        assert!(t0.elapsed() < Duration::from_secs(5), "q did not end top");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

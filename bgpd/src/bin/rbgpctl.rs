@@ -7,6 +7,7 @@
 //! rbgpctl show fib | show summary | reload | watch
 //! rbgpctl show clusters [NAME]
 //! rbgpctl explain PREFIX|ADDRESS
+//! rbgpctl top [--once]
 //! rbgpctl peer reset|shutdown|enable ADDR [--message TEXT]
 //! ```
 //!
@@ -64,6 +65,25 @@ enum Command {
         /// holding it).
         #[arg(value_parser = explain_target)]
         target: String,
+    },
+    /// A live view: sessions (state, uptime, prefixes, UPDATE rates), the
+    /// FIB's queue and write rate, the core's event rate and memory, the
+    /// event stream. Keys: s sort, / filter, Tab routes (Enter explains
+    /// the selected one), Esc back, q quit. Works over `docker exec -it`.
+    Top {
+        /// Print one frame of the sessions view as text and exit (for
+        /// scripts; no terminal needed).
+        #[arg(long)]
+        once: bool,
+        /// Seconds between samples.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        interval: u64,
+        /// Width of the `--once` frame (default: $COLUMNS, else 120).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(40..=1000))]
+        width: Option<u16>,
+        /// Height of the `--once` frame (default: $LINES, else 30).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(12..=1000))]
+        height: Option<u16>,
     },
 }
 
@@ -234,6 +254,7 @@ fn request(cmd: Command) -> anyhow::Result<Request> {
         Command::Peer(PeerCmd::Enable { address }) => Request::PeerEnable { address },
         Command::Watch => Request::Watch,
         Command::Explain { target } => Request::Explain { target },
+        Command::Top { .. } => bail!("top is not a single request"),
     })
 }
 
@@ -292,7 +313,31 @@ fn expected(req: &Request, r: &Response) -> bool {
     )
 }
 
+/// `$NAME` as a number of cells, if set and sane.
+fn env_cells(name: &str) -> Option<u16> {
+    std::env::var(name).ok()?.parse().ok().filter(|n| *n >= 12)
+}
+
 fn run(cli: Cli) -> anyhow::Result<bool> {
+    if let Command::Top {
+        once,
+        interval,
+        width,
+        height,
+    } = cli.command
+    {
+        if once {
+            let w = width
+                .or_else(|| env_cells("COLUMNS"))
+                .unwrap_or(120)
+                .max(40);
+            let h = height.or_else(|| env_cells("LINES")).unwrap_or(30);
+            print!("{}", bgpd::ctl::top_run::once(&cli.socket, w, h)?);
+        } else {
+            bgpd::ctl::top_run::run(&cli.socket, std::time::Duration::from_secs(interval))?;
+        }
+        return Ok(true);
+    }
     let fib_table = match &cli.command {
         Command::Show(Show::Fib { table }) => *table,
         _ => None,

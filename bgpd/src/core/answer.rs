@@ -160,6 +160,8 @@ impl Core {
                 .bfd
                 .get(&p.id)
                 .map(|w| if w.up { "up" } else { "down" }.to_string()),
+            updates_received: p.counters.updates_in,
+            updates_sent: p.counters.updates_out,
         }
     }
 
@@ -296,10 +298,10 @@ impl Core {
     fn summary(&self, ctx: &CtlContext) -> Response {
         let stats = self.rib.stats();
         let peers = &ctx.peers;
-        let fib_routes = match &ctx.fib {
-            Some(FibView::Summary(s)) => s.installed as u64,
-            Some(FibView::Status(s)) => s.installed as u64,
-            _ => 0,
+        let (fib_routes, fib_queued, fib_writes) = match &ctx.fib {
+            Some(FibView::Summary(s)) => (s.installed as u64, s.queued as u64, s.written),
+            Some(FibView::Status(s)) => (s.installed as u64, 0, 0),
+            _ => (0, 0, 0),
         };
         Response::Summary {
             summary: Summary {
@@ -317,6 +319,9 @@ impl Core {
                 rib_paths: stats.paths as u64,
                 fib_routes,
                 memory_rss_bytes: ctx.rss_bytes,
+                fib_queued,
+                fib_writes,
+                core_inputs: self.inputs,
             },
         }
     }

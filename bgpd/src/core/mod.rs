@@ -145,6 +145,8 @@ pub struct Core {
     rib_known: HashSet<u32>,
     /// GR helper deadlines: stale paths of these RIB ids are swept then.
     stale_deadlines: BTreeMap<u32, Instant>,
+    /// Inputs handled since the start (`show summary`, `top`'s event rate).
+    inputs: u64,
     /// Neighbors stopped by max-prefix, with when to enable them again.
     max_prefix_restarts: BTreeMap<PeerId, Option<Instant>>,
     /// Neighbors shut down by rbgpctl.
@@ -238,6 +240,7 @@ impl Core {
             next_rib_id: 0,
             rib_known: HashSet::new(),
             stale_deadlines: BTreeMap::new(),
+            inputs: 0,
             max_prefix_restarts: BTreeMap::new(),
             admin_down: BTreeSet::new(),
             refresh_due: BTreeMap::new(),
@@ -261,6 +264,7 @@ impl Core {
 
     /// Applies one input at time `now` (never earlier than the last one's).
     pub fn handle(&mut self, now: Instant, input: Input) {
+        self.inputs += 1;
         self.now = now.max(self.now);
         let secs = self.now.saturating_duration_since(self.started).as_secs();
         self.rib.set_clock(u32::try_from(secs).unwrap_or(u32::MAX));

@@ -10,5 +10,7 @@ pub mod explain;
 pub mod format;
 pub mod proto;
 pub mod server;
+pub mod top;
+pub mod top_run;
 
 pub use proto::{Request, Response};

@@ -355,6 +355,12 @@ pub struct PeerSummary {
     /// The neighbor's BFD session, when it has one: "up" or "down".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bfd: Option<String>,
+    /// UPDATE messages received on its sessions.
+    #[serde(default)]
+    pub updates_received: u64,
+    /// UPDATE messages sent on its sessions.
+    #[serde(default)]
+    pub updates_sent: u64,
 }
 
 impl PeerSummary {
@@ -529,6 +535,16 @@ pub struct Summary {
     /// Resident memory, bytes.
     #[serde(default)]
     pub memory_rss_bytes: Option<u64>,
+    /// Prefixes whose kernel route waits to be written.
+    #[serde(default)]
+    pub fib_queued: u64,
+    /// Kernel route writes since the start.
+    #[serde(default)]
+    pub fib_writes: u64,
+    /// Inputs the core has handled since the start (messages, timers,
+    /// requests): its event rate, as a counter.
+    #[serde(default)]
+    pub core_inputs: u64,
 }
 
 /// What a reload did.

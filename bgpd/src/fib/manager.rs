@@ -104,13 +104,17 @@ impl<F: Fib> FibManager<F> {
     /// returns how many ops it wrote (refused ones included). On lost
     /// messages the kernel table is re-read and repaired.
     pub async fn write_pending(&mut self, batches: usize) -> Result<usize, FibError> {
-        match self.write_batches(batches).await {
+        let r = match self.write_batches(batches).await {
             Err(FibError::Desync(why)) => {
                 tracing::warn!(%why, "FIB desync; dumping kernel table");
                 self.resync().await
             }
             other => other,
+        };
+        if let Ok(n) = r {
+            self.t.written += n as u64;
         }
+        r
     }
 
     /// Ends the startup phase: routes of a previous run that are not wanted

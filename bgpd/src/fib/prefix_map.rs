@@ -106,6 +106,11 @@ impl PrefixQueue {
         }
     }
 
+    /// How many prefixes are left to take.
+    pub fn len(&self) -> usize {
+        self.v4.len().saturating_sub(self.next4) + self.v6.len().saturating_sub(self.next6)
+    }
+
     /// Whether prefixes are left to take.
     pub fn has_pending(&self) -> bool {
         self.next4 < self.v4.len() || self.next6 < self.v6.len()

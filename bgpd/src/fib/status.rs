@@ -103,6 +103,12 @@ pub struct FibSummary {
     /// gone. Sorted. Absent from recordings made before it existed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unreachable: Vec<NextHop>,
+    /// Prefixes whose kernel route waits to be written.
+    #[serde(default)]
+    pub queued: usize,
+    /// Route writes (adds, replaces, deletes) since the start.
+    #[serde(default)]
+    pub written: u64,
 }
 
 impl Table {
@@ -178,6 +184,8 @@ impl Table {
             installed: self.installed_count,
             stale,
             unreachable,
+            queued: self.dirty_len(),
+            written: self.written,
         }
     }
 

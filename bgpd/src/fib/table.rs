@@ -75,6 +75,8 @@ pub(super) struct Table {
     /// Prefixes to reconcile.
     dirty: PrefixQueue,
     pub(super) installed_count: usize,
+    /// Route writes handed to the backend since the start.
+    pub(super) written: u64,
     /// Routes found at start, kept until `startup_complete`.
     pub(super) preserved: FastSet<Prefix>,
     /// Gateways of those routes that the kernel failed to resolve after we
@@ -121,6 +123,7 @@ impl Table {
             resolved: Vec::new(),
             dirty: PrefixQueue::default(),
             installed_count: 0,
+            written: 0,
             preserved: FastSet::default(),
             gone: FastSet::default(),
             startup_done: false,
@@ -181,6 +184,11 @@ impl Table {
 
     pub(super) fn has_pending(&self) -> bool {
         self.dirty.has_pending()
+    }
+
+    /// Prefixes queued for writing.
+    pub(super) fn dirty_len(&self) -> usize {
+        self.dirty.len()
     }
 
     /// The next batch of [`WRITE_BATCH`] prefixes that has an op (prefixes

@@ -116,6 +116,8 @@ pub fn peers() -> Vec<PeerSummary> {
         dynamic: true,
         interface: None,
         bfd: None,
+        updates_received: r + 3,
+        updates_sent: 12,
     };
     vec![
         node("172.18.0.2", 3725, 2),
@@ -133,6 +135,8 @@ pub fn peers() -> Vec<PeerSummary> {
             dynamic: false,
             interface: None,
             bfd: None,
+            updates_received: 0,
+            updates_sent: 0,
         },
         PeerSummary {
             address: ip("fd00::7"),
@@ -153,6 +157,8 @@ pub fn peers() -> Vec<PeerSummary> {
             dynamic: false,
             interface: None,
             bfd: None,
+            updates_received: 0,
+            updates_sent: 0,
         },
         PeerSummary {
             address: ip("fe80::a8c1:abff:fe12:3456"),
@@ -173,6 +179,8 @@ pub fn peers() -> Vec<PeerSummary> {
             dynamic: true,
             interface: Some("eth3".into()),
             bfd: Some("up".into()),
+            updates_received: 0,
+            updates_sent: 0,
         },
         PeerSummary {
             address: ip("fd00::9"),
@@ -187,6 +195,8 @@ pub fn peers() -> Vec<PeerSummary> {
             dynamic: false,
             interface: None,
             bfd: None,
+            updates_received: 0,
+            updates_sent: 0,
         },
     ]
 }
@@ -422,6 +432,9 @@ pub fn canned(req: &Request) -> Response {
                 rib_paths: 14,
                 fib_routes: 8,
                 memory_rss_bytes: Some(13_002_342),
+                fib_queued: 0,
+                fib_writes: 16,
+                core_inputs: 4321,
             },
         },
         Request::ShowBfd => Response::Bfd {

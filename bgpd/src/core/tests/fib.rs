@@ -42,6 +42,7 @@ fn left(routes: &[(&str, &[&str])], gone: &[&str]) -> FibSummary {
             .map(|(p, gws)| FibRoute::new(pfx(p), gws.iter().map(|g| hop(g)).collect()))
             .collect(),
         unreachable: gone.iter().map(|g| hop(g)).collect(),
+        ..FibSummary::default()
     }
 }
 
