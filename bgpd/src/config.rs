@@ -268,6 +268,11 @@ pub struct NeighborConfig {
     /// table is read from the kernel at start and at each reload).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vrf: Option<String>,
+    /// Do not send routes whose AS_PATH holds the neighbor's AS to an
+    /// external neighbor: it would drop them as loops (FRR's
+    /// `sender-as-path-loop-detection`). On by default.
+    #[serde(default = "default_true")]
+    pub sender_as_path_loop_detection: bool,
     /// The cluster its neighbors belong to (`rbgpctl show clusters`,
     /// `rbgpd_cluster_nodes`); a range without one is a cluster of its own,
     /// named by its description or its prefix.

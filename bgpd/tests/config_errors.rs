@@ -118,7 +118,7 @@ fn unknown_key_names_valid_keys_and_guesses() {
         "{e}"
     );
     assert!(
-        e.ends_with("`default_originate`, `table`, `vrf`, `cluster` (did you mean `hold_time`?)"),
+        e.ends_with("`default_originate`, `table`, `vrf`, `sender_as_path_loop_detection`, `cluster` (did you mean `hold_time`?)"),
         "{e}"
     );
     assert_eq!(

@@ -776,7 +776,14 @@ c2_w2      BGP        ---        start  14:59:47.133  Active        Socket: Conn
         let text = rbgpd_conf(&setup, Path::new("/tmp/x/rbgpd.sock"));
         let src_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bgpd/src/config.rs");
         let src = std::fs::read_to_string(src_path).unwrap();
-        let sections = ["[router]", "[[neighbor]]", "[fib]", "[control]", "[log]"];
+        let sections = [
+            "[router]",
+            "[[neighbor]]",
+            "[fib]",
+            "[control]",
+            "[metrics]",
+            "[log]",
+        ];
         let mut keys = 0;
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
             if line.starts_with('[') {

@@ -148,15 +148,14 @@ pub(crate) struct ExportClass {
     next_hop_unchanged: bool,
     extended_next_hop: bool,
     route_reflector_client: bool,
-    /// The policy may match on the receiver's AS (`peer_as`).
+    /// The policy may match on the receiver's AS (`peer_as`), and so
+    /// may the sender-side loop check.
     peer_as: u32,
+    sender_as_loop_check: bool,
     local_v4: Option<Ipv4Addr>,
     local_v6: Option<Ipv6Addr>,
 }
 
-/// Export results shared by every peer of a class until the RIB changes:
-/// the outgoing id (holding one reference) and attributes, or `None` when
-/// the route is not exported.
 /// Why a best path is not sent to a peer (`rbgpctl explain`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ExportRefusal {
@@ -169,6 +168,9 @@ pub enum ExportRefusal {
     Community(Community),
     /// The export policy rejected it.
     Policy(DecidedBy),
+    /// The AS_PATH already holds the (external) peer's AS: it would drop
+    /// the route as a loop (sender-side loop detection).
+    PeerAsInPath(u32),
     /// We have no address of the route's family towards the peer to put
     /// as next hop (an IPv4 route over IPv6 without RFC 8950).
     NoNextHop,
@@ -176,6 +178,9 @@ pub enum ExportRefusal {
     Gone,
 }
 
+/// Export results shared by every peer of a class until the RIB changes:
+/// the outgoing id (holding one reference) and attributes, or `None` when
+/// the route is not exported.
 pub(crate) type ExportMemo = HashMap<ExportClass, Option<(u32, Arc<RouteAttrs>)>>;
 
 impl Core {
@@ -222,6 +227,10 @@ impl Core {
                 if comms.contains(&c) {
                     return Err(ExportRefusal::Community(c));
                 }
+            }
+            let peer_as = target.info.remote_as;
+            if target.info.sender_as_loop_check && src.attrs.as_path.contains(peer_as) {
+                return Err(ExportRefusal::PeerAsInPath(peer_as));
             }
         }
         let src_next_hop = src.next_hop;
@@ -309,6 +318,7 @@ impl Core {
             extended_next_hop: target.info.extended_next_hop,
             route_reflector_client: target.info.route_reflector_client,
             peer_as: target.info.remote_as,
+            sender_as_loop_check: target.info.sender_as_loop_check,
             local_v4: target.info.local_v4,
             local_v6: target.info.local_v6,
         };

@@ -177,6 +177,7 @@ impl Rib {
             add_path_send: Vec::new(),
             add_path_max: 0,
             fib_table: 0,
+            sender_as_loop_check: false,
         };
         if let Some(p) = self.core.peers.get_mut(usize::from(slot)) {
             *p = Some(PeerState {

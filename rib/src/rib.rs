@@ -108,6 +108,10 @@ pub struct PeerInfo {
     /// Paths per prefix sent in those families (the best, then the other
     /// multipath members); 0 sends the best path only, as without ADD-PATH.
     pub add_path_max: usize,
+    /// Do not send a route whose AS_PATH holds the peer's AS to an
+    /// external peer (it would drop it as a loop): FRR's
+    /// `sender-as-path-loop-detection`.
+    pub sender_as_loop_check: bool,
     /// The kernel table its routes go to when one of them is best (0: the
     /// FIB's own); see [`FibChange::table`].
     pub fib_table: u32,

@@ -157,3 +157,31 @@ fn no_export_and_ibgp_split_horizon_are_named() {
         .explain(ExplainTarget::Address(ip("10.2.0.1")))
         .is_none());
 }
+
+#[test]
+fn sender_side_loop_detection_keeps_a_route_from_a_peer_of_its_path() {
+    let mut rib = rib();
+    let checked = |id: u32, asn: u32| PeerInfo {
+        sender_as_loop_check: true,
+        ..peer(id, asn)
+    };
+    for p in [
+        peer(2, 65100),
+        checked(3, 65100),
+        peer(4, 65100),
+        checked(5, 65200),
+    ] {
+        rib.add_peer(p).unwrap();
+    }
+    announce(&mut rib, 2, LB, &[65100]);
+    let sent = |rib: &mut rib::Rib, id: u32| !rib.drain_exports(id).unwrap().is_empty();
+    assert!(!sent(&mut rib, 3), "AS 65100 is in the path");
+    assert!(sent(&mut rib, 4), "without the check it is sent");
+    assert!(sent(&mut rib, 5));
+    let e = rib.explain(ExplainTarget::Prefix(p(LB))).unwrap();
+    let to3 = e.exports.iter().find(|x| x.peer == 3).unwrap();
+    assert_eq!(
+        to3.verdict,
+        ExportVerdict::Refused(ExportRefusal::PeerAsInPath(65100))
+    );
+}

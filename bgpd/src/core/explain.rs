@@ -130,6 +130,9 @@ fn refusal_text(r: ExportRefusal, policy: &str) -> String {
             format!("community {name}")
         }
         ExportRefusal::Policy(by) => format!("rejected by export {}", decided(policy, by)),
+        ExportRefusal::PeerAsInPath(asn) => {
+            format!("its AS {asn} is in the AS_PATH: it would drop it as a loop")
+        }
         ExportRefusal::NoNextHop => {
             "no address of ours of the route's family towards it to put as next hop".into()
         }

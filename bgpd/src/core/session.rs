@@ -141,6 +141,7 @@ impl Core {
                 .config
                 .add_path_send
                 .map_or(0, crate::config::AddPathSend::max_paths),
+            sender_as_loop_check: info.config.sender_as_path_loop_detection,
             fib_table: info
                 .config
                 .table

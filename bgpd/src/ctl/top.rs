@@ -417,9 +417,9 @@ impl Top {
             Constraint::Fill(1),
             Constraint::Length(10),
             Constraint::Length(11),
-            Constraint::Length(9),
-            Constraint::Length(9),
-            Constraint::Length(9),
+            Constraint::Length(8),
+            Constraint::Length(10),
+            Constraint::Length(10),
             Constraint::Length(9),
         ];
         let title = format!(
@@ -435,8 +435,8 @@ impl Top {
                     "AS",
                     "State",
                     "Up",
-                    "IPv4 a/s",
-                    "IPv6 a/s",
+                    "v4 acc/adv",
+                    "v6 acc/adv",
                     "UPD/s i/o",
                 ])
                 .style(Style::new().add_modifier(Modifier::BOLD)),

@@ -57,6 +57,7 @@ pub fn peer(id: u32, asn: u32) -> PeerInfo {
         add_path_send: Vec::new(),
         add_path_max: 0,
         fib_table: 0,
+        sender_as_loop_check: false,
     }
 }
 

@@ -6,8 +6,13 @@ use super::*;
 
 /// The lab plus a range of IPv6 neighbors in AS 65300 (our address on
 /// their sessions is 2001:db8::5).
+/// The IPv6 nodes share one AS; the sender-side loop check is off so that
+/// one node's routes reach the others (the next hops are what is tested).
 fn config() -> String {
-    format!("{LAB}\n[[neighbor]]\nrange = \"2001:db8::/64\"\nremote_as = 65300\n")
+    format!(
+        "{LAB}\n[[neighbor]]\nrange = \"2001:db8::/64\"\nremote_as = 65300\n\
+         sender_as_path_loop_detection = false\n"
+    )
 }
 
 /// Neighbor 2001:db8::`id` of AS 65300, with or without the capability.
