@@ -4,12 +4,12 @@
 //! it. The text must equal `golden/show_clusters.txt` (regenerate with
 //! `UPDATE_GOLDEN=1 cargo test -p bgpd --lib clusters`).
 
+use super::ctl::{ask, status};
 use super::*;
 use crate::core::{CtlContext, FibView};
 use crate::ctl::clusters::ClusterView;
 use crate::ctl::proto::{Request, Response};
 use crate::fib::{FibRouteState, FibStatusEntry, NextHop};
-use crate::peer::{Counters, PeerStatus};
 
 const CONFIG: &str = r#"
 [router]
@@ -42,50 +42,29 @@ remote_as = 65300
 
 const LB: &str = "10.11.192.248/32";
 
-fn status(addr: &str, state: State) -> PeerStatus {
-    PeerStatus {
-        id: 0,
-        addr: ip(addr),
-        remote_as: 65100,
-        description: None,
-        dynamic: true,
-        interface: None,
-        state,
-        uptime: None,
-        established_at: None,
-        counters: Counters::default(),
-        last_error: None,
-        last_notification: None,
-        remote: None,
-        local: None,
-        negotiated: None,
-    }
-}
-
 fn clusters(h: &mut H, fib: Option<FibView>) -> Vec<ClusterView> {
-    let peers = vec![
-        status("172.18.0.2", State::Established),
-        status("172.18.0.3", State::Active),
-        status("172.18.0.4", State::Established),
-        status("172.19.0.5", State::Established),
-        status("172.20.0.9", State::Connect),
-        status("172.21.0.9", State::Established),
-    ];
-    h.feed(Input::Ctl {
-        call: 5,
-        request: Request::ShowClusters,
-        context: CtlContext {
-            peers,
-            fib,
-            ..CtlContext::default()
-        },
-    });
-    let answer = h.drain().into_iter().find_map(|o| match o {
-        Output::Answer { call: 5, response } => Some(response),
-        _ => None,
-    });
-    match answer {
-        Some(Response::Clusters { clusters }) => clusters,
+    let node = |a: &str| Peer {
+        addr: ip(a),
+        ..Peer::node(0)
+    };
+    let peers = [
+        ("172.18.0.2", State::Established),
+        ("172.18.0.3", State::Active),
+        ("172.18.0.4", State::Established),
+        ("172.19.0.5", State::Established),
+        ("172.20.0.9", State::Connect),
+        ("172.21.0.9", State::Established),
+    ]
+    .iter()
+    .map(|(a, s)| status(&node(a), *s))
+    .collect();
+    let context = CtlContext {
+        peers,
+        fib,
+        ..CtlContext::default()
+    };
+    match ask(h, Request::ShowClusters, context).0 {
+        Response::Clusters { clusters } => clusters,
         other => panic!("{other:?}"),
     }
 }

@@ -7,7 +7,8 @@ use crate::fib::{FibStatus, FibSummary};
 use crate::peer::{Counters, PeerStatus};
 use bgp_proto::msg::notification::cease_subcode;
 
-fn status(p: &Peer, state: State) -> PeerStatus {
+/// What the neighbor task of `p` reports, in `state`.
+pub(super) fn status(p: &Peer, state: State) -> PeerStatus {
     PeerStatus {
         id: p.id,
         addr: p.addr,
@@ -40,7 +41,8 @@ pub(super) fn show_routes(h: &mut H) -> Vec<crate::ctl::proto::RouteEntry> {
     routes
 }
 
-fn ask(h: &mut H, request: Request, context: CtlContext) -> (Response, Vec<Output>) {
+/// Asks `request` with `context`: the answer, and every output.
+pub(super) fn ask(h: &mut H, request: Request, context: CtlContext) -> (Response, Vec<Output>) {
     h.feed(Input::Ctl {
         call: 7,
         request,

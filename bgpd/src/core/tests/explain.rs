@@ -5,6 +5,7 @@
 //! `golden/` (regenerate with `UPDATE_GOLDEN=1 cargo test -p bgpd --lib
 //! explain`).
 
+use super::ctl::ask;
 use super::*;
 use crate::core::{CtlContext, FibView};
 use crate::ctl::explain::Explain;
@@ -57,22 +58,15 @@ fn ibgp(id: PeerId) -> Peer {
 }
 
 fn explain(h: &mut H, target: &str, fib: Option<FibView>) -> Explain {
-    h.feed(Input::Ctl {
-        call: 9,
-        request: Request::Explain {
-            target: target.into(),
-        },
-        context: CtlContext {
-            fib,
-            ..CtlContext::default()
-        },
-    });
-    let answer = h.drain().into_iter().find_map(|o| match o {
-        Output::Answer { call: 9, response } => Some(response),
-        _ => None,
-    });
-    match answer {
-        Some(Response::Explain { explain }) => *explain,
+    let request = Request::Explain {
+        target: target.into(),
+    };
+    let context = CtlContext {
+        fib,
+        ..CtlContext::default()
+    };
+    match ask(h, request, context).0 {
+        Response::Explain { explain } => *explain,
         other => panic!("{other:?}"),
     }
 }
@@ -229,16 +223,13 @@ fn no_export_and_split_horizon_are_named() {
     golden("explain_no_export.txt", &crate::ctl::explain::text(&e));
 
     // Nothing covers the address: an error, not an empty answer.
-    h.feed(Input::Ctl {
-        call: 9,
-        request: Request::Explain {
-            target: "10.99.0.1".into(),
-        },
-        context: CtlContext::default(),
-    });
-    let outs = h.drain();
-    assert!(outs.iter().any(|o| matches!(
-        o,
-        Output::Answer { response: Response::Error { message }, .. } if message.contains("no path for 10.99.0.1")
-    )));
+    let request = Request::Explain {
+        target: "10.99.0.1".into(),
+    };
+    match ask(&mut h, request, CtlContext::default()).0 {
+        Response::Error { message } => {
+            assert!(message.contains("no path for 10.99.0.1"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
 }
