@@ -53,7 +53,7 @@ struct Args {
     spread: f64,
     /// Add a peer that connects before the clock starts, never reads, and
     /// sends this many ROUTE-REFRESHes (and a KEEPALIVE) every second: the
-    /// daemon's output to it piles up (issue 17's bound on a slow peer).
+    /// daemon's output to it piles up (the memory bound on a slow peer).
     #[arg(long)]
     stalled: Option<usize>,
     /// Seconds to wait after the measurement before reading the daemon's

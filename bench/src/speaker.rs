@@ -359,7 +359,7 @@ impl Drop for Feeder {
 /// A peer that never reads what the daemon sends: after the handshake it
 /// writes `refreshes` ROUTE-REFRESHes (IPv4 unicast) and a KEEPALIVE every
 /// second, so the session stays up while the daemon's output to it piles
-/// up (the hostile case of issue 17).
+/// up (a hostile peer).
 pub struct Stalled {
     task: JoinHandle<()>,
 }

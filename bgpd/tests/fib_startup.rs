@@ -1,4 +1,4 @@
-//! The FIB's start-up phase against a real kernel (issue 17, point 9):
+//! The FIB's start-up phase against a real kernel:
 //! after a restart, a route a previous run left via a node that is gone
 //! goes at once, while one via a node that still answers waits for
 //! End-of-RIB (or the grace time).

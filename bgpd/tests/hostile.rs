@@ -1,4 +1,4 @@
-//! The hostile-peer suite (issue 17): the real `rbgpd` against peers that
+//! The hostile-peer suite: the real `rbgpd` against peers that
 //! misbehave on purpose, each in a fresh network namespace (see
 //! `hostile_util`). For each act the test asserts what a trusted daemon
 //! does (which NOTIFICATION, if any; which routes are ignored) and that
@@ -50,7 +50,7 @@ fn table(n: u32) -> Vec<bgp_proto::Prefix> {
         .collect()
 }
 
-/// Routes in the table of the non-reading-peer test: the issue's
+/// Routes in the table of the non-reading-peer test: a full table,
 /// 1,000,000 (a debug build of rbgpd on two cores loads them in about 5 s
 /// and passes on a round of changes to all of them in about 4 s).
 const TABLE: u32 = 1_000_000;
@@ -523,7 +523,7 @@ fn read_for(s: &mut std::net::TcpStream, limit: Duration) -> Vec<u8> {
     types
 }
 
-/// Connects made by the churn test: the issue's 100,000, from 65,280
+/// Connects made by the churn test: 100,000, from 65,280
 /// changing addresses (about 25 s on two cores in a debug build).
 const CHURN_CONNECTS: u32 = 100_000;
 

@@ -3,7 +3,7 @@
 //!
 //! Topology: six node namespaces with gobgpd configured as Cilium 1.14
 //! configures GoBGP, one router namespace, two bridges (see
-//! `e2e::topology`). One test per check group of issue 7:
+//! `e2e::topology`). One test per check group:
 //! 1-3 sessions, kernel routes, HTTP; 4 a speaker stops and returns;
 //! 5 graceful restart (RFC 4724, RFC 8538) keeps routes across a speaker
 //! restart; 6 router restart under a 100 ms HTTP poller; 7 a rogue peer

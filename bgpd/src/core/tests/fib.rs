@@ -205,7 +205,7 @@ fn fib_changes_of_one_batch_come_in_one_command() {
     assert_eq!(fib_changes(&outs).len(), 2);
 }
 
-// ===== routes whose node is gone (issue 17, point 9) =====
+// ===== routes whose node is gone =====
 
 #[test]
 fn a_route_whose_gateway_does_not_answer_goes_at_once() {
