@@ -16,7 +16,10 @@
 //! `Removed` there.) The answers' `updates_received`/`updates_sent` and
 //! the summary's `fib_queued`, `fib_writes` and `core_inputs` were added
 //! to the recorded answers when those fields appeared, from the recorded
-//! inputs (the peers' counters, the count of inputs).
+//! inputs (the peers' counters, the count of inputs); the AS_PATHs of
+//! its answers became arrays with the JSON form; and its config says
+//! `sender_as_path_loop_detection = false`, which is how it ran, from
+//! when that check came, on by default.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use bgpd::core::record::{replay, ReplayError};

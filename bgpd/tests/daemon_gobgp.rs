@@ -192,7 +192,7 @@ fn routes_flow_between_gobgp_speakers_through_rbgpd() {
     });
     let paths = lab.paths("10.241.0.0/24");
     assert_eq!(paths[0]["next_hop"], "10.99.0.2");
-    assert_eq!(paths[0]["as_path"], "65100");
+    assert_eq!(paths[0]["as_path"], serde_json::json!([65100]));
     assert_eq!(paths[0]["best"], true);
 
     // Re-advertised to B with our AS prepended and ourselves as next hop.

@@ -163,7 +163,7 @@ fn bird_speakers_collide_exchange_routes_and_survive_gr_restart() {
     });
     let p = &lab.paths("10.241.2.0/24")[0];
     assert_eq!(p["next_hop"], A, "{p}");
-    assert_eq!(p["as_path"], "65100", "{p}");
+    assert_eq!(p["as_path"], serde_json::json!([65100]), "{p}");
     wait_for("each BIRD learns the other's route", 15, || {
         bird_has(&lab, B, "10.241.2.0/24") && bird_has(&lab, A, "10.242.2.0/24")
     });

@@ -200,7 +200,7 @@ fn frr_speakers_collide_exchange_routes_and_survive_gr_restart() {
     });
     let p = &lab.paths("10.241.4.0/24")[0];
     assert_eq!(p["next_hop"], A, "{p}");
-    assert_eq!(p["as_path"], "65100", "{p}");
+    assert_eq!(p["as_path"], serde_json::json!([65100]), "{p}");
     wait_for("each FRR learns the other's route", 15, || {
         frr_has(&lab, B, "10.241.4.0/24") && frr_has(&lab, A, "10.242.4.0/24")
     });

@@ -147,7 +147,7 @@ fn gobgp_cilium_speakers_collide_exchange_routes_and_survive_gr_restart() {
     });
     let p = &lab.paths("10.241.0.0/24")[0];
     assert_eq!(p["next_hop"], A, "{p}");
-    assert_eq!(p["as_path"], "65100", "{p}");
+    assert_eq!(p["as_path"], serde_json::json!([65100]), "{p}");
     wait_for("each speaker learns the other's route", 15, || {
         speaker_has(&lab, B, "10.241.0.0/24") && speaker_has(&lab, A, "10.242.0.0/24")
     });

@@ -100,8 +100,12 @@ pub struct ExplainExport {
     /// Next hop sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_hop: Option<String>,
-    /// AS_PATH sent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// AS_PATH sent (JSON: an array).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::ctl::as_path_json::option"
+    )]
     pub as_path: Option<String>,
 }
 

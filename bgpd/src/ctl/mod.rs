@@ -4,6 +4,7 @@
 //! rbgpctl uses; [`format`](mod@format) turns responses into the tables rbgpctl
 //! prints (pure functions, fixed by golden tests).
 
+pub mod as_path_json;
 pub mod client;
 pub mod clusters;
 pub mod explain;

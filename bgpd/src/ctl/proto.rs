@@ -458,7 +458,9 @@ pub struct RoutePath {
     pub peer: Option<IpAddr>,
     /// Next hop.
     pub next_hop: String,
-    /// AS_PATH as text, e.g. "65100 65101" (sets as "{1 2}").
+    /// AS_PATH as text, e.g. "65100 65101" (sets as "{1 2}"); in JSON an
+    /// array, `[65100, 65101]` (see [`crate::ctl::as_path_json`]).
+    #[serde(with = "crate::ctl::as_path_json")]
     pub as_path: String,
     /// "igp", "egp" or "incomplete".
     pub origin: String,
@@ -615,8 +617,8 @@ pub enum EventKind {
         /// Next hop of an announcement.
         #[serde(default)]
         next_hop: Option<String>,
-        /// AS_PATH of an announcement.
-        #[serde(default)]
+        /// AS_PATH of an announcement (JSON: an array).
+        #[serde(default, with = "crate::ctl::as_path_json::option")]
         as_path: Option<String>,
     },
     /// The best path(s) of a prefix changed.
