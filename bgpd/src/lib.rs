@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod bfd;
+pub mod cli;
 pub mod config;
 pub mod core;
 pub mod ctl;

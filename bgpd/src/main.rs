@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use bgpd::config;
-use clap::Parser;
+use clap::Parser as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -45,28 +45,8 @@ extern "C" fn tune_allocator() {
 #[unsafe(link_section = ".init_array.00101")]
 static TUNE_ALLOCATOR: extern "C" fn() = tune_allocator;
 
-/// rbgpd, a BGP speaker for Kubernetes edges and labs.
-#[derive(Debug, Parser)]
-#[command(name = "rbgpd", version, about)]
-struct Args {
-    /// Configuration file.
-    #[arg(short, long, default_value = config::DEFAULT_CONFIG_PATH)]
-    config: PathBuf,
-    /// Check a configuration file and exit (0 when it is valid).
-    #[arg(long, value_name = "FILE")]
-    check_config: Option<PathBuf>,
-    /// Record every input and output of the routing core in FILE (JSON
-    /// lines), for a replay as a test. It grows with every UPDATE received.
-    #[arg(long, value_name = "FILE")]
-    record: Option<PathBuf>,
-    /// Replay a recording (`--record`) into a fresh core, check that it
-    /// gives the same outputs, and exit (0 when it does).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["check_config", "record"])]
-    replay: Option<PathBuf>,
-}
-
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = bgpd::cli::Args::parse();
     if let Some(path) = &args.replay {
         return replay(path);
     }

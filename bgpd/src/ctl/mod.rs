@@ -5,6 +5,7 @@
 //! prints (pure functions, fixed by golden tests).
 
 pub mod as_path_json;
+pub mod cli;
 pub mod client;
 pub mod clusters;
 pub mod explain;
