@@ -7,6 +7,7 @@
 //! option. These types are the contract other modules build on.
 
 mod add_path;
+mod collect;
 mod diag;
 mod diff;
 mod origination;
@@ -38,15 +39,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// Parses and validates config text; `file_name` is used in messages.
 pub fn parse(text: &str, file_name: &str) -> Result<Config, ConfigError> {
     let loc = diag::Locator::new(text, file_name);
-    let mut diagnostics = match toml::from_str::<Config>(text) {
-        Ok(cfg) => {
-            let d = validate::validate(&cfg, &loc);
-            if d.is_empty() {
-                return Ok(cfg);
-            }
-            d
-        }
-        Err(e) => vec![validate::serde_error(&loc, &e)],
+    let mut diagnostics = match collect::parse(text, &loc) {
+        Ok(cfg) => return Ok(cfg),
+        Err(d) => d,
     };
     diagnostics.sort_by_key(|d| (d.line, d.column));
     Err(ConfigError::Invalid {

@@ -63,7 +63,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("{e}");
+                eprint!("{}", e.render());
                 ExitCode::FAILURE
             }
         };
