@@ -3,7 +3,7 @@
 //! from the same definitions (`tests/man_pages.rs`).
 
 use crate::config;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 /// rbgpd, a BGP speaker for Kubernetes edges and labs.
@@ -24,4 +24,28 @@ pub struct Args {
     /// gives the same outputs, and exit (0 when it does).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["check_config", "record"])]
     pub replay: Option<PathBuf>,
+    /// A command instead of running the daemon.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What rbgpd can do besides running.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Translate a BIRD 2 configuration into rbgpd's (on standard output).
+    ///
+    /// Reads the protocols a BIRD router in this role runs: bgp (with
+    /// templates; local as, neighbor and neighbor range, passive, hold time,
+    /// password, multihop, ttl security, graceful restart, ipv4/ipv6
+    /// channels with import/export all or none, extended next hop, add
+    /// paths), kernel (persist; learn, scan time and merge paths noted),
+    /// static (via, blackhole) and direct. Everything it cannot translate
+    /// (filters among them) is listed on standard error with its line, and
+    /// a neighbor whose filter is not translated imports or exports
+    /// nothing. Exit status 0: all translated; 3: something was not; 2:
+    /// the file is not BIRD syntax; 1: it could not be read.
+    Migrate {
+        /// The BIRD configuration file.
+        file: PathBuf,
+    },
 }

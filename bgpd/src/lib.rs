@@ -14,5 +14,6 @@ pub mod daemon;
 pub mod fib;
 pub mod logging;
 pub mod metrics;
+pub mod migrate;
 pub mod peer;
 pub(crate) mod sockmsg;

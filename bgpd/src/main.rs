@@ -47,6 +47,9 @@ static TUNE_ALLOCATOR: extern "C" fn() = tune_allocator;
 
 fn main() -> ExitCode {
     let args = bgpd::cli::Args::parse();
+    if let Some(bgpd::cli::Command::Migrate { file }) = &args.command {
+        return migrate(file);
+    }
     if let Some(path) = &args.replay {
         return replay(path);
     }
@@ -83,6 +86,40 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("rbgpd: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `rbgpd migrate FILE`: the TOML on stdout, the notes on stderr.
+fn migrate(path: &std::path::Path) -> ExitCode {
+    let name = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match bgpd::migrate::migrate(&text, &name) {
+        Ok(m) => {
+            print!("{}", m.toml);
+            for n in &m.notes {
+                let what = if n.untranslated {
+                    "not translated: "
+                } else {
+                    ""
+                };
+                eprintln!("{name}:{}: {what}{}", n.line, n.message);
+            }
+            if m.incomplete() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("{name}:{}: {}", e.line, e.message);
+            ExitCode::from(2)
         }
     }
 }
