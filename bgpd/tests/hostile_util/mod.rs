@@ -279,8 +279,11 @@ fn config_text(socket: &std::path::Path, opts: &Opts) -> String {
         cfg +=
             &format!("\n[[neighbor]]\naddress = \"{addr}\"\nremote_as = {asn}\npassive = true\n");
     }
+    // The range's peers share one AS and must get each other's routes
+    // (the hostile peer is fed the feeder's table): no sender-side check.
     cfg += &format!(
-        "\n[[neighbor]]\nrange = \"127.77.0.0/16\"\nremote_as = {RANGE_AS}\nlimit = {}\n",
+        "\n[[neighbor]]\nrange = \"127.77.0.0/16\"\nremote_as = {RANGE_AS}\nlimit = {}\n\
+         sender_as_path_loop_detection = false\n",
         opts.range_limit
     );
     cfg
