@@ -31,6 +31,7 @@ pub mod kernel;
 pub mod node;
 pub mod rogue;
 pub mod router;
+pub mod router_conf;
 pub mod tmux;
 pub mod topology;
 

@@ -4,12 +4,13 @@
 //! lives here, so the topology and the tests stay router-agnostic.
 
 use crate::{Error, Result};
-use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 use testbed::{output, Netns, Proc};
+
+pub use crate::router_conf::{bird_conf, rbgpd_conf, METRICS_PORT};
 
 /// Which daemon routes the lab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +111,9 @@ pub struct RouterSetup {
     /// Docker only: run the container on a Docker network, as the
     /// write-up did, instead of `--network none` with the lab's veths.
     pub network: Option<ContainerNetwork>,
+    /// rbgpd only: its config is the lab's bird.conf through `rbgpd
+    /// migrate` (see [`crate::router_conf::migrated_conf`]).
+    pub from_bird: bool,
 }
 
 /// Where a router container starts on a Docker network (the write-up's
@@ -202,6 +206,9 @@ impl Router {
         let conf = self.conf_path();
         let text = match self.setup.kind {
             RouterKind::Bird => bird_conf(&self.setup),
+            RouterKind::Rbgpd if self.setup.from_bird => {
+                crate::router_conf::migrated_conf(&self.setup, &self.bins()?.rbgpd, &self.socket())?
+            }
             RouterKind::Rbgpd => rbgpd_conf(&self.setup, &self.socket()),
             RouterKind::Docker => rbgpd_conf(&self.setup, Path::new(&self.container_socket())),
         };
@@ -478,82 +485,6 @@ impl Router {
     }
 }
 
-/// The write-up's bird.conf adapted: one `protocol bgp` per node, device,
-/// direct, and kernel (`learn; persist;`, export all). With graceful
-/// restart the sessions also carry an ipv6 channel, because a GoBGP
-/// speaker with GR waits for End-of-RIB on every family it is configured
-/// for (shared/LAB.md, "Traps").
-pub fn bird_conf(setup: &RouterSetup) -> String {
-    let mut s = String::new();
-    let log = setup.dir.join("bird.log");
-    let _ = writeln!(s, "log \"{}\" all;", log.display());
-    let _ = writeln!(s, "router id {};\n", setup.router_id);
-    let _ = writeln!(s, "protocol device {{\n    scan time 10;\n}}\n");
-    for p in &setup.peers {
-        let _ = writeln!(s, "protocol bgp {} {{", p.name);
-        let _ = writeln!(s, "    local as {};", setup.asn);
-        let _ = writeln!(s, "    neighbor {} as {};", p.address, p.asn);
-        let _ = writeln!(
-            s,
-            "    ipv4 {{\n        import all;\n        export all;\n    }};"
-        );
-        if setup.graceful_restart {
-            let _ = writeln!(
-                s,
-                "    ipv6 {{\n        import none;\n        export none;\n    }};"
-            );
-            let _ = writeln!(s, "    graceful restart on;");
-            let _ = writeln!(s, "    graceful restart time 120;");
-        }
-        let _ = writeln!(s, "}}\n");
-    }
-    let _ = writeln!(
-        s,
-        "protocol direct {{\n    interface \"eth*\", \"lo\";\n}}\n"
-    );
-    let _ = writeln!(s, "protocol kernel {{");
-    let _ = writeln!(s, "    learn;\n    persist;\n    scan time 20;");
-    if setup.merge_paths {
-        let _ = writeln!(s, "    merge paths on;");
-    }
-    let _ = writeln!(
-        s,
-        "    ipv4 {{\n        export all;\n        import none;\n    }};\n}}"
-    );
-    s
-}
-
-/// rbgpd's config, in config.example.toml's shape: neighbor ranges (so a
-/// new node needs no config change), FIB on with ECMP and persist, the
-/// control socket in the lab directory. Graceful restart is left at
-/// rbgpd's default (announced, helper on): whether it is negotiated is the
-/// speakers' choice, as in the real lab.
-/// The port of rbgpd's metrics endpoint on the router's loopback.
-pub const METRICS_PORT: u16 = 9179;
-
-pub fn rbgpd_conf(setup: &RouterSetup, socket: &Path) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "[router]");
-    let _ = writeln!(s, "asn = {}", setup.asn);
-    let _ = writeln!(s, "router_id = \"{}\"", setup.router_id);
-    let _ = writeln!(s, "listen = [\"0.0.0.0:179\"]");
-    for r in &setup.ranges {
-        let _ = writeln!(s, "\n[[neighbor]]");
-        let _ = writeln!(s, "range = \"{}\"", r.range);
-        let _ = writeln!(s, "remote_as = {}", r.asn);
-        let _ = writeln!(s, "description = \"{}\"", r.description);
-        let _ = writeln!(s, "import = \"all\"\nexport = \"all\"");
-        if r.bfd {
-            let _ = writeln!(s, "bfd = true");
-        }
-    }
-    let _ = writeln!(s, "\n[fib]\nenabled = true\nmax_paths = 8\npersist = true");
-    let _ = writeln!(s, "\n[control]\nsocket = \"{}\"", socket.display());
-    let _ = writeln!(s, "\n[metrics]\nlisten = \"127.0.0.1:{METRICS_PORT}\"");
-    let _ = writeln!(s, "\n[log]\nlevel = \"info\"");
-    s
-}
-
 /// Parses `birdc show protocols`: a line per protocol, name first, BGP
 /// protocols end with their state ("Established", "Active", ...).
 pub fn parse_bird_protocols(text: &str, peers: &[RouterPeer]) -> Vec<PeerState> {
@@ -737,6 +668,7 @@ c2_w2      BGP        ---        start  14:59:47.133  Active        Socket: Conn
             bins: None,
             image: None,
             network: None,
+            from_bird: false,
         };
         let b = bird_conf(&setup);
         assert!(b.contains("neighbor 172.18.0.2 as 65100;"));
@@ -772,6 +704,7 @@ c2_w2      BGP        ---        start  14:59:47.133  Active        Socket: Conn
             bins: None,
             image: None,
             network: None,
+            from_bird: false,
         };
         let text = rbgpd_conf(&setup, Path::new("/tmp/x/rbgpd.sock"));
         let src_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bgpd/src/config.rs");

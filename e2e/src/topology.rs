@@ -89,6 +89,9 @@ pub struct LabOptions {
     /// rbgpd only: BFD on the ranges' sessions (the nodes then need a BFD
     /// speaker, [`crate::bfd_node`]); BIRD as router ignores it.
     pub bfd: bool,
+    /// rbgpd only: run it on the lab's bird.conf translated by `rbgpd
+    /// migrate` instead of its own config.
+    pub rbgpd_from_bird: bool,
 }
 
 impl LabOptions {
@@ -106,6 +109,7 @@ impl LabOptions {
             bridges: BridgeKind::Switch,
             defer_kind2: false,
             bfd: false,
+            rbgpd_from_bird: false,
         }
     }
 }
@@ -228,6 +232,7 @@ impl Lab {
                 network: LAB_NETWORKS[0].0.into(),
                 ip: ROUTER1,
             }),
+            from_bird: opts.rbgpd_from_bird,
         };
         // The router namespace: our own, or the router container's.
         let (router_ns, container) = if opts.router == RouterKind::Docker {

@@ -11,7 +11,8 @@
 //! 9 dual stack over the IPv4 sessions (IPv6 routes installed via the
 //! nodes' link-locals, HTTP over IPv6, a node's new MAC followed); 10
 //! `rbgpctl explain` names a node's ORIGIN as what split it off the ECMP
-//! group; 11 `rbgpctl top` driven in tmux.
+//! group; 11 `rbgpctl top` driven in tmux; 12 rbgpd on the lab's
+//! bird.conf through `rbgpd migrate`.
 //!
 //! The tests share namespace names: run them serially
 //! (`cargo test -p e2e -- --test-threads=1`; nextest uses the `e2e` test
@@ -40,10 +41,11 @@ const CONNECT_RETRY: u16 = 10;
 
 /// Brings the lab up, or returns None after printing why it cannot run.
 fn lab(kind: RouterKind, gr: bool) -> Option<Lab> {
-    lab_with(kind, gr, false)
+    lab_with(kind, gr, |_| {})
 }
 
-fn lab_with(kind: RouterKind, gr: bool, merge_paths: bool) -> Option<Lab> {
+/// [`lab`] with options of its own (`tweak`).
+fn lab_with(kind: RouterKind, gr: bool, tweak: impl FnOnce(&mut LabOptions)) -> Option<Lab> {
     if let Some(why) = e2e::lab_unavailable_reason() {
         testbed::skip(why);
         return None;
@@ -52,7 +54,7 @@ fn lab_with(kind: RouterKind, gr: bool, merge_paths: bool) -> Option<Lab> {
     opts.graceful_restart = gr;
     opts.connect_retry = CONNECT_RETRY;
     opts.dir = "/tmp/rb-lab-test".into();
-    opts.bird_merge_paths = merge_paths;
+    tweak(&mut opts);
     match kind {
         RouterKind::Bird => {
             if testbed::which("bird").is_none() || testbed::which("birdc").is_none() {
@@ -182,7 +184,7 @@ fn bird_checks_1_to_3_sessions_routes_http() {
 /// faces, proved on the yardstick.
 #[test]
 fn bird_merge_paths_checks_1_to_3_ecmp() {
-    let Some(mut lab) = lab_with(RouterKind::Bird, false, true) else {
+    let Some(mut lab) = lab_with(RouterKind::Bird, false, |o| o.bird_merge_paths = true) else {
         return;
     };
     check_sessions_and_routes(&mut lab);
@@ -784,4 +786,16 @@ fn rbgpd_check_11_top_in_a_terminal() {
         assert!(t0.elapsed() < Duration::from_secs(5), "q did not end top");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Check 12 (rbgpd only): the lab's own bird.conf (the write-up's, one
+/// protocol per node) through `rbgpd migrate` runs the lab as well:
+/// sessions, kernel routes with ECMP, HTTP across the clusters.
+#[test]
+fn rbgpd_check_12_on_the_migrated_bird_conf() {
+    let Some(mut lab) = lab_with(RouterKind::Rbgpd, false, |o| o.rbgpd_from_bird = true) else {
+        return;
+    };
+    check_sessions_and_routes(&mut lab);
+    check_http(&lab);
 }

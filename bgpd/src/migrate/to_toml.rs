@@ -37,8 +37,9 @@ struct Neighbor {
     multihop: Option<String>,
     ttl_security: bool,
     families: Vec<&'static str>,
-    import: Option<&'static str>,
-    export: Option<&'static str>,
+    /// `(family, "all" | "none")` per channel statement.
+    import: Vec<(&'static str, &'static str)>,
+    export: Vec<(&'static str, &'static str)>,
     extended_next_hop: bool,
     add_path_receive: bool,
     add_path_send: bool,
@@ -49,6 +50,7 @@ struct Out {
     router_id: Option<(String, usize)>,
     asn: Option<(String, usize)>,
     graceful_restart: bool,
+    restart_time: Option<String>,
     connected: bool,
     kernel: Option<bool>,
     persist: bool,
@@ -130,27 +132,13 @@ fn channel(out: &mut Out, n: &mut Neighbor, family: &'static str, items: &[Item]
                         ),
                     );
                 }
-                // One policy per neighbor: the strictest of the channels
-                // wins, "none" over "all", and a difference is named.
-                let slot = if w[0] == "import" {
+                let list = if w[0] == "import" {
                     &mut n.import
                 } else {
                     &mut n.export
                 };
-                let before = *slot;
-                if *slot != Some("none") {
-                    *slot = Some(v);
-                }
-                if before.is_some_and(|b| b != v) {
-                    out.skip(
-                        *line,
-                        format!(
-                            "{} differs between the channels: {} = \"none\" for every family \
-                             (rbgpd has one {} policy per neighbor; a [[policy]] can match on family)",
-                            w[0], w[0], w[0]
-                        ),
-                    );
-                }
+                list.retain(|(f, _)| *f != family);
+                list.push((family, v));
             }
             ["extended", "next", "hop", ..] => n.extended_next_hop = on(words, 3),
             ["add", "paths", rest @ ..] => {
@@ -249,6 +237,7 @@ fn bgp(out: &mut Out, name: &str, line: usize, items: &[&Item]) {
                     }
                     ["direct"] => {}
                     ["ttl", "security", ..] => n.ttl_security = on(words, 2),
+                    ["graceful", "restart", "time", t] => out.restart_time = Some(t.to_string()),
                     ["graceful", "restart", ..] => {
                         if on(words, 2) && words.get(2).map(String::as_str) != Some("aware") {
                             out.graceful_restart = true;
@@ -385,6 +374,7 @@ fn quote(s: &str) -> String {
 }
 
 fn emit(out: &Out, file: &str) -> String {
+    let mut policies: Vec<(String, Vec<&'static str>)> = Vec::new();
     let mut t = format!("# Translated from {file} by `rbgpd migrate`.\n\n[router]\n");
     if let Some((asn, _)) = &out.asn {
         let _ = writeln!(t, "asn = {asn}");
@@ -394,6 +384,9 @@ fn emit(out: &Out, file: &str) -> String {
     }
     if out.graceful_restart {
         t.push_str("graceful_restart = true\n");
+    }
+    if let Some(rt) = &out.restart_time {
+        let _ = writeln!(t, "restart_time = {rt}");
     }
     if out.connected {
         t.push_str("redistribute = [\"connected\"]\n");
@@ -436,9 +429,17 @@ fn emit(out: &Out, file: &str) -> String {
             let fams: Vec<String> = n.families.iter().map(|f| quote(f)).collect();
             let _ = writeln!(t, "families = [{}]", fams.join(", "));
         }
-        // BIRD's default for an eBGP channel without import/export is none.
-        let _ = writeln!(t, "import = {}", quote(n.import.unwrap_or("none")));
-        let _ = writeln!(t, "export = {}", quote(n.export.unwrap_or("none")));
+        for (dir, list) in [("import", &n.import), ("export", &n.export)] {
+            let value = match policy_of(n, list) {
+                Ok(v) => quote(v),
+                Err(rejected) => {
+                    let name = format!("{}-{dir}", n.protocol);
+                    policies.push((name.clone(), rejected));
+                    quote(&name)
+                }
+            };
+            let _ = writeln!(t, "{dir} = {value}");
+        }
         if n.extended_next_hop {
             t.push_str("extended_next_hop = true\n");
         }
@@ -450,6 +451,45 @@ fn emit(out: &Out, file: &str) -> String {
         }
     }
     let _ = write!(t, "\n[fib]\nenabled = {}\n", out.kernel.unwrap_or(false));
+    emit_routes_and_policies(&mut t, out, file, &policies);
+    t
+}
+
+/// One neighbor's policy in a direction: `Ok("all" | "none")` when every
+/// family's channel says the same (a channel without the statement says
+/// "none", RFC 8212, as BIRD does for eBGP), else `Err(families)`: the
+/// families to reject in a policy that accepts the others.
+fn policy_of(
+    n: &Neighbor,
+    list: &[(&'static str, &'static str)],
+) -> Result<&'static str, Vec<&'static str>> {
+    let families: &[&'static str] = if n.families.is_empty() {
+        &["ipv4-unicast", "ipv6-unicast"]
+    } else {
+        &n.families
+    };
+    let verdict = |f: &str| {
+        list.iter()
+            .find(|(x, _)| *x == f)
+            .map_or("none", |(_, v)| *v)
+    };
+    let first = families.first().map_or("none", |f| verdict(f));
+    if families.iter().all(|f| verdict(f) == first) {
+        return Ok(first);
+    }
+    Err(families
+        .iter()
+        .copied()
+        .filter(|f| verdict(f) == "none")
+        .collect())
+}
+
+fn emit_routes_and_policies(
+    t: &mut String,
+    out: &Out,
+    file: &str,
+    policies: &[(String, Vec<&'static str>)],
+) {
     if out.persist {
         t.push_str("persist = true\n");
     }
@@ -466,7 +506,16 @@ fn emit(out: &Out, file: &str) -> String {
             t.push_str("blackhole = true\n");
         }
     }
-    t
+    for (name, rejected) in policies {
+        let _ = writeln!(t, "\n# the channels' policies differ by family\n[[policy]]\nname = {}\ndefault = \"accept\"", quote(name));
+        for f in rejected {
+            let _ = writeln!(
+                t,
+                "[[policy.term]]\nmatch = {{ family = {} }}\naction = {{ result = \"reject\" }}",
+                quote(f)
+            );
+        }
+    }
 }
 
 /// Translates the statements of a BIRD file (`file`: its name, for the
