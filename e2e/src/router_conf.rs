@@ -59,7 +59,6 @@ pub const METRICS_PORT: u16 = 9179;
 /// control socket in the lab directory. Graceful restart is left at
 /// rbgpd's default (announced, helper on): whether it is negotiated is the
 /// speakers' choice, as in the real lab.
-
 pub fn rbgpd_conf(setup: &RouterSetup, socket: &Path) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "[router]");
