@@ -11,15 +11,9 @@ use crate::ctl::clusters::ClusterView;
 use crate::ctl::proto::{Request, Response};
 use crate::fib::{FibRouteState, FibStatusEntry, NextHop};
 
-const CONFIG: &str = r#"
-[router]
-asn = 65000
-router_id = "172.18.0.5"
-listen = []
-
-[control]
-socket = "/nonexistent/rbgpd-core-test.sock"
-
+const CONFIG: &str = concat!(
+    router_head!(),
+    r#"
 [[neighbor]]
 range = "172.18.0.0/16"
 remote_as = 65100
@@ -38,7 +32,8 @@ cluster = "kind2"
 [[neighbor]]
 address = "172.21.0.9"
 remote_as = 65300
-"#;
+"#
+);
 
 const LB: &str = "10.11.192.248/32";
 

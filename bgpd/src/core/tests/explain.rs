@@ -13,15 +13,9 @@ use crate::ctl::proto::{Request, Response};
 use crate::fib::{FibRouteState, FibStatusEntry, NextHop};
 use bgp_proto::msg::attributes::Community;
 
-const CONFIG: &str = r#"
-[router]
-asn = 65000
-router_id = "172.18.0.5"
-listen = []
-
-[control]
-socket = "/nonexistent/rbgpd-core-test.sock"
-
+const CONFIG: &str = concat!(
+    router_head!(),
+    r#"
 [[policy]]
 name = "nodes"
 default = "accept"
@@ -45,7 +39,8 @@ remote_as = 65200
 [[neighbor]]
 range = "172.20.0.0/16"
 remote_as = 65000
-"#;
+"#
+);
 
 const LB: &str = "10.11.192.248/32";
 

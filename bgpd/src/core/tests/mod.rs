@@ -7,6 +7,22 @@
 //! (UPDATEs sent decoded with the real decoder).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+/// The `[router]` and `[control]` tables of every test config, as a
+/// literal for `concat!`.
+macro_rules! router_head {
+    () => {
+        r#"
+[router]
+asn = 65000
+router_id = "172.18.0.5"
+listen = []
+
+[control]
+socket = "/nonexistent/rbgpd-core-test.sock"
+"#
+    };
+}
+
 mod bfd;
 mod clusters;
 mod ctl;
@@ -40,15 +56,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The lab's router config, with the FIB on and nothing listening.
-pub(super) const LAB: &str = r#"
-[router]
-asn = 65000
-router_id = "172.18.0.5"
-listen = []
-
-[control]
-socket = "/nonexistent/rbgpd-core-test.sock"
-
+pub(super) const LAB: &str = concat!(
+    router_head!(),
+    r#"
 [[neighbor]]
 range = "172.18.0.0/16"
 remote_as = 65100
@@ -56,7 +66,8 @@ remote_as = 65100
 [[neighbor]]
 range = "172.19.0.0/16"
 remote_as = 65200
-"#;
+"#
+);
 
 /// A session to bring up: defaults are a Cilium node of cluster 1.
 #[derive(Debug, Clone)]
