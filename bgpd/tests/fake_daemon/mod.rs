@@ -103,100 +103,63 @@ pub fn fam(f: &str, r: u64, a: u64, adv: u64) -> FamilyCounters {
 }
 
 pub fn peers() -> Vec<PeerSummary> {
-    let node = |a: &str, up: u64, r: u64| PeerSummary {
+    // What the peers below have in common; each sets what differs.
+    let base = |a: &str, remote_as: u32, state: PeerState| PeerSummary {
         address: ip(a),
-        description: Some("kind-cilium nodes".into()),
-        remote_as: 65100,
+        description: None,
+        remote_as,
         local_as: 65000,
-        state: PeerState::Established,
+        state,
         admin_down: false,
-        uptime_secs: Some(up),
+        uptime_secs: None,
         down_secs: None,
-        families: vec![fam("ipv4-unicast", r, r, 6), fam("ipv6-unicast", 0, 0, 0)],
-        dynamic: true,
+        families: vec![],
+        dynamic: false,
         interface: None,
         bfd: None,
+        updates_received: 0,
+        updates_sent: 0,
+    };
+    let established = PeerState::Established;
+    let node = |a: &str, up: u64, r: u64| PeerSummary {
+        description: Some("kind-cilium nodes".into()),
+        uptime_secs: Some(up),
+        families: vec![fam("ipv4-unicast", r, r, 6), fam("ipv6-unicast", 0, 0, 0)],
+        dynamic: true,
         updates_received: r + 3,
         updates_sent: 12,
+        ..base(a, 65100, established)
+    };
+    let v4_via_v6 = FamilyCounters {
+        next_hop: Some("ipv6".into()),
+        ..fam("ipv4-unicast", 1, 1, 6)
     };
     vec![
         node("172.18.0.2", 3725, 2),
         node("172.18.0.3", 3724, 2),
         PeerSummary {
-            address: ip("172.19.0.9"),
-            description: None,
-            remote_as: 65200,
-            local_as: 65000,
-            state: PeerState::Active,
-            admin_down: false,
-            uptime_secs: None,
             down_secs: Some(42),
             families: vec![fam("ipv4-unicast", 0, 0, 0)],
-            dynamic: false,
-            interface: None,
-            bfd: None,
-            updates_received: 0,
-            updates_sent: 0,
+            ..base("172.19.0.9", 65200, PeerState::Active)
         },
         PeerSummary {
-            address: ip("fd00::7"),
             description: Some("FRR, RFC 8950".into()),
-            remote_as: 65300,
-            local_as: 65000,
-            state: PeerState::Established,
-            admin_down: false,
             uptime_secs: Some(61),
-            down_secs: None,
-            families: vec![
-                FamilyCounters {
-                    next_hop: Some("ipv6".into()),
-                    ..fam("ipv4-unicast", 1, 1, 6)
-                },
-                fam("ipv6-unicast", 0, 0, 0),
-            ],
-            dynamic: false,
-            interface: None,
-            bfd: None,
-            updates_received: 0,
-            updates_sent: 0,
+            families: vec![v4_via_v6.clone(), fam("ipv6-unicast", 0, 0, 0)],
+            ..base("fd00::7", 65300, established)
         },
         PeerSummary {
-            address: ip("fe80::a8c1:abff:fe12:3456"),
-            description: None,
-            remote_as: 65400,
-            local_as: 65000,
-            state: PeerState::Established,
-            admin_down: false,
             uptime_secs: Some(12),
-            down_secs: None,
-            families: vec![
-                FamilyCounters {
-                    next_hop: Some("ipv6".into()),
-                    ..fam("ipv4-unicast", 1, 1, 6)
-                },
-                fam("ipv6-unicast", 1, 1, 6),
-            ],
+            families: vec![v4_via_v6, fam("ipv6-unicast", 1, 1, 6)],
             dynamic: true,
             interface: Some("eth3".into()),
             bfd: Some("up".into()),
-            updates_received: 0,
-            updates_sent: 0,
+            ..base("fe80::a8c1:abff:fe12:3456", 65400, established)
         },
         PeerSummary {
-            address: ip("fd00::9"),
             description: Some("spare".into()),
-            remote_as: 65300,
-            local_as: 65000,
-            state: PeerState::Idle,
             admin_down: true,
-            uptime_secs: None,
-            down_secs: None,
-            families: vec![],
-            dynamic: false,
-            interface: None,
-            bfd: None,
-            updates_received: 0,
-            updates_sent: 0,
+            ..base("fd00::9", 65300, PeerState::Idle)
         },
     ]
 }
