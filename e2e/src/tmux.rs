@@ -3,7 +3,7 @@
 //! out. The server is killed on drop.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A tmux server with one session, named `session`.
 #[derive(Debug)]
@@ -42,18 +42,26 @@ impl Tmux {
     /// Waits up to 15 s for the screen to show `want`; the screen, or a
     /// panic with the last screen.
     pub fn wait(&self, want: &str) -> String {
-        let t0 = Instant::now();
-        loop {
-            let s = self.screen();
-            if s.contains(want) {
-                return s;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(15),
-                "never showed {want:?}:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        self.wait_until(want, |s| s.contains(want))
+    }
+
+    /// Waits up to 15 s for a screen `holds`; the screen, or a panic
+    /// naming `what` with the last screen.
+    pub fn wait_until(&self, what: &str, holds: impl Fn(&str) -> bool) -> String {
+        let r = testbed::wait::poll(
+            what,
+            Duration::from_secs(15),
+            Duration::from_millis(200),
+            || {
+                let s = self.screen();
+                if holds(&s) {
+                    Ok(Some(s))
+                } else {
+                    Err(format!("screen:\n{s}"))
+                }
+            },
+        );
+        r.unwrap_or_else(|e| panic!("{e}"))
     }
 }
 

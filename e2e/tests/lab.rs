@@ -652,15 +652,16 @@ fn rbgpd_check_10_explain_names_the_ecmp_split() {
         "incomplete",
     ];
     ok(&lab, "gobgp rib add", node.ns().exec("gobgp", &args));
-    let t0 = Instant::now();
-    let e = loop {
-        let e = explain(&lab, &target);
-        if e["ecmp_width"] == 2 && e["kernel"]["next_hops"].as_array().map(Vec::len) == Some(2) {
-            break e;
-        }
-        assert!(t0.elapsed() < ROUTES, "ECMP x2 never came: {e}");
-        std::thread::sleep(Duration::from_millis(250));
-    };
+    let e = ok(
+        &lab,
+        "ECMP x2 after the ORIGIN change",
+        e2e::wait_for("ECMP x2", ROUTES, Duration::from_millis(250), || {
+            let e = explain(&lab, &target);
+            let two = e["ecmp_width"] == 2
+                && e["kernel"]["next_hops"].as_array().map(Vec::len) == Some(2);
+            Ok(two.then_some(e))
+        }),
+    );
     let split = e["paths"]
         .as_array()
         .and_then(|ps| ps.iter().find(|p| p["peer"] == ip.as_str()))
@@ -678,21 +679,22 @@ fn rbgpd_check_10_explain_names_the_ecmp_split() {
         format!("rbgpd_prefix_paths{{prefix=\"{prefix}\"}} 3"),
         "rbgpd_cluster_nodes{cluster=\"kind-cilium nodes\",state=\"established\"} 3".into(),
     ];
-    let t0 = Instant::now();
-    loop {
-        let text = lab
-            .router_ns()
-            .exec("curl", &["-s", &url])
-            .unwrap_or_default();
-        if series.iter().all(|s| text.contains(s.as_str())) {
-            break;
-        }
-        assert!(
-            t0.elapsed() < ROUTES,
-            "metrics never showed {series:?}:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    let shown = e2e::wait_for(
+        "the width metrics",
+        ROUTES,
+        Duration::from_millis(500),
+        || {
+            let text = lab
+                .router_ns()
+                .exec("curl", &["-s", &url])
+                .unwrap_or_default();
+            Ok(series
+                .iter()
+                .all(|s| text.contains(s.as_str()))
+                .then_some(()))
+        },
+    );
+    ok(&lab, "metrics showing ECMP width 2 against 3 paths", shown);
     println!(
         "{}",
         lab.router()
@@ -767,25 +769,18 @@ fn rbgpd_check_11_top_in_a_terminal() {
     tmux.run(&["send-keys", "-t", "top", "Escape", "Tab"]);
     tmux.wait("sessions (6 shown");
     tmux.run(&["resize-window", "-t", "top", "-x", "90", "-y", "28"]);
-    let t0 = Instant::now();
-    loop {
-        let s = tmux.screen();
+    tmux.wait_until("a redraw at 90x28", |s| {
         let width = s.lines().map(|l| l.chars().count()).max().unwrap_or(0);
-        if s.lines().count() == 28 && width <= 90 && s.contains("sessions 6 of 6") {
-            break;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "not redrawn at 90x28:\n{s}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+        s.lines().count() == 28 && width <= 90 && s.contains("sessions 6 of 6")
+    });
     tmux.run(&["send-keys", "-t", "top", "q"]);
-    let t0 = Instant::now();
-    while tmux.run(&["list-sessions"]).contains("top:") {
-        assert!(t0.elapsed() < Duration::from_secs(5), "q did not end top");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let ended = e2e::wait_for(
+        "q to end top",
+        Duration::from_secs(5),
+        Duration::from_millis(100),
+        || Ok((!tmux.run(&["list-sessions"]).contains("top:")).then_some(())),
+    );
+    ok(&lab, "top after q", ended);
 }
 
 /// Check 12 (rbgpd only): the lab's own bird.conf (the write-up's, one

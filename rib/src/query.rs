@@ -148,32 +148,31 @@ impl Rib {
     /// least one candidate path.
     pub fn host_routes(&self, limit: usize) -> Vec<HostRoute> {
         fn hosts<K: Key>(core: &Core, t: &FamilyTable<K>, limit: usize, out: &mut Vec<HostRoute>) {
-            let mut keys: Vec<K> = t
+            let want = limit.saturating_sub(out.len());
+            // Host routes with a candidate; only the first `want` by
+            // prefix are sorted (the rest is cut off unsorted, O(n)).
+            let mut hosts: Vec<(K, &PathList)> = t
                 .iter()
-                .filter(|(_, k, _)| {
+                .filter(|(_, k, l)| {
                     let p: Prefix = (*k).into();
-                    p.len() == K::MAX_LEN
+                    p.len() == K::MAX_LEN && l.as_slice().iter().any(|e| core.eligible(e))
                 })
-                .map(|(_, k, _)| k)
+                .map(|(_, k, l)| (k, l))
                 .collect();
-            keys.sort_unstable();
-            for k in keys {
-                if out.len() >= limit {
-                    return;
-                }
-                let Some(list) = t.get(k) else { continue };
+            if hosts.len() > want {
+                hosts.select_nth_unstable_by_key(want, |(k, _)| *k);
+                hosts.truncate(want);
+            }
+            hosts.sort_unstable_by_key(|(k, _)| *k);
+            for (k, list) in hosts {
                 let entries = list.as_slice();
-                let announcers: Vec<u32> = entries
-                    .iter()
-                    .filter(|e| core.eligible(e))
-                    .filter_map(|e| core.peer(e.peer).map(|p| p.info.id))
-                    .collect();
-                if announcers.is_empty() {
-                    continue;
-                }
                 out.push(HostRoute {
                     prefix: k.into(),
-                    announcers,
+                    announcers: entries
+                        .iter()
+                        .filter(|e| core.eligible(e))
+                        .filter_map(|e| core.peer(e.peer).map(|p| p.info.id))
+                        .collect(),
                     ecmp_width: entries.iter().filter(|e| e.has(MULTIPATH)).count(),
                 });
             }

@@ -93,6 +93,9 @@ impl Core {
                 });
             }
         }
+        // The kernel's next hops per prefix, looked up once per service.
+        let kernel: Option<HashMap<Prefix, usize>> =
+            fib.map(|rs| rs.iter().map(|r| (r.prefix, r.installed.len())).collect());
         for h in self.rib.host_routes(services) {
             let mut per: HashMap<usize, usize> = HashMap::new();
             for a in h.announcers.iter().filter_map(|id| addr_of.get(id)) {
@@ -100,11 +103,9 @@ impl Core {
                     *per.entry(i).or_default() += 1;
                 }
             }
-            let kernel_width = fib.map(|rs| {
-                rs.iter()
-                    .find(|r| r.prefix == h.prefix)
-                    .map_or(0, |r| r.installed.len())
-            });
+            let kernel_width = kernel
+                .as_ref()
+                .map(|k| k.get(&h.prefix).copied().unwrap_or(0));
             for (i, announcing) in per {
                 if let Some(v) = views.get_mut(i) {
                     v.services.push(ServiceView {

@@ -53,6 +53,11 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// Bytes as mebibytes, one decimal: `12.0 MiB`.
+pub fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / 1048576.0)
+}
+
 /// A duration as two units at most: `42s`, `5m3s`, `2h7m`, `3d4h`.
 pub fn duration(secs: u64) -> String {
     let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
@@ -432,9 +437,7 @@ pub fn summary(s: &Summary) -> String {
         "FIB",
         &format!("{} routes installed", s.fib_routes),
     );
-    let mem = s
-        .memory_rss_bytes
-        .map(|b| format!("{:.1} MiB resident", b as f64 / 1048576.0));
+    let mem = s.memory_rss_bytes.map(|b| format!("{} resident", mib(b)));
     kv_w(&mut out, 9, "Memory", &opt(mem));
     out
 }

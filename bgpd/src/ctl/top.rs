@@ -14,7 +14,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
-use super::format::{duration, event_line};
+use super::format::{duration, event_line, mib};
 use super::proto::{Event, PeerState, PeerSummary, RouteEntry, Summary};
 
 /// Events kept for the events pane.
@@ -150,11 +150,6 @@ fn per_sec(now: u64, before: u64, elapsed: Duration) -> f64 {
 
 fn rate(r: Option<f64>) -> String {
     r.map_or_else(|| "-".into(), |r| format!("{r:.0}/s"))
-}
-
-fn bytes(n: u64) -> String {
-    let mib = n as f64 / (1024.0 * 1024.0);
-    format!("{mib:.1} MiB")
 }
 
 fn accepted(p: &PeerSummary) -> u64 {
@@ -355,7 +350,7 @@ impl Top {
                 s.version,
                 s.asn,
                 duration(s.uptime_secs),
-                s.memory_rss_bytes.map_or_else(|| "-".into(), bytes)
+                s.memory_rss_bytes.map_or_else(|| "-".into(), mib)
             )),
             Line::from(format!(
                 "sessions {} of {} Established   RIB {} IPv4, {} IPv6 prefixes, {} paths",

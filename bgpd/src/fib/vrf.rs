@@ -58,28 +58,23 @@ pub async fn resolve(config: &mut Config) -> Result<(), String> {
 
 /// Each named link that exists, with its VRF table if it is one.
 async fn lookup(names: &[String]) -> Result<BTreeMap<String, Option<u32>>, String> {
-    let (connection, handle, _) =
-        rtnetlink::new_connection().map_err(|e| format!("rtnetlink socket: {e}"))?;
-    let task = tokio::spawn(connection);
+    let rtnl = super::rtnl::Rtnl::open().map_err(|e| e.to_string())?;
     let mut out = BTreeMap::new();
-    let mut links = handle.link().get().execute();
-    let result = loop {
-        match links.try_next().await {
-            Ok(Some(link)) => {
-                let name = link.attributes.iter().find_map(|a| match a {
-                    LinkAttribute::IfName(n) => Some(n.clone()),
-                    _ => None,
-                });
-                if let Some(name) = name.filter(|n| names.contains(n)) {
-                    out.insert(name, vrf_table(&link));
-                }
-            }
-            Ok(None) => break Ok(out),
-            Err(e) => break Err(format!("link dump: {e}")),
+    let mut links = rtnl.handle().link().get().execute();
+    while let Some(link) = links
+        .try_next()
+        .await
+        .map_err(|e| super::rtnl::failed("link dump")(e).to_string())?
+    {
+        let name = link.attributes.iter().find_map(|a| match a {
+            LinkAttribute::IfName(n) => Some(n.clone()),
+            _ => None,
+        });
+        if let Some(name) = name.filter(|n| names.contains(n)) {
+            out.insert(name, vrf_table(&link));
         }
-    };
-    task.abort();
-    result
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
