@@ -16,4 +16,5 @@ pub mod logging;
 pub mod metrics;
 pub mod migrate;
 pub mod peer;
+pub mod privileges;
 pub(crate) mod sockmsg;

@@ -78,10 +78,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Before any thread starts: the threads inherit what is kept.
+    let privileges = bgpd::privileges::keep_only_used();
     let opts = bgpd::daemon::Options {
         record: args.record,
+        fib_off: None,
     };
-    match run(cfg, args.config, opts) {
+    match run(cfg, args.config, opts, privileges) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("rbgpd: {e:#}");
@@ -149,8 +152,37 @@ fn replay(path: &std::path::Path) -> ExitCode {
     }
 }
 
-fn run(cfg: config::Config, path: PathBuf, opts: bgpd::daemon::Options) -> anyhow::Result<()> {
+fn run(
+    cfg: config::Config,
+    path: PathBuf,
+    mut opts: bgpd::daemon::Options,
+    privileges: Result<bgpd::privileges::Privileges, caps::errors::CapsError>,
+) -> anyhow::Result<()> {
     bgpd::logging::init(&cfg.log).context("logging")?;
+    match privileges {
+        Ok(p) => {
+            let kept: Vec<String> = p.kept.iter().map(ToString::to_string).collect();
+            let kept = if kept.is_empty() {
+                "none".to_string()
+            } else {
+                kept.join(",")
+            };
+            tracing::info!(
+                kept = %kept,
+                dropped = p.dropped,
+                "capabilities: kept only those rbgpd uses"
+            );
+            for s in bgpd::privileges::shortfalls(&cfg, &p.missing) {
+                if s.fib_off {
+                    tracing::error!("{}", s.message);
+                    opts.fib_off = Some(s.message);
+                } else {
+                    tracing::warn!("{}", s.message);
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot drop capabilities; running with those given"),
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("rbgpd")

@@ -17,6 +17,7 @@ mod interop_util;
 use interop_util::{netns_with_lo, wait_for, GobgpdSpeaker, Rbgpctl};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 use testbed::{free_port, Netns, Proc};
 
@@ -554,5 +555,98 @@ fn originated_routes_a_default_and_connected_networks_reach_gobgp_nodes() {
     wait_for("node B drops 10.77.1.0/24", 15, || {
         gobgp_route(&lab, api_b, "10.77.1.0/24", "ipv4").is_none()
     });
+    let _ = std::fs::remove_dir_all(&lab.dir);
+}
+
+/// Run as an unprivileged user with CAP_NET_BIND_SERVICE and CAP_NET_RAW
+/// but without CAP_NET_ADMIN, rbgpd keeps just those two, runs with the
+/// FIB off, says so and why (log, `show summary`, `show fib`), and BGP
+/// works: a speaker's route is learned and passed on; none is written
+/// into the kernel.
+#[test]
+fn without_net_admin_the_fib_is_off_and_bgp_still_works() {
+    let Some(lab) = lab_or_skip("nocap") else {
+        return;
+    };
+    if let Some(why) = testbed::missing(&["setpriv"]) {
+        testbed::skip(why);
+        return;
+    }
+    // The unprivileged daemon makes its control socket in the directory.
+    let owned = Command::new("chown")
+        .args(["65534:65534", lab.dir.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(owned.success());
+    let path = lab.write_config(&[("10.99.0.2", 65100), ("10.99.0.3", 65200)]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("[fib]\nenabled = false", "[fib]\nenabled = true"),
+    )
+    .unwrap();
+    let caps = "-all,+net_bind_service,+net_raw";
+    let r = lab.spawn(
+        "setpriv",
+        &[
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            &format!("--inh-caps={caps}"),
+            &format!("--ambient-caps={caps}"),
+            &format!("--bounding-set={caps}"),
+            env!("CARGO_BIN_EXE_rbgpd"),
+            "--config",
+            path.to_str().unwrap(),
+        ],
+        "rbgpd.log",
+    );
+    let [api_a, api_b] = api_ports();
+    let _a = lab.gobgpd("10.99.0.2", 65100, api_a, false);
+    let _b = lab.gobgpd("10.99.0.3", 65200, api_b, false);
+    wait_for("both sessions Established", 30, || {
+        lab.established("10.99.0.2") && lab.established("10.99.0.3")
+    });
+    announce(&lab, api_a, "10.241.0.0/24", "10.99.0.2");
+    wait_for("speaker B learns 10.241.0.0/24 through rbgpd", 10, || {
+        gobgp(&lab, api_b, &["global", "rib", "-a", "ipv4"]).contains("10.241.0.0/24")
+    });
+
+    let status = std::fs::read_to_string(format!("/proc/{}/status", r.pid())).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(field("Uid:").starts_with("65534"), "{status}");
+    // CAP_NET_BIND_SERVICE (10) and CAP_NET_RAW (13), nothing else.
+    assert_eq!(field("CapEff:"), "0000000000002400", "{status}");
+    assert_eq!(field("CapPrm:"), "0000000000002400", "{status}");
+
+    let summary = lab.ctl_text(&["show", "summary"]);
+    assert!(
+        summary.contains("FIB:     OFF: no CAP_NET_ADMIN, so the FIB is off"),
+        "{summary}"
+    );
+    let fib = Command::new(env!("CARGO_BIN_EXE_rbgpctl"))
+        .arg("--socket")
+        .arg(&lab.socket)
+        .args(["show", "fib"])
+        .output()
+        .unwrap();
+    assert!(!fib.status.success());
+    let said = String::from_utf8_lossy(&fib.stderr);
+    assert!(said.contains("AmbientCapabilities=CAP_NET_ADMIN"), "{said}");
+    let log = std::fs::read_to_string(lab.dir.join("rbgpd.log")).unwrap();
+    assert!(
+        log.contains("ERROR") && log.contains("no CAP_NET_ADMIN, so the FIB is off"),
+        "{log}"
+    );
+    let kernel = lab.ns.ip(&["route", "show", "proto", "bgp"]).unwrap();
+    assert_eq!(kernel.trim(), "", "no route written without the FIB");
+    drop(r);
     let _ = std::fs::remove_dir_all(&lab.dir);
 }

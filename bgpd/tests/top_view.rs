@@ -52,6 +52,7 @@ fn summary(writes: u64, inputs: u64) -> Summary {
         rib_prefixes_v6: 0,
         rib_paths: 14,
         fib_routes: 8,
+        fib_off: None,
         memory_rss_bytes: Some(12 * 1024 * 1024),
         fib_queued: 1,
         fib_writes: writes,

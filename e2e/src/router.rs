@@ -116,6 +116,20 @@ pub struct RouterSetup {
     pub from_bird: bool,
 }
 
+/// rbgpd runs as `nobody` with only the capabilities its systemd unit
+/// grants (debian/rbgpd.service), as a least-privilege install runs it.
+const UNPRIVILEGED: &[&str] = &[
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    "--inh-caps=-all,+net_admin,+net_bind_service,+net_raw",
+    "--ambient-caps=-all,+net_admin,+net_bind_service,+net_raw",
+    "--bounding-set=-all,+net_admin,+net_bind_service,+net_raw",
+];
+
+/// The owner `chown` gives rbgpd's directory for [`UNPRIVILEGED`].
+const UNPRIVILEGED_ID: &str = "65534:65534";
+
 /// Where a router container starts on a Docker network (the write-up's
 /// `docker run --network=kind`): its config is then mounted at the
 /// image's /etc/rbgpd/rbgpd.toml and its socket is the default one.
@@ -235,7 +249,14 @@ impl Router {
                 // A config the daemon refuses fails here, with its message.
                 testbed::run(Command::new(&bins.rbgpd).args(["--check-config", &conf_s]))?;
                 let bin = bins.rbgpd.to_string_lossy().into_owned();
-                Proc::spawn_in(ns, "rbgpd", &bin, &["--config", &conf_s], &log)?
+                // Its control socket goes into the directory.
+                testbed::run(
+                    Command::new("chown")
+                        .arg(UNPRIVILEGED_ID)
+                        .arg(&self.setup.dir),
+                )?;
+                let args = [UNPRIVILEGED, &[bin.as_str(), "--config", &conf_s]].concat();
+                Proc::spawn_in(ns, "rbgpd", "setpriv", &args, &log)?
             }
             RouterKind::Docker => {
                 // The container is started by `start_container`; its
@@ -318,7 +339,34 @@ impl Router {
             .map_or(CONTAINER, |n| n.container.as_str())
     }
 
-    /// The control socket's path inside the container.
+    /// The running rbgpd's user id and effective capabilities (the
+    /// `CapEff` mask of /proc/PID/status); `None` for BIRD.
+    pub fn privileges(&self) -> Result<Option<(u32, u64)>> {
+        let pid = match self.setup.kind {
+            RouterKind::Bird => return Ok(None),
+            RouterKind::Docker => crate::docker::pid(self.container())?.unsigned_abs(),
+            RouterKind::Rbgpd => match &self.proc {
+                Some(p) => p.pid(),
+                None => return Err(Error::Missing("router not running".into())),
+            },
+        };
+        let path = PathBuf::from(format!("/proc/{pid}/status"));
+        let status = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name));
+        let uid = field("Uid:").and_then(|v| v.split_whitespace().next()?.parse().ok());
+        let caps = field("CapEff:").and_then(|v| u64::from_str_radix(v.trim(), 16).ok());
+        match (uid, caps) {
+            (Some(u), Some(c)) => Ok(Some((u, c))),
+            _ => Err(Error::Parse {
+                what: path.display().to_string(),
+                detail: status,
+            }),
+        }
+    }
+
     /// The control socket's path inside the router container.
     pub fn container_socket(&self) -> String {
         match self.setup.network {

@@ -172,6 +172,12 @@ fn checks_1_to_3(kind: RouterKind) {
     };
     check_sessions_and_routes(&mut lab);
     check_http(&lab);
+    // rbgpd ran unprivileged: CAP_NET_ADMIN, CAP_NET_BIND_SERVICE and
+    // CAP_NET_RAW (bits 12, 10, 13) and nothing else.
+    if let Some((uid, caps)) = ok(&lab, "router privileges", lab.router().privileges()) {
+        assert_ne!(uid, 0, "rbgpd runs as root");
+        assert_eq!(caps, 0x3400, "rbgpd's effective capabilities: {caps:#x}");
+    }
     println!("{}", lab.report());
 }
 

@@ -252,7 +252,10 @@ impl Core {
 
     fn show_fib(&self, ctx: &CtlContext) -> Response {
         if !self.fib {
-            return error("the FIB is disabled in the config ([fib] enabled = false)".into());
+            return error(match &self.fib_off {
+                Some(reason) => reason.clone(),
+                None => "the FIB is disabled in the config ([fib] enabled = false)".into(),
+            });
         }
         match &ctx.fib {
             Some(FibView::Status(s)) => Response::Fib {
@@ -318,6 +321,7 @@ impl Core {
                 rib_prefixes_v6: stats.prefixes_v6 as u64,
                 rib_paths: stats.paths as u64,
                 fib_routes,
+                fib_off: self.fib_off.clone(),
                 memory_rss_bytes: ctx.rss_bytes,
                 fib_queued,
                 fib_writes,

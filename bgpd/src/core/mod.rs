@@ -126,6 +126,9 @@ pub struct Core {
     config: Config,
     /// A FIB writer runs (fixed at start: `[fib]` changes need a restart).
     fib: bool,
+    /// Why the FIB is off though the config enables it (the daemon lacks
+    /// CAP_NET_ADMIN), for `show fib` and `show summary`.
+    fib_off: Option<String>,
     /// The kernel table of that FIB writer, as it started (`[fib] table`).
     fib_table: u32,
     rib: Rib,
@@ -231,6 +234,7 @@ impl Core {
             fib_table: config.fib.table,
             config,
             fib,
+            fib_off: None,
             rib,
             sessions: BTreeMap::new(),
             bfd: BTreeMap::new(),
@@ -365,6 +369,17 @@ impl Core {
     /// The running config.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Notes that the FIB is off for `reason` though the config enables it
+    /// (the daemon runs it with `[fib] enabled = false`).
+    pub fn set_fib_off(&mut self, reason: String) {
+        self.fib_off = Some(reason);
+    }
+
+    /// Why the FIB is off though the config enables it.
+    pub fn fib_off(&self) -> Option<&str> {
+        self.fib_off.as_deref()
     }
 
     /// RIB totals (metrics).

@@ -24,6 +24,9 @@ pub enum Line {
     Start {
         /// The config.
         config: Box<Config>,
+        /// Why the FIB was off though the config enabled it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fib_off: Option<String>,
     },
     /// An input, `us` microseconds after the start.
     In {
@@ -60,9 +63,10 @@ impl std::fmt::Debug for Recorder {
 
 impl Recorder {
     /// Starts a recording into `w` of a core started at `now` on `config`.
-    pub fn new(mut w: Box<dyn Write + Send>, config: &Config, now: Instant) -> io::Result<Self> {
+    pub fn new(mut w: Box<dyn Write + Send>, core: &Core, now: Instant) -> io::Result<Self> {
         let start = Line::Start {
-            config: Box::new(config.clone()),
+            config: Box::new(core.config().clone()),
+            fib_off: core.fib_off().map(String::from),
         };
         write_line(&mut w, &start)?;
         Ok(Recorder {
@@ -177,8 +181,12 @@ pub fn replay(r: impl BufRead) -> Result<ReplayStats, ReplayError> {
         let text = text.map_err(|e| read_err(e.to_string()))?;
         let parsed: Line = serde_json::from_str(&text).map_err(|e| read_err(e.to_string()))?;
         match (parsed, core.as_mut()) {
-            (Line::Start { config }, None) => {
-                core = Some(Core::new(*config, base).map_err(|e| read_err(e.to_string()))?);
+            (Line::Start { config, fib_off }, None) => {
+                let mut c = Core::new(*config, base).map_err(|e| read_err(e.to_string()))?;
+                if let Some(reason) = fib_off {
+                    c.set_fib_off(reason);
+                }
+                core = Some(c);
             }
             (Line::In { us, input }, Some(c)) => {
                 c.handle(base + Duration::from_micros(us), *input);

@@ -435,7 +435,10 @@ pub fn summary(s: &Summary) -> String {
         &mut out,
         9,
         "FIB",
-        &format!("{} routes installed", s.fib_routes),
+        &match &s.fib_off {
+            Some(reason) => format!("OFF: {reason}"),
+            None => format!("{} routes installed", s.fib_routes),
+        },
     );
     let mem = s.memory_rss_bytes.map(|b| format!("{} resident", mib(b)));
     kv_w(&mut out, 9, "Memory", &opt(mem));

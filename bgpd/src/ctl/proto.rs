@@ -534,6 +534,9 @@ pub struct Summary {
     pub rib_paths: u64,
     /// Routes installed in the kernel.
     pub fib_routes: u64,
+    /// Why the FIB is off though the config enables it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fib_off: Option<String>,
     /// Resident memory, bytes.
     #[serde(default)]
     pub memory_rss_bytes: Option<u64>,

@@ -13,6 +13,7 @@
 
 mod connected;
 mod metrics_job;
+mod notify;
 
 use crate::config::{self, Config};
 use crate::core::record::Recorder;
@@ -65,6 +66,9 @@ pub enum DaemonError {
 pub struct Options {
     /// Write every input and output of the core to this file (JSON lines).
     pub record: Option<PathBuf>,
+    /// Run without the FIB though the config enables it, for this reason
+    /// (a capability is missing: [`crate::privileges`]).
+    pub fib_off: Option<String>,
 }
 
 /// The driver's state: the core and the handles of everything at the edge.
@@ -81,6 +85,9 @@ struct Driver {
     watching: bool,
     metric_counts: metrics_job::LastCounts,
     bfd: crate::bfd::task::BfdLink,
+    /// The FIB is off for want of a capability: reloads keep it off.
+    fib_off: bool,
+    notifier: notify::Notifier,
 }
 
 /// Runs rbgpd on `config` until SIGTERM or SIGINT.
@@ -89,19 +96,25 @@ pub async fn run(
     config_path: PathBuf,
     opts: Options,
 ) -> Result<(), DaemonError> {
+    if opts.fib_off.is_some() {
+        config.fib.enabled = false;
+    }
     if config.fib.enabled {
         fib::vrf::resolve(&mut config)
             .await
             .map_err(DaemonError::Vrf)?;
     }
     let started = Instant::now();
-    let core = Core::new(config.clone(), started)?;
+    let mut core = Core::new(config.clone(), started)?;
+    if let Some(reason) = &opts.fib_off {
+        core.set_fib_off(reason.clone());
+    }
     let recorder = match &opts.record {
         Some(path) => {
             let file = std::fs::File::create(path).map_err(DaemonError::Record)?;
             let w = Box::new(std::io::BufWriter::new(file));
             info!(file = %path.display(), "recording the core's inputs and outputs");
-            Some(Recorder::new(w, &config, started).map_err(DaemonError::Record)?)
+            Some(Recorder::new(w, &core, started).map_err(DaemonError::Record)?)
         }
         None => None,
     };
@@ -156,7 +169,22 @@ pub async fn run(
         watching: false,
         metric_counts: metrics_job::LastCounts::default(),
         bfd: crate::bfd::task::BfdLink::new(bfd_tx),
+        fib_off: opts.fib_off.is_some(),
+        notifier: notify::Notifier::from_env(),
     };
+    // Both sockets are bound: a request queues until the loop below
+    // answers it.
+    d.notifier.ready(&format!(
+        "AS {}, router id {}, {} neighbor entries",
+        config.router.asn,
+        config.router.router_id,
+        config.neighbors.len()
+    ));
+    let mut watchdog_tick = d.notifier.watchdog_period().map(|p| {
+        let mut t = tokio::time::interval(p);
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
 
     let mut metrics_tick = tokio::time::interval(METRICS_PERIOD);
     metrics_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -197,6 +225,7 @@ pub async fn run(
             }
             () = sleep_until(deadline) => { d.feed(Input::Tick); }
             _ = metrics_tick.tick() => d.publish_metrics().await,
+            _ = tick(&mut watchdog_tick) => d.notifier.watchdog(),
             _ = recv_signal(&mut sighup) => {
                 info!("SIGHUP: reloading {}", d.config_path.display());
                 d.reload(None).await;
@@ -208,6 +237,15 @@ pub async fn run(
     }
     d.shutdown().await;
     Ok(())
+}
+
+async fn tick(t: &mut Option<tokio::time::Interval>) {
+    match t {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -302,10 +340,14 @@ impl Driver {
 
     /// Reads the config file and hands it to the core.
     async fn reload(&mut self, call: Option<CallId>) {
+        self.notifier.reloading();
         let mut config = config::load(&self.config_path)
             .map(Box::new)
             .map_err(|e| crate::ctl::proto::ReloadResult::refused(&e).errors);
         if let Ok(c) = &mut config {
+            if self.fib_off {
+                c.fib.enabled = false;
+            }
             if c.fib.enabled {
                 if let Err(e) = fib::vrf::resolve(c).await {
                     config = Err(vec![e]);
@@ -313,6 +355,7 @@ impl Driver {
             }
         }
         self.feed(Input::Reload { call, config });
+        self.notifier.reloaded("reloaded");
     }
 
     /// Carries out everything the core has to say, in order.
@@ -423,6 +466,7 @@ impl Driver {
     }
 
     async fn shutdown(&mut self) {
+        self.notifier.stopping();
         let n = bgp_proto::Notification::cease_with_message(
             bgp_proto::msg::notification::cease_subcode::ADMINISTRATIVE_SHUTDOWN,
             "rbgpd shutting down",

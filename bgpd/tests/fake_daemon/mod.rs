@@ -394,6 +394,7 @@ pub fn canned(req: &Request) -> Response {
                 rib_prefixes_v6: 0,
                 rib_paths: 14,
                 fib_routes: 8,
+                fib_off: None,
                 memory_rss_bytes: Some(13_002_342),
                 fib_queued: 0,
                 fib_writes: 16,

@@ -30,7 +30,7 @@ impl Recorded {
     fn new() -> Recorded {
         let h = H::starting(super::LAB);
         let buf = Shared::default();
-        let rec = Recorder::new(Box::new(buf.clone()), h.core.config(), h.t0).unwrap();
+        let rec = Recorder::new(Box::new(buf.clone()), &h.core, h.t0).unwrap();
         let mut r = Recorded { h, rec, buf };
         r.feed(Input::Fib(crate::core::FibReport::Summary(
             crate::fib::FibSummary {
