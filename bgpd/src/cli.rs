@@ -36,14 +36,25 @@ pub enum Command {
     ///
     /// Reads the protocols a BIRD router in this role runs: bgp (with
     /// templates; local as, neighbor and neighbor range, passive, hold time,
-    /// password, multihop, ttl security, graceful restart, ipv4/ipv6
-    /// channels with import/export all or none, extended next hop, add
-    /// paths), kernel (persist; learn, scan time and merge paths noted),
-    /// static (via, blackhole) and direct. Everything it cannot translate
-    /// (filters among them) is listed on standard error with its line, and
-    /// a neighbor whose filter is not translated imports or exports
-    /// nothing. Exit status 0: all translated; 3: something was not; 2:
-    /// the file is not BIRD syntax; 1: it could not be read.
+    /// password, multihop, ttl security, graceful restart, bfd on, ipv4/ipv6
+    /// channels with import/export all, none, filter NAME, filter { ... } or
+    /// where EXPR, extended next hop, add paths), kernel (persist; learn,
+    /// scan time and merge paths noted), static (via, blackhole), direct,
+    /// and bfd (its interval and multiplier; BGP is not held back until BFD
+    /// is up, as in BIRD).
+    ///
+    /// Filters become [[policy]] tables, their prefix sets [[prefix_list]]
+    /// tables, when they are made of: accept; reject; if ... then ... else
+    /// on net ~ [ prefix patterns ] (exact, +, -, {a,b}), net !~ and net ~
+    /// a defined prefix set, joined with !( ), && and ||; bgp_local_pref =
+    /// N; bgp_med = N; bgp_community.add/delete((A,B)) and the large
+    /// community form; print (dropped). A filter that ends undecided
+    /// rejects, as in BIRD. Anything else in a filter (bgp_path, conditions
+    /// on other attributes, function calls, case, community sets) is listed
+    /// on standard error with its line, and a channel whose filter is not
+    /// translated imports or exports nothing, never more than BIRD would.
+    /// Exit status 0: all translated; 3: something was not; 2: the file is
+    /// not BIRD syntax; 1: it could not be read.
     Migrate {
         /// The BIRD configuration file.
         file: PathBuf,

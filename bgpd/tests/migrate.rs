@@ -1,9 +1,12 @@
 //! `rbgpd migrate`: BIRD 2 configurations in, rbgpd's TOML out. Golden
 //! files (`tests/data/migrate/NAME.conf` -> `NAME.toml` and `NAME.notes`;
 //! regenerate with `UPDATE_GOLDEN=1 cargo test -p bgpd --test migrate`)
-//! for the write-up's bird.conf, for every construct translated, and for
-//! the refusals; every output passes the config checks; the BIRD configs
-//! the project's own tests generate translate cleanly; exit statuses.
+//! for the write-up's bird.conf, for every construct translated, for the
+//! filter shapes translated into policies, and for the refusals; every
+//! output passes the config checks; the BIRD configs the project's own
+//! tests generate translate cleanly; exit statuses. (Whether a translated
+//! policy answers as the BIRD filter for every prefix is checked in
+//! `src/migrate/policy.rs`.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -109,13 +112,62 @@ fn every_construct() {
         .unwrap();
     assert_eq!(p.terms[0].matches.family.as_deref(), Some("ipv6-unicast"));
     assert_eq!(c.router.restart_time, 90);
+    // `bfd on`, with protocol bfd's timers (the larger of tx 100 ms and
+    // rx 50 ms), not holding BGP back as BIRD does not.
+    let fast = &c.neighbors[4];
+    assert_eq!(
+        fast.bfd,
+        Some(bgpd::config::BfdSetting::Table(bgpd::config::BfdTable {
+            interval_ms: 100,
+            multiplier: 3,
+            strict: false,
+        }))
+    );
+}
+
+#[test]
+fn filters_become_policies() {
+    assert!(
+        !translate("filters"),
+        "every filter of filters.conf is translated"
+    );
+    let toml = std::fs::read_to_string(data("filters.toml")).unwrap();
+    let c = bgpd::config::parse(&toml, "filters.toml").unwrap();
+    let named = |n: &str| rib::policy::PolicyRef::Named(n.into());
+    // A named filter is one policy, whoever uses it; an inline filter in
+    // a template is named after the template.
+    assert_eq!(c.neighbors[0].import, named("lb_prefer"));
+    assert_eq!(c.neighbors[1].import, named("lb_prefer"));
+    assert_eq!(c.neighbors[1].export, named("nodes-export"));
+    assert_eq!(c.neighbors[2].import, named("pods_in"));
+    assert_eq!(c.neighbors[3].export, named("upstream-export"));
+    assert_eq!(c.neighbors[4].import, named("dual-import"));
+    let lb = c.policies.iter().find(|p| p.name == "lb_prefer").unwrap();
+    assert_eq!(lb.terms[0].matches.prefix_list.as_deref(), Some("LB_POOL"));
+    assert_eq!(lb.terms[0].action.set_local_pref, Some(200));
+    assert_eq!(
+        lb.terms[0].action.add_communities.as_deref(),
+        Some(&["65000:100".to_string()][..])
+    );
+    assert_eq!(lb.default, rib::policy::Verdict::Reject);
+    // Policies that no channel uses are not written.
+    assert!(!c
+        .policies
+        .iter()
+        .any(|p| p.name == "unused_one" || p.name == "tag_all"));
+    let notes = std::fs::read_to_string(data("filters.notes")).unwrap();
+    assert!(notes.contains("unused_one is used by no channel"));
 }
 
 #[test]
 fn refusals_are_named_with_their_lines() {
     assert!(translate("refusals"));
     let notes = std::fs::read_to_string(data("refusals.notes")).unwrap();
-    for line in ["4:", "12:", "13:", "16:", "21:", "25:"] {
+    // Each filter shape refused at its line, and each channel using one.
+    for line in [
+        "5:", "10:", "14:", "19:", "24:", "30:", "35:", "43:", "44:", "45:", "47:", "53:", "54:",
+        "60:", "63:", "68:", "72:",
+    ] {
         assert!(
             notes
                 .lines()
@@ -123,6 +175,15 @@ fn refusals_are_named_with_their_lines() {
             "no refusal at line {line}:\n{notes}"
         );
     }
+    // Every neighbor whose filter is refused keeps the safe refusal.
+    let toml = std::fs::read_to_string(data("refusals.toml")).unwrap();
+    let c = bgpd::config::parse(&toml, "refusals.toml").unwrap();
+    for n in &c.neighbors {
+        assert_eq!(n.import, rib::policy::PolicyRef::None);
+        assert_eq!(n.export, rib::policy::PolicyRef::None);
+        assert_eq!(n.bfd, None, "bfd graceful is not translated");
+    }
+    assert!(c.policies.is_empty() && c.prefix_lists.is_empty());
 }
 
 #[test]
@@ -154,7 +215,8 @@ fn exit_statuses() {
     assert_eq!(run(&data("writeup.conf")).status.code(), Some(0));
     let o = run(&data("refusals.conf"));
     assert_eq!(o.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("refusals.conf:25: not translated"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("refusals.conf:72: not translated"));
+    assert_eq!(run(&data("filters.conf")).status.code(), Some(0));
     let dir = std::env::temp_dir().join(format!("rbgpd-migrate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let broken = dir.join("broken.conf");

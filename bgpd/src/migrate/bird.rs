@@ -1,7 +1,10 @@
 //! Reading a BIRD 2 configuration: tokens (words, strings, `{ } ; ,`),
 //! comments (`#` to the end of the line, `/* */`) dropped, then a tree of
 //! statements (`words ;`) and blocks (`words { ... }`), each with its line.
-//! Only the shape is read here; what the statements mean is `to_toml.rs`'s.
+//! Only the shape is read here; what the statements mean is `to_toml.rs`'s
+//! and `filter.rs`'s. Inside `[ ]` (a filter's set) `{` and `}` are words,
+//! not blocks: BIRD's prefix patterns write length ranges with them
+//! (`10.0.0.0/8{16,24}`).
 
 /// A statement or a block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +52,8 @@ fn tokens(text: &str) -> Result<Vec<(Tok, usize)>, SyntaxError> {
     let mut line = 1;
     let mut chars = text.chars().peekable();
     let mut word = String::new();
+    // Open `[`s, and the line of the outermost one.
+    let mut square = (0usize, 0usize);
     let flush = |word: &mut String, out: &mut Vec<(Tok, usize)>, line: usize| {
         if !word.is_empty() {
             out.push((Tok::Word(std::mem::take(word)), line));
@@ -118,6 +123,21 @@ fn tokens(text: &str) -> Result<Vec<(Tok, usize)>, SyntaxError> {
                 }
                 out.push((Tok::Word(s), start));
             }
+            '[' | ']' => {
+                if c == '[' {
+                    if square.0 == 0 {
+                        square.1 = line;
+                    }
+                    square.0 += 1;
+                } else {
+                    square.0 = square.0.saturating_sub(1);
+                }
+                word.push(c);
+            }
+            '{' | '}' if square.0 > 0 => {
+                flush(&mut word, &mut out, line);
+                out.push((Tok::Word(c.to_string()), line));
+            }
             '{' | '}' | ';' | ',' => {
                 flush(&mut word, &mut out, line);
                 out.push((
@@ -135,6 +155,12 @@ fn tokens(text: &str) -> Result<Vec<(Tok, usize)>, SyntaxError> {
         }
     }
     flush(&mut word, &mut out, line);
+    if square.0 > 0 {
+        return Err(SyntaxError {
+            line: square.1,
+            message: "`[` not closed (`]` missing)".into(),
+        });
+    }
     Ok(out)
 }
 
@@ -248,11 +274,24 @@ mod tests {
             ("router id 1.2.3.4\n", 1, "without `;`"),
             ("log \"x;\n", 1, "string"),
             ("/* x\n\n", 1, "comment"),
+            (
+                "filter f {\n  if net ~ [ 10.0.0.0/8{16,24} then accept;\n}\n",
+                2,
+                "`[`",
+            ),
         ] {
             let e = parse(text).unwrap_err();
             assert_eq!(e.line, line, "{text:?}");
             assert!(e.message.contains(says), "{text:?}: {}", e.message);
         }
+        // Braces inside a set are words: no block opens.
+        let items = parse("filter f { if net ~ [ 10.0.0.0/8{16,24} ] then accept; }").unwrap();
+        let Item::Block { items, .. } = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert!(
+            matches!(&items[0], Item::Stmt { words, .. } if words.join(" ") == "if net ~ [ 10.0.0.0/8 { 16 , 24 } ] then accept")
+        );
         let deep = "a {".repeat(40) + &"}".repeat(40);
         assert!(parse(&deep).unwrap_err().message.contains("nested"));
     }

@@ -1,10 +1,23 @@
 //! `rbgpd migrate bird.conf > rbgpd.toml`: a BIRD 2 configuration of a
-//! router in this role (BGP sessions to nodes, the kernel, static routes)
-//! translated into rbgpd's TOML, with every construct that could not be
-//! carried over named with its line. [`bird`] reads the file's shape,
-//! [`to_toml`] translates it.
+//! router in this role (BGP sessions to nodes, the kernel, static routes,
+//! the filters on the sessions) translated into rbgpd's TOML, with every
+//! construct that could not be carried over named with its line.
+//!
+//! - [`bird`] reads the file's shape: statements and blocks;
+//! - [`to_toml`] translates the protocols, [`bfd`] their BFD;
+//! - filters: [`expr`] and [`filter`] read them into statements,
+//!   [`policy`] turns those into rbgpd terms (over [`prefix_set`]s),
+//!   [`catalog`] reads each filter once, [`render`] writes the policies
+//!   and prefix lists.
 
+pub mod bfd;
 pub mod bird;
+pub mod catalog;
+pub mod expr;
+pub mod filter;
+pub mod policy;
+pub mod prefix_set;
+pub mod render;
 pub mod to_toml;
 
 pub use bird::SyntaxError;

@@ -1,12 +1,17 @@
 //! From BIRD 2 statements to rbgpd's TOML: the protocols a BIRD in this
 //! role runs (`bgp` with its templates and channels, `kernel`, `static`,
-//! `direct`, `device`) and the global `router id`. What has no rbgpd
-//! counterpart, or is not translated yet (filters), becomes a [`Note`]
-//! with its line; a neighbor whose filter is not translated imports or
-//! exports nothing until a policy is written for it, never everything.
+//! `direct`, `device`, `bfd`), the global `router id`, and the filters and
+//! constants the channels use (read once each by [`super::catalog`],
+//! written as policies by [`super::render`]). What has no rbgpd counterpart
+//! becomes a [`Note`] with its line; a neighbor whose filter is not
+//! translated imports or exports nothing until a policy is written for it,
+//! never everything.
 
+use super::bfd;
 use super::bird::Item;
-use std::collections::HashMap;
+use super::catalog::{Filters, Inline, Verdict};
+use super::render::Policies;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 /// What happened to one construct of the BIRD file.
@@ -37,10 +42,12 @@ struct Neighbor {
     multihop: Option<String>,
     ttl_security: bool,
     families: Vec<&'static str>,
-    /// `(family, "all" | "none")` per channel statement.
-    import: Vec<(&'static str, &'static str)>,
-    export: Vec<(&'static str, &'static str)>,
+    /// What each family's channel says.
+    import: Vec<(&'static str, Verdict)>,
+    export: Vec<(&'static str, Verdict)>,
     extended_next_hop: bool,
+    /// The line of its `bfd on`.
+    bfd: Option<usize>,
     add_path_receive: bool,
     add_path_send: bool,
 }
@@ -56,6 +63,9 @@ struct Out {
     persist: bool,
     neighbors: Vec<Neighbor>,
     routes: Vec<(String, Option<String>, bool, usize)>,
+    filters: Filters,
+    /// `protocol bfd`'s timers.
+    bfd: Option<bfd::Timers>,
     notes: Vec<Note>,
 }
 
@@ -99,13 +109,36 @@ fn text_of(words: &[String]) -> String {
     words.join(" ")
 }
 
-/// One channel block or statement (`ipv4 { ... }`) of a BGP protocol.
-fn channel(out: &mut Out, n: &mut Neighbor, family: &'static str, items: &[Item]) {
+fn set_verdict(n: &mut Neighbor, dir: &str, family: &'static str, v: Verdict) {
+    let list = if dir == "import" {
+        &mut n.import
+    } else {
+        &mut n.export
+    };
+    list.retain(|(f, _)| *f != family);
+    list.push((family, v));
+}
+
+/// One channel block or statement (`ipv4 { ... }`) of a BGP protocol
+/// written in `origin` (the protocol, or the template it comes from).
+fn channel(out: &mut Out, n: &mut Neighbor, family: &'static str, origin: &str, items: &[Item]) {
     if !n.families.contains(&family) {
         n.families.push(family);
     }
     for item in items {
         let Item::Stmt { words, line } = item else {
+            // `import filter { ... };`: an inline filter body.
+            if let Item::Block { head, items, line } = item {
+                let h: Vec<&str> = head.iter().map(String::as_str).collect();
+                if let [dir @ ("import" | "export"), "filter"] = h[..] {
+                    let notes = &mut out.notes;
+                    let v = out
+                        .filters
+                        .use_inline(Inline::Body(items), origin, dir, *line, notes);
+                    set_verdict(n, dir, family, v);
+                    continue;
+                }
+            }
             out.skip(
                 item_line(item),
                 "a block in a channel is not translated".into(),
@@ -114,31 +147,36 @@ fn channel(out: &mut Out, n: &mut Neighbor, family: &'static str, items: &[Item]
         };
         let w: Vec<&str> = words.iter().map(String::as_str).collect();
         match w.as_slice() {
-            ["import" | "export", how, ..] => {
-                let verdict = match *how {
-                    "all" => Some("all"),
-                    "none" => Some("none"),
-                    _ => None,
-                };
-                let v = verdict.unwrap_or("none");
-                if verdict.is_none() {
-                    out.skip(
+            // Options of the channel's tables, not filters: the verdict
+            // stays what the filter statement says.
+            ["import" | "export", "limit" | "keep" | "table", ..] => {
+                out.skip(*line, format!("`{}` is not translated", text_of(words)));
+            }
+            [dir @ ("import" | "export"), how, rest @ ..] => {
+                let v = match (*how, rest) {
+                    ("all", []) => Verdict::All,
+                    ("none", []) => Verdict::None,
+                    ("filter", [name]) => out.filters.use_named(name, dir, *line, &mut out.notes),
+                    ("where", [_, ..]) => out.filters.use_inline(
+                        Inline::Where(&words[2..]),
+                        origin,
+                        dir,
                         *line,
-                        format!(
-                            "`{}` is not translated (filters are not yet): the neighbor gets \
-                             {} = \"none\" until a [[policy]] is written for it",
-                            text_of(words),
-                            w[0]
-                        ),
-                    );
-                }
-                let list = if w[0] == "import" {
-                    &mut n.import
-                } else {
-                    &mut n.export
+                        &mut out.notes,
+                    ),
+                    _ => {
+                        out.skip(
+                            *line,
+                            format!(
+                                "`{}` is not translated: the neighbor gets {dir} = \"none\" \
+                                 until a [[policy]] is written for it",
+                                text_of(words)
+                            ),
+                        );
+                        Verdict::None
+                    }
                 };
-                list.retain(|(f, _)| *f != family);
-                list.push((family, v));
+                set_verdict(n, dir, family, v);
             }
             ["extended", "next", "hop", ..] => n.extended_next_hop = on(words, 3),
             ["add", "paths", rest @ ..] => {
@@ -166,18 +204,19 @@ fn item_line(item: &Item) -> usize {
     }
 }
 
-/// A `protocol bgp` (with its template's items first).
-fn bgp(out: &mut Out, name: &str, line: usize, items: &[&Item]) {
+/// A `protocol bgp` (with its template's items first), each item with
+/// the protocol or template it is written in.
+fn bgp(out: &mut Out, name: &str, line: usize, items: &[(&str, &Item)]) {
     let mut n = Neighbor {
         protocol: name.to_string(),
         line,
         ..Neighbor::default()
     };
-    for item in items {
+    for &(origin, item) in items {
         match item {
             Item::Block { head, items, line } => match head.first().map(String::as_str) {
-                Some("ipv4") => channel(out, &mut n, "ipv4-unicast", items),
-                Some("ipv6") => channel(out, &mut n, "ipv6-unicast", items),
+                Some("ipv4") => channel(out, &mut n, "ipv4-unicast", origin, items),
+                Some("ipv6") => channel(out, &mut n, "ipv6-unicast", origin, items),
                 _ => out.skip(
                     *line,
                     format!("`{} {{ }}` is not translated", text_of(head)),
@@ -192,7 +231,7 @@ fn bgp(out: &mut Out, name: &str, line: usize, items: &[&Item]) {
                         } else {
                             "ipv6-unicast"
                         };
-                        channel(out, &mut n, f, &[]);
+                        channel(out, &mut n, f, origin, &[]);
                     }
                     ["local", rest @ ..] => {
                         let (addr, asn) = match rest {
@@ -237,6 +276,15 @@ fn bgp(out: &mut Out, name: &str, line: usize, items: &[&Item]) {
                     }
                     ["direct"] => {}
                     ["ttl", "security", ..] => n.ttl_security = on(words, 2),
+                    ["bfd", "graceful"] => out.skip(
+                        *line,
+                        "bfd graceful: rbgpd takes BFD down as a forwarding failure (routes \
+                         withdrawn at once, never kept for a graceful restart)"
+                            .into(),
+                    ),
+                    ["bfd"] | ["bfd", "on" | "yes" | "true" | "off" | "no" | "false"] => {
+                        n.bfd = on(words, 1).then_some(*line);
+                    }
                     ["graceful", "restart", "time", t] => out.restart_time = Some(t.to_string()),
                     ["graceful", "restart", ..] => {
                         if on(words, 2) && words.get(2).map(String::as_str) != Some("aware") {
@@ -374,7 +422,7 @@ fn quote(s: &str) -> String {
 }
 
 fn emit(out: &Out, file: &str) -> String {
-    let mut policies: Vec<(String, Vec<&'static str>)> = Vec::new();
+    let mut policies = Policies::default();
     let mut t = format!("# Translated from {file} by `rbgpd migrate`.\n\n[router]\n");
     if let Some((asn, _)) = &out.asn {
         let _ = writeln!(t, "asn = {asn}");
@@ -425,20 +473,23 @@ fn emit(out: &Out, file: &str) -> String {
         if n.ttl_security {
             t.push_str("ttl_security = 1\n");
         }
+        if n.bfd.is_some() {
+            let b = out.bfd.unwrap_or(bfd::BIRD_DEFAULTS);
+            let _ = writeln!(t, "bfd = {}", b.toml());
+        }
         if !n.families.is_empty() {
             let fams: Vec<String> = n.families.iter().map(|f| quote(f)).collect();
             let _ = writeln!(t, "families = [{}]", fams.join(", "));
         }
         for (dir, list) in [("import", &n.import), ("export", &n.export)] {
-            let value = match policy_of(n, list) {
-                Ok(v) => quote(v),
-                Err(rejected) => {
-                    let name = format!("{}-{dir}", n.protocol);
-                    policies.push((name.clone(), rejected));
-                    quote(&name)
-                }
-            };
-            let _ = writeln!(t, "{dir} = {value}");
+            let value = policies.name_for(
+                &out.filters,
+                (&n.protocol, n.line),
+                dir,
+                policy_of(n, list),
+                file,
+            );
+            let _ = writeln!(t, "{dir} = {}", quote(&value));
         }
         if n.extended_next_hop {
             t.push_str("extended_next_hop = true\n");
@@ -451,18 +502,19 @@ fn emit(out: &Out, file: &str) -> String {
         }
     }
     let _ = write!(t, "\n[fib]\nenabled = {}\n", out.kernel.unwrap_or(false));
-    emit_routes_and_policies(&mut t, out, file, &policies);
+    emit_routes(&mut t, out, file);
+    policies.render(&mut t);
     t
 }
 
-/// One neighbor's policy in a direction: `Ok("all" | "none")` when every
+/// One neighbor's policy in a direction: `Ok(verdict)` when every
 /// family's channel says the same (a channel without the statement says
-/// "none", RFC 8212, as BIRD does for eBGP), else `Err(families)`: the
-/// families to reject in a policy that accepts the others.
+/// "none", RFC 8212, as BIRD does for eBGP), else `Err` with each
+/// family's.
 fn policy_of(
     n: &Neighbor,
-    list: &[(&'static str, &'static str)],
-) -> Result<&'static str, Vec<&'static str>> {
+    list: &[(&'static str, Verdict)],
+) -> Result<Verdict, Vec<(&'static str, Verdict)>> {
     let families: &[&'static str] = if n.families.is_empty() {
         &["ipv4-unicast", "ipv6-unicast"]
     } else {
@@ -471,25 +523,16 @@ fn policy_of(
     let verdict = |f: &str| {
         list.iter()
             .find(|(x, _)| *x == f)
-            .map_or("none", |(_, v)| *v)
+            .map_or(Verdict::None, |(_, v)| *v)
     };
-    let first = families.first().map_or("none", |f| verdict(f));
+    let first = families.first().map_or(Verdict::None, |f| verdict(f));
     if families.iter().all(|f| verdict(f) == first) {
         return Ok(first);
     }
-    Err(families
-        .iter()
-        .copied()
-        .filter(|f| verdict(f) == "none")
-        .collect())
+    Err(families.iter().map(|f| (*f, verdict(f))).collect())
 }
 
-fn emit_routes_and_policies(
-    t: &mut String,
-    out: &Out,
-    file: &str,
-    policies: &[(String, Vec<&'static str>)],
-) {
+fn emit_routes(t: &mut String, out: &Out, file: &str) {
     if out.persist {
         t.push_str("persist = true\n");
     }
@@ -506,16 +549,6 @@ fn emit_routes_and_policies(
             t.push_str("blackhole = true\n");
         }
     }
-    for (name, rejected) in policies {
-        let _ = writeln!(t, "\n# the channels' policies differ by family\n[[policy]]\nname = {}\ndefault = \"accept\"", quote(name));
-        for f in rejected {
-            let _ = writeln!(
-                t,
-                "[[policy.term]]\nmatch = {{ family = {} }}\naction = {{ result = \"reject\" }}",
-                quote(f)
-            );
-        }
-    }
 }
 
 /// Translates the statements of a BIRD file (`file`: its name, for the
@@ -524,8 +557,22 @@ fn emit_routes_and_policies(
 pub fn translate(items: &[Item], file: &str) -> (String, Vec<Note>) {
     let mut out = Out::default();
     let mut templates: HashMap<String, Vec<Item>> = HashMap::new();
+    // Constants and filters first: channels name them.
     for item in items {
         match item {
+            Item::Stmt { words, line } if words[0] == "define" => {
+                out.filters.define(words, *line, &mut out.notes);
+            }
+            Item::Block { head, items, line } if head.len() == 2 && head[0] == "filter" => {
+                out.filters.add(&head[1], *line, items);
+            }
+            _ => {}
+        }
+    }
+    for item in items {
+        match item {
+            Item::Stmt { words, .. } if words[0] == "define" => {}
+            Item::Block { head, .. } if head.len() == 2 && head[0] == "filter" => {}
             Item::Stmt { words, line } => match words
                 .iter()
                 .map(String::as_str)
@@ -556,7 +603,16 @@ pub fn translate(items: &[Item], file: &str) -> (String, Vec<Note>) {
                         if let ([_, "from", t] | ["from", t], None) = (rest, &parent) {
                             out.skip(*line, format!("template {t} is not defined before its use"));
                         }
-                        let all: Vec<&Item> = parent.iter().flatten().chain(items.iter()).collect();
+                        let from = match rest {
+                            [_, "from", t] | ["from", t] => *t,
+                            _ => name,
+                        };
+                        let all: Vec<(&str, &Item)> = parent
+                            .iter()
+                            .flatten()
+                            .map(|i| (from, i))
+                            .chain(items.iter().map(|i| (name, i)))
+                            .collect();
                         bgp(&mut out, name, *line, &all);
                     }
                     ["protocol", "kernel", ..] => kernel(&mut out, items),
@@ -575,6 +631,9 @@ pub fn translate(items: &[Item], file: &str) -> (String, Vec<Note>) {
                             *line,
                             "protocol device: rbgpd follows the links itself".into(),
                         );
+                    }
+                    ["protocol", "bfd", ..] => {
+                        out.bfd = Some(bfd::protocol(*line, items, &mut out.notes));
                     }
                     _ => out.skip(
                         *line,
@@ -596,6 +655,16 @@ pub fn translate(items: &[Item], file: &str) -> (String, Vec<Note>) {
     if out.kernel.is_none() {
         out.done(1, "no protocol kernel: [fib] enabled = false".into());
     }
+    let b = out.bfd.unwrap_or(bfd::BIRD_DEFAULTS);
+    let bfd_lines: Vec<usize> = out.neighbors.iter().filter_map(|n| n.bfd).collect();
+    for line in bfd_lines {
+        out.done(line, b.note());
+    }
+    out.filters.unused(&mut out.notes);
+    // A template's lines are met once per protocol: one note each.
+    let mut seen = HashSet::new();
+    out.notes
+        .retain(|n| seen.insert((n.line, n.message.clone(), n.untranslated)));
     out.notes.sort_by_key(|n| n.line);
     (emit(&out, file), out.notes)
 }
