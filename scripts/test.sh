@@ -4,9 +4,10 @@
 #   scripts/test.sh          installs the system packages the tests need
 #                            (idempotent), fmt check, clippy, all tests
 #                            (e2e serially)
-#   scripts/test.sh --ci     the same plus a fuzz smoke run and the
-#                            unused-dependency check (installs cargo-fuzz
-#                            and cargo-machete if missing)
+#   scripts/test.sh --ci     the same plus a fuzz smoke run, the
+#                            unused-dependency check and the Debian
+#                            package (installs cargo-fuzz, cargo-machete
+#                            and cargo-deb if missing)
 #   scripts/test.sh --docker also build the image (docker/build.sh, tag
 #                            rbgpd:latest) so that the image tests run
 #                            (they skip when the image is absent)
@@ -72,6 +73,19 @@ cargo build -p bgpd --bins || die "build rbgpd"
 if ((docker_image)); then
     step "docker/build.sh rbgpd:latest"
     ./docker/build.sh rbgpd:latest || die "docker image build"
+fi
+
+# The Debian package, for its install test (e2e/tests/package.rs, which
+# is skipped without it): where cargo-deb is installed (--ci installs it).
+if ! cargo deb --version >/dev/null 2>&1 && ((ci)); then
+    step "cargo install cargo-deb --locked"
+    cargo install cargo-deb --locked || die "cargo install cargo-deb"
+fi
+if cargo deb --version >/dev/null 2>&1; then
+    step "scripts/build-deb.sh"
+    ./scripts/build-deb.sh || die "Debian package build"
+else
+    echo "test.sh: cargo-deb not installed: no .deb, its install test is skipped (--ci installs it)"
 fi
 
 passed=0

@@ -127,6 +127,9 @@ const UNPRIVILEGED: &[&str] = &[
     "--bounding-set=-all,+net_admin,+net_bind_service,+net_raw",
 ];
 
+/// The user and group the image runs rbgpd as (docker/stage-rootfs.sh).
+const IMAGE_USER: &str = "65532:65532";
+
 /// The owner `chown` gives rbgpd's directory for [`UNPRIVILEGED`].
 const UNPRIVILEGED_ID: &str = "65534:65534";
 
@@ -308,6 +311,8 @@ impl Router {
                 ])?;
             }
             None => {
+                // The image's user (rbgpd, 65532) makes its socket there.
+                testbed::run(Command::new("chown").arg(IMAGE_USER).arg(&r.setup.dir))?;
                 let mount = format!("{}:{CONTAINER_DIR}", r.setup.dir.display());
                 let conf_in = format!("{CONTAINER_DIR}/rbgpd.toml");
                 crate::docker::docker(&[
