@@ -203,6 +203,39 @@ fn the_projects_bird_configs_translate() {
     }
 }
 
+/// BIRD's own example configuration (Debian's bird2 ships it): no router
+/// id, no BGP, a disabled `direct`. What it lacks is named, placeholders
+/// keep the output valid, and the exit status says it is incomplete.
+#[test]
+fn birds_own_example_config() {
+    let path = Path::new("/usr/share/bird2/bird.conf");
+    let Ok(text) = std::fs::read_to_string(path) else {
+        testbed::skip("no /usr/share/bird2/bird.conf (Debian's bird2 package)");
+        return;
+    };
+    let m = bgpd::migrate::migrate(&text, "bird.conf").unwrap();
+    let cfg = bgpd::config::parse(&m.toml, "m.toml")
+        .unwrap_or_else(|e| panic!("{}\n{}", e.render(), m.toml));
+    assert!(m.incomplete());
+    let untranslated: Vec<&str> = m
+        .notes
+        .iter()
+        .filter(|n| n.untranslated)
+        .map(|n| n.message.as_str())
+        .collect();
+    assert!(
+        untranslated.iter().any(|n| n.starts_with("no router id"))
+            && untranslated.iter().any(|n| n.starts_with("no local as")),
+        "{untranslated:?}"
+    );
+    assert_eq!(cfg.router.asn, 64512, "the placeholder AS");
+    assert!(cfg.neighbors.is_empty());
+    // Its `protocol direct` says `disabled;`: no redistribution.
+    if text.contains("protocol direct {\n\tdisabled;") {
+        assert!(cfg.router.redistribute.is_empty(), "{}", m.toml);
+    }
+}
+
 #[test]
 fn exit_statuses() {
     let run = |file: &Path| {

@@ -421,14 +421,42 @@ fn quote(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
+/// Written for a missing `local as` (a private AS, RFC 6996).
+const PLACEHOLDER_ASN: u32 = 64512;
+/// Written for a missing `router id` (a documentation address, RFC 5737).
+const PLACEHOLDER_ROUTER_ID: &str = "192.0.2.1";
+
+/// Whether a protocol's block says `disabled;` (or `disabled yes|on`).
+fn disabled(items: &[Item]) -> bool {
+    items.iter().any(|i| match i {
+        Item::Stmt { words, .. } => {
+            let w: Vec<&str> = words.iter().map(String::as_str).collect();
+            matches!(
+                w.as_slice(),
+                ["disabled"] | ["disabled", "yes" | "on" | "true"]
+            )
+        }
+        Item::Block { .. } => false,
+    })
+}
+
 fn emit(out: &Out, file: &str) -> String {
     let mut policies = Policies::default();
     let mut t = format!("# Translated from {file} by `rbgpd migrate`.\n\n[router]\n");
-    if let Some((asn, _)) = &out.asn {
-        let _ = writeln!(t, "asn = {asn}");
+    // A placeholder keeps the file valid; the note (exit status 3) says to
+    // set it.
+    match &out.asn {
+        Some((asn, _)) => _ = writeln!(t, "asn = {asn}"),
+        None => _ = writeln!(t, "asn = {PLACEHOLDER_ASN}   # placeholder: set your AS"),
     }
-    if let Some((id, _)) = &out.router_id {
-        let _ = writeln!(t, "router_id = {}", quote(id));
+    match &out.router_id {
+        Some((id, _)) => _ = writeln!(t, "router_id = {}", quote(id)),
+        None => {
+            _ = writeln!(
+                t,
+                "router_id = \"{PLACEHOLDER_ROUTER_ID}\"   # placeholder: set your router id"
+            )
+        }
     }
     if out.graceful_restart {
         t.push_str("graceful_restart = true\n");
@@ -590,6 +618,13 @@ pub fn translate(items: &[Item], file: &str) -> (String, Vec<Note>) {
             },
             Item::Block { head, items, line } => {
                 let h: Vec<&str> = head.iter().map(String::as_str).collect();
+                if h.first() == Some(&"protocol") && disabled(items) {
+                    out.done(
+                        *line,
+                        format!("`{} {{ }}` is disabled: left out", text_of(head)),
+                    );
+                    continue;
+                }
                 match h.as_slice() {
                     ["template", "bgp", name, ..] => {
                         templates.insert(name.to_string(), items.clone());
@@ -646,11 +681,20 @@ pub fn translate(items: &[Item], file: &str) -> (String, Vec<Note>) {
     if out.router_id.is_none() {
         out.skip(
             1,
-            "no router id: BIRD takes an interface address, rbgpd needs router_id set".into(),
+            format!(
+                "no router id: BIRD takes an interface address, rbgpd needs router_id: \
+                 {PLACEHOLDER_ROUTER_ID} is written in its place, set yours"
+            ),
         );
     }
     if out.asn.is_none() {
-        out.skip(1, "no local as: rbgpd needs [router] asn".into());
+        out.skip(
+            1,
+            format!(
+                "no local as: rbgpd needs [router] asn: {PLACEHOLDER_ASN} is written in its \
+                 place, set yours"
+            ),
+        );
     }
     if out.kernel.is_none() {
         out.done(1, "no protocol kernel: [fib] enabled = false".into());
