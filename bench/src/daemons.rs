@@ -7,8 +7,15 @@
 //! also writes its best routes into the kernel of its namespace. rbgpd can
 //! also run BFD with every feeder and serve metrics (scenario D's BFD
 //! run); the other daemons' configs have neither.
+//!
+//! Dual stack (scenario F): every neighbor also gets IPv6 unicast over the
+//! same IPv4 session (BIRD: a second channel, `ipv6`, whose next hop self
+//! is the daemon's address on the link, [`DUT_ADDR6`]: BIRD has no IPv6
+//! address of its own on an IPv4 session; FRR: `address-family ipv6
+//! unicast`; GoBGP: a second afi-safi), and in FIB mode the daemon writes
+//! IPv6 routes too (BIRD: a second `protocol kernel`).
 
-use crate::netns::DUT_ADDR;
+use crate::netns::{DUT_ADDR, DUT_ADDR6};
 use crate::{Error, Result};
 use bgpd::config::BfdTimers;
 use std::fmt::Write as _;
@@ -100,6 +107,8 @@ pub struct Setup {
     pub stalled: Option<Neighbor>,
     /// Write routes into the kernel.
     pub fib: bool,
+    /// IPv6 unicast with every neighbor too (dual stack).
+    pub ipv6: bool,
     /// Directory for config, sockets, pid files and logs.
     pub dir: PathBuf,
     /// The rbgpd binary.
@@ -115,6 +124,15 @@ impl Setup {
         std::iter::once(&self.monitor)
             .chain(self.stalled.iter())
             .chain(self.feeders.iter())
+    }
+
+    /// The families in rbgpd's and GoBGP's spelling.
+    fn family_names(&self) -> &'static [&'static str] {
+        if self.ipv6 {
+            &["ipv4-unicast", "ipv6-unicast"]
+        } else {
+            &["ipv4-unicast"]
+        }
     }
 
     fn path(&self, file: &str) -> PathBuf {
@@ -245,12 +263,18 @@ pub fn rbgpd_config(s: &Setup) -> String {
             b.interval_ms, b.multiplier
         )
     });
+    let families = s
+        .family_names()
+        .iter()
+        .map(|f| format!("\"{f}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     for n in s.all_neighbors() {
         let is_feeder = s.feeders.iter().any(|f| f.addr == n.addr);
         let _ = write!(
             t,
             "[[neighbor]]\naddress = \"{}\"\nremote_as = {}\npassive = true\n\
-             families = [\"ipv4-unicast\"]\nimport = \"all\"\nexport = \"all\"\n{}\n",
+             families = [{families}]\nimport = \"all\"\nexport = \"all\"\n{}\n",
             n.addr,
             n.asn,
             if is_feeder { feeder_bfd.as_str() } else { "" }
@@ -277,11 +301,21 @@ pub fn bird_config(s: &Setup) -> String {
     );
     if s.fib {
         t.push_str("protocol kernel { ipv4 { import none; export all; }; }\n");
+        if s.ipv6 {
+            t.push_str("protocol kernel { ipv6 { import none; export all; }; }\n");
+        }
     }
     t.push_str(&format!(
         "template bgp peer {{\n  local {DUT_ADDR} as {DUT_AS};\n  passive on;\n  \
-         ipv4 {{ import all; export all; }};\n}}\n"
+         ipv4 {{ import all; export all; }};\n"
     ));
+    if s.ipv6 {
+        // On an IPv4 session BIRD has no IPv6 next hop of its own to send.
+        t.push_str(&format!(
+            "  ipv6 {{ import all; export all; next hop address {DUT_ADDR6}; }};\n"
+        ));
+    }
+    t.push_str("}\n");
     for (i, n) in s.all_neighbors().enumerate() {
         let _ = writeln!(
             t,
@@ -302,11 +336,17 @@ pub fn gobgp_config(s: &Setup) -> String {
         let _ = write!(
             t,
             "[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"{}\"\n    \
-             peer-as = {}\n  [neighbors.transport.config]\n    passive-mode = true\n  \
-             [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      \
-             afi-safi-name = \"ipv4-unicast\"\n\n",
+             peer-as = {}\n  [neighbors.transport.config]\n    passive-mode = true\n",
             n.addr, n.asn
         );
+        for f in s.family_names() {
+            let _ = write!(
+                t,
+                "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      \
+                 afi-safi-name = \"{f}\"\n"
+            );
+        }
+        t.push('\n');
     }
     t
 }
@@ -326,11 +366,15 @@ pub fn frr_config(s: &Setup) -> String {
             asn = n.asn
         );
     }
-    t.push_str(" address-family ipv4 unicast\n");
-    for n in s.all_neighbors() {
-        let _ = writeln!(t, "  neighbor {} activate", n.addr);
+    let afs: &[&str] = if s.ipv6 { &["ipv4", "ipv6"] } else { &["ipv4"] };
+    for af in afs {
+        let _ = writeln!(t, " address-family {af} unicast");
+        for n in s.all_neighbors() {
+            let _ = writeln!(t, "  neighbor {} activate", n.addr);
+        }
+        t.push_str(" exit-address-family\n");
     }
-    t.push_str(" exit-address-family\n!\n");
+    t.push_str("!\n");
     t
 }
 
@@ -350,6 +394,7 @@ mod tests {
             },
             stalled: None,
             fib,
+            ipv6: false,
             dir: PathBuf::from("/tmp/x"),
             rbgpd: PathBuf::from("rbgpd"),
             bfd: None,
@@ -375,6 +420,48 @@ mod tests {
         assert!(rbgpd_config(&setup(false)).contains("enabled = false"));
         assert_eq!(Daemon::parse("frr"), Some(Daemon::Frr));
         assert_eq!(Daemon::parse("quagga"), None);
+    }
+
+    #[test]
+    fn dual_stack_configs_carry_ipv6_with_every_neighbor() {
+        let mut s = setup(true);
+        for text in [
+            rbgpd_config(&s),
+            bird_config(&s),
+            gobgp_config(&s),
+            frr_config(&s),
+        ] {
+            assert!(!text.contains("ipv6"), "{text}");
+        }
+        s.ipv6 = true;
+        let rbgpd = rbgpd_config(&s);
+        assert_eq!(
+            rbgpd
+                .matches("families = [\"ipv4-unicast\", \"ipv6-unicast\"]")
+                .count(),
+            2,
+            "{rbgpd}"
+        );
+        let parsed = bgpd::config::parse(&rbgpd, "rbgpd.toml").unwrap();
+        assert_eq!(parsed.neighbors.len(), 2);
+        let bird = bird_config(&s);
+        assert!(
+            bird.contains("ipv6 { import all; export all; next hop address fd99::1; };"),
+            "{bird}"
+        );
+        assert!(
+            bird.contains("protocol kernel { ipv6 { import none; export all; }; }"),
+            "{bird}"
+        );
+        let gobgp = gobgp_config(&s);
+        assert_eq!(gobgp.matches("afi-safi-name = \"ipv6-unicast\"").count(), 2);
+        let frr = frr_config(&s);
+        let v6 = frr.find(" address-family ipv6 unicast").unwrap();
+        assert!(frr[v6..].contains("  neighbor 10.99.1.1 activate"), "{frr}");
+        assert!(frr[v6..].contains("  neighbor 10.99.0.2 activate"), "{frr}");
+        // Without the FIB, BIRD writes no kernel routes of either family.
+        s.fib = false;
+        assert!(!bird_config(&s).contains("protocol kernel"));
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Counting the routes a daemon wrote into its namespace's kernel table,
 //! with a netlink route dump (no `ip` process per poll).
 //!
-//! Counted: IPv4 unicast routes of the main table (254) whose protocol is
-//! a routing daemon's (above RTPROT_STATIC = 4: BIRD writes 12, FRR's zebra
-//! and rbgpd 186), so the veth's connected route is not.
+//! Counted: unicast routes of the main table (254) whose protocol is a
+//! routing daemon's (above RTPROT_STATIC = 4: BIRD writes 12, FRR's zebra
+//! and rbgpd 186), so the veth's connected routes are not; IPv4 and IPv6
+//! are dumped apart (a dual-stack run waits for both).
 
 use crate::{Error, Result};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -20,7 +21,7 @@ const RTN_UNICAST: u8 = 1;
 const RTPROT_STATIC: u8 = 4;
 
 /// A NETLINK_ROUTE socket opened inside a namespace, and that namespace's
-/// `/proc/net/fib_triestat`.
+/// `/proc/net/fib_triestat` and `/proc/net/rt6_stats`.
 #[derive(Debug)]
 pub struct RouteCounter {
     fd: OwnedFd,
@@ -28,6 +29,9 @@ pub struct RouteCounter {
     trie: Option<std::fs::File>,
     /// Prefixes in the trie when the counter was opened.
     baseline: usize,
+    rt6: Option<std::fs::File>,
+    /// IPv6 routes when the counter was opened.
+    baseline6: usize,
 }
 
 impl RouteCounter {
@@ -55,11 +59,15 @@ impl RouteCounter {
         // Opened here, the file keeps showing this namespace's tables.
         let trie = std::fs::File::open("/proc/thread-self/net/fib_triestat").ok();
         let baseline = trie.as_ref().and_then(trie_prefixes).unwrap_or(0);
+        let rt6 = std::fs::File::open("/proc/thread-self/net/rt6_stats").ok();
+        let baseline6 = rt6.as_ref().and_then(rt6_entries).unwrap_or(0);
         Ok(RouteCounter {
             fd,
             seq: std::sync::atomic::AtomicU32::new(1),
             trie,
             baseline,
+            rt6,
+            baseline6,
         })
     }
 
@@ -73,8 +81,27 @@ impl RouteCounter {
         Some(n.saturating_sub(self.baseline))
     }
 
+    /// IPv6 routes added since the counter was opened, from the kernel's
+    /// counter of IPv6 FIB entries (`rt6_stats`; every table, so confirm
+    /// with [`RouteCounter::count6`]). `None` where it is not available.
+    pub fn quick_count6(&self) -> Option<usize> {
+        let n = rt6_entries(self.rt6.as_ref()?)?;
+        Some(n.saturating_sub(self.baseline6))
+    }
+
     /// Dumps the IPv4 routes and counts the daemon-written ones.
     pub fn count(&self) -> Result<usize> {
+        self.count_family(libc::AF_INET as u8)
+    }
+
+    /// Dumps the IPv6 routes and counts the daemon-written ones.
+    pub fn count6(&self) -> Result<usize> {
+        self.count_family(libc::AF_INET6 as u8)
+    }
+
+    /// Dumps the routes of one address family and counts the
+    /// daemon-written ones.
+    fn count_family(&self, family: u8) -> Result<usize> {
         let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut req = Vec::with_capacity(28);
         req.extend_from_slice(&28u32.to_ne_bytes());
@@ -82,7 +109,7 @@ impl RouteCounter {
         req.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
         req.extend_from_slice(&seq.to_ne_bytes());
         req.extend_from_slice(&0u32.to_ne_bytes());
-        req.push(libc::AF_INET as u8);
+        req.push(family);
         req.extend_from_slice(&[0u8; 11]);
         // SAFETY: sending a buffer we own on our socket (the kernel is the
         // default destination of an unbound netlink socket).
@@ -116,6 +143,20 @@ fn trie_prefixes(mut file: &std::fs::File) -> Option<usize> {
     let mut text = String::new();
     file.read_to_string(&mut text).ok()?;
     parse_trie_prefixes(&text)
+}
+
+/// The IPv6 FIB entries of `rt6_stats` (its fourth field, hexadecimal:
+/// fib_nodes, fib_route_nodes, fib_rt_alloc, fib_rt_entries, ...).
+fn rt6_entries(mut file: &std::fs::File) -> Option<usize> {
+    use std::io::{Read, Seek};
+    file.rewind().ok()?;
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
+    parse_rt6_entries(&text)
+}
+
+fn parse_rt6_entries(text: &str) -> Option<usize> {
+    usize::from_str_radix(text.split_whitespace().nth(3)?, 16).ok()
 }
 
 fn parse_trie_prefixes(text: &str) -> Option<usize> {
@@ -232,9 +273,28 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_ipv6_entries() {
+        assert_eq!(
+            parse_rt6_entries("000b 0007 0018 000a 0000 0000 0008\n"),
+            Some(10)
+        );
+        // Wider than four digits past 65,535 routes.
+        assert_eq!(
+            parse_rt6_entries("3d0a1 3d090 3d0a8 3d0a0 0 0 8\n"),
+            Some(250_016)
+        );
+        assert_eq!(parse_rt6_entries("000b 0007\n"), None);
+        let c = RouteCounter::open_here().unwrap();
+        if let Some(n) = c.quick_count6() {
+            assert!(n < 1_000, "{n} IPv6 routes added since opening");
+        }
+    }
+
+    #[test]
     fn dumps_the_current_namespace() {
-        // Whatever the host holds, the dump must complete.
+        // Whatever the host holds, the dumps must complete.
         let c = RouteCounter::open_here().unwrap();
         c.count().unwrap();
+        c.count6().unwrap();
     }
 }

@@ -6,8 +6,10 @@
 //! live in a second namespace joined to it by a veth pair. Every daemon
 //! gets the same UPDATE bytes ([`workload`]), so the numbers compare.
 //!
-//! Module map: [`workload`] (the generated table and its UPDATEs),
-//! [`speaker`] (the feeder and monitor sessions), [`netns`] (the run's
+//! Module map: [`workload`] (the generated table and its UPDATEs;
+//! [`workload6`] the IPv6 half of a dual-stack one, scenario F),
+//! [`speaker`] (the feeder and monitor sessions; [`counts`] the monitor's
+//! prefix sets), [`netns`] (the run's
 //! namespaces and veth link, on `testbed`), [`daemons`] (one adapter
 //! per daemon: config and command line), [`fib`] (counting kernel routes
 //! over netlink), [`procstat`] (peak RSS and CPU time from /proc),
@@ -18,6 +20,7 @@
 
 pub mod bfd_speaker;
 pub mod bfd_table;
+pub mod counts;
 pub mod daemons;
 pub mod fib;
 pub mod hold;
@@ -27,6 +30,7 @@ pub mod report;
 pub mod scenario;
 pub mod speaker;
 pub mod workload;
+pub mod workload6;
 
 /// Any failure of the harness.
 #[derive(Debug, thiserror::Error)]

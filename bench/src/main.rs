@@ -5,6 +5,10 @@
 //!
 //! BFD on every session, against the same without, alternating (rbgpd):
 //! `bench --scenario D --daemons rbgpd --bfd both --hold 60 --runs 3`
+//!
+//! Dual stack, a fiftieth of F (20,000 IPv4 + 5,000 IPv6 prefixes), with
+//! the daemons writing the kernel: `bench --scenario F --prefixes 20000
+//! --fib --daemons rbgpd,bird --runs 1`
 
 use bench::daemons::Daemon;
 use bench::report::{self, Row};
@@ -22,7 +26,9 @@ use std::time::{Duration, Instant};
 struct Args {
     /// Scenarios to run, comma separated: A (100k prefixes, 1 peer),
     /// B (1M, 1 peer), C (1M over 6 peers), D (1,000 sessions x 4
-    /// prefixes), E (A then withdraw and re-announce 10 %).
+    /// prefixes), E (A then withdraw and re-announce 10 %), F (dual
+    /// stack: 1M IPv4 + 250k IPv6 prefixes over 2 peers, each session
+    /// carrying both families).
     #[arg(long, value_delimiter = ',', default_value = "A")]
     scenario: Vec<String>,
     /// Targets, comma separated: null (the harness against itself),
@@ -40,9 +46,15 @@ struct Args {
     /// FIB mode: the daemons also write the routes into the kernel.
     #[arg(long)]
     fib: bool,
-    /// Override the scenario's prefix count.
+    /// Override the scenario's IPv4 prefix count; a dual-stack scenario's
+    /// IPv6 count scales with it (F: a quarter of it, so `--prefixes
+    /// 20000` is 20,000 IPv4 + 5,000 IPv6).
     #[arg(long)]
     prefixes: Option<usize>,
+    /// Override the IPv6 prefix count (after --prefixes): any scenario
+    /// with IPv6 prefixes runs dual stack, 0 makes F IPv4 only.
+    #[arg(long)]
+    prefixes6: Option<usize>,
     /// Override the scenario's feeder count.
     #[arg(long)]
     feeders: Option<usize>,
@@ -216,7 +228,10 @@ fn real_main() -> Result<()> {
     for name in &args.scenario {
         let mut sc = Scenario::by_name(name, args.fib)?;
         if let Some(p) = args.prefixes {
-            sc.prefixes = p;
+            sc.scale_prefixes(p);
+        }
+        if let Some(p) = args.prefixes6 {
+            sc.prefixes6 = p;
         }
         if let Some(f) = args.feeders {
             sc.feeders = f.max(1);
@@ -229,9 +244,9 @@ fn real_main() -> Result<()> {
         let t = Instant::now();
         let wl = sc.workload(args.seed)?;
         eprintln!(
-            "scenario {}: {} prefixes from {} feeder(s), {} UPDATEs, {:.1} MB, generated in {:.2} s",
+            "scenario {}: {} from {} feeder(s), {} UPDATEs, {:.1} MB, generated in {:.2} s",
             sc.label(),
-            wl.prefix_count(),
+            wl.describe(),
             wl.feeders.len(),
             wl.messages(),
             wl.bytes() as f64 / 1e6,
@@ -291,9 +306,9 @@ fn real_main() -> Result<()> {
             rows.extend(variant_rows);
         }
         println!(
-            "### Scenario {}: {} prefixes, {} feeder(s), {} UPDATEs ({:.1} MB), medians of {} run(s)\n",
+            "### Scenario {}: {}, {} feeder(s), {} UPDATEs ({:.1} MB), medians of {} run(s)\n",
             sc.label(),
-            wl.prefix_count(),
+            wl.describe(),
             wl.feeders.len(),
             wl.messages(),
             wl.bytes() as f64 / 1e6,

@@ -5,9 +5,15 @@
 //! veth end `rbb0` (10.99.0.1/16); `rbbench-<pid>-peers` holds `rbb1`
 //! with the monitor's address (10.99.0.2) and one address per feeder. The
 //! /16 leaves room for the 1,000 sessions of scenario D.
+//!
+//! A dual-stack run (scenario F) also puts fd99::/64 on the link: fd99::1
+//! on `rbb0` and each feeder's IPv6 address (fd99::1:1, fd99::1:2, ...,
+//! like its IPv4 one) on `rbb1`, the next hops of the IPv6 routes; the
+//! sessions themselves stay on IPv4. Without duplicate address detection,
+//! so the addresses are usable at once (BIRD ignores tentative ones).
 
 use crate::Result;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use testbed::netns::{destroy, list, veth};
 use testbed::Netns;
@@ -20,6 +26,18 @@ pub const DUT_ADDR: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 1);
 pub const MONITOR_ADDR: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 2);
 /// The stalled peer's address (`--stalled`).
 pub const STALLED_ADDR: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 3);
+/// The daemon's IPv6 address on the link (dual stack): its next hop for
+/// the IPv6 routes it passes on, where a daemon needs one (BIRD).
+pub const DUT_ADDR6: Ipv6Addr = Ipv6Addr::new(0xfd99, 0, 0, 0, 0, 0, 0, 1);
+/// The link's IPv6 prefix length (fd99::/64, unique-local).
+pub const LINK6_PREFIX: u8 = 64;
+
+/// The IPv6 address matching a bench IPv4 address 10.99.c.d: fd99::c:d
+/// (the feeders' IPv6 next hops).
+pub fn addr6_of(v4: Ipv4Addr) -> Ipv6Addr {
+    let [_, _, c, d] = v4.octets();
+    Ipv6Addr::new(0xfd99, 0, 0, 0, 0, 0, u16::from(c), u16::from(d))
+}
 
 /// Blocks SIGINT and SIGTERM in this thread (call it before any other
 /// thread exists, so that all inherit the mask) and starts a thread that
@@ -71,18 +89,31 @@ pub struct Topology {
 
 impl Topology {
     /// Builds the topology; `peer_addrs` (besides the monitor's) go on the
-    /// speakers' veth end.
-    pub fn create(tag: &str, peer_addrs: &[Ipv4Addr]) -> Result<Topology> {
+    /// speakers' veth end, and so do `peer_addrs6`; when there are any,
+    /// the daemon's end gets [`DUT_ADDR6`] too (dual stack).
+    pub fn create(
+        tag: &str,
+        peer_addrs: &[Ipv4Addr],
+        peer_addrs6: &[Ipv6Addr],
+    ) -> Result<Topology> {
         let me = std::process::id();
         let dut = Netns::create(&format!("{NS_PREFIX}{me}-{tag}-dut"))?;
         let peers = Netns::create(&format!("{NS_PREFIX}{me}-{tag}-peers"))?;
         veth(&dut, "rbb0", &peers, "rbb1")?;
-        dut.ip_batch(&format!(
-            "addr add {DUT_ADDR}/16 dev rbb0\nlink set rbb0 up\n"
-        ))?;
+        let mut lines = format!("addr add {DUT_ADDR}/16 dev rbb0\n");
+        if !peer_addrs6.is_empty() {
+            lines.push_str(&format!(
+                "addr add {DUT_ADDR6}/{LINK6_PREFIX} dev rbb0 nodad\n"
+            ));
+        }
+        lines.push_str("link set rbb0 up\n");
+        dut.ip_batch(&lines)?;
         let mut lines = format!("addr add {MONITOR_ADDR}/16 dev rbb1\n");
         for a in peer_addrs {
             lines.push_str(&format!("addr add {a}/16 dev rbb1\n"));
+        }
+        for a in peer_addrs6 {
+            lines.push_str(&format!("addr add {a}/{LINK6_PREFIX} dev rbb1 nodad\n"));
         }
         lines.push_str("link set rbb1 up\n");
         peers.ip_batch(&lines)?;
@@ -103,5 +134,23 @@ pub fn raise_nofile() {
             lim.rlim_cur = lim.rlim_max;
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_addresses_mirror_the_ipv4_ones() {
+        assert_eq!(
+            addr6_of(Ipv4Addr::new(10, 99, 1, 1)).to_string(),
+            "fd99::1:1"
+        );
+        assert_eq!(
+            addr6_of(Ipv4Addr::new(10, 99, 4, 250)).to_string(),
+            "fd99::4:fa"
+        );
+        assert_eq!(addr6_of(DUT_ADDR), DUT_ADDR6);
     }
 }

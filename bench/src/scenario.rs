@@ -10,18 +10,24 @@
 //! user + system time spent from the clock's start to the end. With BFD
 //! (rbgpd only) the speakers run a BFD session per feeder from the clock's
 //! start; BFD's time to Up and a hold after convergence are [`hold`]'s.
+//!
+//! Dual stack (scenario F, or any scenario with IPv6 prefixes): every
+//! session also carries IPv6 unicast, and "every prefix" means every IPv4
+//! *and* every IPv6 one, at the monitor and in the kernel (IPv4 and IPv6
+//! tables dumped apart).
 
 use crate::bfd_speaker::BfdSpeakers;
 use crate::daemons::{self, Daemon, Neighbor, Setup};
 use crate::fib::RouteCounter;
 use crate::hold::{self, BfdRun, Probes};
-use crate::netns::{Topology, DUT_ADDR, MONITOR_ADDR, STALLED_ADDR};
+use crate::netns::{addr6_of, Topology, DUT_ADDR, MONITOR_ADDR, STALLED_ADDR};
 use crate::procstat::ProcStat;
 use crate::speaker::{self, Feeder, Identity, Monitor, Stalled};
 use crate::workload::{self, Workload};
 use crate::{Error, Result};
+use bgp_proto::types::Family;
 use std::fmt::Write as _;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,13 +46,16 @@ pub const BFD_MULTIPLIER: u8 = 3;
 /// BFD or a hold).
 pub const METRICS_PORT: u16 = 9179;
 
-/// One of the scenarios A to E.
+/// One of the scenarios A to F.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
     /// Its letter (or "custom").
     pub name: String,
-    /// Prefixes over all feeders.
+    /// IPv4 prefixes over all feeders.
     pub prefixes: usize,
+    /// IPv6 prefixes over all feeders; above zero, the run is dual stack
+    /// (every session carries both families).
+    pub prefixes6: usize,
     /// Feeder sessions.
     pub feeders: usize,
     /// Withdraw 10 % after convergence, then announce them again.
@@ -74,19 +83,22 @@ pub struct Scenario {
 impl Scenario {
     /// A scenario by letter: A) 100,000 prefixes from 1 peer; B) 1,000,000
     /// from 1; C) 1,000,000 over 6; D) 1,000 sessions with 4 prefixes each;
-    /// E) A followed by churn.
+    /// E) A followed by churn; F) dual stack, 1,000,000 IPv4 and 250,000
+    /// IPv6 prefixes over 2 peers.
     pub fn by_name(name: &str, fib: bool) -> Result<Scenario> {
-        let (prefixes, feeders, churn) = match name.to_ascii_uppercase().as_str() {
-            "A" => (100_000, 1, false),
-            "B" => (1_000_000, 1, false),
-            "C" => (1_000_000, 6, false),
-            "D" => (4_000, 1_000, false),
-            "E" => (100_000, 1, true),
-            other => return Err(Error::Usage(format!("unknown scenario {other:?} (A-E)"))),
+        let (prefixes, prefixes6, feeders, churn) = match name.to_ascii_uppercase().as_str() {
+            "A" => (100_000, 0, 1, false),
+            "B" => (1_000_000, 0, 1, false),
+            "C" => (1_000_000, 0, 6, false),
+            "D" => (4_000, 0, 1_000, false),
+            "E" => (100_000, 0, 1, true),
+            "F" => (1_000_000, 250_000, 2, false),
+            other => return Err(Error::Usage(format!("unknown scenario {other:?} (A-F)"))),
         };
         Ok(Scenario {
             name: name.to_ascii_uppercase(),
             prefixes,
+            prefixes6,
             feeders,
             churn,
             fib,
@@ -138,9 +150,46 @@ impl Scenario {
             .collect()
     }
 
+    /// Sets the IPv4 prefix count (`--prefixes`); a dual-stack scenario's
+    /// IPv6 count follows in the same ratio (F: a quarter), so a smaller F
+    /// keeps its shape.
+    pub fn scale_prefixes(&mut self, prefixes: usize) {
+        if let Some(p6) = prefixes
+            .saturating_mul(self.prefixes6)
+            .checked_div(self.prefixes)
+        {
+            self.prefixes6 = p6;
+        }
+        self.prefixes = prefixes;
+    }
+
+    /// Whether the sessions carry IPv6 unicast too.
+    pub fn dual_stack(&self) -> bool {
+        self.prefixes6 > 0
+    }
+
+    /// The feeders' IPv6 addresses, the next hops of their IPv6 routes
+    /// (fd99::1:1, fd99::1:2, ..., matching their IPv4 ones); none unless
+    /// dual stack.
+    pub fn feeder_addrs6(&self) -> Vec<Ipv6Addr> {
+        if !self.dual_stack() {
+            return Vec::new();
+        }
+        self.feeder_identities()
+            .iter()
+            .map(|(a, _)| addr6_of(*a))
+            .collect()
+    }
+
     /// The scenario's workload.
     pub fn workload(&self, seed: u64) -> Result<Workload> {
-        workload::generate(self.prefixes, &self.feeder_identities(), seed)
+        workload::generate_dual(
+            self.prefixes,
+            self.prefixes6,
+            &self.feeder_identities(),
+            &self.feeder_addrs6(),
+            seed,
+        )
     }
 }
 
@@ -153,6 +202,11 @@ pub struct RunResult {
     pub converged: Duration,
     /// The kernel table holds every prefix (FIB mode).
     pub fib: Option<Duration>,
+    /// IPv4 and IPv6 prefixes the monitor held when it had them all.
+    pub at_monitor: (usize, usize),
+    /// IPv4 and IPv6 routes of the daemon in the kernel when it had them
+    /// all (FIB mode; from the confirming dumps).
+    pub in_kernel: Option<(usize, usize)>,
     /// Churn: from sending the withdrawals to the monitor reflecting them.
     pub withdraw: Option<Duration>,
     /// Churn: from sending the re-announcements to the monitor holding all.
@@ -221,6 +275,7 @@ pub fn run_null(scenario: &Scenario, workload: &Workload, timeout: Duration) -> 
             asn: MONITOR_AS,
             router_id: MONITOR_ADDR,
             graceful_restart: false,
+            ipv6: workload.dual_stack(),
         };
         let (monitor, bound) = Monitor::listen(SocketAddr::from(([127, 0, 0, 1], 0)), me)?;
         let plan = Plan {
@@ -247,26 +302,38 @@ pub fn run_null(scenario: &Scenario, workload: &Workload, timeout: Duration) -> 
 pub fn run_ip_batch(scenario: &Scenario, workload: &Workload, run: usize) -> Result<RunResult> {
     let tag = format!("ipb{}{run}", scenario.name.to_ascii_lowercase());
     let addrs: Vec<Ipv4Addr> = workload.feeders.iter().map(|f| f.addr).collect();
-    let topo = Topology::create(&tag, &addrs)?;
+    let addrs6: Vec<Ipv6Addr> = workload.feeders.iter().filter_map(|f| f.addr6).collect();
+    let topo = Topology::create(&tag, &addrs, &addrs6)?;
     let mut lines = String::with_capacity(workload.prefix_count() * 48);
     for f in &workload.feeders {
-        for n in f.groups.iter().flat_map(|g| &g.nlri) {
-            let _ = writeln!(lines, "route add {} via {} proto bgp", n.prefix, f.addr);
+        for g in &f.groups {
+            let via = match (g.family() == Family::IPV4_UNICAST, f.addr6) {
+                (false, Some(a6)) => a6.to_string(),
+                _ => f.addr.to_string(),
+            };
+            for n in &g.nlri {
+                let _ = writeln!(lines, "route add {} via {via} proto bgp", n.prefix);
+            }
         }
     }
+    let (want4, want6) = (
+        workload.family_count(Family::IPV4_UNICAST),
+        workload.family_count(Family::IPV6_UNICAST),
+    );
     let counter = RouteCounter::open_in(&topo.dut)?;
     let t0 = Instant::now();
     topo.dut.ip_batch(&lines)?;
     let n = counter.count()?;
+    let n6 = if want6 > 0 { counter.count6()? } else { 0 };
     let took = t0.elapsed();
-    if n < workload.prefix_count() {
+    if n < want4 || n6 < want6 {
         return Err(Error::Usage(format!(
-            "ip -batch left {n} of {} routes in the kernel",
-            workload.prefix_count()
+            "ip -batch left {n} of {want4} IPv4 and {n6} of {want6} IPv6 routes in the kernel"
         )));
     }
     Ok(RunResult {
         fib: Some(took),
+        in_kernel: Some((n, n6)),
         ..RunResult::default()
     })
 }
@@ -308,7 +375,7 @@ pub fn run_daemon(
     if scenario.stalled.is_some() {
         on_peers.push(STALLED_ADDR);
     }
-    let topo = Topology::create(&tag, &on_peers)?;
+    let topo = Topology::create(&tag, &on_peers, &scenario.feeder_addrs6())?;
     let setup = Setup {
         feeders: ids
             .iter()
@@ -323,6 +390,7 @@ pub fn run_daemon(
             asn: STALLED_AS,
         }),
         fib: scenario.fib,
+        ipv6: scenario.dual_stack(),
         dir: dir.clone(),
         rbgpd: opts.rbgpd.clone(),
         bfd: scenario.bfd.then_some(bgpd::config::BfdTimers {
@@ -406,28 +474,44 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::io("tokio runtime", e))
 }
 
-/// Polls the kernel table until it holds `target` routes: the trie
-/// statistics (at least 50 ms apart, and busy at most a quarter of the
-/// time: at a million routes a read walks the trie for ~50 ms of CPU the
-/// daemon would otherwise have) and, once they show enough routes, a dump
-/// that confirms the daemon wrote them (the time is that of the
-/// statistics). Without the statistics, dumps only.
-async fn wait_fib(counter: Arc<RouteCounter>, target: usize, limit: Duration) -> Result<Instant> {
+/// Polls the kernel tables until they hold `target` IPv4 and `target6`
+/// IPv6 routes (returns when, and the dumps' counts): the statistics (IPv4's trie, IPv6's entry counter; at
+/// least 50 ms apart, and busy at most a quarter of the time: at a million
+/// routes a read walks the trie for ~50 ms of CPU the daemon would
+/// otherwise have) and, once they show enough routes, dumps that confirm
+/// the daemon wrote them (the time is that of the statistics). Without
+/// the statistics, dumps only. The IPv6 table is not read when `target6`
+/// is zero.
+async fn wait_fib(
+    counter: Arc<RouteCounter>,
+    target: usize,
+    target6: usize,
+    limit: Duration,
+) -> Result<(Instant, usize, usize)> {
     let deadline = Instant::now() + limit;
+    let both = |n: usize, n6: usize| format!("{n} of {target} IPv4, {n6} of {target6} IPv6");
     loop {
         let c = counter.clone();
         let asked = Instant::now();
-        let quick = tokio::task::spawn_blocking(move || c.quick_count())
-            .await
-            .map_err(|_| Error::Usage("netlink task failed".into()))?;
+        let quick = tokio::task::spawn_blocking(move || {
+            let q6 = if target6 > 0 {
+                c.quick_count6()
+            } else {
+                Some(0)
+            };
+            (c.quick_count(), q6)
+        })
+        .await
+        .map_err(|_| Error::Usage("netlink task failed".into()))?;
         let seen = Instant::now();
         let spent = seen - asked;
-        if quick.is_some_and(|q| q < target) {
+        let short = quick.0.is_some_and(|q| q < target) || quick.1.is_some_and(|q| q < target6);
+        if short {
             if seen > deadline {
                 return Err(Error::Timeout {
                     what: format!(
-                        "the kernel table ({} of {target} routes)",
-                        quick.unwrap_or(0)
+                        "the kernel table ({} routes)",
+                        both(quick.0.unwrap_or(0), quick.1.unwrap_or(0))
                     ),
                     secs: limit.as_secs(),
                 });
@@ -437,19 +521,23 @@ async fn wait_fib(counter: Arc<RouteCounter>, target: usize, limit: Duration) ->
         }
         let c = counter.clone();
         let started = Instant::now();
-        let n = tokio::task::spawn_blocking(move || c.count())
-            .await
-            .map_err(|_| Error::Usage("netlink task failed".into()))??;
-        if n >= target {
-            return Ok(if quick.is_some() {
+        let (n, n6) = tokio::task::spawn_blocking(move || -> Result<(usize, usize)> {
+            let n6 = if target6 > 0 { c.count6()? } else { 0 };
+            Ok((c.count()?, n6))
+        })
+        .await
+        .map_err(|_| Error::Usage("netlink task failed".into()))??;
+        if n >= target && n6 >= target6 {
+            let at = if quick.0.is_some() && quick.1.is_some() {
                 seen
             } else {
                 Instant::now()
-            });
+            };
+            return Ok((at, n, n6));
         }
         if Instant::now() > deadline {
             return Err(Error::Timeout {
-                what: format!("the kernel table ({n} of {target} routes)"),
+                what: format!("the kernel table ({} routes)", both(n, n6)),
                 secs: limit.as_secs(),
             });
         }
@@ -461,7 +549,9 @@ async fn wait_fib(counter: Arc<RouteCounter>, target: usize, limit: Duration) ->
 }
 
 async fn measure(plan: &Plan<'_>, listening: Option<Monitor>) -> Result<RunResult> {
-    let n = plan.workload.prefix_count();
+    let n = plan.workload.family_count(Family::IPV4_UNICAST);
+    let n6 = plan.workload.family_count(Family::IPV6_UNICAST);
+    let dual = plan.workload.dual_stack();
     let mut result = RunResult::default();
     let monitor = match (listening, plan.monitor_from) {
         (Some(m), _) => m,
@@ -470,6 +560,7 @@ async fn measure(plan: &Plan<'_>, listening: Option<Monitor>) -> Result<RunResul
                 asn: MONITOR_AS,
                 router_id: from,
                 graceful_restart: true,
+                ipv6: dual,
             };
             Monitor::connect(from, plan.remote, &me, Duration::from_secs(30)).await?
         }
@@ -494,6 +585,7 @@ async fn measure(plan: &Plan<'_>, listening: Option<Monitor>) -> Result<RunResul
                 asn: STALLED_AS,
                 router_id: from,
                 graceful_restart: false,
+                ipv6: dual,
             };
             let session = speaker::connect(from, plan.remote, &me, Duration::from_secs(30)).await?;
             Some(Stalled::start(session, refreshes))
@@ -520,7 +612,7 @@ async fn measure(plan: &Plan<'_>, listening: Option<Monitor>) -> Result<RunResul
     let fib_task = plan
         .fib
         .clone()
-        .map(|c| tokio::spawn(wait_fib(c, n, plan.timeout)));
+        .map(|c| tokio::spawn(wait_fib(c, n, n6, plan.timeout)));
     let mut starting = Vec::with_capacity(plan.workload.feeders.len());
     let count = u32::try_from(plan.workload.feeders.len())
         .unwrap_or(u32::MAX)
@@ -531,6 +623,7 @@ async fn measure(plan: &Plan<'_>, listening: Option<Monitor>) -> Result<RunResul
             asn: load.asn,
             router_id: load.addr,
             graceful_restart: false,
+            ipv6: load.addr6.is_some(),
         };
         let remote = plan.remote;
         starting.push(tokio::spawn(async move {
@@ -553,15 +646,18 @@ async fn measure(plan: &Plan<'_>, listening: Option<Monitor>) -> Result<RunResul
     result.established = last_up.saturating_duration_since(t0);
     let done = monitor
         .wait_for("all prefixes at the monitor", plan.timeout, |c| {
-            c.prefixes >= n
+            c.holds(n, n6)
         })
         .await?;
     result.converged = done - t0;
+    let counts = monitor.counter.now();
+    result.at_monitor = (counts.prefixes, counts.prefixes6);
     if let Some(task) = fib_task {
-        let at = task
+        let (at, k, k6) = task
             .await
             .map_err(|_| Error::Usage("FIB task failed".into()))??;
         result.fib = Some(at.saturating_duration_since(t0));
+        result.in_kernel = Some((k, k6));
     }
     if plan.scenario.churn {
         churn(plan, &feeders, &monitor, &mut result).await?;
@@ -603,6 +699,8 @@ async fn churn(
     monitor: &Monitor,
     result: &mut RunResult,
 ) -> Result<()> {
+    // Both families together: churn withdraws every tenth prefix of each
+    // feeder, whichever family it is.
     let n = plan.workload.prefix_count();
     let mut chosen = Vec::new();
     let mut withdrawals = Vec::new();
@@ -625,7 +723,7 @@ async fn churn(
     }
     let at = monitor
         .wait_for("the withdrawals at the monitor", plan.timeout, |c| {
-            c.prefixes <= n - gone
+            c.total() <= n - gone
         })
         .await?;
     result.withdraw = Some(at - t1);
@@ -635,7 +733,7 @@ async fn churn(
     }
     let at = monitor
         .wait_for("the re-announcements at the monitor", plan.timeout, |c| {
-            c.prefixes >= n
+            c.total() >= n
         })
         .await?;
     result.reannounce = Some(at - t2);

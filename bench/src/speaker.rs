@@ -9,19 +9,24 @@
 //! A feeder writes its pre-encoded UPDATEs as fast as TCP takes them, then
 //! End-of-RIB, and drains whatever the daemon sends back. The monitor
 //! decodes every UPDATE and keeps the set of prefixes announced minus
-//! withdrawn; [`Counter`] publishes its size, so the runner can wait for a
-//! target and take the time at once.
+//! withdrawn ([`Counter`], in `counts`) and publishes its size, so the
+//! runner can wait for a target and take the time at once.
+//!
+//! In a dual-stack run every session offers IPv6 unicast too (RFC 4760
+//! multiprotocol capability) and insists the daemon offers it back; the
+//! monitor keeps IPv6 prefixes (from MP_REACH_NLRI, less MP_UNREACH_NLRI)
+//! in a set of their own and counts them apart.
 
+pub use crate::counts::{Counter, Counts};
 use crate::workload::{session_context, FeederLoad};
 use crate::{Error, Result};
 use bgp_proto::msg::{
     Capability, GracefulRestart, GracefulRestartFamily, Message, OpenMessage, SessionContext,
 };
-use bgp_proto::types::{Family, Ipv4Prefix, Prefix};
+use bgp_proto::types::Family;
 use bgp_proto::wire::update::UpdatePacker;
 use bgp_proto::wire::{decode_message, encode_to_bytes, split_frame, Decoded};
 use bytes::{Bytes, BytesMut};
-use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -46,24 +51,41 @@ pub struct Identity {
     /// Offer graceful restart (the monitor does, so that every daemon
     /// sends it End-of-RIB).
     pub graceful_restart: bool,
+    /// Offer IPv6 unicast besides IPv4 unicast (dual stack), and require
+    /// the peer to offer it too.
+    pub ipv6: bool,
 }
 
 impl Identity {
+    /// The families offered.
+    pub fn families(&self) -> Vec<Family> {
+        let mut f = vec![Family::IPV4_UNICAST];
+        if self.ipv6 {
+            f.push(Family::IPV6_UNICAST);
+        }
+        f
+    }
+
     fn open(&self) -> OpenMessage {
-        let mut capabilities = vec![
-            Capability::Multiprotocol(Family::IPV4_UNICAST),
-            Capability::RouteRefresh,
-            Capability::FourOctetAs(self.asn),
-        ];
+        let families = self.families();
+        let mut capabilities: Vec<Capability> = families
+            .iter()
+            .map(|f| Capability::Multiprotocol(*f))
+            .collect();
+        capabilities.push(Capability::RouteRefresh);
+        capabilities.push(Capability::FourOctetAs(self.asn));
         if self.graceful_restart {
             capabilities.push(Capability::GracefulRestart(GracefulRestart {
                 restart_state: false,
                 notification: false,
                 restart_time: 120,
-                families: vec![GracefulRestartFamily {
-                    family: Family::IPV4_UNICAST,
-                    forwarding_preserved: false,
-                }],
+                families: families
+                    .iter()
+                    .map(|f| GracefulRestartFamily {
+                        family: *f,
+                        forwarding_preserved: false,
+                    })
+                    .collect(),
             }));
         }
         OpenMessage {
@@ -155,6 +177,16 @@ pub async fn handshake(stream: TcpStream, me: &Identity) -> Result<Session> {
         .any(|c| matches!(c, Capability::FourOctetAs(_)))
     {
         return Err(session_err(&peer, "peer lacks 4-octet AS support"));
+    }
+    // Routes of a family the peer did not offer would be dropped (or end
+    // the session): better to say so at once than to time out later.
+    for f in me.families() {
+        if !theirs.capabilities.contains(&Capability::Multiprotocol(f)) {
+            return Err(session_err(
+                &peer,
+                format!("peer does not offer {f} (RFC 4760 multiprotocol capability)"),
+            ));
+        }
     }
     let ctx = session_context();
     let ka = encode_to_bytes(&Message::Keepalive, &ctx)?;
@@ -307,7 +339,9 @@ impl Feeder {
         let (tx, rx) = mpsc::unbounded_channel();
         let writer_task = spawn_writer(writer, keepalive, rx, peer.clone());
         let mut batches = load.announce.clone();
-        batches.push(UpdatePacker::new(&ctx).end_of_rib(Family::IPV4_UNICAST)?);
+        for family in load.families() {
+            batches.push(UpdatePacker::new(&ctx).end_of_rib(family)?);
+        }
         let (sent_tx, sent) = watch::channel(false);
         let _ = tx.send((batches, Some(sent_tx)));
         let updates_in = Arc::new(AtomicU64::new(0));
@@ -409,70 +443,6 @@ impl Stalled {
 impl Drop for Stalled {
     fn drop(&mut self) {
         self.task.abort();
-    }
-}
-
-/// What the monitor has seen so far.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// Prefixes currently announced to the monitor.
-    pub prefixes: usize,
-    /// UPDATE messages received.
-    pub updates: u64,
-    /// End-of-RIB for IPv4 unicast received (on any session).
-    pub end_of_rib: bool,
-}
-
-/// The monitor's prefix set, shared by all its sessions.
-#[derive(Debug)]
-pub struct Counter {
-    set: Mutex<HashSet<Ipv4Prefix>>,
-    tx: watch::Sender<Counts>,
-}
-
-impl Counter {
-    /// An empty counter.
-    pub fn new() -> Arc<Counter> {
-        Arc::new(Counter {
-            set: Mutex::new(HashSet::new()),
-            tx: watch::channel(Counts::default()).0,
-        })
-    }
-
-    /// A receiver of the counts, to wait on.
-    pub fn subscribe(&self) -> watch::Receiver<Counts> {
-        self.tx.subscribe()
-    }
-
-    /// The counts now.
-    pub fn now(&self) -> Counts {
-        *self.tx.borrow()
-    }
-
-    /// Applies one decoded UPDATE.
-    fn apply(&self, u: &bgp_proto::wire::update::Update) {
-        let eor = u.end_of_rib() == Some(Family::IPV4_UNICAST);
-        let len = {
-            let Ok(mut set) = self.set.lock() else { return };
-            for n in u.withdrawn() {
-                if let Prefix::V4(p) = n.prefix {
-                    set.remove(&p);
-                }
-            }
-            if !u.is_treat_as_withdraw() {
-                for n in u.nlri() {
-                    if let Prefix::V4(p) = n.prefix {
-                        set.insert(p);
-                    }
-                }
-            }
-            set.len()
-        };
-        self.tx.send_modify(|c| {
-            c.prefixes = len;
-            c.updates += 1;
-            c.end_of_rib |= eor;
-        });
     }
 }
 
@@ -616,5 +586,38 @@ impl Monitor {
                 secs: limit.as_secs(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dual_stack_speaker_offers_both_families() {
+        let mut me = Identity {
+            asn: 64_999,
+            router_id: Ipv4Addr::new(10, 99, 0, 2),
+            graceful_restart: true,
+            ipv6: false,
+        };
+        let mp = |o: &OpenMessage| {
+            o.capabilities
+                .iter()
+                .filter(|c| matches!(c, Capability::Multiprotocol(_)))
+                .count()
+        };
+        assert_eq!(mp(&me.open()), 1);
+        me.ipv6 = true;
+        let open = me.open();
+        assert_eq!(mp(&open), 2);
+        assert!(open
+            .capabilities
+            .contains(&Capability::Multiprotocol(Family::IPV6_UNICAST)));
+        let gr = open.capabilities.iter().find_map(|c| match c {
+            Capability::GracefulRestart(g) => Some(g.families.len()),
+            _ => None,
+        });
+        assert_eq!(gr, Some(2));
     }
 }

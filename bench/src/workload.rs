@@ -7,14 +7,23 @@
 //! 4-octet numbers), one attribute set per 10 to 20 prefixes, MED on some
 //! sets and 1 to 4 communities on others. The prefixes are split among
 //! the feeders without overlap.
+//!
+//! A dual-stack workload (scenario F) adds an IPv6 table ([`workload6`]
+//! has its shape) drawn from its own random stream, so the IPv4 half is
+//! the same bytes whatever the IPv6 count. Each feeder announces its IPv6
+//! share in MP_REACH_NLRI (RFC 4760) with its own address on the bench
+//! link as the next hop, after its IPv4 share.
+//!
+//! [`workload6`]: crate::workload6
 
-use crate::Result;
-use bgp_proto::msg::{AsPath, Community, Origin, PathAttributes, SessionContext};
+use crate::workload6;
+use crate::{Error, Result};
+use bgp_proto::msg::{AsPath, Community, MpNextHop, Origin, PathAttributes, SessionContext};
 use bgp_proto::types::{Family, Ipv4Prefix, Nlri, Prefix};
 use bgp_proto::wire::update::UpdatePacker;
 use bytes::{Bytes, BytesMut};
 use std::collections::HashSet;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Messages are grouped into write batches of about this many octets.
 const BATCH: usize = 64 * 1024;
@@ -54,13 +63,24 @@ impl SplitMix {
     }
 }
 
-/// One attribute set and the prefixes announced with it.
+/// One attribute set and the prefixes announced with it (all of one
+/// family).
 #[derive(Debug, Clone)]
 pub struct Group {
-    /// The path attributes (NEXT_HOP is the feeder's address).
+    /// The path attributes (NEXT_HOP is the feeder's address for IPv4;
+    /// unset for IPv6, whose next hop goes in MP_REACH_NLRI).
     pub attrs: PathAttributes,
     /// The prefixes.
     pub nlri: Vec<Nlri>,
+}
+
+impl Group {
+    /// The family of its prefixes.
+    pub fn family(&self) -> Family {
+        self.nlri
+            .first()
+            .map_or(Family::IPV4_UNICAST, |n| n.prefix.family())
+    }
 }
 
 /// Everything one feeder announces.
@@ -68,9 +88,14 @@ pub struct Group {
 pub struct FeederLoad {
     /// The feeder's address (also the NEXT_HOP it announces).
     pub addr: Ipv4Addr,
+    /// Its IPv6 address on the bench link, the next hop of its IPv6
+    /// routes; set on every feeder of a dual-stack workload (whose
+    /// sessions then carry both families), `None` for IPv4 only.
+    pub addr6: Option<Ipv6Addr>,
     /// The feeder's AS.
     pub asn: u32,
-    /// Its attribute sets with their prefixes.
+    /// Its attribute sets with their prefixes: the IPv4 groups, then the
+    /// IPv6 ones.
     pub groups: Vec<Group>,
     /// The announcements, whole messages concatenated into write batches.
     pub announce: Vec<Bytes>,
@@ -84,6 +109,25 @@ impl FeederLoad {
         self.groups.iter().map(|g| g.nlri.len()).sum()
     }
 
+    /// How many prefixes of `family` this feeder announces.
+    pub fn family_count(&self, family: Family) -> usize {
+        self.groups
+            .iter()
+            .filter(|g| g.family() == family)
+            .map(|g| g.nlri.len())
+            .sum()
+    }
+
+    /// The families its sessions carry: IPv4 unicast, and IPv6 unicast
+    /// in a dual-stack workload.
+    pub fn families(&self) -> Vec<Family> {
+        let mut f = vec![Family::IPV4_UNICAST];
+        if self.addr6.is_some() {
+            f.push(Family::IPV6_UNICAST);
+        }
+        f
+    }
+
     /// Every `nth` prefix of this feeder (for churn), in order.
     pub fn every_nth(&self, nth: usize) -> Vec<Nlri> {
         self.groups
@@ -94,10 +138,20 @@ impl FeederLoad {
             .collect()
     }
 
-    /// UPDATEs withdrawing `nlri`, in write batches.
+    /// UPDATEs withdrawing `nlri` (IPv4 in the Withdrawn Routes field,
+    /// IPv6 in MP_UNREACH_NLRI), in write batches.
     pub fn encode_withdraw(&self, nlri: &[Nlri]) -> Result<Vec<Bytes>> {
         let ctx = session_context();
-        let msgs = UpdatePacker::new(&ctx).withdraw(Family::IPV4_UNICAST, nlri)?;
+        let packer = UpdatePacker::new(&ctx);
+        let mut msgs = Vec::new();
+        for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+            let mine: Vec<Nlri> = nlri
+                .iter()
+                .filter(|n| n.prefix.family() == family)
+                .copied()
+                .collect();
+            msgs.extend(packer.withdraw(family, &mine)?);
+        }
         Ok(batch(&msgs))
     }
 
@@ -115,10 +169,34 @@ impl FeederLoad {
                 .filter(|n| keep.contains(n))
                 .copied()
                 .collect();
-            msgs.extend(packer.announce(&g.attrs, None, Family::IPV4_UNICAST, &nlri)?);
+            msgs.extend(announce(&packer, g, &nlri, self.addr6)?);
         }
         Ok(batch(&msgs))
     }
+}
+
+/// UPDATEs announcing `nlri` (of `g`'s family) with `g`'s attributes:
+/// IPv4 with NEXT_HOP, IPv6 in MP_REACH_NLRI with `addr6` as the next hop
+/// (global only: the feeders sit on the daemon's link, so a global
+/// address there is reachable and no link-local one is needed).
+fn announce(
+    packer: &UpdatePacker<'_>,
+    g: &Group,
+    nlri: &[Nlri],
+    addr6: Option<Ipv6Addr>,
+) -> Result<Vec<Bytes>> {
+    let family = g.family();
+    let next_hop = if family == Family::IPV4_UNICAST {
+        None
+    } else {
+        let a = addr6
+            .ok_or_else(|| Error::Usage("IPv6 routes need the feeder's IPv6 address".into()))?;
+        Some(MpNextHop {
+            global: IpAddr::V6(a),
+            link_local: None,
+        })
+    };
+    Ok(packer.announce(&g.attrs, next_hop, family, nlri)?)
 }
 
 /// The whole workload of a run.
@@ -129,9 +207,33 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// Prefixes over all feeders (they do not overlap).
+    /// Prefixes over all feeders and both families (they do not overlap).
     pub fn prefix_count(&self) -> usize {
         self.feeders.iter().map(FeederLoad::prefix_count).sum()
+    }
+
+    /// Prefixes of `family` over all feeders.
+    pub fn family_count(&self, family: Family) -> usize {
+        self.feeders.iter().map(|f| f.family_count(family)).sum()
+    }
+
+    /// Whether the feeders' sessions carry IPv6 unicast as well.
+    pub fn dual_stack(&self) -> bool {
+        self.feeders.iter().any(|f| f.addr6.is_some())
+    }
+
+    /// "100000 prefixes", or "1000000 IPv4 + 250000 IPv6 prefixes" for a
+    /// dual-stack workload.
+    pub fn describe(&self) -> String {
+        if self.dual_stack() {
+            format!(
+                "{} IPv4 + {} IPv6 prefixes",
+                self.family_count(Family::IPV4_UNICAST),
+                self.family_count(Family::IPV6_UNICAST)
+            )
+        } else {
+            format!("{} prefixes", self.prefix_count())
+        }
     }
 
     /// Octets of UPDATEs over all feeders.
@@ -162,36 +264,70 @@ pub fn session_context() -> SessionContext {
 /// Generates `prefixes` unique IPv4 prefixes split over `feeders`
 /// (address, AS) and encodes each feeder's UPDATEs.
 pub fn generate(prefixes: usize, feeders: &[(Ipv4Addr, u32)], seed: u64) -> Result<Workload> {
+    generate_dual(prefixes, 0, feeders, &[], seed)
+}
+
+/// Seed of the IPv6 half's own stream: drawn from the main stream, the
+/// IPv6 table would shift every IPv4 attribute set after it.
+const SEED6: u64 = 0x6666_0000_0000_0006;
+
+/// Generates `prefixes` IPv4 and `prefixes6` IPv6 unique prefixes split
+/// over `feeders` (address, AS) and encodes each feeder's UPDATEs. With
+/// `prefixes6` above zero, `addrs6` holds each feeder's IPv6 address (the
+/// next hop of its IPv6 routes) and every feeder is dual stack, even one
+/// whose IPv6 share is empty. With `prefixes6` zero this is [`generate`],
+/// byte for byte.
+pub fn generate_dual(
+    prefixes: usize,
+    prefixes6: usize,
+    feeders: &[(Ipv4Addr, u32)],
+    addrs6: &[Ipv6Addr],
+    seed: u64,
+) -> Result<Workload> {
+    if prefixes6 > 0 && addrs6.len() != feeders.len() {
+        return Err(Error::Usage(format!(
+            "{} feeders but {} IPv6 addresses",
+            feeders.len(),
+            addrs6.len()
+        )));
+    }
     let mut rng = SplitMix::new(seed);
     let all = unique_prefixes(prefixes, &mut rng);
     let pool = as_pool(&mut rng);
+    let mut rng6 = SplitMix::new(seed ^ SEED6);
+    let all6 = workload6::unique_prefixes6(prefixes6, &mut rng6);
     let k = feeders.len().max(1);
     let ctx = session_context();
     let packer = UpdatePacker::new(&ctx);
     let mut out = Vec::with_capacity(feeders.len());
     let mut rest = all.as_slice();
+    let mut rest6 = all6.as_slice();
     for (i, &(addr, asn)) in feeders.iter().enumerate() {
         // An even split; the first feeders take the remainder.
         let share = prefixes / k + usize::from(i < prefixes % k);
         let (mine, tail) = rest.split_at(share.min(rest.len()));
         rest = tail;
-        let mut groups = Vec::new();
-        let mut left = mine;
-        while !left.is_empty() {
-            let size = usize::try_from(10 + rng.below(11)).unwrap_or(10);
-            let (chunk, tail) = left.split_at(size.min(left.len()));
-            left = tail;
-            groups.push(Group {
-                attrs: attribute_set(&mut rng, &pool, addr, asn),
-                nlri: chunk.iter().map(|p| Nlri::new(Prefix::V4(*p))).collect(),
-            });
+        let v4: Vec<Nlri> = mine.iter().map(|p| Nlri::new(Prefix::V4(*p))).collect();
+        let mut groups = grouped(&v4, &mut rng, |rng| {
+            attribute_set(rng, &pool, Some(addr), asn)
+        });
+        let addr6 = (prefixes6 > 0).then(|| addrs6.get(i).copied()).flatten();
+        if addr6.is_some() {
+            let share6 = prefixes6 / k + usize::from(i < prefixes6 % k);
+            let (mine6, tail6) = rest6.split_at(share6.min(rest6.len()));
+            rest6 = tail6;
+            let v6: Vec<Nlri> = mine6.iter().map(|p| Nlri::new(Prefix::V6(*p))).collect();
+            groups.extend(grouped(&v6, &mut rng6, |rng| {
+                attribute_set(rng, &pool, None, asn)
+            }));
         }
         let mut msgs = Vec::new();
         for g in &groups {
-            msgs.extend(packer.announce(&g.attrs, None, Family::IPV4_UNICAST, &g.nlri)?);
+            msgs.extend(announce(&packer, g, &g.nlri, addr6)?);
         }
         out.push(FeederLoad {
             addr,
+            addr6,
             asn,
             groups,
             messages: msgs.len(),
@@ -199,6 +335,28 @@ pub fn generate(prefixes: usize, feeders: &[(Ipv4Addr, u32)], seed: u64) -> Resu
         });
     }
     Ok(Workload { feeders: out })
+}
+
+/// Cuts `nlri` into groups of 10 to 20 prefixes, each with an attribute
+/// set from `attrs` (drawn right after the group's size, as the IPv4
+/// table always has been, so its bytes stay the same).
+fn grouped(
+    nlri: &[Nlri],
+    rng: &mut SplitMix,
+    mut attrs: impl FnMut(&mut SplitMix) -> PathAttributes,
+) -> Vec<Group> {
+    let mut groups = Vec::new();
+    let mut left = nlri;
+    while !left.is_empty() {
+        let size = usize::try_from(10 + rng.below(11)).unwrap_or(10);
+        let (chunk, tail) = left.split_at(size.min(left.len()));
+        left = tail;
+        groups.push(Group {
+            attrs: attrs(rng),
+            nlri: chunk.to_vec(),
+        });
+    }
+    groups
 }
 
 /// Concatenates whole messages into batches of about [`BATCH`] octets.
@@ -270,9 +428,14 @@ fn as_pool(rng: &mut SplitMix) -> Vec<u32> {
 }
 
 /// One attribute set of a feeder: ORIGIN (mostly IGP), AS_PATH of 1 to 6
-/// hops starting with the feeder's AS, NEXT_HOP the feeder, MED on a
-/// third of the sets, communities on two fifths.
-fn attribute_set(rng: &mut SplitMix, pool: &[u32], next_hop: Ipv4Addr, asn: u32) -> PathAttributes {
+/// hops starting with the feeder's AS, NEXT_HOP the feeder (IPv4; `None`
+/// for IPv6 sets), MED on a third of the sets, communities on two fifths.
+fn attribute_set(
+    rng: &mut SplitMix,
+    pool: &[u32],
+    next_hop: Option<Ipv4Addr>,
+    asn: u32,
+) -> PathAttributes {
     let hops = rng.below(6);
     let mut path = vec![asn];
     for _ in 0..hops {
@@ -300,7 +463,7 @@ fn attribute_set(rng: &mut SplitMix, pool: &[u32], next_hop: Ipv4Addr, asn: u32)
             Origin::Incomplete
         }),
         as_path: AsPath::from_sequence(path),
-        next_hop: Some(next_hop),
+        next_hop,
         med,
         communities,
         ..PathAttributes::default()

@@ -10,6 +10,7 @@ fn null_sink_counts_every_prefix_and_the_churn() {
     let sc = Scenario {
         name: "smoke".into(),
         prefixes: 1_000,
+        prefixes6: 0,
         feeders: 2,
         churn: true,
         fib: false,
@@ -33,6 +34,7 @@ fn spread_connects_start_one_by_one() {
     let sc = Scenario {
         name: "spread".into(),
         prefixes: 40,
+        prefixes6: 0,
         feeders: 10,
         churn: false,
         fib: false,
@@ -48,4 +50,21 @@ fn spread_connects_start_one_by_one() {
     assert!(r.established >= Duration::from_millis(180), "{r:?}");
     assert!(r.converged >= r.established, "{r:?}");
     assert!(sc.label().contains("connects over 0.2 s"), "{}", sc.label());
+}
+
+#[test]
+fn null_sink_counts_both_families_of_a_small_f() {
+    // F's shape at 2,000 + 500 prefixes: two dual-stack feeders.
+    let mut sc = Scenario::by_name("F", false).unwrap();
+    sc.scale_prefixes(2_000);
+    assert_eq!((sc.prefixes, sc.prefixes6, sc.feeders), (2_000, 500, 2));
+    sc.churn = true;
+    let wl = sc.workload(3).unwrap();
+    assert!(wl.dual_stack());
+    assert_eq!(wl.describe(), "2000 IPv4 + 500 IPv6 prefixes");
+    let r = run_null(&sc, &wl, Duration::from_secs(30)).unwrap();
+    assert_eq!(r.at_monitor, (2_000, 500), "{r:?}");
+    assert!(r.converged >= r.established, "{r:?}");
+    // The churn withdraws and re-announces a tenth of both families.
+    assert!(r.withdraw.is_some() && r.reannounce.is_some(), "{r:?}");
 }
