@@ -117,6 +117,24 @@ impl Topology {
         }
         lines.push_str("link set rbb1 up\n");
         peers.ip_batch(&lines)?;
+        // Every speaker is a neighbour of the daemon on the one link, past
+        // the kernel's 1,024 learned entries (gc_thresh3, not settable
+        // inside a namespace) for a 10,000-session run: permanent entries
+        // do not count against it.
+        let mac = peers.exec("cat", &["/sys/class/net/rbb1/address"])?;
+        let mac = mac.trim();
+        let mut lines = String::new();
+        for a in std::iter::once(&MONITOR_ADDR).chain(peer_addrs) {
+            lines.push_str(&format!(
+                "neigh replace {a} lladdr {mac} dev rbb0 nud permanent\n"
+            ));
+        }
+        for a in peer_addrs6 {
+            lines.push_str(&format!(
+                "neigh replace {a} lladdr {mac} dev rbb0 nud permanent\n"
+            ));
+        }
+        dut.ip_batch(&lines)?;
         Ok(Topology { dut, peers })
     }
 }
