@@ -470,6 +470,33 @@ fn attribute_set(
     }
 }
 
+/// The (family, prefix) pairs the UPDATEs of `batches` withdraw
+/// (`withdraw`) or announce: what the tests of the churn messages compare.
+#[cfg(test)]
+pub(crate) fn churned(
+    batches: &[Bytes],
+    withdraw: bool,
+    ctx: &SessionContext,
+) -> HashSet<(Family, Nlri)> {
+    use bgp_proto::wire::{decode_message, split_frame, Decoded};
+    let mut buf = BytesMut::new();
+    for b in batches {
+        buf.extend_from_slice(b);
+    }
+    let mut got = HashSet::new();
+    while let Some(frame) = split_frame(&mut buf, ctx).unwrap_or(None) {
+        let Ok(Decoded::Update(u)) = decode_message(frame, ctx) else {
+            panic!("not an UPDATE");
+        };
+        if withdraw {
+            got.extend(u.withdrawals());
+        } else {
+            got.extend(u.announcements());
+        }
+    }
+    got
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,21 +551,10 @@ mod tests {
             (f.encode_withdraw(&chosen).unwrap(), true),
             (f.encode_reannounce(&chosen).unwrap(), false),
         ] {
-            let mut buf = BytesMut::new();
-            for b in &batches {
-                buf.extend_from_slice(b);
-            }
-            let mut got = HashSet::new();
-            while let Some(frame) = split_frame(&mut buf, &ctx).unwrap() {
-                let Decoded::Update(u) = decode_message(frame, &ctx).unwrap() else {
-                    panic!("not an UPDATE");
-                };
-                if withdraw {
-                    got.extend(u.withdrawn());
-                } else {
-                    got.extend(u.nlri());
-                }
-            }
+            let got: HashSet<Nlri> = churned(&batches, withdraw, &ctx)
+                .into_iter()
+                .map(|(_, n)| n)
+                .collect();
             let want: HashSet<Nlri> = chosen.iter().copied().collect();
             assert_eq!(got, want);
         }

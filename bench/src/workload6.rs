@@ -232,21 +232,7 @@ mod tests {
             (f.encode_withdraw(&chosen).unwrap(), true),
             (f.encode_reannounce(&chosen).unwrap(), false),
         ] {
-            let mut buf = BytesMut::new();
-            for b in &batches {
-                buf.extend_from_slice(b);
-            }
-            let mut got = HashSet::new();
-            while let Some(frame) = split_frame(&mut buf, &ctx).unwrap() {
-                let Decoded::Update(u) = decode_message(frame, &ctx).unwrap() else {
-                    panic!("not an UPDATE");
-                };
-                if withdraw {
-                    got.extend(u.withdrawals());
-                } else {
-                    got.extend(u.announcements());
-                }
-            }
+            let got = crate::workload::churned(&batches, withdraw, &ctx);
             let all: HashSet<Nlri> = got.iter().map(|(_, n)| *n).collect();
             assert_eq!(all, chosen.iter().copied().collect());
             let v6: HashSet<Nlri> = got

@@ -100,6 +100,18 @@ impl Lab {
             .kill_on_drop()
     }
 
+    /// Speakers A (10.99.0.2, AS 65100) and B (10.99.0.3, AS 65200), their
+    /// API ports, once both sessions with rbgpd are Established.
+    fn two_speakers(&self) -> (Proc, Proc, [u16; 2]) {
+        let [api_a, api_b] = api_ports();
+        let a = self.gobgpd("10.99.0.2", 65100, api_a, false);
+        let b = self.gobgpd("10.99.0.3", 65200, api_b, false);
+        wait_for("both sessions Established", 30, || {
+            self.established("10.99.0.2") && self.established("10.99.0.3")
+        });
+        (a, b, [api_a, api_b])
+    }
+
     /// A gobgpd speaker as Cilium runs it: one neighbor (the router),
     /// IPv4 and IPv6 unicast, hold 90 / keepalive 30, optionally GR.
     fn gobgpd(&self, addr: &str, asn: u32, api_port: u16, gr: bool) -> Proc {
@@ -179,12 +191,7 @@ fn routes_flow_between_gobgp_speakers_through_rbgpd() {
         return;
     };
     let _r = lab.rbgpd();
-    let [api_a, api_b] = api_ports();
-    let _a = lab.gobgpd("10.99.0.2", 65100, api_a, false);
-    let _b = lab.gobgpd("10.99.0.3", 65200, api_b, false);
-    wait_for("both sessions Established", 30, || {
-        lab.established("10.99.0.2") && lab.established("10.99.0.3")
-    });
+    let (_a, _b, [api_a, api_b]) = lab.two_speakers();
 
     announce(&lab, api_a, "10.241.0.0/24", "10.99.0.2");
     announce(&lab, api_a, "10.11.192.248/32", "10.99.0.2");
@@ -502,12 +509,7 @@ fn originated_routes_a_default_and_connected_networks_reach_gobgp_nodes() {
          action = { result = \"accept\" }\n";
     std::fs::write(&path, cfg).unwrap();
     let _r = lab.start_rbgpd(&path);
-    let [api_a, api_b] = api_ports();
-    let _a = lab.gobgpd("10.99.0.2", 65100, api_a, false);
-    let _b = lab.gobgpd("10.99.0.3", 65200, api_b, false);
-    wait_for("both sessions Established", 30, || {
-        lab.established("10.99.0.2") && lab.established("10.99.0.3")
-    });
+    let (_a, _b, [api_a, api_b]) = lab.two_speakers();
     wait_for("node A holds our default and 10.200.0.0/16", 15, || {
         gobgp_route(&lab, api_a, "0.0.0.0/0", "ipv4").is_some()
             && gobgp_route(&lab, api_a, "10.200.0.0/16", "ipv4").is_some()
@@ -601,12 +603,7 @@ fn without_net_admin_the_fib_is_off_and_bgp_still_works() {
         ],
         "rbgpd.log",
     );
-    let [api_a, api_b] = api_ports();
-    let _a = lab.gobgpd("10.99.0.2", 65100, api_a, false);
-    let _b = lab.gobgpd("10.99.0.3", 65200, api_b, false);
-    wait_for("both sessions Established", 30, || {
-        lab.established("10.99.0.2") && lab.established("10.99.0.3")
-    });
+    let (_a, _b, [api_a, api_b]) = lab.two_speakers();
     announce(&lab, api_a, "10.241.0.0/24", "10.99.0.2");
     wait_for("speaker B learns 10.241.0.0/24 through rbgpd", 10, || {
         gobgp(&lab, api_b, &["global", "rib", "-a", "ipv4"]).contains("10.241.0.0/24")
