@@ -159,30 +159,7 @@ fn run(
     privileges: Result<bgpd::privileges::Privileges, caps::errors::CapsError>,
 ) -> anyhow::Result<()> {
     bgpd::logging::init(&cfg.log).context("logging")?;
-    match privileges {
-        Ok(p) => {
-            let kept: Vec<String> = p.kept.iter().map(ToString::to_string).collect();
-            let kept = if kept.is_empty() {
-                "none".to_string()
-            } else {
-                kept.join(",")
-            };
-            tracing::info!(
-                kept = %kept,
-                dropped = p.dropped,
-                "capabilities: kept only those rbgpd uses"
-            );
-            for s in bgpd::privileges::shortfalls(&cfg, &p.missing) {
-                if s.fib_off {
-                    tracing::error!("{}", s.message);
-                    opts.fib_off = Some(s.message);
-                } else {
-                    tracing::warn!("{}", s.message);
-                }
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "cannot drop capabilities; running with those given"),
-    }
+    opts.fib_off = bgpd::privileges::report(&cfg, privileges);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("rbgpd")

@@ -88,6 +88,37 @@ pub struct Shortfall {
     pub fib_off: bool,
 }
 
+/// Logs what [`keep_only_used`] did and what `config` cannot do without
+/// the missing capabilities; returns why the FIB must be off, if it must.
+pub fn report(
+    config: &Config,
+    privileges: Result<Privileges, caps::errors::CapsError>,
+) -> Option<String> {
+    let p = match privileges {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot drop capabilities; running with those given");
+            return None;
+        }
+    };
+    let kept: Vec<String> = p.kept.iter().map(ToString::to_string).collect();
+    tracing::info!(
+        kept = %if kept.is_empty() { "none".to_string() } else { kept.join(",") },
+        dropped = p.dropped,
+        "capabilities: kept only those rbgpd uses"
+    );
+    let mut fib_off = None;
+    for s in shortfalls(config, &p.missing) {
+        if s.fib_off {
+            tracing::error!("{}", s.message);
+            fib_off = Some(s.message);
+        } else {
+            tracing::warn!("{}", s.message);
+        }
+    }
+    fib_off
+}
+
 /// How to grant `cap` under systemd, Docker and on the binary.
 fn how_to_grant(cap: Capability) -> String {
     let name = cap.to_string();

@@ -85,8 +85,6 @@ struct Driver {
     watching: bool,
     metric_counts: metrics_job::LastCounts,
     bfd: crate::bfd::task::BfdLink,
-    /// The FIB is off for want of a capability: reloads keep it off.
-    fib_off: bool,
     notifier: notify::Notifier,
 }
 
@@ -169,7 +167,6 @@ pub async fn run(
         watching: false,
         metric_counts: metrics_job::LastCounts::default(),
         bfd: crate::bfd::task::BfdLink::new(bfd_tx),
-        fib_off: opts.fib_off.is_some(),
         notifier: notify::Notifier::from_env(),
     };
     // Both sockets are bound: a request queues until the loop below
@@ -345,7 +342,8 @@ impl Driver {
             .map(Box::new)
             .map_err(|e| crate::ctl::proto::ReloadResult::refused(&e).errors);
         if let Ok(c) = &mut config {
-            if self.fib_off {
+            // The FIB is off for want of a capability: reloads keep it off.
+            if self.core.fib_off().is_some() {
                 c.fib.enabled = false;
             }
             if c.fib.enabled {
@@ -355,7 +353,8 @@ impl Driver {
             }
         }
         self.feed(Input::Reload { call, config });
-        self.notifier.reloaded("reloaded");
+        // Applied or refused, the daemon runs on.
+        self.notifier.ready("reloaded");
     }
 
     /// Carries out everything the core has to say, in order.

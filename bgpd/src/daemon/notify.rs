@@ -63,11 +63,6 @@ impl Notifier {
         self.send(&state);
     }
 
-    /// A reload is over (applied or refused: the daemon runs either way).
-    pub fn reloaded(&mut self, status: &str) {
-        self.ready(status);
-    }
-
     /// The daemon stops.
     pub fn stopping(&mut self) {
         self.send(&[NotifyState::Stopping]);
