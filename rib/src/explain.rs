@@ -250,7 +250,7 @@ impl Core {
                     peer_as: p.info.remote_as,
                     export_policy: self.policies.name(p.export),
                     verdict,
-                    advertised: id.is_some_and(|id| t.adj_get(slot, id).is_some()),
+                    advertised: id.is_some_and(|id| self.sent(t, slot16, id)),
                     add_path: p.info.add_path_send.contains(&K::FAMILY),
                 })
             })

@@ -148,8 +148,8 @@ pub(crate) struct ExportClass {
     next_hop_unchanged: bool,
     extended_next_hop: bool,
     route_reflector_client: bool,
-    /// The policy may match on the receiver's AS (`peer_as`), and so
-    /// may the sender-side loop check.
+    /// The receiver's AS when the policy matches on it (`peer_as`) or
+    /// the sender-side loop check is on; else 0.
     peer_as: u32,
     sender_as_loop_check: bool,
     local_v4: Option<Ipv4Addr>,
@@ -229,7 +229,10 @@ impl Core {
                 }
             }
             let peer_as = target.info.remote_as;
-            if target.info.sender_as_loop_check && src.attrs.as_path.contains(peer_as) {
+            // A group's view (target `NO_SLOT`) holds such routes: each
+            // member's view leaves out those with its AS.
+            let check = target.info.sender_as_loop_check && target_slot != NO_SLOT;
+            if check && src.attrs.as_path.contains(peer_as) {
                 return Err(ExportRefusal::PeerAsInPath(peer_as));
             }
         }
@@ -288,19 +291,23 @@ impl Core {
     }
 
     /// The interned outgoing attribute id for `target` and `key` (one
-    /// reference for the caller), from the best path `best`. With `memo`
+    /// reference for the caller), from the best path `best`; for an export
+    /// `group` led by `target`, as if no peer were its source. With `memo`
     /// (the export policy ignores the prefix) the result is looked up in the
     /// memo shared by peers of the same class, computed only on a miss, and
     /// comes with the outgoing attributes.
-    fn export_id<K: Key>(
+    pub(crate) fn export_id<K: Key>(
         &mut self,
         best: Option<PathEntry>,
         slot: u16,
         key: K,
         memo: bool,
+        group: bool,
     ) -> Option<(u32, Option<Arc<RouteAttrs>>)> {
         let best = best?;
         let target = self.peer(slot)?;
+        // A group's view holds its members' own routes too.
+        let slot = if group { NO_SLOT } else { slot };
         if best.peer == slot {
             return None;
         }
@@ -308,6 +315,7 @@ impl Core {
             let r = self.export_route(target, slot, &best, key)?;
             return Some((self.attrs.intern(&r), None));
         }
+        let loop_check = target.info.sender_as_loop_check && !group;
         let class = ExportClass {
             src_attr: best.attr,
             src_peer: best.peer,
@@ -317,8 +325,15 @@ impl Core {
             next_hop_unchanged: target.info.next_hop_unchanged,
             extended_next_hop: target.info.extended_next_hop,
             route_reflector_client: target.info.route_reflector_client,
-            peer_as: target.info.remote_as,
-            sender_as_loop_check: target.info.sender_as_loop_check,
+            // Peers of different ASes share results unless the AS matters:
+            // one class per neighbor AS would keep an entry per source and
+            // neighbor (a cluster of nodes each in its own AS).
+            peer_as: if loop_check || self.policies.peer_as_dependent(target.export) {
+                target.info.remote_as
+            } else {
+                0
+            },
+            sender_as_loop_check: loop_check,
             local_v4: target.info.local_v4,
             local_v6: target.info.local_v6,
         };
@@ -373,11 +388,7 @@ impl Core {
         let memo = self
             .peer(slot)
             .is_some_and(|p| !self.policies.prefix_dependent(p.export));
-        let mut withdrawn: Vec<K> = Vec::new();
-        // Announcements by outgoing attribute id; `group_of` (indexed by
-        // that id, all zero between calls) holds each group's position + 1.
-        let mut groups: Vec<(u32, Option<Arc<RouteAttrs>>, Vec<K>)> = Vec::new();
-        let mut group_of = std::mem::take(&mut self.group_of);
+        let mut batcher = Batcher::new(self);
         // Routes arrive in the order they changed, so runs of them share a
         // best path's attributes (one UPDATE's prefixes): while the source
         // is the same, the last result is reused without a lookup (only
@@ -385,7 +396,6 @@ impl Core {
         let mut last: Option<((u32, u16), Option<u32>)> = None;
         // The attributes of the last computed result, for a new group.
         let mut last_route: Option<Arc<RouteAttrs>> = None;
-        let mut last_group: Option<(u32, usize)> = None;
         // Such a peer gets our default route (`default_route`), not the RIB's.
         let own_default = self.peer(slot).is_some_and(|p| p.info.default_originate);
         for id in ids {
@@ -404,7 +414,7 @@ impl Core {
                     hit
                 }
                 _ => {
-                    let r = self.export_id(best, slot, key, memo);
+                    let r = self.export_id(best, slot, key, memo, false);
                     let d = r.as_ref().map(|(d, _)| *d);
                     last_route = r.and_then(|(_, route)| route);
                     last = source.map(|src| (src, d));
@@ -418,66 +428,19 @@ impl Core {
                     if let Some(c) = t.adj_set(s, id, Some(d)) {
                         self.attrs.release(c);
                     }
-                    let g = match last_group {
-                        Some((of, g)) if of == d => g,
-                        _ => {
-                            let at = d as usize;
-                            if group_of.len() <= at {
-                                group_of.resize(at + 1, 0);
-                            }
-                            let g = match group_of.get(at).copied() {
-                                Some(g) if g > 0 => g as usize - 1,
-                                _ => {
-                                    // `d` is the last computed result (a
-                                    // reused one has its group already).
-                                    groups.push((d, last_route.clone(), Vec::new()));
-                                    if let Some(cell) = group_of.get_mut(at) {
-                                        *cell = u32::try_from(groups.len()).unwrap_or(u32::MAX);
-                                    }
-                                    groups.len() - 1
-                                }
-                            };
-                            last_group = Some((d, g));
-                            g
-                        }
-                    };
-                    if let Some((_, _, v)) = groups.get_mut(g) {
-                        v.push(key);
-                    }
+                    // `d` is the last computed result (a reused one has
+                    // its group already).
+                    batcher.announce(key, d, || last_route.clone());
                 }
                 (Some(c), None) => {
                     t.adj_set(s, id, None);
                     self.attrs.release(c);
-                    withdrawn.push(key);
+                    batcher.withdraw(key);
                 }
                 (None, None) => {}
             }
         }
-        // Sorted by key (cheaper to compare than `Nlri`), then converted.
-        let to_nlri = |mut keys: Vec<K>| -> Vec<Nlri> {
-            keys.sort_unstable();
-            keys.into_iter().map(|k| Nlri::new(k.into())).collect()
-        };
-        if !withdrawn.is_empty() {
-            out.push(ExportBatch::Withdraw {
-                family: K::FAMILY,
-                nlri: to_nlri(withdrawn),
-            });
-        }
-        for (id, route, keys) in groups {
-            if let Some(cell) = group_of.get_mut(id as usize) {
-                *cell = 0;
-            }
-            let route = route.or_else(|| self.attrs.get(id).map(Arc::new));
-            if let Some(route) = route {
-                out.push(ExportBatch::Announce {
-                    family: K::FAMILY,
-                    route,
-                    nlri: to_nlri(keys),
-                });
-            }
-        }
-        self.group_of = group_of;
+        batcher.finish(self, out);
     }
 
     /// The changes of one family for `slot` since its last drain.
@@ -537,6 +500,114 @@ impl Core {
     }
 }
 
+/// A slot no peer has: the target of an export group's computation.
+pub(crate) const NO_SLOT: u16 = u16::MAX;
+
+/// Collects one drain's differences into batches: withdrawals, then
+/// announcements grouped by outgoing attribute id, in the order each id
+/// first appears.
+pub(crate) struct Batcher<K> {
+    withdrawn: Vec<K>,
+    groups: Vec<(u32, Option<Arc<RouteAttrs>>, Vec<K>)>,
+    /// Group position + 1 by attribute id (the core's scratch, all zero
+    /// between drains).
+    group_of: Vec<u32>,
+    last_group: Option<(u32, usize)>,
+}
+
+impl<K: Key> Batcher<K> {
+    /// Starts a drain with the core's scratch.
+    pub(crate) fn new(core: &mut Core) -> Self {
+        Batcher {
+            withdrawn: Vec::new(),
+            groups: Vec::new(),
+            group_of: std::mem::take(&mut core.group_of),
+            last_group: None,
+        }
+    }
+
+    /// Announces `key` with attribute id `d`; `route` gives its attributes
+    /// when `d` starts a new group (`None`: read from the table at the end).
+    /// Returns the group's position among the announcements.
+    pub(crate) fn announce(
+        &mut self,
+        key: K,
+        d: u32,
+        route: impl FnOnce() -> Option<Arc<RouteAttrs>>,
+    ) -> usize {
+        let g = match self.last_group {
+            Some((of, g)) if of == d => g,
+            _ => {
+                let at = d as usize;
+                if self.group_of.len() <= at {
+                    self.group_of.resize(at + 1, 0);
+                }
+                let g = match self.group_of.get(at).copied() {
+                    Some(g) if g > 0 => g as usize - 1,
+                    _ => {
+                        self.groups.push((d, route(), Vec::new()));
+                        if let Some(cell) = self.group_of.get_mut(at) {
+                            *cell = u32::try_from(self.groups.len()).unwrap_or(u32::MAX);
+                        }
+                        self.groups.len() - 1
+                    }
+                };
+                self.last_group = Some((d, g));
+                g
+            }
+        };
+        if let Some((_, _, v)) = self.groups.get_mut(g) {
+            v.push(key);
+        }
+        g
+    }
+
+    /// Whether a withdrawal batch comes first.
+    pub(crate) fn withdraws(&self) -> bool {
+        !self.withdrawn.is_empty()
+    }
+
+    /// Withdraws `key`.
+    pub(crate) fn withdraw(&mut self, key: K) {
+        self.withdrawn.push(key);
+    }
+
+    /// Appends the batches to `out` and gives the scratch back.
+    pub(crate) fn finish(self, core: &mut Core, out: &mut Vec<ExportBatch>) {
+        let Batcher {
+            withdrawn,
+            groups,
+            mut group_of,
+            ..
+        } = self;
+        // Sorted by key (cheaper to compare than `Nlri`), then converted.
+        let to_nlri = |mut keys: Vec<K>| -> Vec<Nlri> {
+            keys.sort_unstable();
+            keys.into_iter().map(|k| Nlri::new(k.into())).collect()
+        };
+        if !withdrawn.is_empty() {
+            out.push(ExportBatch::Withdraw {
+                family: K::FAMILY,
+                nlri: to_nlri(withdrawn),
+            });
+        }
+        for (id, route, keys) in groups {
+            if let Some(cell) = group_of.get_mut(id as usize) {
+                *cell = 0;
+            }
+            let route = route.or_else(|| core.attrs.get(id).map(Arc::new));
+            if let Some(route) = route {
+                out.push(ExportBatch::Announce {
+                    family: K::FAMILY,
+                    route,
+                    nlri: to_nlri(keys),
+                });
+            }
+        }
+        core.group_of = group_of;
+    }
+}
+
 /// Below this many entries a peer's backlog is always kept (a full-table
 /// comparison of a small table is cheap, but so is the log).
 const BACKLOG_MIN: usize = 4096;
@@ -586,8 +657,10 @@ impl Rib {
     /// The UPDATE batches `peer` needs since its last drain: withdrawals
     /// first, then announcements grouped by identical attributes. The
     /// Adj-RIB-Out is updated as if they were sent.
+    /// A member of an export group leaves it (see [`Rib::drain_group`]).
     pub fn drain_exports(&mut self, peer: u32) -> Result<Vec<ExportBatch>, RibError> {
         let slot = self.core.slot_of(peer)?;
+        self.leave(slot, true);
         let mut out = Vec::new();
         self.core.drain_family(&mut self.v4, slot, &mut out);
         self.core.drain_family(&mut self.v6, slot, &mut out);
@@ -600,6 +673,7 @@ impl Rib {
     /// sends End-of-RIB for each family after these.
     pub fn full_export(&mut self, peer: u32) -> Result<Vec<ExportBatch>, RibError> {
         let slot = self.core.slot_of(peer)?;
+        self.leave(slot, true);
         let mut out = Vec::new();
         self.core.full_family(&mut self.v4, slot, true, &mut out);
         self.core.full_family(&mut self.v6, slot, true, &mut out);
@@ -616,6 +690,7 @@ impl Rib {
         family: Family,
     ) -> Result<Vec<ExportBatch>, RibError> {
         let slot = self.core.slot_of(peer)?;
+        self.leave(slot, true);
         let mut out = Vec::new();
         if family == Family::IPV4_UNICAST {
             self.core.full_family(&mut self.v4, slot, true, &mut out);
@@ -632,6 +707,7 @@ impl Rib {
         let Ok(slot) = self.core.slot_of(peer) else {
             return (0, false);
         };
+        let slot = self.exporting_slot(slot);
         let (a, big_a) = Core::backlog(&self.v4, slot);
         let (b, big_b) = Core::backlog(&self.v6, slot);
         (a + b, big_a || big_b)
@@ -643,7 +719,9 @@ impl Rib {
     /// most one Adj-RIB-Out of pending changes, coalesced per prefix, and
     /// never a log that grows with every change.
     pub fn suspend_exports(&mut self, peer: u32) -> Result<(), RibError> {
-        let slot = usize::from(self.core.slot_of(peer)?);
+        let slot = self.core.slot_of(peer)?;
+        self.leave(slot, true);
+        let slot = usize::from(slot);
         self.v4.set_cursor(slot, None);
         self.v4.compact_log();
         self.v6.set_cursor(slot, None);
@@ -655,6 +733,7 @@ impl Rib {
     /// Adj-RIB-Out lacks: each route that differs from what was sent, once.
     pub fn resume_exports(&mut self, peer: u32) -> Result<Vec<ExportBatch>, RibError> {
         let slot = self.core.slot_of(peer)?;
+        self.leave(slot, true);
         let families = self
             .core
             .peer(slot)
@@ -681,13 +760,18 @@ impl Rib {
         self.core.forget_exports();
     }
 
+    /// The slot whose cursors hold `slot`'s exports: its group's leader.
+    fn exporting_slot(&self, slot: u16) -> u16 {
+        self.core.groups.exporting_slot(slot)
+    }
+
     /// Whether any peer has export work pending (cheap; for the core's
-    /// scheduling).
+    /// scheduling); for a group member, whether its group has.
     pub fn exports_pending(&self, peer: u32) -> bool {
         let Ok(slot) = self.core.slot_of(peer) else {
             return false;
         };
-        let s = usize::from(slot);
+        let s = usize::from(self.exporting_slot(slot));
         let pending = |log_len: usize, c: Option<&Option<usize>>| matches!(c, Some(Some(cur)) if *cur < log_len);
         pending(self.v4.log.len(), self.v4.cursors.get(s))
             || pending(self.v6.log.len(), self.v6.cursors.get(s))

@@ -97,6 +97,7 @@ impl Rib {
         if was_adding {
             self.core.add_path_peers -= 1;
         }
+        self.leave(slot, false);
         self.drop_adj_out(slot);
         let mine = move |_: &Core, e: &PathEntry| e.peer == slot;
         if graceful {
@@ -239,6 +240,7 @@ impl Rib {
                 p.export = export;
             }
         }
+        self.recheck_groups();
         self.requeue_exports();
         Ok(())
     }
@@ -261,6 +263,7 @@ impl Rib {
             p.import = import_id;
             p.export = export_id;
         }
+        self.recheck_groups();
         self.requeue_exports();
         Ok(())
     }
@@ -279,6 +282,6 @@ impl Rib {
 }
 
 /// Whether the peer is sent more than its best paths (ADD-PATH send).
-fn adds_paths(info: &PeerInfo) -> bool {
+pub(crate) fn adds_paths(info: &PeerInfo) -> bool {
     info.add_path_max > 0 && !info.add_path_send.is_empty()
 }

@@ -212,6 +212,9 @@ struct CompiledPolicy {
     /// Whether any term looks at the prefix (prefix list); when not, one
     /// evaluation per attribute set and family serves every prefix.
     prefix_dependent: bool,
+    /// Whether any term looks at the session's AS (`peer_as`): on export,
+    /// peers of different ASes may then get different routes.
+    peer_as_dependent: bool,
 }
 
 /// A [`PolicyRef`] resolved against the compiled policies.
@@ -328,10 +331,12 @@ impl CompiledPolicies {
                 });
             }
             let prefix_dependent = terms.iter().any(|t| t.matches.prefix_list.is_some());
+            let peer_as_dependent = terms.iter().any(|t| t.matches.peer_as.is_some());
             compiled.push(CompiledPolicy {
                 terms,
                 default: p.default,
                 prefix_dependent,
+                peer_as_dependent,
             });
         }
         Ok(CompiledPolicies {
@@ -359,6 +364,15 @@ impl CompiledPolicies {
     pub fn prefix_dependent(&self, id: PolicyId) -> bool {
         match id {
             PolicyId::Named(i) => self.policies.get(i).is_some_and(|p| p.prefix_dependent),
+            _ => false,
+        }
+    }
+
+    /// Whether the outcome of `id` can differ between sessions of
+    /// different ASes (a term matches `peer_as`).
+    pub fn peer_as_dependent(&self, id: PolicyId) -> bool {
+        match id {
+            PolicyId::Named(i) => self.policies.get(i).is_some_and(|p| p.peer_as_dependent),
             _ => false,
         }
     }

@@ -210,39 +210,35 @@ impl Rib {
     /// What `peer` was sent and not withdrawn: prefix and outgoing
     /// attributes, sorted by prefix.
     pub fn adj_rib_out(&self, peer: u32) -> Result<Vec<(Prefix, Arc<RouteAttrs>)>, RibError> {
-        let s = usize::from(self.core.slot_of(peer)?);
+        let slot = self.core.slot_of(peer)?;
         fn fam<K: Key>(
             core: &Core,
             t: &FamilyTable<K>,
-            s: usize,
+            slot: u16,
         ) -> Vec<(Prefix, Arc<RouteAttrs>)> {
+            let view = core.groups.view(core, slot, K::FAMILY);
+            let holder = view.as_ref().map_or(slot, |v| v.leader);
             let mut v: Vec<(Prefix, Arc<RouteAttrs>)> = t
-                .adj_ids(s)
+                .adj_ids(usize::from(holder))
+                .filter(|&(id, a)| view.as_ref().is_none_or(|v| v.sees(core, id, a)))
                 .filter_map(|(id, attr)| Some((t.key(id)?.into(), Arc::new(core.attrs.get(attr)?))))
                 .collect();
             v.sort_unstable_by_key(|(p, _)| *p);
             v
         }
-        let mut out = fam(&self.core, &self.v4, s);
-        out.extend(fam(&self.core, &self.v6, s));
+        let mut out = fam(&self.core, &self.v4, slot);
+        out.extend(fam(&self.core, &self.v6, slot));
         Ok(out)
     }
 
     /// Counters of `peer` for IPv4 and IPv6 unicast.
     pub fn peer_counts(&self, peer: u32) -> Result<Vec<(Family, PeerCounts)>, RibError> {
         let slot = self.core.slot_of(peer)?;
-        let s = usize::from(slot);
         let state = self.core.peer(slot).ok_or(RibError::UnknownPeer(peer))?;
         let mut out = Vec::with_capacity(2);
         for (family, advertised) in [
-            (
-                Family::IPV4_UNICAST,
-                self.v4.adj_out.get(s).map_or(0, |m| m.len()),
-            ),
-            (
-                Family::IPV6_UNICAST,
-                self.v6.adj_out.get(s).map_or(0, |m| m.len()),
-            ),
+            (Family::IPV4_UNICAST, self.core.advertised(&self.v4, slot)),
+            (Family::IPV6_UNICAST, self.core.advertised(&self.v6, slot)),
         ] {
             let mut c = state
                 .counts

@@ -171,6 +171,8 @@ pub(crate) struct Core {
     /// Scratch for an export drain: group position + 1 by outgoing
     /// attribute id (all zero between drains).
     pub group_of: Vec<u32>,
+    /// Peers sharing their Adj-RIB-Out (`export_group.rs`).
+    pub groups: crate::export_group::Groups,
     pub now: u32,
 }
 
@@ -586,6 +588,7 @@ impl Rib {
                 fib_output: true,
                 memo: HashMap::new(),
                 group_of: Vec::new(),
+                groups: Default::default(),
                 now: 0,
             },
             v4: FamilyTable::default(),

@@ -573,6 +573,28 @@ impl<K: Key> FamilyTable<K> {
             .filter_map(|(id, v)| Some((id, v.checked_sub(1)?)))
     }
 
+    /// Routes held in `peer`'s Adj-RIB-Out.
+    pub fn adj_len(&self, peer: usize) -> usize {
+        self.adj_out.get(peer).map_or(0, AdjOut::len)
+    }
+
+    /// Swaps the Adj-RIB-Outs and export cursors of two peer slots (an
+    /// export group's state moving to another member).
+    pub fn adj_swap(&mut self, a: usize, b: usize) {
+        self.ensure_slot(a.max(b));
+        self.adj_out.swap(a, b);
+        self.cursors.swap(a, b);
+    }
+
+    /// Whether `slot` has drained every logged change (or exports nothing).
+    pub fn caught_up(&self, slot: usize) -> bool {
+        self.cursors
+            .get(slot)
+            .copied()
+            .flatten()
+            .is_none_or(|c| c >= self.log.len())
+    }
+
     /// The paths an ADD-PATH peer was sent, per route id.
     pub fn adj_paths_mut(&mut self, peer: usize) -> &mut crate::add_path::AdjPaths {
         if self.adj_paths.len() <= peer {

@@ -32,7 +32,7 @@ pub(super) fn encode_batches(
 /// message of the session (too large without Extended Message) withdraws
 /// its prefixes instead, as RFC 8654 section 4 says: the peer must not
 /// keep an older route for them.
-fn encode_batch(ctx: &SessionContext, batch: &ExportBatch) -> (Vec<Bytes>, bool) {
+pub(super) fn encode_batch(ctx: &SessionContext, batch: &ExportBatch) -> (Vec<Bytes>, bool) {
     let packer = UpdatePacker::new(ctx);
     match batch {
         ExportBatch::Withdraw { family, nlri } => {

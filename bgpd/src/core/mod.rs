@@ -33,6 +33,7 @@ mod clusters;
 pub mod explain;
 mod export;
 mod flow;
+mod groups;
 mod io;
 pub(crate) mod log_gate;
 mod originate;
@@ -87,6 +88,10 @@ struct Session {
     /// Per family, a ROUTE-REFRESH held while congested (one answer
     /// however many came).
     refresh_held: [bool; 2],
+    /// Joined its export group before the group had drained every change:
+    /// End-of-RIB goes at the end of the round of this number (the next
+    /// to start), which brings the rest.
+    eor_after_round: Option<u64>,
 }
 
 /// The neighbors an export round has yet to serve.
@@ -96,6 +101,13 @@ struct ExportRound {
     pending: Vec<PeerId>,
     /// Share encoded UPDATEs between sessions (more than two of them).
     share: bool,
+    /// Export groups drained in this round (at their first member).
+    groups_done: HashSet<u32>,
+    /// Rounds started before this one, and this one.
+    number: u64,
+    /// Messages of group members not yet served, sent as each member's
+    /// turn comes (or before anything else sent to it).
+    stash: BTreeMap<PeerId, Vec<bytes::Bytes>>,
 }
 
 /// What the core tracks of every neighbor it has heard of.
@@ -174,6 +186,11 @@ pub struct Core {
     /// sessions that get equal batches: initial tables of sessions coming
     /// up together, and the round's exports.
     encoded: export::RoundEncoder,
+    /// The initial table of the last session that joined its group at
+    /// once (until the round ends).
+    view_cache: Option<groups::ViewCache>,
+    /// Export rounds started.
+    rounds: u64,
     /// The router's connected networks, as last reported (redistributed
     /// when the config says so).
     connected: BTreeSet<bgp_proto::Prefix>,
@@ -257,6 +274,8 @@ impl Core {
             round: None,
             out: VecDeque::new(),
             encoded: export::RoundEncoder::default(),
+            view_cache: None,
+            rounds: 0,
             connected: BTreeSet::new(),
             originated: BTreeMap::new(),
         };
@@ -327,12 +346,31 @@ impl Core {
             if let Some(mut round) = self.round.take() {
                 match round.pending.pop() {
                     Some(peer) => {
-                        self.export_to(peer, round.share);
+                        let group = self
+                            .sessions
+                            .get(&peer)
+                            .and_then(|s| self.rib.export_group(s.rib_id));
+                        match group {
+                            Some(g) => {
+                                if round.groups_done.insert(g) {
+                                    self.export_group(g, &mut round);
+                                }
+                            }
+                            None => self.export_to(peer, round.share),
+                        }
+                        if let Some(msgs) = round.stash.remove(&peer) {
+                            self.send(peer, crate::peer::PeerCommand::Send(msgs));
+                        }
                         self.round = Some(round);
                     }
                     None => {
+                        for (peer, msgs) in std::mem::take(&mut round.stash) {
+                            self.send(peer, crate::peer::PeerCommand::Send(msgs));
+                        }
+                        self.end_of_rib_after_round(round.number);
                         self.rib.end_export_round();
                         self.encoded = export::RoundEncoder::default();
+                        self.view_cache = None;
                     }
                 }
                 continue;
@@ -409,6 +447,13 @@ impl Core {
     // ===== helpers =====
 
     fn send(&mut self, peer: PeerId, command: crate::peer::PeerCommand) {
+        // A group member's messages of this round go before anything newer.
+        if let Some(msgs) = self.round.as_mut().and_then(|r| r.stash.remove(&peer)) {
+            self.out.push_back(Output::Peer {
+                peer,
+                command: crate::peer::PeerCommand::Send(msgs),
+            });
+        }
         self.out.push_back(Output::Peer { peer, command });
     }
 
@@ -471,6 +516,7 @@ impl Core {
     /// changes for the FIB task now, export batches for every established
     /// neighbor as the outputs are polled.
     fn start_flush(&mut self) {
+        self.rounds += 1;
         let changes = self.rib.drain_fib_changes();
         if !changes.is_empty() {
             if self.watching {
@@ -486,6 +532,7 @@ impl Core {
             }
         }
         self.hold_backlogs();
+        self.regroup();
         let mut pending: Vec<PeerId> = self
             .sessions
             .iter()
@@ -496,7 +543,13 @@ impl Core {
         pending.reverse();
         // With two sessions, each gets the other's routes: nothing to share.
         let share = pending.len() > 2;
-        self.round = Some(ExportRound { pending, share });
+        self.round = Some(ExportRound {
+            pending,
+            share,
+            groups_done: HashSet::new(),
+            stash: BTreeMap::new(),
+            number: self.rounds,
+        });
     }
 
     /// Logs (at most once per period and session) that `n` routes were

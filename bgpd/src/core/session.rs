@@ -178,14 +178,21 @@ impl Core {
         );
         // The initial table, then End-of-RIB for every negotiated family,
         // always: GoBGP with GR withholds its routes until it has them all.
-        let batches = self.rib.full_export(rib_id).unwrap_or_else(|e| {
-            error!(peer = %info.addr, error = %e, "initial export failed");
-            Vec::new()
-        });
         let ctx = &info.negotiated.context;
         let mut too_big = 0;
-        let mut msgs = self.encoded.encode(ctx, batches, &mut too_big);
-        msgs.extend(export::end_of_ribs(ctx, &info.negotiated.families));
+        let (mut msgs, complete) = match self.initial_from_group(rib_id, ctx, &mut too_big) {
+            Some(initial) => initial,
+            None => {
+                let batches = self.rib.full_export(rib_id).unwrap_or_else(|e| {
+                    error!(peer = %info.addr, error = %e, "initial export failed");
+                    Vec::new()
+                });
+                (self.encoded.encode(ctx, batches, &mut too_big), true)
+            }
+        };
+        if complete {
+            msgs.extend(export::end_of_ribs(ctx, &info.negotiated.families));
+        }
         self.send(peer, PeerCommand::Send(msgs));
         if let Some(target) = BfdTarget::of_session(&info) {
             self.watch_bfd(peer, target);
@@ -203,6 +210,7 @@ impl Core {
                 congested: false,
                 suspended: false,
                 refresh_held: [false; 2],
+                eor_after_round: (!complete).then_some(self.rounds + 1),
             },
         );
         if too_big > 0 {

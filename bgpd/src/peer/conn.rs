@@ -42,8 +42,10 @@ const TCP_KEEPALIVE_RETRIES: u32 = 6;
 pub const CLOSE_FLUSH: Duration = Duration::from_secs(30);
 /// Read buffer growth step.
 const READ_CHUNK: usize = 8192;
-/// Most octets the writer coalesces into one write.
+/// Most octets the writer hands to one write.
 const WRITE_BATCH: usize = 64 * 1024;
+/// Most buffers the writer hands to one write (Linux takes 1,024).
+const WRITE_IOVECS: usize = 128;
 
 /// What reading a connection produced.
 #[derive(Debug)]
@@ -339,56 +341,89 @@ async fn write_failure(w: &WriteState) -> WriteFailure {
 /// connection is dropped (then shuts the socket down) or a write fails.
 async fn write_loop(mut wr: OwnedWriteHalf, mut rx: mailbox::Receiver<Bytes>, w: Arc<WriteState>) {
     while let Some(first) = rx.recv().await {
-        // Coalesce what is queued into one write: a table transfer is
+        // What is queued goes in one vectored write: a table transfer is
         // thousands of small UPDATEs, and one syscall (and TCP segment,
-        // with NODELAY) each would cost more than the copy.
-        let b = if rx.is_empty() {
-            first
-        } else {
-            // A fresh buffer per write: an idle session keeps none.
-            let mut batch = BytesMut::new();
-            batch.extend_from_slice(&first);
-            while batch.len() < WRITE_BATCH {
-                match rx.try_recv() {
-                    Some(more) => batch.extend_from_slice(&more),
-                    None => break,
+        // with NODELAY) each would cost more. No copy: the buffers may be
+        // shared by a thousand sessions (an export group's), and a copy
+        // per session would be held for as long as its peer reads slowly.
+        let mut total = first.len();
+        let mut batch = vec![first];
+        while total < WRITE_BATCH && batch.len() < WRITE_IOVECS {
+            match rx.try_recv() {
+                Some(more) => {
+                    total += more.len();
+                    batch.push(more);
                 }
+                None => break,
             }
-            batch.freeze()
-        };
-        if let Err(f) = write_progressing(&mut wr, &b, &w).await {
+        }
+        if let Err(f) = write_progressing(&mut wr, &batch, &w).await {
             w.fail(f);
             return;
         }
-        let before = w.queued.fetch_sub(b.len(), Ordering::Relaxed);
-        if before.saturating_sub(b.len()) < LOW_WATER {
+        drop(batch);
+        let before = w.queued.fetch_sub(total, Ordering::Relaxed);
+        if before.saturating_sub(total) < LOW_WATER {
             w.drained.notify_waiters();
         }
     }
     let _ = tokio::time::timeout(w.send_hold(), wr.shutdown()).await;
 }
 
-/// Writes all of `b`; fails only when a write makes no progress for the
+/// Writes all of `bufs`; fails only when a write makes no progress for the
 /// send hold time: a peer that reads slowly keeps its session, one that
 /// stopped reading loses it (RFC 9687).
 async fn write_progressing(
     wr: &mut OwnedWriteHalf,
-    mut b: &[u8],
+    bufs: &[Bytes],
     w: &WriteState,
 ) -> Result<(), WriteFailure> {
-    while !b.is_empty() {
-        match tokio::time::timeout(w.send_hold(), wr.write(b)).await {
+    // The first buffer not fully written, and how much of it was.
+    let (mut i, mut off) = (0usize, 0usize);
+    loop {
+        // Past what is written (and empty buffers).
+        while bufs.get(i).is_some_and(|b| b.len() == off) {
+            i += 1;
+            off = 0;
+        }
+        if i >= bufs.len() {
+            return Ok(());
+        }
+        let mut iov = [std::io::IoSlice::new(&[]); WRITE_IOVECS];
+        let mut n_iov = 0;
+        for (k, b) in bufs.iter().enumerate().skip(i) {
+            let Some(slot) = iov.get_mut(n_iov) else {
+                break;
+            };
+            let from = if k == i { off } else { 0 };
+            *slot = std::io::IoSlice::new(b.get(from..).unwrap_or_default());
+            n_iov += 1;
+        }
+        let slices = iov.get(..n_iov).unwrap_or_default();
+        match tokio::time::timeout(w.send_hold(), wr.write_vectored(slices)).await {
             Ok(Ok(0)) => {
                 return Err(WriteFailure::Error(
                     "connection closed while writing".into(),
                 ))
             }
-            Ok(Ok(n)) => b = b.get(n..).unwrap_or_default(),
+            Ok(Ok(mut n)) => {
+                while n > 0 {
+                    let Some(b) = bufs.get(i) else { break };
+                    let rest = b.len() - off;
+                    if n >= rest {
+                        n -= rest;
+                        i += 1;
+                        off = 0;
+                    } else {
+                        off += n;
+                        n = 0;
+                    }
+                }
+            }
             Ok(Err(e)) => return Err(WriteFailure::Error(format!("write error: {e}"))),
             Err(_) => return Err(WriteFailure::SendHold),
         }
     }
-    Ok(())
 }
 
 /// Reads the next input of an optional connection (pending when absent).

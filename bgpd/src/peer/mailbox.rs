@@ -120,6 +120,7 @@ impl<T> Receiver<T> {
     }
 
     /// Whether nothing is queued.
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.shared.lock().items.is_empty()
     }

@@ -172,7 +172,9 @@ pub enum PeerEvent {
 /// Commands from the core to one neighbor.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum PeerCommand {
-    /// Send these pre-encoded UPDATE messages (dropped unless Established).
+    /// Send these pre-encoded UPDATE messages (dropped unless Established);
+    /// a buffer may hold several whole messages (one shared by a group of
+    /// sessions: [`messages`] splits them).
     Send(#[serde(serialize_with = "hex_messages")] Vec<bytes::Bytes>),
     /// Close the session (Cease / Administrative Reset) and start again.
     Reset,
@@ -284,9 +286,27 @@ impl PeerStatus {
 }
 
 /// Messages as hex strings (recorded outputs).
+/// The whole BGP messages in `buf`, each a slice of it (a trailing
+/// partial message, which the core never produces, is left out).
+pub fn messages(buf: &bytes::Bytes) -> impl Iterator<Item = bytes::Bytes> + '_ {
+    let mut at = 0usize;
+    std::iter::from_fn(move || {
+        let len = buf.get(at + 16..at + 18)?;
+        let len = usize::from(u16::from_be_bytes([*len.first()?, *len.get(1)?]));
+        if len < 19 || at + len > buf.len() {
+            return None;
+        }
+        let m = buf.slice(at..at + len);
+        at += len;
+        Some(m)
+    })
+}
+
+/// Serialises each message on its own, however they were buffered: a
+/// recording does not depend on how the core shared its buffers.
 fn hex_messages<S: Serializer>(msgs: &[bytes::Bytes], s: S) -> Result<S::Ok, S::Error> {
     use std::fmt::Write;
-    s.collect_seq(msgs.iter().map(|m| {
+    s.collect_seq(msgs.iter().flat_map(messages).map(|m| {
         let mut h = String::with_capacity(m.len() * 2);
         for b in m.iter() {
             let _ = write!(h, "{b:02x}");

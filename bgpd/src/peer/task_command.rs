@@ -17,7 +17,10 @@ impl NeighborTask {
                 let up = self.main.fsm.state() == State::Established;
                 match self.main.conn.as_ref().filter(|_| up) {
                     Some(conn) => {
-                        let n = updates.len() as u64;
+                        let n: u64 = updates
+                            .iter()
+                            .map(|u| crate::peer::messages(u).count() as u64)
+                            .sum();
                         for u in updates {
                             conn.send_raw(u);
                         }

@@ -55,7 +55,7 @@ fn ipv4_routes_go_over_ipv6_with_our_ipv6_next_hop_only_with_the_capability() {
     // What the core sent decodes on e's own session.
     for c in commands_to(&outs, e.id) {
         if let PeerCommand::Send(msgs) = c {
-            for m in msgs {
+            for m in msgs.iter().flat_map(crate::peer::messages) {
                 decode_message(m, &e.ctx()).unwrap();
             }
         }

@@ -417,6 +417,7 @@ pub(super) fn sent_to(outs: &[Output], peer: PeerId) -> Vec<Sent> {
             _ => None,
         })
         .flatten()
+        .flat_map(|b| crate::peer::messages(&b).collect::<Vec<_>>())
         .filter_map(|m| match decode_message(m, &ctx).unwrap() {
             Decoded::Update(u) => Some(u),
             _ => None,

@@ -271,3 +271,38 @@ fn what_an_input_decided_comes_out_before_the_flush() {
     let rest = h.drain();
     assert_eq!(announced_to(&rest, 3), vec!["10.241.0.0/24"]);
 }
+
+#[test]
+fn a_session_joining_a_group_that_has_yet_to_drain_gets_end_of_rib_after_the_flush() {
+    let (mut h, a, b) = H::two_nodes();
+    // b, c and e, nodes of one kind, form an export group once all have
+    // drained everything.
+    let (c, e) = (Peer::node2(4), Peer::node2(6));
+    h.up(&c);
+    h.up(&e);
+    h.end_of_rib(&b);
+    h.drain();
+    h.announce(&a, &["10.241.0.0/24"], &[65100]);
+    let d = Peer::node2(5);
+    h.peer_event(PeerEvent::Established {
+        peer: d.id,
+        info: Box::new(h.session_info(&d)),
+    });
+    // d joins the group at once: its table is the group's, which has yet
+    // to drain the batch, so no End-of-RIB yet.
+    let pending: Vec<Output> = std::iter::from_fn(|| h.core.poll_pending()).collect();
+    assert!(announced_to(&pending, d.id).is_empty());
+    assert!(sent_to(&pending, d.id)
+        .iter()
+        .all(|s| s.end_of_rib.is_none()));
+    // The flush brings the route to the whole group, and then End-of-RIB
+    // to d.
+    let rest = h.drain();
+    assert_eq!(announced_to(&rest, b.id), vec!["10.241.0.0/24"]);
+    assert_eq!(announced_to(&rest, c.id), vec!["10.241.0.0/24"]);
+    assert_eq!(announced_to(&rest, e.id), vec!["10.241.0.0/24"]);
+    let to_d = sent_to(&rest, d.id);
+    let route = to_d.iter().position(|s| s.announced == ["10.241.0.0/24"]);
+    let eor = to_d.iter().position(|s| s.end_of_rib.is_some());
+    assert!(route.is_some() && eor.is_some() && route < eor, "{to_d:?}");
+}

@@ -128,7 +128,8 @@ fn enhanced_route_refresh_is_framed_by_begin_and_end_markers() {
     };
     let kinds: Vec<String> = msgs
         .iter()
-        .map(|m| match decode_message(m.clone(), &b.ctx()).unwrap() {
+        .flat_map(crate::peer::messages)
+        .map(|m| match decode_message(m, &b.ctx()).unwrap() {
             Decoded::RouteRefresh(rr) => match rr.subtype {
                 RouteRefreshSubtype::Begin => "begin".to_string(),
                 RouteRefreshSubtype::End => "end".to_string(),

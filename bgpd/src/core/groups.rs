@@ -1,0 +1,264 @@
+//! Export rounds over the RIB's export groups: peers of one kind share a
+//! drain of the change log and the encoding of its UPDATEs (`rib`'s
+//! `export_group.rs`); this module decides who may share and hands every
+//! member its messages.
+
+use super::{export, Core};
+use crate::peer::PeerId;
+use bgp_proto::msg::SessionContext;
+use bgp_proto::Family;
+use bytes::{Bytes, BytesMut};
+use rib::ExportBatch;
+use rib::MemberBatch;
+use std::collections::HashMap;
+use std::ops::Range;
+
+/// How a session encodes UPDATEs: sessions with different tags never
+/// share messages.
+fn encoding_tag(ctx: &SessionContext) -> u64 {
+    [
+        ctx.four_octet_as,
+        ctx.extended_message,
+        ctx.add_path_tx(Family::IPV4_UNICAST),
+        ctx.add_path_tx(Family::IPV6_UNICAST),
+        ctx.ipv6_next_hop_for(Family::IPV4_UNICAST),
+    ]
+    .iter()
+    .enumerate()
+    .fold(0, |tag, (bit, &on)| tag | (u64::from(on) << bit))
+}
+
+/// A drain's shared batches, encoded into one buffer.
+struct SharedBlock {
+    bytes: Bytes,
+    /// Each batch's messages in `bytes`.
+    ranges: Vec<Range<usize>>,
+    /// Each batch, whether it is an announcement sent as a withdrawal.
+    withdrawn: Vec<bool>,
+}
+
+impl SharedBlock {
+    fn encode(ctx: &SessionContext, batches: &[ExportBatch]) -> SharedBlock {
+        let mut buf = BytesMut::new();
+        let mut ranges = Vec::with_capacity(batches.len());
+        let mut withdrawn = Vec::with_capacity(batches.len());
+        for b in batches {
+            let (msgs, w) = export::encode_batch(ctx, b);
+            let start = buf.len();
+            for m in msgs {
+                buf.extend_from_slice(&m);
+            }
+            ranges.push(start..buf.len());
+            withdrawn.push(w);
+        }
+        SharedBlock {
+            bytes: buf.freeze(),
+            ranges,
+            withdrawn,
+        }
+    }
+}
+
+/// The initial table last encoded for a session that joined a group at
+/// once, kept for the next ones that join the same view in this round.
+pub(super) struct ViewCache {
+    group: u32,
+    generation: u64,
+    msgs: Vec<Bytes>,
+    too_big: usize,
+}
+
+impl Core {
+    /// The initial table of the just-established `rib_id` when it joins
+    /// its export group at once: its view of the group's (encoded once for
+    /// every session that joins the same view in this round), and whether
+    /// that is the whole table (else the rest comes with the group's next
+    /// drain, and End-of-RIB after it); `None` when it has no group to
+    /// join.
+    pub(super) fn initial_from_group(
+        &mut self,
+        rib_id: u32,
+        ctx: &SessionContext,
+        too_big: &mut usize,
+    ) -> Option<(Vec<Bytes>, bool)> {
+        let join = self.rib.join_established(rib_id, encoding_tag(ctx))?;
+        let msgs = self.group_view_msgs(rib_id, ctx, join, too_big);
+        Some((msgs, join.caught_up))
+    }
+
+    fn group_view_msgs(
+        &mut self,
+        rib_id: u32,
+        ctx: &SessionContext,
+        join: rib::GroupJoin,
+        too_big: &mut usize,
+    ) -> Vec<Bytes> {
+        if join.alike {
+            if let Some(c) = self
+                .view_cache
+                .as_ref()
+                .filter(|c| c.group == join.group && c.generation == join.generation)
+            {
+                *too_big += c.too_big;
+                return c.msgs.clone();
+            }
+        }
+        let batches = self.rib.group_view(rib_id).unwrap_or_default();
+        let mut n = 0;
+        // One buffer: the sessions that share it take one handle each.
+        let mut buf = BytesMut::new();
+        for m in export::encode_batches(ctx, &batches, &mut n) {
+            buf.extend_from_slice(&m);
+        }
+        let msgs: Vec<Bytes> = if buf.is_empty() {
+            Vec::new()
+        } else {
+            vec![buf.freeze()]
+        };
+        *too_big += n;
+        if join.alike {
+            self.view_cache = Some(ViewCache {
+                group: join.group,
+                generation: join.generation,
+                msgs: msgs.clone(),
+                too_big: n,
+            });
+        }
+        msgs
+    }
+
+    /// End-of-RIB for the sessions that joined their group before it had
+    /// drained every change, now that the round sent them the rest.
+    pub(super) fn end_of_rib_after_round(&mut self, round: u64) {
+        let due: Vec<PeerId> = self
+            .sessions
+            .iter_mut()
+            .filter(|(_, s)| s.eor_after_round.is_some_and(|r| r <= round))
+            .map(|(&peer, s)| {
+                s.eor_after_round = None;
+                peer
+            })
+            .collect();
+        for peer in due {
+            if let Some(s) = self.sessions.get(&peer) {
+                let msgs =
+                    export::end_of_ribs(&s.info.negotiated.context, &s.info.negotiated.families);
+                self.send(peer, crate::peer::PeerCommand::Send(msgs));
+            }
+        }
+    }
+
+    /// Before a round: members whose write queue is full leave their group
+    /// (held, they drain on their own: one slow peer never holds back its
+    /// group), and sessions that have caught up join theirs.
+    pub(super) fn regroup(&mut self) {
+        let congested: Vec<u32> = self
+            .sessions
+            .values()
+            .filter(|s| s.congested)
+            .map(|s| s.rib_id)
+            .collect();
+        for id in congested {
+            if self.rib.export_group(id).is_some() {
+                if let Err(e) = self.rib.leave_group(id) {
+                    tracing::warn!(error = %e, "leaving an export group");
+                }
+            }
+        }
+        let ready: HashMap<u32, u64> = self
+            .sessions
+            .values()
+            .filter(|s| !s.congested && !s.suspended && !s.refresh_held.contains(&true))
+            .map(|s| (s.rib_id, encoding_tag(&s.info.negotiated.context)))
+            .collect();
+        self.rib.regroup(|id| ready.get(&id).copied());
+    }
+
+    /// Drains export group `group` and stashes every member's messages in
+    /// the round: the shared batches are encoded once.
+    pub(super) fn export_group(&mut self, group: u32, round: &mut super::ExportRound) {
+        let share = round.share;
+        let export = self.rib.drain_group(group);
+        if export.shared.is_empty() && export.own.iter().all(|(_, b)| b.is_empty()) {
+            return;
+        }
+        let mut members: Vec<(PeerId, u32)> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| export.members.binary_search(&s.rib_id).is_ok())
+            .map(|(&peer, s)| (peer, s.rib_id))
+            .collect();
+        members.sort_unstable();
+        // The shared batches encoded once (all members encode alike), into
+        // one buffer: a member takes slices of it, not a handle per message.
+        let mut shared: Option<SharedBlock> = None;
+        for (peer, rib_id) in members {
+            let Some(s) = self.sessions.get(&peer) else {
+                continue;
+            };
+            let ctx = &s.info.negotiated.context;
+            let block = shared.get_or_insert_with(|| SharedBlock::encode(ctx, &export.shared));
+            let mut too_big = 0;
+            let msgs = match export.own.binary_search_by_key(&rib_id, |(p, _)| *p) {
+                Ok(i) => {
+                    let mut msgs = Vec::new();
+                    // A run of consecutive shared batches, as one slice.
+                    let mut run: Option<Range<usize>> = None;
+                    for item in export.own.get(i).map_or(&[][..], |(_, b)| b.as_slice()) {
+                        match item {
+                            MemberBatch::Shared(j) => {
+                                let Some(r) = block.ranges.get(*j) else {
+                                    continue;
+                                };
+                                too_big += usize::from(block.withdrawn.get(*j) == Some(&true));
+                                run = match run {
+                                    Some(prev) if prev.end == r.start => Some(prev.start..r.end),
+                                    Some(prev) => {
+                                        msgs.push(block.bytes.slice(prev));
+                                        Some(r.clone())
+                                    }
+                                    None => Some(r.clone()),
+                                };
+                            }
+                            MemberBatch::Own(b) => {
+                                if let Some(prev) = run.take() {
+                                    msgs.push(block.bytes.slice(prev));
+                                }
+                                if share {
+                                    msgs.extend(self.encoded.encode(
+                                        ctx,
+                                        vec![b.clone()],
+                                        &mut too_big,
+                                    ));
+                                } else {
+                                    let (m, withdrawn) = export::encode_batch(ctx, b);
+                                    msgs.extend(m);
+                                    too_big += usize::from(withdrawn);
+                                }
+                            }
+                        }
+                    }
+                    if let Some(prev) = run {
+                        msgs.push(block.bytes.slice(prev));
+                    }
+                    msgs.retain(|m| !m.is_empty());
+                    msgs
+                }
+                Err(_) => {
+                    too_big = block.withdrawn.iter().filter(|w| **w).count();
+                    if block.bytes.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![block.bytes.clone()]
+                    }
+                }
+            };
+            if !msgs.is_empty() {
+                round.stash.insert(peer, msgs);
+            }
+            if too_big > 0 {
+                self.too_big(peer, too_big);
+            }
+        }
+    }
+}
