@@ -130,16 +130,7 @@ impl Rib {
         // Views left out of nothing are alike: the caller may share them.
         let [f4, f6] = &grp.fams;
         let alike = f4.left_out(slot, loop_as) == 0 && f6.left_out(slot, loop_as) == 0;
-        self.v4.set_cursor(s, None);
-        self.v6.set_cursor(s, None);
-        self.v4.compact_log();
-        self.v6.compact_log();
-        if let Some(Some(grp)) = self.core.groups.list.get_mut(g as usize) {
-            if let Err(at) = grp.members.binary_search(&slot) {
-                grp.members.insert(at, slot);
-            }
-        }
-        self.core.groups.set_of(slot, Some(g));
+        self.enlist(slot, g);
         Some(GroupJoin {
             group: g,
             generation: view_gen,
@@ -222,6 +213,13 @@ impl Rib {
         {
             return;
         }
+        self.enlist(slot, g);
+    }
+
+    /// Makes `slot` a member of group `g`: its own Adj-RIB-Out (which
+    /// agrees with its view of the group's) and cursors go.
+    fn enlist(&mut self, slot: u16, g: u32) {
+        let s = usize::from(slot);
         for id in self.v4.adj_clear(s) {
             self.core.attrs.release(id);
         }
