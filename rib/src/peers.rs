@@ -33,7 +33,11 @@ impl Rib {
             None => {
                 let free = self.core.peers.iter().position(Option::is_none);
                 let slot = free.unwrap_or(self.core.peers.len());
-                let slot = u16::try_from(slot).map_err(|_| RibError::TooManyPeers)?;
+                // `u16::MAX` stands for no slot (`export::NO_SLOT`).
+                let slot = u16::try_from(slot)
+                    .ok()
+                    .filter(|&s| s != u16::MAX)
+                    .ok_or(RibError::TooManyPeers)?;
                 if free.is_none() {
                     self.core.peers.push(None);
                 }

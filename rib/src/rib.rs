@@ -171,7 +171,7 @@ pub(crate) struct Core {
     /// Scratch for an export drain: group position + 1 by outgoing
     /// attribute id (all zero between drains).
     pub group_of: Vec<u32>,
-    /// Peers sharing their Adj-RIB-Out (`export_group.rs`).
+    /// Peers sharing their Adj-RIB-Out (`export_group/`).
     pub groups: crate::export_group::Groups,
     pub now: u32,
 }

@@ -45,6 +45,7 @@ fn info(id: u32) -> PeerInfo {
 enum Op {
     Up(u32),
     Down(u32, bool),
+    Remove(u32),
     Announce(u32, usize, u32),
     Withdraw(u32, usize),
     Refresh(u32),
@@ -58,6 +59,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         2 => id.clone().prop_map(Op::Up),
         1 => (id.clone(), any::<bool>()).prop_map(|(i, g)| Op::Down(i, g)),
+        1 => id.clone().prop_map(Op::Remove),
         6 => (id.clone(), 0usize..10, 0u32..3).prop_map(|(i, p, v)| Op::Announce(i, p, v)),
         2 => (id.clone(), 0usize..10).prop_map(|(i, p)| Op::Withdraw(i, p)),
         1 => id.clone().prop_map(Op::Refresh),
@@ -209,6 +211,12 @@ impl Pair {
                 self.both("down", |r| r.peer_down(id, graceful).unwrap());
                 self.held.remove(&id);
             }
+            // Gone for good (its stale paths too); its slot goes to the next.
+            Op::Remove(id) if self.plain.peer_count() > 0 => {
+                self.up.remove(&id);
+                self.held.remove(&id);
+                self.both("remove", |r| r.remove_peer(id).is_ok());
+            }
             Op::Announce(id, p, variant) if self.up.contains_key(&id) => {
                 let asn = info(id).remote_as;
                 let path: Vec<u32> = match (asn == LOCAL_AS, variant) {
@@ -326,4 +334,33 @@ fn peers_of_one_kind_share_one_group_and_their_sources_are_left_out() {
     pair.apply(&Op::Round);
     pair.apply(&Op::Round);
     assert_eq!(pair.grouped.export_group(2), Some(g));
+}
+
+#[test]
+fn a_removed_source_leaves_no_count_behind_for_the_next_peer_in_its_slot() {
+    let mut pair = Pair {
+        plain: rib(),
+        grouped: rib(),
+        up: BTreeMap::new(),
+        held: BTreeMap::new(),
+    };
+    for id in [1, 2, 3, 4] {
+        pair.apply(&Op::Up(id));
+    }
+    pair.apply(&Op::Round);
+    assert!(pair.grouped.export_group(3).is_some());
+    // 3's routes carry its own AS: counted as left out of its view twice
+    // over (source and AS), once they are in the group's view.
+    pair.apply(&Op::Announce(3, 0, 0));
+    pair.apply(&Op::Announce(3, 1, 0));
+    pair.apply(&Op::Round);
+    // Removed: its routes leave the group's view after it is gone.
+    pair.apply(&Op::Remove(3));
+    pair.apply(&Op::Round);
+    // The next peer in its slot is sent (and counts) everything.
+    pair.apply(&Op::Up(3));
+    pair.apply(&Op::Announce(1, 2, 0));
+    pair.apply(&Op::Round);
+    pair.apply(&Op::Round);
+    assert_eq!(pair.grouped.export_group(3), pair.grouped.export_group(1));
 }

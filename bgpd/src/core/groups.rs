@@ -130,10 +130,18 @@ impl Core {
     /// End-of-RIB for the sessions that joined their group before it had
     /// drained every change, now that the round sent them the rest.
     pub(super) fn end_of_rib_after_round(&mut self, round: u64) {
+        // One whose queue filled (and that left its group) may still hold
+        // part of the rest: it waits until that is out too.
+        let rib = &self.rib;
         let due: Vec<PeerId> = self
             .sessions
             .iter_mut()
-            .filter(|(_, s)| s.eor_after_round.is_some_and(|r| r <= round))
+            .filter(|(_, s)| {
+                s.eor_after_round.is_some_and(|r| r <= round)
+                    && !s.congested
+                    && !s.suspended
+                    && !rib.exports_pending(s.rib_id)
+            })
             .map(|(&peer, s)| {
                 s.eor_after_round = None;
                 peer
@@ -150,8 +158,8 @@ impl Core {
 
     /// Before a round: members whose write queue is full leave their group
     /// (held, they drain on their own: one slow peer never holds back its
-    /// group), and sessions that have caught up join theirs.
-    pub(super) fn regroup(&mut self) {
+    /// group).
+    pub(super) fn split_congested(&mut self) {
         let congested: Vec<u32> = self
             .sessions
             .values()
@@ -165,6 +173,11 @@ impl Core {
                 }
             }
         }
+    }
+
+    /// After a round, when every session that could drain has: those on
+    /// their own join their group (or three of a kind found one).
+    pub(super) fn regroup(&mut self) {
         let ready: HashMap<u32, u64> = self
             .sessions
             .values()

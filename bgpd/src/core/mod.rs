@@ -350,16 +350,18 @@ impl Core {
                             .sessions
                             .get(&peer)
                             .and_then(|s| self.rib.export_group(s.rib_id));
-                        match group {
-                            Some(g) => {
-                                if round.groups_done.insert(g) {
-                                    self.export_group(g, &mut round);
-                                }
+                        if let Some(g) = group {
+                            if round.groups_done.insert(g) {
+                                self.export_group(g, &mut round);
                             }
-                            None => self.export_to(peer, round.share),
                         }
+                        // What its group's drain gave it, before anything
+                        // newer (its own drain, if it left the group since).
                         if let Some(msgs) = round.stash.remove(&peer) {
                             self.send(peer, crate::peer::PeerCommand::Send(msgs));
+                        }
+                        if group.is_none() {
+                            self.export_to(peer, round.share);
                         }
                         self.round = Some(round);
                     }
@@ -369,6 +371,7 @@ impl Core {
                         }
                         self.end_of_rib_after_round(round.number);
                         self.rib.end_export_round();
+                        self.regroup();
                         self.encoded = export::RoundEncoder::default();
                         self.view_cache = None;
                     }
@@ -532,7 +535,7 @@ impl Core {
             }
         }
         self.hold_backlogs();
-        self.regroup();
+        self.split_congested();
         let mut pending: Vec<PeerId> = self
             .sessions
             .iter()

@@ -361,16 +361,12 @@ async fn write_loop(mut wr: OwnedWriteHalf, mut rx: mailbox::Receiver<Bytes>, w:
             w.fail(f);
             return;
         }
-        drop(batch);
-        let before = w.queued.fetch_sub(total, Ordering::Relaxed);
-        if before.saturating_sub(total) < LOW_WATER {
-            w.drained.notify_waiters();
-        }
     }
     let _ = tokio::time::timeout(w.send_hold(), wr.shutdown()).await;
 }
 
-/// Writes all of `bufs`; fails only when a write makes no progress for the
+/// Writes all of `bufs`, counting the queue down as it goes; fails only
+/// when a write makes no progress for the
 /// send hold time: a peer that reads slowly keeps its session, one that
 /// stopped reading loses it (RFC 9687).
 async fn write_progressing(
@@ -407,6 +403,12 @@ async fn write_progressing(
                 ))
             }
             Ok(Ok(mut n)) => {
+                // Counted down as written: a large shared buffer would
+                // otherwise hold the queue full until its last octet.
+                let before = w.queued.fetch_sub(n, Ordering::Relaxed);
+                if before.saturating_sub(n) < LOW_WATER {
+                    w.drained.notify_waiters();
+                }
                 while n > 0 {
                     let Some(b) = bufs.get(i) else { break };
                     let rest = b.len() - off;

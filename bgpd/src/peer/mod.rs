@@ -285,7 +285,6 @@ impl PeerStatus {
     }
 }
 
-/// Messages as hex strings (recorded outputs).
 /// The whole BGP messages in `buf`, each a slice of it (a trailing
 /// partial message, which the core never produces, is left out).
 pub fn messages(buf: &bytes::Bytes) -> impl Iterator<Item = bytes::Bytes> + '_ {
@@ -302,8 +301,9 @@ pub fn messages(buf: &bytes::Bytes) -> impl Iterator<Item = bytes::Bytes> + '_ {
     })
 }
 
-/// Serialises each message on its own, however they were buffered: a
-/// recording does not depend on how the core shared its buffers.
+/// Messages as hex strings (recorded outputs), each on its own however
+/// they were buffered: a recording does not depend on how the core shared
+/// its buffers.
 fn hex_messages<S: Serializer>(msgs: &[bytes::Bytes], s: S) -> Result<S::Ok, S::Error> {
     use std::fmt::Write;
     s.collect_seq(msgs.iter().flat_map(messages).map(|m| {

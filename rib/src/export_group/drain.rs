@@ -184,7 +184,7 @@ impl Core {
                         let own = self
                             .peer(src)
                             .is_some_and(|p| path.binary_search(&p.info.remote_as).is_ok());
-                        fam.count_path(src, &path, own, add);
+                        fam.count_path(id, src, &path, own, add);
                         *ases = Some(path);
                     }
                 }

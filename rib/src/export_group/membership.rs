@@ -61,7 +61,7 @@ impl Core {
                 let own = self
                     .peer(best.peer)
                     .is_some_and(|p| ases.binary_search(&p.info.remote_as).is_ok());
-                fam.count_path(best.peer, &ases, own, true);
+                fam.count_path(id, best.peer, &ases, own, true);
             }
         }
     }
@@ -154,7 +154,7 @@ impl Rib {
     /// and the group have drained every change; three such peers of a
     /// kind with no group yet found one. Call before an export round.
     pub fn regroup(&mut self, ready: impl Fn(u32) -> Option<u64>) {
-        // Peers of a kind with no group yet: two found one.
+        // Peers of a kind with no group yet: three found one.
         let mut founders: HashMap<GroupKey, Vec<u16>> = HashMap::new();
         for slot in 0..self.core.peers.len() {
             let Ok(slot) = u16::try_from(slot) else { break };

@@ -97,9 +97,11 @@ pub(crate) struct GroupFamily {
     /// own source's AS (counted in both maps above).
     by_as: HashMap<u32, usize>,
     by_source_own_as: HashMap<u16, usize>,
+    /// Per route id, whether its cell was counted in `by_source_own_as`.
+    own_bits: Vec<u64>,
 }
 
-/// Adds `sign` (1 or -1) to `key`'s count.
+/// Adds one to `key`'s count (`add`) or takes one away.
 fn bump<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: K, add: bool) {
     if add {
         *map.entry(key).or_default() += 1;
@@ -140,14 +142,28 @@ impl GroupFamily {
         }
     }
 
-    /// Counts (`add`) or uncounts a cell's AS_PATH for the loop check:
-    /// `ases` its distinct ASes, `own` whether they hold its source's AS.
-    fn count_path(&mut self, src: u16, ases: &[u32], own: bool, add: bool) {
+    /// Counts (`add`) or uncounts cell `id`'s AS_PATH for the loop check:
+    /// `ases` its distinct ASes, `own` whether they hold its source's AS
+    /// (kept per cell: when it is uncounted its source may be gone).
+    fn count_path(&mut self, id: u32, src: u16, ases: &[u32], own: bool, add: bool) {
         for &a in ases {
             bump(&mut self.by_as, a, add);
         }
-        if own {
-            bump(&mut self.by_source_own_as, src, add);
+        let (w, bit) = (id as usize / 64, 1u64 << (id % 64));
+        let was = self.own_bits.get(w).is_some_and(|b| b & bit != 0);
+        if add && own {
+            if self.own_bits.len() <= w {
+                self.own_bits.resize(w + 1, 0);
+            }
+            if let Some(b) = self.own_bits.get_mut(w) {
+                *b |= bit;
+            }
+            bump(&mut self.by_source_own_as, src, true);
+        } else if !add && was {
+            if let Some(b) = self.own_bits.get_mut(w) {
+                *b &= !bit;
+            }
+            bump(&mut self.by_source_own_as, src, false);
         }
     }
 
@@ -161,7 +177,7 @@ impl GroupFamily {
             Some(a) => {
                 let with_as = self.by_as.get(&a).copied().unwrap_or(0);
                 let both = self.by_source_own_as.get(&slot).copied().unwrap_or(0);
-                from + with_as - both
+                (from + with_as).saturating_sub(both)
             }
         }
     }
