@@ -12,8 +12,8 @@
 //! 3. per decoded UPDATE: [`Rib::apply`], straight from the codec's
 //!    zero-copy view (or [`Rib::update`] / [`Rib::withdraw`]);
 //! 4. after a batch of input: [`Rib::drain_fib_changes`] for the kernel;
-//!    [`Rib::regroup`], then [`Rib::drain_group`] once per export group and
-//!    [`Rib::drain_exports`] for every established peer in none;
+//!    [`Rib::drain_group`] once per export group and [`Rib::drain_exports`]
+//!    for every established peer in none, then [`Rib::regroup`];
 //! 5. session down: [`Rib::peer_down`] (graceful keeps stale paths until
 //!    [`Rib::end_of_rib`] or [`Rib::sweep_stale`]), [`Rib::remove_peer`];
 //! 6. config reload: [`Rib::set_policies`], [`Rib::set_peer_policies`].

@@ -152,7 +152,8 @@ impl Rib {
     /// Puts every solo peer that `ready` gives an encoding tag for (its
     /// exports may be shared) into the export group of its kind, once it
     /// and the group have drained every change; three such peers of a
-    /// kind with no group yet found one. Call before an export round.
+    /// kind with no group yet found one. Call after an export round, when the
+    /// peers that could drain have.
     pub fn regroup(&mut self, ready: impl Fn(u32) -> Option<u64>) {
         // Peers of a kind with no group yet: three found one.
         let mut founders: HashMap<GroupKey, Vec<u16>> = HashMap::new();
