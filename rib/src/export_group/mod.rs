@@ -16,7 +16,7 @@
 //! shared batches. Either way each member is sent exactly what it would
 //! be sent on its own.
 //!
-//! A new session joins at once ([`Rib::join_established`]): its initial
+//! A new session joins at once ([`Rib::join_established`](crate::Rib::join_established)): its initial
 //! table is its view of the group's. Others join at [`Rib::regroup`], once
 //! they and their group have drained every change (their Adj-RIB-Outs
 //! then agree). A member leaves ([`Rib::leave_group`])
@@ -314,7 +314,7 @@ pub struct GroupExport {
 }
 
 /// How a just-established peer joined its group
-/// ([`Rib::join_established`]).
+/// ([`Rib::join_established`](crate::Rib::join_established)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GroupJoin {
     /// The group.
