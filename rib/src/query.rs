@@ -218,9 +218,13 @@ impl Rib {
         ) -> Vec<(Prefix, Arc<RouteAttrs>)> {
             let view = core.groups.view(core, slot, K::FAMILY);
             let holder = view.as_ref().map_or(slot, |v| v.leader);
-            let mut v: Vec<(Prefix, Arc<RouteAttrs>)> = t
-                .adj_ids(usize::from(holder))
-                .filter(|&(id, a)| view.as_ref().is_none_or(|v| v.sees(core, id, a)))
+            let cells = t.adj_ids(usize::from(holder));
+            let cells = match &view {
+                Some(v) => v.split(core, cells, true),
+                None => cells.collect(),
+            };
+            let mut v: Vec<(Prefix, Arc<RouteAttrs>)> = cells
+                .into_iter()
                 .filter_map(|(id, attr)| Some((t.key(id)?.into(), Arc::new(core.attrs.get(attr)?))))
                 .collect();
             v.sort_unstable_by_key(|(p, _)| *p);

@@ -93,10 +93,7 @@ impl Core {
         let Some(v) = self.groups.view(self, slot, K::FAMILY) else {
             return;
         };
-        let cells: Vec<(u32, u32)> = t
-            .adj_ids(usize::from(v.leader))
-            .filter(|&(id, a)| v.sees(self, id, a))
-            .collect();
+        let cells = v.split(self, t.adj_ids(usize::from(v.leader)), true);
         let mut batcher = Batcher::new(self);
         for (id, a) in cells {
             if let Some(key) = t.key(id) {

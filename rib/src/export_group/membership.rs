@@ -69,9 +69,9 @@ impl Core {
     /// Removes from a lone leader's view the routes it is not sent.
     fn strip_own<K: Key>(&mut self, t: &mut FamilyTable<K>, view: &MemberView) {
         let s = usize::from(view.slot);
-        let own: Vec<u32> = t
-            .adj_ids(s)
-            .filter(|&(id, a)| !view.sees(self, id, a))
+        let own: Vec<u32> = view
+            .split(self, t.adj_ids(s), false)
+            .into_iter()
             .map(|(id, _)| id)
             .collect();
         for id in own {
@@ -85,10 +85,7 @@ impl Core {
     /// led by `leader`, and the leader's cursor.
     fn copy_view<K: Key>(&mut self, t: &mut FamilyTable<K>, view: &MemberView) {
         let (l, s) = (usize::from(view.leader), usize::from(view.slot));
-        let cells: Vec<(u32, u32)> = t
-            .adj_ids(l)
-            .filter(|&(id, a)| view.sees(self, id, a))
-            .collect();
+        let cells = view.split(self, t.adj_ids(l), true);
         for (id, attr) in cells {
             self.attrs.acquire(attr);
             if let Some(c) = t.adj_set(s, id, Some(attr)) {

@@ -295,6 +295,28 @@ impl MemberView<'_> {
                 .is_none_or(|a| path_ases(core, attr).binary_search(&a).is_err())
     }
 
+    /// The cells of `cells` the member is sent (`sent`) or not: each
+    /// attribute set's AS_PATH is read once, not once per cell.
+    pub(crate) fn split(
+        &self,
+        core: &Core,
+        cells: impl Iterator<Item = (u32, u32)>,
+        sent: bool,
+    ) -> Vec<(u32, u32)> {
+        let mut by_attr: HashMap<u32, bool> = HashMap::new();
+        cells
+            .filter(|&(id, a)| {
+                let sees = self.fam.source(id) != Some(self.slot)
+                    && self.loop_as.is_none_or(|asn| {
+                        *by_attr
+                            .entry(a)
+                            .or_insert_with(|| path_ases(core, a).binary_search(&asn).is_err())
+                    });
+                sees == sent
+            })
+            .collect()
+    }
+
     /// Cells of the group's view the member is not sent.
     pub(crate) fn left_out(&self) -> usize {
         self.fam.left_out(self.slot, self.loop_as)
