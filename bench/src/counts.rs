@@ -7,7 +7,13 @@
 //! IPv4 prefixes come from the NLRI field and leave through the Withdrawn
 //! Routes field; IPv6 ones (dual stack) come in MP_REACH_NLRI and leave in
 //! MP_UNREACH_NLRI (RFC 4760). Each family has its own set and count.
+//!
+//! A rolling restart (`--flap`) also counts the prefixes whose latest
+//! announcement carries [`FLAPPED`]: those the daemon has from the
+//! feeders' second sessions.
 
+use crate::workload::FLAPPED;
+use bgp_proto::msg::attributes::type_code;
 use bgp_proto::types::{Family, Ipv4Prefix, Ipv6Prefix, Prefix};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -20,6 +26,9 @@ pub struct Counts {
     pub prefixes: usize,
     /// IPv6 prefixes currently announced to the monitor.
     pub prefixes6: usize,
+    /// Prefixes (both families) whose latest announcement carries
+    /// [`FLAPPED`].
+    pub flapped: usize,
     /// UPDATE messages received.
     pub updates: u64,
     /// End-of-RIB for IPv4 unicast received (on any session).
@@ -40,20 +49,38 @@ impl Counts {
     }
 }
 
+/// The prefixes announced to the monitor.
+#[derive(Debug, Default)]
+struct Sets {
+    // Apart, so the IPv4 set stays keyed by the 8-octet prefix it has
+    // always been (a million of them are hashed per run).
+    v4: HashSet<Ipv4Prefix>,
+    v6: HashSet<Ipv6Prefix>,
+    /// Those announced with [`FLAPPED`]; empty (and never looked up)
+    /// outside a rolling restart.
+    flapped: HashSet<Prefix>,
+}
+
 /// The monitor's prefix sets, shared by all its sessions.
 #[derive(Debug)]
 pub struct Counter {
-    // Apart, so the IPv4 set stays keyed by the 8-octet prefix it has
-    // always been (a million of them are hashed per run).
-    sets: Mutex<(HashSet<Ipv4Prefix>, HashSet<Ipv6Prefix>)>,
+    sets: Mutex<Sets>,
     tx: watch::Sender<Counts>,
+}
+
+/// Whether `u`'s COMMUNITIES attribute holds [`FLAPPED`].
+fn carries_flapped(u: &bgp_proto::wire::update::Update) -> bool {
+    let mark = FLAPPED.0.to_be_bytes();
+    u.raw_attributes()
+        .filter(|a| a.type_code == type_code::COMMUNITIES)
+        .any(|a| a.value.chunks_exact(4).any(|c| c == mark))
 }
 
 impl Counter {
     /// An empty counter.
     pub fn new() -> Arc<Counter> {
         Arc::new(Counter {
-            sets: Mutex::new((HashSet::new(), HashSet::new())),
+            sets: Mutex::new(Sets::default()),
             tx: watch::channel(Counts::default()).0,
         })
     }
@@ -73,21 +100,30 @@ impl Counter {
     /// RFC 7606 treat-as-withdraw UPDATE withdraws what it carries).
     pub(crate) fn apply(&self, u: &bgp_proto::wire::update::Update) {
         let eor = u.end_of_rib();
+        let marked = u.announcements().next().is_some() && carries_flapped(u);
         let Ok(mut sets) = self.sets.lock() else {
             return;
         };
-        let (v4, v6) = &mut *sets;
+        let Sets { v4, v6, flapped } = &mut *sets;
         for (_, n) in u.withdrawals() {
             match n.prefix {
                 Prefix::V4(p) => v4.remove(&p),
                 Prefix::V6(p) => v6.remove(&p),
             };
+            if !flapped.is_empty() {
+                flapped.remove(&n.prefix);
+            }
         }
         for (_, n) in u.announcements() {
             match n.prefix {
                 Prefix::V4(p) => v4.insert(p),
                 Prefix::V6(p) => v6.insert(p),
             };
+            if marked {
+                flapped.insert(n.prefix);
+            } else if !flapped.is_empty() {
+                flapped.remove(&n.prefix);
+            }
         }
         // Published before the lock goes: with several sessions (null
         // sink), a count taken earlier but published later would hide
@@ -95,6 +131,7 @@ impl Counter {
         self.tx.send_modify(|c| {
             c.prefixes = v4.len();
             c.prefixes6 = v6.len();
+            c.flapped = flapped.len();
             c.updates += 1;
             c.end_of_rib |= eor == Some(Family::IPV4_UNICAST);
             c.end_of_rib6 |= eor == Some(Family::IPV6_UNICAST);
@@ -152,6 +189,29 @@ mod tests {
         assert!(c.now().end_of_rib6 && !c.now().end_of_rib);
         apply_all(&c, &[packer.end_of_rib(Family::IPV4_UNICAST).unwrap()]);
         assert!(c.now().end_of_rib);
+    }
+
+    /// A rolling restart: the second session's routes carry the mark,
+    /// and a prefix announced again without it, or withdrawn, is no
+    /// longer counted as flapped.
+    #[test]
+    fn monitor_counts_the_flapped_routes() {
+        let feeders = [(Ipv4Addr::new(10, 99, 1, 1), 4_200_000_001)];
+        let addrs6 = ["fd99::1:1".parse().unwrap()];
+        let w = generate_dual(400, 100, &feeders, &addrs6, 9).unwrap();
+        let f = &w.feeders[0];
+        let c = Counter::new();
+        apply_all(&c, &f.announce);
+        assert_eq!(c.now().flapped, 0);
+        let again = f.flapped().unwrap();
+        assert_eq!(again.prefix_count(), 500);
+        apply_all(&c, &again.announce);
+        assert_eq!((c.now().total(), c.now().flapped), (500, 500));
+        let chosen = f.every_nth(10);
+        apply_all(&c, &f.encode_withdraw(&chosen).unwrap());
+        assert_eq!((c.now().total(), c.now().flapped), (450, 450));
+        apply_all(&c, &f.encode_reannounce(&chosen).unwrap());
+        assert_eq!((c.now().total(), c.now().flapped), (500, 450));
     }
 
     /// Null-sink mode: several sessions apply UPDATEs at once, and the

@@ -23,6 +23,7 @@ pub mod bfd_table;
 pub mod counts;
 pub mod daemons;
 pub mod fib;
+pub mod flap;
 pub mod hold;
 pub mod netns;
 pub mod procstat;

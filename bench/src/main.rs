@@ -6,6 +6,9 @@
 //! BFD on every session, against the same without, alternating (rbgpd):
 //! `bench --scenario D --daemons rbgpd --bfd both --hold 60 --runs 3`
 //!
+//! A rolling restart of 1,000 sessions, the closes spread over 2 s:
+//! `bench --scenario D --daemons rbgpd --flap 2 --runs 3`
+//!
 //! Dual stack, a fiftieth of F (20,000 IPv4 + 5,000 IPv6 prefixes), with
 //! the daemons writing the kernel: `bench --scenario F --prefixes 20000
 //! --fib --daemons rbgpd,bird --runs 1`
@@ -80,6 +83,12 @@ struct Args {
     /// seconds and measure the daemon's CPU and BFD's Downs over them.
     #[arg(long, default_value_t = 0)]
     hold: u64,
+    /// After convergence, a rolling restart: every feeder's session closes
+    /// and connects again, the closes spread evenly over this many seconds
+    /// (0: all at once); measures until the monitor holds every prefix
+    /// from the second sessions.
+    #[arg(long)]
+    flap: Option<f64>,
     /// Seed of the generated table.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -241,6 +250,13 @@ fn real_main() -> Result<()> {
         sc.spread = Duration::try_from_secs_f64(args.spread)
             .map_err(|_| Error::Usage(format!("--spread {}: not a duration", args.spread)))?;
         sc.hold = Duration::from_secs(args.hold);
+        sc.flap = args
+            .flap
+            .map(|f| {
+                Duration::try_from_secs_f64(f)
+                    .map_err(|_| Error::Usage(format!("--flap {f}: not a duration")))
+            })
+            .transpose()?;
         let t = Instant::now();
         let wl = sc.workload(args.seed)?;
         eprintln!(

@@ -44,6 +44,12 @@ pub fn metrics() -> Vec<(&'static str, Getter)> {
         ("all in kernel (s)", |r| r.fib.and_then(secs)),
         ("withdraw 10% (s)", |r| r.withdraw.and_then(secs)),
         ("re-announce (s)", |r| r.reannounce.and_then(secs)),
+        ("flap: sessions up (s)", |r| {
+            r.flap.map(|f| f.established.as_secs_f64())
+        }),
+        ("flap: monitor consistent (s)", |r| {
+            r.flap.map(|f| f.consistent.as_secs_f64())
+        }),
         ("BFD all Up (s)", |r| {
             r.bfd.as_ref().map(|b| b.all_up.as_secs_f64())
         }),

@@ -19,6 +19,7 @@
 use crate::bfd_speaker::BfdSpeakers;
 use crate::daemons::{self, Daemon, Neighbor, Setup};
 use crate::fib::RouteCounter;
+use crate::flap::{self, FlapRun};
 use crate::hold::{self, BfdRun, Probes};
 use crate::netns::{addr6_of, Topology, DUT_ADDR, MONITOR_ADDR, STALLED_ADDR};
 use crate::procstat::ProcStat;
@@ -78,6 +79,10 @@ pub struct Scenario {
     /// After convergence (and BFD Up), hold this long once BGP is quiet,
     /// measuring the daemon's CPU and BFD's Downs (`--hold`).
     pub hold: Duration,
+    /// After convergence, a rolling restart: every feeder's session
+    /// closes and comes back, the closes spread over this time
+    /// (`--flap`; see [`flap`]).
+    pub flap: Option<Duration>,
 }
 
 impl Scenario {
@@ -107,6 +112,7 @@ impl Scenario {
             linger: Duration::ZERO,
             bfd: false,
             hold: Duration::ZERO,
+            flap: None,
         })
     }
 
@@ -133,6 +139,12 @@ impl Scenario {
         }
         if !self.hold.is_zero() {
             l.push_str(&format!(" (hold {} s)", self.hold.as_secs()));
+        }
+        if let Some(over) = self.flap {
+            l.push_str(&format!(
+                " (rolling restart over {:.1} s)",
+                over.as_secs_f64()
+            ));
         }
         l
     }
@@ -228,6 +240,8 @@ pub struct RunResult {
     pub feeders_lost: Option<usize>,
     /// BFD's measurements (`--bfd`).
     pub bfd: Option<BfdRun>,
+    /// The rolling restart's measurements (`--flap`).
+    pub flap: Option<FlapRun>,
 }
 
 /// Settings shared by every run.
@@ -631,7 +645,7 @@ async fn measure(plan: &Plan<'_>, listening: Option<Monitor>) -> Result<RunResul
             speaker::connect(local, remote, &me, Duration::from_secs(60)).await
         }));
     }
-    let mut feeders = Vec::with_capacity(starting.len());
+    let mut feeders: Vec<Feeder> = Vec::with_capacity(starting.len());
     for (h, load) in starting.into_iter().zip(&plan.workload.feeders) {
         let session = tokio::time::timeout(plan.timeout, h)
             .await
@@ -661,6 +675,17 @@ async fn measure(plan: &Plan<'_>, listening: Option<Monitor>) -> Result<RunResul
     }
     if plan.scenario.churn {
         churn(plan, &feeders, &monitor, &mut result).await?;
+    }
+    if let Some(over) = plan.scenario.flap {
+        let at = flap::Endpoints {
+            remote: plan.remote,
+            locals: &plan.locals,
+        };
+        let (run, second) =
+            flap::rolling_restart(feeders, plan.workload, &at, &monitor, over, plan.timeout)
+                .await?;
+        result.flap = Some(run);
+        feeders = second;
     }
     if bfd.is_some() || !plan.scenario.hold.is_zero() {
         let probes = Probes {

@@ -28,6 +28,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// Messages are grouped into write batches of about this many octets.
 const BATCH: usize = 64 * 1024;
 
+/// The community every route of a feeder's second session carries (a
+/// rolling restart, `--flap`): the monitor tells the routes of the new
+/// session from those of the old by it (64512:2, a private AS).
+pub const FLAPPED: Community = Community((64_512 << 16) | 2);
+
 /// A small deterministic generator (SplitMix64), so the workload does not
 /// depend on a crate's idea of a stable stream.
 #[derive(Debug, Clone)]
@@ -136,6 +141,27 @@ impl FeederLoad {
             .step_by(nth.max(1))
             .copied()
             .collect()
+    }
+
+    /// This feeder's load as its next session announces it after a flap:
+    /// every attribute set also carries [`FLAPPED`].
+    pub fn flapped(&self) -> Result<FeederLoad> {
+        let mut groups = self.groups.clone();
+        for g in &mut groups {
+            g.attrs.communities.push(FLAPPED);
+        }
+        let ctx = session_context();
+        let packer = UpdatePacker::new(&ctx);
+        let mut msgs = Vec::new();
+        for g in &groups {
+            msgs.extend(announce(&packer, g, &g.nlri, self.addr6)?);
+        }
+        Ok(FeederLoad {
+            groups,
+            messages: msgs.len(),
+            announce: batch(&msgs),
+            ..*self
+        })
     }
 
     /// UPDATEs withdrawing `nlri` (IPv4 in the Withdrawn Routes field,

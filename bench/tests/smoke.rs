@@ -19,6 +19,7 @@ fn null_sink_counts_every_prefix_and_the_churn() {
         linger: Duration::ZERO,
         bfd: false,
         hold: Duration::ZERO,
+        flap: None,
     };
     let wl = sc.workload(3).unwrap();
     assert_eq!(wl.prefix_count(), 1_000);
@@ -43,6 +44,7 @@ fn spread_connects_start_one_by_one() {
         linger: Duration::ZERO,
         bfd: false,
         hold: Duration::ZERO,
+        flap: None,
     };
     let wl = sc.workload(3).unwrap();
     let r = run_null(&sc, &wl, Duration::from_secs(30)).unwrap();
@@ -67,4 +69,27 @@ fn null_sink_counts_both_families_of_a_small_f() {
     assert!(r.converged >= r.established, "{r:?}");
     // The churn withdraws and re-announces a tenth of both families.
     assert!(r.withdraw.is_some() && r.reannounce.is_some(), "{r:?}");
+}
+
+/// A rolling restart against the null sink: every feeder's session drops
+/// and comes back, and the sink ends up holding every prefix from the
+/// second sessions (marked), counted once.
+#[test]
+fn a_rolling_restart_ends_with_every_prefix_from_the_second_sessions() {
+    let mut sc = Scenario::by_name("D", false).unwrap();
+    sc.feeders = 20;
+    sc.prefixes = 200;
+    sc.flap = Some(Duration::from_millis(200));
+    let wl = sc.workload(3).unwrap();
+    let r = run_null(&sc, &wl, Duration::from_secs(30)).unwrap();
+    let flap = r.flap.expect("a flap was measured");
+    assert!(flap.consistent >= flap.established, "{r:?}");
+    // The last feeder drops 19/20 of the spread in.
+    assert!(flap.established >= Duration::from_millis(190), "{r:?}");
+    assert_eq!(r.at_monitor, (200, 0), "{r:?}");
+    assert!(
+        sc.label().contains("rolling restart over 0.2 s"),
+        "{}",
+        sc.label()
+    );
 }
