@@ -307,7 +307,8 @@ fn peers_of_one_kind_share_one_group_and_their_sources_are_left_out() {
     assert_eq!(out.batches_for(2).len(), 1);
     assert!(out.batches_for(3).is_empty());
     assert_eq!(out.batches_for(1), out.batches_for(2));
-    // 1 and 2 take the shared batch of 3's route, not copies.
+    // 1 and 2 take the shared batch of 3's route, not copies (1's own
+    // route is in the other shared batch, which 1 is not sent).
     let own: Vec<_> = out.own.iter().map(|(p, _)| *p).collect();
     assert_eq!(own, vec![1, 2, 3]);
     for (_, b) in out.own.iter().take(2) {
@@ -363,4 +364,43 @@ fn a_removed_source_leaves_no_count_behind_for_the_next_peer_in_its_slot() {
     pair.apply(&Op::Round);
     pair.apply(&Op::Round);
     assert_eq!(pair.grouped.export_group(3), pair.grouped.export_group(1));
+}
+
+/// As in a cluster whose nodes all announce at once: each member of a
+/// group of 40 announces one route in the same round. Each is left out
+/// of its own route only, so it gets the shared batches as at most two
+/// runs (around its own), not one entry per batch, and holds what it
+/// would hold on its own.
+#[test]
+fn members_that_each_announce_get_the_shared_batches_as_runs() {
+    const K: u32 = 40;
+    let (mut plain, mut grouped) = (rib(), rib());
+    for r in [&mut plain, &mut grouped] {
+        for id in 1..=K {
+            r.add_peer(peer(id, 65_100 + id)).unwrap();
+        }
+    }
+    for id in 1..=K {
+        plain.full_export(id).unwrap();
+        grouped.full_export(id).unwrap();
+    }
+    grouped.regroup(|_| Some(0));
+    let g = grouped.export_group(1).unwrap();
+    for id in 1..=K {
+        assert_eq!(grouped.export_group(id), Some(g));
+        let pfx = format!("10.{id}.0.0/16");
+        for r in [&mut plain, &mut grouped] {
+            announce(r, id, &pfx, &[65_100 + id]);
+        }
+    }
+    let out = grouped.drain_group(g);
+    assert_eq!(out.shared.len(), K as usize);
+    assert_eq!(out.own.len(), K as usize);
+    for (id, list) in &out.own {
+        assert!(list.len() <= 2, "peer {id}: {list:?}");
+        let want = plain.drain_exports(*id).unwrap();
+        let got = out.batches_for(*id);
+        assert_eq!(routes(&got), routes(&want), "peer {id}");
+        assert_eq!(routes(&got).len(), K as usize - 1);
+    }
 }

@@ -33,15 +33,18 @@ struct SharedBlock {
     bytes: Bytes,
     /// Each batch's messages in `bytes`.
     ranges: Vec<Range<usize>>,
-    /// Each batch, whether it is an announcement sent as a withdrawal.
-    withdrawn: Vec<bool>,
+    /// How many batches before each (and, last, in all) are
+    /// announcements sent as withdrawals.
+    withdrawn_before: Vec<usize>,
 }
 
 impl SharedBlock {
     fn encode(ctx: &SessionContext, batches: &[ExportBatch]) -> SharedBlock {
         let mut buf = BytesMut::new();
         let mut ranges = Vec::with_capacity(batches.len());
-        let mut withdrawn = Vec::with_capacity(batches.len());
+        let mut withdrawn_before = Vec::with_capacity(batches.len() + 1);
+        withdrawn_before.push(0);
+        let mut withdrawn = 0;
         for b in batches {
             let (msgs, w) = export::encode_batch(ctx, b);
             let start = buf.len();
@@ -49,13 +52,28 @@ impl SharedBlock {
                 buf.extend_from_slice(&m);
             }
             ranges.push(start..buf.len());
-            withdrawn.push(w);
+            withdrawn += usize::from(w);
+            withdrawn_before.push(withdrawn);
         }
         SharedBlock {
             bytes: buf.freeze(),
             ranges,
-            withdrawn,
+            withdrawn_before,
         }
+    }
+
+    /// The octets of the batches `run`, and how many of them are
+    /// announcements sent as withdrawals.
+    fn run(&self, run: &Range<usize>) -> Option<(Range<usize>, usize)> {
+        let first = self.ranges.get(run.start)?;
+        let last = self.ranges.get(run.end.checked_sub(1)?)?;
+        let w = self.withdrawn_before.get(run.end)? - self.withdrawn_before.get(run.start)?;
+        Some((first.start..last.end, w))
+    }
+
+    /// Announcements sent as withdrawals in all the batches.
+    fn withdrawn(&self) -> usize {
+        self.withdrawn_before.last().copied().unwrap_or(0)
     }
 }
 
@@ -220,17 +238,17 @@ impl Core {
                     for item in export.own.get(i).map_or(&[][..], |(_, b)| b.as_slice()) {
                         match item {
                             MemberBatch::Shared(j) => {
-                                let Some(r) = block.ranges.get(*j) else {
+                                let Some((r, w)) = block.run(j) else {
                                     continue;
                                 };
-                                too_big += usize::from(block.withdrawn.get(*j) == Some(&true));
+                                too_big += w;
                                 run = match run {
                                     Some(prev) if prev.end == r.start => Some(prev.start..r.end),
                                     Some(prev) => {
                                         msgs.push(block.bytes.slice(prev));
-                                        Some(r.clone())
+                                        Some(r)
                                     }
-                                    None => Some(r.clone()),
+                                    None => Some(r),
                                 };
                             }
                             MemberBatch::Own(b) => {
@@ -258,7 +276,7 @@ impl Core {
                     msgs
                 }
                 Err(_) => {
-                    too_big = block.withdrawn.iter().filter(|w| **w).count();
+                    too_big = block.withdrawn();
                     if block.bytes.is_empty() {
                         Vec::new()
                     } else {

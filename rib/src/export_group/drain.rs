@@ -39,6 +39,10 @@ type Exported = (u32, Option<Arc<RouteAttrs>>);
 struct SharedIndex {
     /// Per change, its batch.
     batch_of: Vec<Option<usize>>,
+    /// The first of these batches in the drain's shared list.
+    base: usize,
+    /// Per batch (from `base`), the changes in it, in order.
+    changes_of: Vec<Vec<u32>>,
     /// The batch of each announced attribute id.
     by_attr: HashMap<u32, usize>,
     /// The withdrawals' batch.
@@ -58,6 +62,13 @@ impl Viewer {
         x.is_some_and(|(_, src)| {
             src == self.slot || self.loop_as.is_some_and(|a| ases.binary_search(&a).is_ok())
         })
+    }
+}
+
+/// Appends the shared batches `run`, unless it is empty.
+fn push_run(out: &mut Vec<MemberBatch>, run: std::ops::Range<usize>) {
+    if !run.is_empty() {
+        out.push(MemberBatch::Shared(run));
     }
 }
 
@@ -245,27 +256,37 @@ impl Core {
             })
             .collect();
         let mut by_attr = HashMap::new();
-        for (c, b) in changes.iter().zip(&batch_of) {
+        let mut changes_of = vec![Vec::new(); out.len() - base];
+        for ((i, c), b) in (0u32..).zip(changes).zip(&batch_of) {
             if let (Some((d, _)), Some(b)) = (c.new, b) {
                 by_attr.entry(d).or_insert(*b);
+            }
+            if let Some(list) = b.and_then(|b| changes_of.get_mut(b - base)) {
+                list.push(i);
             }
         }
         SharedIndex {
             batch_of,
+            base,
+            changes_of,
             by_attr,
             withdraw,
         }
     }
 
-    /// The batches of `viewer`, a member left out of some of `changes`:
-    /// the shared batches none of those changes is in, then its own for
-    /// the rest (what a peer on its own would be sent).
+    /// The batches of `viewer`, a member left out of `left_out` (indices
+    /// into `changes`, sorted): the shared batches none of those changes
+    /// is in, then its own for the rest (what a peer on its own would be
+    /// sent). The work is that of the member's changes and the batches
+    /// they touch, not of the whole drain: in a drain where a thousand
+    /// members each announced a route, each is left out of one.
     fn member_batches<K: Key>(
         &mut self,
         changes: &[Change<K>],
         index: &SharedIndex,
         shared: std::ops::Range<usize>,
         viewer: Viewer,
+        left_out: &[u32],
         out: &mut Vec<MemberBatch>,
     ) {
         let batch_of = &index.batch_of;
@@ -288,7 +309,11 @@ impl Core {
                 affected.push(b);
             }
         };
-        for (c, b) in changes.iter().zip(batch_of) {
+        let at = |i: u32| {
+            let i = i as usize;
+            changes.get(i).zip(batch_of.get(i))
+        };
+        for (c, b) in left_out.iter().filter_map(|&i| at(i)) {
             if !excluded(c) {
                 continue;
             }
@@ -312,13 +337,24 @@ impl Core {
         }
         affected.sort_unstable();
         affected.dedup();
+        // The changes to redo, in drain order: those of the affected
+        // batches, and the member's own that are in no batch.
+        let mut redo: Vec<u32> = affected
+            .iter()
+            .filter_map(|b| index.changes_of.get(b.checked_sub(index.base)?))
+            .flatten()
+            .copied()
+            .collect();
+        redo.extend(
+            left_out
+                .iter()
+                .copied()
+                .filter(|&i| at(i).is_some_and(|(c, b)| b.is_none() && excluded(c))),
+        );
+        redo.sort_unstable();
+        redo.dedup();
         let mut batcher = Batcher::new(self);
-        for (c, b) in changes.iter().zip(batch_of) {
-            let redo = b.is_some_and(|b| affected.binary_search(&b).is_ok())
-                || (b.is_none() && excluded(c));
-            if !redo {
-                continue;
-            }
+        for c in redo.iter().filter_map(|&i| changes.get(i as usize)) {
             match (seen(c.old, c.old_ases()), seen(c.new, c.new_ases())) {
                 (a, b) if a == b => {}
                 (_, Some(d)) => {
@@ -335,37 +371,40 @@ impl Core {
         if let Some(w) = own.next_if(|b| matches!(b, ExportBatch::Withdraw { .. })) {
             out.push(MemberBatch::Own(w));
         }
-        for i in shared {
-            if affected.binary_search(&i).is_err() {
-                out.push(MemberBatch::Shared(i));
-            }
+        // The shared batches around the affected ones, as runs.
+        let mut start = shared.start;
+        for &a in affected.iter().filter(|a| shared.contains(a)) {
+            push_run(out, start..a);
+            start = a + 1;
         }
+        push_run(out, start..shared.end);
         out.extend(own.map(MemberBatch::Own));
     }
 
     /// The members `changes` leave out of some route (its sources and,
-    /// with the loop check, members of an AS in its AS_PATH), sorted.
+    /// with the loop check, members of an AS in its AS_PATH), each with
+    /// the changes it is left out of (indices, sorted).
     fn involved<K: Key>(
         changes: &[Change<K>],
         members: &[u16],
         by_as: &HashMap<u32, Vec<u16>>,
-    ) -> Vec<u16> {
-        let mut v: Vec<u16> = changes
-            .iter()
-            .flat_map(|c| [c.old, c.new])
-            .flatten()
-            .map(|(_, s)| s)
-            .filter(|s| members.binary_search(s).is_ok())
-            .collect();
-        for c in changes {
+    ) -> HashMap<u16, Vec<u32>> {
+        let mut v: HashMap<u16, Vec<u32>> = HashMap::new();
+        for (i, c) in (0u32..).zip(changes) {
+            let sources = [c.old, c.new].into_iter().flatten().map(|(_, s)| s);
+            for s in sources.filter(|s| members.binary_search(s).is_ok()) {
+                v.entry(s).or_default().push(i);
+            }
             for a in c.old_ases().iter().chain(c.new_ases()) {
-                if let Some(ms) = by_as.get(a) {
-                    v.extend(ms);
+                for &m in by_as.get(a).map_or(&[][..], Vec::as_slice) {
+                    v.entry(m).or_default().push(i);
                 }
             }
         }
-        v.sort_unstable();
-        v.dedup();
+        for list in v.values_mut() {
+            list.sort_unstable();
+            list.dedup();
+        }
         v
     }
 }
@@ -405,8 +444,7 @@ impl Rib {
         }
         let in4 = Core::involved(&c4, &grp.members, &by_as);
         let in6 = Core::involved(&c6, &grp.members, &by_as);
-        let mut involved = in4.clone();
-        involved.extend(&in6);
+        let mut involved: Vec<u16> = in4.keys().chain(in6.keys()).copied().collect();
         involved.sort_unstable();
         involved.dedup();
         let mut own = Vec::with_capacity(involved.len());
@@ -416,16 +454,17 @@ impl Rib {
                 loop_as: loop_as(&self.core, &grp, slot),
             };
             let mut b = Vec::new();
-            if in4.binary_search(&slot).is_ok() {
-                self.core.member_batches(&c4, &at4, 0..mid, viewer, &mut b);
-            } else {
-                b.extend((0..mid).map(MemberBatch::Shared));
+            match in4.get(&slot) {
+                Some(l) => self
+                    .core
+                    .member_batches(&c4, &at4, 0..mid, viewer, l, &mut b),
+                None => push_run(&mut b, 0..mid),
             }
-            if in6.binary_search(&slot).is_ok() {
-                self.core
-                    .member_batches(&c6, &at6, mid..end, viewer, &mut b);
-            } else {
-                b.extend((mid..end).map(MemberBatch::Shared));
+            match in6.get(&slot) {
+                Some(l) => self
+                    .core
+                    .member_batches(&c6, &at6, mid..end, viewer, l, &mut b),
+                None => push_run(&mut b, mid..end),
             }
             if let Some(p) = self.core.peer(slot) {
                 own.push((p.info.id, b));

@@ -356,8 +356,9 @@ pub struct GroupJoin {
 /// of its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MemberBatch {
-    /// `shared[i]`.
-    Shared(usize),
+    /// `shared[r]`: a run of consecutive shared batches (a member is left
+    /// out of few, so its list stays short however many there are).
+    Shared(std::ops::Range<usize>),
     /// A batch for this member only.
     Own(ExportBatch),
 }
@@ -369,9 +370,11 @@ impl GroupExport {
         match self.own.binary_search_by_key(&peer, |(p, _)| *p) {
             Ok(i) => self.own.get(i).map_or_else(Vec::new, |(_, b)| {
                 b.iter()
-                    .filter_map(|m| match m {
-                        MemberBatch::Shared(i) => self.shared.get(*i).cloned(),
-                        MemberBatch::Own(b) => Some(b.clone()),
+                    .flat_map(|m| match m {
+                        MemberBatch::Shared(r) => {
+                            self.shared.get(r.clone()).unwrap_or_default().to_vec()
+                        }
+                        MemberBatch::Own(b) => vec![b.clone()],
                     })
                     .collect()
             }),
