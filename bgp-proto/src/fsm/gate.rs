@@ -80,7 +80,9 @@ impl Fsm {
     /// RFC 4271 8.2.2, Connect and Active, TCP connection up: send our
     /// OPEN and wait for the peer's (the hold timer is armed by then).
     pub(super) fn send_open(&mut self, out: &mut Vec<Action>) {
-        out.push(Action::Send(Message::Open(self.local_open.clone())));
+        out.push(Action::Send(Message::Open(OpenMessage::clone(
+            &self.local_open,
+        ))));
         self.goto(State::OpenSent, out);
     }
 

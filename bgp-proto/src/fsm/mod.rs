@@ -28,7 +28,9 @@ mod pair;
 mod tests;
 
 pub use collision::{collision_winner, Origin};
-pub use negotiate::{check_open, negotiate, Negotiated, OpenPolicy, PeerAs, BGP_VERSION};
+pub use negotiate::{
+    check_open, negotiate, negotiate_shared, Negotiated, OpenPolicy, PeerAs, BGP_VERSION,
+};
 pub use timers::{Jitter, Timer, Timers};
 
 use crate::msg::notification::{cease_subcode, code, fsm_subcode};
@@ -36,6 +38,7 @@ use crate::msg::{Capability, Message, Notification, OpenMessage, RouteRefresh, S
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Session states (RFC 4271 8.2.2).
@@ -292,7 +295,7 @@ pub enum Action {
 #[derive(Debug, Clone)]
 pub struct Fsm {
     cfg: FsmConfig,
-    local_open: OpenMessage,
+    local_open: Arc<OpenMessage>,
     state: State,
     timers: Timers,
     jitter: Jitter,
@@ -308,7 +311,7 @@ impl Fsm {
     /// [`Event::ManualStart`].
     pub fn new(cfg: FsmConfig) -> Self {
         Fsm {
-            local_open: cfg.local_open(),
+            local_open: Arc::new(cfg.local_open()),
             jitter: Jitter::new(cfg.seed),
             idle_hold: cfg.idle_hold_initial,
             gate: gate::OpenGate::new(cfg.hold_open),
@@ -560,7 +563,7 @@ impl Fsm {
             self.fail_sending(now, n, out);
             return;
         }
-        let negotiated = negotiate(&self.local_open, &open, self.cfg.keepalive);
+        let negotiated = negotiate_shared(&self.local_open, &Arc::new(open), self.cfg.keepalive);
         out.push(Action::Send(Message::Keepalive));
         self.negotiated = Some(negotiated);
         self.restart_hold(now);

@@ -13,6 +13,7 @@ use crate::msg::{
 use crate::types::Family;
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 /// The BGP version we speak.
 pub const BGP_VERSION: u8 = 4;
@@ -48,10 +49,11 @@ pub struct Negotiated {
     /// Both sides set the RFC 8538 N bit: graceful restart also covers
     /// NOTIFICATIONs other than Hard Reset.
     pub gr_notification: bool,
-    /// The OPEN we received.
-    pub peer_open: OpenMessage,
-    /// The OPEN we sent.
-    pub local_open: OpenMessage,
+    /// The OPEN we received (shared: a session's negotiated state is
+    /// copied to its task, its status and the core, its OPENs are not).
+    pub peer_open: Arc<OpenMessage>,
+    /// The OPEN we sent (shared with the FSM's).
+    pub local_open: Arc<OpenMessage>,
 }
 
 impl Negotiated {
@@ -282,6 +284,17 @@ pub fn keepalive_for(hold_time: u16, configured: Option<u16>) -> u16 {
 /// Computes what both sides agreed on from the two OPENs (both already
 /// checked). `keepalive` is the configured keepalive interval, if any.
 pub fn negotiate(local: &OpenMessage, peer: &OpenMessage, keepalive: Option<u16>) -> Negotiated {
+    negotiate_shared(&Arc::new(local.clone()), &Arc::new(peer.clone()), keepalive)
+}
+
+/// [`negotiate`] on OPENs already shared: the result holds them, not
+/// copies.
+pub fn negotiate_shared(
+    local_open: &Arc<OpenMessage>,
+    peer_open: &Arc<OpenMessage>,
+    keepalive: Option<u16>,
+) -> Negotiated {
+    let (local, peer) = (&**local_open, &**peer_open);
     let local_families = announced_families(local);
     let peer_families = announced_families(peer);
     let families: Vec<Family> = local_families
@@ -347,7 +360,7 @@ pub fn negotiate(local: &OpenMessage, peer: &OpenMessage, keepalive: Option<u16>
         extended_message,
         peer_gr,
         gr_notification,
-        peer_open: peer.clone(),
-        local_open: local.clone(),
+        peer_open: Arc::clone(peer_open),
+        local_open: Arc::clone(local_open),
     }
 }

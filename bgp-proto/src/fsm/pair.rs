@@ -162,7 +162,7 @@ fn pair_reaches_established_through_the_codec() {
         vec![crate::Family::IPV4_UNICAST, crate::Family::IPV6_UNICAST]
     );
     assert!(na.four_octet_as && nb.four_octet_as && na.route_refresh);
-    assert_eq!(na.peer_open, p.b.fsm.local_open().clone());
+    assert_eq!(*na.peer_open, *p.b.fsm.local_open());
 }
 
 #[test]

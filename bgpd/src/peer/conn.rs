@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -385,18 +385,25 @@ async fn write_progressing(
         if i >= bufs.len() {
             return Ok(());
         }
-        let mut iov = [std::io::IoSlice::new(&[]); WRITE_IOVECS];
-        let mut n_iov = 0;
-        for (k, b) in bufs.iter().enumerate().skip(i) {
-            let Some(slot) = iov.get_mut(n_iov) else {
-                break;
-            };
-            let from = if k == i { off } else { 0 };
-            *slot = std::io::IoSlice::new(b.get(from..).unwrap_or_default());
-            n_iov += 1;
-        }
-        let slices = iov.get(..n_iov).unwrap_or_default();
-        match tokio::time::timeout(w.send_hold(), wr.write_vectored(slices)).await {
+        let write = std::future::poll_fn(|cx| {
+            // The slices are made on each poll, on the stack: held across
+            // the await, 128 of them would make every connection's writer
+            // task 2 KiB larger.
+            let mut iov = [std::io::IoSlice::new(&[]); WRITE_IOVECS];
+            let mut n_iov = 0;
+            for (k, b) in bufs.iter().enumerate().skip(i) {
+                let Some(slot) = iov.get_mut(n_iov) else {
+                    break;
+                };
+                let from = if k == i { off } else { 0 };
+                *slot = std::io::IoSlice::new(b.get(from..).unwrap_or_default());
+                n_iov += 1;
+            }
+            let slices = iov.get(..n_iov).unwrap_or_default();
+            std::pin::Pin::new(&mut *wr).poll_write_vectored(cx, slices)
+        });
+        let written = tokio::time::timeout(w.send_hold(), write).await;
+        match written {
             Ok(Ok(0)) => {
                 return Err(WriteFailure::Error(
                     "connection closed while writing".into(),

@@ -259,8 +259,8 @@ impl H {
                     .collect(),
             }),
             gr_notification: p.gr_notification,
-            peer_open: open(p.asn, peer_id),
-            local_open: open(65000, Ipv4Addr::new(172, 18, 0, 5)),
+            peer_open: std::sync::Arc::new(open(p.asn, peer_id)),
+            local_open: std::sync::Arc::new(open(65000, Ipv4Addr::new(172, 18, 0, 5))),
         };
         let local: IpAddr = if p.addr.is_ipv6() {
             "2001:db8::5".parse().unwrap()
