@@ -22,8 +22,10 @@ use super::{
 use crate::config::FibConfig;
 
 /// Batches written back to back before queued commands are looked at
-/// again (a batch is [`super::manager::WRITE_BATCH`] routes).
-const BATCHES_BETWEEN_COMMANDS: usize = 8;
+/// again (a batch is [`super::manager::WRITE_BATCH`] routes). Few: what
+/// the RIB sends meanwhile waits in the channel as whole `FibChange`s,
+/// which take more room than the table's entry for the same prefix.
+const BATCHES_BETWEEN_COMMANDS: usize = 2;
 /// Debounce after a link/address notification.
 const CONNECTED_DEBOUNCE: Duration = Duration::from_millis(100);
 /// Debounce after one of our routes vanished.
