@@ -67,16 +67,15 @@ pub async fn rolling_restart(
         };
         restarting.push(tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            // Dropping a feeder aborts its tasks, which close the socket.
-            drop(old);
-            tokio::task::yield_now().await;
+            old.close().await;
             let session = speaker::connect(local, remote, &me, Duration::from_secs(60)).await?;
             Feeder::start(session, &load)
         }));
     }
     let mut second = Vec::with_capacity(restarting.len());
+    let deadline = tokio::time::Instant::now() + limit;
     for h in restarting {
-        let f = tokio::time::timeout(limit, h)
+        let f = tokio::time::timeout_at(deadline, h)
             .await
             .map_err(|_| Error::Timeout {
                 what: "feeders' second sessions".into(),

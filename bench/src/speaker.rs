@@ -380,6 +380,20 @@ impl Feeder {
     pub fn send(&self, batches: Vec<Bytes>) {
         let _ = self.cmd.send((batches, None));
     }
+
+    /// Ends the session without a word (a node whose agent restarts): the
+    /// socket is closed when this returns.
+    pub async fn close(mut self) {
+        let tasks = std::mem::take(&mut self.tasks);
+        for t in &tasks {
+            t.abort();
+        }
+        for t in tasks {
+            // An aborted task is dropped, with its half of the socket,
+            // before its handle resolves.
+            let _ = t.await;
+        }
+    }
 }
 
 impl Drop for Feeder {
