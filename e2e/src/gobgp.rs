@@ -62,6 +62,9 @@ pub struct SpeakerConfig {
     pub graceful_restart: Option<GracefulRestart>,
     /// Families offered, GoBGP names.
     pub families: Vec<String>,
+    /// Start with the session administratively down (enabled later with
+    /// `gobgp neighbor ADDR enable`).
+    pub admin_down: bool,
 }
 
 impl SpeakerConfig {
@@ -79,6 +82,7 @@ impl SpeakerConfig {
             connect_retry: 120,
             graceful_restart: None,
             families: vec!["ipv4-unicast".into(), "ipv6-unicast".into()],
+            admin_down: false,
         }
     }
 
@@ -95,6 +99,9 @@ impl SpeakerConfig {
         let _ = writeln!(s, "  [neighbors.config]");
         let _ = writeln!(s, "    neighbor-address = \"{}\"", self.neighbor);
         let _ = writeln!(s, "    peer-as = {}", self.peer_as);
+        if self.admin_down {
+            let _ = writeln!(s, "    admin-down = true");
+        }
         let _ = writeln!(s, "  [neighbors.timers.config]");
         let _ = writeln!(s, "    connect-retry = {}", self.connect_retry);
         let _ = writeln!(s, "    hold-time = {}", self.hold_time);
@@ -232,13 +239,23 @@ impl Speaker {
     pub fn restart(&mut self, ns: &Netns, dir: &Path) -> Result<()> {
         self.proc.stop(Duration::from_secs(5));
         let announced = std::mem::take(&mut self.announced);
-        let mut fresh = Speaker::start(ns, &self.config, dir)?;
+        // The session waits until the routes are back in gobgpd's RIB, as
+        // a restarting speaker's should (RFC 4724 4.1: its End-of-RIB
+        // follows its routes). Started at once, gobgpd could send
+        // End-of-RIB before the routes were added through its API, and the
+        // router would rightly flush them for a moment.
+        let mut held = self.config.clone();
+        held.admin_down = true;
+        let mut fresh = Speaker::start(ns, &held, dir)?;
         for (p, nh) in &announced {
             match nh {
                 Some(nh) => fresh.announce(ns, p, *nh)?,
                 None => fresh.announce6(ns, p)?,
             }
         }
+        let neighbor = self.config.neighbor.to_string();
+        ns.exec("gobgp", &["neighbor", &neighbor, "enable"])?;
+        fresh.config = self.config.clone();
         // Replace in place; the old (stopped) Proc is dropped harmlessly.
         *self = fresh;
         Ok(())
