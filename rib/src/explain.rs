@@ -5,7 +5,7 @@
 //! which rule decided. The answers come from the code the RIB runs: the
 //! import policy and loop checks of [`Rib::update`], the elimination of
 //! [`crate::decision::select_explained`] and the export rules of
-//! [`Core::export_verdict`].
+//! `Core::export_verdict` (in `export.rs`).
 
 use crate::attrs::RouteAttrs;
 use crate::decision::{select_explained, Candidate, Note};

@@ -574,6 +574,20 @@ impl<K: Key> Batcher<K> {
 
     /// Appends the batches to `out` and gives the scratch back.
     pub(crate) fn finish(self, core: &mut Core, out: &mut Vec<ExportBatch>) {
+        self.finish_with(core, |_, b| out.push(b));
+    }
+
+    /// The announcements, each with its outgoing attribute id (no
+    /// withdrawals were made), and gives the scratch back.
+    pub(crate) fn finish_by_set(self, core: &mut Core) -> Vec<(u32, ExportBatch)> {
+        let mut out = Vec::new();
+        self.finish_with(core, |id, b| out.push((id, b)));
+        out
+    }
+
+    /// Hands each batch to `emit` (with its attribute id, `u32::MAX` for
+    /// the withdrawals) and gives the scratch back.
+    fn finish_with(self, core: &mut Core, mut emit: impl FnMut(u32, ExportBatch)) {
         let Batcher {
             withdrawn,
             groups,
@@ -586,10 +600,13 @@ impl<K: Key> Batcher<K> {
             keys.into_iter().map(|k| Nlri::new(k.into())).collect()
         };
         if !withdrawn.is_empty() {
-            out.push(ExportBatch::Withdraw {
-                family: K::FAMILY,
-                nlri: to_nlri(withdrawn),
-            });
+            emit(
+                u32::MAX,
+                ExportBatch::Withdraw {
+                    family: K::FAMILY,
+                    nlri: to_nlri(withdrawn),
+                },
+            );
         }
         for (id, route, keys) in groups {
             if let Some(cell) = group_of.get_mut(id as usize) {
@@ -597,11 +614,14 @@ impl<K: Key> Batcher<K> {
             }
             let route = route.or_else(|| core.attrs.get(id).map(Arc::new));
             if let Some(route) = route {
-                out.push(ExportBatch::Announce {
-                    family: K::FAMILY,
-                    route,
-                    nlri: to_nlri(keys),
-                });
+                emit(
+                    id,
+                    ExportBatch::Announce {
+                        family: K::FAMILY,
+                        route,
+                        nlri: to_nlri(keys),
+                    },
+                );
             }
         }
         core.group_of = group_of;

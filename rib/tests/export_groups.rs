@@ -69,6 +69,19 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// Members going down and up again among announcements, as in a rolling
+/// restart: most sessions join a group that exists.
+fn churn_op() -> impl Strategy<Value = Op> {
+    let id = 1..=PEERS;
+    prop_oneof![
+        3 => id.clone().prop_map(Op::Up),
+        3 => (id.clone(), any::<bool>()).prop_map(|(i, g)| Op::Down(i, g)),
+        6 => (id.clone(), 0usize..10, 0u32..3).prop_map(|(i, p, v)| Op::Announce(i, p, v)),
+        2 => (id, 0usize..10).prop_map(|(i, p)| Op::Withdraw(i, p)),
+        2 => Just(Op::Round),
+    ]
+}
+
 /// What a drain's batches say about each prefix: its outgoing attributes
 /// or withdrawn; a prefix in two batches of one drain fails.
 fn routes(batches: &[ExportBatch]) -> BTreeMap<Nlri, Option<Arc<RouteAttrs>>> {
@@ -117,13 +130,89 @@ fn receive(held: &mut Held, batches: &[ExportBatch]) {
     }
 }
 
-/// Both RIBs, which peers are up and blocked (suspended), and what each
-/// peer of each RIB holds.
+/// A caller's copy of each group's view, one batch per outgoing attribute
+/// set (family index, set), kept up to date from the changes the RIB
+/// lists, with the founding count of the group it is of.
+type SetCopies = BTreeMap<u32, (u64, BTreeMap<(usize, u32), ExportBatch>)>;
+
+const FAMILIES: [Family; 2] = [Family::IPV4_UNICAST, Family::IPV6_UNICAST];
+
+/// Both RIBs, which peers are up and blocked (suspended), what each
+/// peer of each RIB holds, and the copies of the grouped RIB's views.
 struct Pair {
     plain: Rib,
     grouped: Rib,
     up: BTreeMap<u32, bool>,
     held: BTreeMap<u32, (Held, Held)>,
+    views: SetCopies,
+}
+
+/// A new member's initial table as a caller that keeps its group's view
+/// by set makes it: the copy brought up to date with the sets changed
+/// since the last join, without the sets the member is not sent in full,
+/// and the member's part of those. The copy must equal the group's view,
+/// and the table the member's view of it.
+fn initial_from_copy(
+    rib: &mut Rib,
+    views: &mut SetCopies,
+    id: u32,
+    join: rib::GroupJoin,
+) -> Vec<ExportBatch> {
+    let (founded, copy) = views
+        .entry(join.group)
+        .or_insert((join.founded, BTreeMap::new()));
+    if *founded != join.founded {
+        *founded = join.founded;
+        copy.clear();
+    }
+    let changes = rib.take_view_changes(join.group);
+    for ((fi, family), changed) in FAMILIES.into_iter().enumerate().zip(changes) {
+        let sets = match changed {
+            None => {
+                copy.retain(|k, _| k.0 != fi);
+                rib.group_view_sets(join.group, family, None)
+            }
+            Some(list) => {
+                for a in &list {
+                    copy.remove(&(fi, *a));
+                }
+                rib.group_view_sets(join.group, family, Some(&list))
+            }
+        };
+        copy.extend(sets.into_iter().map(|(a, b)| ((fi, a), b)));
+        let whole: BTreeMap<(usize, u32), ExportBatch> = rib
+            .group_view_sets(join.group, family, None)
+            .into_iter()
+            .map(|(a, b)| ((fi, a), b))
+            .collect();
+        let kept: BTreeMap<(usize, u32), ExportBatch> = copy
+            .iter()
+            .filter(|(k, _)| k.0 == fi)
+            .map(|(k, b)| (*k, b.clone()))
+            .collect();
+        assert_eq!(kept, whole, "the copy of group {}'s view", join.group);
+    }
+    let excluded = rib.member_excluded_sets(id);
+    let mut out: Vec<ExportBatch> = copy
+        .iter()
+        .filter(|((fi, a), _)| excluded[*fi].binary_search(a).is_err())
+        .map(|(_, b)| b.clone())
+        .collect();
+    for ((fi, family), sets) in FAMILIES.into_iter().enumerate().zip(&excluded) {
+        for (a, b) in rib.member_view_sets(id, family, sets) {
+            assert!(
+                sets.binary_search(&a).is_ok(),
+                "set {a} of family {fi} not asked for"
+            );
+            out.push(b);
+        }
+    }
+    assert_eq!(
+        routes(&out),
+        routes(&rib.group_view(id).unwrap()),
+        "peer {id}'s initial table"
+    );
+    out
 }
 
 impl Pair {
@@ -199,7 +288,7 @@ impl Pair {
                 // Into its group at once, with the group's view, if the
                 // group exists; its changes since come with the next round.
                 let got = match self.grouped.join_established(id, 0) {
-                    Some(_) => self.grouped.group_view(id).unwrap(),
+                    Some(join) => initial_from_copy(&mut self.grouped, &mut self.views, id, join),
                     None => self.grouped.full_export(id).unwrap(),
                 };
                 let (p, g) = self.held.entry(id).or_default();
@@ -266,7 +355,23 @@ proptest! {
 
     #[test]
     fn a_member_is_sent_what_it_would_be_sent_on_its_own(ops in prop::collection::vec(op(), 1..80)) {
-        let mut pair = Pair { plain: rib(), grouped: rib(), up: BTreeMap::new(), held: BTreeMap::new() };
+        let mut pair = Pair { plain: rib(), grouped: rib(), up: BTreeMap::new(), held: BTreeMap::new(), views: BTreeMap::new() };
+        for op in &ops {
+            pair.apply(op);
+        }
+        pair.apply(&Op::Round);
+        pair.apply(&Op::Round);
+    }
+
+    #[test]
+    fn members_that_come_back_take_their_table_from_the_kept_view(ops in prop::collection::vec(churn_op(), 1..120)) {
+        let mut pair = Pair { plain: rib(), grouped: rib(), up: BTreeMap::new(), held: BTreeMap::new(), views: BTreeMap::new() };
+        // Every peer up and grouped first.
+        for id in 1..=PEERS {
+            pair.apply(&Op::Up(id));
+            pair.apply(&Op::Announce(id, id as usize, id % 3));
+        }
+        pair.apply(&Op::Round);
         for op in &ops {
             pair.apply(op);
         }
@@ -282,6 +387,7 @@ fn peers_of_one_kind_share_one_group_and_their_sources_are_left_out() {
         grouped: rib(),
         up: BTreeMap::new(),
         held: BTreeMap::new(),
+        views: BTreeMap::new(),
     };
     for id in [1, 2, 3, 7] {
         pair.apply(&Op::Up(id));
@@ -344,6 +450,7 @@ fn a_removed_source_leaves_no_count_behind_for_the_next_peer_in_its_slot() {
         grouped: rib(),
         up: BTreeMap::new(),
         held: BTreeMap::new(),
+        views: BTreeMap::new(),
     };
     for id in [1, 2, 3, 4] {
         pair.apply(&Op::Up(id));

@@ -3,6 +3,7 @@
 //! `export_group.rs`); this module decides who may share and hands every
 //! member its messages.
 
+use super::encoded_view::{EncodedSet, EncodedView};
 use super::{export, Core};
 use crate::peer::PeerId;
 use bgp_proto::msg::SessionContext;
@@ -12,6 +13,9 @@ use rib::ExportBatch;
 use rib::MemberBatch;
 use std::collections::HashMap;
 use std::ops::Range;
+
+/// The families a group's view is kept for, in the RIB's order.
+const FAMILIES: [Family; 2] = [Family::IPV4_UNICAST, Family::IPV6_UNICAST];
 
 /// How a session encodes UPDATEs: sessions with different tags never
 /// share messages.
@@ -77,20 +81,10 @@ impl SharedBlock {
     }
 }
 
-/// The initial table last encoded for a session that joined a group at
-/// once, kept for the next ones that join the same view in this round.
-pub(super) struct ViewCache {
-    group: u32,
-    generation: u64,
-    msgs: Vec<Bytes>,
-    too_big: usize,
-}
-
 impl Core {
     /// The initial table of the just-established `rib_id` when it joins
-    /// its export group at once: its view of the group's (encoded once for
-    /// every session that joins the same view in this round), and whether
-    /// that is the whole table (else the rest comes with the group's next
+    /// its export group at once: its view of the group's, and whether that
+    /// is the whole table (else the rest comes with the group's next
     /// drain, and End-of-RIB after it); `None` when it has no group to
     /// join.
     pub(super) fn initial_from_group(
@@ -104,6 +98,10 @@ impl Core {
         Some((msgs, join.caught_up))
     }
 
+    /// A joining member's view: the group's encoded view (brought up to
+    /// date: the sets that changed since the last join encoded again; all
+    /// members encode alike) but for the sets it is not sent in full, and
+    /// its part of those.
     fn group_view_msgs(
         &mut self,
         rib_id: u32,
@@ -111,38 +109,70 @@ impl Core {
         join: rib::GroupJoin,
         too_big: &mut usize,
     ) -> Vec<Bytes> {
-        if join.alike {
-            if let Some(c) = self
-                .view_cache
-                .as_ref()
-                .filter(|c| c.group == join.group && c.generation == join.generation)
-            {
-                *too_big += c.too_big;
-                return c.msgs.clone();
+        let view = self
+            .views
+            .entry(join.group)
+            .or_insert_with(|| EncodedView::new(join.founded));
+        if view.founded != join.founded {
+            *view = EncodedView::new(join.founded);
+        }
+        let changes = self.rib.take_view_changes(join.group);
+        let mut hidden = Vec::new();
+        let mut own = BytesMut::new();
+        let excluded = self.rib.member_excluded_sets(rib_id);
+        for ((fi, family), (changed, excluded)) in
+            (0u8..).zip(FAMILIES).zip(changes.into_iter().zip(excluded))
+        {
+            let sets = match &changed {
+                None => {
+                    view.invalidate_family(fi);
+                    self.rib.group_view_sets(join.group, family, None)
+                }
+                Some(list) if list.is_empty() => Vec::new(),
+                Some(list) => {
+                    for &a in list {
+                        view.invalidate((fi, a));
+                    }
+                    self.rib.group_view_sets(join.group, family, Some(list))
+                }
+            };
+            view.add(
+                sets.iter()
+                    .map(|(attr, batch)| {
+                        let (msgs, w) = export::encode_batch(ctx, batch);
+                        EncodedSet {
+                            key: (fi, *attr),
+                            msgs,
+                            withdrawn: usize::from(w),
+                        }
+                    })
+                    .collect(),
+            );
+            if !excluded.is_empty() {
+                for (_, batch) in self.rib.member_view_sets(rib_id, family, &excluded) {
+                    let (msgs, w) = export::encode_batch(ctx, &batch);
+                    *too_big += usize::from(w);
+                    for m in msgs {
+                        own.extend_from_slice(&m);
+                    }
+                }
+                hidden.extend(excluded.into_iter().map(|a| (fi, a)));
             }
         }
-        let batches = self.rib.group_view(rib_id).unwrap_or_default();
-        let mut n = 0;
-        // One buffer: the sessions that share it take one handle each.
-        let mut buf = BytesMut::new();
-        for m in export::encode_batches(ctx, &batches, &mut n) {
-            buf.extend_from_slice(&m);
-        }
-        let msgs: Vec<Bytes> = if buf.is_empty() {
-            Vec::new()
-        } else {
-            vec![buf.freeze()]
-        };
-        *too_big += n;
-        if join.alike {
-            self.view_cache = Some(ViewCache {
-                group: join.group,
-                generation: join.generation,
-                msgs: msgs.clone(),
-                too_big: n,
-            });
+        view.tidy();
+        let (mut msgs, w) = view.slices(&hidden);
+        *too_big += w;
+        if !own.is_empty() {
+            msgs.push(own.freeze());
         }
         msgs
+    }
+
+    /// Forgets the encoded views of groups that are gone.
+    pub(super) fn forget_views(&mut self) {
+        let rib = &self.rib;
+        self.views
+            .retain(|&g, v| rib.group_founded(g) == Some(v.founded));
     }
 
     /// End-of-RIB for the sessions that joined their group before it had
@@ -203,6 +233,7 @@ impl Core {
             .map(|s| (s.rib_id, encoding_tag(&s.info.negotiated.context)))
             .collect();
         self.rib.regroup(|id| ready.get(&id).copied());
+        self.forget_views();
     }
 
     /// Drains export group `group` and stashes every member's messages in

@@ -30,6 +30,7 @@
 mod answer;
 mod bfd;
 mod clusters;
+mod encoded_view;
 pub mod explain;
 mod export;
 mod flow;
@@ -186,9 +187,8 @@ pub struct Core {
     /// sessions that get equal batches: initial tables of sessions coming
     /// up together, and the round's exports.
     encoded: export::RoundEncoder,
-    /// The initial table of the last session that joined its group at
-    /// once (until the round ends).
-    view_cache: Option<groups::ViewCache>,
+    /// Per export group, its view as encoded for the sessions that join it.
+    views: HashMap<u32, encoded_view::EncodedView>,
     /// Export rounds started.
     rounds: u64,
     /// The router's connected networks, as last reported (redistributed
@@ -274,7 +274,7 @@ impl Core {
             round: None,
             out: VecDeque::new(),
             encoded: export::RoundEncoder::default(),
-            view_cache: None,
+            views: HashMap::new(),
             rounds: 0,
             connected: BTreeSet::new(),
             originated: BTreeMap::new(),
@@ -373,7 +373,6 @@ impl Core {
                         self.rib.end_export_round();
                         self.regroup();
                         self.encoded = export::RoundEncoder::default();
-                        self.view_cache = None;
                     }
                 }
                 continue;

@@ -206,6 +206,13 @@ impl Core {
                 self.attrs.release(c);
             }
             fam.set_source(id, new.map(|(_, src)| src));
+            if let Some(touched) = fam.touched.as_mut() {
+                let (was, is) = (old.map(|x| x.0), new.map(|x| x.0));
+                if was != is {
+                    touched.touch(was);
+                    touched.touch(is);
+                }
+            }
             changes.push(Change {
                 key,
                 old,
@@ -426,10 +433,6 @@ impl Rib {
         };
         let c4 = self.core.drain_group_family(&mut self.v4, &mut grp);
         let c6 = self.core.drain_group_family(&mut self.v6, &mut grp);
-        if !c4.is_empty() || !c6.is_empty() {
-            self.core.groups.generation += 1;
-            grp.view_gen = self.core.groups.generation;
-        }
         let mut shared = Vec::new();
         let at4 = self.core.shared_batches(&c4, &mut shared);
         let mid = shared.len();

@@ -120,18 +120,13 @@ impl Rib {
         let key = GroupKey::of(&self.core, p, encoding);
         let g = self.core.groups.index.get(&key).copied()?;
         let grp = self.core.groups.get(g)?;
-        let view_gen = grp.view_gen;
+        let founded = grp.founded;
         let l = usize::from(grp.leader);
         let caught_up = self.v4.caught_up(l) && self.v6.caught_up(l);
-        let loop_as = loop_as(&self.core, grp, slot);
-        // Views left out of nothing are alike: the caller may share them.
-        let [f4, f6] = &grp.fams;
-        let alike = f4.left_out(slot, loop_as) == 0 && f6.left_out(slot, loop_as) == 0;
         self.enlist(slot, g);
         Some(GroupJoin {
             group: g,
-            generation: view_gen,
-            alike,
+            founded,
             caught_up,
         })
     }
@@ -255,13 +250,13 @@ impl Rib {
         };
         let g32 = u32::try_from(g).ok()?;
         if let Some(cell) = groups.list.get_mut(g) {
-            groups.generation += 1;
+            groups.founded += 1;
             *cell = Some(ExportGroup {
                 key: key.clone(),
                 leader: slot,
                 members: vec![slot],
                 fams,
-                view_gen: groups.generation,
+                founded: groups.founded,
             });
         }
         groups.index.insert(key, g32);

@@ -35,6 +35,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 mod drain;
 mod membership;
+mod view_sets;
+
+pub(crate) use view_sets::TouchedSets;
 
 /// What a peer's exports depend on besides the route: peers with equal
 /// keys are sent the same routes with the same attributes, encoded alike.
@@ -99,6 +102,9 @@ pub(crate) struct GroupFamily {
     by_source_own_as: HashMap<u16, usize>,
     /// Per route id, whether its cell was counted in `by_source_own_as`.
     own_bits: Vec<u64>,
+    /// The outgoing attribute sets whose cells changed since a caller that
+    /// keeps the view encoded last asked (`None` until one asks).
+    touched: Option<TouchedSets>,
 }
 
 /// Adds one to `key`'s count (`add`) or takes one away.
@@ -192,8 +198,9 @@ pub(crate) struct ExportGroup {
     /// Member slots, sorted (the leader among them).
     members: Vec<u16>,
     fams: [GroupFamily; 2],
-    /// `Groups::generation` when the view last changed.
-    view_gen: u64,
+    /// `Groups::founded` when the group was founded: names it apart from
+    /// a later group in the same place of the list.
+    founded: u64,
 }
 
 /// Every export group.
@@ -203,9 +210,8 @@ pub(crate) struct Groups {
     index: HashMap<GroupKey, u32>,
     /// Per peer slot, its group.
     of_slot: Vec<Option<u32>>,
-    /// Counts changes of any group's view: what a group's view was when a
-    /// member joined is named by the group and this count.
-    generation: u64,
+    /// Counts the groups ever founded.
+    founded: u64,
 }
 
 impl Groups {
@@ -341,11 +347,9 @@ pub struct GroupExport {
 pub struct GroupJoin {
     /// The group.
     pub group: u32,
-    /// Names the group's view as the peer joined.
-    pub generation: u64,
-    /// The peer's view is the whole view: peers that join a group while
-    /// its view has the same generation get the same initial table.
-    pub alike: bool,
+    /// Tells the group apart from an earlier or later one of the same
+    /// number ([`Rib::group_founded`](crate::Rib::group_founded)).
+    pub founded: u64,
     /// The group had drained every change: the view is the table's. If
     /// not, the rest comes with the group's next drain (send End-of-RIB
     /// after that).

@@ -306,3 +306,45 @@ fn a_session_joining_a_group_that_has_yet_to_drain_gets_end_of_rib_after_the_flu
     let eor = to_d.iter().position(|s| s.end_of_rib.is_some());
     assert!(route.is_some() && eor.is_some() && route < eor, "{to_d:?}");
 }
+
+#[test]
+fn sessions_that_come_back_one_by_one_get_the_group_table_as_it_is_then() {
+    let (mut h, a, b) = H::two_nodes();
+    let (c, e) = (Peer::node2(4), Peer::node2(6));
+    h.up(&c);
+    h.up(&e);
+    h.end_of_rib(&b);
+    h.drain();
+    h.announce(&a, &["10.241.0.0/24"], &[65100]);
+    // A route of a member: its own AS keeps it from the group's members.
+    h.announce(&c, &["10.242.0.0/24"], &[65200]);
+    h.drain();
+    let d = Peer::node2(5);
+    let outs = h.up(&d);
+    assert_eq!(announced_to(&outs, d.id), vec!["10.241.0.0/24"]);
+    // The table changes between two sessions that come back: a set
+    // replaced, one added to.
+    h.withdraw(&a, &["10.241.0.0/24"]);
+    h.announce(&a, &["10.241.1.0/24", "2001:db8:1::/48"], &[65100, 65101]);
+    h.drain();
+    h.down(&d, false);
+    let f = Peer::node2(7);
+    let outs = h.up(&f);
+    assert_eq!(
+        announced_to(&outs, f.id),
+        vec!["10.241.1.0/24", "2001:db8:1::/48"]
+    );
+    h.announce(&a, &["10.241.2.0/24"], &[65100, 65101]);
+    h.drain();
+    let outs = h.up(&d);
+    assert_eq!(
+        announced_to(&outs, d.id),
+        vec!["10.241.1.0/24", "10.241.2.0/24", "2001:db8:1::/48"]
+    );
+    // Sent once each, then End-of-RIB for both families.
+    let sent = sent_to(&outs, d.id);
+    let prefixes: usize = sent.iter().map(|s| s.announced.len()).sum();
+    assert_eq!(prefixes, 3);
+    assert_eq!(sent.iter().filter(|s| s.end_of_rib.is_some()).count(), 2);
+    assert!(h.core.rib.export_group(h.core.sessions[&d.id].rib_id).is_some());
+}
