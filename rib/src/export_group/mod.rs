@@ -182,8 +182,16 @@ impl GroupFamily {
             None => from,
             Some(a) => {
                 let with_as = self.by_as.get(&a).copied().unwrap_or(0);
-                let both = self.by_source_own_as.get(&slot).copied().unwrap_or(0);
-                (from + with_as).saturating_sub(both)
+                // Counted with the AS of the routes' source: until the
+                // next drain a peer that took a removed one's slot may
+                // have another.
+                let both = self
+                    .by_source_own_as
+                    .get(&slot)
+                    .copied()
+                    .unwrap_or(0)
+                    .min(with_as);
+                from + with_as - both
             }
         }
     }

@@ -49,12 +49,14 @@ impl TouchedSets {
 }
 
 impl GroupFamily {
-    /// Whether, with the loop check, member `slot` of AS `asn` is left out
-    /// of routes it is not the source of.
-    fn loop_hides_others(&self, slot: u16, asn: u32) -> bool {
-        let with_as = self.by_as.get(&asn).copied().unwrap_or(0);
-        let both = self.by_source_own_as.get(&slot).copied().unwrap_or(0);
-        with_as > both
+    /// Whether member `slot` is the source of routes of the view.
+    fn is_source(&self, slot: u16) -> bool {
+        self.by_source.contains_key(&slot)
+    }
+
+    /// Whether routes of the view have AS `asn` in their path.
+    fn holds_as(&self, asn: u32) -> bool {
+        self.by_as.contains_key(&asn)
     }
 }
 
@@ -109,22 +111,21 @@ impl Core {
 
     /// The sets of `view` the member is not sent in full, sorted.
     fn excluded_sets<K: Key>(&self, t: &FamilyTable<K>, view: &MemberView) -> Vec<u32> {
-        if view.left_out() == 0 {
-            return Vec::new();
-        }
         let leader = usize::from(view.leader);
         let mut sets: Vec<u32> = match view.loop_as {
-            Some(asn) if view.fam.loop_hides_others(view.slot, asn) => view
+            // Paths read once per set.
+            Some(asn) if view.fam.holds_as(asn) => view
                 .split(self, t.adj_ids(leader), false)
                 .into_iter()
                 .map(|(_, a)| a)
                 .collect(),
-            // Only its own routes: found by source, without reading paths.
-            _ => (0u32..)
+            // Only its own routes, found by source.
+            _ if view.fam.is_source(view.slot) => (0u32..)
                 .zip(&view.fam.src)
                 .filter(|&(_, &s)| s == view.slot && s != NO_SOURCE)
                 .filter_map(|(id, _)| t.adj_get(leader, id))
                 .collect(),
+            _ => Vec::new(),
         };
         sets.sort_unstable();
         sets.dedup();

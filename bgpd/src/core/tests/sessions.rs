@@ -346,5 +346,9 @@ fn sessions_that_come_back_one_by_one_get_the_group_table_as_it_is_then() {
     let prefixes: usize = sent.iter().map(|s| s.announced.len()).sum();
     assert_eq!(prefixes, 3);
     assert_eq!(sent.iter().filter(|s| s.end_of_rib.is_some()).count(), 2);
-    assert!(h.core.rib.export_group(h.core.sessions[&d.id].rib_id).is_some());
+    assert!(h
+        .core
+        .rib
+        .export_group(h.core.sessions[&d.id].rib_id)
+        .is_some());
 }
