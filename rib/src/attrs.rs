@@ -167,6 +167,15 @@ impl AttrTable {
             .and_then(|s| compact::decode(&s.bytes))
     }
 
+    /// The ASes of `id`'s AS_PATH, every segment's in order (none for a
+    /// freed id), read without decoding the rest of the set.
+    pub fn as_path_asns(&self, id: u32) -> Vec<u32> {
+        self.slots
+            .get(id as usize)
+            .and_then(|s| compact::as_path_asns(&s.bytes))
+            .unwrap_or_default()
+    }
+
     /// The next hop of `id` (unspecified v4 address for a freed id).
     pub fn next_hop(&self, id: u32) -> IpAddr {
         self.slots

@@ -146,6 +146,10 @@ impl Reader<'_> {
             b => Some(usize::from(b)),
         }
     }
+    fn skip(&mut self, n: usize) -> Option<()> {
+        self.0 = self.0.get(n..)?;
+        Some(())
+    }
     fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
         let n = self.len()?;
         // Each item takes at least one byte: bounds the allocation.
@@ -155,6 +159,39 @@ impl Reader<'_> {
         }
         Some(v)
     }
+}
+
+/// The ASes of the AS_PATH of what [`encode`] wrote, every segment's in
+/// order, without decoding the rest (the loop check reads only these).
+pub(crate) fn as_path_asns(bytes: &[u8]) -> Option<Vec<u32>> {
+    let mut r = Reader(bytes);
+    let present = r.u8()?;
+    // The fixed fields before the next hop, in `encode`'s order.
+    let fixed: usize = [
+        (HAS_ORIGIN, 1),
+        (HAS_MED, 4),
+        (HAS_LOCAL_PREF, 4),
+        (HAS_AGGREGATOR, 8),
+        (HAS_ORIGINATOR, 4),
+        (HAS_NEXT_HOP_ATTR, 4),
+    ]
+    .iter()
+    .filter(|(bit, _)| present & bit != 0)
+    .map(|(_, n)| n)
+    .sum();
+    r.skip(fixed)?;
+    let next_hop = if r.u8()? == 4 { 4 } else { 16 };
+    r.skip(next_hop)?;
+    let mut asns = Vec::new();
+    for _ in 0..r.len()? {
+        r.u8()?;
+        let n = r.len()?;
+        asns.reserve(n.min(r.0.len() / 4));
+        for _ in 0..n {
+            asns.push(r.u32()?);
+        }
+    }
+    Some(asns)
 }
 
 /// Decodes what [`encode`] wrote.
@@ -270,7 +307,10 @@ mod tests {
             },
             next_hop: "2001:db8::1".parse().unwrap(),
         };
-        assert_eq!(decode(&encode(&full)), Some(full));
+        assert_eq!(decode(&encode(&full)), Some(full.clone()));
+        let mut path: Vec<u32> = (0..300).collect();
+        path.extend([7, 8]);
+        assert_eq!(as_path_asns(&encode(&full)), Some(path));
         let small = RouteAttrs {
             attrs: PathAttributes {
                 origin: Some(Origin::Igp),
@@ -284,7 +324,18 @@ mod tests {
         let bytes = encode(&small);
         assert!(bytes.len() <= 40, "{} bytes", bytes.len());
         assert_eq!(decode(&bytes), Some(small));
+        assert_eq!(as_path_asns(&bytes), Some(vec![65100, 3356, 1299, 100_000]));
+        // Every fixed field absent, an IPv4 next hop.
+        let bare = RouteAttrs {
+            attrs: PathAttributes {
+                as_path: AsPath::from_sequence(vec![1, 2]),
+                ..PathAttributes::default()
+            },
+            next_hop: "10.0.0.1".parse().unwrap(),
+        };
+        assert_eq!(as_path_asns(&encode(&bare)), Some(vec![1, 2]));
         assert_eq!(decode(&[]), None);
         assert_eq!(decode(&bytes[..10]), None);
+        assert_eq!(as_path_asns(&bytes[..12]), None);
     }
 }

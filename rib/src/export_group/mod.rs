@@ -278,14 +278,7 @@ fn loop_as(core: &Core, g: &ExportGroup, slot: u16) -> Option<u32> {
 
 /// The distinct ASes of an outgoing attribute set's AS_PATH.
 fn path_ases(core: &Core, attr: u32) -> Vec<u32> {
-    let mut v: Vec<u32> = core.attrs.get(attr).map_or_else(Vec::new, |r| {
-        r.attrs
-            .as_path
-            .segments
-            .iter()
-            .flat_map(|s| s.asns.iter().copied())
-            .collect()
-    });
+    let mut v = core.attrs.as_path_asns(attr);
     v.sort_unstable();
     v.dedup();
     v
