@@ -4,12 +4,12 @@
 //! not sent in full. A member that joins then costs the sets that changed
 //! since the last join, not the whole table.
 
-use super::{GroupFamily, MemberView, NO_SOURCE};
+use super::{path_ases, GroupFamily, MemberView, NO_SOURCE};
 use crate::export::{Batcher, ExportBatch};
 use crate::rib::{Core, Rib};
 use crate::table::{FamilyTable, Key};
 use bgp_proto::types::Family;
-use hashbrown::HashSet;
+use hashbrown::{HashMap, HashSet};
 
 /// The most changed sets a group lists for its caller; past it the caller
 /// is told to start over (which costs what one full table costs).
@@ -49,14 +49,9 @@ impl TouchedSets {
 }
 
 impl GroupFamily {
-    /// Whether member `slot` is the source of routes of the view.
-    fn is_source(&self, slot: u16) -> bool {
-        self.by_source.contains_key(&slot)
-    }
-
-    /// Whether routes of the view have AS `asn` in their path.
-    fn holds_as(&self, asn: u32) -> bool {
-        self.by_as.contains_key(&asn)
+    /// Routes of the view with AS `asn` in their path.
+    fn with_as(&self, asn: u32) -> usize {
+        self.by_as.get(&asn).copied().unwrap_or(0)
     }
 }
 
@@ -109,23 +104,45 @@ impl Core {
         batcher.finish_by_set(self)
     }
 
-    /// The sets of `view` the member is not sent in full, sorted.
+    /// The sets of `view` the member is not sent in full, sorted: those of
+    /// its own routes, found by source and, with the loop check, those
+    /// whose path holds its AS. When the routes with its AS are all its
+    /// own (a node that comes back before its old routes are withdrawn),
+    /// the paths of its own sets say so and the view is not read.
     fn excluded_sets<K: Key>(&self, t: &FamilyTable<K>, view: &MemberView) -> Vec<u32> {
         let leader = usize::from(view.leader);
-        let mut sets: Vec<u32> = match view.loop_as {
-            // Paths read once per set.
-            Some(asn) if view.fam.holds_as(asn) => view
-                .split(self, t.adj_ids(leader), false)
-                .into_iter()
-                .map(|(_, a)| a)
-                .collect(),
-            // Only its own routes, found by source.
-            _ if view.fam.is_source(view.slot) => (0u32..)
+        let own: Vec<(u32, u32)> = if view.fam.by_source.contains_key(&view.slot) {
+            (0u32..)
                 .zip(&view.fam.src)
                 .filter(|&(_, &s)| s == view.slot && s != NO_SOURCE)
-                .filter_map(|(id, _)| t.adj_get(leader, id))
-                .collect(),
-            _ => Vec::new(),
+                .filter_map(|(id, _)| Some((id, t.adj_get(leader, id)?)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let others_hidden = view.loop_as.is_some_and(|asn| {
+            let with_as = view.fam.with_as(asn);
+            if with_as == 0 {
+                return false;
+            }
+            let mut holds: HashMap<u32, bool> = HashMap::new();
+            let own_with_as = own
+                .iter()
+                .filter(|&&(_, a)| {
+                    *holds
+                        .entry(a)
+                        .or_insert_with(|| path_ases(self, a).binary_search(&asn).is_ok())
+                })
+                .count();
+            own_with_as < with_as
+        });
+        let mut sets: Vec<u32> = if others_hidden {
+            view.split(self, t.adj_ids(leader), false)
+                .into_iter()
+                .map(|(_, a)| a)
+                .collect()
+        } else {
+            own.into_iter().map(|(_, a)| a).collect()
         };
         sets.sort_unstable();
         sets.dedup();
