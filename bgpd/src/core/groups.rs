@@ -180,21 +180,24 @@ impl Core {
     pub(super) fn end_of_rib_after_round(&mut self, round: u64) {
         // One whose queue filled (and that left its group) may still hold
         // part of the rest: it waits until that is out too.
+        // Only the sessions waiting are looked at, not every session.
         let rib = &self.rib;
-        let due: Vec<PeerId> = self
-            .sessions
-            .iter_mut()
-            .filter(|(_, s)| {
-                s.eor_after_round.is_some_and(|r| r <= round)
-                    && !s.congested
-                    && !s.suspended
-                    && !rib.exports_pending(s.rib_id)
-            })
-            .map(|(&peer, s)| {
+        let sessions = &mut self.sessions;
+        let mut due = Vec::new();
+        self.eor_waiting.retain(|peer| {
+            let Some(s) = sessions.get_mut(peer) else {
+                return false;
+            };
+            let Some(after) = s.eor_after_round else {
+                return false;
+            };
+            if after <= round && !s.congested && !s.suspended && !rib.exports_pending(s.rib_id) {
                 s.eor_after_round = None;
-                peer
-            })
-            .collect();
+                due.push(*peer);
+                return false;
+            }
+            true
+        });
         for peer in due {
             if let Some(s) = self.sessions.get(&peer) {
                 let msgs =

@@ -189,6 +189,8 @@ pub struct Core {
     encoded: export::RoundEncoder,
     /// Per export group, its view as encoded for the sessions that join it.
     views: HashMap<u32, encoded_view::EncodedView>,
+    /// Sessions with End-of-RIB to send after a round (`eor_after_round`).
+    eor_waiting: BTreeSet<PeerId>,
     /// Export rounds started.
     rounds: u64,
     /// The router's connected networks, as last reported (redistributed
@@ -275,6 +277,7 @@ impl Core {
             out: VecDeque::new(),
             encoded: export::RoundEncoder::default(),
             views: HashMap::new(),
+            eor_waiting: BTreeSet::new(),
             rounds: 0,
             connected: BTreeSet::new(),
             originated: BTreeMap::new(),

@@ -192,6 +192,8 @@ impl Core {
         };
         if complete {
             msgs.extend(export::end_of_ribs(ctx, &info.negotiated.families));
+        } else {
+            self.eor_waiting.insert(peer);
         }
         self.send(peer, PeerCommand::Send(msgs));
         if let Some(target) = BfdTarget::of_session(&info) {

@@ -464,44 +464,55 @@ impl Registry {
     /// whether its reconnects are refused; without a task the rest (reset,
     /// UPDATEs) has nothing to act on.
     pub fn command(&mut self, id: PeerId, cmd: PeerCommand, now: Instant) -> bool {
-        let Some(e) = self.peers.get_mut(&id) else {
-            return false;
-        };
-        if let Some(key) = e.range.clone() {
-            let taskless = e.task.is_none();
-            match cmd {
-                PeerCommand::Shutdown(_) if !e.admin_down => {
-                    e.admin_down = true;
-                    let since = e.down_since.take();
-                    if taskless {
-                        // Remembered -> shut down: it holds a range slot
-                        // (and is no longer forgotten by time).
-                        if let Some(r) = self.range_mut(&key) {
-                            if let Some(since) = since {
-                                r.down.remove(&(since, id));
-                            }
-                            r.active += 1;
-                        }
-                    }
-                }
-                PeerCommand::Enable if e.admin_down => {
-                    e.admin_down = false;
-                    if taskless {
-                        // Shut down -> remembered, for a full
-                        // `remember_time` to come back in.
-                        if let Some(r) = self.range_mut(&key) {
-                            r.active = r.active.saturating_sub(1);
-                        }
-                        self.remember(id, &key, now);
-                    }
-                }
-                _ => {}
-            }
+        // Only these change a dynamic neighbor's standing in its range;
+        // the rest (UPDATEs above all) go straight to the task.
+        if matches!(cmd, PeerCommand::Shutdown(_) | PeerCommand::Enable) {
+            self.note_admin(id, &cmd, now);
         }
         match self.peers.get(&id).map(|e| &e.task) {
             Some(Some(t)) => t.tx.send(TaskMsg::Command(cmd)).is_ok(),
             Some(None) => true,
             None => false,
+        }
+    }
+
+    /// A dynamic neighbor shut down or enabled: its range's counts and
+    /// memory follow.
+    fn note_admin(&mut self, id: PeerId, cmd: &PeerCommand, now: Instant) {
+        let Some(e) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let Some(key) = e.range.clone() else {
+            return;
+        };
+        let taskless = e.task.is_none();
+        match cmd {
+            PeerCommand::Shutdown(_) if !e.admin_down => {
+                e.admin_down = true;
+                let since = e.down_since.take();
+                if taskless {
+                    // Remembered -> shut down: it holds a range slot
+                    // (and is no longer forgotten by time).
+                    if let Some(r) = self.range_mut(&key) {
+                        if let Some(since) = since {
+                            r.down.remove(&(since, id));
+                        }
+                        r.active += 1;
+                    }
+                }
+            }
+            PeerCommand::Enable if e.admin_down => {
+                e.admin_down = false;
+                if taskless {
+                    // Shut down -> remembered, for a full
+                    // `remember_time` to come back in.
+                    if let Some(r) = self.range_mut(&key) {
+                        r.active = r.active.saturating_sub(1);
+                    }
+                    self.remember(id, &key, now);
+                }
+            }
+            _ => {}
         }
     }
 
