@@ -272,16 +272,22 @@ fn what_an_input_decided_comes_out_before_the_flush() {
     assert_eq!(announced_to(&rest, 3), vec!["10.241.0.0/24"]);
 }
 
-#[test]
-fn a_session_joining_a_group_that_has_yet_to_drain_gets_end_of_rib_after_the_flush() {
+/// The lab's core with node `a` of cluster 1 and nodes `b`, `c`, `e` of
+/// cluster 2 up: those three, of one kind, form an export group once all
+/// have drained everything.
+fn with_group() -> (H, Peer, Peer, Peer, Peer) {
     let (mut h, a, b) = H::two_nodes();
-    // b, c and e, nodes of one kind, form an export group once all have
-    // drained everything.
     let (c, e) = (Peer::node2(4), Peer::node2(6));
     h.up(&c);
     h.up(&e);
     h.end_of_rib(&b);
     h.drain();
+    (h, a, b, c, e)
+}
+
+#[test]
+fn a_session_joining_a_group_that_has_yet_to_drain_gets_end_of_rib_after_the_flush() {
+    let (mut h, a, b, c, e) = with_group();
     h.announce(&a, &["10.241.0.0/24"], &[65100]);
     let d = Peer::node2(5);
     h.peer_event(PeerEvent::Established {
@@ -309,12 +315,7 @@ fn a_session_joining_a_group_that_has_yet_to_drain_gets_end_of_rib_after_the_flu
 
 #[test]
 fn sessions_that_come_back_one_by_one_get_the_group_table_as_it_is_then() {
-    let (mut h, a, b) = H::two_nodes();
-    let (c, e) = (Peer::node2(4), Peer::node2(6));
-    h.up(&c);
-    h.up(&e);
-    h.end_of_rib(&b);
-    h.drain();
+    let (mut h, a, _b, c, _e) = with_group();
     h.announce(&a, &["10.241.0.0/24"], &[65100]);
     // A route of a member: its own AS keeps it from the group's members.
     h.announce(&c, &["10.242.0.0/24"], &[65200]);
