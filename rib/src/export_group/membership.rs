@@ -132,7 +132,9 @@ impl Rib {
     }
 
     /// Every route of `peer`'s view of its group's Adj-RIB-Out (its
-    /// initial table after [`Rib::join_established`]).
+    /// initial table after [`Rib::join_established`]), computed whole: what
+    /// the sets of [`Rib::group_view_sets`] and [`Rib::member_view_sets`]
+    /// add up to for a caller that keeps the view encoded.
     pub fn group_view(&mut self, peer: u32) -> Result<Vec<ExportBatch>, RibError> {
         let slot = self.core.slot_of(peer)?;
         let mut out = Vec::new();

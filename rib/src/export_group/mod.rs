@@ -173,6 +173,11 @@ impl GroupFamily {
         }
     }
 
+    /// Routes of the view with AS `asn` in their path.
+    fn with_as(&self, asn: u32) -> usize {
+        self.by_as.get(&asn).copied().unwrap_or(0)
+    }
+
     /// Routes of the group's view that member `slot` is not sent: those
     /// it is the source of and, with the loop check (`loop_as`: its AS),
     /// those whose AS_PATH holds its AS.
@@ -181,7 +186,7 @@ impl GroupFamily {
         match loop_as {
             None => from,
             Some(a) => {
-                let with_as = self.by_as.get(&a).copied().unwrap_or(0);
+                let with_as = self.with_as(a);
                 // Counted with the AS of the routes' source: until the
                 // next drain a peer that took a removed one's slot may
                 // have another.

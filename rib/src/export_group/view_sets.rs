@@ -4,7 +4,7 @@
 //! not sent in full. A member that joins then costs the sets that changed
 //! since the last join, not the whole table.
 
-use super::{path_ases, GroupFamily, MemberView, NO_SOURCE};
+use super::{path_ases, MemberView};
 use crate::export::{Batcher, ExportBatch};
 use crate::rib::{Core, Rib};
 use crate::table::{FamilyTable, Key};
@@ -45,13 +45,6 @@ impl TouchedSets {
         let mut v: Vec<u32> = self.sets.into_iter().collect();
         v.sort_unstable();
         Some(v)
-    }
-}
-
-impl GroupFamily {
-    /// Routes of the view with AS `asn` in their path.
-    fn with_as(&self, asn: u32) -> usize {
-        self.by_as.get(&asn).copied().unwrap_or(0)
     }
 }
 
@@ -114,7 +107,7 @@ impl Core {
         let own: Vec<(u32, u32)> = if view.fam.by_source.contains_key(&view.slot) {
             (0u32..)
                 .zip(&view.fam.src)
-                .filter(|&(_, &s)| s == view.slot && s != NO_SOURCE)
+                .filter(|&(_, &s)| s == view.slot)
                 .filter_map(|(id, _)| Some((id, t.adj_get(leader, id)?)))
                 .collect()
         } else {
